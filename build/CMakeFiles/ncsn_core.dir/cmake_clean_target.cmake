@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libncsn_core.a"
+)

@@ -1,0 +1,118 @@
+/* config.h: one run's configuration: defaults, YAML files, --set overrides, validation.
+ * Every key has a default, the notebook's value (SPEC.md section 5). Keys are dotted
+ * paths into nested YAML maps: `train.lr` is `train: {lr: ...}`.
+ *   ncsn_config_default        the notebook's experiment
+ *   ncsn_config_load_file      merge a YAML file over c
+ *   ncsn_config_load_string    merge YAML text over c (the run file's config_yaml)
+ *   ncsn_config_set            one "key=value" override (-s / --set)
+ *   ncsn_config_validate       impossible values, named with where they came from
+ *   ncsn_config_to_yaml        the resolved configuration as YAML text (malloc'd)
+ *   ncsn_config_visit          every key with its value, for HDF5 attributes
+ *   ncsn_config_copy / _free
+ *   ncsn_config_equal          same values and auto flags (origins ignored)
+ *   ncsn_config_n_keys, _key_name, _key_index   the keys in visit order
+ * Errors read `FILE:LINE: KEY: reason` (or `--set KEY: reason`). */
+#ifndef NCSN_CONFIG_H
+#define NCSN_CONFIG_H
+
+#include <stdint.h>
+
+#include "ncsn/common.h"
+
+enum ncsn_sample_method { NCSN_SAMPLE_ANNEALED = 0, NCSN_SAMPLE_PLAIN = 1 };
+enum ncsn_score_source { NCSN_SCORE_MODEL = 0, NCSN_SCORE_EXACT = 1 };
+
+#define NCSN_MAX_KEYS 64
+#define NCSN_NAME_MAX 64
+
+typedef struct {
+    uint64_t seed;
+    struct {
+        char name[NCSN_NAME_MAX]; /* "gmm" */
+        int n;                    /* training set size */
+        int dim;                  /* D, derived from means */
+        int k;                    /* K components, the rows of means */
+        double *weights;          /* (n_weights); validate checks n_weights == K */
+        double *means;            /* (K, D) */
+        double *std;              /* (n_std); validate checks n_std == K */
+        int n_weights, n_std;
+        int std_scalar;           /* std was one number: kept broadcast to K entries */
+    } dataset;
+    struct {
+        int emb;            /* E */
+        int hidden;         /* H */
+        int sigma_input;    /* enum ncsn_sigma_input: "sigma" | "log_sigma" */
+        int scale_by_sigma; /* bool */
+    } model;
+    struct {
+        int64_t steps;
+        int batch;
+        double lr;
+        double weight_decay;
+        double ema;         /* 0 = off, else the EMA rate (e.g. 0.999) */
+        int64_t log_every;  /* loss history every this many steps */
+    } train;
+    struct {
+        double sigma_1;
+        double sigma_L;
+        int L;
+        int sigma_1_auto, L_auto; /* "auto": resolved by the techniques (SPEC.md s. 6) */
+    } noise;
+    struct {
+        int n;
+        int T;
+        double eps;
+        int eps_auto;
+        double low, high;   /* uniform start box [low, high]^D */
+        int method;         /* enum ncsn_sample_method: "annealed" | "plain" */
+        int score;          /* enum ncsn_score_source: "model" | "exact" */
+        int denoise;        /* bool: final x += sigma_L^2 s(x, sigma_L) */
+    } sample;
+    /* Where each key's value came from, indexed like ncsn_config_visit: "" for the default,
+     * "FILE:LINE" for a file, "--set" for an override. */
+    char origin[NCSN_MAX_KEYS][256];
+} ncsn_config;
+
+/* c's previous contents are overwritten, not freed. */
+void ncsn_config_default(ncsn_config *c);
+void ncsn_config_free(ncsn_config *c); /* safe on zeroed; leaves c zeroed */
+/* Deep copy; dst's previous contents are overwritten, not freed. */
+void ncsn_config_copy(ncsn_config *dst, const ncsn_config *src);
+/* 1 when every key's value (bit for bit) and every *_auto flag agree; origins are ignored. */
+int ncsn_config_equal(const ncsn_config *a, const ncsn_config *b);
+
+/* The keys in visit order: index i is also c->origin[i]'s. */
+int ncsn_config_n_keys(void);
+const char *ncsn_config_key_name(int i); /* NULL if i is out of range */
+int ncsn_config_key_index(const char *key); /* -1 if unknown */
+
+/* The loaders change c only when they succeed (on error c is left as it was). */
+
+int ncsn_config_load_file(ncsn_config *c, const char *path, ncsn_error *err);
+int ncsn_config_load_string(ncsn_config *c, const char *yaml, const char *label,
+                            ncsn_error *err);
+int ncsn_config_set(ncsn_config *c, const char *assignment, ncsn_error *err);
+int ncsn_config_validate(const ncsn_config *c, ncsn_error *err);
+char *ncsn_config_to_yaml(const ncsn_config *c);
+
+enum ncsn_value_type { NCSN_VALUE_INT, NCSN_VALUE_REAL, NCSN_VALUE_STRING, NCSN_VALUE_BOOL };
+/* For each key in a fixed order: its dotted name, its type, its values (count > 1 for
+ * arrays such as dataset.means, whose shape is rows x cols; cols = 0 for 1-D), and
+ * where it came from. For *_auto keys the value is the resolved number and the string
+ * "auto" is not passed. Scalars have count 1, rows 0, cols 0; 1-D lists (weights, std)
+ * have rows = count, cols 0, even when count is 1. The seed is NCSN_VALUE_INT with
+ * is_unsigned set: ints[0] holds its uint64_t bits. */
+typedef struct {
+    const char *key;
+    int type;            /* enum ncsn_value_type */
+    int count, rows, cols;
+    const int64_t *ints; /* NCSN_VALUE_INT and NCSN_VALUE_BOOL */
+    const double *reals; /* NCSN_VALUE_REAL */
+    const char *string;  /* NCSN_VALUE_STRING */
+    const char *origin;
+    int is_unsigned;     /* ints hold uint64_t bit patterns (the seed) */
+} ncsn_config_value;
+typedef void (*ncsn_config_visitor)(const ncsn_config_value *v, void *user);
+void ncsn_config_visit(const ncsn_config *c, ncsn_config_visitor fn, void *user);
+
+#endif

@@ -1,0 +1,56 @@
+/* io.h: the run file, one HDF5 file per run (format_version 1).
+ *   /samples                 (n, D) float32
+ *   /train/step, /train/loss (n_loss) int64, float32: the loss history
+ *   /noise/sigmas            (L) float64: the noise levels used
+ *   /model/<layer>/weight, /model/<layer>/bias   PyTorch names and shapes, float32
+ *   /metrics/<name>          scalars (float64); mode_weights (K), score_error (L)
+ *   /config                  group whose attributes are every resolved configuration value
+ *   root attributes          format_version, ncsn_version, git_commit, status ("complete"),
+ *                            config_yaml, created (ISO 8601 UTC)
+ * The file is written to "<path>.tmp.<pid>" and renamed into place when complete, so a
+ * reader never sees a half-written file under the final name.
+ *   ncsn_run_file_write      write a run file
+ *   ncsn_run_file_read       read config and model back (for `ncsn sample`), checking
+ *                            format_version and status */
+#ifndef NCSN_IO_H
+#define NCSN_IO_H
+
+#include <stdint.h>
+
+#include "ncsn/common.h"
+#include "ncsn/config.h"
+#include "ncsn/metrics.h"
+#include "ncsn/model.h"
+
+#define NCSN_FORMAT_VERSION 1
+
+typedef struct {
+    const ncsn_config *cfg;     /* resolved configuration */
+    const ncsn_model *model;    /* the weights the sampler used (EMA copy when train.ema > 0) */
+    const double *sigmas;       /* (L) */
+    int L;
+    const float *samples;       /* (n, D) */
+    int n, D;
+    const int64_t *loss_step;   /* (n_loss) */
+    const float *loss;          /* (n_loss) */
+    int n_loss;
+    const ncsn_metrics *metrics;
+    const char *status;         /* "complete", or e.g. "diverged" */
+} ncsn_run_output;
+
+int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err);
+
+/* What ncsn_run_file_read gives back; free with ncsn_run_input_free. */
+typedef struct {
+    ncsn_config cfg;        /* parsed from config_yaml */
+    ncsn_model model;       /* allocated and filled from /model */
+    int64_t *loss_step;     /* (n_loss) */
+    float *loss;            /* (n_loss) */
+    int n_loss;
+    double train_seconds, final_loss;
+} ncsn_run_input;
+
+int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err);
+void ncsn_run_input_free(ncsn_run_input *in);
+
+#endif

@@ -1,0 +1,56 @@
+/* metrics.h: what every run measures (SPEC.md section 7).
+ *   ncsn_median_pairwise_distance   bandwidth of the MMD kernel
+ *   ncsn_mmd2_unbiased              unbiased MMD^2, k(x,y) = exp(-|x-y|^2 / (2 h^2))
+ *   ncsn_swd                        sliced Wasserstein-1 over n_dirs fixed directions
+ *   ncsn_mode_weights               share of samples nearest each mixture mean
+ *   ncsn_nll_true                   mean -log p_data of the samples
+ *   ncsn_score_error                per level: E s^2|s_theta - grad log q_s|^2 / E s^2|grad log q_s|^2
+ *   ncsn_metrics_compute            all of the above for one run's samples
+ * All reductions run in double over fixed blocks in a fixed order, so the numbers do not
+ * depend on the thread count. Non-finite samples make every sample metric NaN. */
+#ifndef NCSN_METRICS_H
+#define NCSN_METRICS_H
+
+#include "ncsn/data.h"
+#include "ncsn/model.h"
+#include "ncsn/rng.h"
+
+#define NCSN_SWD_DIRECTIONS 128
+#define NCSN_SCORE_ERROR_POINTS 2000
+
+typedef struct {
+    double mmd2, swd;
+    double mode_weight_error, nll_true;
+    double final_loss;
+    double train_seconds, sample_seconds;
+    double noise_floor_mmd2, noise_floor_swd;
+    int K;
+    double *mode_weights; /* (K) */
+    int L;
+    double *score_error;  /* (L); NaN when no model was trained */
+    int64_t n_nonfinite;  /* samples with a NaN or infinite coordinate */
+} ncsn_metrics;
+
+void ncsn_metrics_free(ncsn_metrics *m); /* safe on zeroed */
+
+double ncsn_median_pairwise_distance(const float *x, int n, int D);
+double ncsn_mmd2_unbiased(const float *x, int n, const float *y, int m, int D,
+                          double bandwidth);
+/* Directions are unit vectors drawn from key (purpose NCSN_RNG_SWD_DIRS), so every run of a
+ * configuration uses the same ones. Equal n and m compare sorted projections; otherwise
+ * quantile functions on a common grid. */
+double ncsn_swd(const float *x, int n, const float *y, int m, int D, int n_dirs, ncsn_key key);
+void ncsn_mode_weights(const ncsn_gmm *g, const float *x, int n, double *w /* (K) */);
+double ncsn_nll_true(const ncsn_gmm *g, const float *x, int n);
+/* n_points points x ~ q_sigma_i per level, drawn from key. */
+void ncsn_score_error(const ncsn_model *model, const ncsn_gmm *g, const double *sigmas, int L,
+                      int n_points, ncsn_key key, double *err /* (L) */);
+
+/* Fills every field but final_loss, train_seconds and sample_seconds.
+ * seed: the run's seed; the reference set (NCSN_RNG_REFERENCE) and the noise-floor set
+ * (NCSN_RNG_FLOOR) have n samples each. model may be NULL (score_error is then NaN). */
+void ncsn_metrics_compute(const ncsn_gmm *g, const ncsn_model *model, const double *sigmas,
+                          int L, const float *samples, int n, uint64_t seed,
+                          ncsn_metrics *out);
+
+#endif

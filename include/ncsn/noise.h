@@ -1,0 +1,8 @@
+/* noise.h: the geometric noise levels of SPEC.md section 1.
+ *   sigma_i = exp(linspace(ln sigma_1, ln sigma_L, L))_i, in double; L = 1 gives sigma_1. */
+#ifndef NCSN_NOISE_H
+#define NCSN_NOISE_H
+
+void ncsn_noise_levels(double sigma_1, double sigma_L, int L, double *sigmas /* (L) */);
+
+#endif

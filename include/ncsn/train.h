@@ -1,0 +1,79 @@
+/* train.h: denoising score matching with Adam (SPEC.md section 3).
+ * For each example: a level i uniform in 1..L, z ~ N(0, I), x' = x + sigma_i z,
+ * loss = 1/2 |sigma_i s(x', sigma_i) + z|^2; the batch loss is the mean over the batch.
+ * Batches walk through a fresh permutation of the training set each epoch (the last batch
+ * of an epoch is smaller when batch does not divide n, like PyTorch's DataLoader).
+ * Gradients are summed over fixed shards of NCSN_SHARD examples, each shard into its own
+ * buffer, and the shards are added in order: results do not depend on the thread count.
+ *   ncsn_dsm_loss_grad   loss and gradient of one batch (also used by the gradient checks)
+ *   ncsn_adam_*          torch.optim.Adam, weight decay added to the gradient
+ *   ncsn_train           the whole training loop */
+#ifndef NCSN_TRAIN_H
+#define NCSN_TRAIN_H
+
+#include <stdint.h>
+
+#include "ncsn/common.h"
+#include "ncsn/config.h"
+#include "ncsn/model.h"
+#include "ncsn/rng.h"
+
+#define NCSN_SHARD 16
+
+/* Per-shard scratch for the loss and gradient. */
+typedef struct {
+    int n_shards;      /* buffers for up to n_shards * NCSN_SHARD examples */
+    float *grads;      /* (n_shards, n_params) */
+    double *losses;    /* (n_shards) */
+    ncsn_acts *acts;   /* (threads) */
+    float *xz;         /* (threads, 2 * D): x' and z of the current example */
+    int n_threads;
+} ncsn_dsm_work;
+
+void ncsn_dsm_work_alloc(ncsn_dsm_work *w, const ncsn_model *m, int max_batch);
+void ncsn_dsm_work_free(ncsn_dsm_work *w);
+
+/* Mean DSM loss of a batch of B examples x (B, D). Example b uses level levels[b] (0-based
+ * index into sigmas) and noise z (B, D). grad (a view of n_params floats) is overwritten
+ * with the gradient of the mean loss. */
+double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
+                          const float *sigmas, const float *z, ncsn_model *grad,
+                          ncsn_dsm_work *w);
+
+/* Adam (torch.optim.Adam semantics). */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int64_t t;   /* steps taken */
+    size_t n;
+    float *m, *v; /* (n) first and second moments */
+} ncsn_adam;
+
+void ncsn_adam_init(ncsn_adam *a, size_t n, double lr, double weight_decay);
+void ncsn_adam_free(ncsn_adam *a);
+/* params -= Adam update for grad (both n floats). grad is modified (weight decay added). */
+void ncsn_adam_step(ncsn_adam *a, float *params, float *grad);
+
+/* Progress reporting: called about once a second and at the end. */
+typedef void (*ncsn_progress_fn)(const char *phase, int64_t done, int64_t total, double rate,
+                                 const char *extra, void *user);
+
+typedef struct {
+    int64_t *step;     /* (n) */
+    float *loss;       /* (n) */
+    int n, cap;
+    double final_loss; /* loss of the last step */
+    double seconds;
+    int64_t diverged_at; /* -1, or the step whose loss was not finite */
+} ncsn_train_log;
+
+void ncsn_train_log_free(ncsn_train_log *log);
+
+/* Trains model (already initialised) on x (n, D). ema, if not NULL, is allocated like model
+ * and receives the EMA weights (rate cfg->train.ema > 0). Keys come from (seed,
+ * config_index, purpose). Returns 0, or 1 when the loss became non-finite (log->diverged_at
+ * says when; training stops there). */
+int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
+               const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
+               ncsn_progress_fn progress, void *user);
+
+#endif

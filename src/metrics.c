@@ -1,0 +1,455 @@
+/* metrics.c: what every run measures (SPEC.md section 7).
+ *
+ * Sizes: n, m = points in the two sets compared, D = data dimension, K = mixture
+ * components, L = noise levels, P = points per level for the score error,
+ * N = n (n - 1) / 2 pairs of one set.
+ *
+ *   ncsn_median_pairwise_distance   exact median of the N distances (quickselect)
+ *   ncsn_mmd2_unbiased              Gretton et al.'s unbiased MMD^2, Gaussian kernel
+ *   ncsn_swd                        sliced Wasserstein-1, exact 1-D W1 per direction
+ *   ncsn_mode_weights, _nll_true    what the known mixture says about the samples
+ *   ncsn_score_error                E|s_theta - grad log q_sigma|^2 / E|grad log q_sigma|^2
+ *   ncsn_metrics_compute            all of them for one run (reference and floor sets)
+ *
+ * Determinism (SPEC.md section 8): every floating-point sum is cut into fixed blocks of
+ * BLOCK rows, a partition that does not depend on the thread count. Each block is summed
+ * serially in double into its own slot, and the slots are added in block order at the
+ * end. No OpenMP reduction clause ever touches a float or a double, so every number here
+ * is bit-for-bit the same for any number of threads.
+ *
+ * Non-finite input: a NaN or infinite coordinate makes a sample metric NaN rather than a
+ * misleading number (metrics.h). */
+#include "ncsn/metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ncsn/common.h"
+
+#define BLOCK 64 /* rows per partial sum; fixed, never derived from the thread count */
+
+static int n_blocks(int n) { return (n + BLOCK - 1) / BLOCK; }
+
+static int min_int(int a, int b) { return a < b ? a : b; }
+
+/* Adds part[0..nb-1] left to right: the one place where block sums meet. */
+static double sum_in_order(const double *part, int nb) {
+    double s = 0;
+    for (int b = 0; b < nb; b++) s += part[b];
+    return s;
+}
+
+static int64_t count_nonfinite(const float *x, int n, int D) {
+    int64_t bad = 0;
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * D;
+        for (int d = 0; d < D; d++) {
+            if (!isfinite(xi[d])) {
+                bad++;
+                break;
+            }
+        }
+    }
+    return bad;
+}
+
+/* |a - b|^2 in double for two rows of D floats. */
+static inline double sqdist(const float *a, const float *b, int D) {
+    double s = 0;
+    for (int d = 0; d < D; d++) {
+        double diff = (double)a[d] - (double)b[d];
+        s += diff * diff;
+    }
+    return s;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Median pairwise distance: the bandwidth of the MMD kernel (SPEC.md section 7). */
+
+static inline void swap_d(double *a, size_t i, size_t j) {
+    double t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+}
+
+static double median3(double a, double b, double c) {
+    if (a > b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
+    /* now a <= b */
+    if (c <= a) return a;
+    if (c >= b) return b;
+    return c;
+}
+
+/* Returns the k-th smallest (0-based) of a (n) and leaves a partitioned around it:
+ * a[0..k-1] <= a[k] <= a[k+1..n-1]. Quickselect with a median-of-three pivot and a
+ * three-way partition, so runs of equal values (duplicated points) cost nothing extra.
+ * Serial and deterministic. a must hold no NaN. */
+static double select_kth(double *a, size_t n, size_t k) {
+    size_t lo = 0, hi = n; /* the k-th smallest lies in a[lo..hi-1] */
+    while (hi - lo > 1) {
+        double p = median3(a[lo], a[lo + (hi - lo) / 2], a[hi - 1]);
+        /* [lo, lt) < p, [lt, i) == p, [i, gt) unseen, [gt, hi) > p */
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            if (a[i] < p)
+                swap_d(a, lt++, i++);
+            else if (a[i] > p)
+                swap_d(a, i, --gt);
+            else
+                i++;
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return p;
+    }
+    return a[k];
+}
+
+double ncsn_median_pairwise_distance(const float *x, int n, int D) {
+    if (n < 2 || count_nonfinite(x, n, D) > 0) return NAN;
+    const size_t N = (size_t)n * (size_t)(n - 1) / 2;
+    /* Squared distances, (N), the strict upper triangle row by row: row i holds the pairs
+     * (i, j), j = i+1 .. n-1, from offset i (2n - i - 1) / 2. Squaring is monotone, so
+     * the median is selected on squares and the square root taken last. */
+    double *d2 = ncsn_xmalloc(sizeof(double) * N);
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int i = 0; i < n - 1; i++) {
+        double *row = d2 + (size_t)i * (size_t)(2 * n - i - 1) / 2;
+        const float *xi = x + (size_t)i * D;
+        for (int j = i + 1; j < n; j++) row[j - i - 1] = sqdist(xi, x + (size_t)j * D, D);
+    }
+    double med;
+    if (N % 2 == 1) {
+        med = sqrt(select_kth(d2, N, N / 2));
+    } else {
+        /* Even count: mean of the two middle distances. After the selection everything
+         * right of k is >= a[k], so the (k+1)-th smallest is the minimum there. */
+        size_t k = N / 2 - 1;
+        double lo = select_kth(d2, N, k);
+        double hi = d2[k + 1];
+        for (size_t t = k + 2; t < N; t++) hi = d2[t] < hi ? d2[t] : hi;
+        med = 0.5 * (sqrt(lo) + sqrt(hi));
+    }
+    free(d2);
+    return med;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Unbiased MMD^2 (Gretton et al. 2012, eq. 3), k(x, y) = exp(-|x - y|^2 / (2 h^2)). */
+
+/* sum_{i < j} k(x_i, x_j) over one set x (n, D); inv = 1 / (2 h^2). Blocks of rows are
+ * uneven (row i has n - 1 - i partners), hence the dynamic schedule: which thread takes a
+ * block does not change what the block sums. */
+static double kernel_sum_within(const float *x, int n, int D, double inv) {
+    const int nb = n_blocks(n);
+    double *part = ncsn_xcalloc((size_t)nb, sizeof(double)); /* (nb) */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int b = 0; b < nb; b++) {
+        double s = 0;
+        for (int i = b * BLOCK; i < min_int(n, (b + 1) * BLOCK); i++) {
+            const float *xi = x + (size_t)i * D;
+            for (int j = i + 1; j < n; j++) s += exp(-sqdist(xi, x + (size_t)j * D, D) * inv);
+        }
+        part[b] = s;
+    }
+    double total = sum_in_order(part, nb);
+    free(part);
+    return total;
+}
+
+/* sum_{i, j} k(x_i, y_j) for x (n, D), y (m, D). */
+static double kernel_sum_cross(const float *x, int n, const float *y, int m, int D,
+                               double inv) {
+    const int nb = n_blocks(n);
+    double *part = ncsn_xcalloc((size_t)nb, sizeof(double)); /* (nb) */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int b = 0; b < nb; b++) {
+        double s = 0;
+        for (int i = b * BLOCK; i < min_int(n, (b + 1) * BLOCK); i++) {
+            const float *xi = x + (size_t)i * D;
+            for (int j = 0; j < m; j++) s += exp(-sqdist(xi, y + (size_t)j * D, D) * inv);
+        }
+        part[b] = s;
+    }
+    double total = sum_in_order(part, nb);
+    free(part);
+    return total;
+}
+
+/* kxx = sum_{i<j} k(x_i, x_j), kyy likewise, kxy = sum_{i,j} k(x_i, y_j). The i != j sums
+ * of the definition are twice the i < j sums. */
+static double mmd2_from_sums(double kxx, int n, double kyy, int m, double kxy) {
+    return 2.0 * kxx / ((double)n * (double)(n - 1)) + 2.0 * kyy / ((double)m * (double)(m - 1)) -
+           2.0 * kxy / ((double)n * (double)m);
+}
+
+/* 1 / (2 h^2), or NaN when h is not a usable bandwidth. */
+static double kernel_inv(double bandwidth) {
+    if (!(bandwidth > 0) || !isfinite(bandwidth)) return NAN;
+    return 1.0 / (2.0 * bandwidth * bandwidth);
+}
+
+double ncsn_mmd2_unbiased(const float *x, int n, const float *y, int m, int D,
+                          double bandwidth) {
+    const double inv = kernel_inv(bandwidth);
+    if (n < 2 || m < 2 || isnan(inv)) return NAN;
+    if (count_nonfinite(x, n, D) > 0 || count_nonfinite(y, m, D) > 0) return NAN;
+    return mmd2_from_sums(kernel_sum_within(x, n, D, inv), n, kernel_sum_within(y, m, D, inv),
+                          m, kernel_sum_cross(x, n, y, m, D, inv));
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Sliced Wasserstein-1 (SPEC.md section 7): the mean over unit directions v of W1 between
+ * the 1-D empirical distributions of v.x and v.y. */
+
+static int cmp_double(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* W1 = integral over t in (0, 1) of |F^-1(t) - G^-1(t)| for sorted a (n), b (m).
+ * Equal sizes: the mean of |a_(i) - b_(i)|. Otherwise the quantile functions are step
+ * functions with jumps at i/n and j/m; the walk over the merged jumps integrates their
+ * difference exactly, with interval lengths counted in integer units of 1/(n m).
+ * Symmetric bit for bit in (a, b). */
+static double w1_sorted(const double *a, int n, const double *b, int m) {
+    double s = 0;
+    if (n == m) {
+        for (int i = 0; i < n; i++) s += fabs(a[i] - b[i]);
+        return s / (double)n;
+    }
+    const int64_t total = (int64_t)n * m;
+    int64_t pos = 0; /* t = pos / (n m) */
+    int i = 0, j = 0;
+    while (pos < total) {
+        /* a[i] is F^-1 on (i m, (i+1) m], b[j] is G^-1 on (j n, (j+1) n] */
+        int64_t end_a = (int64_t)(i + 1) * m, end_b = (int64_t)(j + 1) * n;
+        int64_t end = end_a < end_b ? end_a : end_b;
+        s += (double)(end - pos) * fabs(a[i] - b[j]);
+        pos = end;
+        if (end_a == end) i++;
+        if (end_b == end) j++;
+    }
+    return s / (double)total;
+}
+
+/* Direction t: a standard normal vector from counters (t, 0, .) under key, normalised. */
+static void swd_direction(ncsn_key key, int t, int D, float *z /* (D) */, double *v /* (D) */) {
+    ncsn_rng_fill_normal(key, (uint32_t)t, 0, D, z);
+    double norm = 0;
+    for (int d = 0; d < D; d++) norm += (double)z[d] * (double)z[d];
+    norm = sqrt(norm);
+    for (int d = 0; d < D; d++) v[d] = norm > 0 ? (double)z[d] / norm : (d == 0);
+}
+
+static void project(const float *x, int n, int D, const double *v, double *out /* (n) */) {
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * D;
+        double s = 0;
+        for (int d = 0; d < D; d++) s += v[d] * (double)xi[d];
+        out[i] = s;
+    }
+}
+
+double ncsn_swd(const float *x, int n, const float *y, int m, int D, int n_dirs, ncsn_key key) {
+    if (n < 1 || m < 1 || n_dirs < 1) return NAN;
+    if (count_nonfinite(x, n, D) > 0 || count_nonfinite(y, m, D) > 0) return NAN;
+    double *w1 = ncsn_xcalloc((size_t)n_dirs, sizeof(double)); /* (n_dirs) W1 per direction */
+#pragma omp parallel
+    {
+        float *z = ncsn_xmalloc(sizeof(float) * (size_t)D);   /* (D) raw normal draw */
+        double *v = ncsn_xmalloc(sizeof(double) * (size_t)D); /* (D) unit direction */
+        double *a = ncsn_xmalloc(sizeof(double) * (size_t)n); /* (n) sorted v.x */
+        double *b = ncsn_xmalloc(sizeof(double) * (size_t)m); /* (m) sorted v.y */
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < n_dirs; t++) {
+            swd_direction(key, t, D, z, v);
+            project(x, n, D, v, a);
+            project(y, m, D, v, b);
+            qsort(a, (size_t)n, sizeof(double), cmp_double);
+            qsort(b, (size_t)m, sizeof(double), cmp_double);
+            w1[t] = w1_sorted(a, n, b, m);
+        }
+        free(z);
+        free(v);
+        free(a);
+        free(b);
+    }
+    double mean = sum_in_order(w1, n_dirs) / (double)n_dirs;
+    free(w1);
+    return mean;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * What the known mixture says about samples (SPEC.md section 7). */
+
+void ncsn_mode_weights(const ncsn_gmm *g, const float *x, int n, double *w) {
+    const int K = g->K, D = g->D;
+    if (n < 1 || count_nonfinite(x, n, D) > 0) {
+        for (int k = 0; k < K; k++) w[k] = NAN;
+        return;
+    }
+    int *nearest = ncsn_xmalloc(sizeof(int) * (size_t)n); /* (n) mode of each sample */
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) nearest[i] = ncsn_gmm_nearest(g, x + (size_t)i * D);
+    int64_t *count = ncsn_xcalloc((size_t)K, sizeof(int64_t)); /* (K) */
+    for (int i = 0; i < n; i++) count[nearest[i]]++;
+    for (int k = 0; k < K; k++) w[k] = (double)count[k] / (double)n;
+    free(count);
+    free(nearest);
+}
+
+double ncsn_nll_true(const ncsn_gmm *g, const float *x, int n) {
+    const int D = g->D;
+    if (n < 1 || count_nonfinite(x, n, D) > 0) return NAN;
+    const int nb = n_blocks(n);
+    double *part = ncsn_xcalloc((size_t)nb, sizeof(double)); /* (nb) */
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < nb; b++) {
+        double s = 0;
+        for (int i = b * BLOCK; i < min_int(n, (b + 1) * BLOCK); i++)
+            s -= ncsn_gmm_log_prob(g, x + (size_t)i * D, 0.0);
+        part[b] = s;
+    }
+    double nll = sum_in_order(part, nb) / (double)n;
+    free(part);
+    return nll;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Score error per level (SPEC.md section 7):
+ *   E sigma^2 |s_theta(x, sigma) - grad log q_sigma(x)|^2 / E sigma^2 |grad log q_sigma(x)|^2,
+ * x ~ q_sigma. Within one level sigma^2 is a common factor of both sums and cancels, so
+ * it is left out. Point p of level l is stream index a = l P + p under key: its data
+ * sample is ncsn_gmm_sample's index a (counters (a, 0, .) and (a, 1, .)), its noise
+ * z ~ N(0, I) comes from counters (a, 2, .), so no two numbers share a counter. */
+
+void ncsn_score_error(const ncsn_model *model, const ncsn_gmm *g, const double *sigmas, int L,
+                      int n_points, ncsn_key key, double *err) {
+    if (!model || n_points < 1) {
+        for (int l = 0; l < L; l++) err[l] = NAN;
+        return;
+    }
+    NCSN_ASSERT(model->D == g->D);
+    NCSN_ASSERT((uint64_t)L * (uint64_t)n_points <= UINT32_MAX);
+    const int D = g->D, P = n_points, nb = n_blocks(P);
+    const int tasks = L * nb; /* (level, block of points) pairs */
+    double *num = ncsn_xcalloc((size_t)tasks, sizeof(double)); /* (L, nb) sum |s - g|^2 */
+    double *den = ncsn_xcalloc((size_t)tasks, sizeof(double)); /* (L, nb) sum |g|^2 */
+#pragma omp parallel
+    {
+        float *xb = ncsn_xmalloc(sizeof(float) * (size_t)BLOCK * D); /* (BLOCK, D) points */
+        float *sb = ncsn_xmalloc(sizeof(float) * (size_t)BLOCK * D); /* (BLOCK, D) s_theta */
+        float *z = ncsn_xmalloc(sizeof(float) * (size_t)D);          /* (D) noise */
+        double *gs = ncsn_xmalloc(sizeof(double) * (size_t)D);       /* (D) exact score */
+#pragma omp for schedule(dynamic, 1)
+        for (int task = 0; task < tasks; task++) {
+            const int l = task / nb, b = task % nb;
+            const int p0 = b * BLOCK, cnt = min_int(BLOCK, P - p0);
+            const double sigma = sigmas[l];
+            const uint32_t first = (uint32_t)l * (uint32_t)P + (uint32_t)p0;
+            /* x = data sample + sigma z */
+            ncsn_gmm_sample(g, key, first, cnt, xb);
+            for (int q = 0; q < cnt; q++) {
+                float *xq = xb + (size_t)q * D;
+                ncsn_rng_fill_normal(key, first + (uint32_t)q, 2, D, z);
+                for (int d = 0; d < D; d++) xq[d] = (float)((double)xq[d] + sigma * (double)z[d]);
+            }
+            ncsn_model_score(model, xb, cnt, (float)sigma, sb);
+            double sn = 0, sd = 0;
+            for (int q = 0; q < cnt; q++) {
+                ncsn_gmm_score(g, xb + (size_t)q * D, sigma, gs);
+                for (int d = 0; d < D; d++) {
+                    double diff = (double)sb[(size_t)q * D + d] - gs[d];
+                    sn += diff * diff;
+                    sd += gs[d] * gs[d];
+                }
+            }
+            num[task] = sn;
+            den[task] = sd;
+        }
+        free(xb);
+        free(sb);
+        free(z);
+        free(gs);
+    }
+    for (int l = 0; l < L; l++)
+        err[l] = sum_in_order(num + (size_t)l * nb, nb) / sum_in_order(den + (size_t)l * nb, nb);
+    free(num);
+    free(den);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Everything for one run. */
+
+void ncsn_metrics_free(ncsn_metrics *m) {
+    if (!m) return;
+    free(m->mode_weights);
+    free(m->score_error);
+    m->mode_weights = NULL;
+    m->score_error = NULL;
+    m->K = 0;
+    m->L = 0;
+}
+
+/* The reference and floor sets use configuration 0 of the run's seed: every configuration
+ * of a sweep that shares a seed is measured against the same reference set, so their
+ * metrics differ only through their samples. out's arrays are allocated here (out must
+ * not hold arrays already; ncsn_metrics_free releases them). */
+void ncsn_metrics_compute(const ncsn_gmm *g, const ncsn_model *model, const double *sigmas,
+                          int L, const float *samples, int n, uint64_t seed,
+                          ncsn_metrics *out) {
+    const int D = g->D, K = g->K;
+    float *ref = ncsn_xmalloc(sizeof(float) * (size_t)n * D);   /* (n, D) reference set */
+    float *floor_ = ncsn_xmalloc(sizeof(float) * (size_t)n * D); /* (n, D) noise-floor set */
+    ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, NCSN_RNG_REFERENCE), 0, n, ref);
+    ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, NCSN_RNG_FLOOR), 0, n, floor_);
+    const ncsn_key dirs = ncsn_rng_key(seed, 0, NCSN_RNG_SWD_DIRS);
+
+    out->n_nonfinite = count_nonfinite(samples, n, D);
+    const int finite = out->n_nonfinite == 0;
+
+    /* Distances to the reference set; its own kernel sum is shared by both MMDs, which
+     * then equal ncsn_mmd2_unbiased(., ref, median) bit for bit. */
+    const double inv = kernel_inv(ncsn_median_pairwise_distance(ref, n, D));
+    const int mmd_ok = n >= 2 && !isnan(inv);
+    const double k_ref = mmd_ok ? kernel_sum_within(ref, n, D, inv) : NAN;
+    out->noise_floor_mmd2 =
+        mmd_ok ? mmd2_from_sums(kernel_sum_within(floor_, n, D, inv), n, k_ref, n,
+                                kernel_sum_cross(floor_, n, ref, n, D, inv))
+               : NAN;
+    out->noise_floor_swd = ncsn_swd(floor_, n, ref, n, D, NCSN_SWD_DIRECTIONS, dirs);
+    out->mmd2 = mmd_ok && finite
+                    ? mmd2_from_sums(kernel_sum_within(samples, n, D, inv), n, k_ref, n,
+                                     kernel_sum_cross(samples, n, ref, n, D, inv))
+                    : NAN;
+    out->swd = finite ? ncsn_swd(samples, n, ref, n, D, NCSN_SWD_DIRECTIONS, dirs) : NAN;
+
+    /* What the mixture knows; ncsn_mode_weights and ncsn_nll_true give NaN themselves
+     * for non-finite samples. */
+    out->K = K;
+    out->mode_weights = ncsn_xmalloc(sizeof(double) * (size_t)K);
+    ncsn_mode_weights(g, samples, n, out->mode_weights);
+    double worst = 0;
+    for (int k = 0; k < K; k++) {
+        double e = fabs(out->mode_weights[k] - g->weights[k]);
+        worst = (e > worst || isnan(e)) ? e : worst;
+    }
+    out->mode_weight_error = worst;
+    out->nll_true = ncsn_nll_true(g, samples, n);
+
+    out->L = L;
+    out->score_error = ncsn_xmalloc(sizeof(double) * (size_t)(L > 0 ? L : 1));
+    ncsn_score_error(model, g, sigmas, L, NCSN_SCORE_ERROR_POINTS,
+                     ncsn_rng_key(seed, 0, NCSN_RNG_SCORE_ERROR), out->score_error);
+    free(ref);
+    free(floor_);
+}

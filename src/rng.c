@@ -1,0 +1,67 @@
+/* rng.c: Philox keys, uniforms and normals (see rng.h). */
+#include "ncsn/rng.h"
+
+#include <math.h>
+#include <Random123/philox.h>
+#include <Random123/u01fixedpt.h>
+
+ncsn_key ncsn_rng_key(uint64_t seed, uint32_t config, uint32_t purpose) {
+    /* Key derivation: one Philox call on (seed, config, purpose) under a fixed key. */
+    philox4x32_ctr_t c = {{(uint32_t)seed, (uint32_t)(seed >> 32), config, purpose}};
+    philox4x32_key_t k = {{0x6e63736eu, 0x5350454bu}};
+    philox4x32_ctr_t r = philox4x32(c, k);
+    ncsn_key out = {{r.v[0], r.v[1] ^ r.v[2]}};
+    return out;
+}
+
+void ncsn_rng_u32x4(ncsn_key key, uint32_t a, uint32_t b, uint32_t c, uint32_t d,
+                    uint32_t out[4]) {
+    philox4x32_ctr_t ctr = {{a, b, c, d}};
+    philox4x32_key_t k = {{key.k[0], key.k[1]}};
+    philox4x32_ctr_t r = philox4x32(ctr, k);
+    for (int i = 0; i < 4; i++) out[i] = r.v[i];
+}
+
+void ncsn_rng_uniform4(ncsn_key key, uint32_t a, uint32_t b, uint32_t c, float out[4]) {
+    uint32_t u[4];
+    ncsn_rng_u32x4(key, a, b, c, 0, u);
+    for (int i = 0; i < 4; i++) out[i] = u01fixedpt_open_open_32_float(u[i]);
+}
+
+void ncsn_rng_normal4(ncsn_key key, uint32_t a, uint32_t b, uint32_t c, float out[4]) {
+    uint32_t u[4];
+    ncsn_rng_u32x4(key, a, b, c, 0, u);
+    const float two_pi = 6.28318530717958647692f;
+    for (int i = 0; i < 4; i += 2) {
+        float u1 = u01fixedpt_open_open_32_float(u[i]);
+        float u2 = u01fixedpt_open_open_32_float(u[i + 1]);
+        float r = sqrtf(-2.0f * logf(u1));
+        float t = two_pi * u2;
+        out[i] = r * cosf(t);
+        out[i + 1] = r * sinf(t);
+    }
+}
+
+double ncsn_rng_uniform_double(ncsn_key key, uint32_t a, uint32_t b, uint32_t c) {
+    uint32_t u[4];
+    ncsn_rng_u32x4(key, a, b, c, 1, u);
+    uint64_t bits = ((uint64_t)u[0] << 21) ^ (uint64_t)(u[1] >> 11); /* 53 bits */
+    bits &= (UINT64_C(1) << 53) - 1;
+    return ((double)bits + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+void ncsn_rng_fill_normal(ncsn_key key, uint32_t a, uint32_t b, int n, float *out) {
+    for (int j = 0; j < n; j += 4) {
+        float z[4];
+        ncsn_rng_normal4(key, a, b, (uint32_t)(j / 4), z);
+        for (int i = 0; i < 4 && j + i < n; i++) out[j + i] = z[i];
+    }
+}
+
+void ncsn_rng_fill_uniform(ncsn_key key, uint32_t a, uint32_t b, int n, float *out) {
+    for (int j = 0; j < n; j += 4) {
+        float z[4];
+        ncsn_rng_uniform4(key, a, b, (uint32_t)(j / 4), z);
+        for (int i = 0; i < 4 && j + i < n; i++) out[j + i] = z[i];
+    }
+}

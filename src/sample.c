@@ -1,0 +1,169 @@
+/* sample.c: annealed and plain Langevin dynamics over blocks of chains (SPEC.md s. 4).
+ * Chains are processed in blocks of CB laid out coordinate-major (D, CB), so the network's
+ * inner loops run over chains and vectorise; n = chains, D = data dimension,
+ * H = hidden width. */
+#include "ncsn/sample.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ncsn/common.h"
+
+#define CB 64 /* chains per block */
+
+void ncsn_sampler_start(ncsn_key key, int n, int D, double low, double high, float *x) {
+    const float lo = (float)low, width = (float)(high - low);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < n; c++) {
+        float *xc = x + (size_t)c * D;
+        ncsn_rng_fill_uniform(key, 0, (uint32_t)c, D, xc);
+        for (int d = 0; d < D; d++) xc[d] = lo + width * xc[d];
+    }
+}
+
+/* Scratch of one block: positions, scores, hidden activations, noise. */
+typedef struct {
+    float *x;  /* (D, CB) */
+    float *s;  /* (D, CB) */
+    float *h;  /* (H, CB) */
+    float *xr; /* (CB, D) row-major copy for the exact score */
+    float *sr; /* (CB, D) */
+} block_work;
+
+/* s = s_theta(x, sigma) for one block of nb chains, given the level bias c (H). */
+static void model_score_block(const ncsn_model *m, const float *c, float scale, int nb,
+                              block_work *w) {
+    const int D = m->D, E = m->E, H = m->H;
+    for (int o = 0; o < H; o++) {
+        float *h = w->h + (size_t)o * CB;
+        const float *wo = m->bb0_w + (size_t)o * (D + E);
+        for (int i = 0; i < nb; i++) h[i] = c[o];
+        for (int d = 0; d < D; d++) {
+            const float wd = wo[d];
+            const float *xd = w->x + (size_t)d * CB;
+            for (int i = 0; i < nb; i++) h[i] += wd * xd[i];
+        }
+        for (int i = 0; i < nb; i++) h[i] = h[i] > 0 ? h[i] : 0;
+    }
+    for (int d = 0; d < D; d++) {
+        float *sd = w->s + (size_t)d * CB;
+        const float *wd = m->bb2_w + (size_t)d * H;
+        for (int i = 0; i < nb; i++) sd[i] = 0;
+        for (int o = 0; o < H; o++) {
+            const float wo = wd[o];
+            const float *h = w->h + (size_t)o * CB;
+            for (int i = 0; i < nb; i++) sd[i] += wo * h[i];
+        }
+        const float b = m->bb2_b[d];
+        for (int i = 0; i < nb; i++) sd[i] = (sd[i] + b) * scale;
+    }
+}
+
+static void exact_score_block(const ncsn_gmm *g, double sigma, int D, int nb, block_work *w) {
+    for (int i = 0; i < nb; i++)
+        for (int d = 0; d < D; d++) w->xr[(size_t)i * D + d] = w->x[(size_t)d * CB + i];
+    ncsn_gmm_score_batch(g, w->xr, nb, sigma, w->sr);
+    for (int i = 0; i < nb; i++)
+        for (int d = 0; d < D; d++) w->s[(size_t)d * CB + i] = w->sr[(size_t)i * D + d];
+}
+
+/* One level: T steps of size alpha at noise level sigma for every block of chains.
+ * step0 is the global index of this level's first step (the noise counter). */
+static void run_level(ncsn_score_fn score, const float *c, double sigma, int use_sigma_model,
+                      double alpha, int T, uint32_t step0, ncsn_key key, float *x, int n,
+                      int D, int H) {
+    const int n_blocks = (n + CB - 1) / CB;
+    const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
+    const float scale = (score.model && score.model->scale_by_sigma) ? (float)(1.0 / sigma) : 1.0f;
+    (void)use_sigma_model;
+#pragma omp parallel
+    {
+        block_work w;
+        float *mem = ncsn_xmalloc(sizeof(float) * ((size_t)4 * D * CB + (size_t)H * CB));
+        w.x = mem;
+        w.s = w.x + (size_t)D * CB;
+        w.h = w.s + (size_t)D * CB;
+        w.xr = w.h + (size_t)H * CB;
+        w.sr = w.xr + (size_t)D * CB;
+#pragma omp for schedule(static)
+        for (int blk = 0; blk < n_blocks; blk++) {
+            const int c0 = blk * CB;
+            const int nb = (n - c0) < CB ? (n - c0) : CB;
+            for (int i = 0; i < nb; i++)
+                for (int d = 0; d < D; d++)
+                    w.x[(size_t)d * CB + i] = x[(size_t)(c0 + i) * D + d];
+            for (int t = 0; t < T; t++) {
+                if (score.model)
+                    model_score_block(score.model, c, scale, nb, &w);
+                else
+                    exact_score_block(score.gmm, sigma, D, nb, &w);
+                const uint32_t step = step0 + (uint32_t)t;
+                for (int i = 0; i < nb; i++) {
+                    for (int d0 = 0; d0 < D; d0 += 4) {
+                        float z[4];
+                        ncsn_rng_normal4(key, step, (uint32_t)(c0 + i), (uint32_t)(d0 / 4), z);
+                        for (int q = 0; q < 4 && d0 + q < D; q++) {
+                            float *xd = w.x + (size_t)(d0 + q) * CB + i;
+                            *xd += half_alpha * w.s[(size_t)(d0 + q) * CB + i] + sqrt_alpha * z[q];
+                        }
+                    }
+                }
+            }
+            for (int i = 0; i < nb; i++)
+                for (int d = 0; d < D; d++)
+                    x[(size_t)(c0 + i) * D + d] = w.x[(size_t)d * CB + i];
+        }
+        free(mem);
+    }
+}
+
+/* x += step * s(x, sigma) once (the denoising step), with no noise. */
+static void denoise(ncsn_score_fn score, double sigma, float *x, int n, int D) {
+    float *s = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
+    if (score.model) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i += CB) {
+            int nb = (n - i) < CB ? (n - i) : CB;
+            ncsn_model_score(score.model, x + (size_t)i * D, nb, (float)sigma, s + (size_t)i * D);
+        }
+    } else {
+        ncsn_gmm_score_batch(score.gmm, x, n, sigma, s);
+    }
+    const float step = (float)(sigma * sigma);
+    for (size_t j = 0; j < (size_t)n * D; j++) x[j] += step * s[j];
+    free(s);
+}
+
+int ncsn_sample(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x, int n,
+                int D, ncsn_progress_fn progress, void *user) {
+    const int H = score.model ? score.model->H : 1;
+    float *c = ncsn_xcalloc((size_t)H, sizeof(float)); /* level bias (H) */
+    const double sigma_L = s->sigmas[s->L - 1];
+    const double t0 = ncsn_now();
+    if (s->method == NCSN_SAMPLE_PLAIN) {
+        /* the model at sigma_L, or the exact data score (sigma = 0) */
+        double sigma = score.model ? sigma_L : 0.0;
+        if (score.model) ncsn_model_level_bias(score.model, (float)sigma, c);
+        run_level(score, c, sigma, 1, s->eps, s->T, 0, key, x, n, D, H);
+        if (progress) progress("sample", 1, 1, 1.0 / (ncsn_now() - t0), "plain", user);
+    } else {
+        double last = t0;
+        for (int i = 0; i < s->L; i++) {
+            const double sigma = s->sigmas[i];
+            const double alpha = s->eps * sigma * sigma / (sigma_L * sigma_L);
+            if (score.model) ncsn_model_level_bias(score.model, (float)sigma, c);
+            run_level(score, c, sigma, 1, alpha, s->T, (uint32_t)i * (uint32_t)s->T, key, x, n,
+                      D, H);
+            double now = ncsn_now();
+            if (progress && (now - last >= 1.0 || i + 1 == s->L)) {
+                char extra[64];
+                snprintf(extra, sizeof extra, "sigma=%.4g", sigma);
+                progress("sample", i + 1, s->L, (double)(i + 1) / (now - t0), extra, user);
+                last = now;
+            }
+        }
+    }
+    if (s->denoise) denoise(score, sigma_L, x, n, D);
+    free(c);
+    return 0;
+}

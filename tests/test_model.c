@@ -1,0 +1,269 @@
+/* test_model.c: the network's gradients, the DSM loss, Adam, and thread invariance of
+ * the batch gradient. */
+#include <string.h>
+
+#include "harness.h"
+#include "ncsn/model.h"
+#include "ncsn/noise.h"
+#include "ncsn/train.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+enum { D = 3, E = 8, H = 16, B = 37, L = 5 };
+
+typedef struct {
+    ncsn_model m;
+    float x[B * D], z[B * D];
+    int levels[B];
+    float sigmas[L];
+} fixture;
+
+static void make_fixture(fixture *f, int sigma_input, int scale_by_sigma) {
+    ncsn_model_alloc(&f->m, D, E, H, sigma_input, scale_by_sigma);
+    ncsn_model_init_params(&f->m, ncsn_rng_key(7, 0, NCSN_RNG_INIT));
+    ncsn_key k = ncsn_rng_key(11, 0, NCSN_RNG_MISC);
+    ncsn_rng_fill_normal(k, 0, 0, B * D, f->x);
+    ncsn_rng_fill_normal(k, 1, 0, B * D, f->z);
+    double s[L];
+    ncsn_noise_levels(5.0, 0.2, L, s);
+    for (int i = 0; i < L; i++) f->sigmas[i] = (float)s[i];
+    for (int b = 0; b < B; b++) f->levels[b] = b % L;
+}
+
+/* An independent double-precision forward pass of the mean DSM loss, written from
+ * SPEC.md sections 2-3, over parameters P laid out like ncsn_model's block. pat (B, E + H)
+ * receives the ReLU pattern (signs of every pre-activation). */
+static double reference_loss(const fixture *f, const double *P, unsigned char *pat) {
+    const double *e0w = P, *e0b = e0w + E, *e2w = e0b + E, *e2b = e2w + E * E;
+    const double *w1 = e2b + E, *b1 = w1 + H * (D + E), *w2 = b1 + H, *b2 = w2 + D * H;
+    const int sigma_input = f->m.sigma_input, scale_by_sigma = f->m.scale_by_sigma;
+    double total = 0;
+    for (int b = 0; b < B; b++) {
+        double sigma = f->sigmas[f->levels[b]];
+        double t = sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? log(sigma) : sigma;
+        double a0[E], e[E], in[D + E], h[H];
+        for (int j = 0; j < E; j++) {
+            a0[j] = e0w[j] * t + e0b[j];
+            pat[b * (E + H) + j] = a0[j] > 0;
+        }
+        for (int o = 0; o < E; o++) {
+            e[o] = e2b[o];
+            for (int j = 0; j < E; j++) e[o] += e2w[o * E + j] * (a0[j] > 0 ? a0[j] : 0);
+        }
+        for (int d = 0; d < D; d++) in[d] = (double)f->x[b * D + d] + sigma * f->z[b * D + d];
+        for (int j = 0; j < E; j++) in[D + j] = e[j];
+        for (int o = 0; o < H; o++) {
+            double z1 = b1[o];
+            for (int j = 0; j < D + E; j++) z1 += w1[o * (D + E) + j] * in[j];
+            pat[b * (E + H) + E + o] = z1 > 0;
+            h[o] = z1 > 0 ? z1 : 0;
+        }
+        for (int d = 0; d < D; d++) {
+            double s = b2[d];
+            for (int o = 0; o < H; o++) s += w2[d * H + o] * h[o];
+            if (scale_by_sigma) s /= sigma;
+            double r = sigma * s + f->z[b * D + d];
+            total += 0.5 * r * r;
+        }
+    }
+    return total / B;
+}
+
+/* For each tensor: the derivative along a random unit direction within that tensor, by
+ * central differences of the double-precision reference loss, against the analytic float
+ * gradient. Central differences are only valid while a step crosses no ReLU kink, so the
+ * step shrinks until the pattern at both ends equals the pattern at the centre. */
+static void check_gradients(int sigma_input, int scale_by_sigma) {
+    fixture f;
+    make_fixture(&f, sigma_input, scale_by_sigma);
+    ncsn_dsm_work w;
+    ncsn_dsm_work_alloc(&w, &f.m, B);
+    float *g = calloc(f.m.n_params, sizeof(float));
+    ncsn_model gv;
+    ncsn_model_view(&f.m, g, &gv);
+    double loss = ncsn_dsm_loss_grad(&f.m, f.x, B, f.levels, f.sigmas, f.z, &gv, &w);
+    const size_t np = f.m.n_params;
+    double *P = malloc(sizeof(double) * np), *Q = malloc(sizeof(double) * np);
+    for (size_t j = 0; j < np; j++) P[j] = f.m.params[j];
+    static unsigned char pat0[B * (E + H)], pat[B * (E + H)];
+    NCSN_CHECK_CLOSE(reference_loss(&f, P, pat0), loss, 1e-5 * loss);
+    ncsn_key kd = ncsn_rng_key(3, 0, NCSN_RNG_MISC);
+    for (int t = 0; t < NCSN_MODEL_N_TENSORS; t++) {
+        const char *name;
+        float *data, *gdata;
+        int rows, cols;
+        ncsn_model_tensor(&f.m, t, &name, &data, &rows, &cols);
+        ncsn_model_tensor(&gv, t, &name, &gdata, &rows, &cols);
+        const size_t off = (size_t)(data - f.m.params);
+        int count = rows * (cols ? cols : 1);
+        float *dir = malloc(sizeof(float) * count);
+        ncsn_rng_fill_normal(kd, (uint32_t)t, 0, count, dir);
+        double norm = 0, analytic = 0;
+        for (int j = 0; j < count; j++) norm += (double)dir[j] * dir[j];
+        for (int j = 0; j < count; j++) analytic += (double)gdata[j] * dir[j] / sqrt(norm);
+        double h = 1e-3, numeric = 0;
+        for (; h > 1e-9; h /= 4) {
+            int same = 1;
+            memcpy(Q, P, sizeof(double) * np);
+            for (int j = 0; j < count; j++) Q[off + j] += h * dir[j] / sqrt(norm);
+            double lp = reference_loss(&f, Q, pat);
+            same &= memcmp(pat, pat0, sizeof pat) == 0;
+            memcpy(Q, P, sizeof(double) * np);
+            for (int j = 0; j < count; j++) Q[off + j] -= h * dir[j] / sqrt(norm);
+            double lm = reference_loss(&f, Q, pat);
+            same &= memcmp(pat, pat0, sizeof pat) == 0;
+            numeric = (lp - lm) / (2 * h);
+            if (same) break;
+        }
+        /* the analytic gradient is summed in float: allow 2e-5 relative, and 1e-6 of the loss */
+        double tol = 2e-5 * fabs(analytic) + 1e-6 * loss;
+        if (getenv("NCSN_TEST_VERBOSE") || !(fabs(numeric - analytic) <= tol))
+            fprintf(stderr, "\n  %s (sigma_input %d, scale %d): analytic %.8g numeric %.8g h %g\n",
+                    name, sigma_input, scale_by_sigma, analytic, numeric, h);
+        CU_ASSERT(fabs(numeric - analytic) <= tol);
+        CU_ASSERT(fabs(analytic) > 1e-4); /* every tensor gets a gradient */
+        free(dir);
+    }
+    free(P);
+    free(Q);
+    free(g);
+    ncsn_dsm_work_free(&w);
+    ncsn_model_free(&f.m);
+}
+
+static void test_gradients_sigma(void) { check_gradients(NCSN_SIGMA_INPUT_SIGMA, 0); }
+static void test_gradients_log_sigma(void) { check_gradients(NCSN_SIGMA_INPUT_LOG_SIGMA, 0); }
+static void test_gradients_scaled(void) { check_gradients(NCSN_SIGMA_INPUT_SIGMA, 1); }
+
+static void test_zero_network_loss(void) {
+    /* s = 0 gives loss = 1/2 |z|^2 per example: D/2 in expectation, exactly the mean of
+     * 1/2 |z|^2 for the given z. */
+    enum { N = 4096 };
+    ncsn_model m;
+    ncsn_model_alloc(&m, D, E, H, 0, 0);
+    float *x = calloc(N * D, sizeof(float)), *z = malloc(sizeof(float) * N * D);
+    int *lv = calloc(N, sizeof(int));
+    float sig[1] = {1.0f};
+    ncsn_rng_fill_normal(ncsn_rng_key(5, 0, NCSN_RNG_MISC), 0, 0, N * D, z);
+    double expect = 0;
+    for (int j = 0; j < N * D; j++) expect += 0.5 * z[j] * z[j];
+    expect /= N;
+    ncsn_dsm_work w;
+    ncsn_dsm_work_alloc(&w, &m, N);
+    float *g = calloc(m.n_params, sizeof(float));
+    ncsn_model gv;
+    ncsn_model_view(&m, g, &gv);
+    double loss = ncsn_dsm_loss_grad(&m, x, N, lv, sig, z, &gv, &w);
+    NCSN_CHECK_CLOSE(loss, expect, 1e-6 * expect);
+    NCSN_CHECK_CLOSE(loss, D / 2.0, 0.1); /* the sanity value of SPEC.md section 3 */
+    free(g);
+    ncsn_dsm_work_free(&w);
+    free(x);
+    free(z);
+    free(lv);
+    ncsn_model_free(&m);
+}
+
+static void test_adam_hand_computed(void) {
+    /* Two steps of Adam on p = [1, -2], g = [0.5, 0.1] then [-0.3, 0.2], lr 0.1, wd 0.01,
+     * computed by hand in double from torch.optim.Adam's formulas. */
+    float p[2] = {1.0f, -2.0f};
+    float g1[2] = {0.5f, 0.1f}, g2[2] = {-0.3f, 0.2f};
+    ncsn_adam a;
+    ncsn_adam_init(&a, 2, 0.1, 0.01);
+    double ep[2] = {1.0, -2.0}, m[2] = {0, 0}, v[2] = {0, 0};
+    const double *gs[2] = {(double[]){0.5, 0.1}, (double[]){-0.3, 0.2}};
+    for (int t = 1; t <= 2; t++) {
+        for (int i = 0; i < 2; i++) {
+            double g = gs[t - 1][i] + 0.01 * ep[i];
+            m[i] = 0.9 * m[i] + 0.1 * g;
+            v[i] = 0.999 * v[i] + 0.001 * g * g;
+            double mh = m[i] / (1 - pow(0.9, t)), vh = v[i] / (1 - pow(0.999, t));
+            ep[i] -= 0.1 * mh / (sqrt(vh) + 1e-8);
+        }
+        ncsn_adam_step(&a, p, t == 1 ? g1 : g2);
+    }
+    NCSN_CHECK_CLOSE(p[0], ep[0], 4e-6);
+    NCSN_CHECK_CLOSE(p[1], ep[1], 4e-6);
+    /* Adam's first step moves each parameter by lr against the gradient's sign. */
+    float q[2] = {1.0f, -2.0f}, gq[2] = {0.5f, -0.1f};
+    ncsn_adam b;
+    ncsn_adam_init(&b, 2, 0.1, 0.0);
+    ncsn_adam_step(&b, q, gq);
+    NCSN_CHECK_CLOSE(q[0], 0.9, 1e-6);
+    NCSN_CHECK_CLOSE(q[1], -1.9, 1e-6);
+    ncsn_adam_free(&b);
+    ncsn_adam_free(&a);
+}
+
+static void test_init_bounds(void) {
+    ncsn_model m;
+    ncsn_model_alloc(&m, 2, 16, 128, 0, 0);
+    ncsn_model_init_params(&m, ncsn_rng_key(1, 0, NCSN_RNG_INIT));
+    /* backbone.0 fan_in = 18, so |w| <= 1/sqrt(18), and the values fill that range */
+    float bound = 1.0f / sqrtf(18.0f), mx = 0;
+    for (int j = 0; j < 128 * 18; j++) {
+        CU_ASSERT(fabsf(m.bb0_w[j]) <= bound);
+        if (fabsf(m.bb0_w[j]) > mx) mx = fabsf(m.bb0_w[j]);
+    }
+    CU_ASSERT(mx > 0.95f * bound);
+    /* sigma_emb.0 fan_in = 1: values in [-1, 1] */
+    for (int j = 0; j < 16; j++) CU_ASSERT(fabsf(m.emb0_w[j]) <= 1.0f);
+    ncsn_model_free(&m);
+}
+
+static void test_score_matches_forward(void) {
+    /* The per-level bias path (ncsn_model_score) equals the plain forward pass. */
+    fixture f;
+    make_fixture(&f, NCSN_SIGMA_INPUT_LOG_SIGMA, 1);
+    ncsn_acts a;
+    ncsn_acts_alloc(&a, &f.m);
+    float s[B * D];
+    ncsn_model_score(&f.m, f.x, B, 0.7f, s);
+    for (int b = 0; b < B; b++) {
+        ncsn_model_forward(&f.m, f.x + b * D, 0.7f, &a);
+        for (int d = 0; d < D; d++) NCSN_CHECK_CLOSE(s[b * D + d], a.s[d], 1e-5);
+    }
+    ncsn_acts_free(&a);
+    ncsn_model_free(&f.m);
+}
+
+static void test_thread_invariance(void) {
+#ifdef _OPENMP
+    fixture f;
+    make_fixture(&f, 0, 0);
+    float *g[2];
+    double loss[2];
+    for (int r = 0; r < 2; r++) {
+        omp_set_num_threads(r + 1);
+        ncsn_dsm_work w;
+        ncsn_dsm_work_alloc(&w, &f.m, B);
+        g[r] = calloc(f.m.n_params, sizeof(float));
+        ncsn_model gv;
+        ncsn_model_view(&f.m, g[r], &gv);
+        loss[r] = ncsn_dsm_loss_grad(&f.m, f.x, B, f.levels, f.sigmas, f.z, &gv, &w);
+        ncsn_dsm_work_free(&w);
+    }
+    CU_ASSERT(loss[0] == loss[1]);
+    CU_ASSERT(memcmp(g[0], g[1], sizeof(float) * f.m.n_params) == 0);
+    free(g[0]);
+    free(g[1]);
+    ncsn_model_free(&f.m);
+    omp_set_num_threads(2);
+#else
+    printf("(built without OpenMP: nothing to compare) ");
+#endif
+}
+
+void ncsn_test_register(void) {
+    CU_pSuite s = CU_add_suite("model", NULL, NULL);
+    CU_add_test(s, "finite-difference gradients, sigma input", test_gradients_sigma);
+    CU_add_test(s, "finite-difference gradients, log sigma input", test_gradients_log_sigma);
+    CU_add_test(s, "finite-difference gradients, scale by sigma", test_gradients_scaled);
+    CU_add_test(s, "zero network scores D/2", test_zero_network_loss);
+    CU_add_test(s, "Adam against hand-computed steps", test_adam_hand_computed);
+    CU_add_test(s, "nn.Linear initialisation bounds", test_init_bounds);
+    CU_add_test(s, "per-level bias path equals forward", test_score_matches_forward);
+    CU_add_test(s, "batch gradient identical for 1 and 2 threads", test_thread_invariance);
+}
