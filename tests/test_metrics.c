@@ -1,0 +1,592 @@
+/* test_metrics.c: the measurements of SPEC.md section 7 (src/metrics.c).
+ * Each metric is checked against something computed independently here: brute-force double
+ * loops (median, MMD^2), the CDF form of 1-D Wasserstein-1, closed-form densities, a score
+ * network wired by hand to a known linear score, and hand-made points. Then: bit-for-bit
+ * equality for 1, 2 and 3 OpenMP threads, the NaN rule for non-finite samples, and a
+ * printed timing of ncsn_metrics_compute at the notebook's size (n = 5000, D = 2). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "harness.h"
+#include "ncsn/common.h"
+#include "ncsn/data.h"
+#include "ncsn/metrics.h"
+#include "ncsn/model.h"
+#include "ncsn/rng.h"
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+/* A test-local generator (splitmix64), independent of the library's Philox streams. */
+static uint64_t rng_state = 0x1234abcdu;
+static double urand(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* (n, D) floats uniform in [lo, hi). */
+static float *random_set(int n, int D, double lo, double hi) {
+    float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
+    for (size_t i = 0; i < (size_t)n * D; i++) x[i] = (float)(lo + (hi - lo) * urand());
+    return x;
+}
+
+/* The notebook's mixture (SPEC.md section 5). */
+static void notebook_gmm(ncsn_gmm *g) {
+    const double w[2] = {0.95, 0.05}, mu[4] = {-5, -5, 5, 5}, sd[2] = {1, 1};
+    CU_ASSERT_FATAL(ncsn_gmm_init(g, 2, 2, w, mu, sd) == 0);
+}
+
+static float *gmm_set(const ncsn_gmm *g, int n, uint64_t seed, uint32_t purpose) {
+    float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * g->D);
+    ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, purpose), 0, n, x);
+    return x;
+}
+
+static double sqdist_ref(const float *a, const float *b, int D) {
+    double s = 0;
+    for (int d = 0; d < D; d++) s += ((double)a[d] - b[d]) * ((double)a[d] - b[d]);
+    return s;
+}
+
+static int cmp_double(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Median of all pairwise distances by sorting them all. */
+static double median_brute(const float *x, int n, int D) {
+    size_t N = (size_t)n * (n - 1) / 2, t = 0;
+    double *d = malloc(sizeof(double) * N);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) d[t++] = sqrt(sqdist_ref(x + i * D, x + j * D, D));
+    qsort(d, N, sizeof(double), cmp_double);
+    double med = N % 2 ? d[N / 2] : 0.5 * (d[N / 2 - 1] + d[N / 2]);
+    free(d);
+    return med;
+}
+
+/* Gretton et al.'s unbiased MMD^2 as written, every ordered pair visited. */
+static double mmd2_brute(const float *x, int n, const float *y, int m, int D, double h) {
+    double sxx = 0, syy = 0, sxy = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            if (i != j) sxx += exp(-sqdist_ref(x + i * D, x + j * D, D) / (2 * h * h));
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++)
+            if (i != j) syy += exp(-sqdist_ref(y + i * D, y + j * D, D) / (2 * h * h));
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++) sxy += exp(-sqdist_ref(x + i * D, y + j * D, D) / (2 * h * h));
+    return sxx / ((double)n * (n - 1)) + syy / ((double)m * (m - 1)) - 2 * sxy / ((double)n * m);
+}
+
+/* 1-D W1 as the integral of |F(t) - G(t)| dt between the empirical CDFs. */
+static double w1_cdf_brute(const float *x, int n, const float *y, int m) {
+    double *z = malloc(sizeof(double) * (size_t)(n + m));
+    for (int i = 0; i < n; i++) z[i] = x[i];
+    for (int j = 0; j < m; j++) z[n + j] = y[j];
+    qsort(z, (size_t)(n + m), sizeof(double), cmp_double);
+    double w = 0;
+    for (int k = 0; k + 1 < n + m; k++) {
+        int cx = 0, cy = 0;
+        for (int i = 0; i < n; i++) cx += x[i] <= z[k];
+        for (int j = 0; j < m; j++) cy += y[j] <= z[k];
+        w += fabs((double)cx / n - (double)cy / m) * (z[k + 1] - z[k]);
+    }
+    free(z);
+    return w;
+}
+
+/* SPEC.md section 1: sigma_i geometric from s1 to sL. */
+static double *geometric_sigmas(double s1, double sL, int L) {
+    double *s = ncsn_xmalloc(sizeof(double) * (size_t)L);
+    for (int i = 0; i < L; i++)
+        s[i] = L == 1 ? s1 : exp(log(s1) + (log(sL) - log(s1)) * i / (L - 1));
+    return s;
+}
+
+/* ---- median pairwise distance -------------------------------------------------------- */
+
+static void test_median_matches_brute_force(void) {
+    const int sizes[] = {2, 3, 4, 5, 6, 7, 37, 64, 65, 100, 301};
+    for (int D = 1; D <= 3; D++) {
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            int n = sizes[s];
+            float *x = random_set(n, D, -3, 5);
+            NCSN_CHECK_CLOSE(ncsn_median_pairwise_distance(x, n, D), median_brute(x, n, D),
+                             1e-12);
+            free(x);
+        }
+    }
+}
+
+/* Many equal distances (points on a small integer grid), sorted input and a large set:
+ * the cases where a naive quickselect goes wrong or slow. */
+static void test_median_ties_sorted_large(void) {
+    const int n = 200, D = 2;
+    float *x = ncsn_xmalloc(sizeof(float) * n * D);
+    for (int i = 0; i < n * D; i++) x[i] = (float)(int)(urand() * 4);
+    NCSN_CHECK_CLOSE(ncsn_median_pairwise_distance(x, n, D), median_brute(x, n, D), 1e-12);
+    for (int i = 0; i < n; i++) x[2 * i] = (float)i, x[2 * i + 1] = 0; /* sorted on a line */
+    NCSN_CHECK_CLOSE(ncsn_median_pairwise_distance(x, n, D), median_brute(x, n, D), 1e-12);
+    for (int i = 0; i < n * D; i++) x[i] = 1.5f; /* all equal */
+    CU_ASSERT(ncsn_median_pairwise_distance(x, n, D) == 0.0);
+    free(x);
+
+    float *big = random_set(1500, 2, -10, 10); /* 1124250 distances, an even count */
+    NCSN_CHECK_CLOSE(ncsn_median_pairwise_distance(big, 1500, 2), median_brute(big, 1500, 2),
+                     1e-12);
+    free(big);
+
+    float two[4] = {0, 0, 3, 4};
+    CU_ASSERT(ncsn_median_pairwise_distance(two, 2, 2) == 5.0);
+}
+
+static void test_median_degenerate(void) {
+    float x[6] = {0, 0, 1, 1, 2, NAN};
+    CU_ASSERT(isnan(ncsn_median_pairwise_distance(x, 3, 2)));
+    CU_ASSERT(isnan(ncsn_median_pairwise_distance(x, 1, 2)));
+}
+
+/* ---- MMD^2 ------------------------------------------------------------------------------ */
+
+static void test_mmd2_matches_brute_force(void) {
+    const int D = 3;
+    int ns[][2] = {{2, 2}, {5, 9}, {70, 131}, {200, 64}};
+    for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
+        int n = ns[c][0], m = ns[c][1];
+        float *x = random_set(n, D, -1, 2);
+        float *y = random_set(m, D, -0.5, 2.5);
+        double h = 0.3 + urand();
+        double got = ncsn_mmd2_unbiased(x, n, y, m, D, h);
+        double want = mmd2_brute(x, n, y, m, D, h);
+        NCSN_CHECK_CLOSE(got, want, 1e-12 * (1 + fabs(want)));
+        free(x);
+        free(y);
+    }
+    float x[4] = {0, 0, 1, 1};
+    CU_ASSERT(isnan(ncsn_mmd2_unbiased(x, 1, x, 2, 2, 1.0))); /* needs n, m >= 2 */
+    CU_ASSERT(isnan(ncsn_mmd2_unbiased(x, 2, x, 2, 2, 0.0))); /* needs h > 0 */
+    x[3] = INFINITY;
+    CU_ASSERT(isnan(ncsn_mmd2_unbiased(x, 2, x, 2, 2, 1.0)));
+}
+
+/* Same mixture: MMD^2 is an unbiased estimate of 0, so it sits within noise of 0. A shifted
+ * copy of the mixture is clearly positive. */
+static void test_mmd2_same_vs_shifted(void) {
+    ncsn_gmm g;
+    notebook_gmm(&g);
+    const int n = 2000;
+    float *x = gmm_set(&g, n, 11, NCSN_RNG_REFERENCE);
+    float *y = gmm_set(&g, n, 12, NCSN_RNG_REFERENCE);
+    double h = ncsn_median_pairwise_distance(y, n, 2);
+    double same = ncsn_mmd2_unbiased(x, n, y, n, 2, h);
+    for (int i = 0; i < 2 * n; i++) x[i] += 0.5f;
+    double shifted = ncsn_mmd2_unbiased(x, n, y, n, 2, h);
+    printf("\n  mmd2: h %.4f, same mixture %.3e, shifted by (0.5, 0.5) %.3e ", h, same, shifted);
+    CU_ASSERT(fabs(same) < 1e-3);
+    CU_ASSERT(shifted > 1e-2);
+    CU_ASSERT(shifted > 20 * fabs(same));
+    free(x);
+    free(y);
+    ncsn_gmm_free(&g);
+}
+
+/* ---- sliced Wasserstein ---------------------------------------------------------------- */
+
+/* In D = 1 every direction is +-1, so SWD is the 1-D W1: a shift by c costs exactly |c|. */
+static void test_swd_1d_shift(void) {
+    ncsn_key key = ncsn_rng_key(5, 0, NCSN_RNG_SWD_DIRS);
+    const int n = 257;
+    float *x = random_set(n, 1, -3, 3);
+    float *y = ncsn_xmalloc(sizeof(float) * n);
+    for (double c = -1.25; c <= 2; c += 0.75) {
+        for (int i = 0; i < n; i++) y[i] = x[n - 1 - i] + (float)c; /* reversed order too */
+        NCSN_CHECK_CLOSE(ncsn_swd(x, n, y, n, 1, 8, key), fabs(c), 1e-6);
+    }
+    CU_ASSERT(ncsn_swd(x, n, x, n, 1, 8, key) == 0.0);
+    free(x);
+    free(y);
+}
+
+/* Unequal sizes: {0, 1} against {0, 0.5, 1}: the quantile functions differ by 0.5 on
+ * (1/3, 2/3), so W1 = 1/6. Random sets: the CDF form of W1. */
+static void test_swd_unequal_sizes(void) {
+    ncsn_key key = ncsn_rng_key(6, 0, NCSN_RNG_SWD_DIRS);
+    float a[2] = {0, 1}, b[3] = {0, 0.5f, 1};
+    NCSN_CHECK_CLOSE(ncsn_swd(a, 2, b, 3, 1, 4, key), 1.0 / 6.0, 1e-15);
+    int sizes[][2] = {{10, 7}, {33, 100}, {64, 65}, {1, 5}};
+    for (size_t c = 0; c < sizeof sizes / sizeof *sizes; c++) {
+        int n = sizes[c][0], m = sizes[c][1];
+        float *x = random_set(n, 1, -2, 2);
+        float *y = random_set(m, 1, -1, 3);
+        NCSN_CHECK_CLOSE(ncsn_swd(x, n, y, m, 1, 4, key), w1_cdf_brute(x, n, y, m), 1e-12);
+        free(x);
+        free(y);
+    }
+    /* Every point twice is the same distribution. */
+    float *x = random_set(50, 2, -1, 1);
+    float *xx = ncsn_xmalloc(sizeof(float) * 200);
+    memcpy(xx, x, sizeof(float) * 100);
+    memcpy(xx + 100, x, sizeof(float) * 100);
+    CU_ASSERT(ncsn_swd(x, 50, xx, 100, 2, 16, key) == 0.0);
+    free(x);
+    free(xx);
+}
+
+static void test_swd_symmetric(void) {
+    ncsn_key key = ncsn_rng_key(7, 0, NCSN_RNG_SWD_DIRS);
+    float *x = random_set(300, 3, -1, 1), *y = random_set(170, 3, 0, 2);
+    CU_ASSERT(ncsn_swd(x, 300, y, 170, 3, 32, key) == ncsn_swd(y, 170, x, 300, 3, 32, key));
+    CU_ASSERT(ncsn_swd(x, 170, y, 170, 3, 32, key) == ncsn_swd(y, 170, x, 170, 3, 32, key));
+    CU_ASSERT(ncsn_swd(x, 300, y, 170, 3, 32, key) > 0.1);
+    free(x);
+    free(y);
+}
+
+/* In D = 2 a shift by c moves each projection by v.c, so SWD = mean |v_t . c| over the
+ * directions v_t (Gaussian draws from counters (t, 0), normalised); over many uniform
+ * directions that mean tends to (2 / pi) |c|. */
+static void test_swd_2d_shift_and_directions(void) {
+    ncsn_key key = ncsn_rng_key(8, 0, NCSN_RNG_SWD_DIRS);
+    const int n = 400, dirs = 4096;
+    const double c[2] = {0.6, -0.8}; /* |c| = 1 */
+    float *x = random_set(n, 2, -2, 2), *y = ncsn_xmalloc(sizeof(float) * n * 2);
+    for (int i = 0; i < n; i++) {
+        y[2 * i] = x[2 * i] + (float)c[0];
+        y[2 * i + 1] = x[2 * i + 1] + (float)c[1];
+    }
+    double want = 0;
+    for (int t = 0; t < dirs; t++) {
+        float z[2];
+        ncsn_rng_fill_normal(key, (uint32_t)t, 0, 2, z);
+        double norm = hypot(z[0], z[1]);
+        want += fabs(z[0] / norm * c[0] + z[1] / norm * c[1]);
+    }
+    want /= dirs;
+    double got = ncsn_swd(x, n, y, n, 2, dirs, key);
+    NCSN_CHECK_CLOSE(got, want, 1e-6);
+    NCSN_CHECK_CLOSE(got, 2 / M_PI, 0.02);
+    free(x);
+    free(y);
+}
+
+static void test_swd_nonfinite(void) {
+    ncsn_key key = ncsn_rng_key(9, 0, NCSN_RNG_SWD_DIRS);
+    float x[4] = {0, 1, 2, NAN}, y[4] = {0, 1, 2, 3};
+    CU_ASSERT(isnan(ncsn_swd(x, 2, y, 2, 2, 4, key)));
+    CU_ASSERT(isnan(ncsn_swd(y, 2, x, 2, 2, 4, key)));
+}
+
+/* ---- mode weights and nll_true ------------------------------------------------------- */
+
+static void test_mode_weights_hand_made(void) {
+    const double w[3] = {0.2, 0.3, 0.5}, mu[6] = {0, 0, 10, 0, 0, 10}, sd[3] = {1, 1, 1};
+    ncsn_gmm g;
+    CU_ASSERT_FATAL(ncsn_gmm_init(&g, 2, 3, w, mu, sd) == 0);
+    /* nearest means: 0, 1, 2, 0, 1, 0 */
+    float x[12] = {1, 1, 9, 0, 0, 6, 4, 0, 6, 0, -100, -100};
+    double got[3];
+    ncsn_mode_weights(&g, x, 6, got);
+    CU_ASSERT(got[0] == 3.0 / 6 && got[1] == 2.0 / 6 && got[2] == 1.0 / 6);
+    x[5] = NAN;
+    ncsn_mode_weights(&g, x, 6, got);
+    CU_ASSERT(isnan(got[0]) && isnan(got[1]) && isnan(got[2]));
+    ncsn_gmm_free(&g);
+
+    /* Fresh mixture samples recover the true weights. */
+    notebook_gmm(&g);
+    float *y = gmm_set(&g, 20000, 3, NCSN_RNG_FLOOR);
+    ncsn_mode_weights(&g, y, 20000, got);
+    NCSN_CHECK_CLOSE(got[0], 0.95, 0.01);
+    NCSN_CHECK_CLOSE(got[1], 0.05, 0.01);
+    CU_ASSERT(got[0] + got[1] == 1.0);
+    free(y);
+    ncsn_gmm_free(&g);
+}
+
+static void test_nll_true_closed_form(void) {
+    const double w[2] = {0.3, 0.7}, mu[4] = {0, 0, 2, 1}, sd[2] = {1, 0.5};
+    ncsn_gmm g;
+    CU_ASSERT_FATAL(ncsn_gmm_init(&g, 2, 2, w, mu, sd) == 0);
+    float x[6] = {0.5f, 0.25f, 3, -1, -2, 0.75f};
+    double nll[3];
+    for (int i = 0; i < 3; i++) {
+        double p = 0;
+        for (int k = 0; k < 2; k++) {
+            double dx = x[2 * i] - mu[2 * k], dy = x[2 * i + 1] - mu[2 * k + 1];
+            double v = sd[k] * sd[k];
+            p += w[k] * exp(-(dx * dx + dy * dy) / (2 * v)) / (2 * M_PI * v);
+        }
+        nll[i] = -log(p);
+    }
+    NCSN_CHECK_CLOSE(ncsn_nll_true(&g, x, 1), nll[0], 1e-12);
+    NCSN_CHECK_CLOSE(ncsn_nll_true(&g, x, 3), (nll[0] + nll[1] + nll[2]) / 3, 1e-12);
+    x[4] = -INFINITY;
+    CU_ASSERT(isnan(ncsn_nll_true(&g, x, 3)));
+    ncsn_gmm_free(&g);
+}
+
+/* ---- score error ------------------------------------------------------------------------ */
+
+/* A network with zero parameters outputs 0, so numerator and denominator are the same sum. */
+static void test_score_error_zero_model(void) {
+    ncsn_gmm g;
+    notebook_gmm(&g);
+    ncsn_model m;
+    ncsn_model_alloc(&m, 2, 16, 128, NCSN_SIGMA_INPUT_SIGMA, 0);
+    const int L = 5;
+    double *sig = geometric_sigmas(20, 0.1, L), err[5];
+    ncsn_score_error(&m, &g, sig, L, 300, ncsn_rng_key(1, 0, NCSN_RNG_SCORE_ERROR), err);
+    for (int l = 0; l < L; l++) CU_ASSERT(err[l] == 1.0);
+    ncsn_score_error(NULL, &g, sig, L, 300, ncsn_rng_key(1, 0, NCSN_RNG_SCORE_ERROR), err);
+    for (int l = 0; l < L; l++) CU_ASSERT(isnan(err[l]));
+    free(sig);
+    ncsn_model_free(&m);
+    ncsn_gmm_free(&g);
+}
+
+/* One Gaussian N(mu, s0^2) in D = 1: grad log q_sigma(x) = -(x - mu) / v, v = s0^2 + sigma^2.
+ * Two ReLU units give x - mu = relu(x - mu) - relu(mu - x), so the network can output
+ * s(x) = -a (x - mu) for every sigma (embedding weights zero). Both sums of the ratio are
+ * then multiples of sum (x - mu)^2, and the error is exactly (a v - 1)^2 at every level. */
+static void test_score_error_linear_model(void) {
+    const double w = 1, mu = 0.75, s0 = 1.25; /* mu exact in float */
+    ncsn_gmm g;
+    CU_ASSERT_FATAL(ncsn_gmm_init(&g, 1, 1, &w, &mu, &s0) == 0);
+    ncsn_model m;
+    ncsn_model_alloc(&m, 1, 16, 2, NCSN_SIGMA_INPUT_SIGMA, 0);
+    const double sig[3] = {2.0, 0.5, 0.1};
+    const float a = (float)(1 / (s0 * s0 + 0.25)); /* exact for the middle level */
+    m.bb0_w[0 * (1 + 16)] = 1;                      /* row 0, the x column */
+    m.bb0_w[1 * (1 + 16)] = -1;
+    m.bb0_b[0] = (float)-mu;
+    m.bb0_b[1] = (float)mu;
+    m.bb2_w[0] = -a;
+    m.bb2_w[1] = a;
+    double err[3];
+    ncsn_score_error(&m, &g, sig, 3, 1000, ncsn_rng_key(2, 0, NCSN_RNG_SCORE_ERROR), err);
+    for (int l = 0; l < 3; l++) {
+        double v = s0 * s0 + sig[l] * sig[l], want = ((double)a * v - 1) * ((double)a * v - 1);
+        NCSN_CHECK_CLOSE(err[l], want, 1e-6 * want + 1e-10);
+    }
+    CU_ASSERT(err[1] < 1e-10);
+    ncsn_model_free(&m);
+    ncsn_gmm_free(&g);
+}
+
+/* The points must come from q_sigma: with one Gaussian N(mu, s0^2) and a network that
+ * outputs a constant b, the ratio is E(b + (x - mu)/v)^2 / E((x - mu)/v)^2 = 1 + b^2 v when
+ * x ~ N(mu, v), v = s0^2 + sigma^2 (and would be 1 + b^2 v^2 / s0^2 without the noise). */
+static void test_score_error_points_from_q_sigma(void) {
+    const double w = 1, mu = -1, s0 = 0.5;
+    ncsn_gmm g;
+    CU_ASSERT_FATAL(ncsn_gmm_init(&g, 1, 1, &w, &mu, &s0) == 0);
+    ncsn_model m;
+    ncsn_model_alloc(&m, 1, 16, 8, NCSN_SIGMA_INPUT_SIGMA, 0);
+    m.bb2_b[0] = 1.0f;
+    const double sig[3] = {2.0, 0.7, 0.05};
+    double err[3];
+    ncsn_score_error(&m, &g, sig, 3, 20000, ncsn_rng_key(4, 0, NCSN_RNG_SCORE_ERROR), err);
+    for (int l = 0; l < 3; l++) {
+        double v = s0 * s0 + sig[l] * sig[l];
+        NCSN_CHECK_CLOSE(err[l], 1 + v, 0.03 * (1 + v));
+    }
+    ncsn_model_free(&m);
+    ncsn_gmm_free(&g);
+}
+
+/* ---- ncsn_metrics_compute ------------------------------------------------------------- */
+
+static void test_compute_consistent(void) {
+    ncsn_gmm g;
+    notebook_gmm(&g);
+    const int n = 600, L = 3;
+    const uint64_t seed = 42;
+    double *sig = geometric_sigmas(20, 0.1, L);
+    float *s = gmm_set(&g, n, 99, NCSN_RNG_SAMPLE_NOISE);
+    for (int i = 0; i < 2 * n; i++) s[i] *= 0.9f; /* a slightly wrong generator */
+    ncsn_metrics r;
+    memset(&r, 0, sizeof r);
+    r.final_loss = 7;
+    ncsn_metrics_compute(&g, NULL, sig, L, s, n, seed, &r);
+
+    /* The same numbers from the public pieces. */
+    float *ref = gmm_set(&g, n, seed, NCSN_RNG_REFERENCE);
+    float *flo = gmm_set(&g, n, seed, NCSN_RNG_FLOOR);
+    ncsn_key dirs = ncsn_rng_key(seed, 0, NCSN_RNG_SWD_DIRS);
+    double h = ncsn_median_pairwise_distance(ref, n, 2);
+    CU_ASSERT(r.mmd2 == ncsn_mmd2_unbiased(s, n, ref, n, 2, h));
+    CU_ASSERT(r.noise_floor_mmd2 == ncsn_mmd2_unbiased(flo, n, ref, n, 2, h));
+    CU_ASSERT(r.swd == ncsn_swd(s, n, ref, n, 2, NCSN_SWD_DIRECTIONS, dirs));
+    CU_ASSERT(r.noise_floor_swd == ncsn_swd(flo, n, ref, n, 2, NCSN_SWD_DIRECTIONS, dirs));
+    CU_ASSERT(r.nll_true == ncsn_nll_true(&g, s, n));
+    double w[2];
+    ncsn_mode_weights(&g, s, n, w);
+    CU_ASSERT_FATAL(r.K == 2 && r.mode_weights != NULL);
+    CU_ASSERT(r.mode_weights[0] == w[0] && r.mode_weights[1] == w[1]);
+    CU_ASSERT(r.mode_weight_error == fmax(fabs(w[0] - 0.95), fabs(w[1] - 0.05)));
+    CU_ASSERT(r.n_nonfinite == 0);
+    CU_ASSERT(r.final_loss == 7); /* not touched */
+    CU_ASSERT_FATAL(r.L == L && r.score_error != NULL);
+    for (int l = 0; l < L; l++) CU_ASSERT(isnan(r.score_error[l])); /* no model */
+    /* Shrunk samples are further from the reference than fresh data is. */
+    CU_ASSERT(r.mmd2 > r.noise_floor_mmd2);
+    CU_ASSERT(r.swd > r.noise_floor_swd);
+    double floor_mmd = r.noise_floor_mmd2, floor_swd = r.noise_floor_swd;
+    ncsn_metrics_free(&r);
+    CU_ASSERT(r.mode_weights == NULL && r.score_error == NULL);
+    ncsn_metrics_free(&r); /* twice is fine */
+
+    /* Non-finite samples: NaN sample metrics, never a number; the floor is unaffected. */
+    s[2 * 3 + 1] = NAN;
+    s[2 * 10] = INFINITY;
+    memset(&r, 0, sizeof r);
+    ncsn_metrics_compute(&g, NULL, sig, L, s, n, seed, &r);
+    CU_ASSERT(r.n_nonfinite == 2);
+    CU_ASSERT(isnan(r.mmd2) && isnan(r.swd) && isnan(r.nll_true));
+    CU_ASSERT(isnan(r.mode_weight_error));
+    CU_ASSERT(isnan(r.mode_weights[0]) && isnan(r.mode_weights[1]));
+    CU_ASSERT(r.noise_floor_mmd2 == floor_mmd && r.noise_floor_swd == floor_swd);
+    ncsn_metrics_free(&r);
+
+    free(ref);
+    free(flo);
+    free(s);
+    free(sig);
+    ncsn_gmm_free(&g);
+}
+
+/* ---- thread-count independence (SPEC.md section 8) ----------------------------------- */
+
+#ifdef _OPENMP
+#define N_OUT 16
+/* Everything the module computes, flattened; score errors last. */
+static void everything(const ncsn_gmm *g, const ncsn_model *m, double *out /* (N_OUT + 4) */) {
+    const int n = 777, L = 4;
+    double *sig = geometric_sigmas(20, 0.1, L);
+    float *x = gmm_set(g, n, 5, NCSN_RNG_SAMPLE_NOISE);
+    float *y = gmm_set(g, n - 100, 6, NCSN_RNG_SAMPLE_NOISE);
+    ncsn_key dirs = ncsn_rng_key(5, 0, NCSN_RNG_SWD_DIRS);
+    out[0] = ncsn_median_pairwise_distance(x, n, 2);
+    out[1] = ncsn_mmd2_unbiased(x, n, y, n - 100, 2, out[0]);
+    out[2] = ncsn_swd(x, n, y, n - 100, 2, 64, dirs);
+    out[3] = ncsn_nll_true(g, x, n);
+    ncsn_metrics r;
+    memset(&r, 0, sizeof r);
+    ncsn_metrics_compute(g, m, sig, L, x, n, 17, &r);
+    double f[] = {r.mmd2, r.swd, r.mode_weight_error, r.nll_true, r.noise_floor_mmd2,
+                  r.noise_floor_swd, r.mode_weights[0], r.mode_weights[1]};
+    memcpy(out + 4, f, sizeof f);
+    for (int i = 12; i < N_OUT; i++) out[i] = 0;
+    memcpy(out + N_OUT, r.score_error, sizeof(double) * L);
+    ncsn_metrics_free(&r);
+    free(x);
+    free(y);
+    free(sig);
+}
+
+static void test_thread_count_independence(void) {
+    ncsn_gmm g;
+    notebook_gmm(&g);
+    ncsn_model m;
+    ncsn_model_alloc(&m, 2, 16, 128, NCSN_SIGMA_INPUT_SIGMA, 0);
+    ncsn_model_init_params(&m, ncsn_rng_key(3, 0, NCSN_RNG_INIT));
+    const int saved = omp_get_max_threads();
+    double ref[N_OUT + 4], other[N_OUT + 4];
+    omp_set_num_threads(1);
+    everything(&g, &m, ref);
+    for (int t = 2; t <= 3; t++) {
+        omp_set_num_threads(t);
+        everything(&g, &m, other);
+        for (int i = 0; i < N_OUT + 4; i++) {
+            if (memcmp(&ref[i], &other[i], sizeof(double)) != 0)
+                fprintf(stderr, "\n  output %d: %.17g with 1 thread, %.17g with %d\n", i,
+                        ref[i], other[i], t);
+            CU_ASSERT(memcmp(&ref[i], &other[i], sizeof(double)) == 0);
+        }
+    }
+    for (int i = 0; i < N_OUT + 4; i++)
+        if (i < 12 || i >= N_OUT) CU_ASSERT(isfinite(ref[i]));
+    omp_set_num_threads(saved);
+    ncsn_model_free(&m);
+    ncsn_gmm_free(&g);
+}
+#endif
+
+/* ---- timing at the notebook's size (printed, not asserted) ---------------------------- */
+
+static void test_timing_notebook_size(void) {
+    ncsn_gmm g;
+    notebook_gmm(&g);
+    ncsn_model m;
+    ncsn_model_alloc(&m, 2, 16, 128, NCSN_SIGMA_INPUT_SIGMA, 0);
+    ncsn_model_init_params(&m, ncsn_rng_key(3, 0, NCSN_RNG_INIT));
+    const int n = 5000, L = 100;
+    double *sig = geometric_sigmas(20, 0.1, L);
+    float *s = gmm_set(&g, n, 77, NCSN_RNG_SAMPLE_NOISE);
+    float *ref = gmm_set(&g, n, 78, NCSN_RNG_REFERENCE);
+    ncsn_key dirs = ncsn_rng_key(1, 0, NCSN_RNG_SWD_DIRS);
+    double *err = ncsn_xmalloc(sizeof(double) * L);
+
+    double t0 = ncsn_now();
+    double h = ncsn_median_pairwise_distance(ref, n, 2);
+    double t1 = ncsn_now();
+    double mmd = ncsn_mmd2_unbiased(s, n, ref, n, 2, h);
+    double t2 = ncsn_now();
+    double swd = ncsn_swd(s, n, ref, n, 2, NCSN_SWD_DIRECTIONS, dirs);
+    double t3 = ncsn_now();
+    ncsn_score_error(&m, &g, sig, L, NCSN_SCORE_ERROR_POINTS,
+                     ncsn_rng_key(1, 0, NCSN_RNG_SCORE_ERROR), err);
+    double t4 = ncsn_now();
+    ncsn_metrics r;
+    memset(&r, 0, sizeof r);
+    ncsn_metrics_compute(&g, &m, sig, L, s, n, 1, &r);
+    double t5 = ncsn_now();
+    printf("\n  n=%d D=2 L=%d threads=%d: median %.3fs, mmd2 %.3fs, swd %.3fs, "
+           "score_error %.3fs; ncsn_metrics_compute %.3fs\n"
+           "  (h %.4f mmd2 %.2e swd %.4f; floor mmd2 %.2e swd %.4f; score_error[0] %.3f) ",
+           n, L, ncsn_max_threads(), t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, h, mmd, swd,
+           r.noise_floor_mmd2, r.noise_floor_swd, r.score_error[0]);
+    CU_ASSERT(isfinite(r.mmd2) && isfinite(r.swd) && isfinite(r.score_error[L - 1]));
+    ncsn_metrics_free(&r);
+    free(err);
+    free(s);
+    free(ref);
+    free(sig);
+    ncsn_model_free(&m);
+    ncsn_gmm_free(&g);
+}
+
+/* ---- registration -------------------------------------------------------------------- */
+
+void ncsn_test_register(void) {
+    CU_pSuite s = CU_add_suite("metrics", NULL, NULL);
+    CU_add_test(s, "median matches brute force", test_median_matches_brute_force);
+    CU_add_test(s, "median with ties, sorted input, large n", test_median_ties_sorted_large);
+    CU_add_test(s, "median of degenerate input is NaN", test_median_degenerate);
+    CU_add_test(s, "mmd2 matches brute force", test_mmd2_matches_brute_force);
+    CU_add_test(s, "mmd2 same mixture ~0, shifted > 0", test_mmd2_same_vs_shifted);
+    CU_add_test(s, "swd in 1-D: shift by c is |c|", test_swd_1d_shift);
+    CU_add_test(s, "swd with unequal sizes", test_swd_unequal_sizes);
+    CU_add_test(s, "swd is symmetric", test_swd_symmetric);
+    CU_add_test(s, "swd in 2-D: shift and directions", test_swd_2d_shift_and_directions);
+    CU_add_test(s, "swd of non-finite input is NaN", test_swd_nonfinite);
+    CU_add_test(s, "mode weights", test_mode_weights_hand_made);
+    CU_add_test(s, "nll_true closed form", test_nll_true_closed_form);
+    CU_add_test(s, "score error of a zero model is 1", test_score_error_zero_model);
+    CU_add_test(s, "score error of a linear model", test_score_error_linear_model);
+    CU_add_test(s, "score error points come from q_sigma", test_score_error_points_from_q_sigma);
+    CU_add_test(s, "metrics_compute consistent, NaN rule", test_compute_consistent);
+#ifdef _OPENMP
+    CU_add_test(s, "bit-identical for 1, 2, 3 threads", test_thread_count_independence);
+#endif
+    CU_add_test(s, "timing at n=5000, D=2 (printed)", test_timing_notebook_size);
+}
