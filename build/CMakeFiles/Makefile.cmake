@@ -53,5 +53,10 @@ set(CMAKE_MAKEFILE_PRODUCTS
 set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/ncsn_core.dir/DependInfo.cmake"
   "CMakeFiles/ncsn.dir/DependInfo.cmake"
+  "CMakeFiles/test_config.dir/DependInfo.cmake"
+  "CMakeFiles/test_io.dir/DependInfo.cmake"
+  "CMakeFiles/test_metrics.dir/DependInfo.cmake"
   "CMakeFiles/test_model.dir/DependInfo.cmake"
+  "CMakeFiles/test_sample.dir/DependInfo.cmake"
+  "CMakeFiles/test_techniques.dir/DependInfo.cmake"
   )

@@ -87,7 +87,6 @@ const char *ncsn_config_key_name(int i); /* NULL if i is out of range */
 int ncsn_config_key_index(const char *key); /* -1 if unknown */
 
 /* The loaders change c only when they succeed (on error c is left as it was). */
-
 int ncsn_config_load_file(ncsn_config *c, const char *path, ncsn_error *err);
 int ncsn_config_load_string(ncsn_config *c, const char *yaml, const char *label,
                             ncsn_error *err);

@@ -69,10 +69,24 @@ include CMakeFiles/ncsn_core.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/ncsn_core.dir/flags.make
 
+CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o: CMakeFiles/ncsn_core.dir/flags.make
+CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o: /work/main/src/cmd_techniques.c
+CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o -MF CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o.d -o CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o -c /work/main/src/cmd_techniques.c
+
+CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/src/cmd_techniques.c > CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.i
+
+CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/cmd_techniques.c -o CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.s
+
 CMakeFiles/ncsn_core.dir/src/common.c.o: CMakeFiles/ncsn_core.dir/flags.make
 CMakeFiles/ncsn_core.dir/src/common.c.o: /work/main/src/common.c
 CMakeFiles/ncsn_core.dir/src/common.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/ncsn_core.dir/src/common.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/ncsn_core.dir/src/common.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/common.c.o -MF CMakeFiles/ncsn_core.dir/src/common.c.o.d -o CMakeFiles/ncsn_core.dir/src/common.c.o -c /work/main/src/common.c
 
 CMakeFiles/ncsn_core.dir/src/common.c.i: cmake_force
@@ -83,10 +97,24 @@ CMakeFiles/ncsn_core.dir/src/common.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/common.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/common.c -o CMakeFiles/ncsn_core.dir/src/common.c.s
 
+CMakeFiles/ncsn_core.dir/src/config.c.o: CMakeFiles/ncsn_core.dir/flags.make
+CMakeFiles/ncsn_core.dir/src/config.c.o: /work/main/src/config.c
+CMakeFiles/ncsn_core.dir/src/config.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/ncsn_core.dir/src/config.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/config.c.o -MF CMakeFiles/ncsn_core.dir/src/config.c.o.d -o CMakeFiles/ncsn_core.dir/src/config.c.o -c /work/main/src/config.c
+
+CMakeFiles/ncsn_core.dir/src/config.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/ncsn_core.dir/src/config.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/src/config.c > CMakeFiles/ncsn_core.dir/src/config.c.i
+
+CMakeFiles/ncsn_core.dir/src/config.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/config.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/config.c -o CMakeFiles/ncsn_core.dir/src/config.c.s
+
 CMakeFiles/ncsn_core.dir/src/data.c.o: CMakeFiles/ncsn_core.dir/flags.make
 CMakeFiles/ncsn_core.dir/src/data.c.o: /work/main/src/data.c
 CMakeFiles/ncsn_core.dir/src/data.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/ncsn_core.dir/src/data.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/ncsn_core.dir/src/data.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/data.c.o -MF CMakeFiles/ncsn_core.dir/src/data.c.o.d -o CMakeFiles/ncsn_core.dir/src/data.c.o -c /work/main/src/data.c
 
 CMakeFiles/ncsn_core.dir/src/data.c.i: cmake_force
@@ -97,10 +125,24 @@ CMakeFiles/ncsn_core.dir/src/data.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/data.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/data.c -o CMakeFiles/ncsn_core.dir/src/data.c.s
 
+CMakeFiles/ncsn_core.dir/src/io.c.o: CMakeFiles/ncsn_core.dir/flags.make
+CMakeFiles/ncsn_core.dir/src/io.c.o: /work/main/src/io.c
+CMakeFiles/ncsn_core.dir/src/io.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/ncsn_core.dir/src/io.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/io.c.o -MF CMakeFiles/ncsn_core.dir/src/io.c.o.d -o CMakeFiles/ncsn_core.dir/src/io.c.o -c /work/main/src/io.c
+
+CMakeFiles/ncsn_core.dir/src/io.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/ncsn_core.dir/src/io.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/src/io.c > CMakeFiles/ncsn_core.dir/src/io.c.i
+
+CMakeFiles/ncsn_core.dir/src/io.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/io.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/io.c -o CMakeFiles/ncsn_core.dir/src/io.c.s
+
 CMakeFiles/ncsn_core.dir/src/metrics.c.o: CMakeFiles/ncsn_core.dir/flags.make
 CMakeFiles/ncsn_core.dir/src/metrics.c.o: /work/main/src/metrics.c
 CMakeFiles/ncsn_core.dir/src/metrics.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/ncsn_core.dir/src/metrics.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/ncsn_core.dir/src/metrics.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/metrics.c.o -MF CMakeFiles/ncsn_core.dir/src/metrics.c.o.d -o CMakeFiles/ncsn_core.dir/src/metrics.c.o -c /work/main/src/metrics.c
 
 CMakeFiles/ncsn_core.dir/src/metrics.c.i: cmake_force
@@ -114,7 +156,7 @@ CMakeFiles/ncsn_core.dir/src/metrics.c.s: cmake_force
 CMakeFiles/ncsn_core.dir/src/model.c.o: CMakeFiles/ncsn_core.dir/flags.make
 CMakeFiles/ncsn_core.dir/src/model.c.o: /work/main/src/model.c
 CMakeFiles/ncsn_core.dir/src/model.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/ncsn_core.dir/src/model.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/ncsn_core.dir/src/model.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/model.c.o -MF CMakeFiles/ncsn_core.dir/src/model.c.o.d -o CMakeFiles/ncsn_core.dir/src/model.c.o -c /work/main/src/model.c
 
 CMakeFiles/ncsn_core.dir/src/model.c.i: cmake_force
@@ -128,7 +170,7 @@ CMakeFiles/ncsn_core.dir/src/model.c.s: cmake_force
 CMakeFiles/ncsn_core.dir/src/noise.c.o: CMakeFiles/ncsn_core.dir/flags.make
 CMakeFiles/ncsn_core.dir/src/noise.c.o: /work/main/src/noise.c
 CMakeFiles/ncsn_core.dir/src/noise.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/ncsn_core.dir/src/noise.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/ncsn_core.dir/src/noise.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/noise.c.o -MF CMakeFiles/ncsn_core.dir/src/noise.c.o.d -o CMakeFiles/ncsn_core.dir/src/noise.c.o -c /work/main/src/noise.c
 
 CMakeFiles/ncsn_core.dir/src/noise.c.i: cmake_force
@@ -142,7 +184,7 @@ CMakeFiles/ncsn_core.dir/src/noise.c.s: cmake_force
 CMakeFiles/ncsn_core.dir/src/rng.c.o: CMakeFiles/ncsn_core.dir/flags.make
 CMakeFiles/ncsn_core.dir/src/rng.c.o: /work/main/src/rng.c
 CMakeFiles/ncsn_core.dir/src/rng.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/ncsn_core.dir/src/rng.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/ncsn_core.dir/src/rng.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/rng.c.o -MF CMakeFiles/ncsn_core.dir/src/rng.c.o.d -o CMakeFiles/ncsn_core.dir/src/rng.c.o -c /work/main/src/rng.c
 
 CMakeFiles/ncsn_core.dir/src/rng.c.i: cmake_force
@@ -153,10 +195,24 @@ CMakeFiles/ncsn_core.dir/src/rng.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/rng.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/rng.c -o CMakeFiles/ncsn_core.dir/src/rng.c.s
 
+CMakeFiles/ncsn_core.dir/src/run.c.o: CMakeFiles/ncsn_core.dir/flags.make
+CMakeFiles/ncsn_core.dir/src/run.c.o: /work/main/src/run.c
+CMakeFiles/ncsn_core.dir/src/run.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/ncsn_core.dir/src/run.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/run.c.o -MF CMakeFiles/ncsn_core.dir/src/run.c.o.d -o CMakeFiles/ncsn_core.dir/src/run.c.o -c /work/main/src/run.c
+
+CMakeFiles/ncsn_core.dir/src/run.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/ncsn_core.dir/src/run.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/src/run.c > CMakeFiles/ncsn_core.dir/src/run.c.i
+
+CMakeFiles/ncsn_core.dir/src/run.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/run.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/run.c -o CMakeFiles/ncsn_core.dir/src/run.c.s
+
 CMakeFiles/ncsn_core.dir/src/sample.c.o: CMakeFiles/ncsn_core.dir/flags.make
 CMakeFiles/ncsn_core.dir/src/sample.c.o: /work/main/src/sample.c
 CMakeFiles/ncsn_core.dir/src/sample.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/ncsn_core.dir/src/sample.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/ncsn_core.dir/src/sample.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/sample.c.o -MF CMakeFiles/ncsn_core.dir/src/sample.c.o.d -o CMakeFiles/ncsn_core.dir/src/sample.c.o -c /work/main/src/sample.c
 
 CMakeFiles/ncsn_core.dir/src/sample.c.i: cmake_force
@@ -167,10 +223,24 @@ CMakeFiles/ncsn_core.dir/src/sample.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/sample.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/sample.c -o CMakeFiles/ncsn_core.dir/src/sample.c.s
 
+CMakeFiles/ncsn_core.dir/src/techniques.c.o: CMakeFiles/ncsn_core.dir/flags.make
+CMakeFiles/ncsn_core.dir/src/techniques.c.o: /work/main/src/techniques.c
+CMakeFiles/ncsn_core.dir/src/techniques.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/ncsn_core.dir/src/techniques.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/techniques.c.o -MF CMakeFiles/ncsn_core.dir/src/techniques.c.o.d -o CMakeFiles/ncsn_core.dir/src/techniques.c.o -c /work/main/src/techniques.c
+
+CMakeFiles/ncsn_core.dir/src/techniques.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/ncsn_core.dir/src/techniques.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/src/techniques.c > CMakeFiles/ncsn_core.dir/src/techniques.c.i
+
+CMakeFiles/ncsn_core.dir/src/techniques.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ncsn_core.dir/src/techniques.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/techniques.c -o CMakeFiles/ncsn_core.dir/src/techniques.c.s
+
 CMakeFiles/ncsn_core.dir/src/train.c.o: CMakeFiles/ncsn_core.dir/flags.make
 CMakeFiles/ncsn_core.dir/src/train.c.o: /work/main/src/train.c
 CMakeFiles/ncsn_core.dir/src/train.c.o: CMakeFiles/ncsn_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/ncsn_core.dir/src/train.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/ncsn_core.dir/src/train.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ncsn_core.dir/src/train.c.o -MF CMakeFiles/ncsn_core.dir/src/train.c.o.d -o CMakeFiles/ncsn_core.dir/src/train.c.o -c /work/main/src/train.c
 
 CMakeFiles/ncsn_core.dir/src/train.c.i: cmake_force
@@ -183,29 +253,39 @@ CMakeFiles/ncsn_core.dir/src/train.c.s: cmake_force
 
 # Object files for target ncsn_core
 ncsn_core_OBJECTS = \
+"CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o" \
 "CMakeFiles/ncsn_core.dir/src/common.c.o" \
+"CMakeFiles/ncsn_core.dir/src/config.c.o" \
 "CMakeFiles/ncsn_core.dir/src/data.c.o" \
+"CMakeFiles/ncsn_core.dir/src/io.c.o" \
 "CMakeFiles/ncsn_core.dir/src/metrics.c.o" \
 "CMakeFiles/ncsn_core.dir/src/model.c.o" \
 "CMakeFiles/ncsn_core.dir/src/noise.c.o" \
 "CMakeFiles/ncsn_core.dir/src/rng.c.o" \
+"CMakeFiles/ncsn_core.dir/src/run.c.o" \
 "CMakeFiles/ncsn_core.dir/src/sample.c.o" \
+"CMakeFiles/ncsn_core.dir/src/techniques.c.o" \
 "CMakeFiles/ncsn_core.dir/src/train.c.o"
 
 # External object files for target ncsn_core
 ncsn_core_EXTERNAL_OBJECTS =
 
+libncsn_core.a: CMakeFiles/ncsn_core.dir/src/cmd_techniques.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/src/common.c.o
+libncsn_core.a: CMakeFiles/ncsn_core.dir/src/config.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/src/data.c.o
+libncsn_core.a: CMakeFiles/ncsn_core.dir/src/io.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/src/metrics.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/src/model.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/src/noise.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/src/rng.c.o
+libncsn_core.a: CMakeFiles/ncsn_core.dir/src/run.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/src/sample.c.o
+libncsn_core.a: CMakeFiles/ncsn_core.dir/src/techniques.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/src/train.c.o
 libncsn_core.a: CMakeFiles/ncsn_core.dir/build.make
 libncsn_core.a: CMakeFiles/ncsn_core.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Linking C static library libncsn_core.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Linking C static library libncsn_core.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/ncsn_core.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/ncsn_core.dir/link.txt --verbose=$(VERBOSE)
 

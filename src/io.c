@@ -1,0 +1,751 @@
+/* io.c: the run file (layout in io.h), one HDF5 file per run that h5py users open directly.
+ *
+ * Writing: HDF5 builds the whole file in memory (the core driver), every HDF5 return
+ * value is checked, and only a complete image is written to "<path>.tmp.<pid>" beside
+ * path, fsync'd, and renamed over path. On any failure the temporary file is removed and
+ * whatever was at path is left alone. File types are explicit (little-endian int64,
+ * float32, float64; variable-length UTF-8 strings; the int8 enum {FALSE, TRUE} that h5py
+ * maps to numpy.bool_), so h5py returns the same numpy types on every machine.
+ *
+ * Reading: the checks run in the order that gives the most useful message: the file can
+ * be opened, is HDF5, opens as HDF5 (a truncated copy fails here), has a format_version
+ * this build reads, and says status "complete"; then config_yaml is parsed and /model,
+ * /train and /metrics are read with their shapes checked against the configuration.
+ *
+ * HDF5's own error printing is switched off while these functions run and restored after.
+ * Failures come back as one line, "PATH: what failed (HDF5's innermost reason)".
+ *
+ * Sections: error reporting | writing: helpers, then one function per group | reading:
+ * helpers, then the sections in order. */
+#include "ncsn/io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- error reporting ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *path; /* the name the user gave (messages never show the temporary name) */
+    ncsn_error *err;
+} h5ctx;
+
+/* HDF5's error printing, off for the duration of one read or write. */
+typedef struct {
+    H5E_auto2_t fn;
+    void *data;
+} h5_quiet;
+
+static void h5_quiet_begin(h5_quiet *q) {
+    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
+
+enum { REASON_MAX = 256 };
+
+/* The innermost entry of HDF5's error stack is where the problem was found ("truncated
+ * file: eof = ...", "file signature not found"); a system call's message is cut out of
+ * the driver's long report. */
+static herr_t innermost_error(unsigned n, const H5E_error2_t *e, void *user) {
+    char *reason = user;
+    if (n != 0 || !e->desc || !e->desc[0]) return 0;
+    const char *sys = strstr(e->desc, "error message = '");
+    if (sys) {
+        sys += strlen("error message = '");
+        snprintf(reason, REASON_MAX, "%.*s", (int)strcspn(sys, "'"), sys);
+    } else {
+        snprintf(reason, REASON_MAX, "%s", e->desc);
+    }
+    return 0;
+}
+
+/* Must run right after the failing call: the next HDF5 call clears the stack. */
+static void h5_reason(char reason[REASON_MAX]) {
+    snprintf(reason, REASON_MAX, "HDF5 error");
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, reason);
+}
+
+/* "PATH: WHAT OBJECT (reason)", where OBJECT is loc's HDF5 name joined with name; loc < 0
+ * names no object. Returns -1. */
+static int h5_fail(const h5ctx *c, const char *what, hid_t loc, const char *name) {
+    char reason[REASON_MAX], object[512] = "";
+    h5_reason(reason);
+    if (loc < 0 && name) {
+        snprintf(object, sizeof object, " %s", name);
+    } else if (loc >= 0) {
+        char where[256] = "";
+        if (H5Iget_name(loc, where, sizeof where) < 0) where[0] = '\0';
+        const char *sep = (name && strcmp(where, "/") != 0) ? "/" : "";
+        snprintf(object, sizeof object, " %s%s%s", where, sep, name ? name : "");
+    }
+    return ncsn_seterr(c->err, "%s: %s%s (%s)", c->path, what, object, reason);
+}
+
+/* Closes any handle we opened; H5I_INVALID_HID is a no-op. Returns the close's status. */
+static herr_t h5_close(hid_t id) {
+    if (id < 0) return 0;
+    switch (H5Iget_type(id)) {
+    case H5I_FILE: return H5Fclose(id);
+    case H5I_GROUP: return H5Gclose(id);
+    case H5I_DATASET: return H5Dclose(id);
+    case H5I_ATTR: return H5Aclose(id);
+    case H5I_DATASPACE: return H5Sclose(id);
+    case H5I_DATATYPE: return H5Tclose(id);
+    case H5I_GENPROP_LST: return H5Pclose(id);
+    default: return -1;
+    }
+}
+
+/* Closes id; a failed close fails the operation (*rc) if nothing failed before it. */
+static void close_checked(const h5ctx *c, hid_t id, hid_t loc, const char *name, int *rc) {
+    if (h5_close(id) < 0 && *rc == 0) *rc = h5_fail(c, "cannot close", loc, name);
+}
+
+/* ---- writing: one helper per kind of object ------------------------------------------ */
+
+static hid_t make_space(int rank, const hsize_t *dims) {
+    return rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
+}
+
+/* Variable-length UTF-8 string type (h5py reads it as str). Close it after use. */
+static hid_t vlen_utf8(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* numpy's bool as h5py stores it: an int8 enum with members FALSE = 0 and TRUE = 1. */
+static hid_t bool_enum(void) {
+    const int8_t no = 0, yes = 1;
+    hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
+    if (t < 0) return t;
+    if (H5Tenum_insert(t, "FALSE", &no) < 0 || H5Tenum_insert(t, "TRUE", &yes) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+static hid_t make_group(const h5ctx *c, hid_t loc, const char *name) {
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) h5_fail(c, "cannot create group", loc, name);
+    return g;
+}
+
+/* Dataset loc/name of file type ftype and shape dims (rank 0: scalar), filled from data
+ * laid out as mtype. Contiguous, so h5py reads it in one piece. */
+static int write_dataset(const h5ctx *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                         int rank, const hsize_t *dims, const void *data) {
+    hid_t space = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+    int rc = 0;
+    if ((space = make_space(rank, dims)) < 0 ||
+        (dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (H5Sget_simple_extent_npoints(space) > 0 &&
+         H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+        rc = h5_fail(c, "cannot write", loc, name);
+    close_checked(c, dset, loc, name, &rc);
+    close_checked(c, space, loc, name, &rc);
+    return rc;
+}
+
+/* Attribute loc.name, as write_dataset. */
+static int write_attr(const h5ctx *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                      int rank, const hsize_t *dims, const void *data) {
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    int rc = 0;
+    if ((space = make_space(rank, dims)) < 0 ||
+        (attr = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (H5Sget_simple_extent_npoints(space) > 0 && H5Awrite(attr, mtype, data) < 0))
+        rc = h5_fail(c, "cannot write attribute", loc, name);
+    close_checked(c, attr, loc, name, &rc);
+    close_checked(c, space, loc, name, &rc);
+    return rc;
+}
+
+static int write_attr_string(const h5ctx *c, hid_t loc, const char *name, const char *s) {
+    hid_t t = vlen_utf8();
+    if (t < 0) return h5_fail(c, "cannot make a string type for", loc, name);
+    int rc = write_attr(c, loc, name, t, t, 0, NULL, &s);
+    close_checked(c, t, loc, name, &rc);
+    return rc;
+}
+
+static int write_attr_int64(const h5ctx *c, hid_t loc, const char *name, int64_t v) {
+    return write_attr(c, loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &v);
+}
+
+static int write_scalar_f64(const h5ctx *c, hid_t loc, const char *name, double v) {
+    return write_dataset(c, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &v);
+}
+
+static int write_vector_f64(const h5ctx *c, hid_t loc, const char *name, const double *v,
+                            int n) {
+    hsize_t dims[1] = {(hsize_t)n};
+    return write_dataset(c, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims, v);
+}
+
+/* ---- writing: the groups, in file order ---------------------------------------------- */
+
+static int write_root_attrs(const h5ctx *c, hid_t file, const ncsn_run_output *r) {
+    char created[32];
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
+
+    char *yaml = ncsn_config_to_yaml(r->cfg);
+    int rc = write_attr_int64(c, file, "format_version", NCSN_FORMAT_VERSION) ||
+             write_attr_string(c, file, "ncsn_version", NCSN_VERSION) ||
+             write_attr_string(c, file, "git_commit", NCSN_GIT_COMMIT) ||
+             write_attr_string(c, file, "status", r->status) ||
+             write_attr_string(c, file, "config_yaml", yaml) ||
+             write_attr_string(c, file, "created", created);
+    free(yaml);
+    return rc ? -1 : 0;
+}
+
+/* /samples, /train/{step,loss}, /noise/sigmas. */
+static int write_arrays(const h5ctx *c, hid_t file, const ncsn_run_output *r) {
+    hsize_t sample_dims[2] = {(hsize_t)r->n, (hsize_t)r->D}, loss_dims[1] = {(hsize_t)r->n_loss};
+    hid_t train = H5I_INVALID_HID, noise = H5I_INVALID_HID;
+    int rc = -1;
+    if (write_dataset(c, file, "samples", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, sample_dims,
+                      r->samples) == 0 &&
+        (train = make_group(c, file, "train")) >= 0 &&
+        write_dataset(c, train, "step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, loss_dims,
+                      r->loss_step) == 0 &&
+        write_dataset(c, train, "loss", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, loss_dims,
+                      r->loss) == 0 &&
+        (noise = make_group(c, file, "noise")) >= 0 &&
+        write_vector_f64(c, noise, "sigmas", r->sigmas, r->L) == 0)
+        rc = 0;
+    close_checked(c, noise, file, "noise", &rc);
+    close_checked(c, train, file, "train", &rc);
+    return rc;
+}
+
+/* /model/<layer>/{weight,bias}: "backbone.0.weight" is dataset weight in group backbone.0,
+ * with PyTorch's shapes (rows, cols) and (rows). */
+static int write_model(const h5ctx *c, hid_t file, const ncsn_model *m) {
+    hid_t model = make_group(c, file, "model");
+    if (model < 0) return -1;
+    int rc = 0;
+    for (int i = 0; m && i < NCSN_MODEL_N_TENSORS && rc == 0; i++) {
+        const char *name;
+        float *data;
+        int rows, cols;
+        ncsn_model_tensor(m, i, &name, &data, &rows, &cols);
+        const char *dot = strrchr(name, '.');
+        NCSN_ASSERT(dot && dot != name);
+        char layer[NCSN_NAME_MAX];
+        snprintf(layer, sizeof layer, "%.*s", (int)(dot - name), name);
+
+        htri_t exists = H5Lexists(model, layer, H5P_DEFAULT);
+        if (exists < 0) {
+            rc = h5_fail(c, "cannot look up", model, layer);
+            break;
+        }
+        hid_t g = exists ? H5Gopen2(model, layer, H5P_DEFAULT) : make_group(c, model, layer);
+        if (g < 0) {
+            rc = exists ? h5_fail(c, "cannot open group", model, layer) : -1;
+            break;
+        }
+        hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+        rc = write_dataset(c, g, dot + 1, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, cols ? 2 : 1, dims,
+                           data);
+        close_checked(c, g, model, layer, &rc);
+    }
+    close_checked(c, model, file, "model", &rc);
+    return rc;
+}
+
+static int write_metrics(const h5ctx *c, hid_t file, const ncsn_metrics *m) {
+    hid_t g = make_group(c, file, "metrics");
+    if (g < 0) return -1;
+    int rc = 0;
+    if (m) {
+        const struct {
+            const char *name;
+            double value;
+        } scalars[] = {
+            {"mmd2", m->mmd2},
+            {"swd", m->swd},
+            {"mode_weight_error", m->mode_weight_error},
+            {"nll_true", m->nll_true},
+            {"final_loss", m->final_loss},
+            {"train_seconds", m->train_seconds},
+            {"sample_seconds", m->sample_seconds},
+            {"noise_floor_mmd2", m->noise_floor_mmd2},
+            {"noise_floor_swd", m->noise_floor_swd},
+        };
+        for (size_t i = 0; i < sizeof scalars / sizeof scalars[0] && rc == 0; i++)
+            rc = write_scalar_f64(c, g, scalars[i].name, scalars[i].value);
+        if (rc == 0)
+            rc = write_dataset(c, g, "n_nonfinite", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL,
+                               &m->n_nonfinite);
+        if (rc == 0) rc = write_vector_f64(c, g, "mode_weights", m->mode_weights, m->K);
+        if (rc == 0) rc = write_vector_f64(c, g, "score_error", m->score_error, m->L);
+    }
+    close_checked(c, g, file, "metrics", &rc);
+    return rc;
+}
+
+/* State of the /config visitor: the first failure stops further writes. */
+typedef struct {
+    const h5ctx *c;
+    hid_t group, bool_type;
+    FILE *origins; /* "key: origin" lines for keys not at their default */
+    int rc;
+} config_writer;
+
+/* A value's dataspace (config.h): (rows, cols) for a matrix, (rows) for a list, even of
+ * one element, and scalar for a single value (rows = 0). */
+static int value_shape(const ncsn_config_value *v, hsize_t dims[2]) {
+    dims[0] = (hsize_t)v->rows;
+    dims[1] = (hsize_t)v->cols;
+    return v->cols > 0 ? 2 : v->rows > 0 ? 1 : 0;
+}
+
+static void write_config_value(const ncsn_config_value *v, void *user) {
+    config_writer *w = user;
+    if (w->rc) return;
+    hsize_t dims[2];
+    int rank = value_shape(v, dims);
+    switch (v->type) {
+    case NCSN_VALUE_INT: /* the seed is a uint64 held in int64 bits */
+        w->rc = v->is_unsigned ? write_attr(w->c, w->group, v->key, H5T_STD_U64LE,
+                                            H5T_NATIVE_UINT64, rank, dims, v->ints)
+                               : write_attr(w->c, w->group, v->key, H5T_STD_I64LE,
+                                            H5T_NATIVE_INT64, rank, dims, v->ints);
+        break;
+    case NCSN_VALUE_REAL:
+        w->rc = write_attr(w->c, w->group, v->key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rank, dims,
+                           v->reals);
+        break;
+    case NCSN_VALUE_STRING:
+        w->rc = write_attr_string(w->c, w->group, v->key, v->string);
+        break;
+    case NCSN_VALUE_BOOL: {
+        int8_t *b = ncsn_xmalloc((size_t)v->count);
+        for (int i = 0; i < v->count; i++) b[i] = v->ints[i] != 0;
+        w->rc = write_attr(w->c, w->group, v->key, w->bool_type, w->bool_type, rank, dims, b);
+        free(b);
+        break;
+    }
+    default: NCSN_ASSERT(0 && "unknown config value type");
+    }
+    if (v->origin && v->origin[0]) fprintf(w->origins, "%s: %s\n", v->key, v->origin);
+}
+
+/* /config: one attribute per configuration key, plus "origins". */
+static int write_config(const h5ctx *c, hid_t file, const ncsn_config *cfg) {
+    char *origins = NULL;
+    size_t origins_len = 0;
+    config_writer w = {c, H5I_INVALID_HID, H5I_INVALID_HID, NULL, 0};
+    if ((w.group = make_group(c, file, "config")) < 0) return -1;
+    if ((w.bool_type = bool_enum()) < 0) {
+        w.rc = h5_fail(c, "cannot make the bool type for", w.group, NULL);
+    } else {
+        w.origins = open_memstream(&origins, &origins_len);
+        NCSN_ASSERT(w.origins);
+        ncsn_config_visit(cfg, write_config_value, &w);
+        fclose(w.origins);
+        if (w.rc == 0) w.rc = write_attr_string(c, w.group, "origins", origins);
+        free(origins);
+    }
+    close_checked(c, w.bool_type, w.group, NULL, &w.rc);
+    close_checked(c, w.group, file, "config", &w.rc);
+    return w.rc;
+}
+
+static int write_contents(const h5ctx *c, hid_t file, const ncsn_run_output *r) {
+    return (write_root_attrs(c, file, r) || write_arrays(c, file, r) ||
+            write_model(c, file, r->model) || write_metrics(c, file, r->metrics) ||
+            write_config(c, file, r->cfg))
+               ? -1
+               : 0;
+}
+
+/* Builds the whole file in memory (HDF5's core driver, no backing store) and copies its
+ * bytes to *image. HDF5 never touches the disk, so every I/O error comes from our own
+ * write(2) with errno's reason; it also sidesteps HDF5 1.10 leaving a dangling file handle
+ * (a crash at exit) when H5Fclose fails to flush to a full disk. name is only a label. */
+static int build_image(const h5ctx *c, const char *name, const ncsn_run_output *r,
+                       void **image, size_t *size) {
+    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
+    int rc = 0;
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
+        (file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
+        rc = h5_fail(c, "cannot create the file in memory", H5I_INVALID_HID, NULL);
+    if (rc == 0) rc = write_contents(c, file, r);
+    if (rc == 0 && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
+        rc = h5_fail(c, "cannot flush", H5I_INVALID_HID, NULL);
+    if (rc == 0) {
+        ssize_t n = H5Fget_file_image(file, NULL, 0);
+        if (n > 0) {
+            *image = ncsn_xmalloc((size_t)n);
+            *size = (size_t)n;
+        }
+        if (n <= 0 || H5Fget_file_image(file, *image, (size_t)n) != n)
+            rc = h5_fail(c, "cannot take the file image", H5I_INVALID_HID, NULL);
+    }
+    close_checked(c, file, H5I_INVALID_HID, NULL, &rc);
+    close_checked(c, fapl, H5I_INVALID_HID, NULL, &rc);
+    return rc;
+}
+
+/* write(2) until done; -1 with errno on failure. */
+static int write_all(int fd, const char *data, size_t size) {
+    while (size > 0) {
+        ssize_t n = write(fd, data, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            return -1;
+        }
+        data += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err) {
+    NCSN_ASSERT(path && r && r->cfg && r->status);
+    NCSN_ASSERT(r->n >= 0 && r->D >= 0 && r->L >= 0 && r->n_loss >= 0);
+    NCSN_ASSERT((r->samples || (size_t)r->n * (size_t)r->D == 0) && (r->sigmas || r->L == 0));
+    NCSN_ASSERT((r->loss_step && r->loss) || r->n_loss == 0);
+    const h5ctx c = {path, err};
+
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return ncsn_seterr(err, "%s: cannot write: it is a directory", path);
+
+    size_t tmp_size = strlen(path) + 32;
+    char *tmp = ncsn_xmalloc(tmp_size);
+    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
+    /* Create the temporary file first: a missing directory or a permission problem is
+     * reported before any work, with errno's reason. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) {
+        int rc = ncsn_seterr(err, "%s: cannot create (%s)", path, strerror(errno));
+        free(tmp);
+        return rc;
+    }
+
+    void *image = NULL;
+    size_t size = 0;
+    h5_quiet q;
+    h5_quiet_begin(&q);
+    int rc = build_image(&c, tmp, r, &image, &size);
+    h5_quiet_end(&q);
+    /* fsync before rename: the data must be on disk before the name points at it; close
+     * can report a deferred write error (NFS). */
+    if (rc == 0 && write_all(fd, image, size) != 0)
+        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
+    if (rc == 0 && fsync(fd) != 0)
+        rc = ncsn_seterr(err, "%s: cannot sync to disk (%s)", path, strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = ncsn_seterr(err, "%s: cannot rename %s into place (%s)", path, tmp, strerror(errno));
+    if (rc != 0) unlink(tmp);
+    free(image);
+    free(tmp);
+    return rc;
+}
+
+/* ---- reading: helpers ---------------------------------------------------------------- */
+
+static const char *class_name(H5T_class_t cls) {
+    switch (cls) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    default: return "other";
+    }
+}
+
+/* Opens attribute loc.name and checks that it is one value of class cls. */
+static hid_t open_attr(const h5ctx *c, hid_t loc, const char *name, H5T_class_t cls) {
+    htri_t exists = H5Aexists(loc, name);
+    if (exists < 0) {
+        h5_fail(c, "cannot look up attribute", loc, name);
+        return H5I_INVALID_HID;
+    }
+    if (exists == 0) {
+        ncsn_seterr(c->err, "%s: missing attribute %s (not an ncsn run file?)", c->path, name);
+        return H5I_INVALID_HID;
+    }
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0) {
+        h5_fail(c, "cannot open attribute", loc, name);
+        return H5I_INVALID_HID;
+    }
+    hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+    int ok = type >= 0 && space >= 0 && H5Tget_class(type) == cls &&
+             H5Sget_simple_extent_npoints(space) == 1;
+    h5_close(space);
+    h5_close(type);
+    if (!ok) {
+        h5_close(attr);
+        ncsn_seterr(c->err, "%s: attribute %s is not a single %s", c->path, name,
+                    class_name(cls));
+        return H5I_INVALID_HID;
+    }
+    return attr;
+}
+
+static int read_attr_int64(const h5ctx *c, hid_t loc, const char *name, int64_t *v) {
+    hid_t attr = open_attr(c, loc, name, H5T_INTEGER);
+    if (attr < 0) return -1;
+    int rc = H5Aread(attr, H5T_NATIVE_INT64, v) < 0 ? h5_fail(c, "cannot read attribute", loc, name)
+                                                     : 0;
+    h5_close(attr);
+    return rc;
+}
+
+/* *s gets a malloc'd copy of a string attribute, variable- or fixed-length. */
+static int read_attr_string(const h5ctx *c, hid_t loc, const char *name, char **s) {
+    *s = NULL;
+    hid_t attr = open_attr(c, loc, name, H5T_STRING);
+    if (attr < 0) return -1;
+    hid_t ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+    int rc = -1;
+    /* The memory type is a copy of the file's, so the character set matches. */
+    if ((ftype = H5Aget_type(attr)) >= 0 && (mtype = H5Tcopy(ftype)) >= 0) {
+        htri_t vlen = H5Tis_variable_str(ftype);
+        if (vlen > 0) {
+            char *hs = NULL;
+            if (H5Aread(attr, mtype, &hs) >= 0) {
+                *s = strdup(hs ? hs : "");
+                NCSN_ASSERT(*s);
+                H5free_memory(hs);
+                rc = 0;
+            }
+        } else if (vlen == 0) {
+            size_t size = H5Tget_size(ftype);
+            *s = ncsn_xcalloc(size + 1, 1);
+            if (size > 0 && H5Aread(attr, mtype, *s) >= 0)
+                rc = 0;
+        }
+    }
+    if (rc) {
+        rc = h5_fail(c, "cannot read attribute", loc, name);
+        free(*s);
+        *s = NULL;
+    }
+    h5_close(mtype);
+    h5_close(ftype);
+    h5_close(attr);
+    return rc;
+}
+
+static void format_shape(char *buf, size_t size, int rank, const hsize_t *dims) {
+    int len = snprintf(buf, size, "(");
+    for (int i = 0; i < rank && len > 0 && (size_t)len < size; i++)
+        len += snprintf(buf + len, size - (size_t)len, "%s%llu", i ? ", " : "",
+                        (unsigned long long)dims[i]);
+    if (len > 0 && (size_t)len < size) snprintf(buf + len, size - (size_t)len, ")");
+}
+
+/* Opens dataset name (a path from the root) and checks its class and rank; dims gets its
+ * shape. */
+static hid_t open_dataset(const h5ctx *c, hid_t file, const char *name, H5T_class_t cls,
+                          int rank, hsize_t *dims) {
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
+        ncsn_seterr(c->err, "%s: missing dataset %s", c->path, name);
+        return H5I_INVALID_HID;
+    }
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (dset < 0) {
+        h5_fail(c, "cannot open dataset", H5I_INVALID_HID, name);
+        return H5I_INVALID_HID;
+    }
+    hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+    int ok_class = type >= 0 && H5Tget_class(type) == cls;
+    int file_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    int ok_rank = file_rank == rank && H5Sget_simple_extent_dims(space, dims, NULL) == rank;
+    h5_close(space);
+    h5_close(type);
+    if (!ok_class || !ok_rank) {
+        h5_close(dset);
+        if (!ok_class)
+            ncsn_seterr(c->err, "%s: %s is not a %s dataset", c->path, name, class_name(cls));
+        else
+            ncsn_seterr(c->err, "%s: %s has %d dimensions, expected %d", c->path, name,
+                        file_rank, rank);
+        return H5I_INVALID_HID;
+    }
+    return dset;
+}
+
+/* Reads dataset name whole into buf as mtype; it must have class cls and shape want. */
+static int read_dataset(const h5ctx *c, hid_t file, const char *name, H5T_class_t cls,
+                        hid_t mtype, int rank, const hsize_t *want, void *buf) {
+    hsize_t dims[2] = {0, 0};
+    NCSN_ASSERT(rank <= 2);
+    hid_t dset = open_dataset(c, file, name, cls, rank, dims);
+    if (dset < 0) return -1;
+    int rc = 0;
+    if (memcmp(dims, want, (size_t)rank * sizeof *dims) != 0) {
+        char got[64], expected[64];
+        format_shape(got, sizeof got, rank, dims);
+        format_shape(expected, sizeof expected, rank, want);
+        rc = ncsn_seterr(c->err, "%s: %s has shape %s, expected %s", c->path, name, got,
+                         expected);
+    } else {
+        hssize_t n = 1;
+        for (int i = 0; i < rank; i++) n *= (hssize_t)dims[i];
+        if (n > 0 && H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+            rc = h5_fail(c, "cannot read dataset", H5I_INVALID_HID, name);
+    }
+    h5_close(dset);
+    return rc;
+}
+
+/* Length of the 1-D dataset name. */
+static int dataset_length(const h5ctx *c, hid_t file, const char *name, H5T_class_t cls,
+                          hsize_t *n) {
+    hid_t dset = open_dataset(c, file, name, cls, 1, n);
+    if (dset < 0) return -1;
+    h5_close(dset);
+    return 0;
+}
+
+/* ---- reading: the sections in order ---------------------------------------------------- */
+
+/* format_version and status decide whether the rest is worth reading. */
+static int check_header(const h5ctx *c, hid_t file) {
+    int64_t version;
+    if (read_attr_int64(c, file, "format_version", &version)) return -1;
+    if (version > NCSN_FORMAT_VERSION)
+        return ncsn_seterr(c->err, "%s: format_version %" PRId64
+                                   " is newer than this ncsn reads (%d); upgrade ncsn",
+                           c->path, version, NCSN_FORMAT_VERSION);
+    if (version < 1)
+        return ncsn_seterr(c->err, "%s: format_version %" PRId64 " is not valid", c->path,
+                           version);
+    char *status;
+    if (read_attr_string(c, file, "status", &status)) return -1;
+    int rc = 0;
+    if (strcmp(status, "complete") != 0)
+        rc = ncsn_seterr(c->err, "%s: status is \"%s\", not \"complete\": the run did not finish",
+                         c->path, status);
+    free(status);
+    return rc;
+}
+
+static int read_config(const h5ctx *c, hid_t file, ncsn_config *cfg) {
+    char *yaml;
+    if (read_attr_string(c, file, "config_yaml", &yaml)) return -1;
+    size_t label_size = strlen(c->path) + 16;
+    char *label = ncsn_xmalloc(label_size);
+    snprintf(label, label_size, "%s:config_yaml", c->path);
+    ncsn_config_default(cfg);
+    int rc = ncsn_config_load_string(cfg, yaml, label, c->err);
+    free(label);
+    free(yaml);
+    return rc;
+}
+
+/* The model's shape comes from the configuration; each tensor must match it. */
+static int read_model(const h5ctx *c, hid_t file, const ncsn_config *cfg, ncsn_model *m) {
+    ncsn_model_alloc(m, cfg->dataset.dim, cfg->model.emb, cfg->model.hidden,
+                     cfg->model.sigma_input, cfg->model.scale_by_sigma);
+    for (int i = 0; i < NCSN_MODEL_N_TENSORS; i++) {
+        const char *name;
+        float *data;
+        int rows, cols;
+        ncsn_model_tensor(m, i, &name, &data, &rows, &cols);
+        const char *dot = strrchr(name, '.');
+        NCSN_ASSERT(dot);
+        char object[NCSN_NAME_MAX + 16];
+        snprintf(object, sizeof object, "/model/%.*s/%s", (int)(dot - name), name, dot + 1);
+        hsize_t want[2] = {(hsize_t)rows, (hsize_t)cols};
+        if (read_dataset(c, file, object, H5T_FLOAT, H5T_NATIVE_FLOAT, cols ? 2 : 1, want, data))
+            return -1;
+    }
+    return 0;
+}
+
+static int read_history(const h5ctx *c, hid_t file, ncsn_run_input *in) {
+    hsize_t n_step, n_loss;
+    if (dataset_length(c, file, "/train/step", H5T_INTEGER, &n_step) ||
+        dataset_length(c, file, "/train/loss", H5T_FLOAT, &n_loss))
+        return -1;
+    if (n_step != n_loss)
+        return ncsn_seterr(c->err, "%s: /train/step has %llu entries but /train/loss has %llu",
+                           c->path, (unsigned long long)n_step, (unsigned long long)n_loss);
+    if (n_loss > (hsize_t)INT32_MAX)
+        return ncsn_seterr(c->err, "%s: /train/loss is too long (%llu)", c->path,
+                           (unsigned long long)n_loss);
+    in->n_loss = (int)n_loss;
+    in->loss_step = ncsn_xcalloc(n_loss, sizeof *in->loss_step);
+    in->loss = ncsn_xcalloc(n_loss, sizeof *in->loss);
+    if (read_dataset(c, file, "/train/step", H5T_INTEGER, H5T_NATIVE_INT64, 1, &n_loss,
+                     in->loss_step) ||
+        read_dataset(c, file, "/train/loss", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, &n_loss, in->loss))
+        return -1;
+    return 0;
+}
+
+static int read_contents(const h5ctx *c, hid_t file, ncsn_run_input *in) {
+    if (check_header(c, file) || read_config(c, file, &in->cfg) ||
+        read_model(c, file, &in->cfg, &in->model) || read_history(c, file, in) ||
+        read_dataset(c, file, "/metrics/train_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0, NULL,
+                     &in->train_seconds) ||
+        read_dataset(c, file, "/metrics/final_loss", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0, NULL,
+                     &in->final_loss))
+        return -1;
+    return 0;
+}
+
+int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err) {
+    NCSN_ASSERT(path && in);
+    memset(in, 0, sizeof *in);
+    const h5ctx c = {path, err};
+
+    /* open(2) first, for errno's reason ("No such file or directory"). */
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return ncsn_seterr(err, "%s: cannot open (%s)", path, strerror(errno));
+    struct stat st;
+    int is_dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    close(fd);
+    if (is_dir) return ncsn_seterr(err, "%s: cannot read: it is a directory", path);
+
+    h5_quiet q;
+    h5_quiet_begin(&q);
+    int rc;
+    hid_t file = H5I_INVALID_HID;
+    htri_t is_hdf5 = H5Fis_hdf5(path);
+    if (is_hdf5 == 0)
+        rc = ncsn_seterr(err, "%s: not an HDF5 file", path);
+    else if (is_hdf5 < 0 || (file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+        rc = h5_fail(&c, "cannot open as HDF5", H5I_INVALID_HID, NULL);
+    else
+        rc = read_contents(&c, file, in);
+    h5_close(file);
+    h5_quiet_end(&q);
+    if (rc) ncsn_run_input_free(in);
+    return rc;
+}
+
+void ncsn_run_input_free(ncsn_run_input *in) {
+    if (!in) return;
+    ncsn_config_free(&in->cfg);
+    ncsn_model_free(&in->model);
+    free(in->loss_step);
+    free(in->loss);
+    memset(in, 0, sizeof *in);
+}

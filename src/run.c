@@ -1,0 +1,200 @@
+/* run.c: one run end to end (see run.h): the data set, "auto" values, training,
+ * sampling, the metrics of SPEC.md section 7, and the run file. */
+#include "ncsn/run.h"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ncsn/io.h"
+#include "ncsn/metrics.h"
+#include "ncsn/model.h"
+#include "ncsn/noise.h"
+#include "ncsn/sample.h"
+#include "ncsn/techniques.h"
+#include "ncsn/train.h"
+
+void ncsn_progress_stderr(const char *phase, int64_t done, int64_t total, double rate,
+                          const char *extra, void *user) {
+    (void)user;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    const char *unit = strcmp(phase, "train") == 0 ? "steps/s" : "levels/s";
+    int tty = isatty(STDERR_FILENO);
+    fprintf(stderr, "%s%s %s=%lld/%lld %s rate=%.4g %s eta=%.1fs%s", tty ? "\r\033[K" : "", phase,
+            strcmp(phase, "train") == 0 ? "step" : "level", (long long)done, (long long)total,
+            extra ? extra : "", rate, unit, eta, (tty && done < total) ? "" : "\n");
+    fflush(stderr);
+}
+
+int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_gmm *g, float **x,
+                      ncsn_error *err) {
+    const int D = c->dataset.dim, K = c->dataset.k;
+    if (ncsn_gmm_init(g, D, K, c->dataset.weights, c->dataset.means, c->dataset.std) != 0)
+        return ncsn_seterr(err, "dataset: the weights, means and std do not make a mixture");
+    *x = ncsn_xmalloc(sizeof(float) * (size_t)c->dataset.n * (size_t)D);
+    ncsn_gmm_sample(g, ncsn_rng_key(c->seed, config_index, NCSN_RNG_TRAIN_DATA), 0,
+                    c->dataset.n, *x);
+    return 0;
+}
+
+/* What sampling, measuring and writing need, whether or not this process trained. */
+typedef struct {
+    const ncsn_config *cfg;
+    const ncsn_gmm *gmm;
+    const ncsn_model *model;   /* the weights to sample with and to store */
+    const double *sigmas;
+    int L;
+    const int64_t *loss_step;
+    const float *loss;
+    int n_loss;
+    double final_loss, train_seconds;
+    int diverged;              /* training diverged: skip sampling */
+} sample_job;
+
+static int sample_measure_write(const sample_job *job, const char *out_path,
+                                const ncsn_run_options *opt, ncsn_error *err) {
+    const ncsn_config *c = job->cfg;
+    const int n = c->sample.n, D = c->dataset.dim;
+    float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * (size_t)D);
+    double t0 = ncsn_now();
+    if (job->diverged) {
+        for (size_t j = 0; j < (size_t)n * D; j++) x[j] = NAN;
+    } else {
+        ncsn_sampler s = {c->sample.method, c->sample.T, c->sample.eps, c->sample.denoise,
+                          job->sigmas, job->L};
+        ncsn_score_fn score = {c->sample.score == NCSN_SCORE_MODEL ? job->model : NULL,
+                               job->gmm};
+        ncsn_sampler_start(ncsn_rng_key(c->seed, opt->config_index, NCSN_RNG_SAMPLE_START), n, D,
+                           c->sample.low, c->sample.high, x);
+        ncsn_sample(&s, score, ncsn_rng_key(c->seed, opt->config_index, NCSN_RNG_SAMPLE_NOISE),
+                    x, n, D, opt->quiet ? NULL : ncsn_progress_stderr, NULL);
+    }
+    double sample_seconds = ncsn_now() - t0;
+
+    ncsn_metrics metrics;
+    memset(&metrics, 0, sizeof metrics);
+    ncsn_metrics_compute(job->gmm, job->model, job->sigmas, job->L, x, n, c->seed, &metrics);
+    metrics.final_loss = job->final_loss;
+    metrics.train_seconds = job->train_seconds;
+    metrics.sample_seconds = sample_seconds;
+
+    const char *status = "complete";
+    if (job->diverged) status = "diverged";
+    else if (metrics.n_nonfinite > 0) status = "nonfinite_samples";
+    ncsn_run_output out = {c, job->model, job->sigmas, job->L, x, n, D, job->loss_step,
+                           job->loss, job->n_loss, &metrics, status};
+    int rc = NCSN_EXIT_OK;
+    if (ncsn_run_file_write(out_path, &out, err) != 0) {
+        rc = NCSN_EXIT_RUNTIME;
+    } else if (job->diverged) {
+        ncsn_seterr(err, "training diverged: the loss became non-finite at step %lld; %s "
+                    "records status \"diverged\" (try a smaller train.lr)",
+                    (long long)job->loss_step[job->n_loss - 1], out_path);
+        rc = NCSN_EXIT_RUNTIME;
+    } else if (metrics.n_nonfinite > 0) {
+        ncsn_seterr(err, "%lld of %d samples are not finite (sample.eps %g is too large for "
+                    "this sampler?); %s records status \"nonfinite_samples\"",
+                    (long long)metrics.n_nonfinite, n, c->sample.eps, out_path);
+        rc = NCSN_EXIT_RUNTIME;
+    } else if (!opt->quiet) {
+        fprintf(stderr, "done out=%s mmd2=%.4g swd=%.4g mode_weight_error=%.4g "
+                "final_loss=%.4f train_seconds=%.2f sample_seconds=%.2f\n", out_path,
+                metrics.mmd2, metrics.swd, metrics.mode_weight_error, metrics.final_loss,
+                metrics.train_seconds, metrics.sample_seconds);
+    }
+    ncsn_metrics_free(&metrics);
+    free(x);
+    return rc;
+}
+
+int ncsn_run(const ncsn_config *cfg_in, const char *out_path, const ncsn_run_options *opt,
+             ncsn_error *err) {
+    ncsn_config c;
+    ncsn_config_copy(&c, cfg_in);
+    ncsn_gmm g;
+    memset(&g, 0, sizeof g);
+    float *x = NULL;
+    double *sigmas = NULL;
+    ncsn_model model, ema;
+    memset(&model, 0, sizeof model);
+    memset(&ema, 0, sizeof ema);
+    ncsn_train_log log;
+    memset(&log, 0, sizeof log);
+    int rc = NCSN_EXIT_OK;
+
+    if (ncsn_training_set(&c, opt->config_index, &g, &x, err) != 0 ||
+        ncsn_config_resolve(&c, x, c.dataset.n, c.dataset.dim, err) != 0 ||
+        ncsn_config_validate(&c, err) != 0) {
+        rc = NCSN_EXIT_USAGE;
+        goto done;
+    }
+    const int L = c.noise.L;
+    sigmas = ncsn_xmalloc(sizeof(double) * (size_t)L);
+    ncsn_noise_levels(c.noise.sigma_1, c.noise.sigma_L, L, sigmas);
+
+    ncsn_model_alloc(&model, c.dataset.dim, c.model.emb, c.model.hidden, c.model.sigma_input,
+                     c.model.scale_by_sigma);
+    ncsn_model_init_params(&model, ncsn_rng_key(c.seed, opt->config_index, NCSN_RNG_INIT));
+    int diverged = 0;
+    if (c.sample.score == NCSN_SCORE_MODEL) {
+        diverged = ncsn_train(&c, opt->config_index, sigmas, L, x, c.dataset.n, &model,
+                              c.train.ema > 0 ? &ema : NULL, &log,
+                              opt->quiet ? NULL : ncsn_progress_stderr, NULL) != 0;
+    } else {
+        log.diverged_at = -1; /* the exact score needs no training */
+    }
+    sample_job job = {&c, &g, c.train.ema > 0 ? &ema : &model, sigmas, L, log.step, log.loss,
+                      log.n, log.final_loss, log.seconds, diverged};
+    rc = sample_measure_write(&job, out_path, opt, err);
+
+done:
+    ncsn_train_log_free(&log);
+    ncsn_model_free(&ema);
+    ncsn_model_free(&model);
+    free(sigmas);
+    free(x);
+    ncsn_gmm_free(&g);
+    ncsn_config_free(&c);
+    return rc;
+}
+
+int ncsn_run_file_config(const char *in_path, ncsn_config *c, ncsn_error *err) {
+    ncsn_run_input in;
+    memset(&in, 0, sizeof in);
+    if (ncsn_run_file_read(in_path, &in, err) != 0) return -1;
+    ncsn_config_copy(c, &in.cfg);
+    ncsn_run_input_free(&in);
+    return 0;
+}
+
+int ncsn_resample(const char *in_path, const ncsn_config *cfg_in, const char *out_path,
+                  const ncsn_run_options *opt, ncsn_error *err) {
+    ncsn_run_input in;
+    memset(&in, 0, sizeof in);
+    if (ncsn_run_file_read(in_path, &in, err) != 0) return NCSN_EXIT_RUNTIME;
+    ncsn_config c;
+    ncsn_config_copy(&c, cfg_in);
+    ncsn_gmm g;
+    memset(&g, 0, sizeof g);
+    float *x = NULL;
+    double *sigmas = NULL;
+    int rc = NCSN_EXIT_OK;
+    if (ncsn_training_set(&c, opt->config_index, &g, &x, err) != 0 ||
+        ncsn_config_resolve(&c, x, c.dataset.n, c.dataset.dim, err) != 0 ||
+        ncsn_config_validate(&c, err) != 0) {
+        rc = NCSN_EXIT_USAGE;
+        goto done;
+    }
+    sigmas = ncsn_xmalloc(sizeof(double) * (size_t)c.noise.L);
+    ncsn_noise_levels(c.noise.sigma_1, c.noise.sigma_L, c.noise.L, sigmas);
+    sample_job job = {&c, &g, &in.model, sigmas, c.noise.L, in.loss_step, in.loss, in.n_loss,
+                      in.final_loss, in.train_seconds, 0};
+    rc = sample_measure_write(&job, out_path, opt, err);
+done:
+    free(sigmas);
+    free(x);
+    ncsn_gmm_free(&g);
+    ncsn_config_free(&c);
+    ncsn_run_input_free(&in);
+    return rc;
+}
