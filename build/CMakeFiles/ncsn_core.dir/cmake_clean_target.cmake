@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libncsn_core.a"
-)
