@@ -108,6 +108,17 @@ static const key_def keys[] = {
     ENUM("sample.score", sample.score, score_sources),
     BOOL("sample.denoise", sample.denoise),
 };
+#undef U64
+#undef INT
+#undef INT_AUTO
+#undef I64
+#undef REAL
+#undef REAL_AUTO
+#undef BOOL
+#undef NAME
+#undef ENUM
+#undef LIST
+#undef MATRIX
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 _Static_assert(sizeof keys / sizeof keys[0] <= NCSN_MAX_KEYS, "raise NCSN_MAX_KEYS");
 
@@ -244,7 +255,7 @@ static int fail(ncsn_error *err, const char *where, const char *key, const char 
 }
 
 /* The shortest %g form of x that reads back as exactly x, without an exponent for
- * integral magnitudes below 1e16 ("20", not "2e+01"). */
+ * magnitudes in [1, 1e16) ("20", not "2e+01"). */
 static const char *fmt_real(double x, char buf[40]) {
     if (isnan(x)) return strcpy(buf, ".nan");
     if (isinf(x)) return strcpy(buf, x > 0 ? ".inf" : "-.inf");
@@ -360,17 +371,26 @@ static int closeness(const char *typed, const char *cand) {
     return d;
 }
 
-/* " (did you mean X?)" or " (did you mean X or Y?)" when candidates come close, else "". */
+/* 1 when a and b lie in different sections ("train" for train.lr, "" for seed). */
+static int other_section(const char *a, const char *b) {
+    size_t na = (size_t)(leaf(a) - a), nb = (size_t)(leaf(b) - b);
+    return na != nb || strncmp(a, b, na) != 0;
+}
+
+/* " (did you mean X?)" or " (did you mean X or Y?)" when candidates come close, else "".
+ * Among equally close candidates those in the typed name's own section come first. */
 static void suggest(const char *typed, const char *const *cands, int n, char *buf, size_t size) {
     int limit = (int)strlen(leaf(typed)) / 3, best = INT_MAX, first = -1, second = -1;
     if (limit < 2) limit = 2;
     for (int i = 0; i < n; i++) {
         int d = closeness(typed, cands[i]);
+        if (d > limit) continue;
+        d = 2 * d + other_section(typed, cands[i]);
         if (d < best) best = d, first = i, second = -1;
         else if (d == best && second < 0) second = i;
     }
     buf[0] = 0;
-    if (first < 0 || best > limit) return;
+    if (first < 0) return;
     if (second >= 0)
         snprintf(buf, size, " (did you mean %s or %s?)", cands[first], cands[second]);
     else
@@ -772,9 +792,8 @@ static int parse(source *s, const char *text, size_t len, const char *set_key,
     if (!yaml_parser_initialize(&parser))
         return fail(err, set_key ? "--set" : s->label, set_key, "cannot start the YAML parser");
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    int rc = 0;
-    if (!yaml_parser_load(&parser, &s->doc)) {
-        memset(&s->doc, 0, sizeof s->doc);
+    int rc = 0, loaded = yaml_parser_load(&parser, &s->doc); /* libyaml cleans up a failure */
+    if (!loaded) {
         rc = -1;
     } else if (yaml_document_get_root_node(&s->doc)) {
         yaml_document_t next;
@@ -808,10 +827,8 @@ static int parse(source *s, const char *text, size_t len, const char *set_key,
                  parser.problem ? parser.problem : "unknown problem", context);
         }
     }
-    if (rc == -2) {
-        yaml_document_delete(&s->doc);
-        memset(&s->doc, 0, sizeof s->doc);
-    }
+    if (rc && loaded) yaml_document_delete(&s->doc);
+    if (rc) memset(&s->doc, 0, sizeof s->doc);
     yaml_parser_delete(&parser);
     return rc ? -1 : 0;
 }
@@ -1076,7 +1093,8 @@ char *ncsn_config_to_yaml(const ncsn_config *c) {
         case KIND_NAME:
         case KIND_ENUM: fputc(' ', f), print_string(f, v.string); break;
         case KIND_LIST:
-            if (k->aux != NONE && *CAT(c, k->aux, int) && v.count >= 1) fprintf(f, " %s", fmt_real(v.reals[0], buf));
+            if (k->aux != NONE && *CAT(c, k->aux, int) && v.count >= 1)
+                fprintf(f, " %s", fmt_real(v.reals[0], buf));
             else fputc(' ', f), print_reals(f, v.reals, v.count);
             break;
         case KIND_MATRIX:

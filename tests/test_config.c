@@ -29,13 +29,14 @@
     } while (0)
 
 static const char *const expected_keys[] = {
-    "seed",           "dataset.name",       "dataset.n",         "dataset.weights",
-    "dataset.means",  "dataset.std",        "model.emb",         "model.hidden",
-    "model.sigma_input", "model.scale_by_sigma", "train.steps",   "train.batch",
-    "train.lr",       "train.weight_decay", "train.ema",         "train.log_every",
-    "noise.sigma_1",  "noise.sigma_L",      "noise.L",           "sample.n",
-    "sample.T",       "sample.eps",         "sample.low",        "sample.high",
-    "sample.method",  "sample.score",       "sample.denoise",
+    "seed",
+    "dataset.name", "dataset.n", "dataset.weights", "dataset.means", "dataset.std",
+    "model.emb", "model.hidden", "model.sigma_input", "model.scale_by_sigma",
+    "train.steps", "train.batch", "train.lr", "train.weight_decay", "train.ema",
+    "train.log_every",
+    "noise.sigma_1", "noise.sigma_L", "noise.L",
+    "sample.n", "sample.T", "sample.eps", "sample.low", "sample.high", "sample.method",
+    "sample.score", "sample.denoise",
 };
 #define N_EXPECTED ((int)(sizeof expected_keys / sizeof expected_keys[0]))
 
@@ -397,11 +398,16 @@ static void test_syntax_errors(void) {
                       "(while parsing a flow mapping)");
     expect_load_error("seed: 1\n---\nseed: 2\n",
                       "x.yaml:3: a second YAML document; one configuration per file");
-    expect_load_error("- 1\n- 2\n", "x.yaml:1: expected a map of keys at the top level, got a list");
+    expect_load_error("seed: 1\n---\nseed: [1\n",
+                      "x.yaml:4: YAML syntax error: did not find expected ',' or ']' "
+                      "(while parsing a flow sequence)");
+    expect_load_error("- 1\n- 2\n",
+                      "x.yaml:1: expected a map of keys at the top level, got a list");
 }
 
 static void test_tabs(void) {
-    expect_load_error("seed: 1\ntrain:\n\tlr: 1\n", "x.yaml:3: tab character: indent YAML with spaces");
+    expect_load_error("seed: 1\ntrain:\n\tlr: 1\n",
+                      "x.yaml:3: tab character: indent YAML with spaces");
     expect_load_error("seed: 1\t# comment\n", "x.yaml:1: tab character: indent YAML with spaces");
 }
 
@@ -414,7 +420,8 @@ static void test_unknown_keys(void) {
                       "x.yaml:5: train.lrate: unknown key (did you mean train.lr?)");
     expect_load_error("train:\n  batchsize: 64\n",
                       "x.yaml:2: train.batchsize: unknown key (did you mean train.batch?)");
-    expect_load_error("traning:\n  lr: 1\n", "x.yaml:1: traning: unknown key (did you mean train?)");
+    expect_load_error("traning:\n  lr: 1\n",
+                      "x.yaml:1: traning: unknown key (did you mean train?)");
     expect_load_error("seed: 0\ntrain:\n  sigma_L: 0.2\n",
                       "x.yaml:3: train.sigma_L: unknown key (did you mean noise.sigma_L?)");
     expect_load_error("noise:\n  sigma_l: 0.2\n",
@@ -532,7 +539,8 @@ static void test_impossible_values_in_files(void) {
                       "x.yaml:2: model.hidden: expected an integer from 1 to 65536, got 70000");
     expect_load_error("dataset:\n  n: 1\n",
                       "x.yaml:2: dataset.n: expected an integer >= 2, got 1");
-    expect_load_error("noise:\n  L: 0\n", "x.yaml:2: noise.L: expected an integer >= 1 or auto, got 0");
+    expect_load_error("noise:\n  L: 0\n",
+                      "x.yaml:2: noise.L: expected an integer >= 1 or auto, got 0");
     expect_load_error("sample:\n  eps: 0\n",
                       "x.yaml:2: sample.eps: expected a positive number or auto, got 0");
     expect_load_error("sample:\n  T: -1\n", "x.yaml:2: sample.T: expected an integer >= 1, got -1");
@@ -575,13 +583,15 @@ static void test_list_errors(void) {
     char *text = malloc(size);
     CU_ASSERT_FATAL(text != NULL);
     size_t len = (size_t)snprintf(text, size, "dataset:\n  means: [[");
-    for (int i = 0; i < 4097; i++) len += (size_t)snprintf(text + len, size - len, "%s0", i ? "," : "");
+    for (int i = 0; i < 4097; i++)
+        len += (size_t)snprintf(text + len, size - len, "%s0", i ? "," : "");
     snprintf(text + len, size - len, "]]\n");
     expect_load_error(text,
                       "x.yaml:2: dataset.means: row 1 has 4097 numbers, more than the 4096 "
                       "dimensions allowed");
     len = (size_t)snprintf(text, size, "dataset:\n  weights: [");
-    for (int i = 0; i < 1025; i++) len += (size_t)snprintf(text + len, size - len, "%s0", i ? "," : "");
+    for (int i = 0; i < 1025; i++)
+        len += (size_t)snprintf(text + len, size - len, "%s0", i ? "," : "");
     snprintf(text + len, size - len, "]\n");
     expect_load_error(text,
                       "x.yaml:2: dataset.weights: has 1025 entries, more than the 1024 "
@@ -639,7 +649,11 @@ static void test_set_errors(void) {
     expect_set_error("=3", "--set =3: expected KEY=VALUE, e.g. train.lr=1e-4");
     expect_set_error("train.lrr=1", "--set train.lrr: unknown key (did you mean train.lr?)");
     expect_set_error("batch=1", "--set batch: unknown key (did you mean train.batch?)");
-    expect_set_error("train=1", "--set train: a group of keys: set one of them, e.g. train.steps=VALUE");
+    expect_set_error("noise.sigma=1",
+                     "--set noise.sigma: unknown key "
+                     "(did you mean noise.sigma_1 or noise.sigma_L?)");
+    expect_set_error("train=1",
+                     "--set train: a group of keys: set one of them, e.g. train.steps=VALUE");
     expect_set_error("train.lr=fast", "--set train.lr: expected a positive number, got \"fast\"");
     expect_set_error("train.lr=", "--set train.lr: expected a positive number, got an empty value");
     expect_set_error("train.lr=-1e-4", "--set train.lr: expected a positive number, got -1e-4");
