@@ -14,7 +14,6 @@
  * (or report it as null). Exit 0 on success, 1 when data cannot be read, 2 for usage or
  * configuration errors, with a one-line message. */
 #include <errno.h>
-#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>

@@ -12,7 +12,6 @@
  * Sizes: n = number of points, D = dimension, T = Langevin steps per noise level. */
 #include "ncsn/techniques.h"
 
-#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -20,6 +19,7 @@
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_machine.h>
 #include <gsl/gsl_min.h>
 #include <gsl/gsl_roots.h>
 
@@ -38,8 +38,9 @@
  *    triangle inequality |x_i - x_j| <= r_i + r_j bounds a whole tile pair by the sum of
  *    its two largest radii; tile pairs whose bound is below a distance already seen are
  *    skipped (a lower bound comes from a two-sweep farthest-point search up front).
- *  - tiles of TILE points are stored coordinate-major (D, TILE) in double, so the inner loop
- *    runs over TILE partner points with unit stride and vectorises.
+ *  - tiles of TILE points are stored coordinate-major (D, TILE) in double, so a tile pair
+ *    is a small dense kernel (tile_pair_max2) that vectorises over partner points; threads
+ *    take row tiles (blocks of rows) and each row tile's result lands in its own slot.
  * Every measured pair uses the same formula, sum_k (x_ik - x_jk)^2 accumulated over k in
  * order, in double, so the maximum is the same number whatever is skipped and whatever the
  * number of threads: the farthest pair is never skipped, and max is order-independent.
@@ -381,13 +382,15 @@ int ncsn_t3_solve(double sigma_L, double gamma, int T, double *eps_paper, double
     gsl_error_handler_t *old = gsl_quiet();
     gsl_min_fminimizer *s = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
     int status = s ? gsl_min_fminimizer_set_with_values(s, &F, xm, fm, a, fa, b, fbb) : GSL_ENOMEM;
-    /* ln u to 1e-10, or until Brent's own resolution (sqrt(DBL_EPSILON) |v|) stops it:
-     * past that point f's rounding, not the search, limits the argmin. */
+    /* Stop when the bracket on v = ln u is 1e-10 wide, or a few times GSL Brent's own step
+     * floor, sqrt(DBL_EPSILON) |v|, wide: the bracket cannot shrink much below that floor,
+     * and near a quadratic minimum f's rounding limits v to about sqrt(DBL_EPSILON) anyway
+     * (the result agrees with a 50-digit reference to a few parts in 1e9). */
     for (int iter = 0; status == GSL_SUCCESS && iter < 200; iter++) {
         status = gsl_min_fminimizer_iterate(s);
         if (status != GSL_SUCCESS) break;
         double lo = gsl_min_fminimizer_x_lower(s), hi = gsl_min_fminimizer_x_upper(s);
-        if (gsl_min_test_interval(lo, hi, 1e-10, 0.0) == GSL_SUCCESS) break;
+        if (gsl_min_test_interval(lo, hi, 1e-10, 4 * GSL_SQRT_DBL_EPSILON) == GSL_SUCCESS) break;
     }
     double v = s ? gsl_min_fminimizer_x_minimum(s) : NAN;
     double h = s ? gsl_min_fminimizer_f_minimum(s) : NAN;
