@@ -515,12 +515,19 @@ typedef struct {
     const char *label;                /* the file, or NULL for --set */
     yaml_node_t *key[NCSN_MAX_KEYS];   /* the key node that set key i, or NULL */
     yaml_node_t *value[NCSN_MAX_KEYS]; /* its value */
+    /* Text cut out of a file (ncsn_config_set_value): line numbers count from line0, and
+     * the node at_line0 (the value itself) is reported at line0 exactly. */
+    size_t line0;
+    const yaml_node_t *at_line0;
 } source;
 
 /* "FILE:LINE" of node n, or "--set". */
 static const char *where(const source *s, const yaml_node_t *n, char *buf, size_t size) {
     if (!s->label) snprintf(buf, size, "--set");
-    else snprintf(buf, size, "%s:%zu", s->label, n ? n->start_mark.line + 1 : (size_t)0);
+    else if (!n) snprintf(buf, size, "%s:0", s->label);
+    else
+        snprintf(buf, size, "%s:%zu", s->label,
+                 s->line0 + (n == s->at_line0 ? 0 : n->start_mark.line) + 1);
     return buf;
 }
 
@@ -785,7 +792,7 @@ static int parse(source *s, const char *text, size_t len, const char *set_key,
         for (const char *p = text; p < tab; p++) line += *p == '\n';
         if (set_key) return fail(err, "--set", set_key, "tab character in the value");
         char w[320];
-        snprintf(w, sizeof w, "%s:%zu", s->label, line);
+        snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + line);
         return fail(err, w, NULL, "tab character: indent YAML with spaces");
     }
     yaml_parser_t parser;
@@ -805,7 +812,7 @@ static int parse(source *s, const char *text, size_t len, const char *set_key,
                 if (set_key) fail(err, "--set", set_key, "more than one YAML document");
                 else {
                     snprintf(w, sizeof w, "%s:%zu", s->label,
-                             yaml_document_get_root_node(&next)->start_mark.line + 1);
+                             s->line0 + yaml_document_get_root_node(&next)->start_mark.line + 1);
                     fail(err, w, NULL, "a second YAML document; one configuration per file");
                 }
                 rc = -2;
@@ -822,7 +829,7 @@ static int parse(source *s, const char *text, size_t len, const char *set_key,
             fail(err, "--set", set_key, "YAML syntax error in the value: %s%s",
                  parser.problem ? parser.problem : "unknown problem", context);
         else {
-            snprintf(w, sizeof w, "%s:%zu", s->label, parser.problem_mark.line + 1);
+            snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + parser.problem_mark.line + 1);
             fail(err, w, NULL, "YAML syntax error: %s%s",
                  parser.problem ? parser.problem : "unknown problem", context);
         }
@@ -915,31 +922,57 @@ int ncsn_config_set(ncsn_config *c, const char *assignment, ncsn_error *err) {
         return ncsn_seterr(err, "--set %s: expected KEY=VALUE, e.g. train.lr=1e-4", assignment);
     memcpy(key, a, n);
     key[n] = 0;
+    return ncsn_config_set_value(c, key, eq + 1, NULL, 0, err);
+}
+
+int ncsn_config_set_value(ncsn_config *c, const char *key, const char *value, const char *file,
+                          int line, ncsn_error *err) {
+    char w[320];
+    if (file) snprintf(w, sizeof w, "%s:%d", file, line);
+    else snprintf(w, sizeof w, "--set");
     int i = ncsn_config_key_index(key);
     if (i < 0) {
         int sec = section_index(key);
         if (sec >= 0)
-            return fail(err, "--set", key, "a group of keys: set one of them, e.g. %s=VALUE",
+            return fail(err, w, key, "a group of keys: set one of them, e.g. %s=VALUE",
                         keys[sec].name);
         char hint[200];
         suggest_key(key, hint, sizeof hint);
-        return fail(err, "--set", key, "unknown key%s", hint);
+        return fail(err, w, key, "unknown key%s", hint);
     }
     source s;
     memset(&s, 0, sizeof s);
-    if (parse(&s, eq + 1, strlen(eq + 1), key, err)) return -1;
+    s.label = file;
+    s.line0 = file && line > 0 ? (size_t)line - 1 : 0;
+    if (parse(&s, value, strlen(value), file ? NULL : key, err)) return -1;
     yaml_node_t *root = yaml_document_get_root_node(&s.doc);
     int rc;
     if (!root) {
         char what[400];
         describe(&keys[i], what, sizeof what);
-        rc = fail(err, "--set", key, "expected %s, got an empty value", what);
+        rc = fail(err, w, key, "expected %s, got an empty value", what);
     } else {
+        /* One key, in place: apply() changes only key i and only when it succeeds, but a
+         * number out of range is already stored when it fails: put the old one back. */
         s.key[i] = s.value[i] = root;
-        rc = apply_all(c, &s, err);
+        s.at_line0 = root;
+        double *real = keys[i].kind == KIND_REAL ? AT(c, keys[i].off, double) : NULL;
+        double old = real ? *real : 0;
+        rc = apply(c, i, &s, err);
+        if (rc && real) *real = old;
+        if (rc == 0) sync_std(c);
     }
     yaml_document_delete(&s.doc);
     return rc;
+}
+
+void ncsn_config_suggest(const char *typed, const char *const *candidates, int n, char *buf,
+                         size_t size) {
+    suggest(typed, candidates, n, buf, size);
+}
+
+void ncsn_config_suggest_key(const char *typed, char *buf, size_t size) {
+    suggest_key(typed, buf, size);
 }
 
 /* ---------------------------------------------------------------- visiting */
@@ -1011,22 +1044,27 @@ void ncsn_config_visit(const ncsn_config *c, ncsn_config_visitor fn, void *user)
     }
 }
 
+int ncsn_config_key_equal(const ncsn_config *a, const ncsn_config *b, int i) {
+    if (i < 0 || i >= N_KEYS) return 0;
+    ncsn_config_value va, vb;
+    int64_t ia = 0, ib = 0;
+    key_value(a, i, &va, &ia);
+    key_value(b, i, &vb, &ib);
+    if (va.type != vb.type || va.count != vb.count || va.rows != vb.rows ||
+        va.cols != vb.cols || is_auto(a, &keys[i]) != is_auto(b, &keys[i]))
+        return 0;
+    size_t n = va.count > 0 ? (size_t)va.count : 0;
+    if (va.type == NCSN_VALUE_STRING && strcmp(va.string, vb.string) != 0) return 0;
+    if (va.type == NCSN_VALUE_REAL && n &&
+        (!va.reals || !vb.reals || memcmp(va.reals, vb.reals, n * sizeof(double)) != 0))
+        return 0;
+    if ((va.type == NCSN_VALUE_INT || va.type == NCSN_VALUE_BOOL) && ia != ib) return 0;
+    return 1;
+}
+
 int ncsn_config_equal(const ncsn_config *a, const ncsn_config *b) {
-    for (int i = 0; i < N_KEYS; i++) {
-        ncsn_config_value va, vb;
-        int64_t ia = 0, ib = 0;
-        key_value(a, i, &va, &ia);
-        key_value(b, i, &vb, &ib);
-        if (va.type != vb.type || va.count != vb.count || va.rows != vb.rows ||
-            va.cols != vb.cols || is_auto(a, &keys[i]) != is_auto(b, &keys[i]))
-            return 0;
-        size_t n = va.count > 0 ? (size_t)va.count : 0;
-        if (va.type == NCSN_VALUE_STRING && strcmp(va.string, vb.string) != 0) return 0;
-        if (va.type == NCSN_VALUE_REAL && n &&
-            (!va.reals || !vb.reals || memcmp(va.reals, vb.reals, n * sizeof(double)) != 0))
-            return 0;
-        if ((va.type == NCSN_VALUE_INT || va.type == NCSN_VALUE_BOOL) && ia != ib) return 0;
-    }
+    for (int i = 0; i < N_KEYS; i++)
+        if (!ncsn_config_key_equal(a, b, i)) return 0;
     return 1;
 }
 
@@ -1061,6 +1099,40 @@ static void print_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* Key i's value after "KEY:" (with its leading space); block style puts matrix rows on
+ * lines of their own under indent, flow style writes [[..], [..]]. */
+static void print_value(FILE *f, const ncsn_config *c, int i, int flow, const char *indent) {
+    const key_def *k = &keys[i];
+    ncsn_config_value v;
+    int64_t one = 0;
+    char buf[40];
+    key_value(c, i, &v, &one);
+    switch (k->kind) {
+    case KIND_U64: fprintf(f, " %" PRIu64, *CAT(c, k->off, uint64_t)); break;
+    case KIND_INT:
+    case KIND_I64: fprintf(f, " %" PRId64, one); break;
+    case KIND_BOOL: fprintf(f, " %s", one ? "true" : "false"); break;
+    case KIND_REAL: fprintf(f, " %s", fmt_real(v.reals[0], buf)); break;
+    case KIND_NAME:
+    case KIND_ENUM: fputc(' ', f), print_string(f, v.string); break;
+    case KIND_LIST:
+        if (k->aux != NONE && *CAT(c, k->aux, int) && v.count >= 1)
+            fprintf(f, " %s", fmt_real(v.reals[0], buf));
+        else fputc(' ', f), print_reals(f, v.reals, v.count);
+        break;
+    case KIND_MATRIX:
+        if (v.rows == 0 || v.cols == 0) fputs(" []", f);
+        else if (flow) fputs(" [", f);
+        for (int r = 0; r < v.rows && v.cols > 0; r++) {
+            if (flow) fputs(r ? ", " : "", f);
+            else fprintf(f, "\n%s  - ", indent);
+            print_reals(f, v.reals + (size_t)r * v.cols, v.cols);
+        }
+        if (flow && v.rows > 0 && v.cols > 0) fputc(']', f);
+        break;
+    }
+}
+
 char *ncsn_config_to_yaml(const ncsn_config *c) {
     char *text = NULL;
     size_t size = 0;
@@ -1080,35 +1152,24 @@ char *ncsn_config_to_yaml(const ncsn_config *c) {
             fprintf(f, "%.*s:\n", (int)section_len, section);
         }
         fprintf(f, "%s%s:", indent, dot ? dot + 1 : k->name);
-        ncsn_config_value v;
-        int64_t one = 0;
-        char buf[40];
-        key_value(c, i, &v, &one);
-        switch (k->kind) {
-        case KIND_U64: fprintf(f, " %" PRIu64, *CAT(c, k->off, uint64_t)); break;
-        case KIND_INT:
-        case KIND_I64: fprintf(f, " %" PRId64, one); break;
-        case KIND_BOOL: fprintf(f, " %s", one ? "true" : "false"); break;
-        case KIND_REAL: fprintf(f, " %s", fmt_real(v.reals[0], buf)); break;
-        case KIND_NAME:
-        case KIND_ENUM: fputc(' ', f), print_string(f, v.string); break;
-        case KIND_LIST:
-            if (k->aux != NONE && *CAT(c, k->aux, int) && v.count >= 1)
-                fprintf(f, " %s", fmt_real(v.reals[0], buf));
-            else fputc(' ', f), print_reals(f, v.reals, v.count);
-            break;
-        case KIND_MATRIX:
-            if (v.rows == 0 || v.cols == 0) fputs(" []", f);
-            for (int r = 0; r < v.rows && v.cols > 0; r++) {
-                fprintf(f, "\n%s  - ", indent);
-                print_reals(f, v.reals + (size_t)r * v.cols, v.cols);
-            }
-            break;
-        }
+        print_value(f, c, i, 0, indent);
         if (is_auto(c, k)) fputs("  # auto", f);
         fputc('\n', f);
     }
     fclose(f);
+    return text;
+}
+
+char *ncsn_config_key_to_yaml(const ncsn_config *c, int i) {
+    if (i < 0 || i >= N_KEYS) return NULL;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    NCSN_ASSERT(f != NULL);
+    if (is_auto(c, &keys[i])) fputs(" auto", f);
+    else print_value(f, c, i, 1, "");
+    fclose(f);
+    memmove(text, text + 1, size); /* the leading space; size counts the text, not its NUL */
     return text;
 }
 
@@ -1123,12 +1184,14 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
     char what[400], buf[40];
     key_value(c, i, &v, &one);
     if (is_auto(c, k)) return 0; /* a placeholder until the techniques resolve it */
-    describe(k, what, sizeof what);
+    /* The words for messages are written only when a check fails: validation runs for
+     * every configuration of a sweep. */
     switch (k->kind) {
     case KIND_U64: return 0;
     case KIND_INT:
     case KIND_I64:
         if (in_range(k, (double)one)) return 0;
+        describe(k, what, sizeof what);
         snprintf(why, n, "expected %s, got %" PRId64, what, one);
         return -1;
     case KIND_BOOL:
@@ -1137,6 +1200,7 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
         return -1;
     case KIND_REAL:
         if (isfinite(v.reals[0]) && in_range(k, v.reals[0])) return 0;
+        describe(k, what, sizeof what);
         snprintf(why, n, "expected %s, got %s", what, fmt_real(v.reals[0], buf));
         return -1;
     case KIND_NAME:
@@ -1144,6 +1208,7 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
         for (int j = 0; k->choices[j]; j++)
             if (memchr(v.string, 0, NCSN_NAME_MAX) && strcmp(v.string, k->choices[j]) == 0)
                 return 0;
+        describe(k, what, sizeof what);
         if (k->kind == KIND_ENUM)
             snprintf(why, n, "expected %s, got %d", what, *CAT(c, k->off, int));
         else
@@ -1153,6 +1218,7 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
     case KIND_MATRIX: {
         int rows = k->kind == KIND_LIST ? v.count : v.rows;
         if (rows < 1 || !v.reals) {
+            describe(k, what, sizeof what);
             snprintf(why, n, "expected %s, got an empty list", what);
             return -1;
         }
@@ -1166,9 +1232,9 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
             return -1;
         }
         char words[160];
-        range_words(k, 0, 0, words, sizeof words);
         for (int j = 0; j < v.count; j++) {
             if (in_range(k, v.reals[j]) && isfinite(v.reals[j])) continue;
+            range_words(k, 0, 0, words, sizeof words);
             if (k->kind == KIND_LIST)
                 snprintf(why, n, "entry %d: expected %s, got %s", j + 1, words,
                          fmt_real(v.reals[j], buf));

@@ -1,6 +1,7 @@
 /* main.c: the `ncsn` command line.
  *   ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [-q]   train, sample, measure, write
  *   ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [-q] new samples from a trained run
+ *   ncsn sweep SWEEP.yaml -o DIR                                a sweep, over MPI ranks
  *   ncsn techniques ...                                         hyperparameter techniques
  * Exit status: 0 ok, 1 failure at run time, 2 usage or configuration error. */
 #include <stdio.h>
@@ -19,6 +20,7 @@ static const char *usage_main =
     "commands:\n"
     "  run         train, sample and measure one configuration; write one HDF5 file\n"
     "  sample      draw new samples from a trained run file\n"
+    "  sweep       run every configuration of a sweep file, over MPI ranks\n"
     "  techniques  sigma_1, gamma and L, and eps from the techniques of Song & Ermon 2020\n"
     "\n"
     "  ncsn <command> --help   options of a command\n"
@@ -122,7 +124,7 @@ static int cmd_run(int argc, char **argv) {
         if (ncsn_config_set(&c, a.sets[i], &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK) {
-        ncsn_run_options opt = {a.quiet, 0};
+        ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL};
         rc = ncsn_run(&c, a.output, &opt, &err);
     }
     if (rc != NCSN_EXIT_OK) fprintf(stderr, "ncsn run: %s\n", err.msg);
@@ -153,7 +155,7 @@ static int cmd_sample(int argc, char **argv) {
         if (ncsn_config_set(&c, a.sets[i], &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK) {
-        ncsn_run_options opt = {a.quiet, 0};
+        ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL};
         rc = ncsn_resample(a.input, &c, a.output, &opt, &err);
     }
     if (rc != NCSN_EXIT_OK) fprintf(stderr, "ncsn sample: %s\n", err.msg);
@@ -178,6 +180,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(cmd, "techniques")) return ncsn_cmd_techniques(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep")) return ncsn_cmd_sweep(argc - 1, argv + 1);
     fprintf(stderr, "ncsn: unknown command '%s' (see ncsn --help)\n", cmd);
     return NCSN_EXIT_USAGE;
 }

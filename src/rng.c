@@ -65,3 +65,15 @@ void ncsn_rng_fill_uniform(ncsn_key key, uint32_t a, uint32_t b, int n, float *o
         for (int i = 0; i < 4 && j + i < n; i++) out[j + i] = z[i];
     }
 }
+
+void ncsn_rng_normal4_poly(ncsn_key key, uint32_t a, uint32_t b, uint32_t c, float out[4]) {
+    uint32_t u[4][NCSN_RNG_LANES];
+    ncsn_philox_lanes(key, a, b, c, 0, u);
+    float zc[NCSN_RNG_LANES], zs[NCSN_RNG_LANES];
+    ncsn_box_muller_lanes(u[0], u[1], zc, zs);
+    out[0] = zc[0];
+    out[1] = zs[0];
+    ncsn_box_muller_lanes(u[2], u[3], zc, zs);
+    out[2] = zc[0];
+    out[3] = zs[0];
+}

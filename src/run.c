@@ -16,14 +16,19 @@
 
 void ncsn_progress_stderr(const char *phase, int64_t done, int64_t total, double rate,
                           const char *extra, void *user) {
-    (void)user;
+    FILE *out = user ? (FILE *)user : stderr;
     double eta = rate > 0 ? (double)(total - done) / rate : 0;
-    const char *unit = strcmp(phase, "train") == 0 ? "steps/s" : "levels/s";
-    int tty = isatty(STDERR_FILENO);
-    fprintf(stderr, "%s%s %s=%lld/%lld %s rate=%.4g %s eta=%.1fs%s", tty ? "\r\033[K" : "", phase,
-            strcmp(phase, "train") == 0 ? "step" : "level", (long long)done, (long long)total,
-            extra ? extra : "", rate, unit, eta, (tty && done < total) ? "" : "\n");
-    fflush(stderr);
+    const int train = strcmp(phase, "train") == 0;
+    int tty = isatty(fileno(out));
+    fprintf(out, "%s%s %s=%lld/%lld %s rate=%.4g %s eta=%.1fs%s", tty ? "\r\033[K" : "", phase,
+            train ? "step" : "level", (long long)done, (long long)total, extra ? extra : "",
+            rate, train ? "steps/s" : "levels/s", eta, (tty && done < total) ? "" : "\n");
+    fflush(out);
+}
+
+static ncsn_progress_fn progress_of(const ncsn_run_options *opt) {
+    if (opt->quiet) return NULL;
+    return opt->progress ? opt->progress : ncsn_progress_stderr;
 }
 
 int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_gmm *g, float **x,
@@ -67,7 +72,7 @@ static int sample_measure_write(const sample_job *job, const char *out_path,
         ncsn_sampler_start(ncsn_rng_key(c->seed, opt->config_index, NCSN_RNG_SAMPLE_START), n, D,
                            c->sample.low, c->sample.high, x);
         ncsn_sample(&s, score, ncsn_rng_key(c->seed, opt->config_index, NCSN_RNG_SAMPLE_NOISE),
-                    x, n, D, opt->quiet ? NULL : ncsn_progress_stderr, NULL);
+                    x, n, D, progress_of(opt), opt->progress_user);
     }
     double sample_seconds = ncsn_now() - t0;
 
@@ -97,7 +102,7 @@ static int sample_measure_write(const sample_job *job, const char *out_path,
                     (long long)metrics.n_nonfinite, n, c->sample.eps, out_path);
         rc = NCSN_EXIT_RUNTIME;
     } else if (!opt->quiet) {
-        fprintf(stderr, "done out=%s mmd2=%.4g swd=%.4g mode_weight_error=%.4g "
+        fprintf(opt->log ? opt->log : stderr, "done out=%s mmd2=%.4g swd=%.4g mode_weight_error=%.4g "
                 "final_loss=%.4f train_seconds=%.2f sample_seconds=%.2f\n", out_path,
                 metrics.mmd2, metrics.swd, metrics.mode_weight_error, metrics.final_loss,
                 metrics.train_seconds, metrics.sample_seconds);
@@ -139,7 +144,7 @@ int ncsn_run(const ncsn_config *cfg_in, const char *out_path, const ncsn_run_opt
     if (c.sample.score == NCSN_SCORE_MODEL) {
         diverged = ncsn_train(&c, opt->config_index, sigmas, L, x, c.dataset.n, &model,
                               c.train.ema > 0 ? &ema : NULL, &log,
-                              opt->quiet ? NULL : ncsn_progress_stderr, NULL) != 0;
+                              progress_of(opt), opt->progress_user) != 0;
     } else {
         log.diverged_at = -1; /* the exact score needs no training */
     }

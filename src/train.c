@@ -1,5 +1,11 @@
-/* train.c: the DSM loss and its gradient over shards, Adam, and the training loop
- * (SPEC.md section 3). B = batch size, D = data dimension, L = number of levels. */
+/* train.c: the DSM loss and its gradient, Adam, and the training loop (SPEC.md section 3).
+ * B = batch size, D = data dimension, E = embedding width, H = hidden width,
+ * L = number of levels, K = number of embedding classes in a batch (see train.h).
+ * Hot kernels are compiled for AVX2 and for the baseline ISA (chosen at run time); they use
+ * elementwise float arithmetic only, without contraction, so both give the same bits. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-math-errno") /* sqrtf in Adam vectorises; results are the same */
+#endif
 #include "ncsn/train.h"
 
 #include <math.h>
@@ -8,6 +14,88 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
+#define NCSN_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define NCSN_HOT
+#endif
+
+typedef ncsn_v8f v8f;
+typedef ncsn_v8i v8i;
+#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
+#define STORE8(p, src) memcpy((p), &(src), sizeof(v8f))
+#define RELU8(v, mask) ((v8f)((v8i)(v) & (mask)))
+#define FAST_MAX_D 16
+#ifndef NCSN_FAST_PARALLEL_MIN
+#define NCSN_FAST_PARALLEL_MIN 262144L
+#endif
+
+/* The fast path's tables (see ncsn_dsm_loss_grad in train.h). */
+typedef struct {
+    int Kmax;         /* E + 1: the most classes a batch can have */
+    int *cls;         /* (Bmax) class of each example */
+    int *ord;         /* (Bmax) examples in (class, index) order */
+    int *kstart;      /* (Kmax + 1) where each class starts in ord */
+    uint32_t *maskb;  /* (Bmax) ReLU pattern of each example's embedding */
+    uint32_t *kmask;  /* (Kmax) ReLU pattern of each class */
+    float *t;         /* (Bmax) embedding input */
+    float *sig;       /* (Bmax) sigma */
+    float *xp;        /* (Bmax, D) x' = x + sigma z */
+    float *dout;      /* (Bmax, D) dloss_b / d(network output) */
+    double *lossb;    /* (Bmax) */
+    float *w1xT;      /* (D, H) W_1's x columns, transposed */
+    float *w1eT;      /* (E, H) W_1's e columns, transposed */
+    float *uk, *vk;   /* (Kmax, E) embedding of class k: e = t u_k + v_k */
+    float *Ak, *Bk;   /* (Kmax, H) first layer of class k: W_1x x + t A_k + B_k */
+    float *Pk, *Qk;   /* (Kmax, H) sums of t dz1 and of dz1 over class k */
+    float *pk, *qk;   /* (Kmax, E) W_1e' P_k, W_1e' Q_k */
+} fast_work;
+
+static int fast_ok(const ncsn_model *m) {
+    return m->E <= 32 && m->E % 8 == 0 && m->H % 8 == 0 && m->D <= FAST_MAX_D;
+}
+
+static fast_work *fast_alloc(const ncsn_model *m, int Bmax) {
+    const int D = m->D, E = m->E, H = m->H, K = E + 1;
+    fast_work *f = ncsn_xcalloc(1, sizeof *f);
+    f->Kmax = K;
+    f->cls = ncsn_xcalloc((size_t)Bmax, sizeof(int));
+    f->ord = ncsn_xcalloc((size_t)Bmax, sizeof(int));
+    f->kstart = ncsn_xcalloc((size_t)K + 1, sizeof(int));
+    f->maskb = ncsn_xcalloc((size_t)Bmax, sizeof(uint32_t));
+    f->kmask = ncsn_xcalloc((size_t)K, sizeof(uint32_t));
+    f->lossb = ncsn_xcalloc((size_t)Bmax, sizeof(double));
+    size_t nf = (size_t)Bmax * (2 + 2 * (size_t)D) + (size_t)(D + E) * H + (size_t)K * (4 * E + 4 * H);
+    float *p = ncsn_xcalloc(nf, sizeof(float));
+    f->t = p; p += Bmax;
+    f->sig = p; p += Bmax;
+    f->xp = p; p += (size_t)Bmax * D;
+    f->dout = p; p += (size_t)Bmax * D;
+    f->w1xT = p; p += (size_t)D * H;
+    f->w1eT = p; p += (size_t)E * H;
+    f->uk = p; p += (size_t)K * E;
+    f->vk = p; p += (size_t)K * E;
+    f->pk = p; p += (size_t)K * E;
+    f->qk = p; p += (size_t)K * E;
+    f->Ak = p; p += (size_t)K * H;
+    f->Bk = p; p += (size_t)K * H;
+    f->Pk = p; p += (size_t)K * H;
+    f->Qk = p; p += (size_t)K * H;
+    return f;
+}
+
+static void fast_free(fast_work *f) {
+    if (!f) return;
+    free(f->cls);
+    free(f->ord);
+    free(f->kstart);
+    free(f->maskb);
+    free(f->kmask);
+    free(f->lossb);
+    free(f->t);
+    free(f);
+}
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -26,6 +114,8 @@ void ncsn_dsm_work_alloc(ncsn_dsm_work *w, const ncsn_model *m, int max_batch) {
     w->acts = ncsn_xcalloc((size_t)w->n_threads, sizeof(ncsn_acts));
     for (int t = 0; t < w->n_threads; t++) ncsn_acts_alloc(&w->acts[t], m);
     w->xz = ncsn_xcalloc((size_t)w->n_threads * 2 * m->D, sizeof(float));
+    w->max_batch = max_batch;
+    w->fast = fast_ok(m) ? fast_alloc(m, max_batch) : NULL;
 }
 
 void ncsn_dsm_work_free(ncsn_dsm_work *w) {
@@ -36,12 +126,13 @@ void ncsn_dsm_work_free(ncsn_dsm_work *w) {
     free(w->grads);
     free(w->losses);
     free(w->xz);
+    fast_free(w->fast);
     memset(w, 0, sizeof *w);
 }
 
-double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
-                          const float *sigmas, const float *z, ncsn_model *grad,
-                          ncsn_dsm_work *w) {
+double ncsn_dsm_loss_grad_reference(const ncsn_model *m, const float *x, int B,
+                                    const int *levels, const float *sigmas, const float *z,
+                                    ncsn_model *grad, ncsn_dsm_work *w) {
     const int D = m->D;
     const int n_shards = (B + NCSN_SHARD - 1) / NCSN_SHARD;
     NCSN_ASSERT(n_shards <= w->n_shards);
@@ -89,6 +180,342 @@ double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int 
     return loss / (double)B;
 }
 
+/* ---- the fast path (see ncsn_dsm_loss_grad in train.h) ------------------------------- */
+
+/* Everything the kernels read; all arrays belong to the model, the batch or fast_work. */
+typedef struct {
+    const ncsn_model *m;
+    const float *x, *z;
+    int B, K;
+    float inv_b;
+    fast_work *f;
+    ncsn_model *grad;
+} fast_ctx;
+
+/* Horizontal sum of 8 lanes in a fixed tree. */
+static inline float hsum8(const v8f *v) {
+    const float *a = (const float *)v;
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* Forward pass of examples [b0, b1): x', the loss and dloss/d(output) of each. */
+static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c, int b0, int b1,
+                                                               const int D) {
+    const ncsn_model *m = c->m;
+    const int H = m->H;
+    fast_work *f = c->f;
+    for (int b = b0; b < b1; b++) {
+        const int k = f->cls[b];
+        const float sigma = f->sig[b], t = f->t[b];
+        const float scale = m->scale_by_sigma ? 1.0f / sigma : 1.0f;
+        float *xp = f->xp + (size_t)b * D;
+        const float *xb = c->x + (size_t)b * D, *zb = c->z + (size_t)b * D;
+        for (int d = 0; d < D; d++) xp[d] = xb[d] + sigma * zb[d];
+        v8f acc[FAST_MAX_D];
+        for (int d = 0; d < D; d++) acc[d] = (v8f){0};
+        const float *A = f->Ak + (size_t)k * H, *Bk = f->Bk + (size_t)k * H;
+        for (int o = 0; o < H; o += 8) {
+            v8f a, bb, zz;
+            LOAD8(a, A + o);
+            LOAD8(bb, Bk + o);
+            zz = bb + t * a;
+            for (int d = 0; d < D; d++) {
+                v8f w;
+                LOAD8(w, f->w1xT + (size_t)d * H + o);
+                zz += w * xp[d];
+            }
+            const v8f h = RELU8(zz, zz > 0);
+            for (int d = 0; d < D; d++) {
+                v8f w;
+                LOAD8(w, m->bb2_w + (size_t)d * H + o);
+                acc[d] += w * h;
+            }
+        }
+        /* loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) */
+        float lb = 0;
+        float *dout = f->dout + (size_t)b * D;
+        for (int d = 0; d < D; d++) {
+            const float s = (hsum8(&acc[d]) + m->bb2_b[d]) * scale;
+            const float r = sigma * s + zb[d];
+            lb += r * r;
+            dout[d] = (sigma * r) * scale;
+        }
+        f->lossb[b] = 0.5 * (double)lb;
+    }
+}
+
+NCSN_HOT static void forward_d2(const fast_ctx *c, int b0, int b1) { forward_impl(c, b0, b1, 2); }
+NCSN_HOT static void forward_any(const fast_ctx *c, int b0, int b1) {
+    forward_impl(c, b0, b1, c->m->D);
+}
+
+/* Backward pass of hidden units [8 j, 8 j + 8) over every example, in class order: the
+ * gradients of W_2's columns, W_1's rows and b_1 there, and P_k, Q_k there. */
+static inline __attribute__((always_inline)) void backward_impl(const fast_ctx *c, int j,
+                                                                const int D) {
+    const ncsn_model *m = c->m;
+    const int E = m->E, H = m->H, DE = D + E, o0 = 8 * j;
+    const fast_work *f = c->f;
+    v8f w1x[FAST_MAX_D], w2[FAST_MAX_D], gw2[FAST_MAX_D], gw1x[FAST_MAX_D];
+    for (int d = 0; d < D; d++) {
+        LOAD8(w1x[d], f->w1xT + (size_t)d * H + o0);
+        LOAD8(w2[d], m->bb2_w + (size_t)d * H + o0);
+        gw2[d] = (v8f){0};
+        gw1x[d] = (v8f){0};
+    }
+    v8f gb1 = {0};
+    for (int k = 0; k < c->K; k++) {
+        v8f a, bb, P = {0}, Q = {0};
+        LOAD8(a, f->Ak + (size_t)k * H + o0);
+        LOAD8(bb, f->Bk + (size_t)k * H + o0);
+        for (int i = f->kstart[k]; i < f->kstart[k + 1]; i++) {
+            const int b = f->ord[i];
+            const float t = f->t[b];
+            const float *xp = f->xp + (size_t)b * D, *dout = f->dout + (size_t)b * D;
+            v8f zz = bb + t * a;
+            for (int d = 0; d < D; d++) zz += w1x[d] * xp[d];
+            const v8i mask = zz > 0;
+            const v8f h = RELU8(zz, mask);
+            v8f g = w2[0] * dout[0];
+            for (int d = 1; d < D; d++) g += w2[d] * dout[d];
+            const v8f dz = RELU8(g, mask);
+            for (int d = 0; d < D; d++) {
+                gw2[d] += dout[d] * h;
+                gw1x[d] += dz * xp[d];
+            }
+            gb1 += dz;
+            P += t * dz;
+            Q += dz;
+        }
+        STORE8(f->Pk + (size_t)k * H + o0, P);
+        STORE8(f->Qk + (size_t)k * H + o0, Q);
+    }
+    ncsn_model *g = c->grad;
+    const float inv_b = c->inv_b;
+    for (int d = 0; d < D; d++) {
+        v8f v = gw2[d] * inv_b;
+        STORE8(g->bb2_w + (size_t)d * H + o0, v);
+    }
+    for (int l = 0; l < 8; l++) {
+        float *row = g->bb0_w + (size_t)(o0 + l) * DE;
+        for (int d = 0; d < D; d++) row[d] = gw1x[d][l] * inv_b;
+        g->bb0_b[o0 + l] = gb1[l] * inv_b;
+    }
+    /* W_1e's rows: sum over classes of P_k u_k' + Q_k v_k' */
+    for (int e = 0; e < E; e++) {
+        v8f acc = {0};
+        for (int k = 0; k < c->K; k++) {
+            v8f P, Q;
+            LOAD8(P, f->Pk + (size_t)k * H + o0);
+            LOAD8(Q, f->Qk + (size_t)k * H + o0);
+            acc += P * f->uk[(size_t)k * E + e];
+            acc += Q * f->vk[(size_t)k * E + e];
+        }
+        for (int l = 0; l < 8; l++) g->bb0_w[(size_t)(o0 + l) * DE + D + e] = acc[l] * inv_b;
+    }
+}
+
+NCSN_HOT static void backward_d2(const fast_ctx *c, int j) { backward_impl(c, j, 2); }
+NCSN_HOT static void backward_any(const fast_ctx *c, int j) { backward_impl(c, j, c->m->D); }
+
+/* Class k's embedding slope and intercept (e = t u_k + v_k) and first-layer A_k, B_k. */
+NCSN_HOT static void class_tables(const ncsn_model *m, fast_work *f, int k) {
+    const int E = m->E, H = m->H;
+    const uint32_t mk = f->kmask[k];
+    float alpha[32], beta[32];
+    for (int j = 0; j < E; j++) {
+        const int on = (mk >> j) & 1;
+        alpha[j] = on ? m->emb0_w[j] : 0;
+        beta[j] = on ? m->emb0_b[j] : 0;
+    }
+    float *u = f->uk + (size_t)k * E, *v = f->vk + (size_t)k * E;
+    for (int i = 0; i < E; i++) {
+        const float *w = m->emb2_w + (size_t)i * E;
+        float su = 0, sv = m->emb2_b[i];
+        for (int j = 0; j < E; j++) {
+            su += w[j] * alpha[j];
+            sv += w[j] * beta[j];
+        }
+        u[i] = su;
+        v[i] = sv;
+    }
+    float *A = f->Ak + (size_t)k * H, *Bk = f->Bk + (size_t)k * H;
+    for (int o = 0; o < H; o++) {
+        A[o] = 0;
+        Bk[o] = m->bb0_b[o];
+    }
+    for (int j = 0; j < E; j++) {
+        const float *w = f->w1eT + (size_t)j * H;
+        const float uj = u[j], vj = v[j];
+        for (int o = 0; o < H; o++) {
+            A[o] += w[o] * uj;
+            Bk[o] += w[o] * vj;
+        }
+    }
+}
+
+/* p_k = W_1e' P_k, q_k = W_1e' Q_k, summed over the hidden units in order. */
+NCSN_HOT static void class_backward(const ncsn_model *m, fast_work *f, int k) {
+    const int D = m->D, E = m->E, H = m->H, DE = D + E;
+    float *p = f->pk + (size_t)k * E, *q = f->qk + (size_t)k * E;
+    const float *P = f->Pk + (size_t)k * H, *Q = f->Qk + (size_t)k * H;
+    for (int j = 0; j < E; j++) p[j] = q[j] = 0;
+    for (int o = 0; o < H; o++) {
+        const float *w = m->bb0_w + (size_t)o * DE + D;
+        const float po = P[o], qo = Q[o];
+        for (int j = 0; j < E; j++) {
+            p[j] += w[j] * po;
+            q[j] += w[j] * qo;
+        }
+    }
+}
+
+/* The embedding's gradients from p_k, q_k (SPEC.md section 2's sigma_emb). */
+NCSN_HOT static void embedding_backward(const ncsn_model *m, const fast_work *f, int K, float inv_b,
+                               ncsn_model *g) {
+    const int E = m->E;
+    float gw2[32 * 32], gb2[32], gw1[32], gb1[32];
+    memset(gw2, 0, sizeof gw2);
+    for (int j = 0; j < E; j++) gb2[j] = gw1[j] = gb1[j] = 0;
+    for (int k = 0; k < K; k++) {
+        const uint32_t mk = f->kmask[k];
+        const float *p = f->pk + (size_t)k * E, *q = f->qk + (size_t)k * E;
+        float alpha[32], beta[32], wp[32], wq[32];
+        for (int j = 0; j < E; j++) {
+            const int on = (mk >> j) & 1;
+            alpha[j] = on ? m->emb0_w[j] : 0;
+            beta[j] = on ? m->emb0_b[j] : 0;
+            wp[j] = wq[j] = 0;
+        }
+        /* sigma_emb.2: sum over the class of de r' = p_k alpha_k' + q_k beta_k' */
+        for (int i = 0; i < E; i++) {
+            for (int j = 0; j < E; j++) {
+                gw2[i * E + j] += p[i] * alpha[j];
+                gw2[i * E + j] += q[i] * beta[j];
+            }
+            gb2[i] += q[i];
+        }
+        /* sigma_emb.0: da0 = mask (W_e2' de), summed with weights t and 1 */
+        for (int i = 0; i < E; i++) {
+            const float *w = m->emb2_w + (size_t)i * E;
+            for (int j = 0; j < E; j++) {
+                wp[j] += w[j] * p[i];
+                wq[j] += w[j] * q[i];
+            }
+        }
+        for (int j = 0; j < E; j++)
+            if ((mk >> j) & 1) {
+                gw1[j] += wp[j];
+                gb1[j] += wq[j];
+            }
+    }
+    for (int i = 0; i < E * E; i++) g->emb2_w[i] = gw2[i] * inv_b;
+    for (int j = 0; j < E; j++) {
+        g->emb2_b[j] = gb2[j] * inv_b;
+        g->emb0_w[j] = gw1[j] * inv_b;
+        g->emb0_b[j] = gb1[j] * inv_b;
+    }
+}
+
+/* *loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
+static int fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
+                          const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
+                          double *mean_loss) {
+    const int D = m->D, E = m->E, H = m->H, DE = D + E;
+    fast_ctx c = {m, x, z, B, 0, 1.0f / (float)B, f, grad};
+    int ok = 1;
+    double loss = 0;
+    /* One parallel region with six barriers: worth it only for batches well above the
+     * notebook's (B H = 16384), where a barrier's microsecond, or a descheduled thread on
+     * a shared machine, costs less than the work it splits. The result is the same. */
+#pragma omp parallel if ((long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN)
+    {
+        /* each example's sigma, embedding input and ReLU pattern; W_1 transposed */
+#pragma omp for schedule(static) nowait
+        for (int b = 0; b < B; b++) {
+            const float sigma = sigmas[levels[b]];
+            const float t = m->sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? logf(sigma) : sigma;
+            uint32_t mask = 0;
+            for (int j = 0; j < E; j++)
+                if (m->emb0_w[j] * t + m->emb0_b[j] > 0) mask |= 1u << j;
+            f->sig[b] = sigma;
+            f->t[b] = t;
+            f->maskb[b] = mask;
+        }
+#pragma omp for schedule(static)
+        for (int o = 0; o < H; o++) {
+            const float *row = m->bb0_w + (size_t)o * DE;
+            for (int d = 0; d < D; d++) f->w1xT[(size_t)d * H + o] = row[d];
+            for (int j = 0; j < E; j++) f->w1eT[(size_t)j * H + o] = row[D + j];
+        }
+#pragma omp single
+        {
+            /* classes in order of first appearance; examples sorted by (class, index) */
+            int K = 0;
+            for (int b = 0; b < B && ok; b++) {
+                int k = 0;
+                while (k < K && f->kmask[k] != f->maskb[b]) k++;
+                if (k == K) {
+                    if (K == f->Kmax) ok = 0; /* cannot happen for finite t (train.h) */
+                    else f->kmask[K++] = f->maskb[b];
+                }
+                f->cls[b] = k;
+            }
+            if (ok) {
+                for (int k = 0; k <= K; k++) f->kstart[k] = 0;
+                for (int b = 0; b < B; b++) f->kstart[f->cls[b] + 1]++;
+                for (int k = 0; k < K; k++) f->kstart[k + 1] += f->kstart[k];
+                int fill[33];
+                for (int k = 0; k < K; k++) fill[k] = f->kstart[k];
+                for (int b = 0; b < B; b++) f->ord[fill[f->cls[b]]++] = b;
+            }
+            c.K = K;
+        }
+        if (ok) {
+#pragma omp for schedule(static)
+            for (int k = 0; k < c.K; k++) class_tables(m, f, k);
+            /* forward, in fixed chunks of examples */
+            const int chunk = 16, n_chunks = (B + chunk - 1) / chunk;
+#pragma omp for schedule(static)
+            for (int ch = 0; ch < n_chunks; ch++) {
+                const int b0 = ch * chunk, b1 = b0 + chunk < B ? b0 + chunk : B;
+                if (D == 2) forward_d2(&c, b0, b1);
+                else forward_any(&c, b0, b1);
+            }
+#pragma omp single nowait
+            {
+                for (int b = 0; b < B; b++) loss += f->lossb[b];
+                for (int d = 0; d < D; d++) {
+                    float acc = 0;
+                    for (int b = 0; b < B; b++) acc += f->dout[(size_t)b * D + d];
+                    grad->bb2_b[d] = acc * c.inv_b;
+                }
+            }
+#pragma omp for schedule(static)
+            for (int j = 0; j < H / 8; j++) {
+                if (D == 2) backward_d2(&c, j);
+                else backward_any(&c, j);
+            }
+#pragma omp for schedule(static)
+            for (int k = 0; k < c.K; k++) class_backward(m, f, k);
+#pragma omp single
+            embedding_backward(m, f, c.K, c.inv_b, grad);
+        }
+    }
+    *mean_loss = loss / (double)B;
+    return ok ? 0 : -1;
+}
+
+double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
+                          const float *sigmas, const float *z, ncsn_model *grad,
+                          ncsn_dsm_work *w) {
+    double loss;
+    if (w->fast && B > 0 && B <= w->max_batch &&
+        fast_loss_grad(m, x, B, levels, sigmas, z, grad, w->fast, &loss) == 0)
+        return loss;
+    return ncsn_dsm_loss_grad_reference(m, x, B, levels, sigmas, z, grad, w);
+}
+
 void ncsn_adam_init(ncsn_adam *a, size_t n, double lr, double weight_decay) {
     memset(a, 0, sizeof *a);
     a->lr = lr;
@@ -108,25 +535,81 @@ void ncsn_adam_free(ncsn_adam *a) {
     memset(a, 0, sizeof *a);
 }
 
+/* Adam over [0, n): the scalar form below, 8 (AVX2) or 4 (SSE) lanes at a time. sqrt is
+ * correctly rounded on every path, so all give the same bits. */
+typedef struct {
+    float step_size, bc2_sqrt, b1, b2, eps, wd;
+} adam_consts;
+
+#define ADAM_SCALAR(c, p, g, m, v, i)                                        \
+    do {                                                                     \
+        float g_ = g[i];                                                     \
+        if (c->wd != 0) g_ += c->wd * p[i];                                  \
+        g[i] = g_;                                                           \
+        m[i] = c->b1 * m[i] + (1 - c->b1) * g_;                              \
+        v[i] = c->b2 * v[i] + (1 - c->b2) * g_ * g_;                         \
+        const float denom_ = sqrtf(v[i]) / c->bc2_sqrt + c->eps;             \
+        p[i] -= c->step_size * (m[i] / denom_);                              \
+    } while (0)
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ADAM_VECTOR(VT, W, SQRT)                                                      \
+    size_t i = 0;                                                                     \
+    const float ob1 = 1 - c->b1, ob2 = 1 - c->b2;                                     \
+    for (; i + W <= n; i += W) {                                                      \
+        VT gv, pv, mv, vv;                                                            \
+        memcpy(&gv, g + i, sizeof gv);                                                \
+        memcpy(&pv, p + i, sizeof pv);                                                \
+        memcpy(&mv, m + i, sizeof mv);                                                \
+        memcpy(&vv, v + i, sizeof vv);                                                \
+        if (c->wd != 0) gv = gv + c->wd * pv;                                         \
+        mv = c->b1 * mv + ob1 * gv;                                                   \
+        vv = c->b2 * vv + (ob2 * gv) * gv;                                            \
+        const VT denom = SQRT(vv) / c->bc2_sqrt + c->eps;                             \
+        pv = pv - c->step_size * (mv / denom);                                        \
+        memcpy(g + i, &gv, sizeof gv);                                                \
+        memcpy(p + i, &pv, sizeof pv);                                                \
+        memcpy(m + i, &mv, sizeof mv);                                                \
+        memcpy(v + i, &vv, sizeof vv);                                                \
+    }                                                                                 \
+    for (; i < n; i++) ADAM_SCALAR(c, p, g, m, v, i);
+
+typedef float v4f __attribute__((vector_size(16)));
+#define SQRT8(x) ((v8f)_mm256_sqrt_ps((__m256)(x)))
+#define SQRT4(x) ((v4f)_mm_sqrt_ps((__m128)(x)))
+__attribute__((target("avx2"))) static void adam_avx2(const adam_consts *c, float *p, float *g,
+                                                      float *m, float *v, size_t n) {
+    ADAM_VECTOR(v8f, 8, SQRT8)
+}
+static void adam_sse(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
+    ADAM_VECTOR(v4f, 4, SQRT4)
+}
+#endif
+
+static void adam_range(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
+#if defined(__x86_64__) && defined(__GNUC__)
+#ifndef NCSN_NO_CLONES
+    if (__builtin_cpu_supports("avx2")) {
+        adam_avx2(c, p, g, m, v, n);
+        return;
+    }
+#endif
+    adam_sse(c, p, g, m, v, n);
+#else
+    for (size_t i = 0; i < n; i++) ADAM_SCALAR(c, p, g, m, v, i);
+#endif
+}
+
 void ncsn_adam_step(ncsn_adam *a, float *params, float *grad) {
     /* torch.optim.Adam (single-tensor path): g += wd p; m = b1 m + (1-b1) g;
      * v = b2 v + (1-b2) g^2; p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). */
     a->t++;
     const double bc1 = 1.0 - pow(a->beta1, (double)a->t);
     const double bc2 = 1.0 - pow(a->beta2, (double)a->t);
-    const float step_size = (float)(a->lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
-    const float b1 = (float)a->beta1, b2 = (float)a->beta2, eps = (float)a->eps;
-    const float wd = (float)a->weight_decay;
-    for (size_t i = 0; i < a->n; i++) {
-        float g = grad[i];
-        if (wd != 0) g += wd * params[i];
-        grad[i] = g;
-        a->m[i] = b1 * a->m[i] + (1 - b1) * g;
-        a->v[i] = b2 * a->v[i] + (1 - b2) * g * g;
-        float denom = sqrtf(a->v[i]) / bc2_sqrt + eps;
-        params[i] -= step_size * (a->m[i] / denom);
-    }
+    const adam_consts c = {(float)(a->lr / bc1), (float)sqrt(bc2), (float)a->beta1,
+                           (float)a->beta2, (float)a->eps, (float)a->weight_decay};
+    adam_range(&c, params, grad, a->m, a->v, a->n);
 }
 
 void ncsn_train_log_free(ncsn_train_log *log) {
@@ -163,6 +646,31 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
         int t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
+    }
+}
+
+/* The step's draws (SPEC.md section 3): example b's level from word 0 of counter
+ * (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
+ * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
+ * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. */
+NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
+                                int D, int *levels, float *zb) {
+    for (int b0 = 0; b0 < bsz; b0 += NCSN_RNG_LANES) {
+        const int nb = bsz - b0 < NCSN_RNG_LANES ? bsz - b0 : NCSN_RNG_LANES;
+        ncsn_v8u w[4];
+        ncsn_philox_v8(k_level, step, (uint32_t)b0, 0, 0, w);
+        const v8f u = (0.5f + __builtin_convertvector((v8i)(w[0] >> 9), v8f)) *
+                      (1.0f / 8388608.0f);
+        const v8i lv = __builtin_convertvector(u * (float)L, v8i);
+        for (int l = 0; l < nb; l++) levels[b0 + l] = lv[l] < L ? lv[l] : L - 1;
+        for (int c = 0; 4 * c < D; c++) {
+            ncsn_philox_v8(k_noise, step, (uint32_t)b0, (uint32_t)c, 0, w);
+            v8f z[4];
+            ncsn_box_muller_v8(&w[0], &w[1], &z[0], &z[1]);
+            if (4 * c + 2 < D) ncsn_box_muller_v8(&w[2], &w[3], &z[2], &z[3]);
+            for (int q = 0; q < 4 && 4 * c + q < D; q++)
+                for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
+        }
     }
 }
 
@@ -209,15 +717,9 @@ int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigm
         }
         const int bsz = (n - pos) < B ? (n - pos) : B;
         const uint32_t s32 = (uint32_t)step;
-#pragma omp parallel for schedule(static)
-        for (int b = 0; b < bsz; b++) {
+        for (int b = 0; b < bsz; b++)
             memcpy(xb + (size_t)b * D, x + (size_t)perm[pos + b] * D, sizeof(float) * D);
-            float u[4];
-            ncsn_rng_uniform4(k_level, s32, (uint32_t)b, 0, u);
-            int lv = (int)(u[0] * (float)L);
-            levels[b] = lv < L ? lv : L - 1;
-            ncsn_rng_fill_normal(k_noise, s32, (uint32_t)b, D, zb + (size_t)b * D);
-        }
+        draw_batch(k_level, k_noise, s32, bsz, L, D, levels, zb);
         pos += bsz;
 
         loss = ncsn_dsm_loss_grad(model, xb, bsz, levels, sig, zb, &grad, &work);

@@ -256,6 +256,109 @@ static void test_thread_invariance(void) {
 #endif
 }
 
+/* The fast path (ncsn_dsm_loss_grad) against the per-example reference path, at the
+ * notebook's sizes and at the fixture's, for every input option: same loss and gradient up
+ * to float rounding (each tensor compared relative to its largest element). */
+static void compare_fast_reference(int Dm, int Em, int Hm, int Bm, int Lm, int sigma_input,
+                                   int scale) {
+    ncsn_model m;
+    ncsn_model_alloc(&m, Dm, Em, Hm, sigma_input, scale);
+    ncsn_model_init_params(&m, ncsn_rng_key(8, 1, NCSN_RNG_INIT));
+    float *x = malloc(sizeof(float) * Bm * Dm), *z = malloc(sizeof(float) * Bm * Dm);
+    int *lv = malloc(sizeof(int) * Bm);
+    float *sig = malloc(sizeof(float) * Lm);
+    double *sd = malloc(sizeof(double) * Lm);
+    ncsn_key k = ncsn_rng_key(12, 0, NCSN_RNG_MISC);
+    ncsn_rng_fill_normal(k, 0, 0, Bm * Dm, x);
+    ncsn_rng_fill_normal(k, 1, 0, Bm * Dm, z);
+    for (int b = 0; b < Bm; b++) lv[b] = (b * 37 + 11) % Lm;
+    ncsn_noise_levels(20.0, 0.1, Lm, sd);
+    for (int i = 0; i < Lm; i++) sig[i] = (float)sd[i];
+    ncsn_dsm_work w;
+    ncsn_dsm_work_alloc(&w, &m, Bm);
+    float *g1 = calloc(m.n_params, sizeof(float)), *g2 = calloc(m.n_params, sizeof(float));
+    ncsn_model v1, v2;
+    ncsn_model_view(&m, g1, &v1);
+    ncsn_model_view(&m, g2, &v2);
+    double l1 = ncsn_dsm_loss_grad(&m, x, Bm, lv, sig, z, &v1, &w);
+    double l2 = ncsn_dsm_loss_grad_reference(&m, x, Bm, lv, sig, z, &v2, &w);
+    NCSN_CHECK_CLOSE(l1, l2, 1e-6 * l2);
+    for (int t = 0; t < NCSN_MODEL_N_TENSORS; t++) {
+        const char *name;
+        float *a, *b;
+        int rows, cols;
+        ncsn_model_tensor(&v1, t, &name, &a, &rows, &cols);
+        ncsn_model_tensor(&v2, t, &name, &b, &rows, &cols);
+        int count = rows * (cols ? cols : 1);
+        double mx = 0, worst = 0;
+        for (int j = 0; j < count; j++) mx = fmax(mx, fabs(b[j]));
+        for (int j = 0; j < count; j++) worst = fmax(worst, fabs(a[j] - b[j]));
+        if (getenv("NCSN_TEST_VERBOSE") || !(worst <= 1e-4 * mx))
+            fprintf(stderr, "\n  %s (D %d E %d H %d B %d, input %d, scale %d): max %.3g, worst "
+                    "difference %.3g\n", name, Dm, Em, Hm, Bm, sigma_input, scale, mx, worst);
+        CU_ASSERT(worst <= 1e-4 * mx);
+    }
+    free(g1);
+    free(g2);
+    ncsn_dsm_work_free(&w);
+    free(x);
+    free(z);
+    free(lv);
+    free(sig);
+    free(sd);
+    ncsn_model_free(&m);
+}
+
+static void test_fast_matches_reference(void) {
+    for (int opt = 0; opt < 3; opt++) {
+        int si = opt == 1 ? NCSN_SIGMA_INPUT_LOG_SIGMA : NCSN_SIGMA_INPUT_SIGMA, sc = opt == 2;
+        compare_fast_reference(2, 16, 128, 128, 100, si, sc); /* the notebook's network */
+        compare_fast_reference(D, E, H, B, L, si, sc);
+        compare_fast_reference(5, 8, 24, 1000, 7, si, sc);
+    }
+}
+
+static void test_large_batch_thread_invariance(void) {
+#ifdef _OPENMP
+    /* big enough that the fast path runs its parallel region */
+    enum { NB = 4096 };
+    ncsn_model m;
+    ncsn_model_alloc(&m, 2, 16, 128, 0, 0);
+    ncsn_model_init_params(&m, ncsn_rng_key(3, 0, NCSN_RNG_INIT));
+    float *x = malloc(sizeof(float) * NB * 2), *z = malloc(sizeof(float) * NB * 2);
+    int *lv = malloc(sizeof(int) * NB);
+    float sig[10];
+    double sd[10];
+    ncsn_noise_levels(20.0, 0.1, 10, sd);
+    for (int i = 0; i < 10; i++) sig[i] = (float)sd[i];
+    ncsn_rng_fill_normal(ncsn_rng_key(4, 0, NCSN_RNG_MISC), 0, 0, NB * 2, x);
+    ncsn_rng_fill_normal(ncsn_rng_key(4, 0, NCSN_RNG_MISC), 1, 0, NB * 2, z);
+    for (int b = 0; b < NB; b++) lv[b] = (b * 7) % 10;
+    float *g[3];
+    double loss[3];
+    for (int r = 0; r < 3; r++) {
+        omp_set_num_threads(r + 1);
+        ncsn_dsm_work w;
+        ncsn_dsm_work_alloc(&w, &m, NB);
+        g[r] = calloc(m.n_params, sizeof(float));
+        ncsn_model gv;
+        ncsn_model_view(&m, g[r], &gv);
+        loss[r] = ncsn_dsm_loss_grad(&m, x, NB, lv, sig, z, &gv, &w);
+        ncsn_dsm_work_free(&w);
+    }
+    for (int r = 1; r < 3; r++) {
+        CU_ASSERT(loss[0] == loss[r]);
+        CU_ASSERT(memcmp(g[0], g[r], sizeof(float) * m.n_params) == 0);
+    }
+    for (int r = 0; r < 3; r++) free(g[r]);
+    free(x);
+    free(z);
+    free(lv);
+    ncsn_model_free(&m);
+    omp_set_num_threads(2);
+#endif
+}
+
 void ncsn_test_register(void) {
     CU_pSuite s = CU_add_suite("model", NULL, NULL);
     CU_add_test(s, "finite-difference gradients, sigma input", test_gradients_sigma);
@@ -266,4 +369,7 @@ void ncsn_test_register(void) {
     CU_add_test(s, "nn.Linear initialisation bounds", test_init_bounds);
     CU_add_test(s, "per-level bias path equals forward", test_score_matches_forward);
     CU_add_test(s, "batch gradient identical for 1 and 2 threads", test_thread_invariance);
+    CU_add_test(s, "fast loss and gradient equal the reference path", test_fast_matches_reference);
+    CU_add_test(s, "large batch gradient identical for 1, 2, 3 threads",
+                test_large_batch_thread_invariance);
 }

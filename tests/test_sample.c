@@ -147,6 +147,46 @@ static void test_sampler_thread_invariance(void) {
 #endif
 }
 
+static void test_philox_lanes_and_poly_normals(void) {
+    /* The lane Philox equals Random123's; the polynomial Box-Muller is within 1e-6 of the
+     * exact transform of the same uniforms, including the extreme words. */
+    ncsn_key k = ncsn_rng_key(21, 3, NCSN_RNG_SAMPLE_NOISE);
+    double worst = 0;
+    for (uint32_t a = 0; a < 64; a++) {
+        uint32_t lanes[4][NCSN_RNG_LANES];
+        ncsn_philox_lanes(k, a, 1000 * a, a & 3, a & 1, lanes);
+        for (int l = 0; l < NCSN_RNG_LANES; l++) {
+            uint32_t ref[4];
+            ncsn_rng_u32x4(k, a, 1000 * a + (uint32_t)l, a & 3, a & 1, ref);
+            for (int i = 0; i < 4; i++) CU_ASSERT(lanes[i][l] == ref[i]);
+        }
+    }
+    for (uint32_t i = 0; i < 200000; i++) {
+        uint32_t u1[NCSN_RNG_LANES], u2[NCSN_RNG_LANES];
+        float zc[NCSN_RNG_LANES], zs[NCSN_RNG_LANES];
+        for (int l = 0; l < NCSN_RNG_LANES; l++) {
+            uint32_t w[4];
+            ncsn_rng_u32x4(k, i, (uint32_t)l, 0, 0, w);
+            u1[l] = i < 16 ? (i & 1 ? 0u : 0xffffffffu) : w[0];
+            u2[l] = i < 16 ? (uint32_t)l << 29 | (i << 9) : w[1];
+        }
+        ncsn_box_muller_lanes(u1, u2, zc, zs);
+        for (int l = 0; l < NCSN_RNG_LANES; l++) {
+            double u = ((u1[l] >> 9) + 0.5) / 8388608.0, v = ((u2[l] >> 9) + 0.5) / 8388608.0;
+            double r = sqrt(-2 * log(u));
+            double ec = r * cos(2 * M_PI * v), es = r * sin(2 * M_PI * v);
+            double err = fmax(fabs(zc[l] - ec), fabs(zs[l] - es)) / fmax(1.0, r);
+            if (err > worst) worst = err;
+        }
+    }
+    printf("(worst normal error %.2g) ", worst);
+    CU_ASSERT(worst < 1e-6);
+    float p4[4], q4[4];
+    ncsn_rng_normal4_poly(k, 5, 6, 7, p4);
+    ncsn_rng_normal4(k, 5, 6, 7, q4);
+    for (int i = 0; i < 4; i++) NCSN_CHECK_CLOSE(p4[i], q4[i], 1e-5 * (1 + fabs(q4[i])));
+}
+
 void ncsn_test_register(void) {
     CU_pSuite s = CU_add_suite("sample", NULL, NULL);
     CU_add_test(s, "geometric noise levels", test_noise_levels);
@@ -154,4 +194,5 @@ void ncsn_test_register(void) {
     CU_add_test(s, "mixture sampling weights and moments", test_gmm_sampling_moments);
     CU_add_test(s, "annealed recovers the 0.05 weight, plain does not", test_annealed_recovers_weights);
     CU_add_test(s, "sampling identical for 1, 2, 3 threads", test_sampler_thread_invariance);
+    CU_add_test(s, "lane Philox and polynomial Box-Muller", test_philox_lanes_and_poly_normals);
 }

@@ -11,6 +11,10 @@
  *   ncsn_config_copy / _free
  *   ncsn_config_equal          same values and auto flags (origins ignored)
  *   ncsn_config_n_keys, _key_name, _key_index   the keys in visit order
+ *   ncsn_config_set_value      one key from YAML text, with the file and line it came from
+ *   ncsn_config_key_equal      one key's value and auto flag agree
+ *   ncsn_config_key_to_yaml    one key's value as flow YAML ("auto" when auto)
+ *   ncsn_config_suggest, _suggest_key   " (did you mean X?)" for a mistyped name
  * Errors read `FILE:LINE: KEY: reason` (or `--set KEY: reason`). */
 #ifndef NCSN_CONFIG_H
 #define NCSN_CONFIG_H
@@ -93,6 +97,23 @@ int ncsn_config_load_string(ncsn_config *c, const char *yaml, const char *label,
 int ncsn_config_set(ncsn_config *c, const char *assignment, ncsn_error *err);
 int ncsn_config_validate(const ncsn_config *c, ncsn_error *err);
 char *ncsn_config_to_yaml(const ncsn_config *c);
+
+/* Sets key from value, YAML text (a scalar, a flow list, ...), as ncsn_config_set does.
+ * With file NULL, errors read `--set KEY: reason` and the origin is "--set"; else value was
+ * cut out of FILE with its first line at `line`: the origin is "FILE:line", and errors name
+ * FILE and the line of the offending node, counted from `line`. */
+int ncsn_config_set_value(ncsn_config *c, const char *key, const char *value, const char *file,
+                          int line, ncsn_error *err);
+/* 1 when key i (visit order) has the same value, bit for bit, and auto flag in a and b. */
+int ncsn_config_key_equal(const ncsn_config *a, const ncsn_config *b, int i);
+/* Key i's value as one line of flow YAML: "0.001", "auto", "[0.95, 0.05]",
+ * "[[-5, -5], [5, 5]]", "gmm". malloc'd; NULL if i is out of range. */
+char *ncsn_config_key_to_yaml(const ncsn_config *c, int i);
+/* buf = " (did you mean X?)", " (did you mean X or Y?)" or "" for a mistyped name, among
+ * candidates or (_suggest_key) among every key and section name. */
+void ncsn_config_suggest(const char *typed, const char *const *candidates, int n, char *buf,
+                         size_t size);
+void ncsn_config_suggest_key(const char *typed, char *buf, size_t size);
 
 enum ncsn_value_type { NCSN_VALUE_INT, NCSN_VALUE_REAL, NCSN_VALUE_STRING, NCSN_VALUE_BOOL };
 /* For each key in a fixed order: its dotted name, its type, its values (count > 1 for

@@ -6,11 +6,22 @@
  * So a number depends only on what it is for and where it is used, never on which
  * thread draws it or in what order.
  *   ncsn_rng_uniform4 / ncsn_rng_normal4   four numbers from one counter
- *   ncsn_rng_fill_normal / _uniform        n coordinates of one (a, b) row */
+ *   ncsn_rng_fill_normal / _uniform        n coordinates of one (a, b) row
+ * Vectorisable forms for the hot loops (training draws, the sampler's noise):
+ *   ncsn_philox_lanes       Philox4x32-10 of NCSN_RNG_LANES consecutive counters
+ *                           (a, b0 + l, c, d), bit-identical to ncsn_rng_u32x4
+ *   ncsn_u01_open           Random123's u01fixedpt_open_open_32_float, inline
+ *   ncsn_box_muller_lanes   Box-Muller with this file's own polynomial log, sin and cos:
+ *                           plain float arithmetic in a fixed order, so every ISA variant
+ *                           (and the scalar ncsn_rng_normal4_poly) gives the same bits.
+ *                           Error about 1e-7 relative to exact Box-Muller of the same
+ *                           uniforms; values differ from ncsn_rng_normal4 (libm) in the last
+ *                           bits. Who uses which is documented in train.h and sample.h. */
 #ifndef NCSN_RNG_H
 #define NCSN_RNG_H
 
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     uint32_t k[2];
@@ -47,5 +58,151 @@ double ncsn_rng_uniform_double(ncsn_key key, uint32_t a, uint32_t b, uint32_t c)
 /* out[j], j < n: coordinate j of row (a, b), from counters (a, b, j / 4). */
 void ncsn_rng_fill_normal(ncsn_key key, uint32_t a, uint32_t b, int n, float *out);
 void ncsn_rng_fill_uniform(ncsn_key key, uint32_t a, uint32_t b, int n, float *out);
+
+/* out[j] = the four Box-Muller normals of counter (a, b, c, 0) like ncsn_rng_normal4, but
+ * by ncsn_box_muller_lanes's polynomials (the same bits as the lane form). */
+void ncsn_rng_normal4_poly(ncsn_key key, uint32_t a, uint32_t b, uint32_t c, float out[4]);
+
+#define NCSN_RNG_LANES 8
+
+#if !defined(__GNUC__)
+#error "ncsn's vectorised random numbers need GCC or Clang vector extensions"
+#endif
+
+/* The lane forms use GCC/Clang vector extensions (8 x 32 bits): AVX2 registers where the
+ * caller is compiled for AVX2, pairs of SSE registers otherwise; elementwise integer and
+ * float operations only, so the bits never depend on the ISA. */
+typedef uint32_t ncsn_v8u __attribute__((vector_size(32)));
+typedef int32_t ncsn_v8i __attribute__((vector_size(32)));
+typedef float ncsn_v8f __attribute__((vector_size(32)));
+
+/* hi:lo = a * M (64-bit product of 32-bit words) from 16 x 16-bit products, which every
+ * vector ISA has (SSE2/AVX2 lack a full 32 x 32 -> 64 multiply over all lanes). */
+static inline void ncsn_mulhilo_v8(const ncsn_v8u *a, uint32_t M, ncsn_v8u *hi, ncsn_v8u *lo) {
+    const uint32_t m0 = M & 0xffffu, m1 = M >> 16;
+    const ncsn_v8u a0 = *a & 0xffffu, a1 = *a >> 16;
+    const ncsn_v8u t0 = a0 * m0;
+    const ncsn_v8u t1 = a1 * m0 + (t0 >> 16);
+    const ncsn_v8u t2 = a0 * m1 + (t1 & 0xffffu);
+    *hi = a1 * m1 + (t1 >> 16) + (t2 >> 16);
+    *lo = (t0 & 0xffffu) | (t2 << 16);
+}
+
+/* out[i] lane l = word i of Philox4x32-10 at counter (a, b0 + l, c, d) under key. */
+static inline void ncsn_philox_v8(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
+                                  ncsn_v8u out[4]) {
+    const ncsn_v8u lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    ncsn_v8u c0 = lane * 0 + a, c1 = lane + b0, c2 = lane * 0 + c, c3 = lane * 0 + d;
+    uint32_t k0 = key.k[0], k1 = key.k[1];
+    for (int r = 0; r < 10; r++) {
+        ncsn_v8u hi0, lo0, hi1, lo1;
+        ncsn_mulhilo_v8(&c0, 0xD2511F53u, &hi0, &lo0);
+        ncsn_mulhilo_v8(&c2, 0xCD9E8D57u, &hi1, &lo1);
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+/* out[i][l] = word i of Philox4x32-10 at counter (a, b0 + l, c, d) under key. */
+static inline void ncsn_philox_lanes(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
+                                     uint32_t d, uint32_t out[4][NCSN_RNG_LANES]) {
+    ncsn_v8u v[4];
+    ncsn_philox_v8(key, a, b0, c, d, v);
+    for (int i = 0; i < 4; i++) memcpy(out[i], &v[i], sizeof v[i]);
+}
+
+/* Uniform in (0, 1): (0.5 + (u >> 9)) 2^-23, exactly Random123's open-open float. */
+static inline float ncsn_u01_open(uint32_t u) {
+    return (0.5f + (float)(int32_t)(u >> 9)) * (1.0f / 8388608.0f);
+}
+
+/* mask ? a : b per lane (mask lanes are 0 or -1) */
+#define NCSN_SELECT_V8(mask, a, b) \
+    ((ncsn_v8f)(((ncsn_v8i)(a) & (mask)) | ((ncsn_v8i)(b) & ~(mask))))
+
+/* Normals from two uniform words per lane: zc = r cos(2 pi v), zs = r sin(2 pi v) with
+ * r = sqrt(-2 log u), u = ncsn_u01_open(u1), v = ncsn_u01_open(u2), as ncsn_rng_normal4.
+ * log: Cephes logf's polynomial after splitting off the exponent; sqrt: three Newton steps
+ * on 1/sqrt from the integer first guess, then one on sqrt (no libm, no rsqrt instruction,
+ * whose bits vary by CPU); sin, cos: Cephes sinf and cosf polynomials on [-pi/4, pi/4]
+ * after an exact integer quadrant reduction of v. */
+static inline void ncsn_box_muller_v8(const ncsn_v8u *pu1, const ncsn_v8u *pu2, ncsn_v8f *zc,
+                                      ncsn_v8f *zs) {
+    const ncsn_v8u u1 = *pu1, u2 = *pu2;
+    /* log u: u = 2^e m, m in [sqrt(1/2), sqrt(2)) */
+    const ncsn_v8f u = (0.5f + __builtin_convertvector((ncsn_v8i)(u1 >> 9), ncsn_v8f)) *
+                       (1.0f / 8388608.0f);
+    ncsn_v8i bits = (ncsn_v8i)u;
+    ncsn_v8i e = ((bits >> 23) & 0xff) - 126;
+    ncsn_v8f m = (ncsn_v8f)((bits & (int32_t)0x807fffff) | 0x3f000000);
+    const ncsn_v8i small = m < 0.707106781186547524f; /* -1 where true */
+    e = e + small;
+    m = NCSN_SELECT_V8(small, (m + m) - 1.0f, m - 1.0f);
+    const ncsn_v8f ef = __builtin_convertvector(e, ncsn_v8f);
+    const ncsn_v8f z = m * m;
+    ncsn_v8f y = m * 7.0376836292e-2f + -1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m + -1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m + -1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m + -2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y = y + ef * -2.12194440e-4f;
+    y = y + -0.5f * z;
+    ncsn_v8f lg = m + y;
+    lg = lg + ef * 0.693359375f;
+    ncsn_v8f q = -2.0f * lg;
+    q = (ncsn_v8f)((ncsn_v8i)q & (q > 0.0f)); /* q >= 0, and the radius is finite */
+    /* r = sqrt(q) */
+    ncsn_v8f g = (ncsn_v8f)(0x5f3759df - ((ncsn_v8i)q >> 1)); /* ~ 1/sqrt(q) */
+    const ncsn_v8f hq = 0.5f * q;
+    g = g * (1.5f - hq * g * g);
+    g = g * (1.5f - hq * g * g);
+    g = g * (1.5f - hq * g * g);
+    ncsn_v8f r = q * g;
+    r = r + (0.5f * g) * (q - r * r);
+    /* 4v = J 2^-22 with J = 2 (u2 >> 9) + 1; quadrant k = round(4v), f = 4v - k exact */
+    const ncsn_v8i J = (ncsn_v8i)((u2 >> 9) << 1) + 1;
+    const ncsn_v8i k = (J + (1 << 21)) >> 22;
+    const ncsn_v8f f = __builtin_convertvector(J - (k << 22), ncsn_v8f) * (1.0f / 4194304.0f);
+    const ncsn_v8f t = f * 1.57079632679489661923f;
+    const ncsn_v8f t2 = t * t;
+    ncsn_v8f sp = t2 * -1.9515295891e-4f + 8.3321608736e-3f;
+    sp = sp * t2 + -1.6666654611e-1f;
+    const ncsn_v8f sn = t + t * t2 * sp;
+    ncsn_v8f cp = t2 * 2.443315711809948e-5f + -1.388731625493765e-3f;
+    cp = cp * t2 + 4.166664568298827e-2f;
+    const ncsn_v8f cs = (1.0f - 0.5f * t2) + t2 * t2 * cp;
+    /* rotate by k quarter turns: odd k swaps, signs from k */
+    const ncsn_v8i swap = -(k & 1);
+    ncsn_v8u c = (ncsn_v8u)NCSN_SELECT_V8(swap, sn, cs);
+    ncsn_v8u s = (ncsn_v8u)NCSN_SELECT_V8(swap, cs, sn);
+    c ^= (((ncsn_v8u)(k + 1) >> 1) & 1u) << 31;
+    s ^= (((ncsn_v8u)k >> 1) & 1u) << 31;
+    *zc = r * (ncsn_v8f)c;
+    *zs = r * (ncsn_v8f)s;
+}
+
+/* The array form of ncsn_box_muller_v8. */
+static inline void ncsn_box_muller_lanes(const uint32_t *u1, const uint32_t *u2, float *zc,
+                                         float *zs) {
+    ncsn_v8u a, b;
+    ncsn_v8f c, s;
+    memcpy(&a, u1, sizeof a);
+    memcpy(&b, u2, sizeof b);
+    ncsn_box_muller_v8(&a, &b, &c, &s);
+    memcpy(zc, &c, sizeof c);
+    memcpy(zs, &s, sizeof s);
+}
 
 #endif

@@ -2,7 +2,8 @@
  *   ncsn_training_set   the configured data set and its dataset.n training points
  *   ncsn_run            what `ncsn run` does
  *   ncsn_resample       what `ncsn sample` does: new samples from a run file's model
- *   ncsn_progress_stderr  the progress printer both use (key=value lines with rate, ETA) */
+ *   ncsn_progress_stderr  the progress printer both use (key=value lines with rate, ETA),
+ *                         to the FILE * in user, or stderr when user is NULL */
 #ifndef NCSN_RUN_H
 #define NCSN_RUN_H
 
@@ -12,8 +13,11 @@
 #include "ncsn/train.h"
 
 typedef struct {
-    int quiet;            /* no progress on stderr */
-    uint32_t config_index;/* the configuration's index in a sweep (0 for a single run) */
+    int quiet;               /* no progress at all */
+    uint32_t config_index;   /* the configuration's index in a sweep (0 for a single run) */
+    ncsn_progress_fn progress; /* where progress goes; NULL: ncsn_progress_stderr */
+    void *progress_user;
+    FILE *log;               /* the closing summary line; NULL: stderr */
 } ncsn_run_options;
 
 /* g gets the mixture; *x (n, D) the training points, drawn with key

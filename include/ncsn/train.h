@@ -3,8 +3,8 @@
  * loss = 1/2 |sigma_i s(x', sigma_i) + z|^2; the batch loss is the mean over the batch.
  * Batches walk through a fresh permutation of the training set each epoch (the last batch
  * of an epoch is smaller when batch does not divide n, like PyTorch's DataLoader).
- * Gradients are summed over fixed shards of NCSN_SHARD examples, each shard into its own
- * buffer, and the shards are added in order: results do not depend on the thread count.
+ * Every gradient sum runs in an order fixed by the batch alone (see ncsn_dsm_loss_grad),
+ * never by the thread count: results are the same for any number of threads.
  *   ncsn_dsm_loss_grad   loss and gradient of one batch (also used by the gradient checks)
  *   ncsn_adam_*          torch.optim.Adam, weight decay added to the gradient
  *   ncsn_train           the whole training loop */
@@ -20,7 +20,8 @@
 
 #define NCSN_SHARD 16
 
-/* Per-shard scratch for the loss and gradient. */
+/* Scratch for the loss and gradient: per-shard buffers for the reference path, and the
+ * fast path's per-example and per-class tables (see ncsn_dsm_loss_grad). */
 typedef struct {
     int n_shards;      /* buffers for up to n_shards * NCSN_SHARD examples */
     float *grads;      /* (n_shards, n_params) */
@@ -28,6 +29,8 @@ typedef struct {
     ncsn_acts *acts;   /* (threads) */
     float *xz;         /* (threads, 2 * D): x' and z of the current example */
     int n_threads;
+    int max_batch;
+    void *fast;        /* the fast path's tables (train.c) */
 } ncsn_dsm_work;
 
 void ncsn_dsm_work_alloc(ncsn_dsm_work *w, const ncsn_model *m, int max_batch);
@@ -35,10 +38,30 @@ void ncsn_dsm_work_free(ncsn_dsm_work *w);
 
 /* Mean DSM loss of a batch of B examples x (B, D). Example b uses level levels[b] (0-based
  * index into sigmas) and noise z (B, D). grad (a view of n_params floats) is overwritten
- * with the gradient of the mean loss. */
+ * with the gradient of the mean loss.
+ *
+ * How (SPEC.md section 2, taken one step further): the embedding's input t is a scalar and
+ * each of its E hidden units is active on a half-line of t, so its ReLU pattern, the
+ * example's "class", takes at most E + 1 values, and within one class the embedding is
+ * affine in t: e = t u_k + v_k, hence W_1 [x; e] + b_1 = W_1x x + t A_k + B_k. The forward
+ * pass needs A_k, B_k once per class, and the backward pass only the per-class sums
+ * P_k = sum t dz1, Q_k = sum dz1 over the examples, from which every embedding gradient
+ * follows exactly (W_1e: sum_k P_k u_k' + Q_k v_k'; the rest through W_1e' P_k, W_1e' Q_k).
+ * Per example remain the H x D products, vectorised over H. Every sum runs in a fixed
+ * order: over examples in (class, index) order for one hidden unit at a time, the hidden
+ * units split between threads; over H in 8 fixed partial sums. The result is the same
+ * for any number of threads. Cases the fast path does not cover (E > 32, or E or H not a
+ * multiple of 8) use the reference path. */
 double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad,
                           ncsn_dsm_work *w);
+
+/* The same loss and gradient by the straightforward path: one example at a time through
+ * ncsn_model_forward / _backward, summed per shard. Slower; kept as the reference that
+ * tests and `ncsn bench` compare the fast path with (equal up to float rounding). */
+double ncsn_dsm_loss_grad_reference(const ncsn_model *m, const float *x, int B,
+                                    const int *levels, const float *sigmas, const float *z,
+                                    ncsn_model *grad, ncsn_dsm_work *w);
 
 /* Adam (torch.optim.Adam semantics). */
 typedef struct {

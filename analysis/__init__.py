@@ -1,0 +1,26 @@
+"""analysis: from ncsn's HDF5 results (a sweep directory or one run file) to a decision.
+
+In a notebook (run Debian's /usr/bin/python3, which has h5py, numpy and matplotlib):
+
+    import analysis
+    res = analysis.load("sweeps/out")         # a sweep directory, its sweep.h5, or a run file
+    res.table                                  # numpy structured array, one row per run
+    res.df                                     # pandas DataFrame (needs pandas)
+    run = res.run("c0003-r1")                  # opened on demand
+    run.samples, run.model, run.metrics, run.config, run.sigmas, run.loss
+    analysis.score(run.model, run.config, x, sigma)   # the network in numpy (SPEC.md s. 2)
+    run.mixture.score(x, sigma)                # the true score of q_sigma
+
+From the shell: /usr/bin/python3 -m analysis report PATH [-o OUTDIR] [--metric M] [--top K]
+
+Modules: results (reading files), model (the network and the mixture in numpy),
+leaderboard (ranking, groups, CSV and markdown), figures (matplotlib figures), report
+(the report folder and index.html), __main__ (the command line).
+"""
+
+from .model import Mixture, score, score_error
+from .results import AnalysisError, Results, Run, load
+from .report import make_report
+
+__all__ = ["load", "score", "score_error", "Mixture", "Results", "Run", "AnalysisError",
+           "make_report"]

@@ -1,0 +1,46 @@
+"""__main__.py: the command line, `python3 -m analysis report PATH [-o OUTDIR] [--metric M]
+[--top K]`. Exit status 0 on success, 2 for a usage error or a path that is missing or not
+ncsn's. Prints the report's index.html path on stdout when done."""
+
+import argparse
+import sys
+
+from .results import METRICS, AnalysisError
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="python3 -m analysis",
+        description="Reports on ncsn results: leaderboards and figures from a sweep "
+                    "directory (DIR/sweep.h5) or a single run file.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    r = sub.add_parser(
+        "report", help="write leaderboards, figures and index.html",
+        description="Writes leaderboard.md, leaderboard.csv, leaderboard_groups.csv, PNG "
+                    "figures and index.html for a sweep directory, its sweep.h5, a directory "
+                    "of run files, or one run file. Works on a sweep that is still running: "
+                    "unfinished runs are listed, with NaN metrics.")
+    r.add_argument("path", metavar="PATH", help="sweep directory, sweep.h5, or run file (.h5)")
+    r.add_argument("-o", "--outdir", metavar="OUTDIR",
+                   help="output folder (default: PATH/report/ for a directory, "
+                        "NAME_report/ beside a run file)")
+    r.add_argument("--metric", metavar="NAME", choices=METRICS,
+                   help="ranking metric, lower is better: %s (default: mode_weight_error "
+                        "when the data has modes, else mmd2)" % ", ".join(METRICS))
+    r.add_argument("--top", metavar="K", type=int, default=5,
+                   help="best runs and groups listed in leaderboard.md and drawn (default 5)")
+    args = p.parse_args(argv)
+
+    from .report import make_report
+    try:
+        index = make_report(args.path, args.outdir, args.metric, args.top)
+    except AnalysisError as e:
+        print("analysis: error: %s" % e, file=sys.stderr)
+        return 2
+    print(index)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""figures.py: the report's figures, each a matplotlib Figure on the Agg canvas.
+
+Figures are built with matplotlib's object API (never pyplot), so importing this module
+changes no backend, and a notebook can display or restyle what these functions return.
+Every plotted artist carries a gid (bars: their container's label; contour sets, which are
+not artists in this matplotlib: fig.contour_sets[name]) naming what it shows, so tests can
+check the data behind a figure rather than its pixels.
+
+    samples_figure(runs)             samples over the true density's contours (the notebook's
+                                     scatter), one panel per run
+    loss_figure(runs)                /train/loss against /train/step
+    score_field_figure(run)          the notebook's score plots at a few sigma: the learned
+                                     score (quiver) and its norm (contourf), beside the true
+                                     score of q_sigma and its norm
+    score_error_figure(runs)         /metrics/score_error against /noise/sigmas, log x
+    metric_vs_key_figure(res, key)   each metric against one swept key, runs and group means
+    heatmap_figure(res, a, b, m)     mean of m over every run at each (a, b)
+    mode_weights_figure(runs)        estimated mode weights beside the true weights
+    save(fig, path)
+"""
+
+import math
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from . import model as _model
+from .results import _py
+
+PANEL = 4.0  # inches per panel
+
+
+def new_figure(nrows=1, ncols=1, width=None, height=None, squeeze=False):
+    fig = Figure(figsize=(width or PANEL * ncols + 0.5, height or PANEL * nrows))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=squeeze)
+    return fig, axes
+
+
+def _tag(fig, cs, name):
+    """Contour sets are not artists here: list them in fig.contour_sets under name."""
+    if not hasattr(fig, "contour_sets"):
+        fig.contour_sets = {}
+    fig.contour_sets[name] = cs
+
+
+def save(fig, path, dpi=100):
+    fig.savefig(path, dpi=dpi)
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return "%.3g" % v
+    return str(v)
+
+
+def _spans_decades(v):
+    v = np.asarray(v, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return v.size > 1 and (v > 0).all() and v.max() / v.min() > 20
+
+
+def _grid_range(run, mix):
+    """A square window around the data and the sampler's start box, padded like the
+    notebook's [-10, 10] for its [-8, 8] box."""
+    c = run.config
+    lo, hi = float(c.get("sample.low", -8.0)), float(c.get("sample.high", 8.0))
+    if mix is not None:
+        lo = min(lo, float((mix.means[:, :2] - 3 * mix.std[:, None]).min()))
+        hi = max(hi, float((mix.means[:, :2] + 3 * mix.std[:, None]).max()))
+    pad = 0.125 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def grid(lo, hi, n):
+    """X, Y (n, n) meshgrid over [lo, hi]^2 and its points (n*n, 2), row-major like the
+    notebook's np.vstack([X.ravel(), Y.ravel()]).T."""
+    g = np.linspace(lo, hi, n)
+    X, Y = np.meshgrid(g, g)
+    return X, Y, np.stack([X.ravel(), Y.ravel()], axis=1)
+
+
+# ---------------------------------------------------------------------------- samples
+
+def samples_figure(runs, metric=None, max_points=5000):
+    """One panel per run: its samples (first two coordinates) over the true density."""
+    fig, axes = new_figure(1, len(runs))
+    for ax, run in zip(axes[0], runs):
+        x = np.asarray(run.samples, dtype=np.float64)[:max_points]
+        mix = run.mixture
+        D = x.shape[1]
+        title = run.id
+        if metric is not None and metric in run.metrics and np.ndim(run.metrics[metric]) == 0:
+            title += "\n%s = %s" % (metric, _fmt(float(run.metrics[metric])))
+        ax.set_title(title, fontsize=9)
+        if D == 1:
+            ax.hist(x[:, 0], bins=60, density=True, alpha=0.6, gid="samples")
+            if mix is not None:
+                lo, hi = _grid_range(run, mix)
+                g = np.linspace(lo, hi, 400)[:, None]
+                ax.plot(g[:, 0], mix.density(g), "k-", lw=1, gid="density")
+            continue
+        if mix is not None:
+            lo, hi = _grid_range(run, mix)
+            X, Y, P = grid(lo, hi, 120)
+            dens = mix.marginal([0, 1]).density(P).reshape(X.shape)
+            # Geometric levels, so a light mode (weight 0.05) gets its rings too.
+            top = float(dens.max())
+            cs = ax.contour(X, Y, dens, levels=top * np.logspace(-4, -0.1, 8), cmap="plasma",
+                            linewidths=0.8)
+            _tag(fig, cs, "density:" + run.id)
+        sc = ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, color="tab:blue", gid="samples")
+        sc.set_rasterized(True)
+        ax.set_xlabel("x[0]")
+        ax.set_ylabel("x[1]")
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------- training
+
+def loss_figure(runs):
+    fig, axes = new_figure(1, 1, width=7, height=4)
+    ax = axes[0, 0]
+    all_pos = True
+    for run in runs:
+        step, loss = np.asarray(run.loss_step), np.asarray(run.loss, dtype=np.float64)
+        if step.size == 0:
+            continue
+        ax.plot(step, loss, lw=1, label=run.id, gid="loss:" + run.id)
+        all_pos = all_pos and bool((loss[np.isfinite(loss)] > 0).all())
+    if ax.lines and all_pos:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("DSM loss (batch mean)")
+    ax.set_title("training loss")
+    if ax.lines:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------- score field
+
+def pick_levels(sigmas, k=3):
+    """Indices of k levels spread over sigmas (largest, middle, smallest for k = 3)."""
+    L = len(sigmas)
+    idx = sorted({int(round(j * (L - 1) / max(k - 1, 1))) for j in range(k)}) if L else []
+    return idx
+
+
+def score_field_figure(run, levels=None, n_quiver=21, n_grid=80):
+    """Rows: a few noise levels. Columns: learned score (quiver), true score of q_sigma
+    (quiver), learned |s| (contourf), true |grad log q_sigma| (contourf). The true columns
+    are left out when the data's mixture is unknown. Only for 2-D data."""
+    x = run.samples
+    if x.shape[1] != 2:
+        raise ValueError("the score field is drawn for 2-D data only (D = %d)" % x.shape[1])
+    sigmas = np.asarray(run.sigmas, dtype=np.float64)
+    levels = pick_levels(sigmas) if levels is None else list(levels)
+    mix = run.mixture
+    ncols = 4 if mix is not None else 2
+    fig, axes = new_figure(len(levels), ncols)
+    lo, hi = _grid_range(run, mix)
+    Xq, Yq, Pq = grid(lo, hi, n_quiver)
+    Xc, Yc, Pc = grid(lo, hi, n_grid)
+    spacing = (hi - lo) / (n_quiver - 1)
+    for row, li in enumerate(levels):
+        sigma = float(sigmas[li])
+        sq = run.score(Pq, sigma)
+        sc = np.linalg.norm(run.score(Pc, sigma), axis=1).reshape(Xc.shape)
+        fields = [("learned", sq, sc)]
+        if mix is not None:
+            fields.append(("true", mix.score(Pq, sigma),
+                           np.linalg.norm(mix.score(Pc, sigma), axis=1).reshape(Xc.shape)))
+        # One arrow scale and one colour scale per row, so learned and true compare; the
+        # 90th percentile arrow spans 0.9 cells (the few far-off giants overlap).
+        top = float(np.percentile(np.concatenate([np.linalg.norm(f[1], axis=1)
+                                                  for f in fields]), 90))
+        scale = top / (0.9 * spacing) if top > 0 else 1.0
+        nmax = max(float(f[2].max()) for f in fields)
+        clev = np.linspace(0, nmax if nmax > 0 else 1.0, 50)
+        name = {"learned": "learned s(x, σ)", "true": "true ∇log q_σ(x)"}
+        for j, (what, s, norm) in enumerate(fields):
+            ax = axes[row, j]
+            q = ax.quiver(Xq, Yq, s[:, 0].reshape(Xq.shape), s[:, 1].reshape(Xq.shape),
+                          color="blue" if what == "learned" else "crimson", alpha=0.75,
+                          angles="xy", scale_units="xy", scale=scale)
+            q.set_gid("%s:%d" % (what, li))
+            ax.set_title("%s, σ = %.3g" % (name[what], sigma), fontsize=9)
+            ax.set_aspect("equal")
+            ax.grid(True, lw=0.3)
+            ax = axes[row, len(fields) + j]
+            cs = ax.contourf(Xc, Yc, norm, levels=clev, cmap="viridis")
+            _tag(fig, cs, "%s_norm:%d" % (what, li))
+            fig.colorbar(cs, ax=ax, shrink=0.8)
+            ax.set_title("|%s|, σ = %.3g" % (name[what], sigma), fontsize=9)
+            ax.set_aspect("equal")
+    fig.suptitle("score field of %s" % run.id)
+    fig.tight_layout()
+    return fig
+
+
+def score_error_figure(runs):
+    fig, axes = new_figure(1, 1, width=7, height=4)
+    ax = axes[0, 0]
+    all_pos = True
+    for run in runs:
+        err = run.metrics.get("score_error")
+        sig = np.asarray(run.sigmas, dtype=np.float64)
+        if err is None or np.ndim(err) != 1 or len(err) != len(sig) or not np.isfinite(err).any():
+            continue
+        err = np.asarray(err, dtype=np.float64)
+        ax.plot(sig, err, "o-", ms=3, lw=1, label=run.id, gid="score_error:" + run.id)
+        all_pos = all_pos and bool((err[np.isfinite(err)] > 0).all())
+    ax.set_xscale("log")
+    if ax.lines and all_pos:
+        ax.set_yscale("log")
+    ax.set_xlabel("σ")
+    ax.set_ylabel("E σ²|s_θ − ∇log q_σ|² / E σ²|∇log q_σ|²")
+    ax.set_title("relative score error per noise level")
+    if ax.lines:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+def axis_values(column):
+    """A table column as plot positions: (x (n,) float, categories or None, log?)."""
+    if column.dtype.kind in "US":
+        vals = [str(v) for v in column]
+        cats = sorted(set(v for v in vals if v != ""))
+        pos = {c: float(i) for i, c in enumerate(cats)}
+        return np.array([pos.get(v, math.nan) for v in vals]), cats, False
+    x = column.astype(np.float64)
+    return x, None, _spans_decades(x)
+
+
+def _set_axis(ax, which, cats, log):
+    if cats is not None:
+        getattr(ax, "set_%sticks" % which)(range(len(cats)))
+        getattr(ax, "set_%sticklabels" % which)(cats, rotation=30 if which == "x" else 0,
+                                                fontsize=8)
+    elif log:
+        getattr(ax, "set_%sscale" % which)("log")
+
+
+def metric_vs_key_figure(results, key, metrics):
+    """One panel per metric: every run's value against the swept key (dots), and the mean
+    over the runs at each value (line)."""
+    t = results.table
+    x, cats, logx = axis_values(t[key])
+    fig, axes = new_figure(1, len(metrics))
+    for ax, m in zip(axes[0], metrics):
+        y = t[m].astype(np.float64)
+        ok = np.isfinite(x) & np.isfinite(y)
+        ax.scatter(x[ok], y[ok], s=14, alpha=0.7, gid="runs")
+        ux = np.unique(x[ok])
+        if ux.size:
+            ax.plot(ux, [y[ok][x[ok] == u].mean() for u in ux], "k-", lw=1, alpha=0.6,
+                    gid="mean")
+        _set_axis(ax, "x", cats, logx)
+        if _spans_decades(y[ok]):
+            ax.set_yscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel(m)
+        ax.grid(True, lw=0.3)
+    fig.suptitle("metrics against %s (%d runs with values)" %
+                 (key, int((np.isfinite(x) & np.isfinite(t[metrics[0]].astype(float))).sum())))
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_data(results, key_a, key_b, metric):
+    """(values of a, values of b, means (len(b), len(a))): the mean of metric over every run
+    with a finite value at each (a, b), NaN where there is none."""
+    t = results.table
+
+    def levels(col):
+        if col.dtype.kind in "US":
+            return [str(v) for v in col], sorted({str(v) for v in col if str(v) != ""})
+        v = [_py(u) for u in col]
+        return v, sorted({u for u in v if not (isinstance(u, float) and math.isnan(u))})
+
+    va, la = levels(t[key_a])
+    vb, lb = levels(t[key_b])
+    y = t[metric].astype(np.float64)
+    M = np.full((len(lb), len(la)), math.nan)
+    for j, b in enumerate(lb):
+        for i, a in enumerate(la):
+            sel = [k for k in range(len(t)) if va[k] == a and vb[k] == b and math.isfinite(y[k])]
+            if sel:
+                M[j, i] = y[sel].mean()
+    return la, lb, M
+
+
+def heatmap_figure(results, key_a, key_b, metric):
+    la, lb, M = heatmap_data(results, key_a, key_b, metric)
+    fig, axes = new_figure(1, 1, width=max(5, 0.9 * len(la) + 3), height=max(4, 0.6 * len(lb) + 2))
+    ax = axes[0, 0]
+    im = ax.imshow(np.ma.masked_invalid(M), origin="lower", cmap="viridis_r", aspect="auto")
+    im.set_gid("heatmap")
+    fig.colorbar(im, ax=ax, label="mean " + metric)
+    ax.set_xticks(range(len(la)))
+    ax.set_xticklabels([_fmt(a) for a in la], rotation=30, fontsize=8)
+    ax.set_yticks(range(len(lb)))
+    ax.set_yticklabels([_fmt(b) for b in lb], fontsize=8)
+    ax.set_xlabel(key_a)
+    ax.set_ylabel(key_b)
+    for j in range(M.shape[0]):
+        for i in range(M.shape[1]):
+            if math.isfinite(M[j, i]):
+                ax.text(i, j, "%.3g" % M[j, i], ha="center", va="center", fontsize=7,
+                        color="w")
+    ax.set_title("mean %s over repeats and other keys" % metric)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------- modes
+
+def mode_weights_figure(runs):
+    """Grouped bars per mixture component: the true weight, then each run's estimate."""
+    truth = None
+    for r in runs:
+        if r.mixture is not None:
+            truth = r.mixture.weights
+            break
+    est = [(r.id, np.asarray(r.metrics["mode_weights"], dtype=np.float64))
+           for r in runs if "mode_weights" in r.metrics]
+    K = len(truth) if truth is not None else max(len(w) for _, w in est)
+    bars = ([("truth", truth)] if truth is not None else []) + est
+    fig, axes = new_figure(1, 1, width=max(6, 1.2 * K * len(bars) / 2 + 3), height=4)
+    ax = axes[0, 0]
+    width = 0.8 / len(bars)
+    for j, (label, w) in enumerate(bars):
+        pos = np.arange(len(w)) + (j - (len(bars) - 1) / 2) * width
+        ax.bar(pos, w, width=width, label=label,
+               color="black" if label == "truth" else None, alpha=0.85)
+    ax.set_xticks(range(K))
+    ax.set_xticklabels(["mode %d" % k for k in range(K)])
+    ax.set_ylabel("weight (samples nearest each mean)")
+    ax.set_title("mode weights against the truth")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

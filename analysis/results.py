@@ -1,0 +1,480 @@
+"""results.py: reading ncsn's HDF5 results: a sweep directory, its DIR/sweep.h5, or one run.
+
+    load(PATH) -> Results      PATH: a sweep directory (DIR/sweep.h5, include/ncsn/summary.h),
+                               that sweep.h5 itself, a directory of run files without a
+                               sweep.h5 yet (DIR/runs/*.h5 or DIR/*.h5), or one run file
+    Results.table              numpy structured array, one row per run: id, group, repeat,
+                               status, seed, the swept keys, the metrics (NaN when absent),
+                               error; strings as numpy str
+    Results.df                 the same as a pandas DataFrame (ImportError without pandas)
+    Results.run(id) -> Run     one run file, opened on demand; every field read lazily:
+                               samples, model (PyTorch names), metrics, config, sigmas,
+                               loss_step, loss, status, mixture, score(x, sigma)
+    AnalysisError              a path that is missing or not ncsn's (the CLI exits 2)
+
+A sweep still running is fine: rows of queued, running and failed runs carry NaN metrics,
+and a row whose run file appeared after sweep.h5 was last rewritten is read from that file.
+"""
+
+import glob
+import math
+import os
+import re
+
+import numpy as np
+import h5py
+
+from . import model as _model
+
+# Fields of DIR/sweep.h5 /runs that are not swept keys (summary.h).
+ID_FIELDS = ("id", "group", "repeat", "status", "seed")
+METRICS = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss", "train_seconds",
+           "sample_seconds", "noise_floor_mmd2", "noise_floor_swd")
+FINISHED = ("complete", "diverged", "nonfinite_samples")  # a run file exists
+# /config attributes that are not configuration keys (never "swept").
+_NOT_KEYS = ("origins",)
+
+
+class AnalysisError(Exception):
+    """A path the user gave that is missing or not an ncsn result (exit status 2)."""
+
+
+def _open(path):
+    """h5py.File read-only. ncsn writes every file under a temporary name and renames it
+    into place, so a reader never meets a file that is being written."""
+    return h5py.File(path, "r")
+
+
+def _py(v):
+    """An HDF5 attribute or field value as plain Python (str, int, float, bool) or ndarray."""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, np.ndarray) and v.dtype.kind in "SO":
+        return np.array([_py(u) for u in v.ravel()], dtype=object).reshape(v.shape)
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _flow(v):
+    """A value as YAML flow text, the way sweep.h5 writes array keys: [[-5, -5], [5, 5]]."""
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_flow(u) for u in v) + "]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "%g" % v
+    return str(v)
+
+
+def _finite(x):
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+class Run:
+    """One run file. Nothing is read until asked for; each field is read once."""
+
+    def __init__(self, path, id=None):
+        self.path = os.fspath(path)
+        self.id = id if id is not None else os.path.splitext(os.path.basename(self.path))[0]
+        self._cache = {}
+
+    def __repr__(self):
+        return "Run(%r, id=%r)" % (self.path, self.id)
+
+    def _get(self, key, read):
+        if key not in self._cache:
+            with _open(self.path) as f:
+                self._cache[key] = read(f)
+        return self._cache[key]
+
+    def h5(self):
+        """The run file as an open h5py.File (close it yourself)."""
+        return _open(self.path)
+
+    @property
+    def attrs(self):
+        """Root attributes: format_version, ncsn_version, git_commit, status, config_yaml, created."""
+        return self._get("attrs", lambda f: {k: _py(v) for k, v in f.attrs.items()})
+
+    @property
+    def status(self):
+        return self.attrs.get("status", "unknown")
+
+    @property
+    def config(self):
+        """Every resolved configuration value, from the /config attributes ("train.lr": 0.001)."""
+        return self._get("config", lambda f: {k: _py(v) for k, v in f["config"].attrs.items()}
+                         if "config" in f else {})
+
+    @property
+    def samples(self):
+        """(n, D) float32."""
+        return self._get("samples", lambda f: f["samples"][()])
+
+    @property
+    def model(self):
+        """The network's weights under PyTorch's names: {"backbone.0.weight": (H, D + E), ...}."""
+        def read(f):
+            out = {}
+            if "model" in f:
+                for layer, g in f["model"].items():
+                    for p, d in g.items():
+                        out[layer + "." + p] = d[()]
+            return out
+        return self._get("model", read)
+
+    @property
+    def metrics(self):
+        """{name: float, or ndarray for mode_weights (K) and score_error (L)}."""
+        def read(f):
+            if "metrics" not in f:
+                return {}
+            return {k: (d[()] if d.shape else _py(d[()])) for k, d in f["metrics"].items()}
+        return self._get("metrics", read)
+
+    @property
+    def sigmas(self):
+        """(L) float64: the noise levels, largest first."""
+        return self._get("sigmas", lambda f: f["noise/sigmas"][()] if "noise/sigmas" in f
+                         else np.zeros(0))
+
+    @property
+    def loss_step(self):
+        return self._get("loss_step", lambda f: f["train/step"][()] if "train/step" in f
+                         else np.zeros(0, np.int64))
+
+    @property
+    def loss(self):
+        return self._get("loss", lambda f: f["train/loss"][()] if "train/loss" in f
+                         else np.zeros(0, np.float32))
+
+    @property
+    def mixture(self):
+        """The data's Gaussian mixture (model.Mixture) when the configuration gives it, else None."""
+        return _model.Mixture.from_config(self.config)
+
+    def score(self, x, sigma):
+        """The learned score s_theta(x, sigma) (n, D), in numpy (model.score)."""
+        return _model.score(self.model, self.config, x, sigma)
+
+
+def check_run_file(path):
+    """Raises AnalysisError unless path is an ncsn run file."""
+    try:
+        with _open(path) as f:
+            if "format_version" not in f.attrs or "samples" not in f:
+                raise AnalysisError("%s: not an ncsn run file (no format_version attribute "
+                                    "or /samples)" % path)
+            fv = _py(f.attrs["format_version"])
+            if fv != 1:
+                raise AnalysisError("%s: run file format_version %s, this reader knows 1"
+                                    % (path, fv))
+    except OSError as e:
+        raise AnalysisError("%s: not an HDF5 file (%s)" % (path, e)) from None
+
+
+def _str_column(values):
+    values = [("" if v is None else str(v)) for v in values]
+    width = max([1] + [len(v) for v in values])
+    return np.array(values, dtype="U%d" % width)
+
+
+def _make_table(columns, names):
+    """A structured array from {name: column array}, fields in the order of names."""
+    arrays = [np.asarray(columns[k]) for k in names]
+    dtype = [(k, a.dtype) for k, a in zip(names, arrays)]
+    n = len(arrays[0]) if arrays else 0
+    t = np.zeros(n, dtype=dtype)
+    for k, a in zip(names, arrays):
+        t[k] = a
+    return t
+
+
+class Results:
+    """The runs of a sweep directory, of a directory of run files, or of one run file.
+
+    kind         "sweep" (DIR/sweep.h5), "runs" (a directory of run files), or "run"
+    path         the directory (or the run file for kind "run")
+    table        numpy structured array, one row per run (see the module docstring)
+    swept_keys   the dotted configuration keys that vary between runs, in table order
+    attrs        sweep.h5's root attributes (counts, updated, sweep text), else {}
+    """
+
+    def __init__(self, path, kind, table, swept_keys, files, attrs=None):
+        self.path = path
+        self.kind = kind
+        self.table = table
+        self.swept_keys = list(swept_keys)
+        self.attrs = dict(attrs or {})
+        self._files = dict(files)  # id -> run file path (runs that have one)
+        self._runs = {}
+
+    def __repr__(self):
+        return "<ncsn %s %s: %d runs>" % (self.kind, self.path, len(self.table))
+
+    def __len__(self):
+        return len(self.table)
+
+    @property
+    def ids(self):
+        return [str(i) for i in self.table["id"]]
+
+    @property
+    def metric_names(self):
+        return [m for m in METRICS if m in self.table.dtype.names]
+
+    @property
+    def df(self):
+        """The table as a pandas DataFrame indexed by id (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Results.df needs pandas, which is not installed "
+                              "(apt-get install python3-pandas); Results.table has the same "
+                              "data as a numpy structured array") from None
+        return pd.DataFrame({k: self.table[k] for k in self.table.dtype.names}).set_index(
+            "id", drop=False)
+
+    def row(self, id):
+        """The table row of run id as a dict."""
+        i = self.ids.index(id) if id in self.ids else None
+        if i is None:
+            raise KeyError("no run %r in %s" % (id, self.path))
+        r = self.table[i]
+        return {k: _py(r[k]) for k in self.table.dtype.names}
+
+    def has_file(self, id):
+        return id in self._files
+
+    def run(self, id):
+        """Run id (a Run, opened on demand)."""
+        if id not in self._runs:
+            if id not in self.ids:
+                raise KeyError("no run %r in %s" % (id, self.path))
+            if id not in self._files:
+                raise LookupError("run %s has no run file (status %s)"
+                                  % (id, self.row(id)["status"]))
+            self._runs[id] = Run(self._files[id], id)
+        return self._runs[id]
+
+    def runs(self):
+        """Every Run that has a run file, in table order."""
+        return [self.run(i) for i in self.ids if i in self._files]
+
+    def default_metric(self):
+        """mode_weight_error when the data has modes (a run has /metrics/mode_weights), else mmd2."""
+        for r in self.runs():
+            try:
+                return "mode_weight_error" if "mode_weights" in r.metrics else "mmd2"
+            except (OSError, KeyError):
+                continue
+        col = self.table["mode_weight_error"] if "mode_weight_error" in self.table.dtype.names \
+            else np.zeros(0)
+        return "mode_weight_error" if np.isfinite(col).any() else "mmd2"
+
+    def status_counts(self):
+        """{status: number of runs}, in a fixed order."""
+        out = {}
+        for s in self.table["status"]:
+            out[str(s)] = out.get(str(s), 0) + 1
+        return out
+
+
+# ---------------------------------------------------------------------------- loading
+
+def load(path):
+    """Results of a sweep directory, a sweep.h5, a directory of run files, or one run file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise AnalysisError("%s: no such file or directory" % path)
+    if os.path.isdir(path):
+        summary = os.path.join(path, "sweep.h5")
+        if os.path.isfile(summary):
+            return _load_sweep(summary)
+        return _load_run_dir(path)
+    try:
+        with _open(path) as f:
+            is_sweep = "runs" in f and isinstance(f["runs"], h5py.Dataset) \
+                and f["runs"].dtype.names is not None
+    except OSError as e:
+        raise AnalysisError("%s: not an HDF5 file (%s)" % (path, e)) from None
+    if is_sweep:
+        return _load_sweep(path)
+    return _load_run_file(path)
+
+
+def _metric_values(run):
+    """The scalar metrics of a run file, NaN where absent."""
+    m = run.metrics
+    return {k: float(m[k]) if k in m and np.ndim(m[k]) == 0 else math.nan for k in METRICS}
+
+
+def _load_sweep(summary):
+    """DIR/sweep.h5 as summary.h lays it out."""
+    d = os.path.dirname(os.path.abspath(summary))
+    try:
+        with _open(summary) as f:
+            if "runs" not in f or f["runs"].dtype.names is None:
+                raise AnalysisError("%s: not an ncsn sweep summary (no compound /runs)" % summary)
+            fv = _py(f.attrs.get("format_version", None))
+            if fv != 1:
+                raise AnalysisError("%s: sweep summary format_version %s, this reader knows 1"
+                                    % (summary, fv))
+            raw = f["runs"][()]
+            attrs = {k: _py(v) for k, v in f.attrs.items()}
+            links = {}
+            if "run" in f:
+                for name in f["run"]:
+                    link = f["run"].get(name, getlink=True)
+                    if isinstance(link, h5py.ExternalLink):
+                        links[name] = link.filename
+    except OSError as e:
+        raise AnalysisError("%s: cannot read (%s)" % (summary, e)) from None
+
+    names = list(raw.dtype.names)
+    if "id" not in names or "status" not in names:
+        raise AnalysisError("%s: /runs lacks the id or status field" % summary)
+    cols = {}
+    for k in names:
+        col = raw[k]
+        if col.dtype.kind in "OSU":
+            cols[k] = _str_column([_py(v) for v in col])
+        else:
+            cols[k] = col
+    n = len(raw)
+    if "group" not in cols:
+        cols["group"] = cols["id"].copy()
+    if "repeat" not in cols:
+        cols["repeat"] = np.zeros(n, np.int64)
+    if "seed" not in cols:
+        cols["seed"] = np.zeros(n, np.uint64)
+    for m in METRICS:
+        if m not in cols:
+            cols[m] = np.full(n, math.nan)
+        cols[m] = cols[m].astype(np.float64)
+    if "error" not in cols:
+        cols["error"] = _str_column([""] * n)
+    swept = [k for k in names if k not in ID_FIELDS and k not in METRICS and k != "error"]
+
+    files = {}
+    for i, rid in enumerate(cols["id"]):
+        rid = str(rid)
+        target = links.get(rid, os.path.join("runs", rid + ".h5"))
+        p = target if os.path.isabs(target) else os.path.join(d, target)
+        if os.path.isfile(p):
+            files[rid] = p
+    # Rows whose run file appeared after sweep.h5 was written: take status and metrics from it.
+    status = [str(s) for s in cols["status"]]
+    for i, rid in enumerate(cols["id"]):
+        rid = str(rid)
+        if rid in files and status[i] not in FINISHED:
+            try:
+                r = Run(files[rid], rid)
+                status[i] = r.status
+                for m, v in _metric_values(r).items():
+                    cols[m][i] = v
+            except (OSError, KeyError):
+                pass
+    cols["status"] = _str_column(status)
+    order = ["id", "group", "repeat", "status", "seed"] + swept + list(METRICS) + ["error"]
+    return Results(d, "sweep", _make_table(cols, order), swept, files, attrs)
+
+
+def _load_run_file(path):
+    check_run_file(path)
+    r = Run(path)
+    cols = {"id": _str_column([r.id]), "group": _str_column([r.id]),
+            "repeat": np.zeros(1, np.int64), "status": _str_column([r.status]),
+            "seed": np.array([int(r.config.get("seed", 0))], np.uint64)}
+    for m, v in _metric_values(r).items():
+        cols[m] = np.array([v])
+    cols["error"] = _str_column([""])
+    order = ["id", "group", "repeat", "status", "seed"] + list(METRICS) + ["error"]
+    return Results(os.path.abspath(path), "run", _make_table(cols, order), [], {r.id: path})
+
+
+def _load_run_dir(d):
+    """A directory without sweep.h5: the run files in DIR/runs/ (with summary.h's .failed
+    and claims/ markers) or, failing that, DIR/*.h5."""
+    d = os.path.abspath(d)
+    rdir = os.path.join(d, "runs")
+    base = rdir if os.path.isdir(rdir) else d
+    files, failed, running = {}, {}, set()
+    for p in sorted(glob.glob(os.path.join(base, "*.h5"))):
+        try:
+            check_run_file(p)
+        except AnalysisError:
+            continue  # not a run file (e.g. a report's own or someone else's HDF5 file)
+        files[os.path.splitext(os.path.basename(p))[0]] = p
+    for p in sorted(glob.glob(os.path.join(base, "*.failed"))):
+        rid = os.path.splitext(os.path.basename(p))[0]
+        if rid not in files:
+            with open(p, errors="replace") as fh:
+                failed[rid] = fh.read().strip().replace("\n", " ")
+    cdir = os.path.join(d, "claims")
+    if os.path.isdir(cdir):
+        running = {c for c in os.listdir(cdir) if c not in files and c not in failed}
+    ids = sorted(set(files) | set(failed) | running)
+    if not ids:
+        raise AnalysisError("%s: no sweep.h5 and no ncsn run files in it" % d)
+
+    runs = {i: Run(files[i], i) for i in files}
+    configs = {i: runs[i].config for i in files}
+    keys = []
+    for c in configs.values():
+        keys += [k for k in c if k not in keys and k not in _NOT_KEYS and k != "seed"]
+    swept = []
+    for k in keys:
+        vals = {_flow(_py(c.get(k))) for c in configs.values()}
+        if len(vals) > 1:
+            swept.append(k)
+
+    n = len(ids)
+    cols = {"id": _str_column(ids)}
+    status, groups, repeats, seeds, errors = [], [], [], [], []
+    for i in ids:
+        if i in files:
+            status.append(runs[i].status)
+            errors.append("")
+        elif i in failed:
+            status.append("failed")
+            errors.append(failed[i])
+        else:
+            status.append("running")
+            errors.append("")
+        seeds.append(int(configs[i].get("seed", 0)) if i in files else 0)
+    # Groups: ids "c0003-r1" name their group; otherwise runs whose swept values (seed
+    # aside) agree form one group, named after its first run.
+    first_of = {}
+    for i in ids:
+        m = re.match(r"^(.*)-r(\d+)$", i)
+        if m:
+            groups.append(m.group(1))
+            repeats.append(int(m.group(2)))
+            continue
+        sig = tuple(_flow(_py(configs[i].get(k))) for k in swept) if i in files else (i,)
+        first_of.setdefault(sig, [])
+        repeats.append(len(first_of[sig]))
+        first_of[sig].append(i)
+        groups.append(first_of[sig][0])
+    cols.update(group=_str_column(groups), repeat=np.array(repeats, np.int64),
+                status=_str_column(status), seed=np.array(seeds, np.uint64))
+    for k in swept:
+        vals = [_py(configs[i].get(k)) if i in files else None for i in ids]
+        if all(v is None or (isinstance(v, (int, float, bool)) and not isinstance(v, str))
+               for v in vals):
+            cols[k] = np.array([math.nan if v is None else float(v) for v in vals])
+        else:
+            cols[k] = _str_column(["" if v is None else _flow(v) for v in vals])
+    for m in METRICS:
+        cols[m] = np.array([_metric_values(runs[i])[m] if i in files else math.nan
+                            for i in ids])
+    cols["error"] = _str_column(errors)
+    order = ["id", "group", "repeat", "status", "seed"] + swept + list(METRICS) + ["error"]
+    return Results(d, "runs", _make_table(cols, order), swept, files)

@@ -1,0 +1,102 @@
+"""test_cli.py: `python3 -m analysis report` as a user runs it: on a sweep directory that is
+still running and on one run file, the files it writes (leaderboard CSV read back against
+the table, every figure shown in index.html), --help, and exit status 2 for bad input."""
+
+import csv
+import math
+import os
+import re
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+import analysis
+
+from .helpers import REPO, FAILED, RUNNING, QUEUED
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "analysis"] + [str(a) for a in args],
+                          cwd=REPO, capture_output=True, text=True)
+
+
+def check_index(outdir):
+    with open(os.path.join(outdir, "index.html")) as fh:
+        page = fh.read()
+    shown = set(re.findall(r"<img src='([^']+)'", page))
+    pngs = {f for f in os.listdir(outdir) if f.endswith(".png")}
+    assert shown == pngs and pngs
+    assert page.count("<figcaption>") == len(pngs)
+    return page, pngs
+
+
+def test_report_on_running_sweep(sweep_dir, tmp_path):
+    d, _ = sweep_dir
+    out = str(tmp_path / "rep")
+    r = cli("report", d, "-o", out, "--top", "3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == os.path.join(out, "index.html")
+    page, pngs = check_index(out)
+    assert {"samples.png", "loss.png", "score_error.png", "mode_weights.png",
+            "metric_vs_train.lr.png", "metric_vs_model.sigma_input.png",
+            "heatmap_train.lr__model.sigma_input.png"} <= pngs
+    assert len([p for p in pngs if p.startswith("score_field_")]) == 3
+    for rid in (FAILED, RUNNING, QUEUED):
+        assert rid in page
+    # leaderboard.csv: every run, ranked by mode_weight_error (the data has modes)
+    res = analysis.load(d)
+    with open(os.path.join(out, "leaderboard.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["id"] for r in rows) == sorted(res.ids)
+    v = [float(r["mode_weight_error"]) for r in rows]
+    n = int(np.isfinite(res.table["mode_weight_error"]).sum())
+    assert v[:n] == sorted(v[:n]) and all(math.isnan(x) for x in v[n:])
+    assert {r["status"] for r in rows[n:]} == {"failed", "running", "queued"}
+    assert "train.lr" in rows[0] and "model.sigma_input" in rows[0]
+    with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
+        groups = list(csv.DictReader(fh))
+    assert len(groups) == 6 and "mode_weight_error_std" in groups[0]
+    md = open(os.path.join(out, "leaderboard.md")).read()
+    assert "mode_weight_error" in md and "Groups over repeats" in md
+    # the default output folder, and another metric
+    r = cli("report", d, "--metric", "mmd2")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == os.path.join(d, "report", "index.html")
+    assert "Ranked by **mmd2**" in open(os.path.join(d, "report", "leaderboard.md")).read()
+
+
+def test_report_on_run_file(run_file):
+    r = cli("report", run_file)
+    assert r.returncode == 0, r.stderr
+    out = os.path.join(os.path.dirname(run_file), "small_report")
+    assert r.stdout.strip() == os.path.join(out, "index.html")
+    _, pngs = check_index(out)
+    assert {"samples.png", "loss.png", "score_error.png", "mode_weights.png",
+            "score_field_small.png"} == pngs
+    with open(os.path.join(out, "leaderboard.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    with h5py.File(run_file, "r") as f:
+        assert float(rows[0]["mode_weight_error"]) == f["metrics/mode_weight_error"][()]
+
+
+def test_help_and_errors(tmp_path):
+    r = cli("--help")
+    assert r.returncode == 0 and "report" in r.stdout
+    r = cli("report", "--help")
+    assert r.returncode == 0 and "--metric" in r.stdout and "--top" in r.stdout
+    r = cli("report", str(tmp_path / "nope"))
+    assert r.returncode == 2 and "no such file" in r.stderr
+    p = tmp_path / "x.h5"
+    p.write_text("not hdf5")
+    r = cli("report", str(p))
+    assert r.returncode == 2 and "not an HDF5 file" in r.stderr
+    with h5py.File(tmp_path / "y.h5", "w") as f:
+        f["a"] = 1
+    r = cli("report", str(tmp_path / "y.h5"))
+    assert r.returncode == 2 and "not an ncsn run file" in r.stderr
+    r = cli("report", str(tmp_path), "--metric", "accuracy")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+    r = cli()
+    assert r.returncode == 2

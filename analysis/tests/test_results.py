@@ -1,0 +1,157 @@
+"""test_results.py: loading: one run file, a sweep directory through its sweep.h5 (built by
+the test to summary.h's layout), a sweep still running (queued, running and failed rows
+with NaN metrics), a directory of run files without sweep.h5, and clear errors."""
+
+import os
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+import analysis
+from analysis.results import AnalysisError, METRICS
+
+from . import helpers
+
+
+def test_single_run_file(run_file):
+    res = analysis.load(run_file)
+    assert res.kind == "run" and len(res) == 1 and res.ids == ["small"]
+    assert res.swept_keys == []
+    run = res.run("small")
+    assert run._cache == {}  # nothing read before it is asked for
+    with h5py.File(run_file, "r") as f:
+        np.testing.assert_array_equal(run.samples, f["samples"][()])
+        assert run.metrics["mmd2"] == f["metrics/mmd2"][()]
+        assert res.table["mmd2"][0] == f["metrics/mmd2"][()]
+        np.testing.assert_array_equal(run.metrics["mode_weights"], f["metrics/mode_weights"][()])
+        np.testing.assert_array_equal(run.sigmas, f["noise/sigmas"][()])
+        np.testing.assert_array_equal(run.loss, f["train/loss"][()])
+        assert run.config["train.lr"] == f["config"].attrs["train.lr"]
+    assert set(run.model) == set(analysis.model.TENSOR_NAMES)
+    assert run.model["backbone.0.weight"].shape == (128, 18)
+    assert run.model["sigma_emb.0.weight"].shape == (16, 1)
+    assert run.status == "complete" and res.table["status"][0] == "complete"
+    assert run.config["model.sigma_input"] == "sigma"
+    np.testing.assert_allclose(run.mixture.weights, [0.95, 0.05])
+    assert res.default_metric() == "mode_weight_error"
+
+
+def test_sweep_directory(sweep_dir):
+    d, rows = sweep_dir
+    for path in (d, os.path.join(d, "sweep.h5")):
+        res = analysis.load(path)
+        assert res.kind == "sweep"
+        assert res.ids == [r["id"] for r in rows]
+        assert res.swept_keys == ["train.lr", "model.sigma_input"]
+        assert res.attrs["n_runs"] == 12 and res.attrs["format_version"] == 1
+        t = res.table
+        assert t["status"].dtype.kind == "U" and t["model.sigma_input"].dtype.kind == "U"
+        assert list(t["status"]).count("complete") == 9
+        assert t["status"][res.ids.index(helpers.FAILED)] == "failed"
+        assert t["status"][res.ids.index(helpers.RUNNING)] == "running"
+        assert t["status"][res.ids.index(helpers.QUEUED)] == "queued"
+        assert "D <= 4" in t["error"][res.ids.index(helpers.FAILED)]
+        for i, rid in enumerate(res.ids):
+            if t["status"][i] != "complete":
+                assert np.isnan([t[m][i] for m in METRICS]).all()
+                assert not res.has_file(rid)
+                with pytest.raises(LookupError, match="no run file"):
+                    res.run(rid)
+                continue
+            run = res.run(rid)
+            assert run.metrics["swd"] == t["swd"][i]
+            assert run.config["train.lr"] == t["train.lr"][i]
+            assert run.config["model.sigma_input"] == t["model.sigma_input"][i]
+            assert run.config["seed"] == t["seed"][i]
+        assert res.default_metric() == "mode_weight_error"
+        with pytest.raises(KeyError):
+            res.run("c9999")
+    # the external links resolve as summary.h promises
+    with h5py.File(os.path.join(d, "sweep.h5"), "r") as f:
+        assert f["run/c0000-r0/samples"].shape == (400, 2)
+
+
+def test_df(sweep_dir):
+    res = analysis.load(sweep_dir[0])
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pandas"):
+            res.df
+        return
+    df = res.df
+    assert list(df["id"]) == res.ids
+    np.testing.assert_array_equal(df["mmd2"].to_numpy(), res.table["mmd2"])
+
+
+def test_stale_summary_row_read_from_run_file(sweep_dir, tmp_path):
+    """sweep.h5 says running, but the run file has since appeared: use the file."""
+    d, rows = sweep_dir
+    d2 = str(tmp_path / "sweep")
+    shutil.copytree(d, d2)
+    rows = [dict(r) for r in rows]
+    rows[0]["status"] = "running"
+    os.rename(os.path.join(d2, "runs", "c0000-r0.h5"), os.path.join(d2, "x"))
+    helpers.write_sweep_h5(d2, rows, helpers.SWEPT)  # row 0 without metrics, no link
+    os.rename(os.path.join(d2, "x"), os.path.join(d2, "runs", "c0000-r0.h5"))
+    res = analysis.load(d2)
+    assert res.table["status"][0] == "complete"
+    assert res.table["mmd2"][0] == analysis.load(d).table["mmd2"][0]
+    assert res.run("c0000-r0").samples.shape == (400, 2)
+
+
+def test_directory_without_summary(sweep_dir, tmp_path):
+    """Before the first sweep.h5: runs/*.h5, runs/*.failed and claims/ give the table."""
+    d = str(tmp_path / "sweep")
+    shutil.copytree(sweep_dir[0], d)
+    os.remove(os.path.join(d, "sweep.h5"))
+    res = analysis.load(d)
+    assert res.kind == "runs"
+    assert sorted(res.swept_keys) == ["model.sigma_input", "train.lr"]
+    full = analysis.load(sweep_dir[0])
+    want = [r for r in full.ids if r != helpers.QUEUED]  # a queued run leaves no trace
+    assert res.ids == want
+    t = res.table
+    assert t["status"][res.ids.index(helpers.FAILED)] == "failed"
+    assert t["status"][res.ids.index(helpers.RUNNING)] == "running"
+    assert list(t["group"]) == [r.split("-r")[0] for r in want]
+    for rid in want:
+        i, j = res.ids.index(rid), full.ids.index(rid)
+        assert t["repeat"][i] == full.table["repeat"][j]
+        np.testing.assert_array_equal(t["mmd2"][i], full.table["mmd2"][j])
+        if full.table["status"][j] == "complete":
+            assert t["train.lr"][i] == full.table["train.lr"][j]
+            assert t["model.sigma_input"][i] == full.table["model.sigma_input"][j]
+
+
+def test_plain_directory_groups_by_configuration(ncsn_bin, tmp_path):
+    """Run files with free names: runs that differ only in seed form one group."""
+    for name, kv in (("a", ["seed=1"]), ("b", ["seed=2"]), ("c", ["seed=1", "train.lr=0.01"])):
+        helpers.make_run(str(tmp_path / (name + ".h5")), "train.steps=50", "sample.n=100", *kv)
+    res = analysis.load(str(tmp_path))
+    assert res.swept_keys == ["train.lr"]
+    assert list(res.table["group"]) == ["a", "a", "c"]
+    assert list(res.table["repeat"]) == [0, 1, 0]
+
+
+def test_errors(tmp_path):
+    with pytest.raises(AnalysisError, match="no such file"):
+        analysis.load(str(tmp_path / "missing.h5"))
+    p = tmp_path / "text.h5"
+    p.write_text("hello")
+    with pytest.raises(AnalysisError, match="not an HDF5 file"):
+        analysis.load(str(p))
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["x"] = 1
+    with pytest.raises(AnalysisError, match="not an ncsn run file"):
+        analysis.load(str(tmp_path / "other.h5"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AnalysisError, match="no ncsn run files"):
+        analysis.load(str(tmp_path / "empty"))
+    with h5py.File(tmp_path / "v2.h5", "w") as f:
+        f.create_dataset("runs", data=np.zeros(1, [("id", "S4"), ("status", "S4")]))
+        f.attrs["format_version"] = 2
+    with pytest.raises(AnalysisError, match="format_version 2"):
+        analysis.load(str(tmp_path / "v2.h5"))

@@ -1,0 +1,89 @@
+/* summary.h: the sweep's directory layout and its summary file, DIR/sweep.h5.
+ *   DIR/runs/<id>.h5        a run file (io.h), written atomically
+ *   DIR/runs/<id>.failed    text: why a run failed without a run file (e.g. a
+ *                           configuration error found while resolving "auto")
+ *   DIR/claims/<id>         exists while (or since) a rank took the run
+ *   DIR/logs/<id>.log       the run's own progress log
+ *   DIR/journal.log         append-only state changes, one key=value line each
+ *   DIR/sweep.txt           the expanded sweep (ncsn_sweep.canonical): identifies it
+ * A run's status: its run file's `status` attribute (complete, diverged,
+ * nonfinite_samples), else "failed" when runs/<id>.failed exists, else "running" when
+ * claimed, else "queued".
+ *
+ * DIR/sweep.h5 (format_version 1), rewritten atomically (temporary name + rename):
+ *   /runs        compound dataset, one row per run in expansion order, fields:
+ *                id, group (str), repeat (int64), status (str), seed (uint64),
+ *                each swept key under its dotted name with its resolved value (from the
+ *                run file's /config attributes when it exists, else the configuration;
+ *                float64 for real keys, int64 for integer and bool keys, str for string
+ *                and array keys, arrays as YAML flow text), then the metrics mmd2, swd,
+ *                mode_weight_error, nll_true, final_loss, train_seconds, sample_seconds,
+ *                noise_floor_mmd2, noise_floor_swd (float64, NaN when absent), and
+ *                error (str, why a run failed; empty otherwise)
+ *   /run/<id>    external link to runs/<id>.h5 (only for runs that have a run file), so
+ *                h5py.File("DIR/sweep.h5")["run/<id>/samples"] works
+ *   root attributes: format_version, ncsn_version, n_runs, n_complete, n_failed,
+ *                n_running, n_queued, updated (ISO 8601 UTC), sweep (the canonical text)
+ *   ncsn_sweep_summary_write   scan DIR and rewrite DIR/sweep.h5 */
+#ifndef NCSN_SUMMARY_H
+#define NCSN_SUMMARY_H
+
+#include "ncsn/common.h"
+#include "ncsn/sweep.h"
+
+#define NCSN_SUMMARY_FORMAT_VERSION 1
+
+int ncsn_sweep_summary_write(const char *dir, const ncsn_sweep *s, ncsn_error *err);
+
+/* Details of DIR/sweep.h5 and of the calls:
+ * - Statuses: besides those above, "corrupt": runs/<id>.h5 exists but cannot be used (not
+ *   HDF5, truncated, no format_version or status, newer format_version, a metric or /config
+ *   attribute of the wrong type); `error` says why ("runs/c0004.h5: cannot open as HDF5
+ *   (truncated file: ...)"), the row keeps the configuration's values, and no /run/<id>
+ *   link is made. The summary itself never fails because of one run.
+ * - Counts: n_failed counts every finished run that is not "complete" (failed, diverged,
+ *   nonfinite_samples, corrupt), so n_complete + n_failed + n_running + n_queued = n_runs.
+ *   A claim left by a rank that died reads "running" until the run is redone.
+ * - Strings in /runs (id, group, status, string and array keys, error) are fixed-length
+ *   UTF-8, NUL-padded, each column as wide as its longest value. h5py (3.x) returns string
+ *   fields of a compound dataset as bytes whatever their HDF5 string kind; fixed-length ones
+ *   come back as a numpy "S" array (variable-length ones would be an object array of bytes):
+ *       r = h5py.File("DIR/sweep.h5")["runs"][()]
+ *       status = np.char.decode(r["status"], "utf-8")        # str array
+ *       r["status"] == b"complete"                             # compare with bytes
+ *       df = pandas.DataFrame(r); df["status"] = df["status"].str.decode("utf-8")
+ *   Root attributes are variable-length UTF-8: h5py returns them as str.
+ * - `error` holds at most 1024 bytes (cut at a character boundary, ending "..."); the whole
+ *   text stays in runs/<id>.failed.
+ * - Swept keys: a key still "auto" (no run file yet) reads NaN (real) or -1 (integer). A
+ *   swept "seed" has no column of its own: the `seed` column is the run's seed.
+ * - /run/<id> holds file name "runs/<id>.h5", relative. HDF5 (1.10 and later) looks for a
+ *   relative external link's file, in order: under $HDF5_EXT_PREFIX, under the link access
+ *   list's prefix (H5Pset_elink_prefix), in the directory of the file holding the link (as
+ *   that file was opened, made absolute at open time), then relative to the working
+ *   directory; a prefixed name is used only when that file exists. So the links work from
+ *   any working directory and after moving or copying DIR as a whole, unless
+ *   HDF5_EXT_PREFIX names a directory that has a runs/<id>.h5 of its own. h5py users need
+ *   nothing (h5py's File cannot set an elink prefix, and needs none).
+ * - Concurrency: several processes may call these on one DIR. Each holds an exclusive
+ *   flock() on DIR/.summary.lock from its scan of DIR to its rename, so summaries replace
+ *   each other in the order they were scanned; writes go to "DIR/sweep.h5.tmp.<host>.<pid>",
+ *   are fsync'd and renamed over DIR/sweep.h5 (readers see the old file or the new one).
+ *   Where flock() is not supported a POSIX record lock is used, and where neither is, the
+ *   calls go on unserialised (still atomic). A temporary file left by a writer that died is
+ *   removed by the next one.
+ * - Cost: every call opens each run file (read-only, no HDF5 file locking: about 1 ms each
+ *   on a local disk) and reads only its root attributes, /metrics scalars and the swept
+ *   keys' /config attributes.
+ *   ncsn_sweep_summary_refresh  as ncsn_sweep_summary_write, except that it returns 0 at
+ *                               once when another process is already waiting for
+ *                               DIR/.summary.lock (it holds DIR/.summary.wait): that
+ *                               process's scan starts later, so its summary will include
+ *                               every change made before this call. For a rank refreshing
+ *                               after each run: at most one waiter, no queue of full
+ *                               scans. Use ncsn_sweep_summary_write for the last summary of
+ *                               a sweep, when the caller needs the file to be written on
+ *                               return. */
+int ncsn_sweep_summary_refresh(const char *dir, const ncsn_sweep *s, ncsn_error *err);
+
+#endif

@@ -1,0 +1,1161 @@
+/* summary.c: DIR/sweep.h5, the sweep's summary table (layout in summary.h).
+ *
+ * One call: take DIR/.summary.lock (flock), list DIR/runs and DIR/claims once, give every
+ * run a row (its configuration first, then whatever its run file or runs/<id>.failed
+ * says), build the whole summary file in memory (HDF5's core driver), write it to
+ * "DIR/sweep.h5.tmp.<host>.<pid>", fsync and rename it over DIR/sweep.h5, release the
+ * lock. The lock is held from the scan to the rename, so summaries are written in the
+ * order their scans were taken: a later snapshot is never replaced by an earlier one.
+ *
+ * A run file is opened read-only without HDF5's file locking (run files are renamed into
+ * place complete, so there is nothing to lock against, and locking fails on some parallel
+ * file systems), and only its root attributes, /metrics scalars and the /config attributes
+ * of the swept keys are read. Anything wrong with it makes that run's status "corrupt"
+ * with the reason in `error`; it never fails the summary.
+ *
+ * Strings in /runs are fixed-length UTF-8 (NULLPAD), each column as wide as its longest
+ * value: h5py returns compound string fields as bytes whatever their HDF5 string kind, and
+ * fixed-length ones come back as a numpy "S" array, which np.char.decode and
+ * pandas' .str.decode turn into str in one vectorised call (summary.h).
+ *
+ * HDF5's own error printing is off while ncsn_sweep_summary_write runs.
+ *
+ * Sections: HDF5 error handling | text helpers | the table (columns, cells) | filling a row
+ * from the configuration | from the run file | from the directory | building the file |
+ * locking and the atomic rewrite. */
+#include "ncsn/summary.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ncsn/io.h"
+
+/* ---- HDF5 error handling ------------------------------------------------------------- */
+
+typedef struct {
+    H5E_auto2_t fn;
+    void *data;
+} h5_quiet;
+
+static void h5_quiet_begin(h5_quiet *q) {
+    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
+
+enum { REASON_MAX = 256 };
+
+/* The innermost entry of HDF5's error stack says what was found wrong ("truncated file:
+ * eof = ..."); a system call's message is cut out of the driver's long report. */
+static herr_t innermost_error(unsigned n, const H5E_error2_t *e, void *user) {
+    char *reason = user;
+    if (n != 0 || !e->desc || !e->desc[0]) return 0;
+    const char *sys = strstr(e->desc, "error message = '");
+    if (sys) {
+        sys += strlen("error message = '");
+        snprintf(reason, REASON_MAX, "%.*s", (int)strcspn(sys, "'"), sys);
+    } else {
+        snprintf(reason, REASON_MAX, "%s", e->desc);
+    }
+    return 0;
+}
+
+/* Must run right after the failing call: the next HDF5 call clears the stack. */
+static void h5_reason(char reason[REASON_MAX]) {
+    snprintf(reason, REASON_MAX, "HDF5 error");
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, reason);
+}
+
+static herr_t h5_close(hid_t id) {
+    if (id < 0) return 0;
+    switch (H5Iget_type(id)) {
+    case H5I_FILE: return H5Fclose(id);
+    case H5I_GROUP: return H5Gclose(id);
+    case H5I_DATASET: return H5Dclose(id);
+    case H5I_ATTR: return H5Aclose(id);
+    case H5I_DATASPACE: return H5Sclose(id);
+    case H5I_DATATYPE: return H5Tclose(id);
+    case H5I_GENPROP_LST: return H5Pclose(id);
+    default: return -1;
+    }
+}
+
+/* ---- text helpers -------------------------------------------------------------------- */
+
+static char *xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = ncsn_xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+static char *xasprintf(const char *fmt, ...) NCSN_PRINTF(1, 2);
+static char *xasprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    NCSN_ASSERT(n >= 0);
+    char *s = ncsn_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* The shortest text that reads back as x, as config.c writes numbers in YAML. */
+static const char *fmt_real(double x, char buf[40]) {
+    if (isnan(x)) return strcpy(buf, ".nan");
+    if (isinf(x)) return strcpy(buf, x > 0 ? ".inf" : "-.inf");
+    int fixed_wanted = fabs(x) >= 1 && fabs(x) < 1e16;
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x && !(fixed_wanted && strchr(buf, 'e'))) break;
+    }
+    return buf;
+}
+
+/* An array as YAML flow text: "[a, b]" (rows entries, cols == 0) or "[[a, b], [c, d]]".
+ * reals or ints holds rows * max(cols, 1) values. */
+static char *flow_text(const double *reals, const int64_t *ints, int rows, int cols) {
+    char *text = NULL, buf[40];
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    NCSN_ASSERT(f);
+    int per_row = cols > 0 ? cols : rows, n_rows = cols > 0 ? rows : 1;
+    fputc('[', f);
+    for (int r = 0; r < n_rows; r++) {
+        if (cols > 0) fprintf(f, "%s[", r ? ", " : "");
+        for (int c = 0; c < per_row; c++) {
+            size_t i = (size_t)r * (size_t)per_row + (size_t)c;
+            if (reals) fprintf(f, "%s%s", c ? ", " : "", fmt_real(reals[i], buf));
+            else fprintf(f, "%s%" PRId64, c ? ", " : "", ints[i]);
+        }
+        if (cols > 0) fputc(']', f);
+    }
+    fputc(']', f);
+    fclose(f);
+    return text;
+}
+
+/* At most max bytes of s, cut at a UTF-8 character boundary, "..." marking a cut. */
+enum { ERROR_TEXT_MAX = 1024 };
+static void truncate_utf8(char *s, size_t max) {
+    size_t n = strlen(s);
+    if (n <= max) return;
+    n = max - 3;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    memcpy(s + n, "...", 4);
+}
+
+/* ---- the table ----------------------------------------------------------------------- */
+
+enum col_kind { COL_STR, COL_I64, COL_U64, COL_F64 };
+
+typedef struct {
+    const char *name; /* the field name (the dotted key for swept keys) */
+    int kind;         /* enum col_kind */
+    int key;          /* swept keys: the configuration key index; else -1 */
+    int is_array;     /* a swept array key, written as YAML flow text */
+    size_t width;     /* COL_STR: bytes of the longest value (at least 1) */
+    size_t offset;    /* in a packed row */
+} column;
+
+typedef union {
+    double f;
+    int64_t i;
+    uint64_t u;
+    char *s; /* malloc'd */
+} cell;
+
+static const char *const METRIC_NAMES[] = {
+    "mmd2",           "swd",           "mode_weight_error", "nll_true",        "final_loss",
+    "train_seconds", "sample_seconds", "noise_floor_mmd2",  "noise_floor_swd",
+};
+enum { N_METRICS = sizeof METRIC_NAMES / sizeof METRIC_NAMES[0] };
+
+/* Fixed columns: id, group, repeat, status, seed, then the swept keys, the metrics, error. */
+enum { C_ID, C_GROUP, C_REPEAT, C_STATUS, C_SEED, C_SWEPT };
+
+typedef struct {
+    int n_cols, n_swept, c_metrics, c_error;
+    column *cols;
+    int col_of_key[NCSN_MAX_KEYS]; /* configuration key index -> column, or -1 */
+    int n_rows;
+    cell *cells; /* (n_rows, n_cols) */
+} table;
+
+static cell *row_of(const table *t, int r) { return t->cells + (size_t)r * (size_t)t->n_cols; }
+
+/* The kind of each key's column, from a default configuration's values. */
+typedef struct {
+    int kind[NCSN_MAX_KEYS], is_array[NCSN_MAX_KEYS];
+} key_kinds;
+
+static void note_kind(const ncsn_config_value *v, void *user) {
+    key_kinds *k = user;
+    int i = ncsn_config_key_index(v->key);
+    if (i < 0 || i >= NCSN_MAX_KEYS) return;
+    k->is_array[i] = v->rows > 0 || v->cols > 0;
+    k->kind[i] = k->is_array[i] || v->type == NCSN_VALUE_STRING ? COL_STR
+                 : v->type == NCSN_VALUE_REAL                   ? COL_F64
+                 : v->is_unsigned                               ? COL_U64
+                                                                : COL_I64;
+}
+
+static int table_init(table *t, const ncsn_sweep *s, ncsn_error *err) {
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < NCSN_MAX_KEYS; i++) t->col_of_key[i] = -1;
+    key_kinds kinds;
+    memset(&kinds, 0, sizeof kinds);
+    ncsn_config def;
+    ncsn_config_default(&def);
+    ncsn_config_visit(&def, note_kind, &kinds);
+    ncsn_config_free(&def);
+
+    t->cols = ncsn_xcalloc((size_t)(C_SWEPT + s->n_swept + N_METRICS + 1), sizeof *t->cols);
+    static const column fixed[C_SWEPT] = {
+        {"id", COL_STR, -1, 0, 0, 0},     {"group", COL_STR, -1, 0, 0, 0},
+        {"repeat", COL_I64, -1, 0, 0, 0}, {"status", COL_STR, -1, 0, 0, 0},
+        {"seed", COL_U64, -1, 0, 0, 0},
+    };
+    memcpy(t->cols, fixed, sizeof fixed);
+    int n = C_SWEPT;
+    for (int j = 0; j < s->n_swept; j++) {
+        const char *key = s->swept_keys[j];
+        int i = ncsn_config_key_index(key);
+        if (i < 0 || i >= NCSN_MAX_KEYS) {
+            free(t->cols);
+            t->cols = NULL;
+            return ncsn_seterr(err, "sweep summary: swept key \"%s\" is not a configuration key",
+                               key);
+        }
+        /* The seed already has its column; a key listed twice gets one. */
+        if (strcmp(key, "seed") == 0 || t->col_of_key[i] >= 0) continue;
+        t->col_of_key[i] = n;
+        t->cols[n++] = (column){key, kinds.kind[i], i, kinds.is_array[i], 0, 0};
+    }
+    t->n_swept = n - C_SWEPT;
+    t->c_metrics = n;
+    for (int m = 0; m < N_METRICS; m++) t->cols[n++] = (column){METRIC_NAMES[m], COL_F64, -1, 0, 0, 0};
+    t->c_error = n;
+    t->cols[n++] = (column){"error", COL_STR, -1, 0, 0, 0};
+    t->n_cols = n;
+    t->n_rows = s->n_runs;
+    t->cells = ncsn_xcalloc((size_t)t->n_rows * (size_t)n + 1, sizeof *t->cells);
+    return 0;
+}
+
+static void free_string_cells(const table *t, cell *row) {
+    for (int c = 0; c < t->n_cols; c++)
+        if (t->cols[c].kind == COL_STR) {
+            free(row[c].s);
+            row[c].s = NULL;
+        }
+}
+
+static void table_free(table *t) {
+    for (int r = 0; t->cells && r < t->n_rows; r++) free_string_cells(t, row_of(t, r));
+    free(t->cells);
+    free(t->cols);
+    memset(t, 0, sizeof *t);
+}
+
+static void set_string(cell *c, char *owned) {
+    free(c->s);
+    c->s = owned;
+}
+
+/* ---- filling a row: the configuration ------------------------------------------------ */
+
+/* A key still "auto" has no number yet (config.c keeps a placeholder until the techniques
+ * resolve it). */
+static int key_is_auto(const ncsn_config *c, const char *key) {
+    if (strcmp(key, "noise.sigma_1") == 0) return c->noise.sigma_1_auto;
+    if (strcmp(key, "noise.L") == 0) return c->noise.L_auto;
+    if (strcmp(key, "sample.eps") == 0) return c->sample.eps_auto;
+    return 0;
+}
+
+typedef struct {
+    const table *t;
+    const ncsn_config *cfg;
+    cell *row;
+} config_fill;
+
+static void fill_from_config(const ncsn_config_value *v, void *user) {
+    config_fill *f = user;
+    int i = ncsn_config_key_index(v->key);
+    int c = i >= 0 && i < NCSN_MAX_KEYS ? f->t->col_of_key[i] : -1;
+    if (c < 0) return;
+    const column *col = &f->t->cols[c];
+    cell *x = &f->row[c];
+    int is_auto = key_is_auto(f->cfg, v->key);
+    if (col->is_array) {
+        set_string(x, v->type == NCSN_VALUE_REAL ? flow_text(v->reals, NULL, v->rows, v->cols)
+                                                 : flow_text(NULL, v->ints, v->rows, v->cols));
+    } else if (col->kind == COL_STR) {
+        set_string(x, xstrdup(v->type == NCSN_VALUE_STRING && v->string ? v->string : ""));
+    } else if (col->kind == COL_F64) {
+        x->f = is_auto || v->type != NCSN_VALUE_REAL ? NAN : v->reals[0];
+    } else if (col->kind == COL_U64) {
+        x->u = v->ints ? (uint64_t)v->ints[0] : 0;
+    } else {
+        x->i = is_auto || !v->ints ? -1 : v->ints[0];
+    }
+}
+
+/* Everything the sweep itself knows: status "queued", metrics NaN, no error. */
+static void fill_from_sweep(const table *t, const ncsn_sweep_run *run, cell *row) {
+    set_string(&row[C_ID], xstrdup(run->id));
+    set_string(&row[C_GROUP], xstrdup(run->group));
+    row[C_REPEAT].i = run->repeat;
+    set_string(&row[C_STATUS], xstrdup("queued"));
+    row[C_SEED].u = run->cfg.seed;
+    config_fill f = {t, &run->cfg, row};
+    ncsn_config_visit(&run->cfg, fill_from_config, &f);
+    for (int m = 0; m < N_METRICS; m++) row[t->c_metrics + m].f = NAN;
+    set_string(&row[t->c_error], xstrdup(""));
+}
+
+/* ---- filling a row: the run file ----------------------------------------------------- */
+
+typedef struct {
+    const char *label; /* "runs/<id>.h5", for messages */
+    char *why;         /* malloc'd: why the file is unusable */
+} run_reader;
+
+/* Records the first problem; returns -1. */
+static int bad(run_reader *rr, const char *fmt, ...) NCSN_PRINTF(2, 3);
+static int bad(run_reader *rr, const char *fmt, ...) {
+    if (rr->why) return -1;
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rr->why = xasprintf("%s: %s", rr->label, msg);
+    return -1;
+}
+
+/* As bad(), with HDF5's innermost reason appended. */
+static int bad_h5(run_reader *rr, const char *what, const char *object) {
+    char reason[REASON_MAX];
+    h5_reason(reason);
+    return bad(rr, "%s %s (%s)", what, object, reason);
+}
+
+/* Attribute loc.name with its type, class and element count; -1 when it cannot be opened. */
+static hid_t open_attr(run_reader *rr, hid_t loc, const char *name, const char *where,
+                       hid_t *type, H5T_class_t *cls, hssize_t *npoints, int *rank,
+                       hsize_t dims[2]) {
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0) {
+        bad_h5(rr, "cannot open attribute", where);
+        return H5I_INVALID_HID;
+    }
+    hid_t space = H5Aget_space(attr);
+    *type = H5Aget_type(attr);
+    *cls = *type >= 0 ? H5Tget_class(*type) : H5T_NO_CLASS;
+    *npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    *rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (*rank >= 0 && *rank <= 2 && dims) H5Sget_simple_extent_dims(space, dims, NULL);
+    h5_close(space);
+    if (*type < 0 || *npoints < 0 || *rank < 0) {
+        bad_h5(rr, "cannot inspect attribute", where);
+        h5_close(*type);
+        h5_close(attr);
+        return H5I_INVALID_HID;
+    }
+    return attr;
+}
+
+/* *s gets a malloc'd copy of a single string attribute, variable- or fixed-length. */
+static int read_attr_string(run_reader *rr, hid_t loc, const char *name, const char *where,
+                            char **s) {
+    hid_t type;
+    H5T_class_t cls;
+    hssize_t np;
+    int rank;
+    hid_t attr = open_attr(rr, loc, name, where, &type, &cls, &np, &rank, NULL);
+    if (attr < 0) return -1;
+    int rc = -1;
+    if (cls != H5T_STRING || np != 1) {
+        bad(rr, "attribute %s is not a single string", where);
+    } else {
+        hid_t mtype = H5Tcopy(type);
+        htri_t vlen = H5Tis_variable_str(type);
+        if (mtype >= 0 && vlen > 0) {
+            char *hs = NULL;
+            if (H5Aread(attr, mtype, &hs) >= 0) {
+                *s = xstrdup(hs ? hs : "");
+                H5free_memory(hs);
+                rc = 0;
+            }
+        } else if (mtype >= 0 && vlen == 0) {
+            size_t size = H5Tget_size(type);
+            char *buf = ncsn_xcalloc(size + 1, 1);
+            if (size > 0 && H5Aread(attr, mtype, buf) >= 0) {
+                *s = buf;
+                rc = 0;
+            } else {
+                free(buf);
+            }
+        }
+        if (rc) bad_h5(rr, "cannot read attribute", where);
+        h5_close(mtype);
+    }
+    h5_close(type);
+    h5_close(attr);
+    return rc;
+}
+
+/* An integer held in an enum (h5py's bool) or integer type, as int64. */
+static int read_attr_integer(run_reader *rr, hid_t attr, hid_t type, H5T_class_t cls,
+                             const char *where, int64_t *v) {
+    if (cls == H5T_INTEGER) {
+        if (H5Aread(attr, H5T_NATIVE_INT64, v) < 0) return bad_h5(rr, "cannot read attribute", where);
+        return 0;
+    }
+    /* HDF5 converts enums only to enums: read the enum as stored, then its base integer. */
+    hid_t mtype = H5Tget_native_type(type, H5T_DIR_ASCEND);
+    hid_t base = mtype >= 0 ? H5Tget_super(mtype) : H5I_INVALID_HID;
+    size_t size = base >= 0 ? H5Tget_size(base) : 0;
+    int is_signed = base >= 0 && H5Tget_sign(base) == H5T_SGN_2;
+    unsigned char buf[8] = {0};
+    int rc = 0;
+    if (size == 0 || size > sizeof buf || H5Aread(attr, mtype, buf) < 0) {
+        rc = bad_h5(rr, "cannot read attribute", where);
+    } else if (size == 1) {
+        *v = is_signed ? (int64_t)(int8_t)buf[0] : (int64_t)buf[0];
+    } else if (size == 2) {
+        int16_t a;
+        uint16_t b;
+        memcpy(&a, buf, 2);
+        memcpy(&b, buf, 2);
+        *v = is_signed ? a : b;
+    } else if (size == 4) {
+        int32_t a;
+        uint32_t b;
+        memcpy(&a, buf, 4);
+        memcpy(&b, buf, 4);
+        *v = is_signed ? a : (int64_t)b;
+    } else {
+        memcpy(v, buf, 8);
+    }
+    h5_close(base);
+    h5_close(mtype);
+    return rc;
+}
+
+/* /config attribute `key` into the row's cell for column col. */
+static int read_config_attr(run_reader *rr, hid_t config, const column *col, cell *x) {
+    char where[128];
+    snprintf(where, sizeof where, "/config.%s", col->name);
+    if (col->kind == COL_STR && !col->is_array) {
+        char *s = NULL;
+        if (read_attr_string(rr, config, col->name, where, &s)) return -1;
+        set_string(x, s);
+        return 0;
+    }
+    hid_t type;
+    H5T_class_t cls;
+    hssize_t np;
+    int rank;
+    hsize_t dims[2] = {0, 0};
+    hid_t attr = open_attr(rr, config, col->name, where, &type, &cls, &np, &rank, dims);
+    if (attr < 0) return -1;
+    int rc = 0, numeric = cls == H5T_FLOAT || cls == H5T_INTEGER;
+    if (col->is_array) {
+        if (!numeric || rank > 2) {
+            rc = bad(rr, "attribute %s is not an array of numbers", where);
+        } else {
+            double *v = ncsn_xcalloc((size_t)np + 1, sizeof *v);
+            if (np > 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, v) < 0)
+                rc = bad_h5(rr, "cannot read attribute", where);
+            else if (rank == 2)
+                set_string(x, flow_text(v, NULL, (int)dims[0], (int)dims[1]));
+            else
+                set_string(x, flow_text(v, NULL, (int)np, 0));
+            free(v);
+        }
+    } else if (np != 1) {
+        rc = bad(rr, "attribute %s is not a single value", where);
+    } else if (col->kind == COL_F64) {
+        if (!numeric) rc = bad(rr, "attribute %s is not a number", where);
+        else if (H5Aread(attr, H5T_NATIVE_DOUBLE, &x->f) < 0)
+            rc = bad_h5(rr, "cannot read attribute", where);
+    } else if (col->kind == COL_U64) {
+        if (cls != H5T_INTEGER) rc = bad(rr, "attribute %s is not an integer", where);
+        else if (H5Aread(attr, H5T_NATIVE_UINT64, &x->u) < 0)
+            rc = bad_h5(rr, "cannot read attribute", where);
+    } else {
+        if (cls != H5T_INTEGER && cls != H5T_ENUM)
+            rc = bad(rr, "attribute %s is not an integer", where);
+        else
+            rc = read_attr_integer(rr, attr, type, cls, where, &x->i);
+    }
+    h5_close(type);
+    h5_close(attr);
+    return rc;
+}
+
+/* /metrics/<name>: absent is NaN (a run that stopped before measuring); present, it must be
+ * one number. */
+static int read_metric(run_reader *rr, hid_t metrics, const char *name, double *v) {
+    char where[64];
+    snprintf(where, sizeof where, "/metrics/%s", name);
+    htri_t exists = H5Lexists(metrics, name, H5P_DEFAULT);
+    if (exists < 0) return bad_h5(rr, "cannot look up", where);
+    if (exists == 0) return 0;
+    hid_t dset = H5Dopen2(metrics, name, H5P_DEFAULT);
+    if (dset < 0) return bad_h5(rr, "cannot open dataset", where);
+    hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+    H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+    hssize_t np = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    int rc = 0;
+    if (cls != H5T_FLOAT && cls != H5T_INTEGER) rc = bad(rr, "%s is not a number", where);
+    else if (np != 1) rc = bad(rr, "%s is not a single number", where);
+    else if (H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+        rc = bad_h5(rr, "cannot read dataset", where);
+    h5_close(space);
+    h5_close(type);
+    h5_close(dset);
+    return rc;
+}
+
+/* Group name in file; -1 when there is none (*failed = 0) or it cannot be opened (1). */
+static hid_t open_optional_group(run_reader *rr, hid_t file, const char *name, int *failed) {
+    htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
+    *failed = 0;
+    if (exists == 0) return H5I_INVALID_HID;
+    hid_t g = exists > 0 ? H5Gopen2(file, name, H5P_DEFAULT) : H5I_INVALID_HID;
+    if (g < 0) {
+        bad_h5(rr, "cannot open group", name);
+        *failed = 1;
+    }
+    return g;
+}
+
+static int read_run_contents(run_reader *rr, hid_t file, const table *t, cell *row) {
+    int64_t version = 0;
+    char *status = NULL;
+    hid_t type;
+    H5T_class_t cls;
+    hssize_t np;
+    int rank;
+    for (int i = 0; i < 2; i++) {
+        const char *name = i == 0 ? "format_version" : "status";
+        htri_t exists = H5Aexists(file, name);
+        if (exists < 0) return bad_h5(rr, "cannot look up attribute", name);
+        if (exists == 0) return bad(rr, "missing attribute %s (not an ncsn run file?)", name);
+    }
+    hid_t attr = open_attr(rr, file, "format_version", "format_version", &type, &cls, &np, &rank,
+                           NULL);
+    if (attr < 0) return -1;
+    int rc = cls != H5T_INTEGER || np != 1
+                 ? bad(rr, "attribute format_version is not a single integer")
+             : H5Aread(attr, H5T_NATIVE_INT64, &version) < 0
+                 ? bad_h5(rr, "cannot read attribute", "format_version")
+                 : 0;
+    h5_close(type);
+    h5_close(attr);
+    if (rc) return -1;
+    if (version > NCSN_FORMAT_VERSION)
+        return bad(rr, "format_version %" PRId64 " is newer than this ncsn reads (%d)", version,
+                   NCSN_FORMAT_VERSION);
+    if (version < 1) return bad(rr, "format_version %" PRId64 " is not valid", version);
+    if (read_attr_string(rr, file, "status", "status", &status)) return -1;
+    if (!status[0]) {
+        free(status);
+        return bad(rr, "attribute status is empty");
+    }
+    set_string(&row[C_STATUS], status);
+
+    int failed;
+    hid_t metrics = open_optional_group(rr, file, "metrics", &failed);
+    if (failed) return -1;
+    for (int m = 0; m < N_METRICS && rc == 0; m++)
+        rc = read_metric(rr, metrics, METRIC_NAMES[m], &row[t->c_metrics + m].f);
+    h5_close(metrics);
+    if (rc) return -1;
+
+    hid_t config = open_optional_group(rr, file, "config", &failed);
+    if (failed) return -1;
+    for (int c = C_SEED; config >= 0 && c < C_SWEPT + t->n_swept && rc == 0; c++) {
+        htri_t exists = H5Aexists(config, t->cols[c].name);
+        if (exists < 0) rc = bad_h5(rr, "cannot look up attribute in /config:", t->cols[c].name);
+        else if (exists > 0) rc = read_config_attr(rr, config, &t->cols[c], &row[c]);
+    }
+    h5_close(config);
+    return rc;
+}
+
+/* Fills row from the run file at path. On failure row is left as the sweep filled it and
+ * *why says what is wrong with the file. */
+static int read_run_file(const char *path, const char *label, const table *t, cell *row,
+                         char **why) {
+    run_reader rr = {label, NULL};
+    cell *scratch = ncsn_xcalloc((size_t)t->n_cols, sizeof *scratch);
+    memcpy(scratch, row, (size_t)t->n_cols * sizeof *row);
+    for (int c = 0; c < t->n_cols; c++)
+        if (t->cols[c].kind == COL_STR) scratch[c].s = xstrdup(row[c].s ? row[c].s : "");
+
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = H5I_INVALID_HID;
+    int rc = fapl < 0 ? bad_h5(&rr, "cannot make a file access list for", "it") : 0;
+#if H5_VERSION_GE(1, 10, 7)
+    /* Complete run files are never written again; some parallel file systems refuse locks. */
+    if (rc == 0 && H5Pset_file_locking(fapl, 0, 1) < 0)
+        rc = bad_h5(&rr, "cannot switch off file locking for", "it");
+#endif
+    if (rc == 0 && (file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
+        char reason[REASON_MAX];
+        h5_reason(reason);
+        if (strstr(reason, "signature not found"))
+            rc = bad(&rr, "not an HDF5 file (%s)", reason);
+        else
+            rc = bad(&rr, "cannot open as HDF5 (%s)", reason);
+    }
+    if (rc == 0) rc = read_run_contents(&rr, file, t, scratch);
+    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = bad_h5(&rr, "cannot close", "it");
+    h5_close(fapl);
+
+    if (rc == 0) {
+        free_string_cells(t, row);
+        memcpy(row, scratch, (size_t)t->n_cols * sizeof *row);
+    } else {
+        free_string_cells(t, scratch);
+    }
+    free(scratch);
+    *why = rr.why;
+    return rc;
+}
+
+/* ---- filling a row: the directory ---------------------------------------------------- */
+
+/* The sorted names in a directory (none when it does not exist). */
+typedef struct {
+    char **names;
+    size_t n;
+} listing;
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(const char *path, listing *l, ncsn_error *err) {
+    memset(l, 0, sizeof *l);
+    DIR *d = opendir(path);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        return ncsn_seterr(err, "%s: cannot list (%s)", path, strerror(errno));
+    }
+    size_t cap = 0;
+    errno = 0;
+    for (struct dirent *e; (e = readdir(d)); errno = 0) {
+        if (e->d_name[0] == '.') continue;
+        if (l->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(l->names, cap * sizeof *grown);
+            NCSN_ASSERT(grown);
+            l->names = grown;
+        }
+        l->names[l->n++] = xstrdup(e->d_name);
+    }
+    int e = errno;
+    closedir(d);
+    if (e) return ncsn_seterr(err, "%s: cannot list (%s)", path, strerror(e));
+    if (l->n) qsort(l->names, l->n, sizeof *l->names, cmp_names);
+    return 0;
+}
+
+static int listed(const listing *l, const char *name) {
+    return l->n && bsearch(&name, l->names, l->n, sizeof *l->names, cmp_names) != NULL;
+}
+
+static void listing_free(listing *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->names[i]);
+    free(l->names);
+    memset(l, 0, sizeof *l);
+}
+
+/* runs/<id>.failed: its text without trailing white space, at most ERROR_TEXT_MAX bytes. */
+static char *read_failed_reason(const char *path, const char *label) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return xasprintf("%s: cannot read (%s)", label, strerror(errno));
+    char *text = ncsn_xcalloc(ERROR_TEXT_MAX + 2, 1);
+    size_t n = fread(text, 1, ERROR_TEXT_MAX + 1, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(text);
+        return xasprintf("%s: cannot read", label);
+    }
+    text[n] = '\0'; /* the text ends at a NUL byte, if it has one */
+    size_t len = strlen(text);
+    while (len > 0 && strchr(" \t\r\n", text[len - 1])) text[--len] = '\0';
+    truncate_utf8(text, ERROR_TEXT_MAX);
+    return text;
+}
+
+typedef struct {
+    int n_complete, n_failed, n_running, n_queued;
+} counts;
+
+/* Every run's row; linked[r] says whether run r's file opened (it gets a /run/<id> link). */
+static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, const listing *runs,
+                      const listing *claims, unsigned char *linked, counts *n) {
+    memset(n, 0, sizeof *n);
+    size_t path_size = strlen(dir) + 128;
+    char *path = ncsn_xmalloc(path_size);
+    for (int r = 0; r < s->n_runs; r++) {
+        const ncsn_sweep_run *run = &s->runs[r];
+        cell *row = row_of(t, r);
+        char name[64], label[80];
+        fill_from_sweep(t, run, row);
+        linked[r] = 0;
+        snprintf(name, sizeof name, "%s.h5", run->id);
+        if (listed(runs, name)) {
+            char *why = NULL;
+            snprintf(path, path_size, "%s/runs/%s", dir, name);
+            snprintf(label, sizeof label, "runs/%s", name);
+            if (read_run_file(path, label, t, row, &why) == 0) {
+                linked[r] = 1;
+            } else {
+                set_string(&row[C_STATUS], xstrdup("corrupt"));
+                truncate_utf8(why, ERROR_TEXT_MAX);
+                set_string(&row[t->c_error], why);
+            }
+        } else if (snprintf(name, sizeof name, "%s.failed", run->id), listed(runs, name)) {
+            snprintf(path, path_size, "%s/runs/%s", dir, name);
+            snprintf(label, sizeof label, "runs/%s", name);
+            set_string(&row[C_STATUS], xstrdup("failed"));
+            set_string(&row[t->c_error], read_failed_reason(path, label));
+        } else if (listed(claims, run->id)) {
+            set_string(&row[C_STATUS], xstrdup("running"));
+        }
+        const char *st = row[C_STATUS].s;
+        if (strcmp(st, "complete") == 0) n->n_complete++;
+        else if (strcmp(st, "running") == 0) n->n_running++;
+        else if (strcmp(st, "queued") == 0) n->n_queued++;
+        else n->n_failed++;
+    }
+    free(path);
+}
+
+/* ---- building the file --------------------------------------------------------------- */
+
+typedef struct {
+    const char *path; /* DIR/sweep.h5, for messages */
+    ncsn_error *err;
+} h5ctx;
+
+static int h5_fail(const h5ctx *c, const char *what, const char *object) {
+    char reason[REASON_MAX];
+    h5_reason(reason);
+    return ncsn_seterr(c->err, "%s: %s%s%s (%s)", c->path, what, object ? " " : "",
+                       object ? object : "", reason);
+}
+
+static hid_t fixed_utf8(size_t width) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, width) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+static hid_t vlen_utf8(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* The row type: packed, in memory (native numbers) or in the file (little-endian). */
+static hid_t row_type(const table *t, size_t row_size, int in_file) {
+    hid_t type = H5Tcreate(H5T_COMPOUND, row_size);
+    if (type < 0) return type;
+    for (int c = 0; c < t->n_cols; c++) {
+        const column *col = &t->cols[c];
+        hid_t member = H5I_INVALID_HID;
+        int ok;
+        switch (col->kind) {
+        case COL_STR:
+            member = fixed_utf8(col->width);
+            ok = member >= 0 && H5Tinsert(type, col->name, col->offset, member) >= 0;
+            h5_close(member);
+            break;
+        case COL_I64:
+            ok = H5Tinsert(type, col->name, col->offset,
+                           in_file ? H5T_STD_I64LE : H5T_NATIVE_INT64) >= 0;
+            break;
+        case COL_U64:
+            ok = H5Tinsert(type, col->name, col->offset,
+                           in_file ? H5T_STD_U64LE : H5T_NATIVE_UINT64) >= 0;
+            break;
+        default:
+            ok = H5Tinsert(type, col->name, col->offset,
+                           in_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE) >= 0;
+            break;
+        }
+        if (!ok) {
+            H5Tclose(type);
+            return H5I_INVALID_HID;
+        }
+    }
+    return type;
+}
+
+/* Column widths and offsets, and the packed rows. */
+static unsigned char *pack_rows(table *t, size_t *row_size) {
+    size_t off = 0;
+    for (int c = 0; c < t->n_cols; c++) {
+        column *col = &t->cols[c];
+        if (col->kind == COL_STR) {
+            col->width = 1;
+            for (int r = 0; r < t->n_rows; r++) {
+                size_t n = strlen(row_of(t, r)[c].s);
+                if (n > col->width) col->width = n;
+            }
+        } else {
+            col->width = 8;
+        }
+        col->offset = off;
+        off += col->width;
+    }
+    *row_size = off;
+    unsigned char *buf = ncsn_xcalloc((size_t)t->n_rows * off + 1, 1);
+    for (int r = 0; r < t->n_rows; r++) {
+        const cell *row = row_of(t, r);
+        unsigned char *p = buf + (size_t)r * off;
+        for (int c = 0; c < t->n_cols; c++) {
+            const column *col = &t->cols[c];
+            if (col->kind == COL_STR) memcpy(p + col->offset, row[c].s, strlen(row[c].s));
+            else memcpy(p + col->offset, &row[c], 8);
+        }
+    }
+    return buf;
+}
+
+static int write_runs(const h5ctx *c, hid_t file, table *t) {
+    size_t row_size;
+    unsigned char *rows = pack_rows(t, &row_size);
+    hsize_t dims[1] = {(hsize_t)t->n_rows};
+    hid_t mtype = row_type(t, row_size, 0), ftype = row_type(t, row_size, 1);
+    hid_t space = H5Screate_simple(1, dims, NULL), dset = H5I_INVALID_HID;
+    int rc = 0;
+    if (mtype < 0 || ftype < 0 || space < 0 ||
+        (dset = H5Dcreate2(file, "runs", ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
+            0 ||
+        (t->n_rows > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0))
+        rc = h5_fail(c, "cannot write", "/runs");
+    if (h5_close(dset) < 0 && rc == 0) rc = h5_fail(c, "cannot close", "/runs");
+    h5_close(space);
+    h5_close(ftype);
+    h5_close(mtype);
+    free(rows);
+    return rc;
+}
+
+static int write_links(const h5ctx *c, hid_t file, const ncsn_sweep *s,
+                       const unsigned char *linked) {
+    hid_t g = H5Gcreate2(file, "run", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return h5_fail(c, "cannot create group", "/run");
+    int rc = 0;
+    for (int r = 0; r < s->n_runs && rc == 0; r++) {
+        if (!linked[r]) continue;
+        char target[64];
+        snprintf(target, sizeof target, "runs/%s.h5", s->runs[r].id);
+        if (H5Lcreate_external(target, "/", g, s->runs[r].id, H5P_DEFAULT, H5P_DEFAULT) < 0)
+            rc = h5_fail(c, "cannot create the external link /run/", s->runs[r].id);
+    }
+    if (H5Gclose(g) < 0 && rc == 0) rc = h5_fail(c, "cannot close", "/run");
+    return rc;
+}
+
+static int write_attr(const h5ctx *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                      const void *data) {
+    hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
+    int rc = 0;
+    if (space < 0 || (attr = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(attr, mtype, data) < 0)
+        rc = h5_fail(c, "cannot write attribute", name);
+    if (h5_close(attr) < 0 && rc == 0) rc = h5_fail(c, "cannot close attribute", name);
+    h5_close(space);
+    return rc;
+}
+
+static int write_attr_int64(const h5ctx *c, hid_t loc, const char *name, int64_t v) {
+    return write_attr(c, loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+static int write_attr_string(const h5ctx *c, hid_t loc, const char *name, const char *s) {
+    hid_t t = vlen_utf8();
+    if (t < 0) return h5_fail(c, "cannot make a string type for", name);
+    int rc = write_attr(c, loc, name, t, t, &s);
+    h5_close(t);
+    return rc;
+}
+
+static int write_root_attrs(const h5ctx *c, hid_t file, const ncsn_sweep *s, const counts *n,
+                            const char *updated) {
+    return (write_attr_int64(c, file, "format_version", NCSN_SUMMARY_FORMAT_VERSION) ||
+            write_attr_string(c, file, "ncsn_version", NCSN_VERSION) ||
+            write_attr_int64(c, file, "n_runs", s->n_runs) ||
+            write_attr_int64(c, file, "n_complete", n->n_complete) ||
+            write_attr_int64(c, file, "n_failed", n->n_failed) ||
+            write_attr_int64(c, file, "n_running", n->n_running) ||
+            write_attr_int64(c, file, "n_queued", n->n_queued) ||
+            write_attr_string(c, file, "updated", updated) ||
+            write_attr_string(c, file, "sweep", s->canonical ? s->canonical : ""))
+               ? -1
+               : 0;
+}
+
+/* The whole file, built in memory (nothing touches the disk), copied to *image. */
+static int build_image(const h5ctx *c, const char *name, const ncsn_sweep *s, table *t,
+                       const unsigned char *linked, const counts *n, const char *updated,
+                       void **image, size_t *size) {
+    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
+    int rc = 0;
+    *image = NULL;
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
+        (file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
+        rc = h5_fail(c, "cannot create the file in memory", NULL);
+    if (rc == 0)
+        rc = (write_root_attrs(c, file, s, n, updated) || write_runs(c, file, t) ||
+              write_links(c, file, s, linked))
+                 ? -1
+                 : 0;
+    if (rc == 0 && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) rc = h5_fail(c, "cannot flush", NULL);
+    if (rc == 0) {
+        ssize_t len = H5Fget_file_image(file, NULL, 0);
+        if (len > 0) {
+            *image = ncsn_xmalloc((size_t)len);
+            *size = (size_t)len;
+        }
+        if (len <= 0 || H5Fget_file_image(file, *image, (size_t)len) != len)
+            rc = h5_fail(c, "cannot take the file image", NULL);
+    }
+    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = h5_fail(c, "cannot close", NULL);
+    h5_close(fapl);
+    if (rc) {
+        free(*image);
+        *image = NULL;
+    }
+    return rc;
+}
+
+/* ---- locking and the atomic rewrite -------------------------------------------------- */
+
+enum lock_state { LOCK_HELD, LOCK_BUSY, LOCK_NONE };
+
+static int locking_unsupported(int e) {
+    return e == ENOLCK || e == ENOSYS || e == EOPNOTSUPP || e == EINVAL;
+}
+
+/* An exclusive lock on DIR/name: flock, else a POSIX record lock where flock is not
+ * supported (some Lustre mounts), else none (*state = LOCK_NONE: the rewrite stays atomic,
+ * only the ordering of concurrent writers is lost). Without wait, *state = LOCK_BUSY when
+ * another process holds it. Closing *fd releases the lock. */
+static int lock_file(const char *dir, const char *name, int wait, int *fd, int *state,
+                     ncsn_error *err) {
+    size_t size = strlen(dir) + strlen(name) + 2;
+    char *path = ncsn_xmalloc(size);
+    snprintf(path, size, "%s/%s", dir, name);
+    *state = LOCK_NONE;
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (*fd < 0) {
+        int rc = ncsn_seterr(err, "%s: cannot open the lock file (%s)", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    int rc;
+    while ((rc = flock(*fd, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR) {
+    }
+    if (rc != 0 && locking_unsupported(errno)) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        while ((rc = fcntl(*fd, wait ? F_SETLKW : F_SETLK, &fl)) != 0 && errno == EINTR) {
+        }
+        if (rc != 0 && (errno == EACCES || errno == EAGAIN)) errno = EWOULDBLOCK;
+    }
+    if (rc == 0) {
+        *state = LOCK_HELD;
+    } else if (!wait && errno == EWOULDBLOCK) {
+        *state = LOCK_BUSY;
+        rc = 0;
+    } else if (locking_unsupported(errno)) {
+        rc = 0; /* no locking here: go on unserialised */
+    } else {
+        rc = ncsn_seterr(err, "%s: cannot lock (%s)", path, strerror(errno));
+    }
+    if (rc != 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    free(path);
+    return rc;
+}
+
+/* Temporary files of writers that died holding the lock (only ever theirs while we hold it). */
+static void remove_stale_temporaries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t size = strlen(dir) + 300;
+    char *path = ncsn_xmalloc(size);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, "sweep.h5.tmp.", strlen("sweep.h5.tmp.")) == 0) {
+            snprintf(path, size, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    free(path);
+    closedir(d);
+}
+
+static int write_all(int fd, const char *data, size_t size) {
+    while (size > 0) {
+        ssize_t n = write(fd, data, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            return -1;
+        }
+        data += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+/* image -> DIR/sweep.h5.tmp.<host>.<pid> -> fsync -> rename over DIR/sweep.h5. */
+static int replace_file(const char *dir, const char *path, const char *tmp, const void *image,
+                        size_t size, ncsn_error *err) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return ncsn_seterr(err, "%s: cannot create %s (%s)", path, tmp, strerror(errno));
+    int rc = 0;
+    if (write_all(fd, image, size) != 0)
+        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
+    if (rc == 0 && fsync(fd) != 0)
+        rc = ncsn_seterr(err, "%s: cannot sync to disk (%s)", path, strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = ncsn_seterr(err, "%s: cannot rename %s into place (%s)", path, tmp, strerror(errno));
+    if (rc != 0) {
+        unlink(tmp);
+        return rc;
+    }
+    int dfd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* best effort: the rename itself is already visible */
+        close(dfd);
+    }
+    return 0;
+}
+
+/* write: always scan and write. coalesce: return at once when another process already
+ * waits to write (summary.h). */
+static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
+    NCSN_ASSERT(dir && s && s->n_runs >= 0 && s->n_swept >= 0);
+    NCSN_ASSERT(s->runs || s->n_runs == 0);
+    NCSN_ASSERT(s->swept_keys || s->n_swept == 0);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return ncsn_seterr(err, "%s: cannot use as the sweep directory (%s)", dir,
+                           strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return ncsn_seterr(err, "%s: cannot use as the sweep directory (not a directory)", dir);
+
+    /* The waiter's lock: its holder has not begun its scan yet, so that scan will see every
+     * change made before now. Released once the summary lock is ours, before our scan. */
+    int wait_fd = -1, wait_state = LOCK_NONE;
+    if (coalesce) {
+        if (lock_file(dir, ".summary.wait", 0, &wait_fd, &wait_state, err)) return -1;
+        if (wait_state == LOCK_BUSY) {
+            close(wait_fd);
+            return 0;
+        }
+    }
+    table t;
+    int lock_fd = -1, lock_state = LOCK_NONE;
+    int rc = table_init(&t, s, err);
+    if (rc == 0) rc = lock_file(dir, ".summary.lock", 1, &lock_fd, &lock_state, err);
+    if (wait_fd >= 0) close(wait_fd);
+    if (rc) {
+        if (t.cols) table_free(&t);
+        return -1;
+    }
+
+    size_t size = strlen(dir) + 320;
+    char *path = ncsn_xmalloc(size), *tmp = ncsn_xmalloc(size), *sub = ncsn_xmalloc(size);
+    char host[64] = "host";
+    if (gethostname(host, sizeof host) != 0) strcpy(host, "host");
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == '/' || *p == '.') *p = '_';
+    snprintf(path, size, "%s/sweep.h5", dir);
+    snprintf(tmp, size, "%s/sweep.h5.tmp.%s.%ld", dir, host, (long)getpid());
+
+    listing runs = {0}, claims = {0};
+    unsigned char *linked = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
+    void *image = NULL;
+    size_t image_size = 0;
+    if (lock_state == LOCK_HELD) remove_stale_temporaries(dir);
+    snprintf(sub, size, "%s/runs", dir);
+    rc = list_dir(sub, &runs, err);
+    if (rc == 0) {
+        snprintf(sub, size, "%s/claims", dir);
+        rc = list_dir(sub, &claims, err);
+    }
+    if (rc == 0) {
+        char updated[32];
+        time_t now = time(NULL);
+        struct tm utc;
+        gmtime_r(&now, &utc);
+        strftime(updated, sizeof updated, "%Y-%m-%dT%H:%M:%SZ", &utc);
+        counts n;
+        const h5ctx c = {path, err};
+        h5_quiet q;
+        h5_quiet_begin(&q);
+        scan_runs(dir, s, &t, &runs, &claims, linked, &n);
+        rc = build_image(&c, tmp, s, &t, linked, &n, updated, &image, &image_size);
+        h5_quiet_end(&q);
+    }
+    if (rc == 0) rc = replace_file(dir, path, tmp, image, image_size, err);
+    if (lock_fd >= 0) close(lock_fd); /* releases the lock */
+
+    free(image);
+    free(linked);
+    listing_free(&claims);
+    listing_free(&runs);
+    free(sub);
+    free(tmp);
+    free(path);
+    table_free(&t);
+    return rc;
+}
+
+int ncsn_sweep_summary_write(const char *dir, const ncsn_sweep *s, ncsn_error *err) {
+    return summary_write(dir, s, 0, err);
+}
+
+int ncsn_sweep_summary_refresh(const char *dir, const ncsn_sweep *s, ncsn_error *err) {
+    return summary_write(dir, s, 1, err);
+}

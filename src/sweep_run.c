@@ -1,0 +1,676 @@
+/* sweep_run.c: `ncsn sweep`, the runner. Every MPI rank, rank 0 included, takes runs from
+ * the expanded sweep (sweep.h), costliest first, and runs them one at a time with OpenMP
+ * threads inside. A rank takes a run by creating DIR/claims/<id> with O_EXCL, so runs are
+ * handed out dynamically with no messages and no coordinator: no rank waits while work
+ * remains, and the same mechanism works without mpirun, across job-array tasks (--shard)
+ * and after a restart. The directory layout is in summary.h.
+ *
+ * Nothing is lost: run files are written atomically; running the same command again keeps
+ * finished runs, forgets the claims of runs that were in flight, and runs what is left.
+ * Results do not depend on the number of ranks: a run's random streams depend only on its
+ * seed and index. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ncsn/cli.h"
+#include "ncsn/common.h"
+#include "ncsn/config.h"
+#include "ncsn/run.h"
+#include "ncsn/summary.h"
+#include "ncsn/sweep.h"
+#include "ncsn/techniques.h"
+
+static const char *usage_sweep =
+    "usage: ncsn sweep [SWEEP.yaml] [-s KEY=VALUE ...] -o DIR [options]\n"
+    "       mpirun -n P ncsn sweep SWEEP.yaml -o DIR\n"
+    "\n"
+    "Runs every configuration of a sweep file (a run configuration in which any value may\n"
+    "be a list, plus an optional `sweep:` block with mode, trials and repeats) and writes\n"
+    "  DIR/runs/<id>.h5   one run file per configuration\n"
+    "  DIR/logs/<id>.log  each run's progress\n"
+    "  DIR/journal.log    every state change (queued, started, finished, failed)\n"
+    "  DIR/sweep.h5       the table /runs and links /run/<id> to every run file\n"
+    "Every MPI rank runs configurations, costliest first; OpenMP threads inside each.\n"
+    "Running the same command again continues: finished runs are kept, runs that were in\n"
+    "flight start again. A different sweep into an existing DIR is refused.\n"
+    "\n"
+    "  -s, --set KEY=VALUE  override one key; a list sweeps it (-s train.lr=[1e-3,1e-4])\n"
+    "  -o, --output DIR     the sweep directory (required)\n"
+    "  --dry-run            validate every configuration, list them, run nothing\n"
+    "  --retry-failed       run the failed runs (failed, diverged, non-finite) again\n"
+    "  --fail-fast          stop taking new runs after the first failure\n"
+    "  --shard I/N          take only runs whose index is I modulo N (job arrays)\n"
+    "  -q, --quiet          no progress lines\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Exit status: 0 every run complete, 1 some run failed or the sweep stopped early,\n"
+    "2 usage or configuration error (nothing is run).\n";
+
+typedef struct {
+    const char *file;
+    const char *dir;
+    const char *sets[256];
+    int n_sets;
+    int dry_run, retry_failed, fail_fast, quiet;
+    int shard_i, shard_n;
+} sweep_args;
+
+/* MPI state: without a launcher the process is rank 0 of 1 and MPI is never started. */
+typedef struct {
+    int use_mpi;
+    int rank, size, local_size;
+    char host[256];
+} world;
+
+/* ---- small helpers: paths, files, journal ---------------------------------------- */
+
+static void path_of(char *buf, size_t size, const char *dir, const char *sub, const char *id,
+                    const char *ext) {
+    snprintf(buf, size, "%s/%s%s%s%s", dir, sub, id ? "/" : "", id ? id : "", ext ? ext : "");
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int make_dir(const char *path, ncsn_error *err) {
+    if (mkdir(path, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+        return ncsn_seterr(err, "%s: exists and is not a directory", path);
+    }
+    return ncsn_seterr(err, "%s: cannot create directory (%s)", path, strerror(errno));
+}
+
+/* Writes text to path atomically (temporary name, then rename). */
+static int write_text_atomic(const char *path, const char *text, ncsn_error *err) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return ncsn_seterr(err, "%s: cannot write (%s)", tmp, strerror(errno));
+    int bad = fputs(text, f) < 0;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(e));
+    }
+    return 0;
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = ncsn_xmalloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) buf = realloc(buf, cap *= 2);
+        if (!buf) {
+            fclose(f);
+            return NULL;
+        }
+    }
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void iso_time(char *buf, size_t size) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One line "time=... event=... rest" appended with a single write(), so lines from
+ * several ranks never interleave. */
+static void journal(const char *dir, const char *event, const char *fmt, ...)
+    NCSN_PRINTF(3, 4);
+static void journal(const char *dir, const char *event, const char *fmt, ...) {
+    char path[4200], line[2048], when[32];
+    path_of(path, sizeof path, dir, "journal.log", NULL, NULL);
+    iso_time(when, sizeof when);
+    int n = snprintf(line, sizeof line, "time=%s event=%s ", when, event);
+    va_list ap;
+    va_start(ap, fmt);
+    n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "ncsn sweep: %s: cannot append (%s)\n", path, strerror(errno));
+        return;
+    }
+    if (write(fd, line, (size_t)n) != n)
+        fprintf(stderr, "ncsn sweep: %s: short write (%s)\n", path, strerror(errno));
+    close(fd);
+}
+
+/* ---- the state of every run, read from the directory ------------------------------ */
+
+enum run_state { QUEUED, RUNNING, DONE, FAILED };
+
+static enum run_state state_of(const char *dir, const char *id) {
+    char p[4200];
+    path_of(p, sizeof p, dir, "runs", id, ".failed");
+    if (exists(p)) return FAILED;
+    path_of(p, sizeof p, dir, "runs", id, ".h5");
+    if (exists(p)) return DONE;
+    path_of(p, sizeof p, dir, "claims", id, NULL);
+    if (exists(p)) return RUNNING;
+    return QUEUED;
+}
+
+static int in_shard(const sweep_args *a, const ncsn_sweep_run *r) {
+    return a->shard_n <= 1 || (int)(r->index % (uint32_t)a->shard_n) == a->shard_i;
+}
+
+typedef struct {
+    int counts[4];      /* by enum run_state, over this invocation's shard */
+    double cost_left;   /* queued and running */
+} sweep_census;
+
+static sweep_census census(const char *dir, const ncsn_sweep *s, const sweep_args *a) {
+    sweep_census c;
+    memset(&c, 0, sizeof c);
+    for (int k = 0; k < s->n_runs; k++) {
+        if (!in_shard(a, &s->runs[k])) continue;
+        enum run_state st = state_of(dir, s->runs[k].id);
+        c.counts[st]++;
+        if (st == QUEUED || st == RUNNING) c.cost_left += s->runs[k].cost;
+    }
+    return c;
+}
+
+/* ---- progress: rank 0 prints one line whenever the census changes ----------------- */
+
+typedef struct {
+    const char *dir;
+    const ncsn_sweep *s;
+    const sweep_args *a;
+    double t0;
+    int done_at_start;
+    double cost_at_start;
+    sweep_census last;
+    double last_check;
+    FILE *log;          /* the current run's log, for the run's own progress */
+} progress_state;
+
+static void fmt_duration(char *buf, size_t size, double seconds) {
+    if (!isfinite(seconds) || seconds < 0) snprintf(buf, size, "?");
+    else if (seconds < 120) snprintf(buf, size, "%.0fs", seconds);
+    else if (seconds < 7200) snprintf(buf, size, "%.0fm%02.0fs", floor(seconds / 60), fmod(seconds, 60));
+    else snprintf(buf, size, "%.0fh%02.0fm", floor(seconds / 3600), fmod(seconds, 3600) / 60);
+}
+
+static void print_progress(progress_state *p, int force) {
+    double now = ncsn_now();
+    if (!force && now - p->last_check < 2.0) return;
+    p->last_check = now;
+    sweep_census c = census(p->dir, p->s, p->a);
+    if (!force && memcmp(c.counts, p->last.counts, sizeof c.counts) == 0) return;
+    p->last = c;
+    double elapsed = now - p->t0;
+    int finished = c.counts[DONE] + c.counts[FAILED] - p->done_at_start;
+    double cost_done = p->cost_at_start - c.cost_left;
+    double rate = elapsed > 0 ? 3600.0 * finished / elapsed : 0;
+    double eta = cost_done > 0 ? c.cost_left * elapsed / cost_done : NAN;
+    char eta_s[32];
+    fmt_duration(eta_s, sizeof eta_s, c.counts[QUEUED] + c.counts[RUNNING] == 0 ? 0 : eta);
+    fprintf(stderr, "sweep done=%d failed=%d running=%d queued=%d runs_per_hour=%.1f eta=%s\n",
+            c.counts[DONE], c.counts[FAILED], c.counts[RUNNING], c.counts[QUEUED], rate, eta_s);
+    fflush(stderr);
+}
+
+/* A run's progress goes to its log; on rank 0 it is also the moment to report the sweep. */
+static void run_progress(const char *phase, int64_t done, int64_t total, double rate,
+                         const char *extra, void *user) {
+    progress_state *p = user;
+    ncsn_progress_stderr(phase, done, total, rate, extra, p->log);
+    if (p->a && !p->a->quiet) print_progress(p, 0);
+}
+
+/* ---- argument parsing ------------------------------------------------------------- */
+
+static int parse_args(int argc, char **argv, sweep_args *a) {
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *val = NULL;
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            fputs(usage_sweep, stdout);
+            return 1;
+        } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
+            a->quiet = 1;
+        } else if (!strcmp(arg, "--dry-run")) {
+            a->dry_run = 1;
+        } else if (!strcmp(arg, "--retry-failed")) {
+            a->retry_failed = 1;
+        } else if (!strcmp(arg, "--fail-fast")) {
+            a->fail_fast = 1;
+        } else if (!strcmp(arg, "-s") || !strcmp(arg, "--set") || !strcmp(arg, "-o") ||
+                   !strcmp(arg, "--output") || !strcmp(arg, "--shard")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ncsn sweep: %s needs a value\n", arg);
+                return -1;
+            }
+            val = argv[++i];
+            if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
+                a->dir = val;
+            } else if (!strcmp(arg, "--shard")) {
+                char tail;
+                if (sscanf(val, "%d/%d%c", &a->shard_i, &a->shard_n, &tail) != 2 ||
+                    a->shard_n < 1 || a->shard_i < 0 || a->shard_i >= a->shard_n) {
+                    fprintf(stderr, "ncsn sweep: --shard %s: expected I/N with 0 <= I < N\n", val);
+                    return -1;
+                }
+            } else {
+                if (a->n_sets == 256) {
+                    fprintf(stderr, "ncsn sweep: more than 256 overrides\n");
+                    return -1;
+                }
+                a->sets[a->n_sets++] = val;
+            }
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "ncsn sweep: unknown option %s (see ncsn sweep --help)\n", arg);
+            return -1;
+        } else if (!a->file) {
+            a->file = arg;
+        } else {
+            fprintf(stderr, "ncsn sweep: unexpected argument %s\n", arg);
+            return -1;
+        }
+    }
+    if (!a->dir && !a->dry_run) {
+        fprintf(stderr, "ncsn sweep: -o DIR is required (see ncsn sweep --help)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- MPI --------------------------------------------------------------------------- */
+
+static int launched_by_mpi(void) {
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK") ||
+           getenv("PMI_SIZE");
+}
+
+static void world_start(world *w, int *argc, char ***argv) {
+    memset(w, 0, sizeof *w);
+    w->size = w->local_size = 1;
+    if (gethostname(w->host, sizeof w->host - 1) != 0) strcpy(w->host, "unknown");
+    if (!launched_by_mpi()) return;
+    MPI_Init(argc, argv);
+    w->use_mpi = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &w->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &w->size);
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, w->rank, MPI_INFO_NULL, &local);
+    MPI_Comm_size(local, &w->local_size);
+    MPI_Comm_free(&local);
+}
+
+/* Waits for every rank without spinning: a non-blocking barrier polled every 50 ms.
+ * While it waits, rank 0 reports the sweep's progress. */
+static void world_wait(world *w, progress_state *p) {
+    if (!w->use_mpi) return;
+    MPI_Request req;
+    MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    for (;;) {
+        int done = 0;
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (done) break;
+        if (p) print_progress(p, 0);
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Rank 0's verdict (an exit status) shared with every rank. */
+static int world_share(world *w, int status) {
+    if (w->use_mpi) MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return status;
+}
+
+static int world_end(world *w, int status) {
+    if (w->use_mpi) {
+        int worst = status;
+        MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        MPI_Finalize();
+        return worst;
+    }
+    return status;
+}
+
+/* Without OMP_NUM_THREADS, ranks sharing a node share its cores. */
+static void choose_threads(const world *w) {
+#ifdef _OPENMP
+    if (getenv("OMP_NUM_THREADS") || w->local_size <= 1) return;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int t = (int)(cores / w->local_size);
+    omp_set_num_threads(t >= 1 ? t : 1);
+#else
+    (void)w;
+#endif
+}
+
+/* ---- listing (--dry-run) ----------------------------------------------------------- */
+
+typedef struct {
+    const char *key;
+    char *buf;
+    size_t size;
+} value_query;
+
+static void find_value(const ncsn_config_value *v, void *user) {
+    value_query *q = user;
+    if (strcmp(v->key, q->key) != 0) return;
+    size_t n = 0;
+    if (v->type == NCSN_VALUE_STRING) {
+        snprintf(q->buf, q->size, "%s", v->string);
+        return;
+    }
+    if (v->count > 1) n += (size_t)snprintf(q->buf + n, q->size - n, "[");
+    for (int j = 0; j < v->count && n < q->size; j++) {
+        const char *sep = j ? "," : "";
+        if (v->type == NCSN_VALUE_REAL)
+            n += (size_t)snprintf(q->buf + n, q->size - n, "%s%g", sep, v->reals[j]);
+        else if (v->type == NCSN_VALUE_BOOL)
+            n += (size_t)snprintf(q->buf + n, q->size - n, "%s%s", sep, v->ints[j] ? "true" : "false");
+        else
+            n += (size_t)snprintf(q->buf + n, q->size - n, "%s%lld", sep, (long long)v->ints[j]);
+    }
+    if (v->count > 1 && n < q->size) snprintf(q->buf + n, q->size - n, "]");
+}
+
+/* The value of key in c as short text; "auto" for values still to be resolved. */
+static void value_text(const ncsn_config *c, const char *key, char *buf, size_t size) {
+    if ((!strcmp(key, "noise.sigma_1") && c->noise.sigma_1_auto) ||
+        (!strcmp(key, "noise.L") && c->noise.L_auto) ||
+        (!strcmp(key, "sample.eps") && c->sample.eps_auto)) {
+        snprintf(buf, size, "auto");
+        return;
+    }
+    value_query q = {key, buf, size};
+    buf[0] = '\0';
+    ncsn_config_visit(c, find_value, &q);
+}
+
+static void list_runs(const ncsn_sweep *s, const sweep_args *a) {
+    double total = 0;
+    for (int k = 0; k < s->n_runs; k++) total += s->runs[k].cost;
+    printf("%d runs", s->n_runs);
+    if (s->repeats > 1) printf(" (%d configurations x %d repeats)", s->n_runs / s->repeats, s->repeats);
+    printf(", swept: ");
+    for (int j = 0; j < s->n_swept; j++) printf("%s%s", j ? ", " : "", s->swept_keys[j]);
+    printf("%s\n", s->n_swept ? "" : "nothing");
+    printf("%-12s %8s %20s", "id", "cost%", "seed");
+    for (int j = 0; j < s->n_swept; j++) printf("  %s", s->swept_keys[j]);
+    printf("\n");
+    for (int k = 0; k < s->n_runs; k++) {
+        const ncsn_sweep_run *r = &s->runs[k];
+        if (!in_shard(a, r)) continue;
+        printf("%-12s %8.2f %20llu", r->id, total > 0 ? 100 * r->cost / total : 0,
+               (unsigned long long)r->cfg.seed);
+        for (int j = 0; j < s->n_swept; j++) {
+            char v[256];
+            value_text(&r->cfg, s->swept_keys[j], v, sizeof v);
+            printf("  %s", v);
+        }
+        printf("\n");
+    }
+}
+
+/* ---- preparing the directory (rank 0) ----------------------------------------------- */
+
+static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a,
+                       ncsn_error *err) {
+    char p[4200];
+    if (make_dir(dir, err) != 0) return NCSN_EXIT_RUNTIME;
+    const char *subs[] = {"runs", "logs", "claims"};
+    for (int i = 0; i < 3; i++) {
+        path_of(p, sizeof p, dir, subs[i], NULL, NULL);
+        if (make_dir(p, err) != 0) return NCSN_EXIT_RUNTIME;
+    }
+    path_of(p, sizeof p, dir, "sweep.txt", NULL, NULL);
+    char *have = read_text(p);
+    if (have && strcmp(have, s->canonical) != 0) {
+        free(have);
+        ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory", dir, p);
+        return NCSN_EXIT_USAGE;
+    }
+    int fresh = have == NULL;
+    free(have);
+    if (fresh) {
+        if (write_text_atomic(p, s->canonical, err) != 0) return NCSN_EXIT_RUNTIME;
+        journal(dir, "created", "runs=%d", s->n_runs);
+        for (int k = 0; k < s->n_runs; k++) journal(dir, "queued", "id=%s", s->runs[k].id);
+    }
+    /* Runs that were in flight when an earlier invocation stopped start again; failed
+     * runs too with --retry-failed. Only this shard's runs are touched. */
+    for (int k = 0; k < s->n_runs; k++) {
+        const ncsn_sweep_run *r = &s->runs[k];
+        if (!in_shard(a, r)) continue;
+        enum run_state st = state_of(dir, r->id);
+        char claim[4200];
+        path_of(claim, sizeof claim, dir, "claims", r->id, NULL);
+        if (st == RUNNING) {
+            unlink(claim);
+            journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
+        } else if (st == FAILED && a->retry_failed) {
+            path_of(p, sizeof p, dir, "runs", r->id, ".failed");
+            unlink(p);
+            path_of(p, sizeof p, dir, "runs", r->id, ".h5");
+            unlink(p);
+            unlink(claim);
+            journal(dir, "requeued", "id=%s reason=retry_failed", r->id);
+        }
+    }
+    path_of(p, sizeof p, dir, "STOP", NULL, NULL);
+    unlink(p);
+    return NCSN_EXIT_OK;
+}
+
+/* ---- running ------------------------------------------------------------------------- */
+
+static int claim(const char *dir, const char *id, const world *w) {
+    char p[4200];
+    path_of(p, sizeof p, dir, "claims", id, NULL);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return 0;
+    char line[512];
+    int n = snprintf(line, sizeof line, "rank=%d host=%s pid=%ld\n", w->rank, w->host,
+                     (long)getpid());
+    if (write(fd, line, (size_t)n) != n) { /* the claim holds even if the note is short */
+    }
+    close(fd);
+    return 1;
+}
+
+/* Runs one configuration; returns 1 if it failed. */
+static int run_one(const char *dir, const ncsn_sweep_run *r, const world *w,
+                   progress_state *p) {
+    char log_path[4200], out[4200], failed[4200];
+    path_of(log_path, sizeof log_path, dir, "logs", r->id, ".log");
+    path_of(out, sizeof out, dir, "runs", r->id, ".h5");
+    path_of(failed, sizeof failed, dir, "runs", r->id, ".failed");
+    journal(dir, "started", "id=%s rank=%d host=%s pid=%ld", r->id, w->rank, w->host,
+            (long)getpid());
+    FILE *log = fopen(log_path, "a");
+    if (log) {
+        char *yaml = ncsn_config_to_yaml(&r->cfg);
+        char when[32];
+        iso_time(when, sizeof when);
+        fprintf(log, "# %s run %s on rank %d (%s), seed %llu\n%s", when, r->id, w->rank,
+                w->host, (unsigned long long)r->cfg.seed, yaml);
+        free(yaml);
+        fflush(log);
+    }
+    p->log = log;
+    ncsn_run_options opt = {0, r->index, run_progress, p, log};
+    ncsn_error err = {{0}};
+    double t0 = ncsn_now();
+    int rc = ncsn_run(&r->cfg, out, &opt, &err);
+    double seconds = ncsn_now() - t0;
+    if (rc == NCSN_EXIT_OK) {
+        journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.2f", r->id, w->rank,
+                seconds);
+    } else {
+        /* diverged and non-finite runs have a run file with their status; every failure
+         * leaves runs/<id>.failed with the reason */
+        ncsn_error werr;
+        char text[1200];
+        snprintf(text, sizeof text, "%s\n", err.msg);
+        if (write_text_atomic(failed, text, &werr) != 0)
+            fprintf(stderr, "ncsn sweep: %s\n", werr.msg);
+        const char *status = !exists(out) ? "failed"
+                             : strstr(err.msg, "diverged") ? "diverged" : "nonfinite_samples";
+        journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.2f reason=\"%s\"", r->id,
+                w->rank, status, seconds, err.msg);
+        if (log) fprintf(log, "failed: %s\n", err.msg);
+    }
+    if (log) fclose(log);
+    p->log = NULL;
+    return rc != NCSN_EXIT_OK;
+}
+
+static int by_cost_desc(const void *x, const void *y) {
+    const ncsn_sweep_run *a = *(ncsn_sweep_run *const *)x, *b = *(ncsn_sweep_run *const *)y;
+    if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static void refresh_summary(const char *dir, const ncsn_sweep *s) {
+    ncsn_error err;
+    if (ncsn_sweep_summary_write(dir, s, &err) != 0)
+        fprintf(stderr, "ncsn sweep: summary: %s\n", err.msg);
+}
+
+/* Takes runs, costliest first, until none is left (or a failure under --fail-fast).
+ * Returns the number of runs this rank saw fail. */
+static int work(const char *dir, const ncsn_sweep *s, const sweep_args *a, const world *w,
+                progress_state *p) {
+    ncsn_sweep_run **order = ncsn_xmalloc(sizeof *order * (size_t)(s->n_runs ? s->n_runs : 1));
+    for (int k = 0; k < s->n_runs; k++) order[k] = &s->runs[k];
+    qsort(order, (size_t)s->n_runs, sizeof *order, by_cost_desc);
+    char stop[4200];
+    path_of(stop, sizeof stop, dir, "STOP", NULL, NULL);
+    int failures = 0;
+    for (int k = 0; k < s->n_runs; k++) {
+        const ncsn_sweep_run *r = order[k];
+        if (a->fail_fast && exists(stop)) break;
+        if (!in_shard(a, r) || state_of(dir, r->id) != QUEUED || !claim(dir, r->id, w))
+            continue;
+        int failed = run_one(dir, r, w, p);
+        failures += failed;
+        refresh_summary(dir, s);
+        if (w->rank == 0 && !a->quiet) print_progress(p, 0);
+        if (failed && a->fail_fast) {
+            ncsn_error err;
+            write_text_atomic(stop, r->id, &err);
+            journal(dir, "stopping", "reason=fail_fast id=%s", r->id);
+            break;
+        }
+    }
+    free(order);
+    return failures;
+}
+
+int ncsn_cmd_sweep(int argc, char **argv) {
+    world w;
+    world_start(&w, &argc, &argv);
+    sweep_args a;
+    int p = parse_args(argc, argv, &a);
+    if (p != 0) return world_end(&w, p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE);
+
+    ncsn_sweep s;
+    memset(&s, 0, sizeof s);
+    ncsn_error err = {{0}};
+    if (ncsn_sweep_load(&s, a.file, a.sets, a.n_sets, &err) != 0) {
+        if (w.rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+        return world_end(&w, NCSN_EXIT_USAGE);
+    }
+    for (int k = 0; k < s.n_runs; k++) {
+        /* Technique 2 has no solution for D <= 4: say so before any work starts */
+        double gamma;
+        ncsn_error terr;
+        if (s.runs[k].cfg.noise.L_auto &&
+            ncsn_t2_solve_gamma(s.runs[k].cfg.dataset.dim, &gamma, &terr) != 0) {
+            int i = ncsn_config_key_index("noise.L");
+            const char *origin = i >= 0 ? s.runs[k].cfg.origin[i] : "";
+            if (w.rank == 0)
+                fprintf(stderr, "ncsn sweep: %s%snoise.L: auto (run %s): %s\n", origin,
+                        origin[0] ? ": " : "", s.runs[k].id, terr.msg);
+            ncsn_sweep_free(&s);
+            return world_end(&w, NCSN_EXIT_USAGE);
+        }
+    }
+    if (a.dry_run) {
+        if (w.rank == 0) list_runs(&s, &a);
+        ncsn_sweep_free(&s);
+        return world_end(&w, NCSN_EXIT_OK);
+    }
+    choose_threads(&w);
+
+    int status = NCSN_EXIT_OK;
+    if (w.rank == 0) status = prepare_dir(a.dir, &s, &a, &err);
+    if (world_share(&w, status) != NCSN_EXIT_OK) {
+        if (w.rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+        ncsn_sweep_free(&s);
+        return world_end(&w, status);
+    }
+    progress_state prog;
+    memset(&prog, 0, sizeof prog);
+    prog.dir = a.dir;
+    prog.s = &s;
+    prog.a = w.rank == 0 ? &a : NULL; /* only rank 0 reports the sweep */
+    prog.t0 = ncsn_now();
+    sweep_census c0 = census(a.dir, &s, &a);
+    prog.done_at_start = c0.counts[DONE] + c0.counts[FAILED];
+    prog.cost_at_start = c0.cost_left;
+    if (w.rank == 0) {
+        journal(a.dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld", w.size,
+                s.n_runs, c0.counts[QUEUED], w.host, (long)getpid());
+        if (!a.quiet) {
+            fprintf(stderr, "sweep dir=%s runs=%d todo=%d ranks=%d threads_per_rank=%d\n",
+                    a.dir, s.n_runs, c0.counts[QUEUED], w.size, ncsn_max_threads());
+            print_progress(&prog, 1);
+        }
+        refresh_summary(a.dir, &s);
+    }
+
+    work(a.dir, &s, &a, &w, &prog);
+    world_wait(&w, w.rank == 0 && !a.quiet ? &prog : NULL);
+
+    if (w.rank == 0) {
+        refresh_summary(a.dir, &s);
+        sweep_census c = census(a.dir, &s, &a);
+        journal(a.dir, "sweep_ended", "done=%d failed=%d queued=%d", c.counts[DONE],
+                c.counts[FAILED], c.counts[QUEUED] + c.counts[RUNNING]);
+        if (!a.quiet) print_progress(&prog, 1);
+        if (c.counts[FAILED] > 0 || c.counts[QUEUED] + c.counts[RUNNING] > 0) {
+            fprintf(stderr, "ncsn sweep: %d of %d runs failed, %d not run; see %s/journal.log\n",
+                    c.counts[FAILED], c.counts[DONE] + c.counts[FAILED] + c.counts[QUEUED] +
+                    c.counts[RUNNING], c.counts[QUEUED] + c.counts[RUNNING], a.dir);
+            status = NCSN_EXIT_RUNTIME;
+        }
+        printf("%s/sweep.h5\n", a.dir);
+    }
+    ncsn_sweep_free(&s);
+    return world_end(&w, status);
+}

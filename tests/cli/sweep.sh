@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# sweep.sh: `ncsn sweep` as users run it: --dry-run, one process without mpirun, two MPI
+# ranks (results bit-identical to one), kill -9 and continue (finished runs kept, the
+# final table equal to an uninterrupted sweep's), a different sweep refused, a diverged
+# run recorded while the sweep goes on, --retry-failed and --fail-fast.
+set -euo pipefail
+NCSN=${NCSN_BIN:-build/ncsn}
+PY=${PYTHON:-/usr/bin/python3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+export OMPI_MCA_rmaps_base_oversubscribe=1
+
+cat > "$tmp/small.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: [150, 300], batch: 64, lr: [0.001, 0.003], log_every: 50}
+noise: {L: 8}
+sample: {n: 300, T: 15}
+sweep: {repeats: 2}
+YAML
+
+# --dry-run lists every run and runs nothing
+"$NCSN" sweep "$tmp/small.yaml" --dry-run > "$tmp/list"
+grep -q "^8 runs" "$tmp/list" || fail "dry run: $(head -2 "$tmp/list")"
+grep -q "c0003-r1" "$tmp/list" || fail "dry run ids"
+
+# one process, no mpirun
+"$NCSN" sweep "$tmp/small.yaml" -q -o "$tmp/p1" > /dev/null
+# two ranks
+mpiexec -n 2 --oversubscribe "$NCSN" sweep "$tmp/small.yaml" -q -o "$tmp/p2" > /dev/null
+grep -q "rank=1" "$tmp/p2/journal.log" || fail "rank 1 ran nothing"
+grep -q "rank=0 status=complete" "$tmp/p2/journal.log" || fail "rank 0 ran nothing"
+
+"$PY" - "$tmp" <<'PY'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+a, b = h5py.File(f"{d}/p1/sweep.h5", "r"), h5py.File(f"{d}/p2/sweep.h5", "r")
+ta, tb = a["runs"][:], b["runs"][:]
+assert len(ta) == 8, len(ta)
+ids = [x.decode() if isinstance(x, bytes) else x for x in ta["id"]]
+st = [x.decode() if isinstance(x, bytes) else x for x in ta["status"]]
+assert st == ["complete"] * 8, st
+for name in ("train.steps", "train.lr"):
+    assert name in ta.dtype.names, ta.dtype.names
+assert sorted(set(ta["train.lr"])) == [0.001, 0.003]
+for i in ids:
+    for key in ("samples", "model/backbone.0/weight", "model/sigma_emb.0/bias", "train/loss"):
+        assert np.array_equal(a[f"run/{i}/{key}"][:], b[f"run/{i}/{key}"][:]), (i, key)
+# repeats differ, configurations differ
+assert not np.array_equal(a["run/c0000-r0/samples"][:], a["run/c0000-r1/samples"][:])
+print("P=1 and P=2 bit-identical over", len(ids), "runs")
+PY
+
+# kill -9 after some runs, then continue
+"$NCSN" sweep "$tmp/small.yaml" -q -o "$tmp/k" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  n=$(ls "$tmp/k/runs" 2>/dev/null | grep -c '\.h5$' || true)
+  [ "$n" -ge 2 ] && break
+  sleep 0.1
+done
+kill -9 $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+done_before=$(ls "$tmp/k/runs" | grep '\.h5$' | sort)
+[ -n "$done_before" ] || fail "no run finished before the kill"
+stat -c '%n %i %Y' "$tmp/k/runs"/*.h5 > "$tmp/before"
+"$NCSN" sweep "$tmp/small.yaml" -q -o "$tmp/k" > /dev/null
+for f in $done_before; do
+  grep -q "$(stat -c '%n %i %Y' "$tmp/k/runs/$f")" "$tmp/before" || fail "$f was recomputed"
+done
+[ "$(ls "$tmp/k/runs" | grep -c '\.h5$')" -eq 8 ] || fail "continued sweep: not every run file is there"
+[ "$(grep -c event=sweep_started "$tmp/k/journal.log")" -eq 2 ] || fail "journal: expected two sweep starts"
+"$PY" - "$tmp" <<'PY'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+a, k = h5py.File(f"{d}/p1/sweep.h5", "r"), h5py.File(f"{d}/k/sweep.h5", "r")
+ta, tk = a["runs"][:], k["runs"][:]
+for name in ta.dtype.names:
+    if name in ("train_seconds", "sample_seconds"):
+        continue
+    x, y = ta[name], tk[name]
+    if x.dtype.kind == "f":
+        assert np.array_equal(x, y, equal_nan=True), name
+    else:
+        assert list(x) == list(y), name
+print("continued sweep equals the uninterrupted one")
+PY
+
+# a different sweep into the same directory is refused
+set +e
+"$NCSN" sweep "$tmp/small.yaml" -s seed=5 -q -o "$tmp/p1" 2> "$tmp/err"; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "different sweep: exit $rc, expected 2"
+grep -q "different sweep" "$tmp/err" || fail "different sweep message: $(cat "$tmp/err")"
+
+# a configuration error names file, line and key, before any work
+printf 'train:\n  lr: [0.001, -1]\n' > "$tmp/bad.yaml"
+set +e
+"$NCSN" sweep "$tmp/bad.yaml" -q -o "$tmp/bad" 2> "$tmp/err"; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "bad sweep: exit $rc"
+grep -q "bad.yaml:2" "$tmp/err" || fail "bad sweep message: $(cat "$tmp/err")"
+grep -q "train.lr" "$tmp/err" || fail "bad sweep message: $(cat "$tmp/err")"
+[ -e "$tmp/bad" ] && fail "a directory was created for a bad sweep"
+
+# a diverging run is recorded and the sweep goes on; --retry-failed reruns only it
+cat > "$tmp/div.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: 100, batch: 64, lr: [0.001, 1.0e+30]}
+noise: {L: 5}
+sample: {n: 100, T: 5}
+YAML
+set +e
+"$NCSN" sweep "$tmp/div.yaml" -q -o "$tmp/div" > /dev/null 2>&1; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "sweep with a diverged run: exit $rc, expected 1"
+grep -q "status=diverged" "$tmp/div/journal.log" || fail "journal lacks the diverged run"
+"$PY" - "$tmp/div/sweep.h5" <<'PY'
+import sys, h5py
+t = h5py.File(sys.argv[1])["runs"][:]
+st = [x.decode() if isinstance(x, bytes) else x for x in t["status"]]
+assert sorted(st) == ["complete", "diverged"], st
+PY
+set +e
+"$NCSN" sweep "$tmp/div.yaml" -q --retry-failed -o "$tmp/div" > /dev/null 2>&1; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "retry: exit $rc"
+[ "$(grep -c 'event=started' "$tmp/div/journal.log")" -eq 3 ] || fail "--retry-failed reran more than the failed run"
+
+# --fail-fast stops taking runs after the first failure
+cat > "$tmp/ff.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: 100, batch: 64, lr: [1.0e+30, 1.0e+31, 1.0e+32]}
+noise: {L: 5}
+sample: {n: 100, T: 5}
+YAML
+set +e
+"$NCSN" sweep "$tmp/ff.yaml" -q --fail-fast -o "$tmp/ff" > /dev/null 2>&1; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "fail-fast: exit $rc"
+[ "$(grep -c 'event=started' "$tmp/ff/journal.log")" -eq 1 ] || fail "--fail-fast went on"
+echo "sweep.sh: all checks passed"
