@@ -250,8 +250,8 @@ def _set_axis(ax, which, cats, log):
 
 
 def metric_vs_key_figure(results, key, metrics):
-    """One panel per metric: every run's value against the swept key (dots), and the mean
-    over the runs at each value (line)."""
+    """One panel per metric: every run's value against the swept key (dots), and the median
+    over the runs at each value (line; robust to the one run that blew up)."""
     t = results.table
     x, cats, logx = axis_values(t[key])
     fig, axes = new_figure(1, len(metrics))
@@ -261,8 +261,8 @@ def metric_vs_key_figure(results, key, metrics):
         ax.scatter(x[ok], y[ok], s=14, alpha=0.7, gid="runs")
         ux = np.unique(x[ok])
         if ux.size:
-            ax.plot(ux, [y[ok][x[ok] == u].mean() for u in ux], "k-", lw=1, alpha=0.6,
-                    gid="mean")
+            ax.plot(ux, [np.median(y[ok][x[ok] == u]) for u in ux], "k-", lw=1, alpha=0.6,
+                    gid="median")
         _set_axis(ax, "x", cats, logx)
         if _spans_decades(y[ok]):
             ax.set_yscale("log")
@@ -277,18 +277,18 @@ def metric_vs_key_figure(results, key, metrics):
 
 def heatmap_data(results, key_a, key_b, metric):
     """(values of a, values of b, means (len(b), len(a))): the mean of metric over every run
-    with a finite value at each (a, b), NaN where there is none."""
+    with a finite value at each (a, b), NaN where there is none. The values are those of
+    runs with a finite metric (an unfinished run's unresolved "auto" reads -1 or NaN)."""
     t = results.table
+    y = t[metric].astype(np.float64)
+    ok = np.isfinite(y)
 
     def levels(col):
-        if col.dtype.kind in "US":
-            return [str(v) for v in col], sorted({str(v) for v in col if str(v) != ""})
-        v = [_py(u) for u in col]
-        return v, sorted({u for u in v if not (isinstance(u, float) and math.isnan(u))})
+        v = [str(u) for u in col] if col.dtype.kind in "US" else [_py(u) for u in col]
+        return v, sorted({u for u, good in zip(v, ok) if good})
 
     va, la = levels(t[key_a])
     vb, lb = levels(t[key_b])
-    y = t[metric].astype(np.float64)
     M = np.full((len(lb), len(la)), math.nan)
     for j, b in enumerate(lb):
         for i, a in enumerate(la):
@@ -311,11 +311,13 @@ def heatmap_figure(results, key_a, key_b, metric):
     ax.set_yticklabels([_fmt(b) for b in lb], fontsize=8)
     ax.set_xlabel(key_a)
     ax.set_ylabel(key_b)
+    norm = im.norm
     for j in range(M.shape[0]):
         for i in range(M.shape[1]):
             if math.isfinite(M[j, i]):
+                light = norm(M[j, i]) < 0.5  # viridis_r: small values are light
                 ax.text(i, j, "%.3g" % M[j, i], ha="center", va="center", fontsize=7,
-                        color="w")
+                        color="k" if light else "w")
     ax.set_title("mean %s over repeats and other keys" % metric)
     fig.tight_layout()
     return fig

@@ -128,8 +128,8 @@ def make_report(path, outdir=None, metric=None, top=5):
     if shown and res.swept_keys:
         for key in res.swept_keys:
             figure("metric_vs_%s.png" % _safe(key),
-                   "Each metric against %s: every run (dots) and the mean over runs at each "
-                   "value (line)%s." % (key, ", log axes where the values span decades"),
+                   "Each metric against %s: every run (dots) and the median over the runs at "
+                   "each value (line); log axes where the values span decades." % key,
                    lambda key=key: F.metric_vs_key_figure(res, key, shown))
         for a, b in itertools.islice(itertools.combinations(res.swept_keys, 2), MAX_HEATMAPS):
             figure("heatmap_%s__%s.png" % (_safe(a), _safe(b)),

@@ -7,10 +7,6 @@
  * coordinate-major (D, CB), so the inner loops run over chains and vectorise.
  * Hot kernels are compiled for AVX2 and for the baseline ISA (chosen at run time); they
  * use only elementwise float arithmetic without contraction, so both give the same bits. */
-/* sqrtf without errno (results are the same), so the Box-Muller loops vectorise. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-math-errno")
-#endif
 #include "ncsn/sample.h"
 
 #include <math.h>

@@ -6,6 +6,9 @@
  * "DIR/sweep.h5.tmp.<host>.<pid>", fsync and rename it over DIR/sweep.h5, release the
  * lock. The lock is held from the scan to the rename, so summaries are written in the
  * order their scans were taken: a later snapshot is never replaced by an earlier one.
+ * ncsn_sweep_summary_refresh first tries DIR/.summary.wait without waiting: when another
+ * process holds it, that process has yet to scan, so this call returns at once; else it
+ * holds it until the summary lock is its own, so at most one process waits to scan.
  *
  * A run file is opened read-only without HDF5's file locking (run files are renamed into
  * place complete, so there is nothing to lock against, and locking fails on some parallel
@@ -722,14 +725,15 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
     for (int r = 0; r < s->n_runs; r++) {
         const ncsn_sweep_run *run = &s->runs[r];
         cell *row = row_of(t, r);
-        char name[64], label[80];
+        char h5[64], failed[64], label[80];
+        snprintf(h5, sizeof h5, "%s.h5", run->id);
+        snprintf(failed, sizeof failed, "%s.failed", run->id);
         fill_from_sweep(t, run, row);
         linked[r] = 0;
-        snprintf(name, sizeof name, "%s.h5", run->id);
-        if (listed(runs, name)) {
+        if (listed(runs, h5)) {
             char *why = NULL;
-            snprintf(path, path_size, "%s/runs/%s", dir, name);
-            snprintf(label, sizeof label, "runs/%s", name);
+            snprintf(path, path_size, "%s/runs/%s", dir, h5);
+            snprintf(label, sizeof label, "runs/%s", h5);
             if (read_run_file(path, label, t, row, &why) == 0) {
                 linked[r] = 1;
             } else {
@@ -737,9 +741,9 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
                 truncate_utf8(why, ERROR_TEXT_MAX);
                 set_string(&row[t->c_error], why);
             }
-        } else if (snprintf(name, sizeof name, "%s.failed", run->id), listed(runs, name)) {
-            snprintf(path, path_size, "%s/runs/%s", dir, name);
-            snprintf(label, sizeof label, "runs/%s", name);
+        } else if (listed(runs, failed)) {
+            snprintf(path, path_size, "%s/runs/%s", dir, failed);
+            snprintf(label, sizeof label, "runs/%s", failed);
             set_string(&row[C_STATUS], xstrdup("failed"));
             set_string(&row[t->c_error], read_failed_reason(path, label));
         } else if (listed(claims, run->id)) {

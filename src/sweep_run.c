@@ -371,44 +371,11 @@ static void choose_threads(const world *w) {
 
 /* ---- listing (--dry-run) ----------------------------------------------------------- */
 
-typedef struct {
-    const char *key;
-    char *buf;
-    size_t size;
-} value_query;
-
-static void find_value(const ncsn_config_value *v, void *user) {
-    value_query *q = user;
-    if (strcmp(v->key, q->key) != 0) return;
-    size_t n = 0;
-    if (v->type == NCSN_VALUE_STRING) {
-        snprintf(q->buf, q->size, "%s", v->string);
-        return;
-    }
-    if (v->count > 1) n += (size_t)snprintf(q->buf + n, q->size - n, "[");
-    for (int j = 0; j < v->count && n < q->size; j++) {
-        const char *sep = j ? "," : "";
-        if (v->type == NCSN_VALUE_REAL)
-            n += (size_t)snprintf(q->buf + n, q->size - n, "%s%g", sep, v->reals[j]);
-        else if (v->type == NCSN_VALUE_BOOL)
-            n += (size_t)snprintf(q->buf + n, q->size - n, "%s%s", sep, v->ints[j] ? "true" : "false");
-        else
-            n += (size_t)snprintf(q->buf + n, q->size - n, "%s%lld", sep, (long long)v->ints[j]);
-    }
-    if (v->count > 1 && n < q->size) snprintf(q->buf + n, q->size - n, "]");
-}
-
-/* The value of key in c as short text; "auto" for values still to be resolved. */
+/* The value of key in c as flow YAML ("auto" for values still to be resolved). */
 static void value_text(const ncsn_config *c, const char *key, char *buf, size_t size) {
-    if ((!strcmp(key, "noise.sigma_1") && c->noise.sigma_1_auto) ||
-        (!strcmp(key, "noise.L") && c->noise.L_auto) ||
-        (!strcmp(key, "sample.eps") && c->sample.eps_auto)) {
-        snprintf(buf, size, "auto");
-        return;
-    }
-    value_query q = {key, buf, size};
-    buf[0] = '\0';
-    ncsn_config_visit(c, find_value, &q);
+    char *text = ncsn_config_key_to_yaml(c, ncsn_config_key_index(key));
+    snprintf(buf, size, "%s", text ? text : "?");
+    free(text);
 }
 
 static void list_runs(const ncsn_sweep *s, const sweep_args *a) {

@@ -3,9 +3,6 @@
  * L = number of levels, K = number of embedding classes in a batch (see train.h).
  * Hot kernels are compiled for AVX2 and for the baseline ISA (chosen at run time); they use
  * elementwise float arithmetic only, without contraction, so both give the same bits. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-math-errno") /* sqrtf in Adam vectorises; results are the same */
-#endif
 #include "ncsn/train.h"
 
 #include <math.h>

@@ -4,7 +4,8 @@
  * (runs/<id>.failed), running (claims/<id>), queued, and two broken run files (truncated,
  * not HDF5). The summary is checked with the HDF5 C API and with h5py (from another
  * working directory, following the external links), rewritten after the queued run
- * completes, and written by several processes at once. Sizes: N samples of dimension D,
+ * completes, and written by several processes at once (the lock file orders them;
+ * ncsn_sweep_summary_refresh leaves the work to a process already waiting). Sizes: N samples of dimension D,
  * L noise levels, K mixture components, NL loss-history entries. */
 #include <dirent.h>
 #include <errno.h>

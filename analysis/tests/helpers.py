@@ -45,17 +45,28 @@ def make_run(path, *kv):
     return path
 
 
-def write_sweep_h5(d, rows, swept, sweep_text="# test sweep\n"):
+def write_sweep_h5(d, rows, swept, sweep_text="# test sweep\n", fixed=False):
     """DIR/sweep.h5 per summary.h: compound /runs (id, group, repeat, status, seed, each
     swept key, the metrics, error), /run/<id> external links to runs/<id>.h5 for runs that
     have a run file, and the root attributes. rows: dicts with id, group, repeat, status,
     seed, error; swept values and metrics are read from the run file when it exists
-    (NaN, or the row's own value, otherwise). swept: [(key, "f8" | "i8" | "str")]."""
+    (NaN, or the row's own value, otherwise). swept: [(key, "f8" | "i8" | "str")].
+    Strings are variable-length UTF-8, or with fixed=True fixed-length UTF-8 as wide as
+    the longest value (what ncsn's writer, src/summary.c, does)."""
     str_t = h5py.string_dtype()
-    kinds = {"f8": np.float64, "i8": np.int64, "str": str_t}
-    dtype = ([("id", str_t), ("group", str_t), ("repeat", np.int64), ("status", str_t),
-              ("seed", np.uint64)] + [(k, kinds[t]) for k, t in swept]
-             + [(m, np.float64) for m in METRICS] + [("error", str_t)])
+    str_fields = {"id", "group", "status", "error"} | {k for k, t in swept if t == "str"}
+
+    def width(k):
+        return max(1, max(len(str(r.get(k, "")).encode()) for r in rows))
+
+    def st(k):
+        return h5py.string_dtype("utf-8", width(k) + 8) if fixed else str_t
+
+    kinds = {"f8": np.float64, "i8": np.int64}
+    dtype = ([("id", st("id")), ("group", st("group")), ("repeat", np.int64),
+              ("status", st("status")), ("seed", np.uint64)]
+             + [(k, st(k) if t == "str" else kinds[t]) for k, t in swept]
+             + [(m, np.float64) for m in METRICS] + [("error", st("error"))])
     arr = np.zeros(len(rows), dtype=dtype)
     for i, r in enumerate(rows):
         p = os.path.join(d, "runs", r["id"] + ".h5")
@@ -64,13 +75,15 @@ def write_sweep_h5(d, rows, swept, sweep_text="# test sweep\n"):
             with h5py.File(p, "r") as f:
                 cfg = dict(f["config"].attrs)
                 met = {k: f["metrics"][k][()] for k in f["metrics"]}
-        for k in ("id", "group", "repeat", "status", "seed", "error"):
-            arr[i][k] = r.get(k, "" if k == "error" else 0)
-        for k, t in swept:
-            v = cfg.get(k, r.get(k))
-            if t == "str":
+        def put(k, v):
+            if k in str_fields:
                 v = v.decode() if isinstance(v, bytes) else str(v)
+                v = v.encode() if fixed else v
             arr[i][k] = v
+        for k in ("id", "group", "repeat", "status", "seed", "error"):
+            put(k, r.get(k, "" if k == "error" else 0))
+        for k, t in swept:
+            put(k, cfg.get(k, r.get(k)))
         for m in METRICS:
             arr[i][m] = float(met[m]) if m in met else np.nan
     counts = {s: sum(1 for r in rows if r["status"] == s)

@@ -81,9 +81,10 @@ def test_metric_vs_key(sweep_dir):
         off = [c for c in ax.collections if c.get_gid() == "runs"][0].get_offsets()
         np.testing.assert_array_equal(off[:, 0], t["train.lr"][ok])
         np.testing.assert_array_equal(off[:, 1], t[m][ok])
-        mean = [ln for ln in ax.lines if ln.get_gid() == "mean"][0]
-        for x, y in zip(mean.get_xdata(), mean.get_ydata()):
-            assert np.isclose(y, t[m][ok & (t["train.lr"] == x)].mean())
+        med = [ln for ln in ax.lines if ln.get_gid() == "median"][0]
+        np.testing.assert_array_equal(med.get_xdata(), [1e-4, 1e-3, 1e-2])
+        for x, y in zip(med.get_xdata(), med.get_ydata()):
+            assert np.isclose(y, np.median(t[m][ok & (t["train.lr"] == x)]))
     fig = F.metric_vs_key_figure(res, "model.sigma_input", ["mmd2"])
     ax = fig.axes[0]
     assert [tl.get_text() for tl in ax.get_xticklabels()] == ["log_sigma", "sigma"]

@@ -4,6 +4,7 @@ with NaN metrics), a directory of run files without sweep.h5, and clear errors."
 
 import os
 import shutil
+import subprocess
 
 import h5py
 import numpy as np
@@ -155,3 +156,42 @@ def test_errors(tmp_path):
         f.attrs["format_version"] = 2
     with pytest.raises(AnalysisError, match="format_version 2"):
         analysis.load(str(tmp_path / "v2.h5"))
+
+
+def test_fixed_length_strings(sweep_dir, tmp_path):
+    """ncsn's own writer stores the strings of /runs fixed-length (h5py: numpy "S")."""
+    d, rows = sweep_dir
+    d2 = str(tmp_path / "sweep")
+    shutil.copytree(d, d2)
+    helpers.write_sweep_h5(d2, rows, helpers.SWEPT, fixed=True)
+    with h5py.File(os.path.join(d2, "sweep.h5"), "r") as f:
+        assert f["runs"].dtype["status"].kind == "S"
+    a, b = analysis.load(d), analysis.load(d2)
+    assert a.table.dtype.names == b.table.dtype.names
+    for k in a.table.dtype.names:
+        np.testing.assert_array_equal(a.table[k], b.table[k], err_msg=k)
+
+
+def test_real_sweep(ncsn_bin, tmp_path):
+    """A sweep run by `ncsn sweep` itself, where this binary has that command."""
+    probe = subprocess.run([ncsn_bin, "sweep", "--help"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("this ncsn has no sweep command")
+    y = tmp_path / "s.yaml"
+    y.write_text("dataset: {n: 200}\ntrain: {steps: 100, batch: 64, lr: [0.001, 0.01]}\n"
+                 "noise: {L: 6}\nsample: {n: 200, T: 5}\nsweep: {repeats: 2}\n")
+    d = str(tmp_path / "out")
+    r = subprocess.run([ncsn_bin, "sweep", str(y), "-q", "-o", d], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    res = analysis.load(d)
+    assert res.kind == "sweep" and res.swept_keys == ["train.lr"]
+    assert res.ids == ["c0000-r0", "c0000-r1", "c0001-r0", "c0001-r1"]
+    assert list(res.table["group"]) == ["c0000", "c0000", "c0001", "c0001"]
+    assert list(res.table["status"]) == ["complete"] * 4
+    for i, rid in enumerate(res.ids):
+        run = res.run(rid)
+        assert run.config["train.lr"] == res.table["train.lr"][i]
+        assert run.config["seed"] == res.table["seed"][i]
+        for m in METRICS:
+            assert run.metrics[m] == res.table[m][i], m
