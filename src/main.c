@@ -3,10 +3,12 @@
  *   ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [-q] new samples from a trained run
  *   ncsn sweep SWEEP.yaml -o DIR                                a sweep, over MPI ranks
  *   ncsn techniques ...                                         hyperparameter techniques
+ *   ncsn bench [--quick] [--json]                               speed figures
  * Exit status: 0 ok, 1 failure at run time, 2 usage or configuration error. */
 #include <stdio.h>
 #include <string.h>
 
+#include "ncsn/bench.h"
 #include "ncsn/cli.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
@@ -22,6 +24,7 @@ static const char *usage_main =
     "  sample      draw new samples from a trained run file\n"
     "  sweep       run every configuration of a sweep file, over MPI ranks\n"
     "  techniques  sigma_1, gamma and L, and eps from the techniques of Song & Ermon 2020\n"
+    "  bench       training and sampling speed against the machine's peak\n"
     "\n"
     "  ncsn <command> --help   options of a command\n"
     "  ncsn --version          version and build\n"
@@ -181,6 +184,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(cmd, "techniques")) return ncsn_cmd_techniques(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep")) return ncsn_cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return ncsn_cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "ncsn: unknown command '%s' (see ncsn --help)\n", cmd);
     return NCSN_EXIT_USAGE;
 }
