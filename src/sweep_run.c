@@ -522,10 +522,13 @@ static int by_cost_desc(const void *x, const void *y) {
     return a->index < b->index ? -1 : a->index > b->index;
 }
 
-static void refresh_summary(const char *dir, const ncsn_sweep *s) {
+/* After each run: skipped when another rank is already about to rewrite the summary
+ * (its scan will include this run). final: always rewrite. */
+static void refresh_summary(const char *dir, const ncsn_sweep *s, int final) {
     ncsn_error err;
-    if (ncsn_sweep_summary_write(dir, s, &err) != 0)
-        fprintf(stderr, "ncsn sweep: summary: %s\n", err.msg);
+    int rc = final ? ncsn_sweep_summary_write(dir, s, &err)
+                   : ncsn_sweep_summary_refresh(dir, s, &err);
+    if (rc != 0) fprintf(stderr, "ncsn sweep: summary: %s\n", err.msg);
 }
 
 /* Takes runs, costliest first, until none is left (or a failure under --fail-fast).
@@ -545,7 +548,7 @@ static int work(const char *dir, const ncsn_sweep *s, const sweep_args *a, const
             continue;
         int failed = run_one(dir, r, w, p);
         failures += failed;
-        refresh_summary(dir, s);
+        refresh_summary(dir, s, 0);
         if (w->rank == 0 && !a->quiet) print_progress(p, 0);
         if (failed && a->fail_fast) {
             ncsn_error err;
@@ -618,14 +621,14 @@ int ncsn_cmd_sweep(int argc, char **argv) {
                     a.dir, s.n_runs, c0.counts[QUEUED], w.size, ncsn_max_threads());
             print_progress(&prog, 1);
         }
-        refresh_summary(a.dir, &s);
+        refresh_summary(a.dir, &s, 1);
     }
 
     work(a.dir, &s, &a, &w, &prog);
     world_wait(&w, w.rank == 0 && !a.quiet ? &prog : NULL);
 
     if (w.rank == 0) {
-        refresh_summary(a.dir, &s);
+        refresh_summary(a.dir, &s, 1);
         sweep_census c = census(a.dir, &s, &a);
         journal(a.dir, "sweep_ended", "done=%d failed=%d queued=%d", c.counts[DONE],
                 c.counts[FAILED], c.counts[QUEUED] + c.counts[RUNNING]);
