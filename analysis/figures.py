@@ -25,7 +25,6 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import model as _model
 from .results import _py
 
 PANEL = 4.0  # inches per panel
@@ -39,10 +38,14 @@ def new_figure(nrows=1, ncols=1, width=None, height=None, squeeze=False):
 
 
 def _tag(fig, cs, name):
-    """Contour sets are not artists here: list them in fig.contour_sets under name."""
+    """Contour sets are not artists here: list them in fig.contour_sets under name. Their
+    paths stay out of tight_layout's bounding boxes (they lie inside the axes anyway, and
+    measuring them is most of the layout's cost)."""
     if not hasattr(fig, "contour_sets"):
         fig.contour_sets = {}
     fig.contour_sets[name] = cs
+    for c in getattr(cs, "collections", []):
+        c.set_in_layout(False)
 
 
 def save(fig, path, dpi=100):
@@ -83,10 +86,15 @@ def grid(lo, hi, n):
 
 # ---------------------------------------------------------------------------- samples
 
-def samples_figure(runs, metric=None, max_points=5000):
-    """One panel per run: its samples (first two coordinates) over the true density."""
-    fig, axes = new_figure(1, len(runs))
-    for ax, run in zip(axes[0], runs):
+def samples_figure(runs, metric=None, max_points=5000, ncols=4):
+    """One panel per run (ncols a row): its samples (first two coordinates) over the true
+    density."""
+    nrows = (len(runs) + ncols - 1) // ncols
+    fig, axes = new_figure(nrows, min(ncols, len(runs)))
+    axes = axes.ravel()
+    for ax in axes[len(runs):]:
+        ax.set_visible(False)
+    for ax, run in zip(axes, runs):
         x = np.asarray(run.samples, dtype=np.float64)[:max_points]
         mix = run.mixture
         D = x.shape[1]
@@ -101,8 +109,8 @@ def samples_figure(runs, metric=None, max_points=5000):
                 g = np.linspace(lo, hi, 400)[:, None]
                 ax.plot(g[:, 0], mix.density(g), "k-", lw=1, gid="density")
             continue
+        lo, hi = _grid_range(run, mix)
         if mix is not None:
-            lo, hi = _grid_range(run, mix)
             X, Y, P = grid(lo, hi, 120)
             dens = mix.marginal([0, 1]).density(P).reshape(X.shape)
             # Geometric levels, so a light mode (weight 0.05) gets its rings too.
@@ -112,16 +120,25 @@ def samples_figure(runs, metric=None, max_points=5000):
             _tag(fig, cs, "density:" + run.id)
         sc = ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, color="tab:blue", gid="samples")
         sc.set_rasterized(True)
+        sc.set_in_layout(False)
+        # The data's window (the notebook's view), not the far-flung chains of a bad run:
+        # those are counted in the title instead.
+        out = int((~((x[:, :2] >= lo) & (x[:, :2] <= hi)).all(axis=1)).sum())
+        if out:
+            ax.set_title(title + "\n%d of %d samples outside the view" % (out, len(x)),
+                         fontsize=9)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_aspect("equal")
         ax.set_xlabel("x[0]")
         ax.set_ylabel("x[1]")
-        ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()
     return fig
 
 
 # ---------------------------------------------------------------------------- training
 
-def loss_figure(runs):
+def loss_figure(runs, title="training loss"):
     fig, axes = new_figure(1, 1, width=7, height=4)
     ax = axes[0, 0]
     all_pos = True
@@ -135,7 +152,7 @@ def loss_figure(runs):
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("DSM loss (batch mean)")
-    ax.set_title("training loss")
+    ax.set_title(title)
     if ax.lines:
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -189,6 +206,7 @@ def score_field_figure(run, levels=None, n_quiver=21, n_grid=80):
                           color="blue" if what == "learned" else "crimson", alpha=0.75,
                           angles="xy", scale_units="xy", scale=scale)
             q.set_gid("%s:%d" % (what, li))
+            q.set_in_layout(False)
             ax.set_title("%s, σ = %.3g" % (name[what], sigma), fontsize=9)
             ax.set_aspect("equal")
             ax.grid(True, lw=0.3)

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .results import METRICS, _py
+from .results import _py
 
 # Metrics shown in leaderboard.md beside the ranking metric (the CSV has every metric).
 QUALITY = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss")

@@ -121,6 +121,11 @@ def make_report(path, outdir=None, metric=None, top=5):
                    lambda r=r: F.score_field_figure(r))
     else:
         notes.append("no run has a finite %s yet: no per-run figures" % metric)
+        broken = [res.run(i) for i in res.ids if res.has_file(i)][:top]
+        if any(len(r.loss) for r in broken):
+            figure("loss.png", "Training loss of runs without a finite %s (%s), e.g. "
+                   "diverged ones." % (metric, ", ".join(r.id for r in broken)),
+                   lambda: F.loss_figure(broken, "training loss (runs without %s)" % metric))
 
     t = res.table
     shown = [m for m in [metric] + [m for m in LB.QUALITY if m != metric]

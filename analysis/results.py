@@ -214,6 +214,7 @@ class Results:
         self.attrs = dict(attrs or {})
         self._files = dict(files)  # id -> run file path (runs that have one)
         self._runs = {}
+        self._index = {str(r): i for i, r in enumerate(table["id"])}
 
     def __repr__(self):
         return "<ncsn %s %s: %d runs>" % (self.kind, self.path, len(self.table))
@@ -243,10 +244,9 @@ class Results:
 
     def row(self, id):
         """The table row of run id as a dict."""
-        i = self.ids.index(id) if id in self.ids else None
-        if i is None:
+        if id not in self._index:
             raise KeyError("no run %r in %s" % (id, self.path))
-        r = self.table[i]
+        r = self.table[self._index[id]]
         return {k: _py(r[k]) for k in self.table.dtype.names}
 
     def has_file(self, id):
@@ -255,7 +255,7 @@ class Results:
     def run(self, id):
         """Run id (a Run, opened on demand)."""
         if id not in self._runs:
-            if id not in self.ids:
+            if id not in self._index:
                 raise KeyError("no run %r in %s" % (id, self.path))
             if id not in self._files:
                 raise LookupError("run %s has no run file (status %s)"
@@ -279,7 +279,7 @@ class Results:
         return "mode_weight_error" if np.isfinite(col).any() else "mmd2"
 
     def status_counts(self):
-        """{status: number of runs}, in a fixed order."""
+        """{status: number of runs}, statuses in order of first appearance."""
         out = {}
         for s in self.table["status"]:
             out[str(s)] = out.get(str(s), 0) + 1
@@ -362,25 +362,30 @@ def _load_sweep(summary):
         cols["error"] = _str_column([""] * n)
     swept = [k for k in names if k not in ID_FIELDS and k not in METRICS and k != "error"]
 
+    # Run files: a finished row's file (via its /run/<id> link, else runs/<id>.h5); a
+    # queued or running row whose file has appeared since sweep.h5 was written is read
+    # from that file. Failed and corrupt rows (summary.h) have no usable file.
     files = {}
+    status = [str(v) for v in cols["status"]]
     for i, rid in enumerate(cols["id"]):
         rid = str(rid)
         target = links.get(rid, os.path.join("runs", rid + ".h5"))
         p = target if os.path.isabs(target) else os.path.join(d, target)
-        if os.path.isfile(p):
+        if not os.path.isfile(p):
+            continue
+        if status[i] in FINISHED:
             files[rid] = p
-    # Rows whose run file appeared after sweep.h5 was written: take status and metrics from it.
-    status = [str(s) for s in cols["status"]]
-    for i, rid in enumerate(cols["id"]):
-        rid = str(rid)
-        if rid in files and status[i] not in FINISHED:
+        elif status[i] in ("running", "queued"):
             try:
-                r = Run(files[rid], rid)
+                check_run_file(p)
+                r = Run(p, rid)
+                metrics = _metric_values(r)
                 status[i] = r.status
-                for m, v in _metric_values(r).items():
-                    cols[m][i] = v
-            except (OSError, KeyError):
-                pass
+            except (AnalysisError, OSError, KeyError):
+                continue
+            for m, v in metrics.items():
+                cols[m][i] = v
+            files[rid] = p
     cols["status"] = _str_column(status)
     order = ["id", "group", "repeat", "status", "seed"] + swept + list(METRICS) + ["error"]
     return Results(d, "sweep", _make_table(cols, order), swept, files, attrs)
@@ -435,7 +440,6 @@ def _load_run_dir(d):
         if len(vals) > 1:
             swept.append(k)
 
-    n = len(ids)
     cols = {"id": _str_column(ids)}
     status, groups, repeats, seeds, errors = [], [], [], [], []
     for i in ids:

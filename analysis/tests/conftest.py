@@ -1,8 +1,6 @@
 """conftest.py: session fixtures: the ncsn binary (tests that need it skip without it), a
 small run file, and a sweep directory with a hand-built sweep.h5 (helpers.make_sweep)."""
 
-import os
-
 import pytest
 
 from . import helpers

@@ -71,7 +71,7 @@ def write_sweep_h5(d, rows, swept, sweep_text="# test sweep\n", fixed=False):
     for i, r in enumerate(rows):
         p = os.path.join(d, "runs", r["id"] + ".h5")
         cfg, met = {}, {}
-        if os.path.exists(p):
+        if os.path.exists(p) and r["status"] != "corrupt":
             with h5py.File(p, "r") as f:
                 cfg = dict(f["config"].attrs)
                 met = {k: f["metrics"][k][()] for k in f["metrics"]}
@@ -92,8 +92,9 @@ def write_sweep_h5(d, rows, swept, sweep_text="# test sweep\n", fixed=False):
     with h5py.File(tmp, "w") as f:
         f.create_dataset("runs", data=arr)
         g = f.create_group("run")
-        for r in rows:
-            if os.path.exists(os.path.join(d, "runs", r["id"] + ".h5")):
+        for r in rows:  # no link for a corrupt run (summary.h)
+            if os.path.exists(os.path.join(d, "runs", r["id"] + ".h5")) and \
+                    r["status"] != "corrupt":
                 g[r["id"]] = h5py.ExternalLink("runs/%s.h5" % r["id"], "/")
         f.attrs["format_version"] = np.int64(1)
         f.attrs["ncsn_version"] = "0.1.0"

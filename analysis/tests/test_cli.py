@@ -6,6 +6,7 @@ import csv
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ import numpy as np
 
 import analysis
 
+from . import helpers
 from .helpers import REPO, FAILED, RUNNING, QUEUED
 
 
@@ -61,7 +63,7 @@ def test_report_on_running_sweep(sweep_dir, tmp_path):
     md = open(os.path.join(out, "leaderboard.md")).read()
     assert "mode_weight_error" in md and "Groups over repeats" in md
     # the default output folder, and another metric
-    r = cli("report", d, "--metric", "mmd2")
+    r = cli("report", d, "--metric", "mmd2", "--top", "1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == os.path.join(d, "report", "index.html")
     assert "Ranked by **mmd2**" in open(os.path.join(d, "report", "leaderboard.md")).read()
@@ -100,3 +102,36 @@ def test_help_and_errors(tmp_path):
     assert r.returncode == 2 and "invalid choice" in r.stderr
     r = cli()
     assert r.returncode == 2
+
+
+def test_report_with_corrupt_and_diverged_runs(ncsn_bin, sweep_dir, tmp_path):
+    """summary.h's other statuses: a diverged run (a run file, NaN metrics) and a corrupt
+    one (a file that is not a run file): marked, never plotted, no crash."""
+    d, rows = sweep_dir
+    d2 = str(tmp_path / "sweep")
+    shutil.copytree(d, d2)
+    rows = [dict(r) for r in rows]
+    r = subprocess.run([ncsn_bin, "run", "-s", "train.lr=1e30", "-s", "train.steps=20",
+                        "-s", "sample.n=100", "-q", "-o",
+                        os.path.join(d2, "runs", RUNNING + ".h5")], capture_output=True)
+    assert r.returncode == 1  # diverged
+    with open(os.path.join(d2, "runs", QUEUED + ".h5"), "w") as fh:
+        fh.write("truncated")
+    for row in rows:
+        if row["id"] == RUNNING:
+            row["status"] = "diverged"
+        if row["id"] == QUEUED:
+            row.update(status="corrupt", error="runs/%s.h5: cannot open as HDF5" % QUEUED)
+    helpers.write_sweep_h5(d2, rows, helpers.SWEPT)
+    res = analysis.load(d2)
+    assert res.has_file(RUNNING) and res.run(RUNNING).status == "diverged"
+    assert not res.has_file(QUEUED)
+    t = res.table
+    for rid in (RUNNING, QUEUED):
+        assert np.isnan(t["mode_weight_error"][res.ids.index(rid)])
+    out = str(tmp_path / "rep")
+    r = cli("report", d2, "-o", out)
+    assert r.returncode == 0, r.stderr
+    page, pngs = check_index(out)
+    assert "corrupt" in page and "diverged" in page and "cannot open as HDF5" in page
+    assert not any(RUNNING in p or QUEUED in p for p in pngs)

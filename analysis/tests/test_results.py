@@ -2,6 +2,7 @@
 the test to summary.h's layout), a sweep still running (queued, running and failed rows
 with NaN metrics), a directory of run files without sweep.h5, and clear errors."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -76,9 +77,7 @@ def test_sweep_directory(sweep_dir):
 
 def test_df(sweep_dir):
     res = analysis.load(sweep_dir[0])
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("pandas") is None:
         with pytest.raises(ImportError, match="pandas"):
             res.df
         return
