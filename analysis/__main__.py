@@ -1,10 +1,11 @@
 """__main__.py: the command line, `python3 -m analysis report PATH [-o OUTDIR] [--metric M]
-[--top K]`. Exit status 0 on success, 2 for a usage error or a path that is missing or not
+[--top K] [--tol W]`. Exit status 0 on success, 2 for a usage error or a path that is missing or not
 ncsn's. Prints the report's index.html path on stdout when done."""
 
 import argparse
 import sys
 
+from .modes import TOL
 from .results import METRICS, AnalysisError
 
 
@@ -29,12 +30,16 @@ def main(argv=None):
                    help="ranking metric, lower is better: %s (default: mode_weight_error "
                         "when the data has modes, else mmd2)" % ", ".join(METRICS))
     r.add_argument("--top", metavar="K", type=int, default=5,
-                   help="best runs and groups listed in leaderboard.md and drawn (default 5)")
+                   help="best runs listed in leaderboard.md and drawn (default 5)")
+    r.add_argument("--tol", metavar="W", type=float, default=TOL,
+                   help="a run recovers the mixture's weights when its mode_weight_error "
+                        "(largest |estimated - true| weight) is at most W and its samples "
+                        "are on the data (default %g)" % TOL)
     args = p.parse_args(argv)
 
     from .report import make_report
     try:
-        index = make_report(args.path, args.outdir, args.metric, args.top)
+        index = make_report(args.path, args.outdir, args.metric, args.top, args.tol)
     except AnalysisError as e:
         print("analysis: error: %s" % e, file=sys.stderr)
         return 2

@@ -16,6 +16,8 @@ check the data behind a figure rather than its pixels.
     metric_vs_key_figure(res, key)   each metric against one swept key, runs and group means
     heatmap_figure(res, a, b, m)     mean of m over every run at each (a, b)
     mode_weights_figure(runs)        estimated mode weights beside the true weights
+    minor_weight_figure(res, groups, tol)  the minor mode's weight per configuration, every
+                                     repeat and mean ± std, against the truth
     save(fig, path)
 """
 
@@ -366,5 +368,62 @@ def mode_weights_figure(runs):
     ax.set_ylabel("weight (samples nearest each mean)")
     ax.set_title("mode weights against the truth")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def minor_weight_figure(results, groups, tol, max_groups=60):
+    """The weight found for the minor mode (the lightest true component), one row per
+    configuration in leaderboard order (best at the top): every repeat (dot; a red x for a
+    run off the data), their mean ± std (black), the true weight (line) and truth ± tol
+    (band). Row labels name the group and its swept values, coloured by verdict (green:
+    every repeat recovers, orange: some, grey: none). groups: leaderboard.group_rows."""
+    from . import modes as M
+    from .leaderboard import shown
+    mc = M.columns(results)
+    truth = mc["truth"]
+    t = results.table
+    keys = [k for k in results.swept_keys if k != "seed"]
+    groups = [g for g in groups][:max_groups]
+    fig, axes = new_figure(1, 1, width=12, height=1.6 + 0.3 * len(groups))
+    ax = axes[0, 0]
+    ax.axvspan(truth - tol, truth + tol, color="tab:green", alpha=0.15, lw=0,
+               gid="tolerance")
+    ax.axvline(truth, color="tab:green", lw=1.5, gid="truth",
+               label="truth %.3g (± %g: recovered)" % (truth, tol))
+    idx_of = {}
+    for i, g in enumerate(t["group"]):
+        idx_of.setdefault(str(g), []).append(i)
+    labels, colours = [], []
+    colour = {"yes": "tab:green", "partly": "tab:orange", "no": "0.35"}
+    for row, g in enumerate(groups):
+        y = -row
+        idx = idx_of[g["group"]]
+        w = mc["minor_weight"][idx]
+        off = mc["off_data"][idx] > M.OFF_DATA_MAX
+        fin = np.isfinite(w)
+        ax.scatter(w[fin & ~off], np.full(int((fin & ~off).sum()), y), s=22, alpha=0.75,
+                   color="tab:blue", zorder=3, gid="repeats:" + g["group"])
+        if (fin & off).any():
+            ax.scatter(w[fin & off], np.full(int((fin & off).sum()), y), s=30, marker="x",
+                       color="red", zorder=3, gid="off:" + g["group"])
+        if math.isfinite(g.get("minor_weight_mean", math.nan)):
+            sd = g["minor_weight_std"] if math.isfinite(g["minor_weight_std"]) else 0.0
+            ax.errorbar([g["minor_weight_mean"]], [y], xerr=[sd], fmt="|", color="k", ms=12,
+                        capsize=3, lw=1, zorder=4, gid="mean:" + g["group"])
+        vals = ", ".join("%s=%s" % (k.split(".")[-1], shown(g, k)) for k in keys)
+        missing = g["runs"] - int(fin.sum())
+        labels.append("%s  %s%s" % (g["group"], vals,
+                                     "  (%d without a value)" % missing if missing else ""))
+        colours.append(colour.get(g.get("verdict", "").split(" ")[0], "0.35"))
+    ax.set_yticks([-r for r in range(len(groups))])
+    ax.set_yticklabels(labels, fontsize=8)
+    for lab, c in zip(ax.get_yticklabels(), colours):
+        lab.set_color(c)
+    ax.set_ylim(-len(groups) + 0.4, 0.6)
+    ax.set_xlabel("weight of the minor mode (share of samples nearest mode %s)" % mc["minor"])
+    ax.grid(True, axis="x", lw=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("minor-mode weight over repeats, best configuration first")
     fig.tight_layout()
     return fig

@@ -1,15 +1,33 @@
 """leaderboard.py: runs ranked by a metric, and groups of repeats ranked by their mean.
 
     ranked(results, metric)        table row indices, best first (every metric: lower is
-                                   better); runs without a finite value (queued, running,
-                                   failed, diverged) come last, in table order
+                                   better): runs with a finite value on the data first,
+                                   then runs off the data (modes.OFF_DATA_MAX: most of a
+                                   broken run's samples lie far from every mode, yet nearest-
+                                   mean weights can still look right), then runs without a
+                                   finite value (queued, running, failed, diverged), in
+                                   table order
     run_rows(results, metric)      one dict per run, ranked: rank, id, group, repeat,
-                                   status, seed, the swept keys, the metric, the others
-    group_rows(results, metric)    one dict per group (the table's `group`: the repeats of
+                                   status, seed, the swept keys, the metric, minor_weight,
+                                   off_data, flag ("off data" or ""), the other metrics
+    group_rows(results, metric, tol)
+                                   one dict per group (the table's `group`: the repeats of
                                    one configuration): swept values, n (runs with a finite
                                    metric), runs, mean, std (ddof 1; NaN below 2), min, max
+                                   of the metric; where the data is a known mixture also
+                                   minor_weight_mean, _std (the minor mode's weight over the
+                                   repeats), mmd2_mean, off (runs off the data), ok, recovers
+                                   (runs on the data with mode_weight_error <= tol) and
+                                   verdict ("yes" every repeat recovers, "no" none does,
+                                   "partly"; "so far" while some run is unfinished). Sound
+                                   groups (no run failed, diverged or off the data) rank
+                                   first by the mean, then flagged ones, then those without a
+                                   value
     write_csv(rows, columns, path)
-    markdown(results, metric, top) leaderboard.md: best runs, best groups, unfinished runs
+    markdown(results, metric, top, tol)
+                                   leaderboard.md: which configurations recover the weights,
+                                   the groups (every one up to MAX_GROUPS), the best runs,
+                                   unfinished runs
 """
 
 import csv
@@ -17,33 +35,53 @@ import math
 
 import numpy as np
 
+from . import modes as M
 from .results import _py
 
 # Metrics shown in leaderboard.md beside the ranking metric (the CSV has every metric).
 QUALITY = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss")
+MAX_GROUPS = 50   # groups listed in leaderboard.md (leaderboard_groups.csv has all)
+BROKEN = ("failed", "diverged", "nonfinite_samples", "corrupt")
+# Keys that may be "auto", and the run file's /config attribute naming where the value came
+# from ("explicit" or a technique): shown as "auto (0.000371)".
+AUTO_SOURCES = {"sample.eps": "eps_source", "noise.sigma_1": "sigma_1_source",
+                "noise.L": "L_source"}
+
+
+def has_modes(results):
+    """The data is a known mixture with mode weights: minor-mode columns and verdicts."""
+    return math.isfinite(M.columns(results)["truth"]) and \
+        "mode_weight_error" in results.metric_names
 
 
 def ranked(results, metric):
     t = results.table
     v = t[metric].astype(np.float64)
-    good = np.flatnonzero(np.isfinite(v))
-    good = good[np.argsort(v[good], kind="stable")]
-    bad = np.flatnonzero(~np.isfinite(v))
-    return list(good) + list(bad)
+    off = M.columns(results)["off_data"] > M.OFF_DATA_MAX  # NaN compares False
+    fin = np.isfinite(v)
+    out = []
+    for sel in (fin & ~off, fin & off):
+        idx = np.flatnonzero(sel)
+        out += list(idx[np.argsort(v[idx], kind="stable")])
+    return out + list(np.flatnonzero(~fin))
 
 
 def run_columns(results, metric):
     others = [m for m in results.metric_names if m != metric]
     return (["rank", "id", "group", "repeat", "status", "seed"] + results.swept_keys
-            + [metric] + others + ["error"])
+            + [metric, "minor_weight", "off_data", "flag"] + others + ["error"])
 
 
 def run_rows(results, metric):
     t = results.table
+    mc = M.columns(results)
     rows = []
     rank = 0
     for i in ranked(results, metric):
         r = {k: _py(t[i][k]) for k in t.dtype.names}
+        r["minor_weight"] = float(mc["minor_weight"][i])
+        r["off_data"] = float(mc["off_data"][i])
+        r["flag"] = "off data" if r["off_data"] > M.OFF_DATA_MAX else ""
         if math.isfinite(r[metric]):
             rank += 1
             r["rank"] = rank
@@ -55,13 +93,58 @@ def run_rows(results, metric):
 
 def group_columns(results, metric):
     keys = [k for k in results.swept_keys if k != "seed"]
-    return ["rank", "group"] + keys + ["n", "runs", metric + "_mean", metric + "_std",
-                                       metric + "_min", metric + "_max"]
+    cols = ["rank", "group"] + keys + ["n", "runs"]
+    if has_modes(results):
+        cols += ["verdict", "recovers", "minor_weight_mean", "minor_weight_std"]
+    cols += [metric + "_mean", metric + "_std", metric + "_min", metric + "_max"]
+    if has_modes(results):
+        if metric != "mmd2" and "mmd2" in results.metric_names:
+            cols += ["mmd2_mean"]
+        cols += ["off", "ok"]
+    return cols
 
 
-def group_rows(results, metric):
-    """Groups ranked by the mean of metric over their runs with a finite value."""
+def _stats(v):
+    v = np.asarray(v, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return (int(v.size), float(v.mean()) if v.size else math.nan,
+            float(v.std(ddof=1)) if v.size >= 2 else math.nan,
+            float(v.min()) if v.size else math.nan, float(v.max()) if v.size else math.nan)
+
+
+def _key_kinds(results, idx, keys):
+    """(the swept keys whose value the runs at idx got from "auto" (their run file's source
+    attribute), the boolean ones (sweep.h5 stores them as integers)), read from the first
+    of them that has a run file."""
+    for i in idx:
+        rid = str(results.table["id"][i])
+        if keys and results.has_file(rid):
+            try:
+                cfg = results.run(rid).config
+            except (OSError, KeyError):
+                continue
+            return ({k for k in keys if k in AUTO_SOURCES
+                     and str(cfg.get(AUTO_SOURCES[k], "explicit")) != "explicit"},
+                    {k for k in keys if isinstance(cfg.get(k), (bool, np.bool_))})
+    return set(), set()
+
+
+def shown(group_row, key):
+    """A group's value of a swept key for people: "auto (0.000371)" where it came from auto,
+    true/false for booleans."""
+    v = group_row[key]
+    if key in group_row.get("bools", ()) and v in (0, 1):
+        v = bool(v)
+    text = str(v).lower() if isinstance(v, bool) else fmt(v) if isinstance(v, float) else str(v)
+    return "auto (%s)" % text if key in group_row.get("auto", ()) else text
+
+
+def group_rows(results, metric, tol=M.TOL):
+    """Groups ranked by the mean of metric over their runs with a finite value, sound groups
+    (no run failed, diverged or off the data) first."""
     t = results.table
+    mc = M.columns(results)
+    modes = has_modes(results)
     keys = [k for k in results.swept_keys if k != "seed"]
     order = []
     members = {}
@@ -74,22 +157,37 @@ def group_rows(results, metric):
     rows = []
     for g in order:
         idx = members[g]
-        v = t[metric][idx].astype(np.float64)
-        v = v[np.isfinite(v)]
-        r = {"group": g, "n": int(v.size), "runs": len(idx)}
+        n, mean, std, lo, hi = _stats(t[metric][idx])
+        r = {"group": g, "n": n, "runs": len(idx)}
         for k in keys:
             vals = {str(_py(t[k][i])) for i in idx}
             r[k] = _py(t[k][idx[0]]) if len(vals) == 1 else "varies"
-        r[metric + "_mean"] = float(v.mean()) if v.size else math.nan
-        r[metric + "_std"] = float(v.std(ddof=1)) if v.size >= 2 else math.nan
-        r[metric + "_min"] = float(v.min()) if v.size else math.nan
-        r[metric + "_max"] = float(v.max()) if v.size else math.nan
+        r[metric + "_mean"], r[metric + "_std"] = mean, std
+        r[metric + "_min"], r[metric + "_max"] = lo, hi
+        r["auto"], r["bools"] = _key_kinds(results, idx, keys)
+        status = [str(t["status"][i]) for i in idx]
+        off = [bool(mc["off_data"][i] > M.OFF_DATA_MAX) for i in idx]
+        r["sound"] = not any(s in BROKEN for s in status) and not any(off)
+        if modes:
+            _, r["minor_weight_mean"], r["minor_weight_std"], _, _ = _stats(
+                mc["minor_weight"][idx])
+            if "mmd2" in results.metric_names:
+                r["mmd2_mean"] = _stats(t["mmd2"][idx])[1]
+            ok = [M.run_ok(s, mc["off_data"][i]) and math.isfinite(t["mode_weight_error"][i])
+                  for s, i in zip(status, idx)]
+            good = sum(1 for o, i in zip(ok, idx) if o and t["mode_weight_error"][i] <= tol)
+            r["off"], r["ok"] = sum(off), sum(ok)
+            r["recovers"] = "%d/%d" % (good, len(idx))
+            done = all(s not in ("queued", "running") for s in status)
+            verdict = "yes" if good == len(idx) else ("no" if good == 0 else "partly")
+            r["verdict"] = verdict if done else verdict + " so far"
         rows.append(r)
-    mean = metric + "_mean"
-    rows.sort(key=lambda r: (not math.isfinite(r[mean]), r[mean] if math.isfinite(r[mean]) else 0))
+    m = metric + "_mean"
+    rows.sort(key=lambda r: (not math.isfinite(r[m]), not r["sound"],
+                             r[m] if math.isfinite(r[m]) else 0))
     rank = 0
     for r in rows:
-        if math.isfinite(r[mean]):
+        if math.isfinite(r[m]):
             rank += 1
             r["rank"] = rank
         else:
@@ -141,20 +239,120 @@ def display_columns(results, metric, rows):
     """The run columns worth showing in markdown and HTML: no all-empty metric columns."""
     shown = [m for m in QUALITY if m != metric and m in results.metric_names
              and any(isinstance(r[m], float) and math.isfinite(r[m]) for r in rows)]
-    return ["rank", "id", "status"] + results.swept_keys + [metric] + shown
+    extra = []
+    if has_modes(results):
+        extra = ["minor_weight", "off_data"]
+        if any(r["flag"] for r in rows):
+            extra.append("flag")
+    return ["rank", "id", "status"] + results.swept_keys + [metric] + extra + shown
 
 
 def unfinished(rows):
     return [r for r in rows if r["status"] != "complete"]
 
 
-def markdown(results, metric, top):
+def _pm(mean, std, f="%.3g"):
+    if not math.isfinite(mean):
+        return "-"
+    return (f % mean) + ("" if not math.isfinite(std) else " ± " + (f % std))
+
+
+def group_display(results, metric, groups):
+    """(columns, rows) of the group table for people: mean ± std in one cell."""
+    keys = [k for k in results.swept_keys if k != "seed"]
+    cols = ["rank", "group"] + keys
+    out = []
+    modes = has_modes(results)
+    mc = M.columns(results)
+    wname = "minor weight (truth %.3g)" % mc["truth"] if modes else None
+    if modes:
+        cols += ["recovers", wname]
+    cols += [metric, "n"]
+    if modes:
+        if metric != "mmd2" and "mmd2" in results.metric_names:
+            cols.append("mmd2")
+        cols.append("off data")
+    for g in groups:
+        r = {"rank": g["rank"], "group": g["group"]}
+        r.update({k: shown(g, k) for k in keys})
+        r[metric] = _pm(g[metric + "_mean"], g[metric + "_std"])
+        r["n"] = "%d/%d" % (g["n"], g["runs"])
+        if modes:
+            r["recovers"] = "%s %s" % (g["verdict"], g["recovers"])
+            r[wname] = _pm(g["minor_weight_mean"], g["minor_weight_std"], "%.3f")
+            if "mmd2" in cols:
+                r["mmd2"] = g.get("mmd2_mean", math.nan)
+            r["off data"] = "%d/%d" % (g["off"], g["runs"]) if g["off"] else ""
+        out.append(r)
+    return cols, out
+
+
+def describe(results, group_row):
+    """'c0007 (model.scale_by_sigma=true, train.ema=0.999)': a group and its swept values."""
+    keys = [k for k in results.swept_keys if k != "seed"]
+    vals = ", ".join("%s=%s" % (k, shown(group_row, k)) for k in keys)
+    return "%s (%s)" % (group_row["group"], vals) if vals else group_row["group"]
+
+
+def verdict_lines(results, groups, tol=M.TOL):
+    """The at-a-glance answer: which configurations recover the weights, as markdown lines
+    (empty without a known mixture)."""
+    if not has_modes(results):
+        return []
+    mc = M.columns(results)
+    where = ", ".join("%g" % v for v in mc["mean"])
+    out = ["The minor mode (component %d, mean (%s)) has true weight %.3g. A run recovers "
+           "the weights when its mode_weight_error (largest |estimated - true| weight) is at "
+           "most %g and at most %d%% of its samples lie off the data (farther than the "
+           "radius a true sample exceeds with probability %g from every mode); a "
+           "configuration recovers when every repeat does."
+           % (mc["minor"], where, mc["truth"], tol, round(100 * M.OFF_DATA_MAX), M.OFF_DATA_P),
+           ""]
+    yes = [g for g in groups if g["verdict"].startswith("yes")]
+    part = [g for g in groups if g["verdict"].startswith("partly")]
+    no = [g for g in groups if g["verdict"].startswith("no")]
+    word = "repeats" if max(g["runs"] for g in groups) > 1 else "runs"
+    if yes:
+        out.append("- **Recover** (every one of their %s): %d of %d configurations: %s."
+                   % (word, len(yes), len(groups),
+                      "; ".join("%s, minor weight %s" % (describe(results, g),
+                                _pm(g["minor_weight_mean"], g["minor_weight_std"], "%.3f"))
+                                for g in yes)))
+    else:
+        out.append("- **No configuration recovers the weights** in every one of its %s." % word)
+    if part:
+        out.append("- **Partly** (some %s): %s." % (word, "; ".join(
+            "%s %s" % (describe(results, g), g["recovers"]) for g in part)))
+    if no:
+        out.append("- **Do not recover**: %d configuration%s: %s." % (
+            len(no), "" if len(no) == 1 else "s", ", ".join(g["group"] for g in no)))
+    flagged = [g for g in groups if not g["sound"]]
+    if flagged:
+        out.append("- Ranked last for a failed, diverged or off-the-data run: %s."
+                   % ", ".join(g["group"] for g in flagged))
+    return out + [""]
+
+
+def markdown(results, metric, top, tol=M.TOL):
     rows = run_rows(results, metric)
-    groups = group_rows(results, metric)
+    groups = group_rows(results, metric, tol)
     out = ["# ncsn leaderboard", "", summary_line(results) + ".", "",
-           "Ranked by **%s** (lower is better). `leaderboard.csv` has every run and metric, "
+           "Ranked by **%s** (lower is better); runs with most samples off the data rank "
+           "after the rest. `leaderboard.csv` has every run and metric, "
            "`leaderboard_groups.csv` every group." % metric, ""]
+    if has_modes(results):
+        out += ["## Which configurations recover the weights", ""]
+        out += verdict_lines(results, groups, tol)
     n_ranked = sum(1 for r in rows if r["rank"] != "")
+    if len(groups) < len(rows):
+        cols, disp = group_display(results, metric, groups)
+        out += ["## Groups over repeats", "",
+                "One seed misleads: each configuration's repeats (rows with the same `group`), "
+                "mean ± std (ddof 1) over the n runs that have a value. Configurations with a "
+                "failed, diverged or off-the-data run rank after the sound ones.", ""]
+        out += [_md_table(disp[:MAX_GROUPS], cols), ""]
+        if len(groups) > MAX_GROUPS:
+            out += ["%d more groups in leaderboard_groups.csv." % (len(groups) - MAX_GROUPS), ""]
     out += ["## Best runs", ""]
     if n_ranked:
         out += [_md_table(rows[:min(top, n_ranked)], display_columns(results, metric, rows)), ""]
@@ -162,14 +360,6 @@ def markdown(results, metric, top):
             out += ["%d more ranked runs in leaderboard.csv." % (n_ranked - top), ""]
     else:
         out += ["No run has a finite %s yet." % metric, ""]
-    if len(groups) < len(rows):
-        gcols = group_columns(results, metric)
-        out += ["## Groups over repeats", "",
-                "One seed misleads: each configuration's repeats (rows with the same `group`), "
-                "their mean and std (ddof 1) of %s over the n runs that have it." % metric, ""]
-        out += [_md_table(groups[:top], gcols), ""]
-        if len(groups) > top:
-            out += ["%d more groups in leaderboard_groups.csv." % (len(groups) - top), ""]
     left = unfinished(rows)
     if left:
         out += ["## Not complete", "", _md_table(left, ["id", "status", "error"]), ""]

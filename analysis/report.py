@@ -1,15 +1,19 @@
 """report.py: from results to a decision: leaderboards, figures and index.html in one folder.
 
-    make_report(path, outdir=None, metric=None, top=5) -> path of index.html
+    make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL) -> path of index.html
         path     a sweep directory, its sweep.h5, a directory of run files, or one run file
         outdir   default PATH/report/ for a directory (or a sweep.h5's directory), and
                  <name>_report/ beside a run file
         metric   the ranking metric; default mode_weight_error when the data has modes,
                  else mmd2
-        top      how many of the best runs and groups leaderboard.md lists and the
-                 figures show (leaderboard.csv and leaderboard_groups.csv have all)
+        top      how many of the best runs leaderboard.md lists and the figures show
+                 (leaderboard.csv and leaderboard_groups.csv have all)
+        tol      a run recovers the mixture's weights when its mode_weight_error is at
+                 most tol (and its samples are on the data: modes.py)
     Writes leaderboard.md, leaderboard.csv, leaderboard_groups.csv, PNG figures and
-    index.html, which shows the tables and every figure with a caption.
+    index.html, which shows the tables and every figure with a caption. Where the data is
+    a known mixture, both open with which configurations recover the weights, and
+    minor_weight.png shows the minor mode's weight per configuration over its repeats.
 """
 
 import html
@@ -23,6 +27,7 @@ import numpy as np
 
 from . import figures as F
 from . import leaderboard as LB
+from . import modes
 from .results import AnalysisError, load
 
 MAX_SCORE_FIELDS = 3   # best runs that get a score-field figure
@@ -58,10 +63,12 @@ def _warn(msg):
     print("analysis: warning: " + msg, file=sys.stderr)
 
 
-def make_report(path, outdir=None, metric=None, top=5):
-    res = load(path)
+def make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL):
     if top < 1:
         raise AnalysisError("--top must be at least 1, got %d" % top)
+    if not (tol >= 0):
+        raise AnalysisError("--tol must be at least 0, got %r" % tol)
+    res = load(path)
     metric = metric or res.default_metric()
     if metric not in res.metric_names:
         raise AnalysisError("unknown metric %r; one of: %s" % (metric, ", ".join(res.metric_names)))
@@ -69,12 +76,12 @@ def make_report(path, outdir=None, metric=None, top=5):
     os.makedirs(outdir, exist_ok=True)
 
     rows = LB.run_rows(res, metric)
-    groups = LB.group_rows(res, metric)
+    groups = LB.group_rows(res, metric, tol)
     LB.write_csv(rows, LB.run_columns(res, metric), os.path.join(outdir, "leaderboard.csv"))
     LB.write_csv(groups, LB.group_columns(res, metric),
                  os.path.join(outdir, "leaderboard_groups.csv"))
     with open(os.path.join(outdir, "leaderboard.md"), "w") as fh:
-        fh.write(LB.markdown(res, metric, top))
+        fh.write(LB.markdown(res, metric, top, tol))
 
     made = []  # (file name, caption)
     notes = []
@@ -88,6 +95,17 @@ def make_report(path, outdir=None, metric=None, top=5):
             return
         F.save(fig, os.path.join(outdir, name))
         made.append((name, caption))
+
+    if LB.has_modes(res) and any(math.isfinite(g.get("minor_weight_mean", math.nan))
+                                 for g in groups):
+        figure("minor_weight.png",
+               "Weight of the minor mode per configuration, best first (leaderboard order): "
+               "each repeat (blue dot; red x: a run with more than %d%% of its samples off "
+               "the data), the mean ± std over repeats (black), the true weight (green line) "
+               "and truth ± %g, the band within which a run counts as recovering the weights. "
+               "Labels are green where every repeat recovers, orange where some do."
+               % (round(100 * modes.OFF_DATA_MAX), tol),
+               lambda: F.minor_weight_figure(res, groups, tol))
 
     best = best_runs(res, metric, top)
     ids = ", ".join(r.id for r in best)
@@ -144,7 +162,7 @@ def make_report(path, outdir=None, metric=None, top=5):
 
     index = os.path.join(outdir, "index.html")
     with open(index, "w") as fh:
-        fh.write(_html(res, metric, top, rows, groups, made, notes))
+        fh.write(_html(res, metric, top, tol, rows, groups, made, notes))
     return index
 
 
@@ -155,7 +173,12 @@ def _html_table(rows, columns):
     return "<table><tr>%s</tr>%s</table>" % (head, body)
 
 
-def _html(res, metric, top, rows, groups, made, notes):
+def _md_inline(text):
+    """A markdown line of leaderboard.md as HTML: escaped, **bold** kept."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+
+
+def _html(res, metric, top, tol, rows, groups, made, notes):
     n_ranked = sum(1 for r in rows if r["rank"] != "")
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>ncsn report</title>",
              "<style>body{font-family:sans-serif;max-width:1400px;margin:1em auto}"
@@ -164,20 +187,31 @@ def _html(res, metric, top, rows, groups, made, notes):
              "figcaption{color:#333;max-width:60em}</style></head><body>",
              "<h1>ncsn report</h1>",
              "<p>%s.</p>" % html.escape(LB.summary_line(res)),
-             "<p>Ranked by <b>%s</b> (lower is better). Tables: <a href='leaderboard.md'>"
+             "<p>Ranked by <b>%s</b> (lower is better); runs with most samples off the data "
+             "rank after the rest. Tables: <a href='leaderboard.md'>"
              "leaderboard.md</a>, <a href='leaderboard.csv'>leaderboard.csv</a> (every run), "
              "<a href='leaderboard_groups.csv'>leaderboard_groups.csv</a>.</p>"
              % html.escape(metric)]
+    lines = LB.verdict_lines(res, groups, tol)
+    if lines:
+        parts.append("<h2>Which configurations recover the weights</h2>")
+        parts.append("<p>%s</p><ul>%s</ul>" % (
+            _md_inline(lines[0]), "".join("<li>%s</li>" % _md_inline(x[2:])
+                                          for x in lines[1:] if x.startswith("- "))))
+        if "minor_weight.png" in [m[0] for m in made]:
+            parts.append("<p><img src='minor_weight.png' alt='minor_weight.png'></p>")
+    if len(groups) < len(rows):
+        cols, disp = LB.group_display(res, metric, groups)
+        parts.append("<h2>Groups over repeats</h2><p>Mean ± std (ddof 1) of each "
+                     "configuration's repeats; n counts the runs that have a value. "
+                     "Configurations with a failed, diverged or off-the-data run rank after "
+                     "the sound ones.</p>")
+        parts.append(_html_table(disp[:LB.MAX_GROUPS], cols))
     parts.append("<h2>Best runs</h2>")
     if n_ranked:
         parts.append(_html_table(rows[:min(top, n_ranked)], LB.display_columns(res, metric, rows)))
     else:
         parts.append("<p>No run has a finite %s yet.</p>" % html.escape(metric))
-    if len(groups) < len(rows):
-        parts.append("<h2>Groups over repeats</h2><p>Mean and std (ddof 1) of %s over each "
-                     "configuration's repeats; n counts the runs that have it.</p>"
-                     % html.escape(metric))
-        parts.append(_html_table(groups[:top], LB.group_columns(res, metric)))
     left = LB.unfinished(rows)
     if left:
         parts.append("<h2>Not complete</h2>")

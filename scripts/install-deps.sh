@@ -2,6 +2,10 @@
 # install-deps.sh: installs the Debian packages ncsn needs to build, test and analyse.
 # Idempotent: installs only what is missing, and runs apt-get update only then.
 # Run as root (or with sudo available).
+#   scripts/install-deps.sh            what building, testing and analysing need
+#   scripts/install-deps.sh --slurm    also SLURM and munge, for the SLURM test
+#                                      (tests/slurm/, scripts/test-slurm.sh); nothing is
+#                                      started or enabled (no systemd needed)
 set -euo pipefail
 
 packages=(
@@ -11,6 +15,12 @@ packages=(
   libcunit1-dev libyaml-dev librandom123-dev libgsl-dev
   python3-h5py python3-numpy python3-matplotlib python3-pytest
 )
+for arg in "$@"; do
+  case $arg in
+    --slurm) packages+=(slurmctld slurmd slurm-client munge) ;;
+    *) echo "install-deps: unknown option $arg (--slurm)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

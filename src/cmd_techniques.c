@@ -1,7 +1,8 @@
 /* cmd_techniques.c: `ncsn techniques`, what the techniques of SPEC.md section 6 give.
  *
  * Where the numbers come from, one of:
- *   --config FILE [-s KEY=VALUE ...]   the configuration's training set (ncsn_training_set),
+ *   --config FILE [-s KEY=VALUE ...]   the configuration's training set (ncsn_training_set:
+ *                                      any dataset.name; for hdf5 the training split),
  *                                      its noise.sigma_L, sample.T, and noise.L when explicit
  *   --data FILE.h5:/DATASET            an (N, D) dataset of points
  *   --dim D --sigma-1 S                just a dimension and a largest noise level
@@ -26,6 +27,7 @@
 #include "ncsn/cli.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
+#include "ncsn/dataset.h"
 #include "ncsn/run.h"
 #include "ncsn/techniques.h"
 
@@ -496,13 +498,22 @@ int ncsn_cmd_techniques(int argc, char **argv) {
         for (int i = 0; rc == NCSN_EXIT_OK && i < o.n_sets; i++)
             if (ncsn_config_set(&c, o.sets[i], &err) != 0) rc = NCSN_EXIT_USAGE;
         if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
-        ncsn_gmm g;
-        memset(&g, 0, sizeof g);
-        if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &g, &x, &err) != 0)
+        ncsn_dataset ds;
+        memset(&ds, 0, sizeof ds);
+        if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &ds, &x, &err) != 0)
             rc = NCSN_EXIT_RUNTIME;
-        ncsn_gmm_free(&g);
+        char data_words[200] = "";
+        if (rc == NCSN_EXIT_OK && !strcmp(ds.name, "manifold"))
+            snprintf(data_words, sizeof data_words, ", dataset manifold (%s embedded in D = %d)",
+                     c.dataset.base, ds.D);
+        else if (rc == NCSN_EXIT_OK && !strcmp(ds.name, "hdf5"))
+            snprintf(data_words, sizeof data_words, ", dataset hdf5 %.150s (%d training rows)",
+                     ds.label, ds.n_train);
+        else if (rc == NCSN_EXIT_OK)
+            snprintf(data_words, sizeof data_words, ", dataset %s", ds.name);
+        a.D = ds.D;
+        ncsn_dataset_free(&ds);
         if (rc == NCSN_EXIT_OK) {
-            a.D = c.dataset.dim;
             a.n = c.dataset.n;
             a.sigma_L = c.noise.sigma_L;
             a.sigma_L_from = "config";
@@ -517,7 +528,8 @@ int ncsn_cmd_techniques(int argc, char **argv) {
                 a.sigma_1_from = "config";
             }
             if (!c.sample.eps_auto) a.eps_config = c.sample.eps;
-            snprintf(a.source, sizeof a.source, "the %d training points of %s", a.n, o.config);
+            snprintf(a.source, sizeof a.source, "the %d training points of %s%s", a.n, o.config,
+                     data_words);
         }
     } else if (o.data) {
         int usage = 0;

@@ -1,6 +1,7 @@
-/* common.c: error buffers, checked allocation, clock. */
+/* common.c: error buffers, checked allocation, clock, the stop flag. */
 #include "ncsn/common.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -49,4 +50,51 @@ int ncsn_max_threads(void) {
 #else
     return 1;
 #endif
+}
+
+/* ---- the stop flag (common.h) ------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (sig == SIGINT && stop_signal != 0) {
+        /* a second Ctrl-C: stop now, as if there were no handler */
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+        return;
+    }
+    if (stop_signal == 0) stop_signal = sig;
+}
+
+void ncsn_stop_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* reads and writes in progress complete */
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* SIGINT stays ignored where it was (background jobs of a non-interactive shell,
+     * nohup): there Ctrl-C is not meant for us */
+    struct sigaction old;
+    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGINT, &sa, NULL);
+}
+
+int ncsn_stop_requested(void) { return stop_signal != 0; }
+
+int ncsn_stop_signal(void) { return stop_signal; }
+
+void ncsn_stop_request(int sig) {
+    if (stop_signal == 0) stop_signal = sig > 0 ? sig : SIGUSR1;
+}
+
+void ncsn_stop_reset(void) { stop_signal = 0; }
+
+int ncsn_stop_error(ncsn_error *err) {
+    const int sig = stop_signal;
+    const char *name = sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTERM ? "SIGTERM"
+                     : sig == SIGINT  ? "SIGINT"  : "a signal";
+    ncsn_seterr(err, "interrupted by %s; nothing was written (run again to redo it)", name);
+    return NCSN_EXIT_INTERRUPTED;
 }

@@ -37,6 +37,7 @@ enum kind {
     KIND_REAL,   /* double */
     KIND_BOOL,   /* int, 0 or 1 */
     KIND_NAME,   /* char[NCSN_NAME_MAX], one of choices */
+    KIND_STRING, /* char[NCSN_PATH_MAX], any text (a file name) */
     KIND_ENUM,   /* int, the index of one of choices */
     KIND_LIST,   /* double * (count); dataset.std also takes one number for all */
     KIND_MATRIX, /* double * (rows, cols): dataset.means */
@@ -55,37 +56,51 @@ typedef struct {
     double lo, hi; /* numbers, and list entries, lie in [lo, hi] */
     int open;      /* OPEN_LO / OPEN_HI: that end excluded */
     const char *const *choices; /* NAME, ENUM: the allowed strings, NULL-terminated */
+    /* An auto key whose "auto" follows from other keys (dataset.dim) rather than from the
+     * techniques: YAML output writes "auto" for it, not the number it stands for. */
+    int derived;
 } key_def;
 
-static const char *const dataset_names[] = {"gmm", NULL};
+static const char *const dataset_names[] = {"gmm",   "manifold",     "moons", "swissroll",
+                                            "rings", "checkerboard", "hdf5",  NULL};
+static const char *const manifold_bases[] = {"gmm", "swissroll", NULL};
 static const char *const sigma_inputs[] = {"sigma", "log_sigma", NULL}; /* enum ncsn_sigma_input */
 static const char *const sample_methods[] = {"annealed", "plain", NULL};
 static const char *const score_sources[] = {"model", "exact", NULL};
 
 #define F(field) offsetof(ncsn_config, field)
 #define INF HUGE_VAL
-#define U64(name, f) {name, KIND_U64, F(f), NONE, NONE, 0, INF, 0, NULL}
-#define INT(name, f, lo, hi) {name, KIND_INT, F(f), NONE, NONE, lo, hi, 0, NULL}
-#define INT_AUTO(name, f, flag, lo, hi) {name, KIND_INT, F(f), NONE, F(flag), lo, hi, 0, NULL}
-#define I64(name, f, lo, hi) {name, KIND_I64, F(f), NONE, NONE, lo, hi, 0, NULL}
-#define REAL(name, f, lo, hi, open) {name, KIND_REAL, F(f), NONE, NONE, lo, hi, open, NULL}
+#define U64(name, f) {name, KIND_U64, F(f), NONE, NONE, 0, INF, 0, NULL, 0}
+#define INT(name, f, lo, hi) {name, KIND_INT, F(f), NONE, NONE, lo, hi, 0, NULL, 0}
+#define INT_AUTO(name, f, flag, lo, hi) {name, KIND_INT, F(f), NONE, F(flag), lo, hi, 0, NULL, 0}
+#define INT_DERIVED(name, f, flag, lo, hi) \
+    {name, KIND_INT, F(f), NONE, F(flag), lo, hi, 0, NULL, 1}
+#define I64(name, f, lo, hi) {name, KIND_I64, F(f), NONE, NONE, lo, hi, 0, NULL, 0}
+#define REAL(name, f, lo, hi, open) {name, KIND_REAL, F(f), NONE, NONE, lo, hi, open, NULL, 0}
 #define REAL_AUTO(name, f, flag, lo, hi, open) \
-    {name, KIND_REAL, F(f), NONE, F(flag), lo, hi, open, NULL}
-#define BOOL(name, f) {name, KIND_BOOL, F(f), NONE, NONE, 0, 1, 0, NULL}
-#define NAME(name, f, choices) {name, KIND_NAME, F(f), NONE, NONE, 0, 0, 0, choices}
-#define ENUM(name, f, choices) {name, KIND_ENUM, F(f), NONE, NONE, 0, 0, 0, choices}
-#define LIST(name, f, n, one, lo, hi, open) {name, KIND_LIST, F(f), F(n), one, lo, hi, open, NULL}
-#define MATRIX(name, f, rows, cols) {name, KIND_MATRIX, F(f), F(rows), F(cols), -INF, INF, 0, NULL}
+    {name, KIND_REAL, F(f), NONE, F(flag), lo, hi, open, NULL, 0}
+#define BOOL(name, f) {name, KIND_BOOL, F(f), NONE, NONE, 0, 1, 0, NULL, 0}
+#define NAME(name, f, choices) {name, KIND_NAME, F(f), NONE, NONE, 0, 0, 0, choices, 0}
+#define STRING(name, f) {name, KIND_STRING, F(f), NONE, NONE, 0, 0, 0, NULL, 0}
+#define ENUM(name, f, choices) {name, KIND_ENUM, F(f), NONE, NONE, 0, 0, 0, choices, 0}
+#define LIST(name, f, n, one, lo, hi, open) {name, KIND_LIST, F(f), F(n), one, lo, hi, open, NULL, 0}
+#define MATRIX(name, f, rows, cols) {name, KIND_MATRIX, F(f), F(rows), F(cols), -INF, INF, 0, NULL, 0}
 
 /* The visit order. Each key's own range is here; checks between keys are in
  * ncsn_config_validate. */
 static const key_def keys[] = {
     U64("seed", seed),
     NAME("dataset.name", dataset.name, dataset_names),
+    INT_DERIVED("dataset.dim", dataset.dim, dataset.dim_auto, 1, MAX_D),
     INT("dataset.n", dataset.n, 2, INF),
     LIST("dataset.weights", dataset.weights, dataset.n_weights, NONE, 0, INF, 0),
-    MATRIX("dataset.means", dataset.means, dataset.k, dataset.dim),
+    MATRIX("dataset.means", dataset.means, dataset.k, dataset.means_cols),
     LIST("dataset.std", dataset.std, dataset.n_std, F(dataset.std_scalar), 0, INF, OPEN_LO),
+    NAME("dataset.base", dataset.base, manifold_bases),
+    REAL("dataset.noise", dataset.noise, 0, INF, 0),
+    STRING("dataset.path", dataset.path),
+    STRING("dataset.key", dataset.key),
+    REAL("dataset.holdout", dataset.holdout, 0, 1, OPEN_LO | OPEN_HI),
     INT("model.emb", model.emb, 1, MAX_WIDTH),
     INT("model.hidden", model.hidden, 1, MAX_WIDTH),
     ENUM("model.sigma_input", model.sigma_input, sigma_inputs),
@@ -111,11 +126,13 @@ static const key_def keys[] = {
 #undef U64
 #undef INT
 #undef INT_AUTO
+#undef INT_DERIVED
 #undef I64
 #undef REAL
 #undef REAL_AUTO
 #undef BOOL
 #undef NAME
+#undef STRING
 #undef ENUM
 #undef LIST
 #undef MATRIX
@@ -172,12 +189,17 @@ void ncsn_config_default(ncsn_config *c) {
     c->dataset.n = 1000;
     c->dataset.k = 2;
     c->dataset.dim = 2;
+    c->dataset.dim_auto = 1;
+    c->dataset.means_cols = 2;
     c->dataset.n_weights = 2;
     c->dataset.weights = dup_reals(weights, 2);
     c->dataset.means = dup_reals(means, 4);
     c->dataset.n_std = 2;
     c->dataset.std = dup_reals(std, 2);
     c->dataset.std_scalar = 1;
+    strcpy(c->dataset.base, "gmm");
+    c->dataset.noise = 0;
+    c->dataset.holdout = 0.2;
     c->model.emb = 16;
     c->model.hidden = 128;
     c->model.sigma_input = NCSN_SIGMA_INPUT_SIGMA;
@@ -213,7 +235,7 @@ void ncsn_config_copy(ncsn_config *dst, const ncsn_config *src) {
     *dst = *src;
     dst->dataset.weights = dup_reals(src->dataset.weights, (size_t)src->dataset.n_weights);
     dst->dataset.means =
-        dup_reals(src->dataset.means, (size_t)src->dataset.k * (size_t)src->dataset.dim);
+        dup_reals(src->dataset.means, (size_t)src->dataset.k * (size_t)src->dataset.means_cols);
     dst->dataset.std = dup_reals(src->dataset.std, (size_t)src->dataset.n_std);
 }
 
@@ -228,6 +250,16 @@ static void sync_std(ncsn_config *c) {
     c->dataset.std = ncsn_xmalloc((size_t)k * sizeof(double));
     for (int i = 0; i < k; i++) c->dataset.std[i] = s;
     c->dataset.n_std = k;
+}
+
+/* dataset.dim "auto" follows the data set: the rows of dataset.means for the mixture, 2
+ * for the 2-D toys, 0 (not known yet) for a file and for manifold (which needs a number). */
+static void sync_dim(ncsn_config *c) {
+    if (!c->dataset.dim_auto) return;
+    const char *name = c->dataset.name;
+    if (strcmp(name, "gmm") == 0) c->dataset.dim = c->dataset.means_cols;
+    else if (strcmp(name, "manifold") == 0 || strcmp(name, "hdf5") == 0) c->dataset.dim = 0;
+    else c->dataset.dim = 2;
 }
 
 /* ---------------------------------------------------------------- messages */
@@ -317,6 +349,7 @@ static void describe(const key_def *k, char *buf, size_t n) {
     case KIND_BOOL: snprintf(buf, n, "true or false"); break;
     case KIND_NAME:
     case KIND_ENUM: choice_words(k->choices, buf, n); break;
+    case KIND_STRING: snprintf(buf, n, "a string"); break;
     case KIND_LIST:
         range_words(k, 0, 1, words, sizeof words);
         if (k->aux != NONE) {
@@ -726,6 +759,15 @@ static int apply(ncsn_config *c, int i, source *s, ncsn_error *err) {
             else *AT(c, k->off, int) = j;
             break;
         }
+        case KIND_STRING:
+            if (!t || is_null(v))
+                return fail_at(err, s, kn, k->name, "expected a string, got %s",
+                               got(v, g, sizeof g));
+            if (strlen(t) >= NCSN_PATH_MAX)
+                return fail_at(err, s, kn, k->name, "longer than %d characters",
+                               NCSN_PATH_MAX - 1);
+            snprintf(AT(c, k->off, char), NCSN_PATH_MAX, "%s", t);
+            break;
         case KIND_LIST:
             if (apply_list(c, k, s, kn, v, err)) return -1;
             break;
@@ -829,7 +871,13 @@ static int parse(source *s, const char *text, size_t len, const char *set_key,
             fail(err, "--set", set_key, "YAML syntax error in the value: %s%s",
                  parser.problem ? parser.problem : "unknown problem", context);
         else {
-            snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + parser.problem_mark.line + 1);
+            /* A reader error (bad UTF-8, a control character) has no mark, only a byte
+             * offset. */
+            size_t line = parser.problem_mark.line;
+            if (parser.error == YAML_READER_ERROR)
+                for (size_t i = 0; i < parser.problem_offset && i < len; i++)
+                    line += text[i] == '\n';
+            snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + line + 1);
             fail(err, w, NULL, "YAML syntax error: %s%s",
                  parser.problem ? parser.problem : "unknown problem", context);
         }
@@ -851,6 +899,7 @@ static int apply_all(ncsn_config *c, source *s, ncsn_error *err) {
         }
     }
     sync_std(&tmp);
+    sync_dim(&tmp);
     ncsn_config_free(c);
     *c = tmp;
     return 0;
@@ -960,7 +1009,10 @@ int ncsn_config_set_value(ncsn_config *c, const char *key, const char *value, co
         double old = real ? *real : 0;
         rc = apply(c, i, &s, err);
         if (rc && real) *real = old;
-        if (rc == 0) sync_std(c);
+        if (rc == 0) {
+            sync_std(c);
+            sync_dim(c);
+        }
     }
     yaml_document_delete(&s.doc);
     return rc;
@@ -1010,6 +1062,7 @@ static void key_value(const ncsn_config *c, int i, ncsn_config_value *v, int64_t
         v->reals = CAT(c, k->off, double);
         break;
     case KIND_NAME:
+    case KIND_STRING:
         v->type = NCSN_VALUE_STRING;
         v->string = CAT(c, k->off, char);
         break;
@@ -1114,6 +1167,7 @@ static void print_value(FILE *f, const ncsn_config *c, int i, int flow, const ch
     case KIND_BOOL: fprintf(f, " %s", one ? "true" : "false"); break;
     case KIND_REAL: fprintf(f, " %s", fmt_real(v.reals[0], buf)); break;
     case KIND_NAME:
+    case KIND_STRING:
     case KIND_ENUM: fputc(' ', f), print_string(f, v.string); break;
     case KIND_LIST:
         if (k->aux != NONE && *CAT(c, k->aux, int) && v.count >= 1)
@@ -1152,8 +1206,9 @@ char *ncsn_config_to_yaml(const ncsn_config *c) {
             fprintf(f, "%.*s:\n", (int)section_len, section);
         }
         fprintf(f, "%s%s:", indent, dot ? dot + 1 : k->name);
-        print_value(f, c, i, 0, indent);
-        if (is_auto(c, k)) fputs("  # auto", f);
+        if (is_auto(c, k) && k->derived) fputs(" auto", f);
+        else print_value(f, c, i, 0, indent);
+        if (is_auto(c, k) && !k->derived) fputs("  # auto", f);
         fputc('\n', f);
     }
     fclose(f);
@@ -1188,6 +1243,10 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
      * every configuration of a sweep. */
     switch (k->kind) {
     case KIND_U64: return 0;
+    case KIND_STRING:
+        if (memchr(v.string, 0, NCSN_PATH_MAX)) return 0;
+        snprintf(why, n, "not a terminated string");
+        return -1;
     case KIND_INT:
     case KIND_I64:
         if (in_range(k, (double)one)) return 0;
@@ -1258,11 +1317,109 @@ static int fail_pair(const ncsn_config *c, ncsn_error *err, int a, const char *w
     return fail(err, c->origin[a], keys[a].name, "%s", why_a);
 }
 
+static int is_toy(const char *name) {
+    return !strcmp(name, "moons") || !strcmp(name, "swissroll") || !strcmp(name, "rings") ||
+           !strcmp(name, "checkerboard");
+}
+
+/* The dataset.* keys against dataset.name (dataset.h): each key that does not apply to
+ * the chosen data set must keep its default; dataset.dim must fit; the exact score needs
+ * a known density. What only the file can say (hdf5) is checked when it is read. */
+static int validate_dataset(const ncsn_config *c, ncsn_error *err) {
+    const char *name = c->dataset.name;
+    const int gmm = !strcmp(name, "gmm"), manifold = !strcmp(name, "manifold"),
+              hdf5 = !strcmp(name, "hdf5"), toy = is_toy(name);
+    const int mixture = gmm || (manifold && !strcmp(c->dataset.base, "gmm"));
+    const int i_name = ncsn_config_key_index("dataset.name"),
+              i_dim = ncsn_config_key_index("dataset.dim"),
+              i_means = ncsn_config_key_index("dataset.means"),
+              i_noise = ncsn_config_key_index("dataset.noise"),
+              i_score = ncsn_config_key_index("sample.score");
+    char set_name[160], why[512], why2[512];
+    if (manifold)
+        snprintf(set_name, sizeof set_name, "manifold with dataset.base %s", c->dataset.base);
+    else
+        snprintf(set_name, sizeof set_name, "%s", name);
+
+    static const char *const mixture_sets =
+        "the mixture (dataset.name gmm, or manifold with dataset.base gmm)";
+    const struct {
+        const char *key;
+        int applies;
+        const char *sets;
+    } rules[] = {
+        {"dataset.weights", mixture, mixture_sets},
+        {"dataset.means", mixture, mixture_sets},
+        {"dataset.std", mixture, mixture_sets},
+        {"dataset.base", manifold, "dataset.name manifold"},
+        {"dataset.noise", manifold || toy,
+         "dataset.name manifold, moons, swissroll, rings and checkerboard"},
+        {"dataset.path", hdf5, "dataset.name hdf5"},
+        {"dataset.key", hdf5, "dataset.name hdf5"},
+        {"dataset.holdout", hdf5, "dataset.name hdf5"},
+    };
+    ncsn_config def;
+    ncsn_config_default(&def);
+    int rc = 0;
+    for (size_t r = 0; r < sizeof rules / sizeof rules[0] && rc == 0; r++) {
+        int i = ncsn_config_key_index(rules[r].key);
+        if (!rules[r].applies && !ncsn_config_key_equal(c, &def, i))
+            rc = fail(err, c->origin[i], keys[i].name,
+                      "applies only to %s, not to %s: leave it out", rules[r].sets, set_name);
+    }
+    ncsn_config_free(&def);
+    if (rc) return rc;
+
+    const int dim = c->dataset.dim, cols = c->dataset.means_cols;
+    if (gmm && !c->dataset.dim_auto && dim != cols) {
+        snprintf(why, sizeof why, "is %d but the rows of dataset.means have %d numbers (leave "
+                 "dataset.dim out: it follows from them)", dim, cols);
+        snprintf(why2, sizeof why2, "rows have %d numbers but dataset.dim is %d", cols, dim);
+        return fail_pair(c, err, i_dim, why, i_means, why2);
+    }
+    if (manifold && c->dataset.dim_auto)
+        return fail(err, c->origin[c->origin[i_dim][0] ? i_dim : i_name], keys[i_dim].name,
+                    "manifold needs the dimension to embed into, e.g. dataset.dim: 16");
+    if (manifold && dim < 2)
+        return fail(err, c->origin[i_dim], keys[i_dim].name,
+                    "must be at least 2 for manifold (it embeds a 2-D set), got %d", dim);
+    if (toy && !c->dataset.dim_auto && dim != 2)
+        return fail(err, c->origin[i_dim], keys[i_dim].name,
+                    "%s is a 2-D data set, got %d (leave dataset.dim out)", name, dim);
+    if (manifold && mixture && cols != 2)
+        return fail(err, c->origin[i_means], keys[i_means].name,
+                    "manifold embeds a 2-D mixture: rows need 2 numbers, got %d", cols);
+    if (hdf5 && (!c->dataset.path[0] || !c->dataset.key[0])) {
+        int i = ncsn_config_key_index(!c->dataset.path[0] ? "dataset.path" : "dataset.key");
+        return fail(err, c->origin[c->origin[i][0] ? i : i_name], keys[i].name,
+                    "hdf5 needs %s", !c->dataset.path[0]
+                                         ? "the file to read, e.g. dataset.path: data.h5"
+                                         : "the (N, D) dataset in dataset.path to read, e.g. "
+                                           "dataset.key: /data");
+    }
+    if (c->sample.score == NCSN_SCORE_EXACT && !mixture) {
+        snprintf(why, sizeof why, "exact needs a data set whose score is known (dataset.name "
+                 "gmm, or manifold with dataset.base gmm), not %s", set_name);
+        snprintf(why2, sizeof why2, "%s has no known score, and sample.score is exact", set_name);
+        return fail_pair(c, err, i_score, why, i_name, why2);
+    }
+    if (c->sample.score == NCSN_SCORE_EXACT && c->sample.method == NCSN_SAMPLE_PLAIN && manifold &&
+        c->dataset.noise == 0 && dim > 2) {
+        snprintf(why, sizeof why, "exact with sample.method plain needs dataset.noise > 0 for "
+                 "manifold: the embedded mixture has no density off its plane");
+        snprintf(why2, sizeof why2, "must be positive for sample.score exact with sample.method "
+                 "plain: the embedded mixture has no density off its plane");
+        return fail_pair(c, err, i_score, why, i_noise, why2);
+    }
+    return 0;
+}
+
 int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
     char why[512], why2[512], x[40], y[40];
     for (int i = 0; i < N_KEYS; i++)
         if (check_key(c, i, why, sizeof why))
             return fail(err, c->origin[i], keys[i].name, "%s", why);
+    if (validate_dataset(c, err)) return -1;
 
     /* Rules between keys. */
     const int i_n = ncsn_config_key_index("dataset.n"),
@@ -1317,4 +1474,18 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
         return fail_pair(c, err, i_lo, why, i_hi, why2);
     }
     return 0;
+}
+
+/* ---------------------------------------------------------------- provenance */
+
+const char *ncsn_config_sigma_1_source(const ncsn_config *c) {
+    return c->noise.sigma_1_auto ? "technique1" : "explicit";
+}
+
+const char *ncsn_config_L_source(const ncsn_config *c) {
+    return c->noise.L_auto ? "technique2" : "explicit";
+}
+
+const char *ncsn_config_eps_source(const ncsn_config *c) {
+    return c->sample.eps_auto ? "technique3" : "explicit";
 }

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -348,8 +349,29 @@ static void write_config_value(const ncsn_config_value *v, void *user) {
     if (v->origin && v->origin[0]) fprintf(w->origins, "%s: %s\n", v->key, v->origin);
 }
 
-/* /config: one attribute per configuration key, plus "origins". */
-static int write_config(const h5ctx *c, hid_t file, const ncsn_config *cfg) {
+/* The techniques' provenance (io.h): where sigma_1, L and eps came from, the realised
+ * gamma, and eps in the paper's convention. */
+static int write_provenance(const h5ctx *c, hid_t group, const ncsn_run_output *r) {
+    const ncsn_config *cfg = r->cfg;
+    const double ratio = cfg->noise.sigma_1 / cfg->noise.sigma_L;
+    const double gamma = cfg->noise.L > 1 ? pow(ratio, 1.0 / (cfg->noise.L - 1)) : ratio;
+    const double eps_paper = cfg->sample.eps / 2.0;
+    return (write_attr_string(c, group, "sigma_1_source",
+                              r->sigma_1_source ? r->sigma_1_source
+                                                : ncsn_config_sigma_1_source(cfg)) ||
+            write_attr_string(c, group, "L_source",
+                              r->L_source ? r->L_source : ncsn_config_L_source(cfg)) ||
+            write_attr_string(c, group, "eps_source",
+                              r->eps_source ? r->eps_source : ncsn_config_eps_source(cfg)) ||
+            write_attr(c, group, "gamma", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &gamma) ||
+            write_attr(c, group, "eps_paper", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL,
+                       &eps_paper))
+               ? -1
+               : 0;
+}
+
+/* /config: one attribute per configuration key, plus "origins" and the provenance. */
+static int write_config(const h5ctx *c, hid_t file, const ncsn_run_output *r) {
     char *origins = NULL;
     size_t origins_len = 0;
     config_writer w = {c, H5I_INVALID_HID, H5I_INVALID_HID, NULL, 0};
@@ -359,10 +381,11 @@ static int write_config(const h5ctx *c, hid_t file, const ncsn_config *cfg) {
     } else {
         w.origins = open_memstream(&origins, &origins_len);
         NCSN_ASSERT(w.origins);
-        ncsn_config_visit(cfg, write_config_value, &w);
+        ncsn_config_visit(r->cfg, write_config_value, &w);
         fclose(w.origins);
         if (w.rc == 0) w.rc = write_attr_string(c, w.group, "origins", origins);
         free(origins);
+        if (w.rc == 0) w.rc = write_provenance(c, w.group, r);
     }
     close_checked(c, w.bool_type, w.group, NULL, &w.rc);
     close_checked(c, w.group, file, "config", &w.rc);
@@ -372,7 +395,7 @@ static int write_config(const h5ctx *c, hid_t file, const ncsn_config *cfg) {
 static int write_contents(const h5ctx *c, hid_t file, const ncsn_run_output *r) {
     return (write_root_attrs(c, file, r) || write_arrays(c, file, r) ||
             write_model(c, file, r->model) || write_metrics(c, file, r->metrics) ||
-            write_config(c, file, r->cfg))
+            write_config(c, file, r))
                ? -1
                : 0;
 }
@@ -700,8 +723,34 @@ static int read_history(const h5ctx *c, hid_t file, ncsn_run_input *in) {
     return 0;
 }
 
+/* /config's provenance strings, each left "" when the file predates it. */
+static int read_provenance(const h5ctx *c, hid_t file, ncsn_run_input *in) {
+    const struct {
+        const char *name;
+        char *to;
+    } items[] = {{"sigma_1_source", in->sigma_1_source},
+                 {"L_source", in->L_source},
+                 {"eps_source", in->eps_source}};
+    if (H5Lexists(file, "config", H5P_DEFAULT) <= 0) return 0;
+    hid_t g = H5Gopen2(file, "config", H5P_DEFAULT);
+    if (g < 0) return h5_fail(c, "cannot open group", H5I_INVALID_HID, "/config");
+    int rc = 0;
+    for (size_t i = 0; i < sizeof items / sizeof items[0] && rc == 0; i++) {
+        htri_t exists = H5Aexists(g, items[i].name);
+        if (exists < 0) rc = h5_fail(c, "cannot look up attribute", g, items[i].name);
+        if (exists <= 0) continue;
+        char *text;
+        if ((rc = read_attr_string(c, g, items[i].name, &text)) == 0) {
+            snprintf(items[i].to, sizeof in->sigma_1_source, "%s", text);
+            free(text);
+        }
+    }
+    h5_close(g);
+    return rc;
+}
+
 static int read_contents(const h5ctx *c, hid_t file, ncsn_run_input *in) {
-    if (check_header(c, file) || read_config(c, file, &in->cfg) ||
+    if (check_header(c, file) || read_config(c, file, &in->cfg) || read_provenance(c, file, in) ||
         read_model(c, file, &in->cfg, &in->model) || read_history(c, file, in) ||
         read_dataset(c, file, "/metrics/train_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0, NULL,
                      &in->train_seconds) ||

@@ -4,7 +4,9 @@
  *   ncsn sweep SWEEP.yaml -o DIR                                a sweep, over MPI ranks
  *   ncsn techniques ...                                         hyperparameter techniques
  *   ncsn bench [--quick] [--json]                               speed figures
- * Exit status: 0 ok, 1 failure at run time, 2 usage or configuration error. */
+ * Exit status: 0 ok, 1 failure at run time, 2 usage or configuration error, 3 interrupted
+ * (SIGUSR1, SIGTERM or SIGINT: stopped at the next training step or sampling level, nothing
+ * written; run, sample and sweep install the handlers). */
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +31,8 @@ static const char *usage_main =
     "  ncsn <command> --help   options of a command\n"
     "  ncsn --version          version and build\n"
     "\n"
-    "exit status: 0 ok, 1 failure at run time, 2 usage or configuration error\n";
+    "exit status: 0 ok, 1 failure at run time, 2 usage or configuration error,\n"
+    "3 interrupted by SIGUSR1, SIGTERM or SIGINT (nothing written; run the command again)\n";
 
 static const char *usage_run =
     "usage: ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [-q]\n"
@@ -43,7 +46,10 @@ static const char *usage_run =
     "  -q, --quiet           no progress on stderr\n"
     "  -h, --help            this text\n"
     "\n"
-    "Threads: OMP_NUM_THREADS. Results do not depend on the number of threads.\n";
+    "Threads: OMP_NUM_THREADS. Results do not depend on the number of threads.\n"
+    "Exit status: 0 ok, 1 failure at run time (a diverged run's file is still written),\n"
+    "2 usage or configuration error, 3 interrupted: SIGUSR1, SIGTERM or SIGINT stops the\n"
+    "run at the next training step or sampling level and nothing is written.\n";
 
 static const char *usage_sample =
     "usage: ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [-q]\n"
@@ -128,6 +134,7 @@ static int cmd_run(int argc, char **argv) {
     if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK) {
         ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL};
+        ncsn_stop_install();
         rc = ncsn_run(&c, a.output, &opt, &err);
     }
     if (rc != NCSN_EXIT_OK) fprintf(stderr, "ncsn run: %s\n", err.msg);
@@ -159,6 +166,7 @@ static int cmd_sample(int argc, char **argv) {
     if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK) {
         ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL};
+        ncsn_stop_install();
         rc = ncsn_resample(a.input, &c, a.output, &opt, &err);
     }
     if (rc != NCSN_EXIT_OK) fprintf(stderr, "ncsn sample: %s\n", err.msg);

@@ -9,7 +9,9 @@
  *   ncsn_swd                        sliced Wasserstein-1, exact 1-D W1 per direction
  *   ncsn_mode_weights, _nll_true    what the known mixture says about the samples
  *   ncsn_score_error                E|s_theta - grad log q_sigma|^2 / E|grad log q_sigma|^2
- *   ncsn_metrics_compute            all of them for one run (reference and floor sets)
+ *   ncsn_metrics_compute_sets       all of them for one run against given reference and
+ *                                   noise-floor sets; _compute (a mixture's fresh sets) and
+ *                                   _compute_dataset (dataset.h's sets) choose the sets
  *
  * Determinism (SPEC.md section 8): every floating-point sum is cut into fixed blocks of
  * BLOCK rows, a partition that does not depend on the thread count. Each block is summed
@@ -400,6 +402,61 @@ void ncsn_metrics_free(ncsn_metrics *m) {
     m->L = 0;
 }
 
+/* The run's samples (n) against a reference set (n_ref) and the noise floor, a second set
+ * (n_floor) against the same reference. exact, when not NULL, is the data's mixture. */
+void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
+                               const double *sigmas, int L, const float *samples, int n, int D,
+                               const float *ref, int n_ref, const float *floor_set, int n_floor,
+                               uint64_t seed, ncsn_metrics *out) {
+    const ncsn_key dirs = ncsn_rng_key(seed, 0, NCSN_RNG_SWD_DIRS);
+    out->n_nonfinite = count_nonfinite(samples, n, D);
+    const int finite = out->n_nonfinite == 0;
+
+    /* Distances to the reference set; its own kernel sum is shared by both MMDs, which
+     * then equal ncsn_mmd2_unbiased(., ref, median) bit for bit. */
+    const double inv = kernel_inv(ncsn_median_pairwise_distance(ref, n_ref, D));
+    const int ref_ok = n_ref >= 2 && !isnan(inv);
+    const double k_ref = ref_ok ? kernel_sum_within(ref, n_ref, D, inv) : NAN;
+    out->noise_floor_mmd2 =
+        ref_ok && n_floor >= 2
+            ? mmd2_from_sums(kernel_sum_within(floor_set, n_floor, D, inv), n_floor, k_ref, n_ref,
+                             kernel_sum_cross(floor_set, n_floor, ref, n_ref, D, inv))
+            : NAN;
+    out->noise_floor_swd = ncsn_swd(floor_set, n_floor, ref, n_ref, D, NCSN_SWD_DIRECTIONS, dirs);
+    out->mmd2 = ref_ok && n >= 2 && finite
+                    ? mmd2_from_sums(kernel_sum_within(samples, n, D, inv), n, k_ref, n_ref,
+                                     kernel_sum_cross(samples, n, ref, n_ref, D, inv))
+                    : NAN;
+    out->swd = finite ? ncsn_swd(samples, n, ref, n_ref, D, NCSN_SWD_DIRECTIONS, dirs) : NAN;
+
+    /* What the mixture knows, where there is one; ncsn_mode_weights and ncsn_nll_true give
+     * NaN themselves for non-finite samples. Without one there are no modes (K = 0) and
+     * the rest is NaN. */
+    out->L = L;
+    out->score_error = ncsn_xmalloc(sizeof(double) * (size_t)(L > 0 ? L : 1));
+    if (!exact) {
+        out->K = 0;
+        out->mode_weights = NULL;
+        out->mode_weight_error = out->nll_true = NAN;
+        for (int l = 0; l < L; l++) out->score_error[l] = NAN;
+        return;
+    }
+    NCSN_ASSERT(exact->D == D);
+    const int K = exact->K;
+    out->K = K;
+    out->mode_weights = ncsn_xmalloc(sizeof(double) * (size_t)K);
+    ncsn_mode_weights(exact, samples, n, out->mode_weights);
+    double worst = 0;
+    for (int k = 0; k < K; k++) {
+        double e = fabs(out->mode_weights[k] - exact->weights[k]);
+        worst = (e > worst || isnan(e)) ? e : worst;
+    }
+    out->mode_weight_error = worst;
+    out->nll_true = ncsn_nll_true(exact, samples, n);
+    ncsn_score_error(model, exact, sigmas, L, NCSN_SCORE_ERROR_POINTS,
+                     ncsn_rng_key(seed, 0, NCSN_RNG_SCORE_ERROR), out->score_error);
+}
+
 /* The reference and floor sets use configuration 0 of the run's seed: every configuration
  * of a sweep that shares a seed is measured against the same reference set, so their
  * metrics differ only through their samples. out's arrays are allocated here (out must
@@ -407,49 +464,24 @@ void ncsn_metrics_free(ncsn_metrics *m) {
 void ncsn_metrics_compute(const ncsn_gmm *g, const ncsn_model *model, const double *sigmas,
                           int L, const float *samples, int n, uint64_t seed,
                           ncsn_metrics *out) {
-    const int D = g->D, K = g->K;
+    const int D = g->D;
     float *ref = ncsn_xmalloc(sizeof(float) * (size_t)n * D);   /* (n, D) reference set */
     float *floor_ = ncsn_xmalloc(sizeof(float) * (size_t)n * D); /* (n, D) noise-floor set */
     ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, NCSN_RNG_REFERENCE), 0, n, ref);
     ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, NCSN_RNG_FLOOR), 0, n, floor_);
-    const ncsn_key dirs = ncsn_rng_key(seed, 0, NCSN_RNG_SWD_DIRS);
+    ncsn_metrics_compute_sets(g, model, sigmas, L, samples, n, D, ref, n, floor_, n, seed, out);
+    free(ref);
+    free(floor_);
+}
 
-    out->n_nonfinite = count_nonfinite(samples, n, D);
-    const int finite = out->n_nonfinite == 0;
-
-    /* Distances to the reference set; its own kernel sum is shared by both MMDs, which
-     * then equal ncsn_mmd2_unbiased(., ref, median) bit for bit. */
-    const double inv = kernel_inv(ncsn_median_pairwise_distance(ref, n, D));
-    const int mmd_ok = n >= 2 && !isnan(inv);
-    const double k_ref = mmd_ok ? kernel_sum_within(ref, n, D, inv) : NAN;
-    out->noise_floor_mmd2 =
-        mmd_ok ? mmd2_from_sums(kernel_sum_within(floor_, n, D, inv), n, k_ref, n,
-                                kernel_sum_cross(floor_, n, ref, n, D, inv))
-               : NAN;
-    out->noise_floor_swd = ncsn_swd(floor_, n, ref, n, D, NCSN_SWD_DIRECTIONS, dirs);
-    out->mmd2 = mmd_ok && finite
-                    ? mmd2_from_sums(kernel_sum_within(samples, n, D, inv), n, k_ref, n,
-                                     kernel_sum_cross(samples, n, ref, n, D, inv))
-                    : NAN;
-    out->swd = finite ? ncsn_swd(samples, n, ref, n, D, NCSN_SWD_DIRECTIONS, dirs) : NAN;
-
-    /* What the mixture knows; ncsn_mode_weights and ncsn_nll_true give NaN themselves
-     * for non-finite samples. */
-    out->K = K;
-    out->mode_weights = ncsn_xmalloc(sizeof(double) * (size_t)K);
-    ncsn_mode_weights(g, samples, n, out->mode_weights);
-    double worst = 0;
-    for (int k = 0; k < K; k++) {
-        double e = fabs(out->mode_weights[k] - g->weights[k]);
-        worst = (e > worst || isnan(e)) ? e : worst;
-    }
-    out->mode_weight_error = worst;
-    out->nll_true = ncsn_nll_true(g, samples, n);
-
-    out->L = L;
-    out->score_error = ncsn_xmalloc(sizeof(double) * (size_t)(L > 0 ? L : 1));
-    ncsn_score_error(model, g, sigmas, L, NCSN_SCORE_ERROR_POINTS,
-                     ncsn_rng_key(seed, 0, NCSN_RNG_SCORE_ERROR), out->score_error);
+void ncsn_metrics_compute_dataset(const ncsn_dataset *ds, const ncsn_model *model,
+                                  const double *sigmas, int L, const float *samples, int n,
+                                  uint64_t seed, ncsn_metrics *out) {
+    float *ref, *floor_;
+    int n_ref, n_floor;
+    ncsn_dataset_reference_sets(ds, seed, n, &ref, &n_ref, &floor_, &n_floor);
+    ncsn_metrics_compute_sets(ds->exact, model, sigmas, L, samples, n, ds->D, ref, n_ref, floor_,
+                              n_floor, seed, out);
     free(ref);
     free(floor_);
 }

@@ -1,9 +1,10 @@
 /* sample.c: annealed and plain Langevin dynamics over blocks of chains (SPEC.md s. 4).
  * n = chains, D = data dimension, H = hidden width.
- * The notebook's case (the network, D = 2) has its own kernel: groups of G chains, two
- * 8-lane vectors, whose positions stay in registers for all T steps of a level, with the
- * network, the noise (ncsn_philox_lanes + ncsn_box_muller_lanes, one Philox call serving
- * two steps) and the update fused. Everything else goes in blocks of CB chains laid out
+ * The notebook's case (the network, D = 2) has its own kernel (sample_d2.inc): groups of
+ * 16 (AVX2) or 8 chains whose positions stay in registers for all T steps of a level, with
+ * the network (rewritten per level to save a multiply per hidden unit, see d2_pack), the
+ * noise (Philox by pmuludq + ncsn_box_muller_v8, one Philox call serving two steps) and
+ * the update fused. Everything else goes in blocks of CB chains laid out
  * coordinate-major (D, CB), so the inner loops run over chains and vectorise.
  * Hot kernels are compiled for AVX2 and for the baseline ISA (chosen at run time); they
  * use only elementwise float arithmetic without contraction, so both give the same bits. */
@@ -15,12 +16,6 @@
 #include "ncsn/common.h"
 
 #define CB 64 /* chains per block */
-
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
-#define NCSN_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define NCSN_HOT
-#endif
 
 /* The noise of chain c at global step s, coordinate j (SPEC.md section 8): Philox at
  * counter (s / 2, c, j / 2, 0); words (0, 1) serve even s and words (2, 3) odd s; Box-Muller
@@ -118,95 +113,137 @@ static void exact_score_block(const ncsn_gmm *g, double sigma, int D, int nb, bl
 
 /* ---- the notebook's case: the network with D = 2 ------------------------------------ */
 
-typedef ncsn_v8f v8f;
-typedef ncsn_v8i v8i;
-#define G 16 /* chains per group: two 8-lane vectors */
-#define PK 8 /* floats per hidden unit in the packed weights */
+/* The level's network, rewritten to save a multiply per hidden unit. Unit o has first-layer
+ * weights (a, b), level bias c and output weights (u0, u1). Its pivot p is the coordinate
+ * whose weight is larger in magnitude, m that magnitude, q the other coordinate; then
+ *   relu(c + a x0 + b x1) = m relu(c' +- x_p + r x_q),   c' = c / m,  r = w_q / m,
+ * so s_d += (u_d m) relu((c' +- x_p) + r x_q): 3 multiplies and 4 adds where the network as
+ * written takes 4 and 4. Units go in four kinds by pivot and sign (0: x0 +, 1: x0 -,
+ * 2: x1 +, 3: x1 -), each kind in unit order; units whose rescaled weights would not be
+ * finite (m = 0, tiny m, non-finite weights) keep the written form, last. The rounding
+ * differs from the written form by about an ulp, and is the same on every ISA and thread. */
+typedef struct {
+    int start[5];  /* units of kind k: w[start[k] .. start[k + 1]) */
+    int n_generic; /* units in the written form: g */
+    float *w;      /* (start[4], 4, 8) c', r, u0 m, u1 m, each broadcast to 8 lanes */
+    float *g;      /* (n_generic, 5, 8) c, a, b, u0, u1, broadcast */
+    float b0, b1;  /* W_2's bias */
+} d2_pack;
 
-/* Per hidden unit o of a level: (W_1[o,0], W_1[o,1], c_o, W_2[0,o], W_2[1,o], 0, 0, 0). */
-static void pack_d2(const ncsn_model *m, const float *c, float *pk) {
+static void bcast8(float *p, float v) {
+    for (int l = 0; l < 8; l++) p[l] = v;
+}
+
+static void pack_d2(const ncsn_model *m, const float *c, d2_pack *pk) {
     const int E = m->E, H = m->H;
-    for (int o = 0; o < H; o++) {
-        float *p = pk + (size_t)o * PK;
-        p[0] = m->bb0_w[(size_t)o * (2 + E)];
-        p[1] = m->bb0_w[(size_t)o * (2 + E) + 1];
-        p[2] = c[o];
-        p[3] = m->bb2_w[o];
-        p[4] = m->bb2_w[H + o];
-        p[5] = p[6] = p[7] = 0;
-    }
-}
-
-/* relu per lane; loads of 8 floats (macros: passing 32-byte vectors by value between
- * functions draws ABI warnings where AVX is off) */
-#define RELU8(v) ((v8f)((v8i)(v) & ((v) > 0)))
-#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
-
-/* T steps for chains [c0, c0 + nb) of x (n, 2), nb <= G, all in registers. */
-NCSN_HOT static void group_d2(const float *pk, int H, float b0, float b1, float scale,
-                              float half_alpha, float sqrt_alpha, int T, uint32_t step0,
-                              ncsn_key key, float *x, int c0, int nb) {
-    float buf[2][G];
-    for (int i = 0; i < G; i++) {
-        buf[0][i] = i < nb ? x[(size_t)(c0 + i) * 2] : 0;
-        buf[1][i] = i < nb ? x[(size_t)(c0 + i) * 2 + 1] : 0;
-    }
-    v8f x0a, x0b, x1a, x1b;
-    LOAD8(x0a, buf[0]);
-    LOAD8(x0b, buf[0] + 8);
-    LOAD8(x1a, buf[1]);
-    LOAD8(x1b, buf[1] + 8);
-    ncsn_v8u w[2][4];
-    for (int t = 0; t < T; t++) {
-        const uint32_t step = step0 + (uint32_t)t;
-        v8f s0a = {0}, s0b = {0}, s1a = {0}, s1b = {0};
+    pk->w = ncsn_xmalloc(sizeof(float) * (size_t)H * 32);
+    pk->g = ncsn_xmalloc(sizeof(float) * (size_t)H * 40);
+    pk->n_generic = 0;
+    pk->b0 = m->bb2_b[0];
+    pk->b1 = m->bb2_b[1];
+    int n = 0;
+    for (int kind = 0; kind < 5; kind++) {
+        pk->start[kind] = n;
         for (int o = 0; o < H; o++) {
-            const float *p = pk + (size_t)o * PK;
-            const float a = p[0], b = p[1], co = p[2], u0 = p[3], u1 = p[4];
-            const v8f za = (co + a * x0a) + b * x1a, zb = (co + a * x0b) + b * x1b;
-            const v8f ha = RELU8(za), hb = RELU8(zb);
-            s0a += u0 * ha;
-            s0b += u0 * hb;
-            s1a += u1 * ha;
-            s1b += u1 * hb;
+            const float a = m->bb0_w[(size_t)o * (2 + E)], b = m->bb0_w[(size_t)o * (2 + E) + 1];
+            const float co = c[o], u0 = m->bb2_w[o], u1 = m->bb2_w[H + o];
+            const int piv = fabsf(b) > fabsf(a);
+            const float wp = piv ? b : a, wq = piv ? a : b, mag = fabsf(wp);
+            const float cc = co / mag, r = wq / mag, v0 = u0 * mag, v1 = u1 * mag;
+            const int ok = mag > 0 && isfinite(cc) && isfinite(r) && isfinite(v0) &&
+                           isfinite(v1) && isfinite(co) && isfinite(u0) && isfinite(u1);
+            const int k = ok ? 2 * piv + (wp < 0) : 4;
+            if (k != kind) continue;
+            if (k < 4) {
+                float *p = pk->w + (size_t)n++ * 32;
+                bcast8(p, cc);
+                bcast8(p + 8, r);
+                bcast8(p + 16, v0);
+                bcast8(p + 24, v1);
+            } else {
+                float *p = pk->g + (size_t)pk->n_generic++ * 40;
+                bcast8(p, co);
+                bcast8(p + 8, a);
+                bcast8(p + 16, b);
+                bcast8(p + 24, u0);
+                bcast8(p + 32, u1);
+            }
         }
-        if (t == 0 || (step & 1) == 0) {
-            ncsn_philox_v8(key, step >> 1, (uint32_t)c0, 0, 0, w[0]);
-            ncsn_philox_v8(key, step >> 1, (uint32_t)c0 + NCSN_RNG_LANES, 0, 0, w[1]);
-        }
-        const int q = (int)(step & 1) * 2;
-        v8f zca, zsa, zcb, zsb;
-        ncsn_box_muller_v8(&w[0][q], &w[0][q + 1], &zca, &zsa);
-        ncsn_box_muller_v8(&w[1][q], &w[1][q + 1], &zcb, &zsb);
-        x0a += half_alpha * ((s0a + b0) * scale) + sqrt_alpha * zca;
-        x0b += half_alpha * ((s0b + b0) * scale) + sqrt_alpha * zcb;
-        x1a += half_alpha * ((s1a + b1) * scale) + sqrt_alpha * zsa;
-        x1b += half_alpha * ((s1b + b1) * scale) + sqrt_alpha * zsb;
-    }
-    memcpy(buf[0], &x0a, sizeof x0a);
-    memcpy(buf[0] + 8, &x0b, sizeof x0b);
-    memcpy(buf[1], &x1a, sizeof x1a);
-    memcpy(buf[1] + 8, &x1b, sizeof x1b);
-    for (int i = 0; i < nb; i++) {
-        x[(size_t)(c0 + i) * 2] = buf[0][i];
-        x[(size_t)(c0 + i) * 2 + 1] = buf[1][i];
     }
 }
+
+/* The kernel (sample_d2.inc) for T steps of chains [c0, c0 + nb) of x (n, 2), nb <= the
+ * group, positions in registers: built for AVX2 (16 chains a group) and for the x86-64
+ * baseline (8 chains), chosen at run time; a portable build elsewhere. */
+typedef float v4f __attribute__((vector_size(16)));
+#if defined(NCSN_RNG_X86)
+#define D2_NAME group_d2_sse2
+#define D2_ATTR
+#define D2_VT v4f
+#define D2_W 4
+#define D2_NV 2
+#define D2_MAX(v) ((v4f)_mm_max_ps((__m128)(v), _mm_setzero_ps()))
+#define D2_PHILOX ncsn_philox_v8_sse2
+#include "sample_d2.inc"
+#undef D2_NAME
+#undef D2_ATTR
+#undef D2_VT
+#undef D2_W
+#undef D2_NV
+#undef D2_MAX
+#undef D2_PHILOX
+#ifndef NCSN_NO_CLONES
+#define D2_NAME group_d2_avx2
+#define D2_ATTR __attribute__((target("avx2")))
+#define D2_VT ncsn_v8f
+#define D2_W 8
+#define D2_NV 2
+#define D2_MAX(v) ((ncsn_v8f)_mm256_max_ps((__m256)(v), _mm256_setzero_ps()))
+#define D2_PHILOX ncsn_philox_v8_avx2
+#include "sample_d2.inc"
+#endif
+#else
+#define D2_NAME group_d2_portable
+#define D2_ATTR
+#define D2_VT ncsn_v8f
+#define D2_W 8
+#define D2_NV 2
+#define D2_MAX(v) ((ncsn_v8f)((ncsn_v8i)(v) & ((v) > 0)))
+#define D2_PHILOX ncsn_philox_v8
+#include "sample_d2.inc"
+#endif
+
+typedef void (*group_fn)(const d2_pack *, float, float, float, int, uint32_t, ncsn_key, float *,
+                         int, int);
 
 static void level_d2(const ncsn_model *m, const float *c, float scale, double alpha, int T,
                      uint32_t step0, ncsn_key key, float *x, int n) {
-    const int H = m->H;
-    float *pk = ncsn_xmalloc(sizeof(float) * (size_t)H * PK);
-    pack_d2(m, c, pk);
+    d2_pack pk;
+    pack_d2(m, c, &pk);
     const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
+#if defined(NCSN_RNG_X86)
+    group_fn fn = group_d2_sse2;
+    int G = 8;
+#ifndef NCSN_NO_CLONES
+    if (__builtin_cpu_supports("avx2")) {
+        fn = group_d2_avx2;
+        G = 16;
+    }
+#endif
+#else
+    group_fn fn = group_d2_portable;
+    const int G = 16;
+#endif
     const int n_groups = (n + G - 1) / G;
-#pragma omp parallel for schedule(static)
+    /* dynamic: on a shared machine a thread that gets less CPU takes fewer groups; every
+     * chain's result is the same whichever thread runs it */
+#pragma omp parallel for schedule(dynamic, 4)
     for (int g = 0; g < n_groups; g++) {
         const int c0 = g * G, nb = (n - c0) < G ? (n - c0) : G;
-        group_d2(pk, H, m->bb2_b[0], m->bb2_b[1], scale, half_alpha, sqrt_alpha, T, step0, key,
-                 x, c0, nb);
+        fn(&pk, scale, half_alpha, sqrt_alpha, T, step0, key, x, c0, nb);
     }
-    free(pk);
+    free(pk.w);
+    free(pk.g);
 }
 
 /* One level: T steps of size alpha at noise level sigma for every block of chains.
@@ -285,6 +322,7 @@ static void denoise(ncsn_score_fn score, double sigma, float *x, int n, int D) {
 
 int ncsn_sample(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x, int n,
                 int D, ncsn_progress_fn progress, void *user) {
+    if (ncsn_stop_requested()) return 1; /* a stop signal (common.h) */
     const int H = score.model ? score.model->H : 1;
     float *c = ncsn_xcalloc((size_t)H, sizeof(float)); /* level bias (H) */
     const double sigma_L = s->sigmas[s->L - 1];
@@ -298,6 +336,10 @@ int ncsn_sample(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float 
     } else {
         double last = t0;
         for (int i = 0; i < s->L; i++) {
+            if (ncsn_stop_requested()) { /* between levels; the caller discards x */
+                free(c);
+                return 1;
+            }
             const double sigma = s->sigmas[i];
             const double alpha = s->eps * sigma * sigma / (sigma_L * sigma_L);
             if (score.model) ncsn_model_level_bias(score.model, (float)sigma, c);

@@ -8,11 +8,21 @@
  * Nothing is lost: run files are written atomically; running the same command again keeps
  * finished runs, forgets the claims of runs that were in flight, and runs what is left.
  * Results do not depend on the number of ranks: a run's random streams depend only on its
- * seed and index. */
+ * seed and index.
+ *
+ * Stopping early (batch jobs, time limits): SIGUSR1, SIGTERM or SIGINT (common.h's stop
+ * flag) stops every run in flight at its next training step or sampling level; the rank
+ * gives the run back (removes its claim, journals `interrupted`), takes no new one, and
+ * the sweep exits NCSN_EXIT_INTERRUPTED (3) once the summary is rewritten. With a deadline
+ * (--deadline or NCSN_DEADLINE, Unix time), a rank does not start a run that its measured
+ * speed says would end after it (journal `deferred`), and the sweep exits 3 too. Runs are
+ * not checkpointed: a run given back starts from the beginning next time, and since runs
+ * are deterministic its file is the same as if it had never been stopped. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,11 +48,17 @@ static const char *usage_sweep =
     "be a list, plus an optional `sweep:` block with mode, trials and repeats) and writes\n"
     "  DIR/runs/<id>.h5   one run file per configuration\n"
     "  DIR/logs/<id>.log  each run's progress\n"
-    "  DIR/journal.log    every state change (queued, started, finished, failed)\n"
+    "  DIR/journal.log    every state change (queued, started, finished, failed,\n"
+    "                     interrupted, deferred)\n"
     "  DIR/sweep.h5       the table /runs and links /run/<id> to every run file\n"
     "Every MPI rank runs configurations, costliest first; OpenMP threads inside each.\n"
     "Running the same command again continues: finished runs are kept, runs that were in\n"
     "flight start again. A different sweep into an existing DIR is refused.\n"
+    "\n"
+    "SIGUSR1, SIGTERM or SIGINT stop the sweep cleanly: every rank stops its run at the\n"
+    "next training step or sampling level, gives it back (journal: interrupted; no run file;\n"
+    "it starts from the beginning next time, with the same result), takes no new run, and\n"
+    "the sweep rewrites DIR/sweep.h5 and exits 3. Batch scripts requeue on exit 3 (jobs/).\n"
     "\n"
     "  -s, --set KEY=VALUE  override one key; a list sweeps it (-s train.lr=[1e-3,1e-4])\n"
     "  -o, --output DIR     the sweep directory (required)\n"
@@ -50,11 +66,17 @@ static const char *usage_sweep =
     "  --retry-failed       run the failed runs (failed, diverged, non-finite) again\n"
     "  --fail-fast          stop taking new runs after the first failure\n"
     "  --shard I/N          take only runs whose index is I modulo N (job arrays)\n"
+    "  --deadline T         Unix time by which this invocation must end (default: the\n"
+    "                       environment's NCSN_DEADLINE, if set): a rank does not start a\n"
+    "                       run that, at the speed it measured on its earlier runs, would\n"
+    "                       end after T (journal: deferred; its first run always starts\n"
+    "                       unless T has passed)\n"
     "  -q, --quiet          no progress lines\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 every run complete, 1 some run failed or the sweep stopped early,\n"
-    "2 usage or configuration error (nothing is run).\n";
+    "2 usage or configuration error (nothing is run), 3 interrupted by a signal or runs\n"
+    "deferred by --deadline: runs are left to do, and the same command continues.\n";
 
 typedef struct {
     const char *file;
@@ -63,6 +85,7 @@ typedef struct {
     int n_sets;
     int dry_run, retry_failed, fail_fast, quiet;
     int shard_i, shard_n;
+    double deadline;    /* Unix time, 0: none */
 } sweep_args;
 
 /* MPI state: without a launcher the process is rank 0 of 1 and MPI is never started. */
@@ -95,7 +118,7 @@ static int make_dir(const char *path, ncsn_error *err) {
 
 /* Writes text to path atomically (temporary name, then rename). */
 static int write_text_atomic(const char *path, const char *text, ncsn_error *err) {
-    char tmp[4200];
+    char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return ncsn_seterr(err, "%s: cannot write (%s)", tmp, strerror(errno));
@@ -108,6 +131,26 @@ static int write_text_atomic(const char *path, const char *text, ncsn_error *err
         return ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(e));
     }
     return 0;
+}
+
+/* Creates path with text unless it exists: 1 created, 0 it existed, -1 error. The file
+ * appears whole (written under a temporary name, then hard-linked), so of several
+ * processes starting at once (job-array tasks) exactly one creates it. Where hard links
+ * are not supported, falls back to rename (then several may report "created"). */
+static int create_text_once(const char *path, const char *text, ncsn_error *err) {
+    char tmp[4250];
+    snprintf(tmp, sizeof tmp, "%s.new.%ld", path, (long)getpid());
+    if (write_text_atomic(tmp, text, err) != 0) return -1;
+    int rc = 1;
+    if (link(tmp, path) != 0) {
+        if (errno == EEXIST) {
+            rc = 0;
+        } else if (rename(tmp, path) != 0) {
+            rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
+        }
+    }
+    unlink(tmp);
+    return rc;
 }
 
 static char *read_text(const char *path) {
@@ -159,6 +202,17 @@ static void journal(const char *dir, const char *event, const char *fmt, ...) {
     if (write(fd, line, (size_t)n) != n)
         fprintf(stderr, "ncsn sweep: %s: short write (%s)\n", path, strerror(errno));
     close(fd);
+}
+
+static const char *signal_name(int sig) {
+    return sig == SIGUSR1 ? "USR1" : sig == SIGTERM ? "TERM" : sig == SIGINT ? "INT" : "other";
+}
+
+/* Seconds since the epoch, for deadlines. */
+static double unix_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---- the state of every run, read from the directory ------------------------------ */
@@ -247,8 +301,22 @@ static void run_progress(const char *phase, int64_t done, int64_t total, double 
 
 /* ---- argument parsing ------------------------------------------------------------- */
 
+/* A deadline: Unix time in seconds (fractions allowed); "" or "0" is none. */
+static int parse_deadline(const char *what, const char *text, double *out) {
+    char *end;
+    errno = 0;
+    double t = text[0] ? strtod(text, &end) : 0;
+    if (text[0] && (errno != 0 || *end != '\0' || !isfinite(t) || t < 0)) {
+        fprintf(stderr, "ncsn sweep: %s %s: expected a Unix time in seconds\n", what, text);
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, sweep_args *a) {
     memset(a, 0, sizeof *a);
+    int have_deadline = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = NULL;
@@ -264,7 +332,8 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         } else if (!strcmp(arg, "--fail-fast")) {
             a->fail_fast = 1;
         } else if (!strcmp(arg, "-s") || !strcmp(arg, "--set") || !strcmp(arg, "-o") ||
-                   !strcmp(arg, "--output") || !strcmp(arg, "--shard")) {
+                   !strcmp(arg, "--output") || !strcmp(arg, "--shard") ||
+                   !strcmp(arg, "--deadline")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "ncsn sweep: %s needs a value\n", arg);
                 return -1;
@@ -272,6 +341,9 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
             val = argv[++i];
             if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
                 a->dir = val;
+            } else if (!strcmp(arg, "--deadline")) {
+                if (parse_deadline("--deadline", val, &a->deadline) != 0) return -1;
+                have_deadline = 1;
             } else if (!strcmp(arg, "--shard")) {
                 char tail;
                 if (sscanf(val, "%d/%d%c", &a->shard_i, &a->shard_n, &tail) != 2 ||
@@ -300,6 +372,9 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         fprintf(stderr, "ncsn sweep: -o DIR is required (see ncsn sweep --help)\n");
         return -1;
     }
+    const char *env = getenv("NCSN_DEADLINE");
+    if (!have_deadline && env && parse_deadline("NCSN_DEADLINE", env, &a->deadline) != 0)
+        return -1;
     return 0;
 }
 
@@ -339,6 +414,13 @@ static void world_wait(world *w, progress_state *p) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* The largest of every rank's value. */
+static int world_max(world *w, int value) {
+    int worst = value;
+    if (w->use_mpi) MPI_Allreduce(&value, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return worst;
 }
 
 /* Rank 0's verdict (an exit status) shared with every rank. */
@@ -421,13 +503,21 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
         ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory", dir, p);
         return NCSN_EXIT_USAGE;
     }
-    int fresh = have == NULL;
-    free(have);
-    if (fresh) {
-        if (write_text_atomic(p, s->canonical, err) != 0) return NCSN_EXIT_RUNTIME;
-        journal(dir, "created", "runs=%d", s->n_runs);
-        for (int k = 0; k < s->n_runs; k++) journal(dir, "queued", "id=%s", s->runs[k].id);
+    if (!have) {
+        int created = create_text_once(p, s->canonical, err);
+        if (created < 0) return NCSN_EXIT_RUNTIME;
+        if (created) {
+            journal(dir, "created", "runs=%d", s->n_runs);
+            for (int k = 0; k < s->n_runs; k++) journal(dir, "queued", "id=%s", s->runs[k].id);
+        } else if ((have = read_text(p)) == NULL || strcmp(have, s->canonical) != 0) {
+            /* another process created it a moment ago */
+            free(have);
+            ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory",
+                        dir, p);
+            return NCSN_EXIT_USAGE;
+        }
     }
+    free(have);
     /* Runs that were in flight when an earlier invocation stopped start again; failed
      * runs too with --retry-failed. Only this shard's runs are touched. */
     for (int k = 0; k < s->n_runs; k++) {
@@ -469,9 +559,12 @@ static int claim(const char *dir, const char *id, const world *w) {
     return 1;
 }
 
-/* Runs one configuration; returns 1 if it failed. */
-static int run_one(const char *dir, const ncsn_sweep_run *r, const world *w,
-                   progress_state *p) {
+enum run_outcome { RUN_COMPLETE, RUN_FAILED, RUN_INTERRUPTED };
+
+/* Runs one configuration (claimed by this rank). An interrupted run is given back: its
+ * claim is removed, so it is queued again, and nothing else of it remains but its log. */
+static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const world *w,
+                                progress_state *p, double *seconds_out) {
     char log_path[4200], out[4200], failed[4200];
     path_of(log_path, sizeof log_path, dir, "logs", r->id, ".log");
     path_of(out, sizeof out, dir, "runs", r->id, ".h5");
@@ -494,9 +587,19 @@ static int run_one(const char *dir, const ncsn_sweep_run *r, const world *w,
     double t0 = ncsn_now();
     int rc = ncsn_run(&r->cfg, out, &opt, &err);
     double seconds = ncsn_now() - t0;
+    *seconds_out = seconds;
+    enum run_outcome outcome = rc == NCSN_EXIT_OK ? RUN_COMPLETE : RUN_FAILED;
     if (rc == NCSN_EXIT_OK) {
         journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.2f", r->id, w->rank,
                 seconds);
+    } else if (rc == NCSN_EXIT_INTERRUPTED) {
+        outcome = RUN_INTERRUPTED;
+        char claim_path[4200];
+        path_of(claim_path, sizeof claim_path, dir, "claims", r->id, NULL);
+        unlink(claim_path);
+        journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.2f", r->id,
+                signal_name(ncsn_stop_signal()), w->rank, seconds);
+        if (log) fprintf(log, "interrupted: %s\n", err.msg);
     } else {
         /* diverged and non-finite runs have a run file with their status; every failure
          * leaves runs/<id>.failed with the reason */
@@ -513,7 +616,7 @@ static int run_one(const char *dir, const ncsn_sweep_run *r, const world *w,
     }
     if (log) fclose(log);
     p->log = NULL;
-    return rc != NCSN_EXIT_OK;
+    return outcome;
 }
 
 static int by_cost_desc(const void *x, const void *y) {
@@ -531,39 +634,78 @@ static void refresh_summary(const char *dir, const ncsn_sweep *s, int final) {
     if (rc != 0) fprintf(stderr, "ncsn sweep: summary: %s\n", err.msg);
 }
 
-/* Takes runs, costliest first, until none is left (or a failure under --fail-fast).
- * Returns the number of runs this rank saw fail. */
-static int work(const char *dir, const ncsn_sweep *s, const sweep_args *a, const world *w,
-                progress_state *p) {
+/* Why a rank stopped taking runs early; ranks agree on the largest. */
+enum stop_reason { STOP_NONE = 0, STOP_DEADLINE = 1, STOP_SIGNAL = 2 };
+
+/* A deadline's margin: a run is started only if its estimated duration times this fits. */
+#define DEADLINE_SAFETY 1.25
+
+typedef struct {
+    int failures;             /* runs this rank saw fail */
+    enum stop_reason stopped;
+} work_result;
+
+/* Takes runs, costliest first, until none is left, a failure under --fail-fast, or a stop
+ * signal. With a deadline, skips (defers) runs that would not end before it at the speed
+ * (cost per second) measured on this rank's complete runs so far. */
+static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *a,
+                        const world *w, progress_state *p) {
     ncsn_sweep_run **order = ncsn_xmalloc(sizeof *order * (size_t)(s->n_runs ? s->n_runs : 1));
     for (int k = 0; k < s->n_runs; k++) order[k] = &s->runs[k];
     qsort(order, (size_t)s->n_runs, sizeof *order, by_cost_desc);
     char stop[4200];
     path_of(stop, sizeof stop, dir, "STOP", NULL, NULL);
-    int failures = 0;
+    work_result res = {0, STOP_NONE};
+    double cost_done = 0, seconds_done = 0; /* over this rank's complete runs */
     for (int k = 0; k < s->n_runs; k++) {
         const ncsn_sweep_run *r = order[k];
+        if (ncsn_stop_requested()) {
+            res.stopped = STOP_SIGNAL;
+            break;
+        }
         if (a->fail_fast && exists(stop)) break;
-        if (!in_shard(a, r) || state_of(dir, r->id) != QUEUED || !claim(dir, r->id, w))
-            continue;
-        int failed = run_one(dir, r, w, p);
-        failures += failed;
+        if (!in_shard(a, r) || state_of(dir, r->id) != QUEUED) continue;
+        if (a->deadline > 0) {
+            const double left = a->deadline - unix_now();
+            const double rate = seconds_done > 0 ? cost_done / seconds_done : 0; /* cost/s */
+            const double estimate = rate > 0 ? DEADLINE_SAFETY * r->cost / rate : 0;
+            if (left <= 0 || estimate > left) {
+                journal(dir, "deferred", "id=%s rank=%d reason=deadline estimate_seconds=%.1f "
+                        "seconds_left=%.1f", r->id, w->rank, estimate, left);
+                if (res.stopped < STOP_DEADLINE) res.stopped = STOP_DEADLINE;
+                continue;
+            }
+        }
+        if (!claim(dir, r->id, w)) continue;
+        double seconds = 0;
+        enum run_outcome outcome = run_one(dir, r, w, p, &seconds);
+        if (outcome == RUN_INTERRUPTED) {
+            res.stopped = STOP_SIGNAL;
+            break;
+        }
+        if (outcome == RUN_COMPLETE) {
+            cost_done += r->cost;
+            seconds_done += seconds;
+        }
+        res.failures += outcome == RUN_FAILED;
         refresh_summary(dir, s, 0);
         if (w->rank == 0 && !a->quiet) print_progress(p, 0);
-        if (failed && a->fail_fast) {
+        if (outcome == RUN_FAILED && a->fail_fast) {
             ncsn_error err;
             write_text_atomic(stop, r->id, &err);
             journal(dir, "stopping", "reason=fail_fast id=%s", r->id);
             break;
         }
     }
+    if (ncsn_stop_requested()) res.stopped = STOP_SIGNAL; /* e.g. during the last run */
     free(order);
-    return failures;
+    return res;
 }
 
 int ncsn_cmd_sweep(int argc, char **argv) {
     world w;
     world_start(&w, &argc, &argv);
+    ncsn_stop_install(); /* after MPI_Init, so that these handlers are ours */
     sweep_args a;
     int p = parse_args(argc, argv, &a);
     if (p != 0) return world_end(&w, p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE);
@@ -614,8 +756,16 @@ int ncsn_cmd_sweep(int argc, char **argv) {
     prog.done_at_start = c0.counts[DONE] + c0.counts[FAILED];
     prog.cost_at_start = c0.cost_left;
     if (w.rank == 0) {
-        journal(a.dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld", w.size,
-                s.n_runs, c0.counts[QUEUED], w.host, (long)getpid());
+        char job[160] = "", when[64] = "";
+        const char *job_id = getenv("SLURM_JOB_ID"), *restarts = getenv("SLURM_RESTART_COUNT");
+        if (job_id)
+            snprintf(job, sizeof job, " slurm_job=%.40s restart=%.20s", job_id,
+                     restarts ? restarts : "0");
+        if (a.deadline > 0)
+            snprintf(when, sizeof when, " deadline=%.0f seconds_left=%.0f", a.deadline,
+                     a.deadline - unix_now());
+        journal(a.dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s", w.size,
+                s.n_runs, c0.counts[QUEUED], w.host, (long)getpid(), job, when);
         if (!a.quiet) {
             fprintf(stderr, "sweep dir=%s runs=%d todo=%d ranks=%d threads_per_rank=%d\n",
                     a.dir, s.n_runs, c0.counts[QUEUED], w.size, ncsn_max_threads());
@@ -624,16 +774,30 @@ int ncsn_cmd_sweep(int argc, char **argv) {
         refresh_summary(a.dir, &s, 1);
     }
 
-    work(a.dir, &s, &a, &w, &prog);
+    work_result res = work(a.dir, &s, &a, &w, &prog);
     world_wait(&w, w.rank == 0 && !a.quiet ? &prog : NULL);
+    int stopped = world_max(&w, ncsn_stop_requested() ? STOP_SIGNAL : (int)res.stopped);
 
     if (w.rank == 0) {
         refresh_summary(a.dir, &s, 1);
         sweep_census c = census(a.dir, &s, &a);
-        journal(a.dir, "sweep_ended", "done=%d failed=%d queued=%d", c.counts[DONE],
-                c.counts[FAILED], c.counts[QUEUED] + c.counts[RUNNING]);
+        const int left = c.counts[QUEUED] + c.counts[RUNNING];
+        const char *why = !stopped || left == 0 ? ""
+                          : stopped == STOP_SIGNAL ? " stopped=signal" : " stopped=deadline";
+        journal(a.dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[DONE],
+                c.counts[FAILED], left, why);
         if (!a.quiet) print_progress(&prog, 1);
-        if (c.counts[FAILED] > 0 || c.counts[QUEUED] + c.counts[RUNNING] > 0) {
+        if (stopped && left > 0) {
+            if (stopped == STOP_SIGNAL)
+                fprintf(stderr, "ncsn sweep: interrupted by %s%s: %d runs left to do (the runs "
+                        "in flight were given back); run the same command again to continue\n",
+                        ncsn_stop_signal() ? "SIG" : "a signal to another rank",
+                        ncsn_stop_signal() ? signal_name(ncsn_stop_signal()) : "", left);
+            else
+                fprintf(stderr, "ncsn sweep: %d runs deferred: they would not end before the "
+                        "deadline; run the same command again to continue\n", left);
+            status = NCSN_EXIT_INTERRUPTED;
+        } else if (c.counts[FAILED] > 0 || left > 0) {
             fprintf(stderr, "ncsn sweep: %d of %d runs failed, %d not run; see %s/journal.log\n",
                     c.counts[FAILED], c.counts[DONE] + c.counts[FAILED] + c.counts[QUEUED] +
                     c.counts[RUNNING], c.counts[QUEUED] + c.counts[RUNNING], a.dir);

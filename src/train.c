@@ -28,25 +28,34 @@ typedef ncsn_v8i v8i;
 #define NCSN_FAST_PARALLEL_MIN 262144L
 #endif
 
-/* The fast path's tables (see ncsn_dsm_loss_grad in train.h). */
+/* The fast path's tables (see ncsn_dsm_loss_grad in train.h). "Position" i is the i-th
+ * example in (class, index) order, the order of every sum over examples. */
 typedef struct {
-    int Kmax;         /* E + 1: the most classes a batch can have */
-    int *cls;         /* (Bmax) class of each example */
-    int *ord;         /* (Bmax) examples in (class, index) order */
-    int *kstart;      /* (Kmax + 1) where each class starts in ord */
-    uint32_t *maskb;  /* (Bmax) ReLU pattern of each example's embedding */
-    uint32_t *kmask;  /* (Kmax) ReLU pattern of each class */
-    float *t;         /* (Bmax) embedding input */
-    float *sig;       /* (Bmax) sigma */
-    float *xp;        /* (Bmax, D) x' = x + sigma z */
-    float *dout;      /* (Bmax, D) dloss_b / d(network output) */
-    double *lossb;    /* (Bmax) */
-    float *w1xT;      /* (D, H) W_1's x columns, transposed */
-    float *w1eT;      /* (E, H) W_1's e columns, transposed */
-    float *uk, *vk;   /* (Kmax, E) embedding of class k: e = t u_k + v_k */
-    float *Ak, *Bk;   /* (Kmax, H) first layer of class k: W_1x x + t A_k + B_k */
-    float *Pk, *Qk;   /* (Kmax, H) sums of t dz1 and of dz1 over class k */
-    float *pk, *qk;   /* (Kmax, E) W_1e' P_k, W_1e' Q_k */
+    int Kmax;           /* E + 1: the most classes a batch can have */
+    int *cls;           /* (Bmax) class of each example */
+    int *ord;           /* (Bmax) example at each position */
+    int *kstart;        /* (Kmax + 1) where each class starts in ord */
+    uint32_t *kmask;    /* (Kmax) ReLU pattern of each class */
+    int Lcap;           /* entries in the per-level tables */
+    uint32_t stamp;     /* this batch's mark in lv_stamp */
+    uint32_t *lv_stamp; /* (Lcap) == stamp: the level's entries below are this batch's */
+    int *lv_cls;        /* (Lcap) class of the level */
+    float *lv_t;        /* (Lcap) embedding input of the level */
+    float *t;           /* (Bmax) embedding input, by example */
+    float *sig;         /* (Bmax) sigma, by example */
+    float *ts;          /* (Bmax) t, by position */
+    float *xs;          /* (Bmax, D) x' = x + sigma z, by position */
+    float *ds;          /* (Bmax, D) dloss_b / d(network output), by position */
+    float *dout;        /* (Bmax, D) the same, by example */
+    float *zs;          /* (Bmax, H) the first layer before the ReLU, by position */
+    double *lossb;      /* (Bmax) */
+    float *w1xT;        /* (D, H) W_1's x columns, transposed */
+    float *w1eT;        /* (E, H) W_1's e columns, transposed */
+    float *we2T;        /* (E, E) W_e2 transposed */
+    float *uk, *vk;     /* (Kmax, E) embedding of class k: e = t u_k + v_k */
+    float *Ak, *Bk;     /* (Kmax, H) first layer of class k: W_1x x + t A_k + B_k */
+    float *Pk, *Qk;     /* (Kmax, H) sums of t dz1 and of dz1 over class k */
+    float *pk, *qk;     /* (Kmax, E) W_1e' P_k, W_1e' Q_k */
 } fast_work;
 
 static int fast_ok(const ncsn_model *m) {
@@ -60,17 +69,21 @@ static fast_work *fast_alloc(const ncsn_model *m, int Bmax) {
     f->cls = ncsn_xcalloc((size_t)Bmax, sizeof(int));
     f->ord = ncsn_xcalloc((size_t)Bmax, sizeof(int));
     f->kstart = ncsn_xcalloc((size_t)K + 1, sizeof(int));
-    f->maskb = ncsn_xcalloc((size_t)Bmax, sizeof(uint32_t));
     f->kmask = ncsn_xcalloc((size_t)K, sizeof(uint32_t));
     f->lossb = ncsn_xcalloc((size_t)Bmax, sizeof(double));
-    size_t nf = (size_t)Bmax * (2 + 2 * (size_t)D) + (size_t)(D + E) * H + (size_t)K * (4 * E + 4 * H);
+    size_t nf = (size_t)Bmax * (3 + 3 * (size_t)D + (size_t)H) + (size_t)(D + E) * H +
+                (size_t)E * E + (size_t)K * (4 * E + 4 * H);
     float *p = ncsn_xcalloc(nf, sizeof(float));
     f->t = p; p += Bmax;
     f->sig = p; p += Bmax;
-    f->xp = p; p += (size_t)Bmax * D;
+    f->ts = p; p += Bmax;
+    f->xs = p; p += (size_t)Bmax * D;
+    f->ds = p; p += (size_t)Bmax * D;
     f->dout = p; p += (size_t)Bmax * D;
+    f->zs = p; p += (size_t)Bmax * H;
     f->w1xT = p; p += (size_t)D * H;
     f->w1eT = p; p += (size_t)E * H;
+    f->we2T = p; p += (size_t)E * E;
     f->uk = p; p += (size_t)K * E;
     f->vk = p; p += (size_t)K * E;
     f->pk = p; p += (size_t)K * E;
@@ -87,9 +100,11 @@ static void fast_free(fast_work *f) {
     free(f->cls);
     free(f->ord);
     free(f->kstart);
-    free(f->maskb);
     free(f->kmask);
     free(f->lossb);
+    free(f->lv_stamp);
+    free(f->lv_cls);
+    free(f->lv_t);
     free(f->t);
     free(f);
 }
@@ -195,19 +210,22 @@ static inline float hsum8(const v8f *v) {
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-/* Forward pass of examples [b0, b1): x', the loss and dloss/d(output) of each. */
-static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c, int b0, int b1,
+/* Forward pass of positions [i0, i1): x', the first layer (kept for the backward pass),
+ * the loss and dloss/d(output) of each example. */
+static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c, int i0, int i1,
                                                                const int D) {
     const ncsn_model *m = c->m;
     const int H = m->H;
     fast_work *f = c->f;
-    for (int b = b0; b < b1; b++) {
-        const int k = f->cls[b];
+    for (int i = i0; i < i1; i++) {
+        const int b = f->ord[i], k = f->cls[b];
         const float sigma = f->sig[b], t = f->t[b];
         const float scale = m->scale_by_sigma ? 1.0f / sigma : 1.0f;
-        float *xp = f->xp + (size_t)b * D;
+        float *xp = f->xs + (size_t)i * D;
+        float *zrow = f->zs + (size_t)i * H;
         const float *xb = c->x + (size_t)b * D, *zb = c->z + (size_t)b * D;
         for (int d = 0; d < D; d++) xp[d] = xb[d] + sigma * zb[d];
+        f->ts[i] = t;
         v8f acc[FAST_MAX_D];
         for (int d = 0; d < D; d++) acc[d] = (v8f){0};
         const float *A = f->Ak + (size_t)k * H, *Bk = f->Bk + (size_t)k * H;
@@ -221,6 +239,7 @@ static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c
                 LOAD8(w, f->w1xT + (size_t)d * H + o);
                 zz += w * xp[d];
             }
+            STORE8(zrow + o, zz);
             const v8f h = RELU8(zz, zz > 0);
             for (int d = 0; d < D; d++) {
                 v8f w;
@@ -230,92 +249,148 @@ static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c
         }
         /* loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) */
         float lb = 0;
-        float *dout = f->dout + (size_t)b * D;
+        float *dout = f->dout + (size_t)b * D, *ds = f->ds + (size_t)i * D;
         for (int d = 0; d < D; d++) {
             const float s = (hsum8(&acc[d]) + m->bb2_b[d]) * scale;
             const float r = sigma * s + zb[d];
             lb += r * r;
-            dout[d] = (sigma * r) * scale;
+            ds[d] = dout[d] = (sigma * r) * scale;
         }
         f->lossb[b] = 0.5 * (double)lb;
     }
 }
 
-NCSN_HOT static void forward_d2(const fast_ctx *c, int b0, int b1) { forward_impl(c, b0, b1, 2); }
-NCSN_HOT static void forward_any(const fast_ctx *c, int b0, int b1) {
-    forward_impl(c, b0, b1, c->m->D);
+NCSN_HOT static void forward_d2(const fast_ctx *c, int i0, int i1) { forward_impl(c, i0, i1, 2); }
+NCSN_HOT static void forward_any(const fast_ctx *c, int i0, int i1) {
+    forward_impl(c, i0, i1, c->m->D);
 }
 
-/* Backward pass of hidden units [8 j, 8 j + 8) over every example, in class order: the
- * gradients of W_2's columns, W_1's rows and b_1 there, and P_k, Q_k there. */
+/* Backward pass of hidden units [8 NB j, 8 NB (j + 1)) over every position: the
+ * gradients of W_2's columns, W_1's rows and b_1 there, and P_k, Q_k there. The first
+ * layer comes from the forward pass (zs). NB = 2 (two blocks sharing each example's loads)
+ * measured no faster than 1 on Zen 3: its 14 accumulators spill. */
 static inline __attribute__((always_inline)) void backward_impl(const fast_ctx *c, int j,
-                                                                const int D) {
+                                                                const int D, const int NB) {
     const ncsn_model *m = c->m;
-    const int E = m->E, H = m->H, DE = D + E, o0 = 8 * j;
+    const int E = m->E, H = m->H, DE = D + E, o0 = 8 * NB * j;
     const fast_work *f = c->f;
-    v8f w1x[FAST_MAX_D], w2[FAST_MAX_D], gw2[FAST_MAX_D], gw1x[FAST_MAX_D];
-    for (int d = 0; d < D; d++) {
-        LOAD8(w1x[d], f->w1xT + (size_t)d * H + o0);
-        LOAD8(w2[d], m->bb2_w + (size_t)d * H + o0);
-        gw2[d] = (v8f){0};
-        gw1x[d] = (v8f){0};
-    }
-    v8f gb1 = {0};
-    for (int k = 0; k < c->K; k++) {
-        v8f a, bb, P = {0}, Q = {0};
-        LOAD8(a, f->Ak + (size_t)k * H + o0);
-        LOAD8(bb, f->Bk + (size_t)k * H + o0);
-        for (int i = f->kstart[k]; i < f->kstart[k + 1]; i++) {
-            const int b = f->ord[i];
-            const float t = f->t[b];
-            const float *xp = f->xp + (size_t)b * D, *dout = f->dout + (size_t)b * D;
-            v8f zz = bb + t * a;
-            for (int d = 0; d < D; d++) zz += w1x[d] * xp[d];
-            const v8i mask = zz > 0;
-            const v8f h = RELU8(zz, mask);
-            v8f g = w2[0] * dout[0];
-            for (int d = 1; d < D; d++) g += w2[d] * dout[d];
-            const v8f dz = RELU8(g, mask);
-            for (int d = 0; d < D; d++) {
-                gw2[d] += dout[d] * h;
-                gw1x[d] += dz * xp[d];
-            }
-            gb1 += dz;
-            P += t * dz;
-            Q += dz;
+    v8f w2[2][FAST_MAX_D], gw2[2][FAST_MAX_D], gw1x[2][FAST_MAX_D], gb1[2];
+    for (int n = 0; n < NB; n++) {
+        for (int d = 0; d < D; d++) {
+            LOAD8(w2[n][d], m->bb2_w + (size_t)d * H + o0 + 8 * n);
+            gw2[n][d] = (v8f){0};
+            gw1x[n][d] = (v8f){0};
         }
-        STORE8(f->Pk + (size_t)k * H + o0, P);
-        STORE8(f->Qk + (size_t)k * H + o0, Q);
+        gb1[n] = (v8f){0};
+    }
+    for (int k = 0; k < c->K; k++) {
+        v8f P[2], Q[2];
+        for (int n = 0; n < NB; n++) P[n] = Q[n] = (v8f){0};
+        for (int i = f->kstart[k]; i < f->kstart[k + 1]; i++) {
+            const float t = f->ts[i];
+            const float *xp = f->xs + (size_t)i * D, *dout = f->ds + (size_t)i * D;
+            const float *zrow = f->zs + (size_t)i * H + o0;
+            for (int n = 0; n < NB; n++) {
+                v8f zz;
+                LOAD8(zz, zrow + 8 * n);
+                const v8i mask = zz > 0;
+                const v8f h = RELU8(zz, mask);
+                v8f g = w2[n][0] * dout[0];
+                for (int d = 1; d < D; d++) g += w2[n][d] * dout[d];
+                const v8f dz = RELU8(g, mask);
+                for (int d = 0; d < D; d++) {
+                    gw2[n][d] += dout[d] * h;
+                    gw1x[n][d] += dz * xp[d];
+                }
+                gb1[n] += dz;
+                P[n] += t * dz;
+                Q[n] += dz;
+            }
+        }
+        for (int n = 0; n < NB; n++) {
+            STORE8(f->Pk + (size_t)k * H + o0 + 8 * n, P[n]);
+            STORE8(f->Qk + (size_t)k * H + o0 + 8 * n, Q[n]);
+        }
     }
     ncsn_model *g = c->grad;
     const float inv_b = c->inv_b;
-    for (int d = 0; d < D; d++) {
-        v8f v = gw2[d] * inv_b;
-        STORE8(g->bb2_w + (size_t)d * H + o0, v);
-    }
-    for (int l = 0; l < 8; l++) {
-        float *row = g->bb0_w + (size_t)(o0 + l) * DE;
-        for (int d = 0; d < D; d++) row[d] = gw1x[d][l] * inv_b;
-        g->bb0_b[o0 + l] = gb1[l] * inv_b;
-    }
-    /* W_1e's rows: sum over classes of P_k u_k' + Q_k v_k' */
-    for (int e = 0; e < E; e++) {
-        v8f acc = {0};
-        for (int k = 0; k < c->K; k++) {
-            v8f P, Q;
-            LOAD8(P, f->Pk + (size_t)k * H + o0);
-            LOAD8(Q, f->Qk + (size_t)k * H + o0);
-            acc += P * f->uk[(size_t)k * E + e];
-            acc += Q * f->vk[(size_t)k * E + e];
+    for (int n = 0; n < NB; n++) {
+        const int on = o0 + 8 * n;
+        for (int d = 0; d < D; d++) {
+            v8f v = gw2[n][d] * inv_b;
+            STORE8(g->bb2_w + (size_t)d * H + on, v);
         }
-        for (int l = 0; l < 8; l++) g->bb0_w[(size_t)(o0 + l) * DE + D + e] = acc[l] * inv_b;
+        for (int l = 0; l < 8; l++) {
+            float *row = g->bb0_w + (size_t)(on + l) * DE;
+            for (int d = 0; d < D; d++) row[d] = gw1x[n][d][l] * inv_b;
+            g->bb0_b[on + l] = gb1[n][l] * inv_b;
+        }
+        /* W_1e's rows: sum over classes of P_k u_k' + Q_k v_k', 8 columns side by side
+         * (independent sums, each in class order) */
+        for (int e0 = 0; e0 < E; e0 += 8) {
+            v8f acc[8];
+            for (int e = 0; e < 8; e++) acc[e] = (v8f){0};
+            for (int k = 0; k < c->K; k++) {
+                v8f P, Q;
+                LOAD8(P, f->Pk + (size_t)k * H + on);
+                LOAD8(Q, f->Qk + (size_t)k * H + on);
+                const float *u = f->uk + (size_t)k * E + e0, *v = f->vk + (size_t)k * E + e0;
+                for (int e = 0; e < 8; e++) {
+                    acc[e] += P * u[e];
+                    acc[e] += Q * v[e];
+                }
+            }
+            for (int e = 0; e < 8; e++) {
+                const v8f r = acc[e] * inv_b;
+                for (int l = 0; l < 8; l++) g->bb0_w[(size_t)(on + l) * DE + D + e0 + e] = r[l];
+            }
+        }
     }
 }
 
-NCSN_HOT static void backward_d2(const fast_ctx *c, int j) { backward_impl(c, j, 2); }
-NCSN_HOT static void backward_any(const fast_ctx *c, int j) { backward_impl(c, j, c->m->D); }
+NCSN_HOT static void backward_d2(const fast_ctx *c, int j) { backward_impl(c, j, 2, 1); }
+NCSN_HOT static void backward_any(const fast_ctx *c, int j) { backward_impl(c, j, c->m->D, 1); }
 
-/* Class k's embedding slope and intercept (e = t u_k + v_k) and first-layer A_k, B_k. */
+/* dst[r ld_dst + c] = src[c ld_src + r] for r, c < 8 (an 8 x 8 block, by shuffles). */
+static inline __attribute__((always_inline)) void transpose8(const float *src, int ld_src,
+                                                             float *dst, int ld_dst) {
+    v8f r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) LOAD8(r[i], src + (size_t)i * ld_src);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shuffle(r[i], r[i + 1], (v8i){0, 8, 1, 9, 4, 12, 5, 13});
+        t[i + 1] = __builtin_shuffle(r[i], r[i + 1], (v8i){2, 10, 3, 11, 6, 14, 7, 15});
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int j = 0; j < 2; j++) {
+            u[i + j] = __builtin_shuffle(t[i + j], t[i + j + 2], (v8i){0, 1, 8, 9, 4, 5, 12, 13});
+            u[i + j + 2] =
+                __builtin_shuffle(t[i + j], t[i + j + 2], (v8i){2, 3, 10, 11, 6, 7, 14, 15});
+        }
+    static const int from[4] = {0, 2, 1, 3};
+    for (int i = 0; i < 4; i++) {
+        const int q = from[i];
+        const v8f a = __builtin_shuffle(u[q], u[q + 4], (v8i){0, 1, 2, 3, 8, 9, 10, 11});
+        const v8f b = __builtin_shuffle(u[q], u[q + 4], (v8i){4, 5, 6, 7, 12, 13, 14, 15});
+        STORE8(dst + (size_t)i * ld_dst, a);
+        STORE8(dst + (size_t)(i + 4) * ld_dst, b);
+    }
+}
+
+/* W_1's x and e columns and W_e2, transposed, for hidden units [o0, o0 + 8). */
+NCSN_HOT static void transpose_block(const ncsn_model *m, fast_work *f, int o0) {
+    const int D = m->D, E = m->E, H = m->H, DE = D + E;
+    for (int o = o0; o < o0 + 8; o++)
+        for (int d = 0; d < D; d++) f->w1xT[(size_t)d * H + o] = m->bb0_w[(size_t)o * DE + d];
+    for (int e0 = 0; e0 < E; e0 += 8)
+        transpose8(m->bb0_w + (size_t)o0 * DE + D + e0, DE, f->w1eT + (size_t)e0 * H + o0, H);
+    if (o0 < E)
+        for (int j0 = 0; j0 < E; j0 += 8)
+            transpose8(m->emb2_w + (size_t)o0 * E + j0, E, f->we2T + (size_t)j0 * E + o0, E);
+}
+
+/* Class k's embedding slope and intercept (e = t u_k + v_k) and first-layer A_k, B_k.
+ * u and v run over the embedding's outputs in 8 lanes (W_e2 transposed), each lane
+ * summing over j in order, as A and B do over j for each hidden unit. */
 NCSN_HOT static void class_tables(const ncsn_model *m, fast_work *f, int k) {
     const int E = m->E, H = m->H;
     const uint32_t mk = f->kmask[k];
@@ -326,45 +401,63 @@ NCSN_HOT static void class_tables(const ncsn_model *m, fast_work *f, int k) {
         beta[j] = on ? m->emb0_b[j] : 0;
     }
     float *u = f->uk + (size_t)k * E, *v = f->vk + (size_t)k * E;
-    for (int i = 0; i < E; i++) {
-        const float *w = m->emb2_w + (size_t)i * E;
-        float su = 0, sv = m->emb2_b[i];
+    for (int i = 0; i < E; i += 8) {
+        v8f su = {0}, sv;
+        LOAD8(sv, m->emb2_b + i);
         for (int j = 0; j < E; j++) {
-            su += w[j] * alpha[j];
-            sv += w[j] * beta[j];
+            v8f w;
+            LOAD8(w, f->we2T + (size_t)j * E + i);
+            su += w * alpha[j];
+            sv += w * beta[j];
         }
-        u[i] = su;
-        v[i] = sv;
+        STORE8(u + i, su);
+        STORE8(v + i, sv);
     }
     float *A = f->Ak + (size_t)k * H, *Bk = f->Bk + (size_t)k * H;
-    for (int o = 0; o < H; o++) {
-        A[o] = 0;
-        Bk[o] = m->bb0_b[o];
-    }
-    for (int j = 0; j < E; j++) {
-        const float *w = f->w1eT + (size_t)j * H;
-        const float uj = u[j], vj = v[j];
-        for (int o = 0; o < H; o++) {
-            A[o] += w[o] * uj;
-            Bk[o] += w[o] * vj;
+    for (int o = 0; o < H; o += 8) {
+        v8f a = {0}, bb;
+        LOAD8(bb, m->bb0_b + o);
+        for (int j = 0; j < E; j++) {
+            v8f w;
+            LOAD8(w, f->w1eT + (size_t)j * H + o);
+            a += w * u[j];
+            bb += w * v[j];
         }
+        STORE8(A + o, a);
+        STORE8(Bk + o, bb);
     }
 }
 
-/* p_k = W_1e' P_k, q_k = W_1e' Q_k, summed over the hidden units in order. */
-NCSN_HOT static void class_backward(const ncsn_model *m, fast_work *f, int k) {
+/* p_k = W_1e' P_k, q_k = W_1e' Q_k, summed over the hidden units in order, for classes
+ * [k0, k0 + nk), nk <= 3, at once (independent sums side by side); NE = E / 8. */
+static inline __attribute__((always_inline)) void class_backward_impl(const ncsn_model *m,
+                                                                      fast_work *f, int k0,
+                                                                      int nk, const int NE) {
     const int D = m->D, E = m->E, H = m->H, DE = D + E;
-    float *p = f->pk + (size_t)k * E, *q = f->qk + (size_t)k * E;
-    const float *P = f->Pk + (size_t)k * H, *Q = f->Qk + (size_t)k * H;
-    for (int j = 0; j < E; j++) p[j] = q[j] = 0;
+    v8f p[3][4], q[3][4];
+    for (int kk = 0; kk < nk; kk++)
+        for (int e = 0; e < NE; e++) p[kk][e] = q[kk][e] = (v8f){0};
     for (int o = 0; o < H; o++) {
-        const float *w = m->bb0_w + (size_t)o * DE + D;
-        const float po = P[o], qo = Q[o];
-        for (int j = 0; j < E; j++) {
-            p[j] += w[j] * po;
-            q[j] += w[j] * qo;
+        v8f w[4];
+        for (int e = 0; e < NE; e++) LOAD8(w[e], m->bb0_w + (size_t)o * DE + D + 8 * e);
+        for (int kk = 0; kk < nk; kk++) {
+            const float po = f->Pk[(size_t)(k0 + kk) * H + o], qo = f->Qk[(size_t)(k0 + kk) * H + o];
+            for (int e = 0; e < NE; e++) {
+                p[kk][e] += w[e] * po;
+                q[kk][e] += w[e] * qo;
+            }
         }
     }
+    for (int kk = 0; kk < nk; kk++)
+        for (int e = 0; e < NE; e++) {
+            STORE8(f->pk + (size_t)(k0 + kk) * E + 8 * e, p[kk][e]);
+            STORE8(f->qk + (size_t)(k0 + kk) * E + 8 * e, q[kk][e]);
+        }
+}
+
+NCSN_HOT static void class_backward(const ncsn_model *m, fast_work *f, int k0, int nk) {
+    if (m->E == 16) class_backward_impl(m, f, k0, nk, 2);
+    else class_backward_impl(m, f, k0, nk, m->E / 8);
 }
 
 /* The embedding's gradients from p_k, q_k (SPEC.md section 2's sigma_emb). */
@@ -414,93 +507,116 @@ NCSN_HOT static void embedding_backward(const ncsn_model *m, const fast_work *f,
     }
 }
 
+/* Each example's sigma, embedding input and class. The ReLU pattern of the embedding
+ * depends only on the level, so it is computed once per level present in the batch; a
+ * class is numbered at its first appearance in the batch. Returns K, or -1 when the batch
+ * has more classes than the tables hold (cannot happen for finite t, see train.h). */
+static int classify(const ncsn_model *m, int B, const int *levels, const float *sigmas,
+                    fast_work *f) {
+    const int E = m->E;
+    int Lb = 0;
+    for (int b = 0; b < B; b++)
+        if (levels[b] + 1 > Lb) Lb = levels[b] + 1;
+    if (Lb > f->Lcap) {
+        free(f->lv_stamp);
+        free(f->lv_cls);
+        free(f->lv_t);
+        f->Lcap = Lb > 2 * f->Lcap ? Lb : 2 * f->Lcap;
+        f->lv_stamp = ncsn_xcalloc((size_t)f->Lcap, sizeof(uint32_t));
+        f->lv_cls = ncsn_xcalloc((size_t)f->Lcap, sizeof(int));
+        f->lv_t = ncsn_xcalloc((size_t)f->Lcap, sizeof(float));
+        f->stamp = 0;
+    }
+    if (++f->stamp == 0) { /* wrapped: forget every mark */
+        memset(f->lv_stamp, 0, sizeof(uint32_t) * (size_t)f->Lcap);
+        f->stamp = 1;
+    }
+    int K = 0;
+    for (int b = 0; b < B; b++) {
+        const int lv = levels[b];
+        const float sigma = sigmas[lv];
+        if (f->lv_stamp[lv] != f->stamp) {
+            const float t = m->sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? logf(sigma) : sigma;
+            uint32_t mask = 0; /* bit j: embedding unit j active, w_j t + b_j > 0 */
+            for (int j = 0; j < E; j += 8) {
+                v8f w, b0;
+                LOAD8(w, m->emb0_w + j);
+                LOAD8(b0, m->emb0_b + j);
+                const v8i on = (w * t + b0) > 0;
+                for (int l = 0; l < 8; l++) mask |= (uint32_t)(on[l] & 1) << (j + l);
+            }
+            int k = 0;
+            while (k < K && f->kmask[k] != mask) k++;
+            if (k == K) {
+                if (K == f->Kmax) return -1;
+                f->kmask[K++] = mask;
+            }
+            f->lv_stamp[lv] = f->stamp;
+            f->lv_cls[lv] = k;
+            f->lv_t[lv] = t;
+        }
+        f->sig[b] = sigma;
+        f->t[b] = f->lv_t[lv];
+        f->cls[b] = f->lv_cls[lv];
+    }
+    /* positions: examples sorted by (class, index) */
+    for (int k = 0; k <= K; k++) f->kstart[k] = 0;
+    for (int b = 0; b < B; b++) f->kstart[f->cls[b] + 1]++;
+    for (int k = 0; k < K; k++) f->kstart[k + 1] += f->kstart[k];
+    int fill[33];
+    for (int k = 0; k < K; k++) fill[k] = f->kstart[k];
+    for (int b = 0; b < B; b++) f->ord[fill[f->cls[b]]++] = b;
+    return K;
+}
+
 /* *loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
 static int fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
                           double *mean_loss) {
-    const int D = m->D, E = m->E, H = m->H, DE = D + E;
-    fast_ctx c = {m, x, z, B, 0, 1.0f / (float)B, f, grad};
-    int ok = 1;
+    const int D = m->D, H = m->H;
+    const int K = classify(m, B, levels, sigmas, f);
+    if (K < 0) return -1;
+    fast_ctx c = {m, x, z, B, K, 1.0f / (float)B, f, grad};
     double loss = 0;
-    /* One parallel region with six barriers: worth it only for batches well above the
+    /* One parallel region with five barriers: worth it only for batches well above the
      * notebook's (B H = 16384), where a barrier's microsecond, or a descheduled thread on
      * a shared machine, costs less than the work it splits. The result is the same. */
 #pragma omp parallel if ((long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN)
     {
-        /* each example's sigma, embedding input and ReLU pattern; W_1 transposed */
-#pragma omp for schedule(static) nowait
-        for (int b = 0; b < B; b++) {
-            const float sigma = sigmas[levels[b]];
-            const float t = m->sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? logf(sigma) : sigma;
-            uint32_t mask = 0;
-            for (int j = 0; j < E; j++)
-                if (m->emb0_w[j] * t + m->emb0_b[j] > 0) mask |= 1u << j;
-            f->sig[b] = sigma;
-            f->t[b] = t;
-            f->maskb[b] = mask;
-        }
+        /* W_1 and W_e2 transposed */
 #pragma omp for schedule(static)
-        for (int o = 0; o < H; o++) {
-            const float *row = m->bb0_w + (size_t)o * DE;
-            for (int d = 0; d < D; d++) f->w1xT[(size_t)d * H + o] = row[d];
-            for (int j = 0; j < E; j++) f->w1eT[(size_t)j * H + o] = row[D + j];
-        }
-#pragma omp single
-        {
-            /* classes in order of first appearance; examples sorted by (class, index) */
-            int K = 0;
-            for (int b = 0; b < B && ok; b++) {
-                int k = 0;
-                while (k < K && f->kmask[k] != f->maskb[b]) k++;
-                if (k == K) {
-                    if (K == f->Kmax) ok = 0; /* cannot happen for finite t (train.h) */
-                    else f->kmask[K++] = f->maskb[b];
-                }
-                f->cls[b] = k;
-            }
-            if (ok) {
-                for (int k = 0; k <= K; k++) f->kstart[k] = 0;
-                for (int b = 0; b < B; b++) f->kstart[f->cls[b] + 1]++;
-                for (int k = 0; k < K; k++) f->kstart[k + 1] += f->kstart[k];
-                int fill[33];
-                for (int k = 0; k < K; k++) fill[k] = f->kstart[k];
-                for (int b = 0; b < B; b++) f->ord[fill[f->cls[b]]++] = b;
-            }
-            c.K = K;
-        }
-        if (ok) {
+        for (int o0 = 0; o0 < H; o0 += 8) transpose_block(m, f, o0);
 #pragma omp for schedule(static)
-            for (int k = 0; k < c.K; k++) class_tables(m, f, k);
-            /* forward, in fixed chunks of examples */
-            const int chunk = 16, n_chunks = (B + chunk - 1) / chunk;
+        for (int k = 0; k < K; k++) class_tables(m, f, k);
+        /* forward, in fixed chunks of positions */
+        const int chunk = 16, n_chunks = (B + chunk - 1) / chunk;
 #pragma omp for schedule(static)
-            for (int ch = 0; ch < n_chunks; ch++) {
-                const int b0 = ch * chunk, b1 = b0 + chunk < B ? b0 + chunk : B;
-                if (D == 2) forward_d2(&c, b0, b1);
-                else forward_any(&c, b0, b1);
-            }
+        for (int ch = 0; ch < n_chunks; ch++) {
+            const int i0 = ch * chunk, i1 = i0 + chunk < B ? i0 + chunk : B;
+            if (D == 2) forward_d2(&c, i0, i1);
+            else forward_any(&c, i0, i1);
+        }
 #pragma omp single nowait
-            {
-                for (int b = 0; b < B; b++) loss += f->lossb[b];
-                for (int d = 0; d < D; d++) {
-                    float acc = 0;
-                    for (int b = 0; b < B; b++) acc += f->dout[(size_t)b * D + d];
-                    grad->bb2_b[d] = acc * c.inv_b;
-                }
+        {
+            float acc[FAST_MAX_D] = {0};
+            for (int b = 0; b < B; b++) {
+                loss += f->lossb[b];
+                for (int d = 0; d < D; d++) acc[d] += f->dout[(size_t)b * D + d];
             }
-#pragma omp for schedule(static)
-            for (int j = 0; j < H / 8; j++) {
-                if (D == 2) backward_d2(&c, j);
-                else backward_any(&c, j);
-            }
-#pragma omp for schedule(static)
-            for (int k = 0; k < c.K; k++) class_backward(m, f, k);
-#pragma omp single
-            embedding_backward(m, f, c.K, c.inv_b, grad);
+            for (int d = 0; d < D; d++) grad->bb2_b[d] = acc[d] * c.inv_b;
         }
+#pragma omp for schedule(static)
+        for (int j = 0; j < H / 8; j++) {
+            if (D == 2) backward_d2(&c, j);
+            else backward_any(&c, j);
+        }
+#pragma omp for schedule(static)
+        for (int k0 = 0; k0 < K; k0 += 3) class_backward(m, f, k0, K - k0 < 3 ? K - k0 : 3);
+#pragma omp single
+        embedding_backward(m, f, K, c.inv_b, grad);
     }
     *mean_loss = loss / (double)B;
-    return ok ? 0 : -1;
+    return 0;
 }
 
 double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
@@ -575,10 +691,12 @@ typedef struct {
 typedef float v4f __attribute__((vector_size(16)));
 #define SQRT8(x) ((v8f)_mm256_sqrt_ps((__m256)(x)))
 #define SQRT4(x) ((v4f)_mm_sqrt_ps((__m128)(x)))
+#ifndef NCSN_NO_CLONES
 __attribute__((target("avx2"))) static void adam_avx2(const adam_consts *c, float *p, float *g,
                                                       float *m, float *v, size_t n) {
     ADAM_VECTOR(v8f, 8, SQRT8)
 }
+#endif
 static void adam_sse(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
     ADAM_VECTOR(v4f, 4, SQRT4)
 }
@@ -633,11 +751,24 @@ static void log_push(ncsn_train_log *log, int64_t step, float loss) {
     log->n++;
 }
 
-/* perm (n) = a uniformly random permutation for epoch, by Fisher-Yates on counters. */
+/* perm (n) = a uniformly random permutation for epoch, by Fisher-Yates on counters: the
+ * swap at i takes ncsn_rng_uniform_double(key, epoch, i, 0), computed here 64 counters at
+ * a time by ncsn_philox_v8_run (the same bits). */
 static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
+    enum { RUN = 8 };
+    ncsn_v8u w[RUN][4];
     for (int i = 0; i < n; i++) perm[i] = i;
+    int base = -1; /* counters [base, base + 8 RUN) are in w */
     for (int i = n - 1; i > 0; i--) {
-        double u = ncsn_rng_uniform_double(key, epoch, (uint32_t)i, 0);
+        if (base < 0 || i < base) {
+            base = i + 1 - 8 * RUN > 0 ? i + 1 - 8 * RUN : 0;
+            ncsn_philox_v8_run(key, epoch, (uint32_t)base, 0, 1, RUN, w);
+        }
+        const int r = i - base;
+        const uint32_t u0 = w[r / 8][0][r % 8], u1 = w[r / 8][1][r % 8];
+        uint64_t bits = ((uint64_t)u0 << 21) ^ (uint64_t)(u1 >> 11);
+        bits &= (UINT64_C(1) << 53) - 1;
+        const double u = ((double)bits + 0.5) * (1.0 / 9007199254740992.0);
         int j = (int)(u * (double)(i + 1));
         if (j > i) j = i;
         int t = perm[i];
@@ -652,21 +783,35 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
  * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. */
 NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
                                 int D, int *levels, float *zb) {
-    for (int b0 = 0; b0 < bsz; b0 += NCSN_RNG_LANES) {
-        const int nb = bsz - b0 < NCSN_RNG_LANES ? bsz - b0 : NCSN_RNG_LANES;
-        ncsn_v8u w[4];
-        ncsn_philox_v8(k_level, step, (uint32_t)b0, 0, 0, w);
-        const v8f u = (0.5f + __builtin_convertvector((v8i)(w[0] >> 9), v8f)) *
-                      (1.0f / 8388608.0f);
-        const v8i lv = __builtin_convertvector(u * (float)L, v8i);
-        for (int l = 0; l < nb; l++) levels[b0 + l] = lv[l] < L ? lv[l] : L - 1;
+    enum { RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
+    ncsn_v8u w[RUN][4];
+    for (int r0 = 0; r0 < bsz; r0 += 8 * RUN) {
+        const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
+        ncsn_philox_v8_run(k_level, step, (uint32_t)r0, 0, 0, nblk, w);
+        for (int j = 0; j < nblk; j++) {
+            const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
+            const v8f u = (0.5f + __builtin_convertvector((v8i)(w[j][0] >> 9), v8f)) *
+                          (1.0f / 8388608.0f);
+            const v8i lv = __builtin_convertvector(u * (float)L, v8i);
+            for (int l = 0; l < nb; l++) levels[b0 + l] = lv[l] < L ? lv[l] : L - 1;
+        }
         for (int c = 0; 4 * c < D; c++) {
-            ncsn_philox_v8(k_noise, step, (uint32_t)b0, (uint32_t)c, 0, w);
-            v8f z[4];
-            ncsn_box_muller_v8(&w[0], &w[1], &z[0], &z[1]);
-            if (4 * c + 2 < D) ncsn_box_muller_v8(&w[2], &w[3], &z[2], &z[3]);
-            for (int q = 0; q < 4 && 4 * c + q < D; q++)
-                for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
+            ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0, nblk, w);
+            for (int j = 0; j < nblk; j++) {
+                const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
+                v8f z[4];
+                ncsn_box_muller_v8(&w[j][0], &w[j][1], &z[0], &z[1]);
+                if (4 * c + 2 < D) ncsn_box_muller_v8(&w[j][2], &w[j][3], &z[2], &z[3]);
+                if (D == 2 && nb == 8) {
+                    for (int l = 0; l < 8; l++) {
+                        zb[(size_t)(b0 + l) * 2] = z[0][l];
+                        zb[(size_t)(b0 + l) * 2 + 1] = z[1][l];
+                    }
+                    continue;
+                }
+                for (int q = 0; q < 4 && 4 * c + q < D; q++)
+                    for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
+            }
         }
     }
 }
@@ -708,6 +853,10 @@ int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigm
     double loss = 0;
 
     for (int64_t step = 0; step < steps; step++) {
+        if (ncsn_stop_requested()) { /* a stop signal (common.h): the caller discards this */
+            status = 2;
+            break;
+        }
         if (pos >= n) {
             epoch_permutation(k_shuffle, epoch++, n, perm);
             pos = 0;

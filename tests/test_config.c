@@ -30,7 +30,9 @@
 
 static const char *const expected_keys[] = {
     "seed",
-    "dataset.name", "dataset.n", "dataset.weights", "dataset.means", "dataset.std",
+    "dataset.name", "dataset.dim", "dataset.n", "dataset.weights", "dataset.means",
+    "dataset.std", "dataset.base", "dataset.noise", "dataset.path", "dataset.key",
+    "dataset.holdout",
     "model.emb", "model.hidden", "model.sigma_input", "model.scale_by_sigma",
     "train.steps", "train.batch", "train.lr", "train.weight_decay", "train.ema",
     "train.log_every",
@@ -477,7 +479,8 @@ static void test_wrong_types(void) {
     expect_load_error("sample:\n  method: langevin\n",
                       "x.yaml:2: sample.method: expected annealed or plain, got \"langevin\"");
     expect_load_error("dataset:\n  name: mnist\n",
-                      "x.yaml:2: dataset.name: expected gmm, got \"mnist\"");
+                      "x.yaml:2: dataset.name: expected gmm, manifold, moons, swissroll, rings, "
+                      "checkerboard or hdf5, got \"mnist\"");
     expect_load_error("noise:\n  sigma_1: automatic\n",
                       "x.yaml:2: noise.sigma_1: expected a positive number or auto, got "
                       "\"automatic\"");
@@ -748,7 +751,7 @@ BREAK(b_std_zero, c->dataset.std[1] = 0)
 BREAK(b_name, strcpy(c->dataset.name, "mnist"))
 BREAK(b_method, c->sample.method = 7)
 BREAK(b_bool, c->sample.denoise = 2)
-BREAK(b_dim, c->dataset.dim = 5000; free(c->dataset.means);
+BREAK(b_dim, c->dataset.means_cols = c->dataset.dim = 5000; free(c->dataset.means);
       c->dataset.means = calloc(2 * 5000, sizeof(double)))
 BREAK(b_k, c->dataset.k = c->dataset.n_weights = c->dataset.n_std = 1025;
       free(c->dataset.means); c->dataset.means = calloc(1025 * 2, sizeof(double)))
@@ -776,7 +779,8 @@ static void test_validation_of_each_key(void) {
     expect_broken(b_mean_nan, "dataset.means: row 2, entry 2: expected a number, got .nan",
                   __LINE__);
     expect_broken(b_std_zero, "dataset.std: entry 2: expected a positive number, got 0", __LINE__);
-    expect_broken(b_name, "dataset.name: expected gmm, got \"mnist\"", __LINE__);
+    expect_broken(b_name, "dataset.name: expected gmm, manifold, moons, swissroll, rings, "
+                  "checkerboard or hdf5, got \"mnist\"", __LINE__);
     expect_broken(b_method, "sample.method: expected annealed or plain, got 7", __LINE__);
     expect_broken(b_bool, "sample.denoise: expected true or false, got 2", __LINE__);
     expect_broken(b_dim, "dataset.means: rows have 5000 numbers, expected 1 to 4096 dimensions",

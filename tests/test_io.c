@@ -177,6 +177,9 @@ static void test_round_trip(void) {
     CU_ASSERT(memcmp(in.loss_step, f.step, sizeof f.step) == 0);
     CU_ASSERT(memcmp(in.loss, f.loss, sizeof f.loss) == 0);
     CU_ASSERT(in.train_seconds == f.metrics.train_seconds);
+    CU_ASSERT_STRING_EQUAL(in.sigma_1_source, "explicit");
+    CU_ASSERT_STRING_EQUAL(in.L_source, "explicit");
+    CU_ASSERT_STRING_EQUAL(in.eps_source, "explicit");
     CU_ASSERT(in.final_loss == f.metrics.final_loss);
     ncsn_run_input_free(&in);
     CU_ASSERT(in.loss == NULL && in.model.params == NULL);
@@ -463,7 +466,8 @@ static void test_layout(void) {
     if (s) printf("\n    created = %s", s);
     free(s);
 
-    /* /config: every visited key, plus "origins", and nothing else. */
+    /* /config: every visited key, plus "origins" and the five provenance attributes, and
+     * nothing else. */
     hid_t config = H5Gopen2(file, "/config", H5P_DEFAULT);
     CU_ASSERT_FATAL(config >= 0);
     config_check cc = {config, 0, 0, NULL};
@@ -472,7 +476,23 @@ static void test_layout(void) {
     CU_ASSERT(cc.bad == 0);
     H5O_info_t info;
     CU_ASSERT(H5Oget_info(config, &info) >= 0);
-    CU_ASSERT(info.num_attrs == (hsize_t)cc.checked + 1);
+    CU_ASSERT(info.num_attrs == (hsize_t)cc.checked + 6);
+    const char *sources[][2] = {{"sigma_1_source", "explicit"}, {"L_source", "explicit"},
+                                {"eps_source", "explicit"}};
+    for (int i = 0; i < 3; i++) {
+        s = read_vlen_string_attr(config, sources[i][0]);
+        CU_ASSERT(s && strcmp(s, sources[i][1]) == 0);
+        free(s);
+    }
+    double gamma = 0, eps_paper = 0;
+    attr = H5Aopen(config, "gamma", H5P_DEFAULT);
+    CU_ASSERT(attr >= 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, &gamma) >= 0);
+    H5Aclose(attr);
+    attr = H5Aopen(config, "eps_paper", H5P_DEFAULT);
+    CU_ASSERT(attr >= 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, &eps_paper) >= 0);
+    H5Aclose(attr);
+    NCSN_CHECK_CLOSE(gamma, pow(20.0 / 0.1, 1.0 / (L - 1)), 1e-12);
+    CU_ASSERT(eps_paper == f.cfg.sample.eps / 2);
     s = read_vlen_string_attr(config, "origins");
     CU_ASSERT(s && strstr(s, "model.emb: fixture.yaml:") && strstr(s, "noise.L: fixture.yaml:"));
     CU_ASSERT(s && !strstr(s, "train.lr:")); /* a default: no line */

@@ -187,6 +187,49 @@ static void test_philox_lanes_and_poly_normals(void) {
     for (int i = 0; i < 4; i++) NCSN_CHECK_CLOSE(p4[i], q4[i], 1e-5 * (1 + fabs(q4[i])));
 }
 
+/* The D = 2 kernel (sample_d2.inc: the network rewritten per level to save a multiply, all
+ * four pivot kinds, units kept in the written form, ReLU by max) against the network as
+ * written: one step from known points equals x + alpha/2 s(x) + sqrt(alpha) z with s from
+ * ncsn_model_score and z from ncsn_rng_normal4_poly, to float rounding. Chains 0..36 cover
+ * full and partial groups. */
+static void test_d2_kernel_matches_network(void) {
+    enum { N = 37 };
+    ncsn_model m;
+    ncsn_model_alloc(&m, 2, 16, 64, 0, 1);
+    ncsn_model_init_params(&m, ncsn_rng_key(6, 0, NCSN_RNG_INIT));
+    for (int o = 0; o < 64; o++) { /* pivots on x0 and x1, both signs; zero and tiny rows */
+        float *w = m.bb0_w + (size_t)o * 18;
+        if (o % 4 == 1) w[0] = -w[0];
+        if (o % 4 == 2) w[1] = 3 * w[1] + (w[1] > 0 ? 1 : -1);
+        if (o == 5) w[0] = w[1] = 0;
+        if (o == 9) w[0] = 1e-42f, w[1] = 0;
+    }
+    double sigma = 0.7;
+    ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, 1, 0.01, 0, &sigma, 1};
+    ncsn_score_fn score = {&m, NULL};
+    float x[2 * N], x0[2 * N], sc[2 * N];
+    ncsn_key k_start = ncsn_rng_key(3, 0, NCSN_RNG_SAMPLE_START);
+    ncsn_key k_noise = ncsn_rng_key(3, 0, NCSN_RNG_SAMPLE_NOISE);
+    ncsn_sampler_start(k_start, N, 2, -8, 8, x);
+    memcpy(x0, x, sizeof x);
+    ncsn_sample(&s, score, k_noise, x, N, 2, NULL, NULL);
+    ncsn_model_score(&m, x0, N, (float)sigma, sc);
+    const float half_alpha = (float)(0.01 / 2), sqrt_alpha = (float)sqrt(0.01);
+    double worst = 0;
+    for (int c = 0; c < N; c++) {
+        float z[4];
+        ncsn_rng_normal4_poly(k_noise, 0, (uint32_t)c, 0, z);
+        for (int d = 0; d < 2; d++) {
+            float want = x0[2 * c + d] + (half_alpha * sc[2 * c + d] + sqrt_alpha * z[d]);
+            double err = fabs(x[2 * c + d] - want) / (1 + fabs(want));
+            if (err > worst) worst = err;
+        }
+    }
+    printf("(worst %.2g) ", worst);
+    CU_ASSERT(worst < 1e-5);
+    ncsn_model_free(&m);
+}
+
 void ncsn_test_register(void) {
     CU_pSuite s = CU_add_suite("sample", NULL, NULL);
     CU_add_test(s, "geometric noise levels", test_noise_levels);
@@ -195,4 +238,5 @@ void ncsn_test_register(void) {
     CU_add_test(s, "annealed recovers the 0.05 weight, plain does not", test_annealed_recovers_weights);
     CU_add_test(s, "sampling identical for 1, 2, 3 threads", test_sampler_thread_invariance);
     CU_add_test(s, "lane Philox and polynomial Box-Muller", test_philox_lanes_and_poly_normals);
+    CU_add_test(s, "the D = 2 kernel equals the network as written", test_d2_kernel_matches_network);
 }

@@ -43,7 +43,7 @@ def test_report_on_running_sweep(sweep_dir, tmp_path):
     page, pngs = check_index(out)
     assert {"samples.png", "loss.png", "score_error.png", "mode_weights.png",
             "metric_vs_train.lr.png", "metric_vs_model.sigma_input.png",
-            "heatmap_train.lr__model.sigma_input.png"} <= pngs
+            "heatmap_train.lr__model.sigma_input.png", "minor_weight.png"} <= pngs
     assert len([p for p in pngs if p.startswith("score_field_")]) == 3
     for rid in (FAILED, RUNNING, QUEUED):
         assert rid in page
@@ -60,8 +60,18 @@ def test_report_on_running_sweep(sweep_dir, tmp_path):
     with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
         groups = list(csv.DictReader(fh))
     assert len(groups) == 6 and "mode_weight_error_std" in groups[0]
+    assert {"verdict", "recovers", "minor_weight_mean", "minor_weight_std", "off"} <= set(groups[0])
     md = open(os.path.join(out, "leaderboard.md")).read()
     assert "mode_weight_error" in md and "Groups over repeats" in md
+    assert md.index("Which configurations recover") < md.index("Groups over repeats") \
+        < md.index("Best runs")
+    assert "Which configurations recover the weights" in page
+    # --tol: every complete run on the data recovers
+    r = cli("report", d, "-o", out, "--tol", "1")
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
+        verdicts = {g["group"]: g["verdict"] for g in csv.DictReader(fh)}
+    assert verdicts["c0000"] == "yes" and verdicts["c0005"] == "no so far"
     # the default output folder, and another metric
     r = cli("report", d, "--metric", "mmd2", "--top", "1")
     assert r.returncode == 0, r.stderr
@@ -76,7 +86,7 @@ def test_report_on_run_file(run_file):
     assert r.stdout.strip() == os.path.join(out, "index.html")
     _, pngs = check_index(out)
     assert {"samples.png", "loss.png", "score_error.png", "mode_weights.png",
-            "score_field_small.png"} == pngs
+            "score_field_small.png", "minor_weight.png"} == pngs
     with open(os.path.join(out, "leaderboard.csv")) as fh:
         rows = list(csv.DictReader(fh))
     with h5py.File(run_file, "r") as f:
@@ -100,6 +110,8 @@ def test_help_and_errors(tmp_path):
     assert r.returncode == 2 and "not an ncsn run file" in r.stderr
     r = cli("report", str(tmp_path), "--metric", "accuracy")
     assert r.returncode == 2 and "invalid choice" in r.stderr
+    r = cli("report", str(tmp_path), "--tol", "-1")
+    assert r.returncode == 2 and "--tol" in r.stderr
     r = cli()
     assert r.returncode == 2
 

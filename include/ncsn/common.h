@@ -4,7 +4,11 @@
  *   NCSN_ASSERT     invariant check that stays on in release builds
  *   ncsn_xmalloc()  malloc/calloc that abort with file:line on failure
  *   ncsn_now()      monotonic wall clock in seconds
- * Exit codes of the command line: 0 ok, 1 failure at run time, 2 usage or configuration. */
+ *   ncsn_stop_*     the stop flag: set by SIGUSR1, SIGTERM or SIGINT once installed, checked
+ *                   by the training loop (every step) and the sampler (every level)
+ * Exit codes of the command line: 0 ok, 1 failure at run time, 2 usage or configuration,
+ * 3 interrupted (a stop signal, or a sweep deferring runs that cannot finish before its
+ * deadline): nothing was lost, and running the same command again continues. */
 #ifndef NCSN_COMMON_H
 #define NCSN_COMMON_H
 
@@ -16,6 +20,7 @@
 #define NCSN_EXIT_OK 0
 #define NCSN_EXIT_RUNTIME 1
 #define NCSN_EXIT_USAGE 2
+#define NCSN_EXIT_INTERRUPTED 3
 
 typedef struct {
     char msg[1024];
@@ -48,5 +53,23 @@ double ncsn_now(void);
 
 /* Number of OpenMP threads that parallel regions will use (1 without OpenMP). */
 int ncsn_max_threads(void);
+
+/* The stop flag. ncsn_stop_install() makes SIGUSR1, SIGTERM and SIGINT set it (handlers
+ * with SA_RESTART that only store the signal number in a volatile sig_atomic_t; a second
+ * SIGINT kills at once, as without the handler; SIGINT stays ignored if it was ignored, as
+ * in background jobs of scripts). Long loops poll ncsn_stop_requested() at safe points
+ * (training: before every step; sampling: before every level) and return early; their
+ * callers return NCSN_EXIT_INTERRUPTED without writing results.
+ *   ncsn_stop_signal()     the signal that set it first (0: none)
+ *   ncsn_stop_request(sig) sets it by hand (tests); ncsn_stop_reset() clears it
+ *   ncsn_stop_error(err)   fills err with "interrupted by SIGUSR1; ...", returns
+ *                          NCSN_EXIT_INTERRUPTED
+ * Without ncsn_stop_install() no signal sets the flag. */
+void ncsn_stop_install(void);
+int ncsn_stop_requested(void);
+int ncsn_stop_signal(void);
+void ncsn_stop_request(int sig);
+void ncsn_stop_reset(void);
+int ncsn_stop_error(ncsn_error *err);
 
 #endif

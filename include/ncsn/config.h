@@ -28,19 +28,31 @@ enum ncsn_score_source { NCSN_SCORE_MODEL = 0, NCSN_SCORE_EXACT = 1 };
 
 #define NCSN_MAX_KEYS 64
 #define NCSN_NAME_MAX 64
+#define NCSN_PATH_MAX 1024
 
 typedef struct {
     uint64_t seed;
     struct {
-        char name[NCSN_NAME_MAX]; /* "gmm" */
+        char name[NCSN_NAME_MAX]; /* gmm, manifold, moons, swissroll, rings, checkerboard,
+                                     hdf5 (dataset.h) */
         int n;                    /* training set size */
-        int dim;                  /* D, derived from means */
+        /* D, the data dimension. "auto" (dim_auto, the default): the length of the rows
+         * of means (gmm), 2 (the 2-D toys), the file's (hdf5: 0 until the file is read,
+         * then ncsn_run sets it); manifold needs a number. */
+        int dim;
+        int dim_auto;
         int k;                    /* K components, the rows of means */
+        int means_cols;           /* the length of the rows of means */
         double *weights;          /* (n_weights); validate checks n_weights == K */
-        double *means;            /* (K, D) */
+        double *means;            /* (K, means_cols) */
         double *std;              /* (n_std); validate checks n_std == K */
         int n_weights, n_std;
         int std_scalar;           /* std was one number: kept broadcast to K entries */
+        char base[NCSN_NAME_MAX]; /* manifold: "gmm" (the mixture above) or "swissroll" */
+        double noise;             /* std of N(0, noise^2 I) added (manifold, 2-D toys) */
+        char path[NCSN_PATH_MAX]; /* hdf5: the file */
+        char key[NCSN_PATH_MAX];  /* hdf5: the (N, D) dataset in it */
+        double holdout;           /* hdf5: the fraction of rows held out for the metrics */
     } dataset;
     struct {
         int emb;            /* E */
@@ -79,6 +91,11 @@ typedef struct {
 
 /* c's previous contents are overwritten, not freed. */
 void ncsn_config_default(ncsn_config *c);
+/* Where "auto" values came from, for a run file's provenance: "explicit" or
+ * "technique1" (noise.sigma_1), "technique2" (noise.L), "technique3" (sample.eps). */
+const char *ncsn_config_sigma_1_source(const ncsn_config *c);
+const char *ncsn_config_L_source(const ncsn_config *c);
+const char *ncsn_config_eps_source(const ncsn_config *c);
 void ncsn_config_free(ncsn_config *c); /* safe on zeroed; leaves c zeroed */
 /* Deep copy; dst's previous contents are overwritten, not freed. */
 void ncsn_config_copy(ncsn_config *dst, const ncsn_config *src);

@@ -4,7 +4,14 @@
  *   /noise/sigmas            (L) float64: the noise levels used
  *   /model/<layer>/weight, /model/<layer>/bias   PyTorch names and shapes, float32
  *   /metrics/<name>          scalars (float64); mode_weights (K), score_error (L)
- *   /config                  group whose attributes are every resolved configuration value
+ *   /config                  group whose attributes are every resolved configuration value,
+ *                            "origins", and the provenance of the techniques' values:
+ *                            sigma_1_source ("explicit" | "technique1"), L_source
+ *                            ("explicit" | "technique2"), eps_source ("explicit" |
+ *                            "technique3"); gamma, the realised ratio of the levels
+ *                            (sigma_1/sigma_L)^(1/(L-1)); eps_paper = sample.eps / 2, the
+ *                            same step in the paper's convention x += eps s + sqrt(2 eps) z
+ *                            (SPEC.md section 6; sample.eps is the sampler's, section 4)
  *   root attributes          format_version, ncsn_version, git_commit, status ("complete"),
  *                            config_yaml, created (ISO 8601 UTC)
  * The file is written to "<path>.tmp.<pid>" and renamed into place when complete, so a
@@ -36,6 +43,9 @@ typedef struct {
     int n_loss;
     const ncsn_metrics *metrics;
     const char *status;         /* "complete", or e.g. "diverged" */
+    /* Provenance of noise.sigma_1, noise.L, sample.eps ("explicit", "technique1", ...);
+     * NULL: read off cfg's *_auto flags (ncsn_config_sigma_1_source, ...). */
+    const char *sigma_1_source, *L_source, *eps_source;
 } ncsn_run_output;
 
 int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err);
@@ -48,6 +58,8 @@ typedef struct {
     float *loss;            /* (n_loss) */
     int n_loss;
     double train_seconds, final_loss;
+    /* /config's sigma_1_source, L_source, eps_source; "" in files written before them. */
+    char sigma_1_source[16], L_source[16], eps_source[16];
 } ncsn_run_input;
 
 int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err);

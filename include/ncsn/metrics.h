@@ -5,13 +5,20 @@
  *   ncsn_mode_weights               share of samples nearest each mixture mean
  *   ncsn_nll_true                   mean -log p_data of the samples
  *   ncsn_score_error                per level: E s^2|s_theta - grad log q_s|^2 / E s^2|grad log q_s|^2
- *   ncsn_metrics_compute            all of the above for one run's samples
+ *   ncsn_metrics_compute_sets       all of the above for one run's samples against given
+ *                                   reference and noise-floor sets
+ *   ncsn_metrics_compute            ... against fresh sets from a mixture
+ *   ncsn_metrics_compute_dataset    ... against a data set's sets (dataset.h)
+ * Mode weights, nll_true and score_error need the exact mixture: without one (data sets
+ * other than gmm and manifold with base gmm) K = 0, mode_weights is NULL, and
+ * mode_weight_error, nll_true and every score_error are NaN.
  * All reductions run in double over fixed blocks in a fixed order, so the numbers do not
  * depend on the thread count. Non-finite samples make every sample metric NaN. */
 #ifndef NCSN_METRICS_H
 #define NCSN_METRICS_H
 
 #include "ncsn/data.h"
+#include "ncsn/dataset.h"
 #include "ncsn/model.h"
 #include "ncsn/rng.h"
 
@@ -24,8 +31,8 @@ typedef struct {
     double final_loss;
     double train_seconds, sample_seconds;
     double noise_floor_mmd2, noise_floor_swd;
-    int K;
-    double *mode_weights; /* (K) */
+    int K;                /* 0 when the data set has no known modes */
+    double *mode_weights; /* (K); NULL when K = 0 */
     int L;
     double *score_error;  /* (L); NaN when no model was trained */
     int64_t n_nonfinite;  /* samples with a NaN or infinite coordinate */
@@ -52,5 +59,15 @@ void ncsn_score_error(const ncsn_model *model, const ncsn_gmm *g, const double *
 void ncsn_metrics_compute(const ncsn_gmm *g, const ncsn_model *model, const double *sigmas,
                           int L, const float *samples, int n, uint64_t seed,
                           ncsn_metrics *out);
+/* ref (n_ref, D) and floor_set (n_floor, D) may differ in size from the samples (n, D);
+ * exact may be NULL. */
+void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
+                               const double *sigmas, int L, const float *samples, int n, int D,
+                               const float *ref, int n_ref, const float *floor_set, int n_floor,
+                               uint64_t seed, ncsn_metrics *out);
+/* The sets of ncsn_dataset_reference_sets(ds, seed, n, ...). */
+void ncsn_metrics_compute_dataset(const ncsn_dataset *ds, const ncsn_model *model,
+                                  const double *sigmas, int L, const float *samples, int n,
+                                  uint64_t seed, ncsn_metrics *out);
 
 #endif

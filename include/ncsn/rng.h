@@ -10,6 +10,8 @@
  * Vectorisable forms for the hot loops (training draws, the sampler's noise):
  *   ncsn_philox_lanes       Philox4x32-10 of NCSN_RNG_LANES consecutive counters
  *                           (a, b0 + l, c, d), bit-identical to ncsn_rng_u32x4
+ *   ncsn_philox_v8[_sse2|_avx2]  the same as 8-lane vectors: portable, or by pmuludq for
+ *                           code built for the x86-64 baseline or for AVX2 (same bits)
  *   ncsn_u01_open           Random123's u01fixedpt_open_open_32_float, inline
  *   ncsn_box_muller_lanes   Box-Muller with this file's own polynomial log, sin and cos:
  *                           plain float arithmetic in a fixed order, so every ISA variant
@@ -77,7 +79,7 @@ typedef int32_t ncsn_v8i __attribute__((vector_size(32)));
 typedef float ncsn_v8f __attribute__((vector_size(32)));
 
 /* hi:lo = a * M (64-bit product of 32-bit words) from 16 x 16-bit products, which every
- * vector ISA has (SSE2/AVX2 lack a full 32 x 32 -> 64 multiply over all lanes). */
+ * vector ISA has: the portable form. */
 static inline void ncsn_mulhilo_v8(const ncsn_v8u *a, uint32_t M, ncsn_v8u *hi, ncsn_v8u *lo) {
     const uint32_t m0 = M & 0xffffu, m1 = M >> 16;
     const ncsn_v8u a0 = *a & 0xffffu, a1 = *a >> 16;
@@ -88,36 +90,90 @@ static inline void ncsn_mulhilo_v8(const ncsn_v8u *a, uint32_t M, ncsn_v8u *hi, 
     *lo = (t0 & 0xffffu) | (t2 << 16);
 }
 
-/* out[i] lane l = word i of Philox4x32-10 at counter (a, b0 + l, c, d) under key. */
+/* The ten Philox4x32 rounds on 8 lanes of counters (a, b0 + l, c, d), with MULHILO. */
+#define NCSN_PHILOX_V8_BODY(MULHILO)                                                        \
+    const ncsn_v8u lane_ = {0, 1, 2, 3, 4, 5, 6, 7};                                       \
+    ncsn_v8u c0 = lane_ * 0 + a, c1 = lane_ + b0, c2 = lane_ * 0 + c, c3 = lane_ * 0 + d;   \
+    uint32_t k0 = key.k[0], k1 = key.k[1];                                                  \
+    for (int r = 0; r < 10; r++) {                                                          \
+        ncsn_v8u hi0, lo0, hi1, lo1;                                                        \
+        MULHILO(&c0, 0xD2511F53u, &hi0, &lo0);                                              \
+        MULHILO(&c2, 0xCD9E8D57u, &hi1, &lo1);                                              \
+        c0 = hi1 ^ c1 ^ k0;                                                                 \
+        c1 = lo1;                                                                           \
+        c2 = hi0 ^ c3 ^ k1;                                                                 \
+        c3 = lo0;                                                                           \
+        k0 += 0x9E3779B9u;                                                                  \
+        k1 += 0xBB67AE85u;                                                                  \
+    }                                                                                       \
+    out[0] = c0;                                                                            \
+    out[1] = c1;                                                                            \
+    out[2] = c2;                                                                            \
+    out[3] = c3;
+
+/* out[i] lane l = word i of Philox4x32-10 at counter (a, b0 + l, c, d) under key: the
+ * portable form, for any caller (ISA-cloned code included). */
 static inline void ncsn_philox_v8(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
                                   ncsn_v8u out[4]) {
-    const ncsn_v8u lane = {0, 1, 2, 3, 4, 5, 6, 7};
-    ncsn_v8u c0 = lane * 0 + a, c1 = lane + b0, c2 = lane * 0 + c, c3 = lane * 0 + d;
-    uint32_t k0 = key.k[0], k1 = key.k[1];
-    for (int r = 0; r < 10; r++) {
-        ncsn_v8u hi0, lo0, hi1, lo1;
-        ncsn_mulhilo_v8(&c0, 0xD2511F53u, &hi0, &lo0);
-        ncsn_mulhilo_v8(&c2, 0xCD9E8D57u, &hi1, &lo1);
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    out[0] = c0;
-    out[1] = c1;
-    out[2] = c2;
-    out[3] = c3;
+    NCSN_PHILOX_V8_BODY(ncsn_mulhilo_v8)
 }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define NCSN_RNG_X86 1
+/* The same words by the 32 x 32 -> 64 multiply (pmuludq) of even and odd lanes, two to
+ * three times faster: ncsn_philox_v8_sse2 for code built for the x86-64 baseline (every
+ * x86-64 CPU has SSE2), ncsn_philox_v8_avx2 only inside functions built for AVX2. Integer
+ * arithmetic: all forms give the same bits. */
+static inline __attribute__((always_inline)) void ncsn_mulhilo_sse2(const ncsn_v8u *a,
+                                                                   uint32_t M, ncsn_v8u *hi,
+                                                                   ncsn_v8u *lo) {
+    const __m128i m = _mm_set1_epi32((int)M), low = _mm_set_epi32(0, -1, 0, -1);
+    __m128i av[2], l[2], h[2];
+    memcpy(av, a, sizeof av);
+    for (int k = 0; k < 2; k++) {
+        const __m128i e = _mm_mul_epu32(av[k], m), o = _mm_mul_epu32(_mm_srli_epi64(av[k], 32), m);
+        l[k] = _mm_or_si128(_mm_and_si128(e, low), _mm_slli_epi64(o, 32));
+        h[k] = _mm_or_si128(_mm_srli_epi64(e, 32), _mm_andnot_si128(low, o));
+    }
+    memcpy(lo, l, sizeof l);
+    memcpy(hi, h, sizeof h);
+}
+static inline __attribute__((always_inline)) void ncsn_philox_v8_sse2(ncsn_key key, uint32_t a,
+                                                                     uint32_t b0, uint32_t c,
+                                                                     uint32_t d, ncsn_v8u out[4]) {
+    NCSN_PHILOX_V8_BODY(ncsn_mulhilo_sse2)
+}
+static inline __attribute__((always_inline, target("avx2"))) void
+ncsn_mulhilo_avx2(const ncsn_v8u *a, uint32_t M, ncsn_v8u *hi, ncsn_v8u *lo) {
+    const __m256i m = _mm256_set1_epi32((int)M), av = (__m256i)*a;
+    const __m256i e = _mm256_mul_epu32(av, m), o = _mm256_mul_epu32(_mm256_srli_epi64(av, 32), m);
+    *lo = (ncsn_v8u)_mm256_blend_epi32(e, _mm256_slli_epi64(o, 32), 0xAA);
+    *hi = (ncsn_v8u)_mm256_blend_epi32(_mm256_srli_epi64(e, 32), o, 0xAA);
+}
+static inline __attribute__((always_inline, target("avx2"))) void
+ncsn_philox_v8_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
+                    ncsn_v8u out[4]) {
+    NCSN_PHILOX_V8_BODY(ncsn_mulhilo_avx2)
+}
+#endif
 
 /* out[i][l] = word i of Philox4x32-10 at counter (a, b0 + l, c, d) under key. */
 static inline void ncsn_philox_lanes(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
                                      uint32_t d, uint32_t out[4][NCSN_RNG_LANES]) {
     ncsn_v8u v[4];
+#ifdef NCSN_RNG_X86
+    ncsn_philox_v8_sse2(key, a, b0, c, d, v);
+#else
     ncsn_philox_v8(key, a, b0, c, d, v);
+#endif
     for (int i = 0; i < 4; i++) memcpy(out[i], &v[i], sizeof v[i]);
 }
+
+/* out[j][i] lane l = word i of Philox4x32-10 at counter (a, b0 + 8 j + l, c, d) for
+ * j < n_blocks: ncsn_philox_v8 over a run of counters, by the fastest form the CPU has. */
+void ncsn_philox_v8_run(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
+                        int n_blocks, ncsn_v8u (*out)[4]);
 
 /* Uniform in (0, 1): (0.5 + (u >> 9)) 2^-23, exactly Random123's open-open float. */
 static inline float ncsn_u01_open(uint32_t u) {

@@ -1,5 +1,5 @@
 /* run.h: one run end to end: data, resolve "auto" values, train, sample, measure, write.
- *   ncsn_training_set   the configured data set and its dataset.n training points
+ *   ncsn_training_set   the configured data set (dataset.h) and its dataset.n training points
  *   ncsn_run            what `ncsn run` does
  *   ncsn_resample       what `ncsn sample` does: new samples from a run file's model
  *   ncsn_progress_stderr  the progress printer both use (key=value lines with rate, ETA),
@@ -10,6 +10,7 @@
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/data.h"
+#include "ncsn/dataset.h"
 #include "ncsn/train.h"
 
 typedef struct {
@@ -20,13 +21,17 @@ typedef struct {
     FILE *log;               /* the closing summary line; NULL: stderr */
 } ncsn_run_options;
 
-/* g gets the mixture; *x (n, D) the training points, drawn with key
- * (seed, config_index, NCSN_RNG_TRAIN_DATA). Free with free() and ncsn_gmm_free(). */
-int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_gmm *g, float **x,
-                      ncsn_error *err);
+/* ds gets the configured data set (dataset.h: its dimension ds->D resolves dataset.dim
+ * "auto"); *x (dataset.n, D) the training points: drawn with key (seed, config_index,
+ * NCSN_RNG_TRAIN_DATA) from a generator, or a file's first dataset.n training rows.
+ * Free with free() and ncsn_dataset_free() (also after a failure). */
+int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_dataset *ds,
+                      float **x, ncsn_error *err);
 
 /* Returns NCSN_EXIT_OK, NCSN_EXIT_USAGE (configuration error) or NCSN_EXIT_RUNTIME
- * (including a run that diverged: its file is still written, with status "diverged"). */
+ * (including a run that diverged: its file is still written, with status "diverged"), or
+ * NCSN_EXIT_INTERRUPTED when a stop signal (common.h) stopped training or sampling:
+ * nothing is written, and err says which signal. */
 int ncsn_run(const ncsn_config *c, const char *out_path, const ncsn_run_options *opt,
              ncsn_error *err);
 

@@ -35,7 +35,8 @@ typedef struct {
     int L;
 } ncsn_sampler;
 
-/* Runs the sampler on x (n, D) in place with noise from key. Returns 0. */
+/* Runs the sampler on x (n, D) in place with noise from key. Returns 0, or 1 when
+ * ncsn_stop_requested() (common.h; checked before each level): x is then partly sampled. */
 int ncsn_sample(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x, int n,
                 int D, ncsn_progress_fn progress, void *user);
 

@@ -94,7 +94,8 @@ void ncsn_train_log_free(ncsn_train_log *log);
 /* Trains model (already initialised) on x (n, D). ema, if not NULL, is allocated like model
  * and receives the EMA weights (rate cfg->train.ema > 0). Keys come from (seed,
  * config_index, purpose). Returns 0, or 1 when the loss became non-finite (log->diverged_at
- * says when; training stops there). */
+ * says when; training stops there), or 2 when ncsn_stop_requested() (common.h; checked
+ * before every step): training stopped early and the model is not the trained one. */
 int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
                const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
                ncsn_progress_fn progress, void *user);

@@ -1,5 +1,5 @@
 /* replay.c: runs a libFuzzer target without libFuzzer. Every argument is a file, or a
- * directory whose files (sorted by name, dot files skipped) are each one input; each
+ * directory whose files (sorted by name; dot files and README* skipped) are each one input; each
  * input goes through LLVMFuzzerTestOneInput once. The target aborts on a broken check,
  * so reaching the end means every input passed. ctest runs it over tests/fuzz/corpus and
  * tests/fuzz/regressions in the normal build (and under the sanitizers with --sanitize). */
@@ -60,7 +60,7 @@ static int replay_dir(const char *dir) {
     char **names = NULL;
     int n = 0, cap = 0, rc = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.') continue;
+        if (e->d_name[0] == '.' || strncmp(e->d_name, "README", 6) == 0) continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             char **bigger = realloc(names, (size_t)cap * sizeof *names);

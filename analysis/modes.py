@@ -1,0 +1,136 @@
+"""modes.py: what the data's known mixture says about each run's samples, beyond the metrics
+in sweep.h5: the weight found for the minor mode, and how many samples are off the data.
+
+    TOL            0.02: a run recovers the weights when mode_weight_error <= TOL (the
+                   largest |estimated - true| weight over the components; 0.02 is about 3
+                   standard deviations of the minor mode's share of a 1000-point training set,
+                   sqrt(0.05 * 0.95 / 1000) = 0.007, the best a model of that set can do)
+    OFF_DATA_P     0.001: a true sample lies farther than the radius r_D from every
+                   component's mean (in that component's std) with this probability,
+                   r_D^2 the chi-square(D) quantile 1 - OFF_DATA_P (13.8 for D = 2: 3.7 std)
+    OFF_DATA_MAX   0.1: a run whose share of such samples exceeds this is "off data". Nearest-
+                   mean mode weights count every sample, however far from the data, so a run
+                   whose chains wander off can still score a small mode_weight_error; the
+                   leaderboard ranks such runs after the rest.
+    chi2_quantile(D, q)        by bisection on the regularised lower incomplete gamma
+    off_data_share(x, mixture) share of samples farther than r_D from every mean
+    minor_index(mixture)       the component with the smallest true weight (the first of ties)
+    columns(results)           {"minor_weight": (n,), "off_data": (n,)} per table row (NaN
+                               where a run has no file, no known mixture or non-finite
+                               samples), "minor": the minor component's index, "truth": its
+                               true weight (NaN without a mixture), "mean": its mean;
+                               computed from the run files once and kept on results
+    run_ok(status, off)        a finished run that counts: complete and not off data
+"""
+
+import math
+
+import numpy as np
+
+TOL = 0.02
+OFF_DATA_P = 0.001
+OFF_DATA_MAX = 0.1
+
+
+def _gamma_p(a, x):
+    """Regularised lower incomplete gamma P(a, x) (series; continued fraction above a + 1)."""
+    if x <= 0:
+        return 0.0
+    lg = math.lgamma(a)
+    if x < a + 1:
+        term = total = 1.0 / a
+        n = a
+        for _ in range(1000):
+            n += 1
+            term *= x / n
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return total * math.exp(-x + a * math.log(x) - lg)
+    # Lentz's continued fraction for Q(a, x).
+    b = x + 1 - a
+    c = 1e300
+    d = 1 / b
+    h = d
+    for i in range(1, 1000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = 1e-300 if abs(d) < 1e-300 else d
+        c = b + an / c
+        c = 1e-300 if abs(c) < 1e-300 else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-15:
+            break
+    return 1.0 - math.exp(-x + a * math.log(x) - lg) * h
+
+
+def chi2_quantile(D, q):
+    """x with P(chi-square(D) <= x) = q."""
+    lo, hi = 0.0, max(1.0, 10.0 * D)
+    while _gamma_p(D / 2.0, hi / 2.0) < q:
+        hi *= 2
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if _gamma_p(D / 2.0, mid / 2.0) < q:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def off_data_share(x, mixture, p=OFF_DATA_P):
+    """Share of the rows of x farther than r_D standard deviations from every component mean
+    (p of a true sample is); NaN for no rows or non-finite ones."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] != mixture.D or not np.isfinite(x).all():
+        return math.nan
+    r2 = chi2_quantile(mixture.D, 1.0 - p)
+    d2 = np.full(x.shape[0], np.inf)
+    for k in range(mixture.K):  # per component: no (n, K, D) array
+        d2 = np.minimum(d2, (((x - mixture.means[k]) / mixture.std[k]) ** 2).sum(axis=1))
+    return float((d2 > r2).mean())
+
+
+def minor_index(mixture):
+    return int(np.argmin(mixture.weights))
+
+
+def run_ok(status, off):
+    """A finished run that counts as a try of its configuration: complete, and not off data
+    (off may be NaN: unknown, which does not count against it)."""
+    return status == "complete" and not (off > OFF_DATA_MAX)
+
+
+def columns(results):
+    cached = getattr(results, "_mode_columns", None)
+    if cached is not None:
+        return cached
+    n = len(results.table)
+    minor_w = np.full(n, math.nan)
+    off = np.full(n, math.nan)
+    minor, truth, mean = None, math.nan, None
+    for i, rid in enumerate(results.ids):
+        if not results.has_file(rid):
+            continue
+        try:
+            run = results.run(rid)
+            mix = run.mixture
+            if mix is None:
+                continue
+            x = run.samples
+            w = run.metrics.get("mode_weights")
+        except (OSError, KeyError, ValueError):
+            continue
+        if minor is None:
+            minor, truth, mean = minor_index(mix), float(mix.weights[minor_index(mix)]), \
+                mix.means[minor_index(mix)].copy()
+        off[i] = off_data_share(x, mix)
+        if w is not None and np.ndim(w) == 1 and len(w) == mix.K and np.isfinite(w).all():
+            minor_w[i] = float(w[minor_index(mix)])
+    out = {"minor_weight": minor_w, "off_data": off, "minor": minor, "truth": truth,
+           "mean": mean}
+    results._mode_columns = out
+    return out

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# bench.sh: `ncsn bench` end to end, in a few seconds.
+#   --quick --json   one JSON object: the fields are there, every speed is a positive
+#                    number, and the results are bit-identical across thread counts
+#   --help           exit 0;  an unknown option or a bad value: exit 2
+# ctest sets NCSN_BIN (the binary) and PYTHON.
+set -euo pipefail
+: "${NCSN_BIN:?set NCSN_BIN to the ncsn binary}"
+PY="${PYTHON:-/usr/bin/python3}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() { echo "bench.sh: $*" >&2; exit 1; }
+
+"$NCSN_BIN" bench --quick --json --threads 1,2 >"$tmp/bench.json"
+"$PY" - "$tmp/bench.json" <<'PYEOF'
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+def check(ok, what):
+    if not ok:
+        sys.exit("bench.sh: %s (got %s)" % (what, json.dumps(d)))
+def positive(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+check(d["network"] == {"D": 2, "E": 16, "H": 128, "batch": 128, "L": 100}, "network sizes")
+for key in ("train_steps", "chains", "sample_levels", "sample_T", "flops_per_train_step",
+            "flops_per_eval"):
+    check(positive(d[key]), key + " positive")
+rows = d["rows"]
+check([r["threads"] for r in rows] == [1, 2], "rows for 1 and 2 threads")
+for r in rows:
+    for key in ("peak_muladd_gflops", "train_us_per_step", "train_ref_us_per_step",
+                "train_gflops", "train_pct_peak", "sample_evals_per_s",
+                "sample_ref_evals_per_s", "sample_gflops", "sample_pct_peak"):
+        check(positive(r[key]), "%s positive for %d threads" % (key, r["threads"]))
+    check(r["peak_fma_gflops"] >= 0, "peak_fma_gflops >= 0 (0 without FMA)")
+    for key in ("train_hash", "sample_hash"):
+        check(isinstance(r[key], str) and len(r[key]) == 16, key + " 16 hex digits")
+check(rows[0]["train_hash"] == rows[1]["train_hash"], "training bits equal for 1 and 2 threads")
+check(rows[0]["sample_hash"] == rows[1]["sample_hash"], "sampling bits equal for 1 and 2 threads")
+check(d["bits_identical_across_threads"] == {"train": True, "sample": True},
+      "bits_identical_across_threads true")
+check(d["sweep"] is None, "no sweep without --sweep")
+PYEOF
+
+"$NCSN_BIN" bench --help >"$tmp/help.txt" || fail "bench --help exited $?"
+grep -q -- "--sweep" "$tmp/help.txt" || fail "bench --help does not mention --sweep"
+
+expect_usage() {
+    local rc=0
+    "$NCSN_BIN" bench "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" || rc=$?
+    [ "$rc" -eq 2 ] || fail "bench $* exited $rc, expected 2"
+    [ -s "$tmp/err.txt" ] || fail "bench $* printed no message"
+}
+expect_usage --no-such-option
+expect_usage --threads 0
+expect_usage --steps x
+echo "bench.sh: ok"
