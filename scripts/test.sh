@@ -27,7 +27,7 @@ cmake --build build-asan -j"$(nproc)"
 # Every finding fails its test: UBSan aborts (the build has -fno-sanitize-recover), ASan and
 # LSan exit non-zero. fast_unwind_on_malloc=0 records whole allocation stacks, which the
 # suppressions of Open MPI's leaks in tests/lsan.supp need; libgomp needs nothing.
-export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:strict_string_checks=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 ctest --test-dir build-asan --output-on-failure --timeout 1200

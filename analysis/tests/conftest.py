@@ -24,3 +24,10 @@ def sweep_dir(ncsn_bin, tmp_path_factory):
     d = str(tmp_path_factory.mktemp("sweep"))
     rows = helpers.make_sweep(d)
     return d, rows
+
+
+@pytest.fixture(scope="session")
+def mixed_sweep(sweep_dir, tmp_path_factory):
+    """The test sweep with samples on the data (drawn from the truth), c0000-r0 off it."""
+    d, rows = sweep_dir
+    return helpers.make_mixed_sweep(d, str(tmp_path_factory.mktemp("mixed") / "sweep"), rows)

@@ -145,3 +145,43 @@ def make_sweep(d):
             c += 1
     write_sweep_h5(d, rows, SWEPT)
     return rows
+
+
+def set_samples(path, x):
+    """Replaces a run file's /samples with x (same shape) and its mode weights and
+    mode_weight_error with the nearest-mean shares of x, as ncsn would measure them."""
+    from analysis.model import Mixture
+    with h5py.File(path, "r+") as f:
+        mix = Mixture.from_config({k: v for k, v in f["config"].attrs.items()})
+        f["samples"][...] = x.astype(np.float32)
+        d = ((x[:, None, :] - mix.means[None]) ** 2).sum(-1)
+        w = np.bincount(d.argmin(1), minlength=mix.K) / len(x)
+        f["metrics/mode_weights"][...] = w
+        f["metrics/mode_weight_error"][()] = np.abs(w - mix.weights).max()
+
+
+def make_mixed_sweep(src, d, rows):
+    """A copy of the test sweep (make_sweep) whose complete runs have samples drawn from the
+    true mixture (the small runs' own samples lie off the data), except c0000-r0, whose
+    samples sit at three times the means, split exactly 0.95 / 0.05: off the data with
+    perfect mode weights."""
+    import shutil
+    from analysis.model import Mixture
+    shutil.copytree(src, d)
+    mix = Mixture([0.95, 0.05], [[-5, -5], [5, 5]], 1.0)
+    rng = np.random.default_rng(7)
+    for r in rows:
+        p = os.path.join(d, "runs", r["id"] + ".h5")
+        if r["status"] != "complete":
+            continue
+        with h5py.File(p, "r") as f:
+            n = f["samples"].shape[0]
+        if r["id"] == "c0000-r0":
+            k = int(round(0.05 * n))
+            x = np.full((n, 2), -15.0)
+            x[:k] = 15.0
+        else:
+            x = mix.sample(n, rng)
+        set_samples(p, x)
+    write_sweep_h5(d, rows, SWEPT)
+    return d

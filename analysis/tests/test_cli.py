@@ -66,17 +66,28 @@ def test_report_on_running_sweep(sweep_dir, tmp_path):
     assert md.index("Which configurations recover") < md.index("Groups over repeats") \
         < md.index("Best runs")
     assert "Which configurations recover the weights" in page
-    # --tol: every complete run on the data recovers
-    r = cli("report", d, "-o", out, "--tol", "1")
-    assert r.returncode == 0, r.stderr
-    with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
-        verdicts = {g["group"]: g["verdict"] for g in csv.DictReader(fh)}
-    assert verdicts["c0000"] == "yes" and verdicts["c0005"] == "no so far"
+
     # the default output folder, and another metric
     r = cli("report", d, "--metric", "mmd2", "--top", "1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == os.path.join(d, "report", "index.html")
     assert "Ranked by **mmd2**" in open(os.path.join(d, "report", "leaderboard.md")).read()
+
+
+def test_report_tol(mixed_sweep, tmp_path):
+    """--tol 1: every complete run on the data recovers; c0000-r0 is off the data."""
+    out = str(tmp_path / "rep")
+    r = cli("report", mixed_sweep, "-o", out, "--tol", "1")
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
+        verdicts = {g["group"]: g["verdict"] for g in csv.DictReader(fh)}
+    assert verdicts == {"c0000": "partly", "c0001": "yes", "c0002": "yes", "c0003": "yes",
+                        "c0004": "partly", "c0005": "no so far"}
+    with open(os.path.join(out, "leaderboard.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    finished = [x for x in rows if x["mode_weight_error"] != "nan"]
+    assert finished[-1]["id"] == "c0000-r0" and finished[-1]["flag"] == "off data"
+    assert "minor_weight.png" in check_index(out)[1]
 
 
 def test_report_on_run_file(run_file):
