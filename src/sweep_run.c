@@ -721,7 +721,7 @@ int ncsn_cmd_sweep(int argc, char **argv) {
         /* Technique 2 has no solution for D <= 4: say so before any work starts */
         double gamma;
         ncsn_error terr;
-        if (s.runs[k].cfg.noise.L_auto &&
+        if (s.runs[k].cfg.noise.L_auto && s.runs[k].cfg.dataset.dim > 0 &&
             ncsn_t2_solve_gamma(s.runs[k].cfg.dataset.dim, &gamma, &terr) != 0) {
             int i = ncsn_config_key_index("noise.L");
             const char *origin = i >= 0 ? s.runs[k].cfg.origin[i] : "";
