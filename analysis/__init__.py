@@ -12,10 +12,12 @@ In a notebook (run Debian's /usr/bin/python3, which has h5py, numpy and matplotl
     run.mixture.score(x, sigma)                # the true score of q_sigma
 
 From the shell: /usr/bin/python3 -m analysis report PATH [-o OUTDIR] [--metric M] [--top K]
+[--tol W]
 
-Modules: results (reading files), model (the network and the mixture in numpy),
-leaderboard (ranking, groups, CSV and markdown), figures (matplotlib figures), report
-(the report folder and index.html), __main__ (the command line).
+Modules: results (reading files), model (the network and the mixture in numpy), modes
+(the minor mode's weight and the share of samples off the data, per run), leaderboard
+(ranking, groups, verdicts, CSV and markdown), figures (matplotlib figures), report (the
+report folder and index.html), __main__ (the command line).
 """
 
 from .model import Mixture, score, score_error

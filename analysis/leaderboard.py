@@ -19,7 +19,8 @@
                                    repeats), mmd2_mean, off (runs off the data), ok, recovers
                                    (runs on the data with mode_weight_error <= tol) and
                                    verdict ("yes" every repeat recovers, "no" none does,
-                                   "partly"; "so far" while some run is unfinished). Sound
+                                   "partly"; "... so far" of the finished runs while some
+                                   are queued or running, "pending" before any). Sound
                                    groups (no run failed, diverged or off the data) rank
                                    first by the mean, then flagged ones, then those without a
                                    value
@@ -178,9 +179,10 @@ def group_rows(results, metric, tol=M.TOL):
             good = sum(1 for o, i in zip(ok, idx) if o and t["mode_weight_error"][i] <= tol)
             r["off"], r["ok"] = sum(off), sum(ok)
             r["recovers"] = "%d/%d" % (good, len(idx))
-            done = all(s not in ("queued", "running") for s in status)
-            verdict = "yes" if good == len(idx) else ("no" if good == 0 else "partly")
-            r["verdict"] = verdict if done else verdict + " so far"
+            finished = sum(1 for s in status if s not in ("queued", "running"))
+            verdict = "yes" if good == finished else ("no" if good == 0 else "partly")
+            r["verdict"] = ("pending" if finished == 0 else verdict if finished == len(idx)
+                            else verdict + " so far")
         rows.append(r)
     m = metric + "_mean"
     rows.sort(key=lambda r: (not math.isfinite(r[m]), not r["sound"],
@@ -315,9 +317,11 @@ def verdict_lines(results, groups, tol=M.TOL):
     if yes:
         out.append("- **Recover** (every one of their %s): %d of %d configurations: %s."
                    % (word, len(yes), len(groups),
-                      "; ".join("%s, minor weight %s" % (describe(results, g),
-                                _pm(g["minor_weight_mean"], g["minor_weight_std"], "%.3f"))
-                                for g in yes)))
+                      "; ".join("%s, minor weight %s%s" % (
+                          describe(results, g),
+                          _pm(g["minor_weight_mean"], g["minor_weight_std"], "%.3f"),
+                          " (so far %s)" % g["recovers"] if "so far" in g["verdict"] else "")
+                          for g in yes)))
     else:
         out.append("- **No configuration recovers the weights** in every one of its %s." % word)
     if part:
@@ -326,6 +330,9 @@ def verdict_lines(results, groups, tol=M.TOL):
     if no:
         out.append("- **Do not recover**: %d configuration%s: %s." % (
             len(no), "" if len(no) == 1 else "s", ", ".join(g["group"] for g in no)))
+    pending = [g for g in groups if g["verdict"] == "pending"]
+    if pending:
+        out.append("- **No run finished yet**: %s." % ", ".join(g["group"] for g in pending))
     flagged = [g for g in groups if not g["sound"]]
     if flagged:
         out.append("- Ranked last for a failed, diverged or off-the-data run: %s."

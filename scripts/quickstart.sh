@@ -2,7 +2,11 @@
 # quickstart.sh: the README's first command. Installs what is missing, builds, runs the
 # notebook's experiment (sweeps/notebook.yaml -> results/notebook.h5), then the sweep
 # around it over one MPI rank per core (sweeps/notebook-sweep.yaml ->
-# results/notebook-sweep/), and writes the sweep's report.
+# results/notebook-sweep/; about ten minutes on two cores), and writes the sweep's report.
+# Its last line is the report's path (results/notebook-sweep/report/index.html).
+# NCSN_RANKS overrides the number of ranks, PYTHON the Python that runs the analysis.
+# A sweep in which some runs failed (a configuration whose samples turn non-finite, say)
+# still gets its report, which lists them. Run it again to continue an interrupted sweep.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -11,5 +15,16 @@ mkdir -p results
 build/ncsn run sweeps/notebook.yaml -o results/notebook.h5
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 ranks=${NCSN_RANKS:-$(nproc)}
-mpirun -n "$ranks" build/ncsn sweep sweeps/notebook-sweep.yaml -o results/notebook-sweep
+rc=0
+mpirun -n "$ranks" build/ncsn sweep sweeps/notebook-sweep.yaml -o results/notebook-sweep || rc=$?
+case $rc in
+  0) ;;
+  1) echo "quickstart: some runs of the sweep failed (results/notebook-sweep/journal.log);" \
+          "the report lists them" >&2 ;;
+  3) echo "quickstart: the sweep stopped early with runs left; run scripts/quickstart.sh" \
+          "again to continue it" >&2
+     exit 3 ;;
+  *) echo "quickstart: the sweep failed (exit $rc; see above)" >&2
+     exit "$rc" ;;
+esac
 "${PYTHON:-/usr/bin/python3}" -m analysis report results/notebook-sweep

@@ -443,6 +443,20 @@ static int write_all(int fd, const char *data, size_t size) {
     return 0;
 }
 
+int ncsn_run_file_check_writable(const char *path, ncsn_error *err) {
+    struct stat st;
+    if (!path || !path[0]) return ncsn_seterr(err, "the output path is empty");
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return ncsn_seterr(err, "%s: cannot write: it is a directory", path);
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return ncsn_seterr(err, "%s: cannot create (%s)", path, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err) {
     NCSN_ASSERT(path && r && r->cfg && r->status);
     NCSN_ASSERT(r->n >= 0 && r->D >= 0 && r->L >= 0 && r->n_loss >= 0);
@@ -698,6 +712,12 @@ static int read_model(const h5ctx *c, hid_t file, const ncsn_config *cfg, ncsn_m
         hsize_t want[2] = {(hsize_t)rows, (hsize_t)cols};
         if (read_dataset(c, file, object, H5T_FLOAT, H5T_NATIVE_FLOAT, cols ? 2 : 1, want, data))
             return -1;
+        /* ReLU would hide a NaN weight and the samples would look fine: refuse it */
+        size_t count = (size_t)rows * (size_t)(cols ? cols : 1);
+        for (size_t j = 0; j < count; j++)
+            if (!isfinite(data[j]))
+                return ncsn_seterr(c->err, "%s: %s holds a non-finite value (%g at %zu)",
+                                   c->path, object, (double)data[j], j);
     }
     return 0;
 }

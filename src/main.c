@@ -14,6 +14,7 @@
 #include "ncsn/cli.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
+#include "ncsn/io.h"
 #include "ncsn/run.h"
 
 static const char *usage_main =
@@ -112,7 +113,7 @@ static int parse_common(int argc, char **argv, const char *usage, common_args *a
             return -1;
         }
     }
-    if (!a->output) {
+    if (!a->output || !a->output[0]) {
         fprintf(stderr, "ncsn %s: -o OUT.h5 is required (see ncsn %s --help)\n", argv[0],
                 argv[0]);
         return -1;
@@ -132,6 +133,8 @@ static int cmd_run(int argc, char **argv) {
     for (int i = 0; rc == NCSN_EXIT_OK && i < a.n_sets; i++)
         if (ncsn_config_set(&c, a.sets[i], &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
+    if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
+        rc = NCSN_EXIT_RUNTIME;
     if (rc == NCSN_EXIT_OK) {
         ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL};
         ncsn_stop_install();
@@ -164,6 +167,8 @@ static int cmd_sample(int argc, char **argv) {
     for (int i = 0; rc == NCSN_EXIT_OK && i < a.n_sets; i++)
         if (ncsn_config_set(&c, a.sets[i], &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
+    if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
+        rc = NCSN_EXIT_RUNTIME;
     if (rc == NCSN_EXIT_OK) {
         ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL};
         ncsn_stop_install();

@@ -82,7 +82,7 @@ def test_report_tol(mixed_sweep, tmp_path):
     with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
         verdicts = {g["group"]: g["verdict"] for g in csv.DictReader(fh)}
     assert verdicts == {"c0000": "partly", "c0001": "yes", "c0002": "yes", "c0003": "yes",
-                        "c0004": "partly", "c0005": "no so far"}
+                        "c0004": "partly", "c0005": "pending"}
     with open(os.path.join(out, "leaderboard.csv")) as fh:
         rows = list(csv.DictReader(fh))
     finished = [x for x in rows if x["mode_weight_error"] != "nan"]

@@ -93,9 +93,13 @@ def test_verdicts(sweep_dir, mixed_sweep, which):
             ok = [(t["status"][i] == "complete" and mc["off_data"][i] <= M.OFF_DATA_MAX
                    and t["mode_weight_error"][i] <= tol) for i in idx]
             assert g["recovers"] == "%d/%d" % (sum(ok), len(idx))
-            word = "yes" if all(ok) else "no" if not any(ok) else "partly"
-            unfinished = any(t["status"][i] in ("queued", "running") for i in idx)
-            assert g["verdict"] == word + (" so far" if unfinished else "")
+            done = [t["status"][i] not in ("queued", "running") for i in idx]
+            fin = [o for o, d in zip(ok, done) if d]
+            word = "yes" if all(fin) else "no" if not any(fin) else "partly"
+            if not any(done):
+                assert g["verdict"] == "pending"
+            else:
+                assert g["verdict"] == word + ("" if all(done) else " so far")
             w = mc["minor_weight"][idx]
             w = w[np.isfinite(w)]
             if w.size:

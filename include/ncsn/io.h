@@ -17,6 +17,7 @@
  * The file is written to "<path>.tmp.<pid>" and renamed into place when complete, so a
  * reader never sees a half-written file under the final name.
  *   ncsn_run_file_write      write a run file
+ *   ncsn_run_file_check_writable  can a run file be written there? (before any work)
  *   ncsn_run_file_read       read config and model back (for `ncsn sample`), checking
  *                            format_version and status */
 #ifndef NCSN_IO_H
@@ -49,6 +50,10 @@ typedef struct {
 } ncsn_run_output;
 
 int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err);
+
+/* Before any work: fails, with the reason, when path is empty or a directory, or when a
+ * file cannot be created beside it (missing directory, no permission). */
+int ncsn_run_file_check_writable(const char *path, ncsn_error *err);
 
 /* What ncsn_run_file_read gives back; free with ncsn_run_input_free. */
 typedef struct {
