@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "ncsn/h5util.h"
 #include "ncsn/dataset.h"
 
 #define MAX_D 4096 /* as config.c: the largest data dimension */
@@ -128,14 +129,12 @@ done:
 int ncsn_dataset_load_h5(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err) {
     const char *path = c->dataset.path, *key = c->dataset.key;
     snprintf(ds->label, sizeof ds->label, "%s:%s", path, key);
-    H5E_auto2_t old_fn;
-    void *old_data;
-    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    ncsn_h5_quiet quiet;
+    ncsn_h5_quiet_begin(&quiet);
     double *x = NULL;
     int N = 0, D = 0;
     int rc = read_array(c, path, key, &x, &N, &D, err);
-    H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
+    ncsn_h5_quiet_end(&quiet);
     if (rc) return -1;
 
     const double holdout = c->dataset.holdout;

@@ -17,6 +17,7 @@
  *
  * Sections: error reporting | writing: helpers, then one function per group | reading:
  * helpers, then the sections in order. */
+#include "ncsn/h5util.h"
 #include "ncsn/io.h"
 
 #include <errno.h>
@@ -36,48 +37,11 @@ typedef struct {
     ncsn_error *err;
 } h5ctx;
 
-/* HDF5's error printing, off for the duration of one read or write. */
-typedef struct {
-    H5E_auto2_t fn;
-    void *data;
-} h5_quiet;
-
-static void h5_quiet_begin(h5_quiet *q) {
-    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
-
-enum { REASON_MAX = 256 };
-
-/* The innermost entry of HDF5's error stack is where the problem was found ("truncated
- * file: eof = ...", "file signature not found"); a system call's message is cut out of
- * the driver's long report. */
-static herr_t innermost_error(unsigned n, const H5E_error2_t *e, void *user) {
-    char *reason = user;
-    if (n != 0 || !e->desc || !e->desc[0]) return 0;
-    const char *sys = strstr(e->desc, "error message = '");
-    if (sys) {
-        sys += strlen("error message = '");
-        snprintf(reason, REASON_MAX, "%.*s", (int)strcspn(sys, "'"), sys);
-    } else {
-        snprintf(reason, REASON_MAX, "%s", e->desc);
-    }
-    return 0;
-}
-
-/* Must run right after the failing call: the next HDF5 call clears the stack. */
-static void h5_reason(char reason[REASON_MAX]) {
-    snprintf(reason, REASON_MAX, "HDF5 error");
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, reason);
-}
-
 /* "PATH: WHAT OBJECT (reason)", where OBJECT is loc's HDF5 name joined with name; loc < 0
  * names no object. Returns -1. */
 static int h5_fail(const h5ctx *c, const char *what, hid_t loc, const char *name) {
-    char reason[REASON_MAX], object[512] = "";
-    h5_reason(reason);
+    char reason[NCSN_H5_REASON_MAX], object[512] = "";
+    ncsn_h5_reason(reason);
     if (loc < 0 && name) {
         snprintf(object, sizeof object, " %s", name);
     } else if (loc >= 0) {
@@ -89,24 +53,10 @@ static int h5_fail(const h5ctx *c, const char *what, hid_t loc, const char *name
     return ncsn_seterr(c->err, "%s: %s%s (%s)", c->path, what, object, reason);
 }
 
-/* Closes any handle we opened; H5I_INVALID_HID is a no-op. Returns the close's status. */
-static herr_t h5_close(hid_t id) {
-    if (id < 0) return 0;
-    switch (H5Iget_type(id)) {
-    case H5I_FILE: return H5Fclose(id);
-    case H5I_GROUP: return H5Gclose(id);
-    case H5I_DATASET: return H5Dclose(id);
-    case H5I_ATTR: return H5Aclose(id);
-    case H5I_DATASPACE: return H5Sclose(id);
-    case H5I_DATATYPE: return H5Tclose(id);
-    case H5I_GENPROP_LST: return H5Pclose(id);
-    default: return -1;
-    }
-}
 
 /* Closes id; a failed close fails the operation (*rc) if nothing failed before it. */
 static void close_checked(const h5ctx *c, hid_t id, hid_t loc, const char *name, int *rc) {
-    if (h5_close(id) < 0 && *rc == 0) *rc = h5_fail(c, "cannot close", loc, name);
+    if (ncsn_h5_close(id) < 0 && *rc == 0) *rc = h5_fail(c, "cannot close", loc, name);
 }
 
 /* ---- writing: one helper per kind of object ------------------------------------------ */
@@ -482,10 +432,10 @@ int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *
 
     void *image = NULL;
     size_t size = 0;
-    h5_quiet q;
-    h5_quiet_begin(&q);
+    ncsn_h5_quiet q;
+    ncsn_h5_quiet_begin(&q);
     int rc = build_image(&c, tmp, r, &image, &size);
-    h5_quiet_end(&q);
+    ncsn_h5_quiet_end(&q);
     /* fsync before rename: the data must be on disk before the name points at it; close
      * can report a deferred write error (NFS). */
     if (rc == 0 && write_all(fd, image, size) != 0)
@@ -532,10 +482,10 @@ static hid_t open_attr(const h5ctx *c, hid_t loc, const char *name, H5T_class_t 
     hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
     int ok = type >= 0 && space >= 0 && H5Tget_class(type) == cls &&
              H5Sget_simple_extent_npoints(space) == 1;
-    h5_close(space);
-    h5_close(type);
+    ncsn_h5_close(space);
+    ncsn_h5_close(type);
     if (!ok) {
-        h5_close(attr);
+        ncsn_h5_close(attr);
         ncsn_seterr(c->err, "%s: attribute %s is not a single %s", c->path, name,
                     class_name(cls));
         return H5I_INVALID_HID;
@@ -548,7 +498,7 @@ static int read_attr_int64(const h5ctx *c, hid_t loc, const char *name, int64_t 
     if (attr < 0) return -1;
     int rc = H5Aread(attr, H5T_NATIVE_INT64, v) < 0 ? h5_fail(c, "cannot read attribute", loc, name)
                                                      : 0;
-    h5_close(attr);
+    ncsn_h5_close(attr);
     return rc;
 }
 
@@ -582,9 +532,9 @@ static int read_attr_string(const h5ctx *c, hid_t loc, const char *name, char **
         free(*s);
         *s = NULL;
     }
-    h5_close(mtype);
-    h5_close(ftype);
-    h5_close(attr);
+    ncsn_h5_close(mtype);
+    ncsn_h5_close(ftype);
+    ncsn_h5_close(attr);
     return rc;
 }
 
@@ -613,10 +563,10 @@ static hid_t open_dataset(const h5ctx *c, hid_t file, const char *name, H5T_clas
     int ok_class = type >= 0 && H5Tget_class(type) == cls;
     int file_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     int ok_rank = file_rank == rank && H5Sget_simple_extent_dims(space, dims, NULL) == rank;
-    h5_close(space);
-    h5_close(type);
+    ncsn_h5_close(space);
+    ncsn_h5_close(type);
     if (!ok_class || !ok_rank) {
-        h5_close(dset);
+        ncsn_h5_close(dset);
         if (!ok_class)
             ncsn_seterr(c->err, "%s: %s is not a %s dataset", c->path, name, class_name(cls));
         else
@@ -647,7 +597,7 @@ static int read_dataset(const h5ctx *c, hid_t file, const char *name, H5T_class_
         if (n > 0 && H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
             rc = h5_fail(c, "cannot read dataset", H5I_INVALID_HID, name);
     }
-    h5_close(dset);
+    ncsn_h5_close(dset);
     return rc;
 }
 
@@ -656,7 +606,7 @@ static int dataset_length(const h5ctx *c, hid_t file, const char *name, H5T_clas
                           hsize_t *n) {
     hid_t dset = open_dataset(c, file, name, cls, 1, n);
     if (dset < 0) return -1;
-    h5_close(dset);
+    ncsn_h5_close(dset);
     return 0;
 }
 
@@ -765,7 +715,7 @@ static int read_provenance(const h5ctx *c, hid_t file, ncsn_run_input *in) {
             free(text);
         }
     }
-    h5_close(g);
+    ncsn_h5_close(g);
     return rc;
 }
 
@@ -793,8 +743,8 @@ int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err) {
     close(fd);
     if (is_dir) return ncsn_seterr(err, "%s: cannot read: it is a directory", path);
 
-    h5_quiet q;
-    h5_quiet_begin(&q);
+    ncsn_h5_quiet q;
+    ncsn_h5_quiet_begin(&q);
     int rc;
     hid_t file = H5I_INVALID_HID;
     htri_t is_hdf5 = H5Fis_hdf5(path);
@@ -804,8 +754,8 @@ int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err) {
         rc = h5_fail(&c, "cannot open as HDF5", H5I_INVALID_HID, NULL);
     else
         rc = read_contents(&c, file, in);
-    h5_close(file);
-    h5_quiet_end(&q);
+    ncsn_h5_close(file);
+    ncsn_h5_quiet_end(&q);
     if (rc) ncsn_run_input_free(in);
     return rc;
 }

@@ -26,6 +26,7 @@
  * Sections: HDF5 error handling | text helpers | the table (columns, cells) | filling a row
  * from the configuration | from the run file | from the directory | building the file |
  * locking and the atomic rewrite. */
+#include "ncsn/h5util.h"
 #include "ncsn/summary.h"
 
 #include <dirent.h>
@@ -42,57 +43,6 @@
 #include <unistd.h>
 
 #include "ncsn/io.h"
-
-/* ---- HDF5 error handling ------------------------------------------------------------- */
-
-typedef struct {
-    H5E_auto2_t fn;
-    void *data;
-} h5_quiet;
-
-static void h5_quiet_begin(h5_quiet *q) {
-    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
-
-enum { REASON_MAX = 256 };
-
-/* The innermost entry of HDF5's error stack says what was found wrong ("truncated file:
- * eof = ..."); a system call's message is cut out of the driver's long report. */
-static herr_t innermost_error(unsigned n, const H5E_error2_t *e, void *user) {
-    char *reason = user;
-    if (n != 0 || !e->desc || !e->desc[0]) return 0;
-    const char *sys = strstr(e->desc, "error message = '");
-    if (sys) {
-        sys += strlen("error message = '");
-        snprintf(reason, REASON_MAX, "%.*s", (int)strcspn(sys, "'"), sys);
-    } else {
-        snprintf(reason, REASON_MAX, "%s", e->desc);
-    }
-    return 0;
-}
-
-/* Must run right after the failing call: the next HDF5 call clears the stack. */
-static void h5_reason(char reason[REASON_MAX]) {
-    snprintf(reason, REASON_MAX, "HDF5 error");
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, reason);
-}
-
-static herr_t h5_close(hid_t id) {
-    if (id < 0) return 0;
-    switch (H5Iget_type(id)) {
-    case H5I_FILE: return H5Fclose(id);
-    case H5I_GROUP: return H5Gclose(id);
-    case H5I_DATASET: return H5Dclose(id);
-    case H5I_ATTR: return H5Aclose(id);
-    case H5I_DATASPACE: return H5Sclose(id);
-    case H5I_DATATYPE: return H5Tclose(id);
-    case H5I_GENPROP_LST: return H5Pclose(id);
-    default: return -1;
-    }
-}
 
 /* ---- text helpers -------------------------------------------------------------------- */
 
@@ -354,8 +304,8 @@ static int bad(run_reader *rr, const char *fmt, ...) {
 
 /* As bad(), with HDF5's innermost reason appended. */
 static int bad_h5(run_reader *rr, const char *what, const char *object) {
-    char reason[REASON_MAX];
-    h5_reason(reason);
+    char reason[NCSN_H5_REASON_MAX];
+    ncsn_h5_reason(reason);
     return bad(rr, "%s %s (%s)", what, object, reason);
 }
 
@@ -374,11 +324,11 @@ static hid_t open_attr(run_reader *rr, hid_t loc, const char *name, const char *
     *npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
     *rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     if (*rank >= 0 && *rank <= 2 && dims) H5Sget_simple_extent_dims(space, dims, NULL);
-    h5_close(space);
+    ncsn_h5_close(space);
     if (*type < 0 || *npoints < 0 || *rank < 0) {
         bad_h5(rr, "cannot inspect attribute", where);
-        h5_close(*type);
-        h5_close(attr);
+        ncsn_h5_close(*type);
+        ncsn_h5_close(attr);
         return H5I_INVALID_HID;
     }
     return attr;
@@ -417,10 +367,10 @@ static int read_attr_string(run_reader *rr, hid_t loc, const char *name, const c
             }
         }
         if (rc) bad_h5(rr, "cannot read attribute", where);
-        h5_close(mtype);
+        ncsn_h5_close(mtype);
     }
-    h5_close(type);
-    h5_close(attr);
+    ncsn_h5_close(type);
+    ncsn_h5_close(attr);
     return rc;
 }
 
@@ -457,8 +407,8 @@ static int read_attr_integer(run_reader *rr, hid_t attr, hid_t type, H5T_class_t
     } else {
         memcpy(v, buf, 8);
     }
-    h5_close(base);
-    h5_close(mtype);
+    ncsn_h5_close(base);
+    ncsn_h5_close(mtype);
     return rc;
 }
 
@@ -509,8 +459,8 @@ static int read_config_attr(run_reader *rr, hid_t config, const column *col, cel
         else
             rc = read_attr_integer(rr, attr, type, cls, where, &x->i);
     }
-    h5_close(type);
-    h5_close(attr);
+    ncsn_h5_close(type);
+    ncsn_h5_close(attr);
     return rc;
 }
 
@@ -532,9 +482,9 @@ static int read_metric(run_reader *rr, hid_t metrics, const char *name, double *
     else if (np != 1) rc = bad(rr, "%s is not a single number", where);
     else if (H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
         rc = bad_h5(rr, "cannot read dataset", where);
-    h5_close(space);
-    h5_close(type);
-    h5_close(dset);
+    ncsn_h5_close(space);
+    ncsn_h5_close(type);
+    ncsn_h5_close(dset);
     return rc;
 }
 
@@ -572,8 +522,8 @@ static int read_run_contents(run_reader *rr, hid_t file, const table *t, cell *r
              : H5Aread(attr, H5T_NATIVE_INT64, &version) < 0
                  ? bad_h5(rr, "cannot read attribute", "format_version")
                  : 0;
-    h5_close(type);
-    h5_close(attr);
+    ncsn_h5_close(type);
+    ncsn_h5_close(attr);
     if (rc) return -1;
     if (version > NCSN_FORMAT_VERSION)
         return bad(rr, "format_version %" PRId64 " is newer than this ncsn reads (%d)", version,
@@ -591,7 +541,7 @@ static int read_run_contents(run_reader *rr, hid_t file, const table *t, cell *r
     if (failed) return -1;
     for (int m = 0; m < N_METRICS && rc == 0; m++)
         rc = read_metric(rr, metrics, METRIC_NAMES[m], &row[t->c_metrics + m].f);
-    h5_close(metrics);
+    ncsn_h5_close(metrics);
     if (rc) return -1;
 
     hid_t config = open_optional_group(rr, file, "config", &failed);
@@ -601,7 +551,7 @@ static int read_run_contents(run_reader *rr, hid_t file, const table *t, cell *r
         if (exists < 0) rc = bad_h5(rr, "cannot look up attribute in /config:", t->cols[c].name);
         else if (exists > 0) rc = read_config_attr(rr, config, &t->cols[c], &row[c]);
     }
-    h5_close(config);
+    ncsn_h5_close(config);
     return rc;
 }
 
@@ -623,8 +573,8 @@ static int read_run_file(const char *path, const char *label, const table *t, ce
         rc = bad_h5(&rr, "cannot switch off file locking for", "it");
 #endif
     if (rc == 0 && (file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
-        char reason[REASON_MAX];
-        h5_reason(reason);
+        char reason[NCSN_H5_REASON_MAX];
+        ncsn_h5_reason(reason);
         if (strstr(reason, "signature not found"))
             rc = bad(&rr, "not an HDF5 file (%s)", reason);
         else
@@ -632,7 +582,7 @@ static int read_run_file(const char *path, const char *label, const table *t, ce
     }
     if (rc == 0) rc = read_run_contents(&rr, file, t, scratch);
     if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = bad_h5(&rr, "cannot close", "it");
-    h5_close(fapl);
+    ncsn_h5_close(fapl);
 
     if (rc == 0) {
         free_string_cells(t, row);
@@ -766,8 +716,8 @@ typedef struct {
 } h5ctx;
 
 static int h5_fail(const h5ctx *c, const char *what, const char *object) {
-    char reason[REASON_MAX];
-    h5_reason(reason);
+    char reason[NCSN_H5_REASON_MAX];
+    ncsn_h5_reason(reason);
     return ncsn_seterr(c->err, "%s: %s%s%s (%s)", c->path, what, object ? " " : "",
                        object ? object : "", reason);
 }
@@ -805,7 +755,7 @@ static hid_t row_type(const table *t, size_t row_size, int in_file) {
         case COL_STR:
             member = fixed_utf8(col->width);
             ok = member >= 0 && H5Tinsert(type, col->name, col->offset, member) >= 0;
-            h5_close(member);
+            ncsn_h5_close(member);
             break;
         case COL_I64:
             ok = H5Tinsert(type, col->name, col->offset,
@@ -871,10 +821,10 @@ static int write_runs(const h5ctx *c, hid_t file, table *t) {
             0 ||
         (t->n_rows > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0))
         rc = h5_fail(c, "cannot write", "/runs");
-    if (h5_close(dset) < 0 && rc == 0) rc = h5_fail(c, "cannot close", "/runs");
-    h5_close(space);
-    h5_close(ftype);
-    h5_close(mtype);
+    if (ncsn_h5_close(dset) < 0 && rc == 0) rc = h5_fail(c, "cannot close", "/runs");
+    ncsn_h5_close(space);
+    ncsn_h5_close(ftype);
+    ncsn_h5_close(mtype);
     free(rows);
     return rc;
 }
@@ -902,8 +852,8 @@ static int write_attr(const h5ctx *c, hid_t loc, const char *name, hid_t ftype, 
     if (space < 0 || (attr = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
         H5Awrite(attr, mtype, data) < 0)
         rc = h5_fail(c, "cannot write attribute", name);
-    if (h5_close(attr) < 0 && rc == 0) rc = h5_fail(c, "cannot close attribute", name);
-    h5_close(space);
+    if (ncsn_h5_close(attr) < 0 && rc == 0) rc = h5_fail(c, "cannot close attribute", name);
+    ncsn_h5_close(space);
     return rc;
 }
 
@@ -915,7 +865,7 @@ static int write_attr_string(const h5ctx *c, hid_t loc, const char *name, const 
     hid_t t = vlen_utf8();
     if (t < 0) return h5_fail(c, "cannot make a string type for", name);
     int rc = write_attr(c, loc, name, t, t, &s);
-    h5_close(t);
+    ncsn_h5_close(t);
     return rc;
 }
 
@@ -960,7 +910,7 @@ static int build_image(const h5ctx *c, const char *name, const ncsn_sweep *s, ta
             rc = h5_fail(c, "cannot take the file image", NULL);
     }
     if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = h5_fail(c, "cannot close", NULL);
-    h5_close(fapl);
+    ncsn_h5_close(fapl);
     if (rc) {
         free(*image);
         *image = NULL;
@@ -1136,11 +1086,11 @@ static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncs
         strftime(updated, sizeof updated, "%Y-%m-%dT%H:%M:%SZ", &utc);
         counts n;
         const h5ctx c = {path, err};
-        h5_quiet q;
-        h5_quiet_begin(&q);
+        ncsn_h5_quiet q;
+        ncsn_h5_quiet_begin(&q);
         scan_runs(dir, s, &t, &runs, &claims, linked, &n);
         rc = build_image(&c, tmp, s, &t, linked, &n, updated, &image, &image_size);
-        h5_quiet_end(&q);
+        ncsn_h5_quiet_end(&q);
     }
     if (rc == 0) rc = replace_file(dir, path, tmp, image, image_size, err);
     if (lock_fd >= 0) close(lock_fd); /* releases the lock */

@@ -1,0 +1,25 @@
+/* h5util.h: small HDF5 helpers shared by the run file (io.c), the sweep summary
+ * (summary.c) and the HDF5 data set reader.
+ *   ncsn_h5_quiet_begin / _end   silence HDF5's own error printing, then restore it
+ *   ncsn_h5_reason               the innermost reason of the last HDF5 failure, as text
+ *                                ("truncated file: eof = ...", a system call's message)
+ *   ncsn_h5_close                close any handle by its type; H5I_INVALID_HID is a no-op */
+#ifndef NCSN_H5UTIL_H
+#define NCSN_H5UTIL_H
+
+#include <hdf5.h>
+
+typedef struct {
+    H5E_auto2_t fn;
+    void *data;
+} ncsn_h5_quiet;
+
+#define NCSN_H5_REASON_MAX 256
+
+void ncsn_h5_quiet_begin(ncsn_h5_quiet *q);
+void ncsn_h5_quiet_end(const ncsn_h5_quiet *q);
+/* Must run right after the failing call: the next HDF5 call clears the error stack. */
+void ncsn_h5_reason(char reason[NCSN_H5_REASON_MAX]);
+herr_t ncsn_h5_close(hid_t id);
+
+#endif
