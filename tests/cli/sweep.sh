@@ -140,4 +140,31 @@ set +e
 set -e
 [ $rc -eq 1 ] || fail "fail-fast: exit $rc"
 [ "$(grep -c 'event=started' "$tmp/ff/journal.log")" -eq 1 ] || fail "--fail-fast went on"
+# kill -9 of one rank of a 2-rank sweep: the other exits (no hang), and running the same
+# command again completes with nothing lost
+cat > "$tmp/long.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: [40000, 60000], batch: 64, lr: [0.001, 0.003]}
+noise: {L: 8}
+sample: {n: 300, T: 15}
+YAML
+set +e
+timeout 300 mpiexec -n 2 --oversubscribe "$NCSN" sweep "$tmp/long.yaml" -q -o "$tmp/kr" > /dev/null 2>&1 &
+mpi=$!
+set -e
+pid=""
+for _ in $(seq 300); do
+  pid=$(grep "event=started" "$tmp/kr/journal.log" 2>/dev/null | grep "rank=1" | head -1 | sed 's/.*pid=\([0-9]*\).*/\1/' || true)
+  [ -n "$pid" ] && break
+  sleep 0.1
+done
+[ -n "$pid" ] || fail "rank 1 never started a run"
+kill -9 "$pid"
+set +e
+wait $mpi; rc=$?
+set -e
+[ $rc -ne 124 ] || fail "the sweep hung after one rank was killed"
+[ $rc -ne 0 ] || fail "the sweep exited 0 after one rank was killed"
+mpiexec -n 2 --oversubscribe "$NCSN" sweep "$tmp/long.yaml" -q -o "$tmp/kr" > /dev/null
+[ "$(ls "$tmp/kr/runs" | grep -c '\.h5$')" -eq 4 ] || fail "after the rank kill: not every run file is there"
 echo "sweep.sh: all checks passed"
