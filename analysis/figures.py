@@ -375,7 +375,7 @@ def mode_weights_figure(runs):
 def minor_weight_figure(results, groups, tol, max_groups=60):
     """The weight found for the minor mode (the lightest true component), one row per
     configuration in leaderboard order (best at the top): every repeat (dot; a red x for a
-    run off the data), their mean ± std (black), the true weight (line) and truth ± tol
+    flagged run: off the data or a poor fit, modes.py), their mean ± std (black), the true weight (line) and truth ± tol
     (band). Row labels name the group and its swept values, coloured by verdict (green:
     every repeat recovers, orange: some, grey: none). groups: leaderboard.group_rows."""
     from . import modes as M
@@ -400,13 +400,13 @@ def minor_weight_figure(results, groups, tol, max_groups=60):
         y = -row
         idx = idx_of[g["group"]]
         w = mc["minor_weight"][idx]
-        off = mc["off_data"][idx] > M.OFF_DATA_MAX
+        off = mc["flag"][idx] != ""
         fin = np.isfinite(w)
         ax.scatter(w[fin & ~off], np.full(int((fin & ~off).sum()), y), s=22, alpha=0.75,
                    color="tab:blue", zorder=3, gid="repeats:" + g["group"])
         if (fin & off).any():
             ax.scatter(w[fin & off], np.full(int((fin & off).sum()), y), s=30, marker="x",
-                       color="red", zorder=3, gid="off:" + g["group"])
+                       color="red", zorder=3, gid="flagged:" + g["group"])
         if math.isfinite(g.get("minor_weight_mean", math.nan)):
             sd = g["minor_weight_std"] if math.isfinite(g["minor_weight_std"]) else 0.0
             ax.errorbar([g["minor_weight_mean"]], [y], xerr=[sd], fmt="|", color="k", ms=12,
@@ -423,7 +423,7 @@ def minor_weight_figure(results, groups, tol, max_groups=60):
     ax.set_ylim(-len(groups) + 0.4, 0.6)
     ax.set_xlabel("weight of the minor mode (share of samples nearest mode %s)" % mc["minor"])
     ax.grid(True, axis="x", lw=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper right")
     ax.set_title("minor-mode weight over repeats, best configuration first")
     fig.tight_layout()
     return fig

@@ -1,29 +1,30 @@
 """leaderboard.py: runs ranked by a metric, and groups of repeats ranked by their mean.
 
     ranked(results, metric)        table row indices, best first (every metric: lower is
-                                   better): runs with a finite value on the data first,
-                                   then runs off the data (modes.OFF_DATA_MAX: most of a
-                                   broken run's samples lie far from every mode, yet nearest-
-                                   mean weights can still look right), then runs without a
-                                   finite value (queued, running, failed, diverged), in
-                                   table order
+                                   better): runs with a finite value and no flag first,
+                                   then flagged ones (modes.py: "off data", most samples far
+                                   from every mode, or "poor fit", mmd2 over 10x the best
+                                   configuration's: nearest-mean weights can look right
+                                   for a broken run), then runs without a finite value
+                                   (queued, running, failed, diverged), in table order
     run_rows(results, metric)      one dict per run, ranked: rank, id, group, repeat,
                                    status, seed, the swept keys, the metric, minor_weight,
-                                   off_data, flag ("off data" or ""), the other metrics
+                                   off_data, flag ("off data", "poor fit" or ""), the other
+                                   metrics
     group_rows(results, metric, tol)
                                    one dict per group (the table's `group`: the repeats of
                                    one configuration): swept values, n (runs with a finite
                                    metric), runs, mean, std (ddof 1; NaN below 2), min, max
                                    of the metric; where the data is a known mixture also
                                    minor_weight_mean, _std (the minor mode's weight over the
-                                   repeats), mmd2_mean, off (runs off the data), ok, recovers
-                                   (runs on the data with mode_weight_error <= tol) and
+                                   repeats), mmd2_mean, flagged (runs off the data or
+                                   fitting poorly), ok (complete and not flagged), recovers
+                                   (ok runs with mode_weight_error <= tol) and
                                    verdict ("yes" every repeat recovers, "no" none does,
                                    "partly"; "... so far" of the finished runs while some
                                    are queued or running, "pending" before any). Sound
-                                   groups (no run failed, diverged or off the data) rank
-                                   first by the mean, then flagged ones, then those without a
-                                   value
+                                   groups (no run failed, diverged or flagged) rank first by
+                                   the mean, then the others, then those without a value
     write_csv(rows, columns, path)
     markdown(results, metric, top, tol)
                                    leaderboard.md: which configurations recover the weights,
@@ -58,10 +59,10 @@ def has_modes(results):
 def ranked(results, metric):
     t = results.table
     v = t[metric].astype(np.float64)
-    off = M.columns(results)["off_data"] > M.OFF_DATA_MAX  # NaN compares False
+    flagged = M.columns(results)["flag"] != ""
     fin = np.isfinite(v)
     out = []
-    for sel in (fin & ~off, fin & off):
+    for sel in (fin & ~flagged, fin & flagged):
         idx = np.flatnonzero(sel)
         out += list(idx[np.argsort(v[idx], kind="stable")])
     return out + list(np.flatnonzero(~fin))
@@ -82,7 +83,7 @@ def run_rows(results, metric):
         r = {k: _py(t[i][k]) for k in t.dtype.names}
         r["minor_weight"] = float(mc["minor_weight"][i])
         r["off_data"] = float(mc["off_data"][i])
-        r["flag"] = "off data" if r["off_data"] > M.OFF_DATA_MAX else ""
+        r["flag"] = str(mc["flag"][i])
         if math.isfinite(r[metric]):
             rank += 1
             r["rank"] = rank
@@ -101,7 +102,7 @@ def group_columns(results, metric):
     if has_modes(results):
         if metric != "mmd2" and "mmd2" in results.metric_names:
             cols += ["mmd2_mean"]
-        cols += ["off", "ok"]
+        cols += ["flagged", "ok"]
     return cols
 
 
@@ -167,17 +168,18 @@ def group_rows(results, metric, tol=M.TOL):
         r[metric + "_min"], r[metric + "_max"] = lo, hi
         r["auto"], r["bools"] = _key_kinds(results, idx, keys)
         status = [str(t["status"][i]) for i in idx]
-        off = [bool(mc["off_data"][i] > M.OFF_DATA_MAX) for i in idx]
-        r["sound"] = not any(s in BROKEN for s in status) and not any(off)
+        flagged = [bool(mc["flag"][i]) for i in idx]
+        r["sound"] = not any(s in BROKEN for s in status) and not any(flagged)
         if modes:
             _, r["minor_weight_mean"], r["minor_weight_std"], _, _ = _stats(
                 mc["minor_weight"][idx])
             if "mmd2" in results.metric_names:
                 r["mmd2_mean"] = _stats(t["mmd2"][idx])[1]
-            ok = [M.run_ok(s, mc["off_data"][i]) and math.isfinite(t["mode_weight_error"][i])
-                  for s, i in zip(status, idx)]
+            ok = [s == "complete" and not f and math.isfinite(t["mode_weight_error"][i])
+                  for s, f, i in zip(status, flagged, idx)]
             good = sum(1 for o, i in zip(ok, idx) if o and t["mode_weight_error"][i] <= tol)
-            r["off"], r["ok"] = sum(off), sum(ok)
+            r["flagged"], r["ok"] = sum(flagged), sum(ok)
+            r["flags"] = ", ".join(sorted({str(mc["flag"][i]) for i in idx} - {""}))
             r["recovers"] = "%d/%d" % (good, len(idx))
             finished = sum(1 for s in status if s not in ("queued", "running"))
             verdict = "yes" if good == finished else ("no" if good == 0 else "partly")
@@ -273,7 +275,7 @@ def group_display(results, metric, groups):
     if modes:
         if metric != "mmd2" and "mmd2" in results.metric_names:
             cols.append("mmd2")
-        cols.append("off data")
+        cols.append("flagged")
     for g in groups:
         r = {"rank": g["rank"], "group": g["group"]}
         r.update({k: shown(g, k) for k in keys})
@@ -284,7 +286,8 @@ def group_display(results, metric, groups):
             r[wname] = _pm(g["minor_weight_mean"], g["minor_weight_std"], "%.3f")
             if "mmd2" in cols:
                 r["mmd2"] = g.get("mmd2_mean", math.nan)
-            r["off data"] = "%d/%d" % (g["off"], g["runs"]) if g["off"] else ""
+            r["flagged"] = "%d/%d %s" % (g["flagged"], g["runs"], g["flags"]) \
+                if g["flagged"] else ""
         out.append(r)
     return cols, out
 
@@ -305,11 +308,13 @@ def verdict_lines(results, groups, tol=M.TOL):
     where = ", ".join("%g" % v for v in mc["mean"])
     out = ["The minor mode (component %d, mean (%s)) has true weight %.3g. A run recovers "
            "the weights when its mode_weight_error (largest |estimated - true| weight) is at "
-           "most %g and at most %d%% of its samples lie off the data (farther than the "
-           "radius a true sample exceeds with probability %g from every mode); a "
-           "configuration recovers when every repeat does."
-           % (mc["minor"], where, mc["truth"], tol, round(100 * M.OFF_DATA_MAX), M.OFF_DATA_P),
-           ""]
+           "most %g and it is not flagged: not *off data* (more than %d%% of its samples "
+           "farther from every mode than a true sample is with probability %g) and not a "
+           "*poor fit* (mmd2 above %s, %g times the best configuration's mean: its weights "
+           "may be right while its modes sit in the wrong place). A configuration recovers "
+           "when every repeat does."
+           % (mc["minor"], where, mc["truth"], tol, round(100 * M.OFF_DATA_MAX), M.OFF_DATA_P,
+              fmt(mc["fit_limit"]), M.FIT_FACTOR), ""]
     yes = [g for g in groups if g["verdict"].startswith("yes")]
     part = [g for g in groups if g["verdict"].startswith("partly")]
     no = [g for g in groups if g["verdict"].startswith("no")]
@@ -335,7 +340,7 @@ def verdict_lines(results, groups, tol=M.TOL):
         out.append("- **No run finished yet**: %s." % ", ".join(g["group"] for g in pending))
     flagged = [g for g in groups if not g["sound"]]
     if flagged:
-        out.append("- Ranked last for a failed, diverged or off-the-data run: %s."
+        out.append("- Ranked after the sound ones for a failed, diverged or flagged run: %s."
                    % ", ".join(g["group"] for g in flagged))
     return out + [""]
 
@@ -344,7 +349,7 @@ def markdown(results, metric, top, tol=M.TOL):
     rows = run_rows(results, metric)
     groups = group_rows(results, metric, tol)
     out = ["# ncsn leaderboard", "", summary_line(results) + ".", "",
-           "Ranked by **%s** (lower is better); runs with most samples off the data rank "
+           "Ranked by **%s** (lower is better); flagged runs (off data, poor fit) rank "
            "after the rest. `leaderboard.csv` has every run and metric, "
            "`leaderboard_groups.csv` every group." % metric, ""]
     if has_modes(results):
@@ -356,7 +361,7 @@ def markdown(results, metric, top, tol=M.TOL):
         out += ["## Groups over repeats", "",
                 "One seed misleads: each configuration's repeats (rows with the same `group`), "
                 "mean ± std (ddof 1) over the n runs that have a value. Configurations with a "
-                "failed, diverged or off-the-data run rank after the sound ones.", ""]
+                "failed, diverged or flagged run rank after the sound ones.", ""]
         out += [_md_table(disp[:MAX_GROUPS], cols), ""]
         if len(groups) > MAX_GROUPS:
             out += ["%d more groups in leaderboard_groups.csv." % (len(groups) - MAX_GROUPS), ""]

@@ -1,5 +1,7 @@
 """modes.py: what the data's known mixture says about each run's samples, beyond the metrics
-in sweep.h5: the weight found for the minor mode, and how many samples are off the data.
+in sweep.h5: the weight found for the minor mode, how many samples are off the data, and
+whether the run fits the data at all (mmd2) - the guards that keep a broken run from
+winning on mode weights.
 
     TOL            0.02: a run recovers the weights when mode_weight_error <= TOL (the
                    largest |estimated - true| weight over the components; 0.02 is about 3
@@ -12,15 +14,23 @@ in sweep.h5: the weight found for the minor mode, and how many samples are off t
                    mean mode weights count every sample, however far from the data, so a run
                    whose chains wander off can still score a small mode_weight_error; the
                    leaderboard ranks such runs after the rest.
+    FIT_FACTOR     10: a run whose mmd2 exceeds FIT_FACTOR times the best configuration's
+                   mean mmd2 (the lowest mean over a group's repeats; at least MMD2_FLOOR)
+                   "fits poorly": its weights may be right while its modes sit in the wrong
+                   place or have the wrong shape (without EMA, the last iterate's modes
+                   shift by 0.3 std). For scale: losing the 0.05 mode entirely costs about
+                   0.004 in mmd2, a good fit 0.0005.
+    MMD2_FLOOR     1e-4: mmd2 is unbiased, so a near-perfect fit can read 0 or below
     chi2_quantile(D, q)        by bisection on the regularised lower incomplete gamma
     off_data_share(x, mixture) share of samples farther than r_D from every mean
     minor_index(mixture)       the component with the smallest true weight (the first of ties)
     columns(results)           {"minor_weight": (n,), "off_data": (n,)} per table row (NaN
                                where a run has no file, no known mixture or non-finite
-                               samples), "minor": the minor component's index, "truth": its
-                               true weight (NaN without a mixture), "mean": its mean;
-                               computed from the run files once and kept on results
-    run_ok(status, off)        a finished run that counts: complete and not off data
+                               samples), "flag": (n,) "off data", "poor fit" or "",
+                               "fit_limit": the mmd2 above which a run fits poorly (NaN
+                               without mmd2), "minor": the minor component's index,
+                               "truth": its true weight (NaN without a mixture), "mean":
+                               its mean; computed from the run files once, kept on results
 """
 
 import math
@@ -30,6 +40,8 @@ import numpy as np
 TOL = 0.02
 OFF_DATA_P = 0.001
 OFF_DATA_MAX = 0.1
+FIT_FACTOR = 10.0
+MMD2_FLOOR = 1e-4
 
 
 def _gamma_p(a, x):
@@ -98,10 +110,17 @@ def minor_index(mixture):
     return int(np.argmin(mixture.weights))
 
 
-def run_ok(status, off):
-    """A finished run that counts as a try of its configuration: complete, and not off data
-    (off may be NaN: unknown, which does not count against it)."""
-    return status == "complete" and not (off > OFF_DATA_MAX)
+def fit_limit(results):
+    """FIT_FACTOR times the lowest mean mmd2 over a group's runs (at least MMD2_FLOOR); NaN
+    when no run has an mmd2."""
+    t = results.table
+    if "mmd2" not in t.dtype.names:
+        return math.nan
+    v = t["mmd2"].astype(np.float64)
+    groups = [str(g) for g in t["group"]]
+    means = [v[[i for i, h in enumerate(groups) if h == g and math.isfinite(v[i])]].mean()
+             for g in sorted(set(groups[i] for i in range(len(v)) if math.isfinite(v[i])))]
+    return FIT_FACTOR * max(min(means), MMD2_FLOOR) if means else math.nan
 
 
 def columns(results):
@@ -130,7 +149,12 @@ def columns(results):
         off[i] = off_data_share(x, mix)
         if w is not None and np.ndim(w) == 1 and len(w) == mix.K and np.isfinite(w).all():
             minor_w[i] = float(w[minor_index(mix)])
-    out = {"minor_weight": minor_w, "off_data": off, "minor": minor, "truth": truth,
-           "mean": mean}
+    limit = fit_limit(results)
+    mmd2 = results.table["mmd2"].astype(np.float64) if "mmd2" in results.table.dtype.names \
+        else np.full(n, math.nan)
+    flag = np.array(["off data" if off[i] > OFF_DATA_MAX else
+                     "poor fit" if mmd2[i] > limit else "" for i in range(n)], dtype="U8")
+    out = {"minor_weight": minor_w, "off_data": off, "flag": flag, "fit_limit": limit,
+           "minor": minor, "truth": truth, "mean": mean}
     results._mode_columns = out
     return out

@@ -100,11 +100,12 @@ def make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL):
                                  for g in groups):
         figure("minor_weight.png",
                "Weight of the minor mode per configuration, best first (leaderboard order): "
-               "each repeat (blue dot; red x: a run with more than %d%% of its samples off "
-               "the data), the mean ± std over repeats (black), the true weight (green line) "
-               "and truth ± %g, the band within which a run counts as recovering the weights. "
-               "Labels are green where every repeat recovers, orange where some do."
-               % (round(100 * modes.OFF_DATA_MAX), tol),
+               "each repeat (blue dot; red x: a flagged run, with more than %d%% of its "
+               "samples off the data or an mmd2 over %g times the best configuration's), the "
+               "mean ± std over repeats (black), the true weight (green line) and truth ± %g, "
+               "the band within which a run counts as recovering the weights. Labels are "
+               "green where every repeat recovers, orange where some do."
+               % (round(100 * modes.OFF_DATA_MAX), modes.FIT_FACTOR, tol),
                lambda: F.minor_weight_figure(res, groups, tol))
 
     best = best_runs(res, metric, top)
@@ -187,7 +188,7 @@ def _html(res, metric, top, tol, rows, groups, made, notes):
              "figcaption{color:#333;max-width:60em}</style></head><body>",
              "<h1>ncsn report</h1>",
              "<p>%s.</p>" % html.escape(LB.summary_line(res)),
-             "<p>Ranked by <b>%s</b> (lower is better); runs with most samples off the data "
+             "<p>Ranked by <b>%s</b> (lower is better); flagged runs (off data, poor fit) "
              "rank after the rest. Tables: <a href='leaderboard.md'>"
              "leaderboard.md</a>, <a href='leaderboard.csv'>leaderboard.csv</a> (every run), "
              "<a href='leaderboard_groups.csv'>leaderboard_groups.csv</a>.</p>"
@@ -204,7 +205,7 @@ def _html(res, metric, top, tol, rows, groups, made, notes):
         cols, disp = LB.group_display(res, metric, groups)
         parts.append("<h2>Groups over repeats</h2><p>Mean ± std (ddof 1) of each "
                      "configuration's repeats; n counts the runs that have a value. "
-                     "Configurations with a failed, diverged or off-the-data run rank after "
+                     "Configurations with a failed, diverged or flagged run rank after "
                      "the sound ones.</p>")
         parts.append(_html_table(disp[:LB.MAX_GROUPS], cols))
     parts.append("<h2>Best runs</h2>")

@@ -147,9 +147,10 @@ def make_sweep(d):
     return rows
 
 
-def set_samples(path, x):
-    """Replaces a run file's /samples with x (same shape) and its mode weights and
-    mode_weight_error with the nearest-mean shares of x, as ncsn would measure them."""
+def set_samples(path, x, mmd2):
+    """Replaces a run file's /samples with x (same shape), its mode weights and
+    mode_weight_error with the nearest-mean shares of x, as ncsn would measure them, and
+    its mmd2 with the given value."""
     from analysis.model import Mixture
     with h5py.File(path, "r+") as f:
         mix = Mixture.from_config({k: v for k, v in f["config"].attrs.items()})
@@ -158,13 +159,15 @@ def set_samples(path, x):
         w = np.bincount(d.argmin(1), minlength=mix.K) / len(x)
         f["metrics/mode_weights"][...] = w
         f["metrics/mode_weight_error"][()] = np.abs(w - mix.weights).max()
+        f["metrics/mmd2"][()] = mmd2
 
 
 def make_mixed_sweep(src, d, rows):
     """A copy of the test sweep (make_sweep) whose complete runs have samples drawn from the
-    true mixture (the small runs' own samples lie off the data), except c0000-r0, whose
-    samples sit at three times the means, split exactly 0.95 / 0.05: off the data with
-    perfect mode weights."""
+    true mixture (the small runs' own samples lie off the data) and mmd2 0.0005, except
+    c0000-r0, whose samples sit at three times the means, split exactly 0.95 / 0.05: off
+    the data with perfect mode weights (mmd2 0.5), and c0001-r1, samples from the truth
+    but mmd2 0.05: a poor fit (over 10 times the best configuration's 0.0005)."""
     import shutil
     from analysis.model import Mixture
     shutil.copytree(src, d)
@@ -176,12 +179,13 @@ def make_mixed_sweep(src, d, rows):
             continue
         with h5py.File(p, "r") as f:
             n = f["samples"].shape[0]
+        mmd2 = {"c0000-r0": 0.5, "c0001-r1": 0.05}.get(r["id"], 0.0005)
         if r["id"] == "c0000-r0":
             k = int(round(0.05 * n))
             x = np.full((n, 2), -15.0)
             x[:k] = 15.0
         else:
             x = mix.sample(n, rng)
-        set_samples(p, x)
+        set_samples(p, x, mmd2)
     write_sweep_h5(d, rows, SWEPT)
     return d

@@ -60,7 +60,7 @@ def test_report_on_running_sweep(sweep_dir, tmp_path):
     with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
         groups = list(csv.DictReader(fh))
     assert len(groups) == 6 and "mode_weight_error_std" in groups[0]
-    assert {"verdict", "recovers", "minor_weight_mean", "minor_weight_std", "off"} <= set(groups[0])
+    assert {"verdict", "recovers", "minor_weight_mean", "minor_weight_std", "flagged"} <= set(groups[0])
     md = open(os.path.join(out, "leaderboard.md")).read()
     assert "mode_weight_error" in md and "Groups over repeats" in md
     assert md.index("Which configurations recover") < md.index("Groups over repeats") \
@@ -75,18 +75,21 @@ def test_report_on_running_sweep(sweep_dir, tmp_path):
 
 
 def test_report_tol(mixed_sweep, tmp_path):
-    """--tol 1: every complete run on the data recovers; c0000-r0 is off the data."""
+    """--tol 1: every complete run on the data that fits recovers; c0000-r0 is off the
+    data, c0001-r1 a poor fit."""
     out = str(tmp_path / "rep")
     r = cli("report", mixed_sweep, "-o", out, "--tol", "1")
     assert r.returncode == 0, r.stderr
     with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
         verdicts = {g["group"]: g["verdict"] for g in csv.DictReader(fh)}
-    assert verdicts == {"c0000": "partly", "c0001": "yes", "c0002": "yes", "c0003": "yes",
+    assert verdicts == {"c0000": "partly", "c0001": "partly", "c0002": "yes", "c0003": "yes",
                         "c0004": "partly", "c0005": "pending"}
     with open(os.path.join(out, "leaderboard.csv")) as fh:
         rows = list(csv.DictReader(fh))
     finished = [x for x in rows if x["mode_weight_error"] != "nan"]
-    assert finished[-1]["id"] == "c0000-r0" and finished[-1]["flag"] == "off data"
+    assert {(x["id"], x["flag"]) for x in finished[-2:]} == {("c0000-r0", "off data"),
+                                                            ("c0001-r1", "poor fit")}
+    assert not any(x["flag"] for x in finished[:-2])
     assert "minor_weight.png" in check_index(out)[1]
 
 
