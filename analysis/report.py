@@ -175,8 +175,9 @@ def _html_table(rows, columns):
 
 
 def _md_inline(text):
-    """A markdown line of leaderboard.md as HTML: escaped, **bold** kept."""
-    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+    """A markdown line of leaderboard.md as HTML: escaped, **bold** and *italics* kept."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+    return re.sub(r"\*(.+?)\*", r"<i>\1</i>", text)
 
 
 def _html(res, metric, top, tol, rows, groups, made, notes):

@@ -90,7 +90,9 @@ def test_report_tol(mixed_sweep, tmp_path):
     assert {(x["id"], x["flag"]) for x in finished[-2:]} == {("c0000-r0", "off data"),
                                                             ("c0001-r1", "poor fit")}
     assert not any(x["flag"] for x in finished[:-2])
-    assert "minor_weight.png" in check_index(out)[1]
+    page, pngs = check_index(out)
+    assert "minor_weight.png" in pngs
+    assert "<b>Recover</b>" in page and "<i>poor fit</i>" in page and "**" not in page
 
 
 def test_report_on_run_file(run_file):

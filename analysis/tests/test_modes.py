@@ -5,7 +5,7 @@ computed here, a run whose samples sit far from the data but split exactly like 
 the rest, the verdicts, and the minor-weight figure."""
 
 import math
-import os
+
 import numpy as np
 import pytest
 
