@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
+#include <errno.h>
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -97,4 +99,19 @@ int ncsn_stop_error(ncsn_error *err) {
                      : sig == SIGINT  ? "SIGINT"  : "a signal";
     ncsn_seterr(err, "interrupted by %s; nothing was written (run again to redo it)", name);
     return NCSN_EXIT_INTERRUPTED;
+}
+
+int ncsn_write_all(int fd, const void *data, size_t size) {
+    const char *p = data;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            return -1;
+        }
+        p += n;
+        size -= (size_t)n;
+    }
+    return 0;
 }

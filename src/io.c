@@ -378,21 +378,6 @@ static int build_image(const h5ctx *c, const char *name, const ncsn_run_output *
     return rc;
 }
 
-/* write(2) until done; -1 with errno on failure. */
-static int write_all(int fd, const char *data, size_t size) {
-    while (size > 0) {
-        ssize_t n = write(fd, data, size);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            if (n == 0) errno = EIO;
-            return -1;
-        }
-        data += n;
-        size -= (size_t)n;
-    }
-    return 0;
-}
-
 int ncsn_run_file_check_writable(const char *path, ncsn_error *err) {
     struct stat st;
     if (!path || !path[0]) return ncsn_seterr(err, "the output path is empty");
@@ -438,7 +423,7 @@ int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *
     ncsn_h5_quiet_end(&q);
     /* fsync before rename: the data must be on disk before the name points at it; close
      * can report a deferred write error (NFS). */
-    if (rc == 0 && write_all(fd, image, size) != 0)
+    if (rc == 0 && ncsn_write_all(fd, image, size) != 0)
         rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
     if (rc == 0 && fsync(fd) != 0)
         rc = ncsn_seterr(err, "%s: cannot sync to disk (%s)", path, strerror(errno));

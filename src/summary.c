@@ -984,27 +984,13 @@ static void remove_stale_temporaries(const char *dir) {
     closedir(d);
 }
 
-static int write_all(int fd, const char *data, size_t size) {
-    while (size > 0) {
-        ssize_t n = write(fd, data, size);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            if (n == 0) errno = EIO;
-            return -1;
-        }
-        data += n;
-        size -= (size_t)n;
-    }
-    return 0;
-}
-
 /* image -> DIR/sweep.h5.tmp.<host>.<pid> -> fsync -> rename over DIR/sweep.h5. */
 static int replace_file(const char *dir, const char *path, const char *tmp, const void *image,
                         size_t size, ncsn_error *err) {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) return ncsn_seterr(err, "%s: cannot create %s (%s)", path, tmp, strerror(errno));
     int rc = 0;
-    if (write_all(fd, image, size) != 0)
+    if (ncsn_write_all(fd, image, size) != 0)
         rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
     if (rc == 0 && fsync(fd) != 0)
         rc = ncsn_seterr(err, "%s: cannot sync to disk (%s)", path, strerror(errno));

@@ -4,6 +4,7 @@
  *   NCSN_ASSERT     invariant check that stays on in release builds
  *   ncsn_xmalloc()  malloc/calloc that abort with file:line on failure
  *   ncsn_now()      monotonic wall clock in seconds
+ *   ncsn_write_all() write(2) until every byte is written
  *   ncsn_stop_*     the stop flag: set by SIGUSR1, SIGTERM or SIGINT once installed, checked
  *                   by the training loop (every step) and the sampler (every level)
  * Exit codes of the command line: 0 ok, 1 failure at run time, 2 usage or configuration,
@@ -50,6 +51,9 @@ void *ncsn_xcalloc_at(size_t count, size_t size, const char *file, int line);
 #define ncsn_xcalloc(count, size) ncsn_xcalloc_at((count), (size), __FILE__, __LINE__)
 
 double ncsn_now(void);
+
+/* write(2) until done, retrying on EINTR; 0, or -1 with errno set. */
+int ncsn_write_all(int fd, const void *data, size_t size);
 
 /* Number of OpenMP threads that parallel regions will use (1 without OpenMP). */
 int ncsn_max_threads(void);
