@@ -111,6 +111,7 @@ static const key_def keys[] = {
     REAL("train.weight_decay", train.weight_decay, 0, INF, 0),
     REAL("train.ema", train.ema, 0, 1, OPEN_HI),
     I64("train.log_every", train.log_every, 1, INF),
+    I64("train.checkpoint_every", train.checkpoint_every, 0, INF),
     REAL_AUTO("noise.sigma_1", noise.sigma_1, noise.sigma_1_auto, 0, INF, OPEN_LO),
     REAL("noise.sigma_L", noise.sigma_L, 0, INF, OPEN_LO),
     INT_AUTO("noise.L", noise.L, noise.L_auto, 1, INF),
@@ -122,6 +123,7 @@ static const key_def keys[] = {
     ENUM("sample.method", sample.method, sample_methods),
     ENUM("sample.score", sample.score, score_sources),
     BOOL("sample.denoise", sample.denoise),
+    INT("sample.checkpoint_every", sample.checkpoint_every, 0, INF),
 };
 #undef U64
 #undef INT
@@ -1187,7 +1189,15 @@ static void print_value(FILE *f, const ncsn_config *c, int i, int flow, const ch
     }
 }
 
-char *ncsn_config_to_yaml(const ncsn_config *c) {
+/* Keys that say how a run is carried out, not what it computes: results_only YAML leaves
+ * them out, so changing them neither makes a sweep "different" nor invalidates a
+ * checkpoint. */
+static int is_operational(const key_def *k) {
+    return strcmp(k->name, "train.checkpoint_every") == 0 ||
+           strcmp(k->name, "sample.checkpoint_every") == 0;
+}
+
+static char *to_yaml(const ncsn_config *c, int results_only) {
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
@@ -1197,6 +1207,7 @@ char *ncsn_config_to_yaml(const ncsn_config *c) {
     size_t section_len = 0;
     for (int i = 0; i < N_KEYS; i++) {
         const key_def *k = &keys[i];
+        if (results_only && is_operational(k)) continue;
         const char *dot = strchr(k->name, '.');
         const char *indent = dot ? "  " : "";
         if (dot && (!section || section_len != (size_t)(dot - k->name) ||
@@ -1214,6 +1225,10 @@ char *ncsn_config_to_yaml(const ncsn_config *c) {
     fclose(f);
     return text;
 }
+
+char *ncsn_config_to_yaml(const ncsn_config *c) { return to_yaml(c, 0); }
+
+char *ncsn_config_results_yaml(const ncsn_config *c) { return to_yaml(c, 1); }
 
 char *ncsn_config_key_to_yaml(const ncsn_config *c, int i) {
     if (i < 0 || i >= N_KEYS) return NULL;

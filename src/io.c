@@ -354,14 +354,16 @@ static int write_contents(const h5ctx *c, hid_t file, const ncsn_run_output *r) 
  * bytes to *image. HDF5 never touches the disk, so every I/O error comes from our own
  * write(2) with errno's reason; it also sidesteps HDF5 1.10 leaving a dangling file handle
  * (a crash at exit) when H5Fclose fails to flush to a full disk. name is only a label. */
-static int build_image(const h5ctx *c, const char *name, const ncsn_run_output *r,
+typedef int (*contents_fn)(const h5ctx *c, hid_t file, const void *data);
+
+static int build_image(const h5ctx *c, const char *name, contents_fn contents, const void *data,
                        void **image, size_t *size) {
     hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
     int rc = 0;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
         (file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
         rc = h5_fail(c, "cannot create the file in memory", H5I_INVALID_HID, NULL);
-    if (rc == 0) rc = write_contents(c, file, r);
+    if (rc == 0) rc = contents(c, file, data);
     if (rc == 0 && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
         rc = h5_fail(c, "cannot flush", H5I_INVALID_HID, NULL);
     if (rc == 0) {
@@ -392,13 +394,11 @@ int ncsn_run_file_check_writable(const char *path, ncsn_error *err) {
     return 0;
 }
 
-int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err) {
-    NCSN_ASSERT(path && r && r->cfg && r->status);
-    NCSN_ASSERT(r->n >= 0 && r->D >= 0 && r->L >= 0 && r->n_loss >= 0);
-    NCSN_ASSERT((r->samples || (size_t)r->n * (size_t)r->D == 0) && (r->sigmas || r->L == 0));
-    NCSN_ASSERT((r->loss_step && r->loss) || r->n_loss == 0);
+/* The file built by contents, written to "<path>.tmp.<pid>", fsync'd and renamed over
+ * path; on failure the temporary file is removed and path is left alone. */
+static int write_atomically(const char *path, contents_fn contents, const void *data,
+                            ncsn_error *err) {
     const h5ctx c = {path, err};
-
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return ncsn_seterr(err, "%s: cannot write: it is a directory", path);
@@ -419,7 +419,7 @@ int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *
     size_t size = 0;
     ncsn_h5_quiet q;
     ncsn_h5_quiet_begin(&q);
-    int rc = build_image(&c, tmp, r, &image, &size);
+    int rc = build_image(&c, tmp, contents, data, &image, &size);
     ncsn_h5_quiet_end(&q);
     /* fsync before rename: the data must be on disk before the name points at it; close
      * can report a deferred write error (NFS). */
@@ -435,6 +435,18 @@ int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *
     free(image);
     free(tmp);
     return rc;
+}
+
+static int run_file_contents(const h5ctx *c, hid_t file, const void *data) {
+    return write_contents(c, file, (const ncsn_run_output *)data);
+}
+
+int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err) {
+    NCSN_ASSERT(path && r && r->cfg && r->status);
+    NCSN_ASSERT(r->n >= 0 && r->D >= 0 && r->L >= 0 && r->n_loss >= 0);
+    NCSN_ASSERT((r->samples || (size_t)r->n * (size_t)r->D == 0) && (r->sigmas || r->L == 0));
+    NCSN_ASSERT((r->loss_step && r->loss) || r->n_loss == 0);
+    return write_atomically(path, run_file_contents, r, err);
 }
 
 /* ---- reading: helpers ---------------------------------------------------------------- */
@@ -715,11 +727,12 @@ static int read_contents(const h5ctx *c, hid_t file, ncsn_run_input *in) {
     return 0;
 }
 
-int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err) {
-    NCSN_ASSERT(path && in);
-    memset(in, 0, sizeof *in);
-    const h5ctx c = {path, err};
+typedef int (*reader_fn)(const h5ctx *c, hid_t file, void *data);
 
+/* Opens path as HDF5 and hands it to read: the checks in the order that gives the most
+ * useful message. */
+static int read_file(const char *path, reader_fn read, void *data, ncsn_error *err) {
+    const h5ctx c = {path, err};
     /* open(2) first, for errno's reason ("No such file or directory"). */
     int fd = open(path, O_RDONLY);
     if (fd < 0) return ncsn_seterr(err, "%s: cannot open (%s)", path, strerror(errno));
@@ -738,9 +751,20 @@ int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err) {
     else if (is_hdf5 < 0 || (file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
         rc = h5_fail(&c, "cannot open as HDF5", H5I_INVALID_HID, NULL);
     else
-        rc = read_contents(&c, file, in);
+        rc = read(&c, file, data);
     ncsn_h5_close(file);
     ncsn_h5_quiet_end(&q);
+    return rc;
+}
+
+static int run_file_reader(const h5ctx *c, hid_t file, void *data) {
+    return read_contents(c, file, (ncsn_run_input *)data);
+}
+
+int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err) {
+    NCSN_ASSERT(path && in);
+    memset(in, 0, sizeof *in);
+    int rc = read_file(path, run_file_reader, in, err);
     if (rc) ncsn_run_input_free(in);
     return rc;
 }
@@ -752,4 +776,217 @@ void ncsn_run_input_free(ncsn_run_input *in) {
     free(in->loss_step);
     free(in->loss);
     memset(in, 0, sizeof *in);
+}
+
+/* ---- the checkpoint ------------------------------------------------------------------ */
+
+/* /counters: step, epoch, pos, adam_t, level; /reals: train_seconds, sample_seconds,
+ * final_loss. Datasets rather than attributes, so that their checksums cover them. */
+enum { CKPT_N_COUNTERS = 5, CKPT_N_REALS = 3 };
+
+typedef struct {
+    const ncsn_config *cfg;
+    const ncsn_checkpoint *ck;
+} checkpoint_out;
+
+/* A float32 or int64 array stored in chunks of at most 64 MiB, each with a Fletcher-32
+ * checksum that HDF5 verifies when it reads the chunk back. */
+static int write_checked(const h5ctx *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                         int rank, const hsize_t *dims, const void *data) {
+    hsize_t chunk[2] = {dims[0], rank == 2 ? dims[1] : 1};
+    const hsize_t row_bytes = 8 * (rank == 2 ? (dims[1] ? dims[1] : 1) : 1);
+    const hsize_t max_rows = ((hsize_t)64 << 20) / row_bytes;
+    if (chunk[0] > max_rows) chunk[0] = max_rows > 0 ? max_rows : 1;
+    if (dims[0] == 0 || (rank == 2 && dims[1] == 0)) /* HDF5 has no empty chunks */
+        return write_dataset(c, loc, name, ftype, mtype, rank, dims, data);
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+    int rc = 0;
+    if ((space = make_space(rank, dims)) < 0 || (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
+        H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0 ||
+        (dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0 ||
+        H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        rc = h5_fail(c, "cannot write", loc, name);
+    close_checked(c, dset, loc, name, &rc);
+    close_checked(c, dcpl, loc, name, &rc);
+    close_checked(c, space, loc, name, &rc);
+    return rc;
+}
+
+static int write_f32_checked(const h5ctx *c, hid_t loc, const char *name, size_t n,
+                             const float *v) {
+    hsize_t dims[1] = {(hsize_t)n};
+    return write_checked(c, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, v);
+}
+
+static int checkpoint_contents(const h5ctx *c, hid_t file, const void *data) {
+    const ncsn_checkpoint *ck = ((const checkpoint_out *)data)->ck;
+    char *yaml = ncsn_config_results_yaml(((const checkpoint_out *)data)->cfg);
+    const hsize_t loss_dims[1] = {(hsize_t)ck->n_loss};
+    const hsize_t sample_dims[2] = {(hsize_t)ck->n, (hsize_t)ck->D};
+    const int64_t counters[CKPT_N_COUNTERS] = {ck->step, ck->epoch, ck->pos, ck->adam_t,
+                                               ck->level};
+    const double reals[CKPT_N_REALS] = {ck->train_seconds, ck->sample_seconds, ck->final_loss};
+    const hsize_t counter_dims[1] = {CKPT_N_COUNTERS}, real_dims[1] = {CKPT_N_REALS};
+    int rc = write_attr_int64(c, file, "checkpoint_version", NCSN_CHECKPOINT_VERSION) ||
+             write_attr_string(c, file, "ncsn_version", NCSN_VERSION) ||
+             write_attr_string(c, file, "phase",
+                               ck->phase == NCSN_CHECKPOINT_SAMPLE ? "sample" : "train") ||
+             write_attr_string(c, file, "config_yaml", yaml) ||
+             write_checked(c, file, "counters", H5T_STD_I64LE, H5T_NATIVE_INT64, 1,
+                           counter_dims, counters) ||
+             write_checked(c, file, "reals", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, real_dims,
+                           reals) ||
+             write_f32_checked(c, file, "model", ck->n_params, ck->model) ||
+             (ck->ema && write_f32_checked(c, file, "ema", ck->n_params, ck->ema)) ||
+             (ck->phase == NCSN_CHECKPOINT_TRAIN &&
+              (write_f32_checked(c, file, "adam_m", ck->n_params, ck->adam_m) ||
+               write_f32_checked(c, file, "adam_v", ck->n_params, ck->adam_v))) ||
+             write_checked(c, file, "loss_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, loss_dims,
+                           ck->loss_step) ||
+             write_checked(c, file, "loss", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, loss_dims,
+                           ck->loss) ||
+             (ck->phase == NCSN_CHECKPOINT_SAMPLE &&
+              write_checked(c, file, "samples", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2,
+                            sample_dims, ck->samples));
+    free(yaml);
+    return rc ? -1 : 0;
+}
+
+int ncsn_checkpoint_write(const char *path, const ncsn_config *cfg, const ncsn_checkpoint *ck,
+                          ncsn_error *err) {
+    NCSN_ASSERT(path && cfg && ck && ck->model && ck->n_loss >= 0);
+    NCSN_ASSERT(ck->phase != NCSN_CHECKPOINT_TRAIN || (ck->adam_m && ck->adam_v));
+    NCSN_ASSERT(ck->phase != NCSN_CHECKPOINT_SAMPLE || ck->samples);
+    const checkpoint_out out = {cfg, ck};
+    return write_atomically(path, checkpoint_contents, &out, err);
+}
+
+typedef struct {
+    const ncsn_config *cfg;
+    ncsn_checkpoint *ck;
+} checkpoint_in;
+
+static float *read_f32(const h5ctx *c, hid_t file, const char *name, size_t n, int *rc) {
+    if (*rc) return NULL;
+    float *v = ncsn_xmalloc(sizeof(float) * (n ? n : 1));
+    hsize_t dims[1] = {(hsize_t)n};
+    if (read_dataset(c, file, name, H5T_FLOAT, H5T_NATIVE_FLOAT, 1, dims, v) != 0) *rc = -1;
+    return v;
+}
+
+/* A value of the checkpoint outside its range: the file is not one this run wrote. */
+static int bad_value(const h5ctx *c, const char *name, long long v) {
+    return ncsn_seterr(c->err, "%s: attribute %s = %lld is out of range for this run", c->path,
+                       name, v);
+}
+
+static int checkpoint_reader(const h5ctx *c, hid_t file, void *data) {
+    const ncsn_config *cfg = ((checkpoint_in *)data)->cfg;
+    ncsn_checkpoint *ck = ((checkpoint_in *)data)->ck;
+    int64_t version, step, epoch, pos, adam_t, level;
+    char *phase = NULL, *yaml = NULL;
+    if (read_attr_int64(c, file, "checkpoint_version", &version)) return -1;
+    if (version != NCSN_CHECKPOINT_VERSION)
+        return ncsn_seterr(c->err, "%s: checkpoint_version %lld is not the one this ncsn writes "
+                           "(%d)", c->path, (long long)version, NCSN_CHECKPOINT_VERSION);
+    if (read_attr_string(c, file, "phase", &phase)) return -1;
+    const int is_train = strcmp(phase, "train") == 0, is_sample = strcmp(phase, "sample") == 0;
+    free(phase);
+    if (!is_train && !is_sample)
+        return ncsn_seterr(c->err, "%s: phase is neither \"train\" nor \"sample\"", c->path);
+    ck->phase = is_train ? NCSN_CHECKPOINT_TRAIN : NCSN_CHECKPOINT_SAMPLE;
+    if (read_attr_string(c, file, "config_yaml", &yaml)) return -1;
+    char *want = ncsn_config_results_yaml(cfg);
+    const int same = strcmp(yaml, want) == 0;
+    free(want);
+    free(yaml);
+    if (!same)
+        return ncsn_seterr(c->err, "%s: is the checkpoint of a different configuration", c->path);
+    int64_t counters[CKPT_N_COUNTERS];
+    double reals[CKPT_N_REALS];
+    const hsize_t counter_dims[1] = {CKPT_N_COUNTERS}, real_dims[1] = {CKPT_N_REALS};
+    if (read_dataset(c, file, "/counters", H5T_INTEGER, H5T_NATIVE_INT64, 1, counter_dims,
+                     counters) ||
+        read_dataset(c, file, "/reals", H5T_FLOAT, H5T_NATIVE_DOUBLE, 1, real_dims, reals))
+        return -1;
+    step = counters[0];
+    epoch = counters[1];
+    pos = counters[2];
+    adam_t = counters[3];
+    level = counters[4];
+    if (step < 0 || step > cfg->train.steps) return bad_value(c, "step", step);
+    if (epoch < 0 || epoch > UINT32_MAX) return bad_value(c, "epoch", epoch);
+    if (is_train && (pos < 0 || pos > cfg->dataset.n || (epoch == 0 && pos != cfg->dataset.n)))
+        return bad_value(c, "pos", pos);
+    if (adam_t != step) return bad_value(c, "adam_t", adam_t);
+    if (level < 0 || level > cfg->noise.L || (is_train && level != 0))
+        return bad_value(c, "level", level);
+    ck->step = step;
+    ck->epoch = (uint32_t)epoch;
+    ck->pos = (int)pos;
+    ck->adam_t = adam_t;
+    ck->level = (int)level;
+    ck->train_seconds = reals[0];
+    ck->sample_seconds = reals[1];
+    ck->final_loss = reals[2];
+    int rc = 0;
+    const size_t np = ck->n_params;
+    ck->model = read_f32(c, file, "model", np, &rc);
+    if (is_train && cfg->train.ema > 0) ck->ema = read_f32(c, file, "ema", np, &rc);
+    if (is_train) {
+        ck->adam_m = read_f32(c, file, "adam_m", np, &rc);
+        ck->adam_v = read_f32(c, file, "adam_v", np, &rc);
+    }
+    if (rc) return -1;
+    for (size_t j = 0; j < np; j++)
+        if (!isfinite(ck->model[j]) || (ck->ema && !isfinite(ck->ema[j])))
+            return ncsn_seterr(c->err, "%s: the weights hold a non-finite value at %zu", c->path,
+                               j);
+    hsize_t n_step, n_loss;
+    if (dataset_length(c, file, "/loss_step", H5T_INTEGER, &n_step) ||
+        dataset_length(c, file, "/loss", H5T_FLOAT, &n_loss))
+        return -1;
+    if (n_step != n_loss || n_loss > (hsize_t)step)
+        return ncsn_seterr(c->err, "%s: the loss history has %llu steps and %llu losses for %lld "
+                           "training steps", c->path, (unsigned long long)n_step,
+                           (unsigned long long)n_loss, (long long)step);
+    ck->n_loss = (int)n_loss;
+    ck->loss_step = ncsn_xcalloc(n_loss ? n_loss : 1, sizeof *ck->loss_step);
+    ck->loss = ncsn_xcalloc(n_loss ? n_loss : 1, sizeof *ck->loss);
+    if (read_dataset(c, file, "/loss_step", H5T_INTEGER, H5T_NATIVE_INT64, 1, &n_loss,
+                     ck->loss_step) ||
+        read_dataset(c, file, "/loss", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, &n_loss, ck->loss))
+        return -1;
+    if (is_sample) {
+        ck->n = cfg->sample.n;
+        ck->D = cfg->dataset.dim;
+        const hsize_t dims[2] = {(hsize_t)ck->n, (hsize_t)ck->D};
+        ck->samples = ncsn_xmalloc(sizeof(float) * ((size_t)ck->n * (size_t)ck->D + 1));
+        if (read_dataset(c, file, "/samples", H5T_FLOAT, H5T_NATIVE_FLOAT, 2, dims, ck->samples))
+            return -1;
+    }
+    return 0;
+}
+
+int ncsn_checkpoint_read(const char *path, const ncsn_config *cfg, size_t n_params,
+                         ncsn_checkpoint *ck, ncsn_error *err) {
+    NCSN_ASSERT(path && cfg && ck);
+    memset(ck, 0, sizeof *ck);
+    ck->n_params = n_params;
+    checkpoint_in in = {cfg, ck};
+    int rc = read_file(path, checkpoint_reader, &in, err);
+    if (rc) ncsn_checkpoint_free(ck);
+    return rc;
+}
+
+void ncsn_checkpoint_free(ncsn_checkpoint *ck) {
+    if (!ck) return;
+    free(ck->model);
+    free(ck->ema);
+    free(ck->adam_m);
+    free(ck->adam_v);
+    free(ck->loss_step);
+    free(ck->loss);
+    free(ck->samples);
+    memset(ck, 0, sizeof *ck);
 }

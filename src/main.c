@@ -1,12 +1,13 @@
 /* main.c: the `ncsn` command line.
  *   ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [-q]   train, sample, measure, write
+ *                                        (resumable: its checkpoint is OUT.h5.ckpt)
  *   ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [-q] new samples from a trained run
  *   ncsn sweep SWEEP.yaml -o DIR                                a sweep, over MPI ranks
  *   ncsn techniques ...                                         hyperparameter techniques
  *   ncsn bench [--quick] [--json]                               speed figures
  * Exit status: 0 ok, 1 failure at run time, 2 usage or configuration error, 3 interrupted
- * (SIGUSR1, SIGTERM or SIGINT: stopped at the next training step or sampling level, nothing
- * written; run, sample and sweep install the handlers). */
+ * (SIGUSR1, SIGTERM or SIGINT: stopped at the next training step or sampling level; no run
+ * file, the state in a checkpoint; run, sample and sweep install the handlers). */
 #include <stdio.h>
 #include <string.h>
 
@@ -33,7 +34,8 @@ static const char *usage_main =
     "  ncsn --version          version and build\n"
     "\n"
     "exit status: 0 ok, 1 failure at run time, 2 usage or configuration error,\n"
-    "3 interrupted by SIGUSR1, SIGTERM or SIGINT (nothing written; run the command again)\n";
+    "3 interrupted by SIGUSR1, SIGTERM or SIGINT (no result written; the same command\n"
+    "continues: run and sweep resume from their checkpoints)\n";
 
 static const char *usage_run =
     "usage: ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [-q]\n"
@@ -44,13 +46,23 @@ static const char *usage_run =
     "\n"
     "  -s, --set KEY=VALUE   override one key, e.g. -s train.steps=1000 -s noise.L=auto\n"
     "  -o, --output OUT.h5   the run file to write (required)\n"
+    "  --checkpoint PATH     where the run's checkpoint lives (default OUT.h5.ckpt)\n"
+    "  --no-checkpoint       neither write nor resume from a checkpoint\n"
     "  -q, --quiet           no progress on stderr\n"
     "  -h, --help            this text\n"
     "\n"
+    "Checkpoints: SIGUSR1, SIGTERM or SIGINT stops the run at the next training step or\n"
+    "sampling level and saves its whole state (weights, Adam's moments, EMA, step, the\n"
+    "chains) to the checkpoint; so do train.checkpoint_every (steps) and\n"
+    "sample.checkpoint_every (levels), against a hard kill. Running the same command again\n"
+    "resumes from it, with results bit for bit those of an uninterrupted run; the\n"
+    "checkpoint is removed when OUT.h5 is written. A checkpoint of another configuration,\n"
+    "or a damaged one, is reported and ignored.\n"
+    "\n"
     "Threads: OMP_NUM_THREADS. Results do not depend on the number of threads.\n"
     "Exit status: 0 ok, 1 failure at run time (a diverged run's file is still written),\n"
-    "2 usage or configuration error, 3 interrupted: SIGUSR1, SIGTERM or SIGINT stops the\n"
-    "run at the next training step or sampling level and nothing is written.\n";
+    "2 usage or configuration error, 3 interrupted by a signal (no run file; the state is\n"
+    "in the checkpoint).\n";
 
 static const char *usage_sample =
     "usage: ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [-q]\n"
@@ -70,10 +82,14 @@ typedef struct {
     const char *sets[256];
     int n_sets;
     int quiet;
+    const char *checkpoint; /* run: --checkpoint PATH */
+    int no_checkpoint;      /* run: --no-checkpoint */
 } common_args;
 
-/* Returns 0, 1 when --help was printed, or -1 on a usage error (already reported). */
-static int parse_common(int argc, char **argv, const char *usage, common_args *a) {
+/* Returns 0, 1 when --help was printed, or -1 on a usage error (already reported).
+ * checkpoints: whether --checkpoint and --no-checkpoint are options of this command. */
+static int parse_common(int argc, char **argv, const char *usage, int checkpoints,
+                        common_args *a) {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -82,6 +98,14 @@ static int parse_common(int argc, char **argv, const char *usage, common_args *a
             return 1;
         } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
             a->quiet = 1;
+        } else if (checkpoints && !strcmp(arg, "--no-checkpoint")) {
+            a->no_checkpoint = 1;
+        } else if (checkpoints && !strcmp(arg, "--checkpoint")) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "ncsn %s: %s needs a path\n", argv[0], arg);
+                return -1;
+            }
+            a->checkpoint = argv[++i];
         } else if (!strcmp(arg, "-s") || !strcmp(arg, "--set") || !strcmp(arg, "-o") ||
                    !strcmp(arg, "--output")) {
             if (i + 1 >= argc) {
@@ -123,7 +147,7 @@ static int parse_common(int argc, char **argv, const char *usage, common_args *a
 
 static int cmd_run(int argc, char **argv) {
     common_args a;
-    int p = parse_common(argc, argv, usage_run, &a);
+    int p = parse_common(argc, argv, usage_run, 1, &a);
     if (p != 0) return p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE;
     ncsn_config c;
     ncsn_error err = {{0}};
@@ -135,8 +159,18 @@ static int cmd_run(int argc, char **argv) {
     if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
         rc = NCSN_EXIT_RUNTIME;
+    if (a.checkpoint && a.no_checkpoint) {
+        fprintf(stderr, "ncsn run: --checkpoint and --no-checkpoint contradict each other\n");
+        ncsn_config_free(&c);
+        return NCSN_EXIT_USAGE;
+    }
+    char default_checkpoint[4200];
+    snprintf(default_checkpoint, sizeof default_checkpoint, "%s.ckpt", a.output);
     if (rc == NCSN_EXIT_OK) {
-        ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL};
+        ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL,
+                                a.no_checkpoint ? NULL
+                                : a.checkpoint  ? a.checkpoint
+                                                : default_checkpoint};
         ncsn_stop_install();
         rc = ncsn_run(&c, a.output, &opt, &err);
     }
@@ -147,7 +181,7 @@ static int cmd_run(int argc, char **argv) {
 
 static int cmd_sample(int argc, char **argv) {
     common_args a;
-    int p = parse_common(argc, argv, usage_sample, &a);
+    int p = parse_common(argc, argv, usage_sample, 0, &a);
     if (p != 0) return p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE;
     if (!a.input) {
         fprintf(stderr, "ncsn sample: which run file? (see ncsn sample --help)\n");
@@ -170,7 +204,7 @@ static int cmd_sample(int argc, char **argv) {
     if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
         rc = NCSN_EXIT_RUNTIME;
     if (rc == NCSN_EXIT_OK) {
-        ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL};
+        ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL, NULL};
         ncsn_stop_install();
         rc = ncsn_resample(a.input, &c, a.output, &opt, &err);
     }

@@ -320,41 +320,57 @@ static void denoise(ncsn_score_fn score, double sigma, float *x, int n, int D) {
     free(s);
 }
 
-int ncsn_sample(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x, int n,
-                int D, ncsn_progress_fn progress, void *user) {
-    if (ncsn_stop_requested()) return 1; /* a stop signal (common.h) */
+int ncsn_sampler_levels(const ncsn_sampler *s) {
+    return s->method == NCSN_SAMPLE_PLAIN ? 1 : s->L;
+}
+
+int ncsn_sample_levels(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x,
+                       int n, int D, int from, int to, int *done, ncsn_progress_fn progress,
+                       void *user) {
+    const int n_levels = ncsn_sampler_levels(s);
+    NCSN_ASSERT(0 <= from && from <= to && to <= n_levels);
+    *done = from;
     const int H = score.model ? score.model->H : 1;
     float *c = ncsn_xcalloc((size_t)H, sizeof(float)); /* level bias (H) */
     const double sigma_L = s->sigmas[s->L - 1];
     const double t0 = ncsn_now();
-    if (s->method == NCSN_SAMPLE_PLAIN) {
-        /* the model at sigma_L, or the exact data score (sigma = 0) */
-        double sigma = score.model ? sigma_L : 0.0;
-        if (score.model) ncsn_model_level_bias(score.model, (float)sigma, c);
-        run_level(score, c, sigma, 1, s->eps, s->T, 0, key, x, n, D, H);
-        if (progress) progress("sample", 1, 1, 1.0 / (ncsn_now() - t0), "plain", user);
-    } else {
-        double last = t0;
-        for (int i = 0; i < s->L; i++) {
-            if (ncsn_stop_requested()) { /* between levels; the caller discards x */
-                free(c);
-                return 1;
-            }
+    double last = t0;
+    for (int i = from; i < to; i++) {
+        if (ncsn_stop_requested()) { /* a stop signal (common.h), between levels */
+            free(c);
+            return 1;
+        }
+        if (s->method == NCSN_SAMPLE_PLAIN) {
+            /* the model at sigma_L, or the exact data score (sigma = 0) */
+            const double sigma = score.model ? sigma_L : 0.0;
+            if (score.model) ncsn_model_level_bias(score.model, (float)sigma, c);
+            run_level(score, c, sigma, 1, s->eps, s->T, 0, key, x, n, D, H);
+        } else {
             const double sigma = s->sigmas[i];
             const double alpha = s->eps * sigma * sigma / (sigma_L * sigma_L);
             if (score.model) ncsn_model_level_bias(score.model, (float)sigma, c);
             run_level(score, c, sigma, 1, alpha, s->T, (uint32_t)i * (uint32_t)s->T, key, x, n,
                       D, H);
-            double now = ncsn_now();
-            if (progress && (now - last >= 1.0 || i + 1 == s->L)) {
-                char extra[64];
-                snprintf(extra, sizeof extra, "sigma=%.4g", sigma);
-                progress("sample", i + 1, s->L, (double)(i + 1) / (now - t0), extra, user);
-                last = now;
-            }
+        }
+        *done = i + 1;
+        const double now = ncsn_now();
+        if (progress && (now - last >= 1.0 || i + 1 == n_levels)) {
+            char extra[64];
+            if (s->method == NCSN_SAMPLE_PLAIN) snprintf(extra, sizeof extra, "plain");
+            else snprintf(extra, sizeof extra, "sigma=%.4g", s->sigmas[i]);
+            progress("sample", i + 1, n_levels, (double)(i + 1 - from) / (now - t0), extra,
+                     user);
+            last = now;
         }
     }
-    if (s->denoise) denoise(score, sigma_L, x, n, D);
+    if (to == n_levels && s->denoise) denoise(score, sigma_L, x, n, D);
     free(c);
     return 0;
+}
+
+int ncsn_sample(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x, int n,
+                int D, ncsn_progress_fn progress, void *user) {
+    int done;
+    return ncsn_sample_levels(s, score, key, x, n, D, 0, ncsn_sampler_levels(s), &done,
+                              progress, user);
 }

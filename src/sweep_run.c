@@ -15,9 +15,11 @@
  * gives the run back (removes its claim, journals `interrupted`), takes no new one, and
  * the sweep exits NCSN_EXIT_INTERRUPTED (3) once the summary is rewritten. With a deadline
  * (--deadline or NCSN_DEADLINE, Unix time), a rank does not start a run that its measured
- * speed says would end after it (journal `deferred`), and the sweep exits 3 too. Runs are
- * not checkpointed: a run given back starts from the beginning next time, and since runs
- * are deterministic its file is the same as if it had never been stopped. */
+ * speed says would end after it (journal `deferred`), and the sweep exits 3 too. A run
+ * stopped by a signal leaves its state in DIR/checkpoints/<id>.h5 (run.h), as do its
+ * periodic checkpoints (train.checkpoint_every, sample.checkpoint_every): whichever rank
+ * takes it next resumes from there, and its file is bit for bit the one an uninterrupted
+ * run writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -50,15 +52,21 @@ static const char *usage_sweep =
     "  DIR/logs/<id>.log  each run's progress\n"
     "  DIR/journal.log    every state change (queued, started, finished, failed,\n"
     "                     interrupted, deferred)\n"
+    "  DIR/checkpoints/<id>.h5  the state of a run stopped part-way (removed when done)\n"
     "  DIR/sweep.h5       the table /runs and links /run/<id> to every run file\n"
     "Every MPI rank runs configurations, costliest first; OpenMP threads inside each.\n"
     "Running the same command again continues: finished runs are kept, runs that were in\n"
-    "flight start again. A different sweep into an existing DIR is refused.\n"
+    "flight resume from their checkpoints (or start again if they have none). A different\n"
+    "sweep into an existing DIR is refused.\n"
     "\n"
     "SIGUSR1, SIGTERM or SIGINT stop the sweep cleanly: every rank stops its run at the\n"
-    "next training step or sampling level, gives it back (journal: interrupted; no run file;\n"
-    "it starts from the beginning next time, with the same result), takes no new run, and\n"
-    "the sweep rewrites DIR/sweep.h5 and exits 3. Batch scripts requeue on exit 3 (jobs/).\n"
+    "next training step or sampling level, saves its state to DIR/checkpoints/<id>.h5,\n"
+    "gives it back (journal: interrupted), takes no new run, and the sweep rewrites\n"
+    "DIR/sweep.h5 and exits 3; the next invocation resumes the run where it stopped, with\n"
+    "the same result as an uninterrupted run. Batch scripts requeue on exit 3 (jobs/).\n"
+    "Against hard kills, set train.checkpoint_every (steps) and sample.checkpoint_every\n"
+    "(levels) in the sweep file or with -s; they do not change results, so changing them\n"
+    "does not make the sweep a different one.\n"
     "\n"
     "  -s, --set KEY=VALUE  override one key; a list sweeps it (-s train.lr=[1e-3,1e-4])\n"
     "  -o, --output DIR     the sweep directory (required)\n"
@@ -491,8 +499,8 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
                        ncsn_error *err) {
     char p[4200];
     if (make_dir(dir, err) != 0) return NCSN_EXIT_RUNTIME;
-    const char *subs[] = {"runs", "logs", "claims"};
-    for (int i = 0; i < 3; i++) {
+    const char *subs[] = {"runs", "logs", "claims", "checkpoints"};
+    for (int i = 0; i < 4; i++) {
         path_of(p, sizeof p, dir, subs[i], NULL, NULL);
         if (make_dir(p, err) != 0) return NCSN_EXIT_RUNTIME;
     }
@@ -529,6 +537,9 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
         if (st == RUNNING) {
             unlink(claim);
             journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
+        } else if (st == DONE) { /* a checkpoint left by a stop between write and removal */
+            path_of(p, sizeof p, dir, "checkpoints", r->id, ".h5");
+            unlink(p);
         } else if (st == FAILED && a->retry_failed) {
             path_of(p, sizeof p, dir, "runs", r->id, ".failed");
             unlink(p);
@@ -565,12 +576,15 @@ enum run_outcome { RUN_COMPLETE, RUN_FAILED, RUN_INTERRUPTED };
  * claim is removed, so it is queued again, and nothing else of it remains but its log. */
 static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const world *w,
                                 progress_state *p, double *seconds_out) {
-    char log_path[4200], out[4200], failed[4200];
+    char log_path[4200], out[4200], failed[4200], checkpoint[4200];
     path_of(log_path, sizeof log_path, dir, "logs", r->id, ".log");
     path_of(out, sizeof out, dir, "runs", r->id, ".h5");
     path_of(failed, sizeof failed, dir, "runs", r->id, ".failed");
-    journal(dir, "started", "id=%s rank=%d host=%s pid=%ld", r->id, w->rank, w->host,
-            (long)getpid());
+    path_of(checkpoint, sizeof checkpoint, dir, "checkpoints", r->id, ".h5");
+    const int has_checkpoint = exists(checkpoint);
+    journal(dir, "started", "id=%s rank=%d host=%s pid=%ld%s%s%s", r->id, w->rank, w->host,
+            (long)getpid(), has_checkpoint ? " resume=checkpoints/" : "",
+            has_checkpoint ? r->id : "", has_checkpoint ? ".h5" : "");
     FILE *log = fopen(log_path, "a");
     if (log) {
         char *yaml = ncsn_config_to_yaml(&r->cfg);
@@ -582,7 +596,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         fflush(log);
     }
     p->log = log;
-    ncsn_run_options opt = {0, r->index, run_progress, p, log};
+    ncsn_run_options opt = {0, r->index, run_progress, p, log, checkpoint};
     ncsn_error err = {{0}};
     double t0 = ncsn_now();
     int rc = ncsn_run(&r->cfg, out, &opt, &err);
@@ -597,8 +611,10 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         char claim_path[4200];
         path_of(claim_path, sizeof claim_path, dir, "claims", r->id, NULL);
         unlink(claim_path);
-        journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.2f", r->id,
-                signal_name(ncsn_stop_signal()), w->rank, seconds);
+        const int saved = exists(checkpoint);
+        journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.2f%s%s%s",
+                r->id, signal_name(ncsn_stop_signal()), w->rank, seconds,
+                saved ? " checkpoint=checkpoints/" : "", saved ? r->id : "", saved ? ".h5" : "");
         if (log) fprintf(log, "interrupted: %s\n", err.msg);
     } else {
         /* diverged and non-finite runs have a run file with their status; every failure

@@ -801,7 +801,8 @@ static void find_swept(ncsn_sweep *s, const uint64_t *base_seeds, int n_configs)
 
 /* canonical: the settings, the first run's whole configuration, then each run's id, seed
  * and swept values. Keys that are not swept equal the first run's, so this is the whole
- * expansion; origins (line numbers, comments) are left out. */
+ * expansion; origins (line numbers, comments) and the keys that do not change results
+ * (checkpoint intervals) are left out. */
 static void write_canonical(ncsn_sweep *s, const plan *pl, const uint64_t *base_seeds) {
     size_t size = 0;
     FILE *f = open_memstream(&s->canonical, &size);
@@ -810,7 +811,7 @@ static void write_canonical(ncsn_sweep *s, const plan *pl, const uint64_t *base_
             "\nruns: %d\nswept:", pl->random ? "random" : "grid", pl->trials, s->repeats,
             s->base_seed, s->n_runs);
     for (int k = 0; k < s->n_swept; k++) fprintf(f, " %s", s->swept_keys[k]);
-    char *first = ncsn_config_to_yaml(&s->runs[0].cfg);
+    char *first = ncsn_config_results_yaml(&s->runs[0].cfg);
     fprintf(f, "\nfirst run:\n%s", first);
     free(first);
     for (int r = 0; r < s->n_runs; r++) {

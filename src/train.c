@@ -816,93 +816,126 @@ NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t ste
     }
 }
 
-int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
-               const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
-               ncsn_progress_fn progress, void *user) {
-    const int D = model->D;
-    const int B = cfg->train.batch;
-    const int64_t steps = cfg->train.steps;
-    const uint64_t seed = cfg->seed;
-    const ncsn_key k_shuffle = ncsn_rng_key(seed, config_index, NCSN_RNG_SHUFFLE);
-    const ncsn_key k_level = ncsn_rng_key(seed, config_index, NCSN_RNG_TRAIN_LEVEL);
-    const ncsn_key k_noise = ncsn_rng_key(seed, config_index, NCSN_RNG_TRAIN_NOISE);
-
-    float *sig = ncsn_xmalloc(sizeof(float) * (size_t)L);
-    for (int i = 0; i < L; i++) sig[i] = (float)sigmas[i];
-    int *perm = ncsn_xmalloc(sizeof(int) * (size_t)n);
-    int *levels = ncsn_xmalloc(sizeof(int) * (size_t)B);
-    float *xb = ncsn_xmalloc(sizeof(float) * (size_t)B * D); /* (B, D) */
-    float *zb = ncsn_xmalloc(sizeof(float) * (size_t)B * D); /* (B, D) */
-    float *gblock = ncsn_xcalloc(model->n_params, sizeof(float));
-    ncsn_model grad;
-    ncsn_model_view(model, gblock, &grad);
-    ncsn_dsm_work work;
-    ncsn_dsm_work_alloc(&work, model, B);
-    ncsn_adam adam;
-    ncsn_adam_init(&adam, model->n_params, cfg->train.lr, cfg->train.weight_decay);
-    const double ema_rate = cfg->train.ema;
+void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_index,
+                       const double *sigmas, int L, const float *x, int n, ncsn_model *model,
+                       ncsn_model *ema) {
+    memset(t, 0, sizeof *t);
+    const int D = model->D, B = cfg->train.batch;
+    t->cfg = cfg;
+    t->config_index = config_index;
+    t->x = x;
+    t->n = n;
+    t->L = L;
+    t->model = model;
+    t->ema = ema;
+    t->k_shuffle = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_SHUFFLE);
+    t->k_level = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_TRAIN_LEVEL);
+    t->k_noise = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_TRAIN_NOISE);
+    t->sig = ncsn_xmalloc(sizeof(float) * (size_t)L);
+    for (int i = 0; i < L; i++) t->sig[i] = (float)sigmas[i];
+    t->perm = ncsn_xmalloc(sizeof(int) * (size_t)n);
+    t->levels = ncsn_xmalloc(sizeof(int) * (size_t)B);
+    t->xb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
+    t->zb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
+    t->gblock = ncsn_xcalloc(model->n_params, sizeof(float));
+    ncsn_model_view(model, t->gblock, &t->grad);
+    ncsn_dsm_work_alloc(&t->work, model, B);
+    ncsn_adam_init(&t->adam, model->n_params, cfg->train.lr, cfg->train.weight_decay);
     if (ema) ncsn_model_copy(model, ema);
+    t->log.diverged_at = -1;
+    t->pos = n; /* n forces a new epoch at the first step */
+    t->t_start = t->last_report = ncsn_now();
+}
 
-    memset(log, 0, sizeof *log);
-    log->diverged_at = -1;
+void ncsn_trainer_resume(ncsn_trainer *t, int64_t step, uint32_t epoch, int pos) {
+    NCSN_ASSERT(step >= 0 && pos >= 0 && pos <= t->n && (epoch > 0 || pos == t->n));
+    t->step = t->step_start = step;
+    t->epoch = epoch;
+    t->pos = pos;
+    if (epoch > 0 && pos < t->n) epoch_permutation(t->k_shuffle, epoch - 1, t->n, t->perm);
+    t->t_start = t->last_report = ncsn_now();
+}
+
+void ncsn_trainer_free(ncsn_trainer *t) {
+    ncsn_adam_free(&t->adam);
+    ncsn_dsm_work_free(&t->work);
+    free(t->gblock);
+    free(t->zb);
+    free(t->xb);
+    free(t->levels);
+    free(t->perm);
+    free(t->sig);
+    t->gblock = t->zb = t->xb = t->sig = NULL;
+    t->levels = t->perm = NULL;
+}
+
+int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, void *user) {
+    const ncsn_config *cfg = t->cfg;
+    const int D = t->model->D, B = cfg->train.batch, n = t->n;
+    const int64_t steps = cfg->train.steps;
+    if (until > steps) until = steps;
+    ncsn_train_log *log = &t->log;
     const double t0 = ncsn_now();
-    double last_report = t0;
-    uint32_t epoch = 0;
-    int pos = n; /* position in the current permutation; n forces a new epoch */
     int status = 0;
-    double loss = 0;
-
-    for (int64_t step = 0; step < steps; step++) {
-        if (ncsn_stop_requested()) { /* a stop signal (common.h): the caller discards this */
+    while (t->step < until) {
+        const int64_t step = t->step;
+        if (ncsn_stop_requested()) { /* a stop signal (common.h): the state is step's */
             status = 2;
             break;
         }
-        if (pos >= n) {
-            epoch_permutation(k_shuffle, epoch++, n, perm);
-            pos = 0;
+        if (t->pos >= n) {
+            epoch_permutation(t->k_shuffle, t->epoch++, n, t->perm);
+            t->pos = 0;
         }
-        const int bsz = (n - pos) < B ? (n - pos) : B;
-        const uint32_t s32 = (uint32_t)step;
+        const int bsz = (n - t->pos) < B ? (n - t->pos) : B;
         for (int b = 0; b < bsz; b++)
-            memcpy(xb + (size_t)b * D, x + (size_t)perm[pos + b] * D, sizeof(float) * D);
-        draw_batch(k_level, k_noise, s32, bsz, L, D, levels, zb);
-        pos += bsz;
+            memcpy(t->xb + (size_t)b * D, t->x + (size_t)t->perm[t->pos + b] * D,
+                   sizeof(float) * D);
+        draw_batch(t->k_level, t->k_noise, (uint32_t)step, bsz, t->L, D, t->levels, t->zb);
+        t->pos += bsz;
 
-        loss = ncsn_dsm_loss_grad(model, xb, bsz, levels, sig, zb, &grad, &work);
+        const double loss = ncsn_dsm_loss_grad(t->model, t->xb, bsz, t->levels, t->sig, t->zb,
+                                               &t->grad, &t->work);
         if (!isfinite(loss)) {
             log->diverged_at = step;
             log_push(log, step + 1, (float)loss);
+            log->final_loss = loss;
             status = 1;
             break;
         }
-        ncsn_adam_step(&adam, model->params, grad.params);
-        if (ema) {
-            const float r = (float)ema_rate, q = 1.0f - (float)ema_rate;
-            for (size_t p = 0; p < model->n_params; p++)
-                ema->params[p] = r * ema->params[p] + q * model->params[p];
+        ncsn_adam_step(&t->adam, t->model->params, t->grad.params);
+        if (t->ema) {
+            const float r = (float)cfg->train.ema, q = 1.0f - (float)cfg->train.ema;
+            float *e = t->ema->params;
+            const float *p = t->model->params;
+            for (size_t k = 0; k < t->model->n_params; k++) e[k] = r * e[k] + q * p[k];
         }
-        if ((step + 1) % cfg->train.log_every == 0 || step + 1 == steps)
-            log_push(log, step + 1, (float)loss);
+        t->step = step + 1;
+        log->final_loss = loss;
+        if (t->step % cfg->train.log_every == 0 || t->step == steps)
+            log_push(log, t->step, (float)loss);
         if (progress) {
-            double now = ncsn_now();
-            if (now - last_report >= 1.0 || step + 1 == steps) {
+            const double now = ncsn_now();
+            if (now - t->last_report >= 1.0 || t->step == steps) {
                 char extra[64];
                 snprintf(extra, sizeof extra, "loss=%.4f", loss);
-                progress("train", step + 1, steps, (double)(step + 1) / (now - t0), extra, user);
-                last_report = now;
+                progress("train", t->step, steps,
+                         (double)(t->step - t->step_start) / (now - t->t_start), extra, user);
+                t->last_report = now;
             }
         }
     }
-    log->final_loss = loss;
-    log->seconds = ncsn_now() - t0;
+    log->seconds += ncsn_now() - t0;
+    return status;
+}
 
-    ncsn_adam_free(&adam);
-    ncsn_dsm_work_free(&work);
-    free(gblock);
-    free(zb);
-    free(xb);
-    free(levels);
-    free(perm);
-    free(sig);
+int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
+               const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
+               ncsn_progress_fn progress, void *user) {
+    ncsn_trainer t;
+    ncsn_trainer_init(&t, cfg, config_index, sigmas, L, x, n, model, ema);
+    const int status = ncsn_trainer_run(&t, cfg->train.steps, progress, user);
+    *log = t.log; /* the caller frees it */
+    ncsn_trainer_free(&t);
     return status;
 }

@@ -35,10 +35,10 @@ static const char *const expected_keys[] = {
     "dataset.holdout",
     "model.emb", "model.hidden", "model.sigma_input", "model.scale_by_sigma",
     "train.steps", "train.batch", "train.lr", "train.weight_decay", "train.ema",
-    "train.log_every",
+    "train.log_every", "train.checkpoint_every",
     "noise.sigma_1", "noise.sigma_L", "noise.L",
     "sample.n", "sample.T", "sample.eps", "sample.low", "sample.high", "sample.method",
-    "sample.score", "sample.denoise",
+    "sample.score", "sample.denoise", "sample.checkpoint_every",
 };
 #define N_EXPECTED ((int)(sizeof expected_keys / sizeof expected_keys[0]))
 
@@ -812,6 +812,30 @@ static void roundtrip(const ncsn_config *c) {
     ncsn_config_free(&d);
 }
 
+/* The results YAML leaves out the checkpoint intervals and nothing else. */
+static void test_results_yaml(void) {
+    ncsn_config a, b;
+    ncsn_config_default(&a);
+    ncsn_config_default(&b);
+    ncsn_error err;
+    CU_ASSERT_FATAL(ncsn_config_set(&b, "train.checkpoint_every=500", &err) == 0);
+    CU_ASSERT_FATAL(ncsn_config_set(&b, "sample.checkpoint_every=3", &err) == 0);
+    char *ya = ncsn_config_results_yaml(&a), *yb = ncsn_config_results_yaml(&b);
+    CU_ASSERT_STRING_EQUAL(ya, yb);
+    CU_ASSERT_PTR_NULL(strstr(ya, "checkpoint_every"));
+    free(yb);
+    char *full = ncsn_config_to_yaml(&b);
+    CU_ASSERT_PTR_NOT_NULL(strstr(full, "  checkpoint_every: 500\n"));
+    free(full);
+    CU_ASSERT_FATAL(ncsn_config_set(&b, "train.log_every=7", &err) == 0);
+    yb = ncsn_config_results_yaml(&b);
+    CU_ASSERT_STRING_NOT_EQUAL(ya, yb);
+    free(ya);
+    free(yb);
+    ncsn_config_free(&a);
+    ncsn_config_free(&b);
+}
+
 static void test_yaml_roundtrip_defaults(void) {
     ncsn_config c;
     ncsn_config_default(&c);
@@ -1092,6 +1116,7 @@ void ncsn_test_register(void) {
 
     s = CU_add_suite("config: YAML output", NULL, NULL);
     CU_add_test(s, "defaults round trip", test_yaml_roundtrip_defaults);
+    CU_add_test(s, "results YAML: all but the checkpoint intervals", test_results_yaml);
     CU_add_test(s, "doubles round trip bit for bit", test_yaml_roundtrip_exact_doubles);
     CU_add_test(s, "auto values print their number", test_yaml_auto_values);
 

@@ -67,6 +67,7 @@ typedef struct {
         double weight_decay;
         double ema;         /* 0 = off, else the EMA rate (e.g. 0.999) */
         int64_t log_every;  /* loss history every this many steps */
+        int64_t checkpoint_every; /* steps between checkpoints; 0: only when stopped */
     } train;
     struct {
         double sigma_1;
@@ -83,6 +84,7 @@ typedef struct {
         int method;         /* enum ncsn_sample_method: "annealed" | "plain" */
         int score;          /* enum ncsn_score_source: "model" | "exact" */
         int denoise;        /* bool: final x += sigma_L^2 s(x, sigma_L) */
+        int checkpoint_every; /* levels between checkpoints; 0: only when stopped */
     } sample;
     /* Where each key's value came from, indexed like ncsn_config_visit: "" for the default,
      * "FILE:LINE" for a file, "--set" for an override. */
@@ -114,6 +116,10 @@ int ncsn_config_load_string(ncsn_config *c, const char *yaml, const char *label,
 int ncsn_config_set(ncsn_config *c, const char *assignment, ncsn_error *err);
 int ncsn_config_validate(const ncsn_config *c, ncsn_error *err);
 char *ncsn_config_to_yaml(const ncsn_config *c);
+/* The same without the keys that do not change results (train.checkpoint_every,
+ * sample.checkpoint_every): equal text, equal results. A sweep's identity and a
+ * checkpoint's configuration use it. */
+char *ncsn_config_results_yaml(const ncsn_config *c);
 
 /* Sets key from value, YAML text (a scalar, a flow list, ...), as ncsn_config_set does.
  * With file NULL, errors read `--set KEY: reason` and the origin is "--set"; else value was

@@ -2,6 +2,7 @@
  *   ncsn_training_set   the configured data set (dataset.h) and its dataset.n training points
  *   ncsn_run            what `ncsn run` does
  *   ncsn_resample       what `ncsn sample` does: new samples from a run file's model
+ *   ncsn_trainer_checkpoint / _restore  a training loop's state to and from a checkpoint
  *   ncsn_progress_stderr  the progress printer both use (key=value lines with rate, ETA),
  *                         to the FILE * in user, or stderr when user is NULL */
 #ifndef NCSN_RUN_H
@@ -11,6 +12,7 @@
 #include "ncsn/config.h"
 #include "ncsn/data.h"
 #include "ncsn/dataset.h"
+#include "ncsn/io.h"
 #include "ncsn/train.h"
 
 typedef struct {
@@ -18,7 +20,13 @@ typedef struct {
     uint32_t config_index;   /* the configuration's index in a sweep (0 for a single run) */
     ncsn_progress_fn progress; /* where progress goes; NULL: ncsn_progress_stderr */
     void *progress_user;
-    FILE *log;               /* the closing summary line; NULL: stderr */
+    FILE *log;               /* the closing summary line and notes; NULL: stderr */
+    /* ncsn_run: where the run's checkpoint lives (io.h), or NULL for none. An existing
+     * checkpoint of the same configuration is resumed from (an unreadable or different
+     * one is reported and ignored); one is written when a stop signal stops the run, and
+     * every train.checkpoint_every steps and sample.checkpoint_every levels; it is removed
+     * once the run file is written. */
+    const char *checkpoint;
 } ncsn_run_options;
 
 /* ds gets the configured data set (dataset.h: its dimension ds->D resolves dataset.dim
@@ -30,8 +38,9 @@ int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_dataset 
 
 /* Returns NCSN_EXIT_OK, NCSN_EXIT_USAGE (configuration error) or NCSN_EXIT_RUNTIME
  * (including a run that diverged: its file is still written, with status "diverged"), or
- * NCSN_EXIT_INTERRUPTED when a stop signal (common.h) stopped training or sampling:
- * nothing is written, and err says which signal. */
+ * NCSN_EXIT_INTERRUPTED when a stop signal (common.h) stopped training or sampling: no
+ * run file is written, the state goes to opt->checkpoint (if set), and err says which
+ * signal and where the state is. */
 int ncsn_run(const ncsn_config *c, const char *out_path, const ncsn_run_options *opt,
              ncsn_error *err);
 
@@ -42,6 +51,12 @@ int ncsn_resample(const char *in_path, const ncsn_config *c, const char *out_pat
 
 /* The configuration stored in a run file (for overriding before ncsn_resample). */
 int ncsn_run_file_config(const char *in_path, ncsn_config *c, ncsn_error *err);
+
+/* A training-phase checkpoint (io.h) of t's whole state; its arrays are t's (borrowed). */
+void ncsn_trainer_checkpoint(const ncsn_trainer *t, ncsn_checkpoint *ck);
+/* Puts a training-phase checkpoint's state into t, just initialised with the same run
+ * (ck's loss history moves into t), ready to continue where the checkpoint was taken. */
+void ncsn_trainer_restore(ncsn_trainer *t, ncsn_checkpoint *ck);
 
 void ncsn_progress_stderr(const char *phase, int64_t done, int64_t total, double rate,
                           const char *extra, void *user);

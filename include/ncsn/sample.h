@@ -40,4 +40,17 @@ typedef struct {
 int ncsn_sample(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x, int n,
                 int D, ncsn_progress_fn progress, void *user);
 
+/* The sampler's levels: L for the annealed sampler, 1 for the plain one (its T steps). */
+int ncsn_sampler_levels(const ncsn_sampler *s);
+
+/* Levels [from, to) of the sampler on x (n, D), which holds the chains after `from`
+ * levels; the final denoising step runs when to is the last level. The noise of a step
+ * depends only on its global index, so running the levels in pieces (resuming from a
+ * checkpoint) gives exactly the chains of one call. *done gets the levels finished.
+ * Returns 0, or 1 when ncsn_stop_requested() (checked before each level): x then holds
+ * the chains after *done levels. */
+int ncsn_sample_levels(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x,
+                       int n, int D, int from, int to, int *done, ncsn_progress_fn progress,
+                       void *user);
+
 #endif

@@ -91,11 +91,56 @@ typedef struct {
 
 void ncsn_train_log_free(ncsn_train_log *log);
 
-/* Trains model (already initialised) on x (n, D). ema, if not NULL, is allocated like model
- * and receives the EMA weights (rate cfg->train.ema > 0). Keys come from (seed,
- * config_index, purpose). Returns 0, or 1 when the loss became non-finite (log->diverged_at
- * says when; training stops there), or 2 when ncsn_stop_requested() (common.h; checked
- * before every step): training stopped early and the model is not the trained one. */
+/* The training loop as an object whose state a checkpoint can hold and restore, so a run
+ * stopped at step k and resumed computes exactly what an uninterrupted run computes:
+ * step k + 1 draws from counters indexed by the step alone, and the batch order follows
+ * the epoch's permutation, regenerated from its counters. */
+typedef struct {
+    /* the run: set by ncsn_trainer_init, not owned */
+    const ncsn_config *cfg;
+    uint32_t config_index;
+    const float *x;          /* (n, D) training points */
+    int n, L;
+    ncsn_model *model;       /* trained in place */
+    ncsn_model *ema;         /* the EMA weights (allocated like model), or NULL */
+    /* the state a checkpoint holds (with model's and ema's weights) */
+    int64_t step;            /* steps taken */
+    uint32_t epoch;          /* permutations drawn; the current one is epoch - 1's */
+    int pos;                 /* examples of the current permutation used (n: none left) */
+    ncsn_adam adam;          /* moments and step count */
+    ncsn_train_log log;      /* loss history; seconds accumulates over resumed pieces */
+    /* scratch, and progress of this process */
+    ncsn_key k_shuffle, k_level, k_noise;
+    float *sig;              /* (L) */
+    int *perm;               /* (n) */
+    int *levels;             /* (batch) */
+    float *xb, *zb;          /* (batch, D) */
+    float *gblock;           /* (n_params) */
+    ncsn_model grad;
+    ncsn_dsm_work work;
+    double t_start, last_report;
+    int64_t step_start;
+} ncsn_trainer;
+
+/* Ready to take step 0: ema (if not NULL) becomes a copy of model, Adam's moments zero.
+ * Keys come from (cfg->seed, config_index, purpose). */
+void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_index,
+                       const double *sigmas, int L, const float *x, int n, ncsn_model *model,
+                       ncsn_model *ema);
+/* After the caller has put a checkpoint's weights, EMA, Adam moments (adam.m, adam.v,
+ * adam.t) and log into t: continue at step `step` of epoch `epoch` (pos examples used). */
+void ncsn_trainer_resume(ncsn_trainer *t, int64_t step, uint32_t epoch, int pos);
+/* Takes steps until t->step == until (at most cfg->train.steps). Returns 0, or 1 when the
+ * loss became non-finite (t->log.diverged_at says when; the step is not applied), or 2
+ * when ncsn_stop_requested() (common.h; checked before every step): t then holds the
+ * state after t->step steps, ready for a checkpoint. */
+int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, void *user);
+/* Frees the scratch and Adam's moments; t->log stays (free it with ncsn_train_log_free). */
+void ncsn_trainer_free(ncsn_trainer *t);
+
+/* The whole loop in one call: trains model (already initialised) on x (n, D); ema, if not
+ * NULL, is allocated like model and receives the EMA weights (rate cfg->train.ema > 0).
+ * Returns as ncsn_trainer_run does (2: stopped early, the model is not the trained one). */
 int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
                const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
                ncsn_progress_fn progress, void *user);

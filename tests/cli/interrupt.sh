@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # interrupt.sh: stopping cleanly, without SLURM. `ncsn run` and `ncsn sweep` catch SIGUSR1,
 # SIGTERM and SIGINT, stop at the next training step or sampling level, write no run file
-# for what was in flight, and exit 3; the sweep gives its runs in flight back (journal
-# `interrupted`, claim removed, summary rewritten) and the same command then finishes it
-# with results bit-identical to an uninterrupted sweep's. Also through mpiexec (which
+# for what was in flight but a checkpoint of its state, and exit 3; the sweep gives its
+# runs in flight back (journal `interrupted`, claim removed, summary rewritten) and the
+# same command then resumes them from their checkpoints, with results bit-identical to an
+# uninterrupted sweep's. Also through mpiexec (which
 # forwards SIGUSR1 to every rank), and --deadline / NCSN_DEADLINE: runs that would not end
 # before it are deferred (journal `deferred`, exit 3).
 set -euo pipefail
@@ -89,28 +90,98 @@ SECONDS=0
 # the reference: uninterrupted
 "$NCSN" sweep "$tmp/mid.yaml" -q -o "$tmp/ref" > /dev/null
 
-# 1. `ncsn run`: SIGTERM in training, SIGUSR1 in sampling -> exit 3, no file
+# 1. `ncsn run`: a stop signal saves the run's whole state to OUT.h5.ckpt and exits 3 with
+# no run file; the same command resumes from it, with results bit for bit those of an
+# uninterrupted run (on another thread count too). SIGTERM in training, SIGUSR1 in
+# sampling, kill -9 after a periodic checkpoint; a checkpoint of another configuration or
+# a damaged one is reported and ignored.
 # (not SIGINT: a script's background jobs ignore it, and ncsn leaves it ignored)
 # wait_line FILE REGEX: until a progress line appears (20 s at most)
 wait_line() {
   for _ in $(seq 2000); do grep -q "$2" "$1" && return 0; sleep 0.01; done
   fail "no line $2 in $1"
 }
-"$NCSN" run -s train.steps=100000000 -o "$tmp/run.h5" 2> "$tmp/err" & pid=$!; pids+=("$pid")
-wait_line "$tmp/err" "^train "
-kill -TERM $pid
-set +e; wait $pid; rc=$?; set -e
-[ $rc -eq 3 ] || fail "ncsn run after SIGTERM: exit $rc, expected 3"
-grep -q "^ncsn run: interrupted by SIGTERM" "$tmp/err" || fail "ncsn run message: $(cat "$tmp/err")"
-ls "$tmp"/run.h5* > /dev/null 2>&1 && fail "ncsn run wrote a file after SIGTERM"
-"$NCSN" run -s train.steps=10 -s sample.n=200 -s sample.T=300000 -o "$tmp/run.h5" 2> "$tmp/err" &
-pid=$!; pids+=("$pid")
-wait_line "$tmp/err" "^sample "
-kill -USR1 $pid
-set +e; wait $pid; rc=$?; set -e
-[ $rc -eq 3 ] || fail "ncsn run after SIGUSR1: exit $rc, expected 3"
-grep -q "^ncsn run: interrupted by SIGUSR1" "$tmp/err" || fail "ncsn run message: $(cat "$tmp/err")"
-ls "$tmp"/run.h5* > /dev/null 2>&1 && fail "ncsn run wrote a file after SIGUSR1"
+# wait_file FILE: until it exists (20 s at most)
+wait_file() {
+  for _ in $(seq 2000); do [ -e "$1" ] && return 0; sleep 0.01; done
+  fail "$1 never appeared"
+}
+# same_run A B: every array of two run files equal (times aside)
+same_run() {
+  "$PY" - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+def arrays(g, prefix=""):
+    out = {}
+    for k, v in g.items():
+        if isinstance(v, h5py.Group):
+            out.update(arrays(v, prefix + k + "/"))
+        else:
+            out[prefix + k] = v[()]
+    return out
+a, b = arrays(h5py.File(sys.argv[1], "r")), arrays(h5py.File(sys.argv[2], "r"))
+assert a.keys() == b.keys()
+for k in a:
+    if k not in ("metrics/train_seconds", "metrics/sample_seconds"):
+        assert np.array_equal(a[k], b[k], equal_nan=True), k
+PY
+}
+# About 1.5 s of training and 1 s of sampling on one thread.
+run=(-s dataset.n=200 -s train.steps=60000 -s train.batch=64 -s train.ema=0.99
+     -s train.log_every=500 -s noise.L=8 -s sample.n=2000 -s sample.T=3000)
+"$NCSN" run "${run[@]}" -q --no-checkpoint -o "$tmp/ref.h5"
+[ -e "$tmp/ref.h5.ckpt" ] && fail "--no-checkpoint left a checkpoint"
+# stop_run SIGNAL WHEN ARGS...: starts the run, waits for its first periodic checkpoint,
+# sends SIGNAL (KILL: a hard kill) and checks what is left
+stop_run() {
+  local sig=$1 when=$2 rc; shift 2
+  rm -f "$tmp/run.h5.ckpt"
+  "$NCSN" run "${run[@]}" "$@" -o "$tmp/run.h5" 2> "$tmp/err" & pid=$!; pids+=("$pid")
+  wait_file "$tmp/run.h5.ckpt"
+  kill -"$sig" $pid
+  set +e; wait $pid; rc=$?; set -e
+  if [ "$sig" = KILL ]; then
+    [ $rc -eq 137 ] || fail "ncsn run after kill -9: exit $rc"
+  else
+    [ $rc -eq 3 ] || fail "ncsn run after SIG$sig: exit $rc, expected 3 ($(cat "$tmp/err"))"
+    grep -q "^ncsn run: interrupted by SIG$sig at $when .* its state is in $tmp/run.h5.ckpt" \
+      "$tmp/err" || fail "ncsn run message after SIG$sig: $(tail -1 "$tmp/err")"
+  fi
+  [ -e "$tmp/run.h5" ] && fail "ncsn run wrote a run file after SIG$sig"
+  [ -e "$tmp/run.h5.ckpt" ] || fail "no checkpoint after SIG$sig"
+}
+# resume WHAT: the same command (two threads, no periodic checkpoints) continues
+resume() {
+  OMP_NUM_THREADS=2 "$NCSN" run "${run[@]}" -o "$tmp/run.h5" 2> "$tmp/err" ||
+    fail "resuming: $(cat "$tmp/err")"
+  grep -q "^resuming from $tmp/run.h5.ckpt: $1" "$tmp/err" || fail "did not resume $1: $(cat "$tmp/err")"
+  [ -e "$tmp/run.h5.ckpt" ] && fail "the checkpoint outlived the finished run"
+  same_run "$tmp/ref.h5" "$tmp/run.h5" || fail "resumed ($1) differs from uninterrupted"
+  rm -f "$tmp/run.h5"
+}
+stop_run TERM "training step" -s train.checkpoint_every=2000
+resume "training step"
+stop_run USR1 "sampling level" -s sample.checkpoint_every=1
+resume "sampling level"
+stop_run KILL "" -s train.checkpoint_every=5000
+resume "training step"
+# another configuration: the checkpoint is not used
+stop_run TERM "training step" -s train.checkpoint_every=2000
+"$NCSN" run "${run[@]}" -s train.steps=100 -s sample.T=10 -o "$tmp/run.h5" 2> "$tmp/err" || true
+grep -q "warning: not resuming: .*different configuration" "$tmp/err" ||
+  fail "another configuration: $(cat "$tmp/err")"
+rm -f "$tmp/run.h5"
+# a damaged checkpoint: reported, ignored, and the run is still right
+stop_run TERM "training step" -s train.checkpoint_every=2000
+truncate -s 5000 "$tmp/run.h5.ckpt"
+"$NCSN" run "${run[@]}" -o "$tmp/run.h5" 2> "$tmp/err" || fail "$(cat "$tmp/err")"
+grep -q "warning: not resuming: $tmp/run.h5.ckpt: .*starting from the beginning" "$tmp/err" ||
+  fail "damaged checkpoint: $(cat "$tmp/err")"
+same_run "$tmp/ref.h5" "$tmp/run.h5" || fail "after a damaged checkpoint: results differ"
+set +e
+"$NCSN" run --checkpoint a --no-checkpoint -o "$tmp/x.h5" 2> /dev/null; rc1=$?
+"$NCSN" run --checkpoint -o "$tmp/x.h5" 2> /dev/null; rc2=$?
+set -e
+[ $rc1 -eq 2 ] && [ $rc2 -eq 2 ] || fail "checkpoint options: exits $rc1 $rc2, expected 2"
 
 # 2. one process: SIGUSR1 while the second run is in flight
 "$NCSN" sweep "$tmp/mid.yaml" -q -o "$tmp/s" > /dev/null 2> "$tmp/err" & pid=$!; pids+=("$pid")
@@ -129,6 +200,9 @@ grep -q "event=interrupted id=$victim reason=signal signal=USR1" "$tmp/s/journal
 grep -q "event=sweep_ended .*stopped=signal" "$tmp/s/journal.log" || fail "journal: sweep_ended"
 [ -e "$tmp/s/runs/$victim.h5" ] && fail "a run file for the interrupted run $victim"
 [ -e "$tmp/s/runs/$victim.failed" ] && fail "the interrupted run $victim recorded as failed"
+grep -q "event=interrupted id=$victim .*checkpoint=checkpoints/$victim.h5" "$tmp/s/journal.log" ||
+  fail "journal: no checkpoint for the interrupted run $victim"
+[ -e "$tmp/s/checkpoints/$victim.h5" ] || fail "no checkpoint file for $victim"
 [ -e "$tmp/s/claims/$victim" ] && fail "the interrupted run $victim is still claimed"
 n_done=$(n_done "$tmp/s")
 [ "$n_done" -ge 1 ] && [ "$n_done" -lt 4 ] || fail "$n_done runs done before the signal"
@@ -148,6 +222,11 @@ for f in "$tmp/s/runs"/*.h5; do
 done
 [ "$(grep -c "event=started id=$victim " "$tmp/s/journal.log")" -eq 2 ] ||
   fail "the interrupted run was not started again exactly once"
+grep -q "event=started id=$victim .*resume=checkpoints/$victim.h5" "$tmp/s/journal.log" ||
+  fail "the interrupted run $victim did not resume from its checkpoint"
+grep -q "^resuming from .*checkpoints/$victim.h5" "$tmp/s/logs/$victim.log" ||
+  fail "the log of $victim does not say where it resumed"
+[ -z "$(ls "$tmp/s/checkpoints")" ] || fail "checkpoints left: $(ls "$tmp/s/checkpoints")"
 same_results "$tmp/ref" "$tmp/s" || fail "the continued sweep differs from the uninterrupted one"
 
 # 3. two MPI ranks: mpiexec forwards SIGUSR1; both runs in flight are given back
@@ -160,9 +239,13 @@ if command -v mpiexec > /dev/null; then
   [ $rc -eq 3 ] || fail "mpiexec sweep after SIGUSR1: exit $rc, expected 3"
   [ "$(grep -c 'event=interrupted' "$tmp/m/journal.log")" -eq 2 ] ||
     fail "two ranks: expected two interrupted runs"
+  [ "$(grep -c 'event=interrupted .*checkpoint=' "$tmp/m/journal.log")" -eq 2 ] ||
+    fail "two ranks: expected two checkpoints"
   [ -z "$(in_flight "$tmp/m")" ] || fail "two ranks: claims left: $(in_flight "$tmp/m")"
   mpiexec -n 2 --oversubscribe "$NCSN" sweep "$tmp/mid.yaml" -q -o "$tmp/m" > /dev/null 2>&1
   same_results "$tmp/ref" "$tmp/m" || fail "two ranks: the continued sweep differs"
+  [ "$(grep -c 'event=started .*resume=' "$tmp/m/journal.log")" -eq 2 ] ||
+    fail "two ranks: expected two resumed runs"
 fi
 
 # 4. a deadline already past: nothing starts, every run deferred, exit 3

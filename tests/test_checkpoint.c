@@ -1,0 +1,338 @@
+/* test_checkpoint.c: checkpoints (io.h, run.h). A run stopped part-way and resumed from
+ * its checkpoint computes exactly what an uninterrupted run computes: the training loop in
+ * pieces with a checkpoint file between them, the sampler in pieces, and ncsn_run resuming
+ * from a checkpoint or writing periodic ones. A checkpoint of another configuration, a
+ * damaged or truncated one, or one with values out of range is refused. */
+#define _GNU_SOURCE /* memmem */
+#include <hdf5.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "ncsn/common.h"
+#include "ncsn/config.h"
+#include "ncsn/io.h"
+#include "ncsn/noise.h"
+#include "ncsn/run.h"
+#include "ncsn/sample.h"
+
+/* A small run: 200 points, batches of 64 (an epoch is 4 steps, the last one of 8
+ * examples), EMA on, 300 steps. */
+static void small_config(ncsn_config *c) {
+    ncsn_config_default(c);
+    const char *sets[] = {"dataset.n=200", "train.steps=300",  "train.batch=64",
+                          "train.ema=0.9", "train.log_every=7", "noise.L=6",
+                          "sample.n=100",  "sample.T=20",       "sample.denoise=true"};
+    ncsn_error err;
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+        CU_ASSERT_FATAL(ncsn_config_set(c, sets[i], &err) == 0);
+    CU_ASSERT_FATAL(ncsn_config_validate(c, &err) == 0);
+}
+
+/* What ncsn_run sets up before training: data, levels, the initial weights. */
+typedef struct {
+    ncsn_dataset ds;
+    float *x;       /* (dataset.n, D) */
+    double *sigmas; /* (L) */
+    ncsn_model model, ema;
+} setup;
+
+static void setup_init(setup *s, const ncsn_config *c) {
+    memset(s, 0, sizeof *s);
+    ncsn_error err;
+    CU_ASSERT_FATAL(ncsn_training_set(c, 0, &s->ds, &s->x, &err) == 0);
+    s->sigmas = malloc(sizeof(double) * (size_t)c->noise.L);
+    ncsn_noise_levels(c->noise.sigma_1, c->noise.sigma_L, c->noise.L, s->sigmas);
+    ncsn_model_alloc(&s->model, 2, c->model.emb, c->model.hidden, c->model.sigma_input,
+                     c->model.scale_by_sigma);
+    ncsn_model_init_params(&s->model, ncsn_rng_key(c->seed, 0, NCSN_RNG_INIT));
+}
+
+static void setup_free(setup *s) {
+    ncsn_model_free(&s->ema);
+    ncsn_model_free(&s->model);
+    free(s->sigmas);
+    free(s->x);
+    ncsn_dataset_free(&s->ds);
+}
+
+static int same_floats(const float *a, const float *b, size_t n) {
+    return memcmp(a, b, sizeof(float) * n) == 0;
+}
+
+static const char *path_in_tmp(char *buf, size_t size, const char *name) {
+    snprintf(buf, size, "%s/%s", ncsn_test_tmpdir(), name);
+    return buf;
+}
+
+/* Trains `at` steps and writes the trainer's checkpoint to path. */
+static void checkpoint_at(const ncsn_config *c, int64_t at, const char *path) {
+    setup s;
+    setup_init(&s, c);
+    ncsn_trainer t;
+    ncsn_trainer_init(&t, c, 0, s.sigmas, c->noise.L, s.x, c->dataset.n, &s.model, &s.ema);
+    CU_ASSERT(ncsn_trainer_run(&t, at, NULL, NULL) == 0);
+    CU_ASSERT(t.step == at);
+    ncsn_checkpoint ck;
+    ncsn_trainer_checkpoint(&t, &ck);
+    ncsn_error err = {{0}};
+    CU_ASSERT(ncsn_checkpoint_write(path, c, &ck, &err) == 0);
+    ncsn_train_log_free(&t.log);
+    ncsn_trainer_free(&t);
+    setup_free(&s);
+}
+
+/* Trained in one go, and in two pieces through a checkpoint file at a step inside an
+ * epoch (77 = 19 epochs + 1 step): the same weights, EMA, moments and loss history. */
+static void test_trainer_pieces(void) {
+    ncsn_config c;
+    small_config(&c);
+    setup ref;
+    setup_init(&ref, &c);
+    ncsn_train_log log;
+    CU_ASSERT_FATAL(ncsn_train(&c, 0, ref.sigmas, c.noise.L, ref.x, c.dataset.n, &ref.model,
+                               &ref.ema, &log, NULL, NULL) == 0);
+
+    char path[1024];
+    path_in_tmp(path, sizeof path, "pieces.ckpt");
+    checkpoint_at(&c, 77, path);
+
+    setup s;
+    setup_init(&s, &c);
+    ncsn_model_init_params(&s.model, ncsn_rng_key(99, 0, NCSN_RNG_INIT)); /* overwritten */
+    ncsn_checkpoint ck;
+    ncsn_error err = {{0}};
+    CU_ASSERT_FATAL(ncsn_checkpoint_read(path, &c, s.model.n_params, &ck, &err) == 0);
+    CU_ASSERT(ck.phase == NCSN_CHECKPOINT_TRAIN);
+    CU_ASSERT(ck.step == 77 && ck.adam_t == 77 && ck.epoch == 20 && ck.pos == 64);
+    CU_ASSERT(ck.n_loss == 11); /* steps 7, 14, ..., 77 */
+    ncsn_trainer t;
+    ncsn_trainer_init(&t, &c, 0, s.sigmas, c.noise.L, s.x, c.dataset.n, &s.model, &s.ema);
+    ncsn_trainer_restore(&t, &ck);
+    ncsn_checkpoint_free(&ck);
+    CU_ASSERT(ncsn_trainer_run(&t, c.train.steps, NULL, NULL) == 0);
+    CU_ASSERT(same_floats(s.model.params, ref.model.params, ref.model.n_params));
+    CU_ASSERT(same_floats(s.ema.params, ref.ema.params, ref.ema.n_params));
+    CU_ASSERT_EQUAL(t.log.n, log.n);
+    if (t.log.n == log.n) {
+        CU_ASSERT(memcmp(t.log.step, log.step, sizeof(int64_t) * (size_t)log.n) == 0);
+        CU_ASSERT(same_floats(t.log.loss, log.loss, (size_t)log.n));
+    }
+    CU_ASSERT(t.log.final_loss == log.final_loss);
+    ncsn_train_log_free(&t.log);
+    ncsn_trainer_free(&t);
+    ncsn_train_log_free(&log);
+    setup_free(&s);
+    setup_free(&ref);
+    ncsn_config_free(&c);
+}
+
+/* The sampler in one call and in pieces (levels [0, 2), [2, 2), [2, L)): the same chains,
+ * denoising included; the plain sampler (one level) likewise. */
+static void test_sampler_pieces(void) {
+    ncsn_config c;
+    small_config(&c);
+    setup s;
+    setup_init(&s, &c);
+    const int n = 300, D = 2;
+    float *a = malloc(sizeof(float) * n * D), *b = malloc(sizeof(float) * n * D);
+    const ncsn_key k_start = ncsn_rng_key(4, 0, NCSN_RNG_SAMPLE_START);
+    const ncsn_key k_noise = ncsn_rng_key(4, 0, NCSN_RNG_SAMPLE_NOISE);
+    ncsn_score_fn score = {&s.model, NULL};
+    for (int method = 0; method < 2; method++) {
+        ncsn_sampler sm = {method ? NCSN_SAMPLE_PLAIN : NCSN_SAMPLE_ANNEALED, 30, 1e-3, 1,
+                           s.sigmas, c.noise.L};
+        const int levels = ncsn_sampler_levels(&sm);
+        CU_ASSERT_EQUAL(levels, method ? 1 : c.noise.L);
+        ncsn_sampler_start(k_start, n, D, -8, 8, a);
+        memcpy(b, a, sizeof(float) * n * D);
+        CU_ASSERT(ncsn_sample(&sm, score, k_noise, a, n, D, NULL, NULL) == 0);
+        const int cut = method ? 0 : 2;
+        int done = -1;
+        CU_ASSERT(ncsn_sample_levels(&sm, score, k_noise, b, n, D, 0, cut, &done, NULL, NULL) == 0);
+        CU_ASSERT_EQUAL(done, cut);
+        CU_ASSERT(ncsn_sample_levels(&sm, score, k_noise, b, n, D, cut, cut, &done, NULL,
+                                     NULL) == 0);
+        CU_ASSERT(ncsn_sample_levels(&sm, score, k_noise, b, n, D, cut, levels, &done, NULL,
+                                     NULL) == 0);
+        CU_ASSERT_EQUAL(done, levels);
+        CU_ASSERT(same_floats(a, b, (size_t)n * D));
+    }
+    free(a);
+    free(b);
+    setup_free(&s);
+    ncsn_config_free(&c);
+}
+
+static char *read_whole(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    CU_ASSERT_FATAL(f != NULL);
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc(*size);
+    CU_ASSERT_FATAL(fread(buf, 1, *size, f) == *size);
+    fclose(f);
+    return buf;
+}
+
+static void write_whole(const char *path, const char *buf, size_t size) {
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(fwrite(buf, 1, size, f) == size);
+    fclose(f);
+}
+
+static int read_fails(const char *path, const ncsn_config *c, size_t n_params,
+                      const char *expect) {
+    ncsn_checkpoint ck;
+    ncsn_error err = {{0}};
+    int rc = ncsn_checkpoint_read(path, c, n_params, &ck, &err);
+    if (rc == 0) {
+        ncsn_checkpoint_free(&ck);
+        fprintf(stderr, "\n  %s was accepted\n", path);
+        return 0;
+    }
+    if (!strstr(err.msg, expect)) {
+        fprintf(stderr, "\n  %s: message \"%s\" lacks \"%s\"\n", path, err.msg, expect);
+        return 0;
+    }
+    CU_ASSERT(ck.model == NULL && ck.loss == NULL); /* nothing left allocated */
+    return 1;
+}
+
+/* Refused: another configuration, a flipped byte in the weights (their checksum), a
+ * truncated file, a step beyond train.steps. Accepted: other checkpoint intervals. */
+static void test_refused(void) {
+    ncsn_config c;
+    small_config(&c);
+    setup s;
+    setup_init(&s, &c);
+    const size_t np = s.model.n_params;
+    char path[1024], bad[1024];
+    path_in_tmp(path, sizeof path, "good.ckpt");
+    checkpoint_at(&c, 50, path);
+
+    ncsn_config other;
+    ncsn_config_copy(&other, &c);
+    ncsn_error err;
+    CU_ASSERT_FATAL(ncsn_config_set(&other, "train.lr=0.002", &err) == 0);
+    CU_ASSERT(read_fails(path, &other, np, "different configuration"));
+    ncsn_config_free(&other);
+    ncsn_config_copy(&other, &c);
+    CU_ASSERT_FATAL(ncsn_config_set(&other, "train.checkpoint_every=10", &err) == 0);
+    ncsn_checkpoint ck;
+    CU_ASSERT(ncsn_checkpoint_read(path, &other, np, &ck, &err) == 0);
+    const float first = ck.model[0];
+    ncsn_checkpoint_free(&ck);
+    ncsn_config_free(&other);
+
+    /* one byte of the stored weights flipped: find them by their bytes */
+    size_t size;
+    char *buf = read_whole(path, &size);
+    setup t;
+    setup_init(&t, &c);
+    char *at = memmem(buf, size, &first, sizeof first);
+    CU_ASSERT_FATAL(at != NULL);
+    at[1] ^= 0x40;
+    write_whole(path_in_tmp(bad, sizeof bad, "flipped.ckpt"), buf, size);
+    CU_ASSERT(read_fails(bad, &c, np, "Fletcher32 checksum"));
+    at[1] ^= 0x40;
+    write_whole(path_in_tmp(bad, sizeof bad, "half.ckpt"), buf, size / 2);
+    CU_ASSERT(read_fails(bad, &c, np, "half.ckpt"));
+    free(buf);
+    setup_free(&t);
+
+    /* a checkpoint claiming more steps than the run has */
+    CU_ASSERT_FATAL(ncsn_checkpoint_read(path, &c, np, &ck, &err) == 0);
+    ck.step = ck.adam_t = c.train.steps + 1;
+    CU_ASSERT(ncsn_checkpoint_write(path_in_tmp(bad, sizeof bad, "range.ckpt"), &c, &ck, &err) == 0);
+    ncsn_checkpoint_free(&ck);
+    CU_ASSERT(read_fails(bad, &c, np, "out of range"));
+    CU_ASSERT(read_fails(path, &c, np + 1, "shape")); /* another model size */
+    setup_free(&s);
+    ncsn_config_free(&c);
+}
+
+/* /samples and the model's first layer of a run file, for comparisons. */
+static float *read_samples(const char *path, size_t n) {
+    float *x = malloc(sizeof(float) * n);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CU_ASSERT_FATAL(f >= 0);
+    hid_t d = H5Dopen2(f, "/samples", H5P_DEFAULT);
+    CU_ASSERT(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+    return x;
+}
+
+static int same_run_files(const char *a, const char *b, const ncsn_config *c) {
+    ncsn_run_input ia, ib;
+    ncsn_error err;
+    if (ncsn_run_file_read(a, &ia, &err) != 0 || ncsn_run_file_read(b, &ib, &err) != 0) {
+        fprintf(stderr, "\n  %s\n", err.msg);
+        return 0;
+    }
+    const size_t n = (size_t)c->sample.n * 2;
+    float *xa = read_samples(a, n), *xb = read_samples(b, n);
+    int same = same_floats(xa, xb, n) &&
+               same_floats(ia.model.params, ib.model.params, ia.model.n_params) &&
+               ia.n_loss == ib.n_loss && same_floats(ia.loss, ib.loss, (size_t)ia.n_loss) &&
+               ia.final_loss == ib.final_loss;
+    free(xa);
+    free(xb);
+    ncsn_run_input_free(&ia);
+    ncsn_run_input_free(&ib);
+    return same;
+}
+
+static int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* ncsn_run: resuming from a checkpoint at step 77, ignoring a damaged one, and writing
+ * periodic ones (train every 40 steps, sample every 2 levels) all give the run file of an
+ * uninterrupted run; the checkpoint is gone once the run file is written. */
+static void test_run_resumes(void) {
+    ncsn_config c;
+    small_config(&c);
+    char ref[1024], out[1024], ckpt[1024];
+    path_in_tmp(ref, sizeof ref, "ref.h5");
+    path_in_tmp(out, sizeof out, "out.h5");
+    path_in_tmp(ckpt, sizeof ckpt, "run.ckpt");
+    ncsn_run_options opt = {1, 0, NULL, NULL, NULL, NULL};
+    ncsn_error err = {{0}};
+    CU_ASSERT_FATAL(ncsn_run(&c, ref, &opt, &err) == NCSN_EXIT_OK);
+
+    opt.checkpoint = ckpt;
+    checkpoint_at(&c, 77, ckpt);
+    CU_ASSERT(ncsn_run(&c, out, &opt, &err) == NCSN_EXIT_OK);
+    CU_ASSERT(same_run_files(ref, out, &c));
+    CU_ASSERT(!file_exists(ckpt));
+
+    write_whole(ckpt, "not a checkpoint", 16);
+    CU_ASSERT(ncsn_run(&c, out, &opt, &err) == NCSN_EXIT_OK);
+    CU_ASSERT(same_run_files(ref, out, &c));
+    CU_ASSERT(!file_exists(ckpt));
+
+    ncsn_config periodic;
+    ncsn_config_copy(&periodic, &c);
+    CU_ASSERT_FATAL(ncsn_config_set(&periodic, "train.checkpoint_every=40", &err) == 0);
+    CU_ASSERT_FATAL(ncsn_config_set(&periodic, "sample.checkpoint_every=2", &err) == 0);
+    CU_ASSERT(ncsn_run(&periodic, out, &opt, &err) == NCSN_EXIT_OK);
+    CU_ASSERT(same_run_files(ref, out, &c));
+    CU_ASSERT(!file_exists(ckpt));
+    ncsn_config_free(&periodic);
+    ncsn_config_free(&c);
+}
+
+void ncsn_test_register(void) {
+    CU_pSuite s = CU_add_suite("checkpoint", NULL, NULL);
+    CU_add_test(s, "training in pieces through a checkpoint file", test_trainer_pieces);
+    CU_add_test(s, "sampling in pieces", test_sampler_pieces);
+    CU_add_test(s, "refused: other config, flipped byte, truncated, out of range",
+                test_refused);
+    CU_add_test(s, "ncsn_run resumes, ignores a damaged one, periodic checkpoints",
+                test_run_resumes);
+}
