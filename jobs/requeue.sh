@@ -11,11 +11,13 @@
 # 2. Signals: SIGUSR1 (sbatch --signal=B:USR1@SECONDS, or scancel --batch --signal=USR1) and
 #    SIGTERM (the time limit itself) to this batch shell are passed to COMMAND as SIGUSR1;
 #    srun and mpirun forward it to every rank. ncsn stops every run at its next training
-#    step or sampling level, gives the runs back, rewrites the summary and exits 3.
+#    step or sampling level, saves each run's state to DIR/checkpoints/<id>.h5, gives the
+#    runs back, rewrites the summary and exits 3.
 # 3. Requeue: when COMMAND exits 3 (or fails after a signal), `scontrol requeue` puts the
 #    job back in the queue (SLURM_RESTART_COUNT counts the restarts); the next start runs
 #    the same command, which continues the sweep: finished runs are kept, interrupted runs
-#    start again from their beginning and give the same bits. A requeued job is held for
+#    resume from their checkpoints and give the same bits as uninterrupted ones (so a run
+#    longer than the time limit finishes over several starts). A requeued job is held for
 #    SLURM's requeue delay (2 minutes on Debian's defaults) before it may start.
 #    NCSN_MAX_REQUEUES (default 50) stops a job that keeps coming back.
 # Otherwise the job ends with COMMAND's status: 0 every run complete, 1 some run failed,

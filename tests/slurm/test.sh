@@ -6,7 +6,8 @@
 # 4-run sweep whose uninterrupted result (computed here first, without SLURM) every
 # directory must equal bit for bit:
 #   A  jobs/sweep.sbatch, 2 ranks (srun --mpi=pmix): SIGUSR1 (scancel --batch) while both
-#      ranks train; the job must give both runs back, requeue itself and complete
+#      ranks train; the job must checkpoint both runs, give them back, requeue itself and
+#      complete, the runs resuming from their checkpoints
 #   R  jobs/report.sbatch with --dependency=afterok:A: must start only after A's last end
 #   B  jobs/array.sbatch --array=0-1: task 0 signalled the same way; both shares complete
 #      and the summary the last task leaves is complete
@@ -181,6 +182,18 @@ grep -q "event=sweep_started ranks=2 .*slurm_job=$A restart=0 deadline=" "$tmp/a
 grep -q "event=sweep_started ranks=2 .*slurm_job=$A restart=1" "$tmp/a/journal.log" ||
   fail "A: the requeued start is not in the journal"
 grep -q 'event=sweep_ended .*stopped=signal' "$tmp/a/journal.log" || fail "A: sweep_ended stopped=signal"
+# A and B: every interrupted run left a checkpoint and resumed from it part-way
+for d in a b; do
+  for id in $(grep -o 'event=interrupted id=[^ ]*' "$tmp/$d/journal.log" | cut -d= -f3); do
+    grep -q "event=interrupted id=$id .*checkpoint=checkpoints/$id.h5" "$tmp/$d/journal.log" ||
+      fail "$d: $id was interrupted without a checkpoint"
+    grep -q "event=started id=$id .*resume=checkpoints/$id.h5" "$tmp/$d/journal.log" ||
+      fail "$d: $id did not resume from its checkpoint"
+    grep -Eq "^resuming from .*checkpoints/$id.h5: (training step [1-9]|sampling level)" \
+      "$tmp/$d/logs/$id.log" || fail "$d: $id resumed from its start: $(grep resuming "$tmp/$d/logs/$id.log")"
+  done
+  [ -z "$(ls "$tmp/$d/checkpoints")" ] || fail "$d: checkpoints left: $(ls "$tmp/$d/checkpoints")"
+done
 # R: after A's last end, and it made the report
 a_end=$(scontrol show job -o "$A" | grep -o 'EndTime=[^ ]*' | cut -d= -f2)
 r_start=$(scontrol show job -o "$R" | grep -o 'StartTime=[^ ]*' | cut -d= -f2)
