@@ -229,6 +229,25 @@ grep -q "^resuming from .*checkpoints/$victim.h5" "$tmp/s/logs/$victim.log" ||
 [ -z "$(ls "$tmp/s/checkpoints")" ] || fail "checkpoints left: $(ls "$tmp/s/checkpoints")"
 same_results "$tmp/ref" "$tmp/s" || fail "the continued sweep differs from the uninterrupted one"
 
+# 2b. a hard kill (kill -9) of the sweep after a periodic checkpoint: the next invocation
+# resumes that run from it (checkpoint intervals given with -s: not a different sweep)
+"$NCSN" sweep "$tmp/mid.yaml" -q -s train.checkpoint_every=1000 -o "$tmp/k" > /dev/null 2>&1 &
+pid=$!; pids+=("$pid")
+# (a checkpoint is written as <id>.h5.tmp.<pid> and renamed: only <id>.h5 counts)
+for _ in $(seq 2000); do
+  ls "$tmp/k/checkpoints" 2> /dev/null | grep -q '\.h5$' && break
+  sleep 0.01
+done
+kill -9 $pid
+set +e; wait $pid 2> /dev/null; set -e
+victim=$(ls "$tmp/k/checkpoints" | grep '\.h5$' | head -1)
+victim=${victim%.h5}
+[ -n "$victim" ] || fail "kill -9: no periodic checkpoint appeared"
+"$NCSN" sweep "$tmp/mid.yaml" -q -o "$tmp/k" > /dev/null
+grep -q "event=started id=$victim .*resume=checkpoints/$victim.h5" "$tmp/k/journal.log" ||
+  fail "kill -9: $victim did not resume from its periodic checkpoint"
+same_results "$tmp/ref" "$tmp/k" || fail "kill -9: the continued sweep differs"
+
 # 3. two MPI ranks: mpiexec forwards SIGUSR1; both runs in flight are given back
 if command -v mpiexec > /dev/null; then
   mpiexec -n 2 --oversubscribe "$NCSN" sweep "$tmp/mid.yaml" -q -o "$tmp/m" > /dev/null 2>&1 &
