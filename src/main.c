@@ -159,6 +159,8 @@ static int cmd_run(int argc, char **argv) {
     if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
         rc = NCSN_EXIT_RUNTIME;
+    if (rc == NCSN_EXIT_OK && a.checkpoint && ncsn_run_file_check_writable(a.checkpoint, &err))
+        rc = NCSN_EXIT_RUNTIME; /* checked before any work, like the output */
     if (a.checkpoint && a.no_checkpoint) {
         fprintf(stderr, "ncsn run: --checkpoint and --no-checkpoint contradict each other\n");
         ncsn_config_free(&c);

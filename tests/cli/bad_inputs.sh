@@ -230,6 +230,7 @@ echo "not a directory" >"$work/afile"
 expect "a file used as a directory" 1 '^ncsn run: afile/x\.h5: cannot create \(Not a directory\)$' run "${small[@]}" -o afile/x.h5
 [ "$(cat "$work/afile")" = "not a directory" ] || fail "afile was changed"
 expect "a directory that is not there" 1 '^ncsn run: nodir/x\.h5: cannot create \(No such file or directory\)$' run "${small[@]}" -o nodir/x.h5
+expect "a checkpoint where none can be written" 1 '^ncsn run: nodir/x\.ckpt: cannot create \(No such file or directory\)$' run "${small[@]}" --checkpoint nodir/x.ckpt -o out.h5
 mkdir "$work/outdir"
 expect "a directory as the output" 1 '^ncsn run: outdir: cannot write: it is a directory$' run "${small[@]}" -o outdir
 [ -z "$(ls -A "$work/outdir")" ] || fail "something was written into outdir"
