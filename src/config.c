@@ -171,6 +171,52 @@ static int is_auto(const ncsn_config *c, const key_def *k) {
     return is_auto_key(k) && *CAT(c, k->aux, int);
 }
 
+/* ---------------------------------------------------------------- origins */
+
+/* Key i's origin, i a valid key index. */
+static const char *origin_of(const ncsn_config *c, int i) { return c->origin[i] ? c->origin[i] : ""; }
+
+const char *ncsn_config_origin(const ncsn_config *c, int i) {
+    return i >= 0 && i < N_KEYS ? origin_of(c, i) : "";
+}
+
+/* An open-addressing hash set of every origin text seen (a few per file line); never
+ * freed: configurations point into it for the life of the process. */
+static struct {
+    char **slot; /* (cap): NULL or a text */
+    size_t n, cap;
+} interned;
+
+static size_t text_hash(const char *s) {
+    size_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+const char *ncsn_config_intern(const char *text) {
+    if (!text || !text[0]) return "";
+    if (2 * (interned.n + 1) > interned.cap) { /* grow to keep the table at most half full */
+        size_t cap = interned.cap ? 2 * interned.cap : 256;
+        char **slot = ncsn_xcalloc(cap, sizeof *slot);
+        for (size_t i = 0; i < interned.cap; i++) {
+            if (!interned.slot[i]) continue;
+            size_t j = text_hash(interned.slot[i]) & (cap - 1);
+            while (slot[j]) j = (j + 1) & (cap - 1);
+            slot[j] = interned.slot[i];
+        }
+        free(interned.slot);
+        interned.slot = slot;
+        interned.cap = cap;
+    }
+    size_t j = text_hash(text) & (interned.cap - 1);
+    for (; interned.slot[j]; j = (j + 1) & (interned.cap - 1))
+        if (strcmp(interned.slot[j], text) == 0) return interned.slot[j];
+    interned.slot[j] = strdup(text);
+    NCSN_ASSERT(interned.slot[j]);
+    interned.n++;
+    return interned.slot[j];
+}
+
 /* ---------------------------------------------------------------- defaults, copy, free */
 
 static double *dup_reals(const double *x, size_t n) {
@@ -186,6 +232,7 @@ void ncsn_config_default(ncsn_config *c) {
     static const double means[] = {-5, -5, 5, 5}; /* (K = 2, D = 2) */
     static const double std[] = {1, 1};
     memset(c, 0, sizeof *c);
+    for (int i = 0; i < NCSN_MAX_KEYS; i++) c->origin[i] = "";
     c->seed = 0;
     strcpy(c->dataset.name, "gmm");
     c->dataset.n = 1000;
@@ -779,7 +826,8 @@ static int apply(ncsn_config *c, int i, source *s, ncsn_error *err) {
         }
         if (is_auto_key(k)) *AT(c, k->aux, int) = 0;
     }
-    where(s, kn, c->origin[i], sizeof c->origin[i]);
+    char origin[NCSN_PATH_MAX + 32];
+    c->origin[i] = ncsn_config_intern(where(s, kn, origin, sizeof origin));
     return 0;
 }
 
@@ -1036,7 +1084,7 @@ static void key_value(const ncsn_config *c, int i, ncsn_config_value *v, int64_t
     const key_def *k = &keys[i];
     memset(v, 0, sizeof *v);
     v->key = k->name;
-    v->origin = c->origin[i];
+    v->origin = origin_of(c, i);
     v->count = 1;
     switch (k->kind) {
     case KIND_U64: {
@@ -1327,9 +1375,9 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
  * (a when both or neither were), with its own reason. */
 static int fail_pair(const ncsn_config *c, ncsn_error *err, int a, const char *why_a, int b,
                      const char *why_b) {
-    if (!c->origin[a][0] && c->origin[b][0])
-        return fail(err, c->origin[b], keys[b].name, "%s", why_b);
-    return fail(err, c->origin[a], keys[a].name, "%s", why_a);
+    if (!origin_of(c, a)[0] && origin_of(c, b)[0])
+        return fail(err, origin_of(c, b), keys[b].name, "%s", why_b);
+    return fail(err, origin_of(c, a), keys[a].name, "%s", why_a);
 }
 
 static int is_toy(const char *name) {
@@ -1379,7 +1427,7 @@ static int validate_dataset(const ncsn_config *c, ncsn_error *err) {
     for (size_t r = 0; r < sizeof rules / sizeof rules[0] && rc == 0; r++) {
         int i = ncsn_config_key_index(rules[r].key);
         if (!rules[r].applies && !ncsn_config_key_equal(c, &def, i))
-            rc = fail(err, c->origin[i], keys[i].name,
+            rc = fail(err, origin_of(c, i), keys[i].name,
                       "applies only to %s, not to %s: leave it out", rules[r].sets, set_name);
     }
     ncsn_config_free(&def);
@@ -1393,20 +1441,20 @@ static int validate_dataset(const ncsn_config *c, ncsn_error *err) {
         return fail_pair(c, err, i_dim, why, i_means, why2);
     }
     if (manifold && c->dataset.dim_auto)
-        return fail(err, c->origin[c->origin[i_dim][0] ? i_dim : i_name], keys[i_dim].name,
+        return fail(err, origin_of(c, origin_of(c, i_dim)[0] ? i_dim : i_name), keys[i_dim].name,
                     "manifold needs the dimension to embed into, e.g. dataset.dim: 16");
     if (manifold && dim < 2)
-        return fail(err, c->origin[i_dim], keys[i_dim].name,
+        return fail(err, origin_of(c, i_dim), keys[i_dim].name,
                     "must be at least 2 for manifold (it embeds a 2-D set), got %d", dim);
     if (toy && !c->dataset.dim_auto && dim != 2)
-        return fail(err, c->origin[i_dim], keys[i_dim].name,
+        return fail(err, origin_of(c, i_dim), keys[i_dim].name,
                     "%s is a 2-D data set, got %d (leave dataset.dim out)", name, dim);
     if (manifold && mixture && cols != 2)
-        return fail(err, c->origin[i_means], keys[i_means].name,
+        return fail(err, origin_of(c, i_means), keys[i_means].name,
                     "manifold embeds a 2-D mixture: rows need 2 numbers, got %d", cols);
     if (hdf5 && (!c->dataset.path[0] || !c->dataset.key[0])) {
         int i = ncsn_config_key_index(!c->dataset.path[0] ? "dataset.path" : "dataset.key");
-        return fail(err, c->origin[c->origin[i][0] ? i : i_name], keys[i].name,
+        return fail(err, origin_of(c, origin_of(c, i)[0] ? i : i_name), keys[i].name,
                     "hdf5 needs %s", !c->dataset.path[0]
                                          ? "the file to read, e.g. dataset.path: data.h5"
                                          : "the (N, D) dataset in dataset.path to read, e.g. "
@@ -1433,7 +1481,7 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
     char why[512], why2[512], x[40], y[40];
     for (int i = 0; i < N_KEYS; i++)
         if (check_key(c, i, why, sizeof why))
-            return fail(err, c->origin[i], keys[i].name, "%s", why);
+            return fail(err, origin_of(c, i), keys[i].name, "%s", why);
     if (validate_dataset(c, err)) return -1;
 
     /* Rules between keys. */
@@ -1457,7 +1505,7 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
     double sum = 0;
     for (int j = 0; j < K; j++) sum += c->dataset.weights[j];
     if (fabs(sum - 1) > WEIGHT_SUM_TOL)
-        return fail(err, c->origin[i_w], keys[i_w].name, "must sum to 1, they sum to %s",
+        return fail(err, origin_of(c, i_w), keys[i_w].name, "must sum to 1, they sum to %s",
                     fmt_real(sum, x));
     if (c->dataset.n_std != K) {
         snprintf(why, sizeof why,

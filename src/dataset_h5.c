@@ -30,7 +30,7 @@ static int key_error(const ncsn_config *c, const char *key, ncsn_error *err, con
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     int i = ncsn_config_key_index(key);
-    const char *origin = i >= 0 ? c->origin[i] : "";
+    const char *origin = ncsn_config_origin(c, i);
     if (strcmp(origin, "--set") == 0) return ncsn_seterr(err, "--set %s: %s", key, reason);
     if (origin[0]) return ncsn_seterr(err, "%s: %s: %s", origin, key, reason);
     return ncsn_seterr(err, "%s: %s", key, reason);

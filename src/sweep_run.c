@@ -740,7 +740,7 @@ int ncsn_cmd_sweep(int argc, char **argv) {
         if (s.runs[k].cfg.noise.L_auto && s.runs[k].cfg.dataset.dim > 0 &&
             ncsn_t2_solve_gamma(s.runs[k].cfg.dataset.dim, &gamma, &terr) != 0) {
             int i = ncsn_config_key_index("noise.L");
-            const char *origin = i >= 0 ? s.runs[k].cfg.origin[i] : "";
+            const char *origin = ncsn_config_origin(&s.runs[k].cfg, i);
             if (w.rank == 0)
                 fprintf(stderr, "ncsn sweep: %s%snoise.L: auto (run %s): %s\n", origin,
                         origin[0] ? ": " : "", s.runs[k].id, terr.msg);

@@ -421,7 +421,7 @@ static int auto_error(const ncsn_config *c, const char *key, ncsn_error *err, co
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     int idx = ncsn_config_key_index(key);
-    const char *origin = idx >= 0 ? c->origin[idx] : "";
+    const char *origin = ncsn_config_origin(c, idx);
     if (origin[0] && strcmp(origin, "--set") == 0)
         return ncsn_seterr(err, "--set %s: auto: %s", key, reason);
     if (origin[0]) return ncsn_seterr(err, "%s: %s: auto: %s", origin, key, reason);

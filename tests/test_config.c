@@ -45,7 +45,7 @@ static const char *const expected_keys[] = {
 static const char *origin(const ncsn_config *c, const char *key) {
     int i = ncsn_config_key_index(key);
     CU_ASSERT_FATAL(i >= 0);
-    return c->origin[i];
+    return ncsn_config_origin(c, i);
 }
 
 /* Writes text to name in the test's directory; returns the path (valid for 8 calls). */
@@ -171,7 +171,8 @@ static void test_defaults_are_the_notebook(void) {
     CU_ASSERT_EQUAL(c.sample.method, NCSN_SAMPLE_ANNEALED);
     CU_ASSERT_EQUAL(c.sample.score, NCSN_SCORE_MODEL);
     CU_ASSERT_EQUAL(c.sample.denoise, 0);
-    for (int i = 0; i < NCSN_MAX_KEYS; i++) CU_ASSERT_STRING_EQUAL(c.origin[i], "");
+    for (int i = 0; i < ncsn_config_n_keys(); i++)
+        CU_ASSERT_STRING_EQUAL(ncsn_config_origin(&c, i), "");
     CU_ASSERT_EQUAL(ncsn_config_validate(&c, &err), 0);
     ncsn_config_free(&c);
 }
@@ -755,7 +756,7 @@ BREAK(b_dim, c->dataset.means_cols = c->dataset.dim = 5000; free(c->dataset.mean
       c->dataset.means = calloc(2 * 5000, sizeof(double)))
 BREAK(b_k, c->dataset.k = c->dataset.n_weights = c->dataset.n_std = 1025;
       free(c->dataset.means); c->dataset.means = calloc(1025 * 2, sizeof(double)))
-BREAK(b_from_file, strcpy(c->origin[ncsn_config_key_index("train.ema")], "sweep.yaml:9");
+BREAK(b_from_file, c->origin[ncsn_config_key_index("train.ema")] = "sweep.yaml:9";
       c->train.ema = -0.5)
 
 static void test_validation_of_each_key(void) {
@@ -809,6 +810,35 @@ static void roundtrip(const ncsn_config *c) {
     CU_ASSERT_STRING_EQUAL(text, again);
     free(again);
     free(text);
+    ncsn_config_free(&d);
+}
+
+/* Origins are interned: one copy of each text, shared by every configuration. */
+static void test_origins_interned(void) {
+    char text[32];
+    snprintf(text, sizeof text, "sweep.yaml:%d", 12);
+    const char *a = ncsn_config_intern(text);
+    CU_ASSERT_STRING_EQUAL(a, "sweep.yaml:12");
+    CU_ASSERT(a != text);
+    CU_ASSERT(ncsn_config_intern("sweep.yaml:12") == a);
+    CU_ASSERT(ncsn_config_intern("sweep.yaml:13") != a);
+    CU_ASSERT_STRING_EQUAL(ncsn_config_intern(""), "");
+    CU_ASSERT_STRING_EQUAL(ncsn_config_intern(NULL), "");
+    for (int i = 0; i < 5000; i++) { /* through several growths of the table */
+        snprintf(text, sizeof text, "f.yaml:%d", i);
+        CU_ASSERT_STRING_EQUAL(ncsn_config_intern(text), text);
+    }
+    CU_ASSERT(ncsn_config_intern("sweep.yaml:12") == a);
+    ncsn_config c, d;
+    ncsn_config_default(&c);
+    ncsn_error err;
+    CU_ASSERT_FATAL(ncsn_config_load_string(&c, "train:\n  lr: 0.01\n", "x.yaml", &err) == 0);
+    ncsn_config_copy(&d, &c);
+    const int i = ncsn_config_key_index("train.lr");
+    CU_ASSERT_STRING_EQUAL(ncsn_config_origin(&c, i), "x.yaml:2");
+    CU_ASSERT(ncsn_config_origin(&d, i) == ncsn_config_origin(&c, i));
+    CU_ASSERT_STRING_EQUAL(ncsn_config_origin(&c, -1), "");
+    ncsn_config_free(&c);
     ncsn_config_free(&d);
 }
 
@@ -966,7 +996,7 @@ static void test_equal_sees_every_difference(void) {
     ncsn_config a, b;
     ncsn_config_default(&a);
     ncsn_config_copy(&b, &a);
-    strcpy(b.origin[3], "elsewhere:1"); /* origins do not count */
+    b.origin[3] = "elsewhere:1"; /* origins do not count */
     CU_ASSERT(ncsn_config_equal(&a, &b));
     b.train.lr = nextafter(b.train.lr, 1);
     CU_ASSERT(!ncsn_config_equal(&a, &b));
@@ -1022,7 +1052,7 @@ static void test_visit_order_and_shapes(void) {
     CU_ASSERT_EQUAL_FATAL(s->n, N_EXPECTED);
     for (int i = 0; i < N_EXPECTED; i++) {
         CU_ASSERT_STRING_EQUAL(s->v[i].key, expected_keys[i]);
-        CU_ASSERT_STRING_EQUAL(s->origins[i], c.origin[i]);
+        CU_ASSERT_STRING_EQUAL(s->origins[i], ncsn_config_origin(&c, i));
     }
 #define AT_KEY(name) (ncsn_config_key_index(name))
     int i = AT_KEY("dataset.means");
@@ -1117,6 +1147,7 @@ void ncsn_test_register(void) {
     s = CU_add_suite("config: YAML output", NULL, NULL);
     CU_add_test(s, "defaults round trip", test_yaml_roundtrip_defaults);
     CU_add_test(s, "results YAML: all but the checkpoint intervals", test_results_yaml);
+    CU_add_test(s, "origins interned and shared by copies", test_origins_interned);
     CU_add_test(s, "doubles round trip bit for bit", test_yaml_roundtrip_exact_doubles);
     CU_add_test(s, "auto values print their number", test_yaml_auto_values);
 

@@ -106,8 +106,9 @@ static void test_plain_file_is_one_run(void) {
     CU_ASSERT(ncsn_config_equal(&c, &s.runs[0].cfg));
     /* ... and the same origins, with the file's lines. */
     for (int i = 0; i < ncsn_config_n_keys(); i++) {
-        const char *want = c.origin[i][0] ? strchr(c.origin[i], ':') : "";
-        const char *have = s.runs[0].cfg.origin[i][0] ? strchr(s.runs[0].cfg.origin[i], ':') : "";
+        const char *co = ncsn_config_origin(&c, i), *ro = ncsn_config_origin(&s.runs[0].cfg, i);
+        const char *want = co[0] ? strchr(co, ':') : "";
+        const char *have = ro[0] ? strchr(ro, ':') : "";
         CU_ASSERT_STRING_EQUAL(have, want);
     }
     CU_ASSERT_EQUAL(s.runs[0].cfg.dataset.std[1], 2);
@@ -180,7 +181,7 @@ static void test_grid_count_and_order(void) {
     int i_h = ncsn_config_key_index("model.hidden");
     char want[600];
     snprintf(want, sizeof want, "%s/x.yaml:4", ncsn_test_tmpdir());
-    CU_ASSERT_STRING_EQUAL(s.runs[0].cfg.origin[i_h], want);
+    CU_ASSERT_STRING_EQUAL(ncsn_config_origin(&s.runs[0].cfg, i_h), want);
     ncsn_sweep_free(&s);
 }
 
@@ -407,7 +408,7 @@ static void test_overrides(void) {
     CU_ASSERT_EQUAL(s.runs[5].cfg.model.hidden, 32);
     CU_ASSERT_EQUAL(s.runs[5].cfg.train.steps, 10);
     CU_ASSERT_STRING_EQUAL(s.runs[5].id, "c0001-r2");
-    CU_ASSERT_STRING_EQUAL(s.runs[0].cfg.origin[ncsn_config_key_index("train.lr")], "--set");
+    CU_ASSERT_STRING_EQUAL(ncsn_config_origin(&s.runs[0].cfg, ncsn_config_key_index("train.lr")), "--set");
     ncsn_sweep_free(&s);
 
     /* A single value in an override ends the file's sweep of that key. */

@@ -244,10 +244,10 @@ static void test_config_resolve(void) {
     if (strncmp(err.msg, "noise.L: auto: Technique 2", 26) != 0) fprintf(stderr, "\n  %s\n", err.msg);
     int idx = ncsn_config_key_index("noise.L");
     if (idx >= 0) {
-        strcpy(c->origin[idx], "exp.yaml:7");
+        c->origin[idx] = "exp.yaml:7";
         CU_ASSERT_EQUAL(ncsn_config_resolve(c, x, 1000, 2, &err), -1);
         CU_ASSERT(strncmp(err.msg, "exp.yaml:7: noise.L: auto: Technique 2", 38) == 0);
-        c->origin[idx][0] = '\0';
+        c->origin[idx] = "";
     }
 
     /* L auto at D = 16 with explicit sigma_1. */

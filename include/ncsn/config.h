@@ -86,10 +86,19 @@ typedef struct {
         int denoise;        /* bool: final x += sigma_L^2 s(x, sigma_L) */
         int checkpoint_every; /* levels between checkpoints; 0: only when stopped */
     } sample;
-    /* Where each key's value came from, indexed like ncsn_config_visit: "" for the default,
-     * "FILE:LINE" for a file, "--set" for an override. */
-    char origin[NCSN_MAX_KEYS][256];
+    /* Where each key's value came from, indexed like ncsn_config_visit: "" (or NULL) for
+     * the default, "FILE:LINE" for a file, "--set" for an override. The texts are interned
+     * (ncsn_config_intern): stored once per process and shared by every copy, so that a
+     * sweep of 100000 configurations does not hold 100000 copies. Read them through
+     * ncsn_config_origin. */
+    const char *origin[NCSN_MAX_KEYS];
 } ncsn_config;
+
+/* Key i's origin ("" when it has its default). */
+const char *ncsn_config_origin(const ncsn_config *c, int i);
+/* text, stored once for the life of the process (single-threaded use, as configuration
+ * loading is); the same pointer for the same text. */
+const char *ncsn_config_intern(const char *text);
 
 /* c's previous contents are overwritten, not freed. */
 void ncsn_config_default(ncsn_config *c);
