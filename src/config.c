@@ -874,6 +874,34 @@ static int walk(source *s, yaml_node_t *map, const char *section, ncsn_error *er
     return 0;
 }
 
+size_t ncsn_yaml_too_deep(const char *text, size_t len) {
+    size_t line = 1;
+    int depth = 0;
+    char quote = 0;       /* the open quote, or 0 */
+    char prev = ' ';      /* the previous character outside quotes (' ' at a line start) */
+    for (size_t i = 0; i < len; i++) {
+        const char ch = text[i];
+        if (ch == '\n') line++;
+        if (quote) {
+            const int escape = i + 1 < len && ((quote == '"' && ch == '\\') ||
+                                               (quote == '\'' && ch == '\'' && text[i + 1] == '\''));
+            if (escape) line += text[++i] == '\n'; /* \x in "...", '' in '...': skip x, ' */
+            else if (ch == quote) quote = 0;
+            continue;
+        }
+        if (ch == '#' && (prev == ' ' || prev == '\n')) { /* a comment, to the line's end */
+            while (i + 1 < len && text[i + 1] != '\n') i++;
+            continue;
+        }
+        if ((ch == '\'' || ch == '"') && strchr(" \n[{,:-", prev)) quote = ch;
+        else if (ch == '[' || ch == '{') {
+            if (++depth > NCSN_YAML_MAX_DEPTH) return line;
+        } else if ((ch == ']' || ch == '}') && depth > 0) depth--;
+        prev = ch;
+    }
+    return 0;
+}
+
 /* Parses text into s->doc. Syntax errors name `label:LINE` or `--set KEY`. An empty
  * stream gives a document without a root. */
 static int parse(source *s, const char *text, size_t len, const char *set_key,
@@ -886,6 +914,15 @@ static int parse(source *s, const char *text, size_t len, const char *set_key,
         char w[320];
         snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + line);
         return fail(err, w, NULL, "tab character: indent YAML with spaces");
+    }
+    const size_t deep = ncsn_yaml_too_deep(text, len);
+    if (deep) {
+        char why[80];
+        snprintf(why, sizeof why, "lists or maps nested more than %d deep", NCSN_YAML_MAX_DEPTH);
+        if (set_key) return fail(err, "--set", set_key, "%s", why);
+        char w[320];
+        snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + deep);
+        return fail(err, w, NULL, "%s", why);
     }
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))

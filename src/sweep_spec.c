@@ -137,6 +137,10 @@ static int parse(yaml_document_t *doc, const char *text, size_t len, const char 
         if (set_key) return fail(err, NULL, 0, set_key, "tab character in the value");
         return fail(err, label, line, NULL, "tab character: indent YAML with spaces");
     }
+    const size_t deep = ncsn_yaml_too_deep(text, len);
+    if (deep)
+        return fail(err, label, (int)deep, set_key, "lists or maps nested more than %d deep",
+                    NCSN_YAML_MAX_DEPTH);
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
         return fail(err, label, 0, set_key, "cannot start the YAML parser");

@@ -813,6 +813,27 @@ static void roundtrip(const ncsn_config *c) {
     ncsn_config_free(&d);
 }
 
+static size_t too_deep(const char *text) { return ncsn_yaml_too_deep(text, strlen(text)); }
+
+/* Flow nesting beyond NCSN_YAML_MAX_DEPTH is found, with its line; brackets in quoted
+ * scalars (with their escapes) and comments are not counted. */
+static void test_yaml_depth(void) {
+    char deep[400];
+    int n = snprintf(deep, sizeof deep, "a: 1\nb: ");
+    for (int i = 0; i < NCSN_YAML_MAX_DEPTH; i++) deep[n++] = '[';
+    deep[n] = '\0';
+    CU_ASSERT_EQUAL(too_deep(deep), 0);        /* 64 deep */
+    strcat(deep, "[");
+    CU_ASSERT_EQUAL(too_deep(deep), 2);        /* 65 deep, on line 2 */
+    char text[4 * sizeof deep + 64];
+    snprintf(text, sizeof text, "a: '%s'\nb: \"\\\"%s\"\nc: x # %s\nd: 'it''s %s'\n",
+             deep + 8, deep + 8, deep + 8, deep + 8);
+    CU_ASSERT_EQUAL(too_deep(text), 0);
+    snprintf(text, sizeof text, "e: [1, [2]]\nf: it's %s\n", deep + 8); /* not a quote */
+    CU_ASSERT_EQUAL(too_deep(text), 2);
+    CU_ASSERT_EQUAL(too_deep("m: {a: [1, {b: [2]}]}\n"), 0);
+}
+
 /* Origins are interned: one copy of each text, shared by every configuration. */
 static void test_origins_interned(void) {
     char text[32];
@@ -1148,6 +1169,7 @@ void ncsn_test_register(void) {
     CU_add_test(s, "defaults round trip", test_yaml_roundtrip_defaults);
     CU_add_test(s, "results YAML: all but the checkpoint intervals", test_results_yaml);
     CU_add_test(s, "origins interned and shared by copies", test_origins_interned);
+    CU_add_test(s, "YAML nesting depth", test_yaml_depth);
     CU_add_test(s, "doubles round trip bit for bit", test_yaml_roundtrip_exact_doubles);
     CU_add_test(s, "auto values print their number", test_yaml_auto_values);
 

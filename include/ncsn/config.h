@@ -29,6 +29,9 @@ enum ncsn_score_source { NCSN_SCORE_MODEL = 0, NCSN_SCORE_EXACT = 1 };
 #define NCSN_MAX_KEYS 64
 #define NCSN_NAME_MAX 64
 #define NCSN_PATH_MAX 1024
+/* Flow collections ([ ], { }) nested deeper than this are refused before libyaml sees
+ * them (its scanner takes time quadratic in the depth); configurations need 3. */
+#define NCSN_YAML_MAX_DEPTH 64
 
 typedef struct {
     uint64_t seed;
@@ -102,6 +105,9 @@ const char *ncsn_config_intern(const char *text);
 
 /* c's previous contents are overwritten, not freed. */
 void ncsn_config_default(ncsn_config *c);
+/* The line (from 1) where text's flow collections first nest deeper than
+ * NCSN_YAML_MAX_DEPTH, or 0 (brackets in quoted scalars and comments do not count). */
+size_t ncsn_yaml_too_deep(const char *text, size_t len);
 /* Where "auto" values came from, for a run file's provenance: "explicit" or
  * "technique1" (noise.sigma_1), "technique2" (noise.L), "technique3" (sample.eps). */
 const char *ncsn_config_sigma_1_source(const ncsn_config *c);
