@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -112,6 +113,38 @@ int ncsn_write_all(int fd, const void *data, size_t size) {
         }
         p += n;
         size -= (size_t)n;
+    }
+    return 0;
+}
+
+int ncsn_replace_file(const char *path, const char *tmp, int fd, const void *data, size_t size,
+                      ncsn_error *err) {
+    if (fd < 0 && (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
+        return ncsn_seterr(err, "%s: cannot create %s (%s)", path, tmp, strerror(errno));
+    int rc = 0;
+    if (ncsn_write_all(fd, data, size) != 0)
+        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
+    /* fsync before rename: the data must be on disk before the name points at it; close
+     * can report a deferred write error (NFS) */
+    if (rc == 0 && fsync(fd) != 0)
+        rc = ncsn_seterr(err, "%s: cannot sync to disk (%s)", path, strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = ncsn_seterr(err, "%s: cannot rename %s into place (%s)", path, tmp, strerror(errno));
+    if (rc != 0) {
+        unlink(tmp);
+        return rc;
+    }
+    /* the rename is visible at once; syncing the directory makes it survive a crash */
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int dfd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* best effort */
+        close(dfd);
     }
     return 0;
 }

@@ -350,34 +350,17 @@ static int write_contents(const h5ctx *c, hid_t file, const ncsn_run_output *r) 
                : 0;
 }
 
-/* Builds the whole file in memory (HDF5's core driver, no backing store) and copies its
- * bytes to *image. HDF5 never touches the disk, so every I/O error comes from our own
- * write(2) with errno's reason; it also sidesteps HDF5 1.10 leaving a dangling file handle
- * (a crash at exit) when H5Fclose fails to flush to a full disk. name is only a label. */
 typedef int (*contents_fn)(const h5ctx *c, hid_t file, const void *data);
 
-static int build_image(const h5ctx *c, const char *name, contents_fn contents, const void *data,
-                       void **image, size_t *size) {
-    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
-    int rc = 0;
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
-        (file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
-        rc = h5_fail(c, "cannot create the file in memory", H5I_INVALID_HID, NULL);
-    if (rc == 0) rc = contents(c, file, data);
-    if (rc == 0 && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
-        rc = h5_fail(c, "cannot flush", H5I_INVALID_HID, NULL);
-    if (rc == 0) {
-        ssize_t n = H5Fget_file_image(file, NULL, 0);
-        if (n > 0) {
-            *image = ncsn_xmalloc((size_t)n);
-            *size = (size_t)n;
-        }
-        if (n <= 0 || H5Fget_file_image(file, *image, (size_t)n) != n)
-            rc = h5_fail(c, "cannot take the file image", H5I_INVALID_HID, NULL);
-    }
-    close_checked(c, file, H5I_INVALID_HID, NULL, &rc);
-    close_checked(c, fapl, H5I_INVALID_HID, NULL, &rc);
-    return rc;
+typedef struct {
+    const h5ctx *c;
+    contents_fn contents;
+    const void *data;
+} fill_ctx;
+
+static int fill_contents(hid_t file, void *user) {
+    const fill_ctx *f = user;
+    return f->contents(f->c, file, f->data);
 }
 
 int ncsn_run_file_check_writable(const char *path, ncsn_error *err) {
@@ -394,8 +377,8 @@ int ncsn_run_file_check_writable(const char *path, ncsn_error *err) {
     return 0;
 }
 
-/* The file built by contents, written to "<path>.tmp.<pid>", fsync'd and renamed over
- * path; on failure the temporary file is removed and path is left alone. */
+/* The file built by contents, written to "<path>.tmp.<pid>" and renamed over path
+ * (ncsn_replace_file); on failure the temporary file is removed and path is left alone. */
 static int write_atomically(const char *path, contents_fn contents, const void *data,
                             ncsn_error *err) {
     const h5ctx c = {path, err};
@@ -407,34 +390,32 @@ static int write_atomically(const char *path, contents_fn contents, const void *
     char *tmp = ncsn_xmalloc(tmp_size);
     snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
     /* Create the temporary file first: a missing directory or a permission problem is
-     * reported before any work, with errno's reason. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+     * reported with errno's reason before the file is built. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
         int rc = ncsn_seterr(err, "%s: cannot create (%s)", path, strerror(errno));
         free(tmp);
         return rc;
     }
-
     void *image = NULL;
     size_t size = 0;
+    const char *what;
+    char reason[NCSN_H5_REASON_MAX];
+    fill_ctx f = {&c, contents, data};
     ncsn_h5_quiet q;
     ncsn_h5_quiet_begin(&q);
-    int rc = build_image(&c, tmp, contents, data, &image, &size);
+    int rc = ncsn_h5_image(tmp, fill_contents, &f, &image, &size, &what, reason);
     ncsn_h5_quiet_end(&q);
-    /* fsync before rename: the data must be on disk before the name points at it; close
-     * can report a deferred write error (NFS). */
-    if (rc == 0 && ncsn_write_all(fd, image, size) != 0)
-        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
-    if (rc == 0 && fsync(fd) != 0)
-        rc = ncsn_seterr(err, "%s: cannot sync to disk (%s)", path, strerror(errno));
-    if (close(fd) != 0 && rc == 0)
-        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = ncsn_seterr(err, "%s: cannot rename %s into place (%s)", path, tmp, strerror(errno));
-    if (rc != 0) unlink(tmp);
+    if (rc == -2) ncsn_seterr(err, "%s: %s (%s)", path, what, reason);
+    if (rc == 0) {
+        rc = ncsn_replace_file(path, tmp, fd, image, size, err);
+    } else {
+        close(fd);
+        unlink(tmp);
+    }
     free(image);
     free(tmp);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 static int run_file_contents(const h5ctx *c, hid_t file, const void *data) {

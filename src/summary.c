@@ -884,38 +884,22 @@ static int write_root_attrs(const h5ctx *c, hid_t file, const ncsn_sweep *s, con
                : 0;
 }
 
-/* The whole file, built in memory (nothing touches the disk), copied to *image. */
-static int build_image(const h5ctx *c, const char *name, const ncsn_sweep *s, table *t,
-                       const unsigned char *linked, const counts *n, const char *updated,
-                       void **image, size_t *size) {
-    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
-    int rc = 0;
-    *image = NULL;
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
-        (file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
-        rc = h5_fail(c, "cannot create the file in memory", NULL);
-    if (rc == 0)
-        rc = (write_root_attrs(c, file, s, n, updated) || write_runs(c, file, t) ||
-              write_links(c, file, s, linked))
-                 ? -1
-                 : 0;
-    if (rc == 0 && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) rc = h5_fail(c, "cannot flush", NULL);
-    if (rc == 0) {
-        ssize_t len = H5Fget_file_image(file, NULL, 0);
-        if (len > 0) {
-            *image = ncsn_xmalloc((size_t)len);
-            *size = (size_t)len;
-        }
-        if (len <= 0 || H5Fget_file_image(file, *image, (size_t)len) != len)
-            rc = h5_fail(c, "cannot take the file image", NULL);
-    }
-    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = h5_fail(c, "cannot close", NULL);
-    ncsn_h5_close(fapl);
-    if (rc) {
-        free(*image);
-        *image = NULL;
-    }
-    return rc;
+/* What fill_summary writes. */
+typedef struct {
+    const h5ctx *c;
+    const ncsn_sweep *s;
+    table *t;
+    const unsigned char *linked;
+    const counts *n;
+    const char *updated;
+} summary_fill;
+
+static int fill_summary(hid_t file, void *user) {
+    const summary_fill *f = user;
+    return (write_root_attrs(f->c, file, f->s, f->n, f->updated) || write_runs(f->c, file, f->t) ||
+            write_links(f->c, file, f->s, f->linked))
+               ? -1
+               : 0;
 }
 
 /* ---- locking and the atomic rewrite -------------------------------------------------- */
@@ -984,32 +968,6 @@ static void remove_stale_temporaries(const char *dir) {
     closedir(d);
 }
 
-/* image -> DIR/sweep.h5.tmp.<host>.<pid> -> fsync -> rename over DIR/sweep.h5. */
-static int replace_file(const char *dir, const char *path, const char *tmp, const void *image,
-                        size_t size, ncsn_error *err) {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) return ncsn_seterr(err, "%s: cannot create %s (%s)", path, tmp, strerror(errno));
-    int rc = 0;
-    if (ncsn_write_all(fd, image, size) != 0)
-        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
-    if (rc == 0 && fsync(fd) != 0)
-        rc = ncsn_seterr(err, "%s: cannot sync to disk (%s)", path, strerror(errno));
-    if (close(fd) != 0 && rc == 0)
-        rc = ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = ncsn_seterr(err, "%s: cannot rename %s into place (%s)", path, tmp, strerror(errno));
-    if (rc != 0) {
-        unlink(tmp);
-        return rc;
-    }
-    int dfd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd); /* best effort: the rename itself is already visible */
-        close(dfd);
-    }
-    return 0;
-}
-
 /* write: always scan and write. coalesce: return at once when another process already
  * waits to write (summary.h). */
 static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
@@ -1075,10 +1033,16 @@ static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncs
         ncsn_h5_quiet q;
         ncsn_h5_quiet_begin(&q);
         scan_runs(dir, s, &t, &runs, &claims, linked, &n);
-        rc = build_image(&c, tmp, s, &t, linked, &n, updated, &image, &image_size);
+        summary_fill f = {&c, s, &t, linked, &n, updated};
+        const char *what;
+        char reason[NCSN_H5_REASON_MAX];
+        rc = ncsn_h5_image(tmp, fill_summary, &f, &image, &image_size, &what, reason);
         ncsn_h5_quiet_end(&q);
+        if (rc == -2) ncsn_seterr(err, "%s: %s (%s)", path, what, reason);
+        if (rc) rc = -1;
     }
-    if (rc == 0) rc = replace_file(dir, path, tmp, image, image_size, err);
+    /* image -> DIR/sweep.h5.tmp.<host>.<pid> -> fsync -> rename over DIR/sweep.h5 */
+    if (rc == 0) rc = ncsn_replace_file(path, tmp, -1, image, image_size, err);
     if (lock_fd >= 0) close(lock_fd); /* releases the lock */
 
     free(image);

@@ -124,21 +124,11 @@ static int make_dir(const char *path, ncsn_error *err) {
     return ncsn_seterr(err, "%s: cannot create directory (%s)", path, strerror(errno));
 }
 
-/* Writes text to path atomically (temporary name, then rename). */
+/* Writes text to path atomically (ncsn_replace_file). */
 static int write_text_atomic(const char *path, const char *text, ncsn_error *err) {
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return ncsn_seterr(err, "%s: cannot write (%s)", tmp, strerror(errno));
-    int bad = fputs(text, f) < 0;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return ncsn_seterr(err, "%s: cannot write (%s)", path, strerror(e));
-    }
-    return 0;
+    return ncsn_replace_file(path, tmp, -1, text, strlen(text), err);
 }
 
 /* Creates path with text unless it exists: 1 created, 0 it existed, -1 error. The file

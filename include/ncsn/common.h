@@ -5,6 +5,7 @@
  *   ncsn_xmalloc()  malloc/calloc that abort with file:line on failure
  *   ncsn_now()      monotonic wall clock in seconds
  *   ncsn_write_all() write(2) until every byte is written
+ *   ncsn_replace_file()  a file replaced atomically: temporary name, fsync, rename
  *   ncsn_stop_*     the stop flag: set by SIGUSR1, SIGTERM or SIGINT once installed, checked
  *                   by the training loop (every step) and the sampler (every level)
  * Exit codes of the command line: 0 ok, 1 failure at run time, 2 usage or configuration,
@@ -54,6 +55,12 @@ double ncsn_now(void);
 
 /* write(2) until done, retrying on EINTR; 0, or -1 with errno set. */
 int ncsn_write_all(int fd, const void *data, size_t size);
+/* data (size bytes) written to tmp (fd: already open on it, or -1 to create it), fsync'd,
+ * renamed over path, and path's directory fsync'd: a reader sees the old file or the whole
+ * new one, never part of it. On failure tmp is removed and path left alone; errors name
+ * path. */
+int ncsn_replace_file(const char *path, const char *tmp, int fd, const void *data, size_t size,
+                      ncsn_error *err);
 
 /* Number of OpenMP threads that parallel regions will use (1 without OpenMP). */
 int ncsn_max_threads(void);
