@@ -55,8 +55,35 @@ static inline __attribute__((always_inline)) v8f fma8_sw(v8f a, v8f b, v8f c) {
 #else
 #define FMA8(a, b, c) ((void)hw_, fma8_sw((a), (b), (c)))
 #endif
-/* FMA8 with a scalar factor */
-#define FMA8S(a, s, c) FMA8((a), (v8f){0} + (s), (c))
+/* FMA8S(a, s, c): FMA8 with a scalar factor s in every lane */
+#ifdef HAVE_FMA_BUILD
+static inline __attribute__((target("avx2,fma"))) v8f fma8s_hw(v8f a, float s, v8f c) {
+    return (v8f)_mm256_fmadd_ps((__m256)a, _mm256_set1_ps(s), (__m256)c);
+}
+#endif
+static inline __attribute__((always_inline)) v8f fma8s_sw(v8f a, float s, v8f c) {
+    v8f r;
+    for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], s, c[l]);
+    return r;
+}
+/* BCAST8(s): s in every lane (vbroadcastss; GCC builds {s, ..., s} through memory) */
+#ifdef HAVE_FMA_BUILD
+static inline __attribute__((target("avx2,fma"))) v8f bcast8_hw(float s) {
+    return (v8f)_mm256_set1_ps(s);
+}
+#endif
+static inline __attribute__((always_inline)) v8f bcast8_sw(float s) {
+    v8f r;
+    for (int l = 0; l < 8; l++) r[l] = s;
+    return r;
+}
+#ifdef HAVE_FMA_BUILD
+#define FMA8S(a, s, c) (hw_ ? fma8s_hw((a), (s), (c)) : fma8s_sw((a), (s), (c)))
+#define BCAST8(s) (hw_ ? bcast8_hw(s) : bcast8_sw(s))
+#else
+#define FMA8S(a, s, c) ((void)hw_, fma8s_sw((a), (s), (c)))
+#define BCAST8(s) ((void)hw_, bcast8_sw(s))
+#endif
 
 /* KERNEL(name, params, args) defines name_fma (built for AVX2+FMA) and name_base (the
  * baseline) around the always-inline body name_impl(args..., hw_); CALL_KERNEL(fma, name,
@@ -262,54 +289,82 @@ static inline float hsum8(const v8f *v) {
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-/* Forward pass of positions [i0, i1): x', the first layer (kept for the backward pass),
- * the loss and dloss/d(output) of each example. */
-static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c, int i0, int i1,
-                                                               const int D, const int hw_) {
+/* Forward pass of the n (1 or 2) positions from i: x', the first layer (kept for the
+ * backward pass), the loss and dloss/d(output) of each example. Two examples go side by
+ * side, sharing the weights' loads and each hiding the other's latency of the output sums
+ * (one chain of fused multiply-adds per output); each example's arithmetic is the same
+ * whether it goes alone or in a pair. */
+static inline __attribute__((always_inline)) void forward_n(const fast_ctx *c, int i, const int n,
+                                                            const int D, const int hw_) {
     const ncsn_model *m = c->m;
     const int H = m->H;
     fast_work *f = c->f;
-    for (int i = i0; i < i1; i++) {
-        const int b = f->ord[i], k = f->cls[b];
-        const float sigma = f->sig[b], t = f->t[b];
-        const float scale = m->scale_by_sigma ? 1.0f / sigma : 1.0f;
-        float *xp = f->xs + (size_t)i * D;
-        float *zrow = f->zs + (size_t)i * H;
-        const float *xb = c->x + (size_t)b * D, *zb = c->z + (size_t)b * D;
-        for (int d = 0; d < D; d++) xp[d] = __builtin_fmaf(sigma, zb[d], xb[d]);
-        f->ts[i] = t;
-        v8f acc[FAST_MAX_D];
-        for (int d = 0; d < D; d++) acc[d] = (v8f){0};
-        const float *A = f->Ak + (size_t)k * H, *Bk = f->Bk + (size_t)k * H;
-        for (int o = 0; o < H; o += 8) {
+    const float *w1xT = f->w1xT, *w2 = m->bb2_w; /* kept in registers: the stores below */
+    int b[2];                                     /* might alias them, for all GCC knows */
+    float sigma[2], t[2], scale[2];
+    float *xp[2], *zrow[2];
+    const float *A[2], *Bk[2];
+    v8f acc[2][FAST_MAX_D], tv[2], xv[2][FAST_MAX_D]; /* t and x' in every lane */
+    for (int e = 0; e < n; e++) {
+        b[e] = f->ord[i + e];
+        const int k = f->cls[b[e]];
+        sigma[e] = f->sig[b[e]];
+        t[e] = f->t[b[e]];
+        scale[e] = m->scale_by_sigma ? 1.0f / sigma[e] : 1.0f;
+        xp[e] = f->xs + (size_t)(i + e) * D;
+        zrow[e] = f->zs + (size_t)(i + e) * H;
+        const float *xb = c->x + (size_t)b[e] * D, *zb = c->z + (size_t)b[e] * D;
+        for (int d = 0; d < D; d++) {
+            xp[e][d] = __builtin_fmaf(sigma[e], zb[d], xb[d]);
+            xv[e][d] = BCAST8(xp[e][d]);
+            acc[e][d] = (v8f){0};
+        }
+        f->ts[i + e] = t[e];
+        tv[e] = BCAST8(t[e]);
+        A[e] = f->Ak + (size_t)k * H;
+        Bk[e] = f->Bk + (size_t)k * H;
+    }
+    for (int o = 0; o < H; o += 8) {
+        for (int e = 0; e < n; e++) {
             v8f a, bb, zz;
-            LOAD8(a, A + o);
-            LOAD8(bb, Bk + o);
-            zz = FMA8S(a, t, bb);
+            LOAD8(a, A[e] + o);
+            LOAD8(bb, Bk[e] + o);
+            zz = FMA8(a, tv[e], bb);
             for (int d = 0; d < D; d++) {
                 v8f w;
-                LOAD8(w, f->w1xT + (size_t)d * H + o);
-                zz = FMA8S(w, xp[d], zz);
+                LOAD8(w, w1xT + (size_t)d * H + o);
+                zz = FMA8(w, xv[e][d], zz);
             }
-            STORE8(zrow + o, zz);
+            STORE8(zrow[e] + o, zz);
             const v8f h = RELU8(zz, zz > 0);
             for (int d = 0; d < D; d++) {
                 v8f w;
-                LOAD8(w, m->bb2_w + (size_t)d * H + o);
-                acc[d] = FMA8(w, h, acc[d]);
+                LOAD8(w, w2 + (size_t)d * H + o);
+                acc[e][d] = FMA8(w, h, acc[e][d]);
             }
         }
-        /* loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) */
-        float lb = 0;
-        float *dout = f->dout + (size_t)b * D, *ds = f->ds + (size_t)i * D;
-        for (int d = 0; d < D; d++) {
-            const float s = (hsum8(&acc[d]) + m->bb2_b[d]) * scale;
-            const float r = __builtin_fmaf(sigma, s, zb[d]);
-            lb = __builtin_fmaf(r, r, lb);
-            ds[d] = dout[d] = (sigma * r) * scale;
-        }
-        f->lossb[b] = 0.5 * (double)lb;
     }
+    /* loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) */
+    for (int e = 0; e < n; e++) {
+        const float *zb = c->z + (size_t)b[e] * D;
+        float lb = 0;
+        float *dout = f->dout + (size_t)b[e] * D, *ds = f->ds + (size_t)(i + e) * D;
+        for (int d = 0; d < D; d++) {
+            const float s = (hsum8(&acc[e][d]) + m->bb2_b[d]) * scale[e];
+            const float r = __builtin_fmaf(sigma[e], s, zb[d]);
+            lb = __builtin_fmaf(r, r, lb);
+            ds[d] = dout[d] = (sigma[e] * r) * scale[e];
+        }
+        f->lossb[b[e]] = 0.5 * (double)lb;
+    }
+}
+
+/* Forward pass of positions [i0, i1), two at a time. */
+static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c, int i0, int i1,
+                                                               const int D, const int hw_) {
+    int i = i0;
+    for (; i + 1 < i1; i += 2) forward_n(c, i, 2, D, hw_);
+    if (i < i1) forward_n(c, i, 1, D, hw_);
 }
 
 #define forward_d2_impl(c, i0, i1, hw) forward_impl(c, i0, i1, 2, hw)
@@ -470,13 +525,36 @@ static inline __attribute__((always_inline)) void class_tables_impl(const ncsn_m
         STORE8(u + i, su);
         STORE8(v + i, sv);
     }
+    /* four blocks of 8 hidden units at a time: eight independent sums in flight */
     float *A = f->Ak + (size_t)k * H, *Bk = f->Bk + (size_t)k * H;
-    for (int o = 0; o < H; o += 8) {
+    const float *w1eT = f->w1eT;
+    int o = 0;
+    for (; o + 32 <= H; o += 32) {
+        v8f a[4], bb[4];
+        for (int q = 0; q < 4; q++) {
+            a[q] = (v8f){0};
+            LOAD8(bb[q], m->bb0_b + o + 8 * q);
+        }
+        for (int j = 0; j < E; j++) {
+            const v8f uj = BCAST8(u[j]), vj = BCAST8(v[j]);
+            for (int q = 0; q < 4; q++) {
+                v8f w;
+                LOAD8(w, w1eT + (size_t)j * H + o + 8 * q);
+                a[q] = FMA8(w, uj, a[q]);
+                bb[q] = FMA8(w, vj, bb[q]);
+            }
+        }
+        for (int q = 0; q < 4; q++) {
+            STORE8(A + o + 8 * q, a[q]);
+            STORE8(Bk + o + 8 * q, bb[q]);
+        }
+    }
+    for (; o < H; o += 8) {
         v8f a = {0}, bb;
         LOAD8(bb, m->bb0_b + o);
         for (int j = 0; j < E; j++) {
             v8f w;
-            LOAD8(w, f->w1eT + (size_t)j * H + o);
+            LOAD8(w, w1eT + (size_t)j * H + o);
             a = FMA8S(w, u[j], a);
             bb = FMA8S(w, v[j], bb);
         }
@@ -601,14 +679,9 @@ static int classify(const ncsn_model *m, int B, const int *levels, const float *
         const float sigma = sigmas[lv];
         if (f->lv_stamp[lv] != f->stamp) {
             const float t = m->sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? logf(sigma) : sigma;
-            uint32_t mask = 0; /* bit j: embedding unit j active, w_j t + b_j > 0 */
-            for (int j = 0; j < E; j += 8) {
-                v8f w, b0;
-                LOAD8(w, m->emb0_w + j);
-                LOAD8(b0, m->emb0_b + j);
-                const v8i on = (w * t + b0) > 0;
-                for (int l = 0; l < 8; l++) mask |= (uint32_t)(on[l] & 1) << (j + l);
-            }
+            uint32_t mask = 0; /* bit j: embedding unit j active, w_j t + b_j > 0 (unfused, */
+            for (int j = 0; j < E; j++) /* like model.c's embedding) */
+                mask |= (uint32_t)(m->emb0_w[j] * t + m->emb0_b[j] > 0) << j;
             int k = 0;
             while (k < K && f->kmask[k] != mask) k++;
             if (k == K) {
@@ -633,6 +706,51 @@ static int classify(const ncsn_model *m, int B, const int *levels, const float *
     return K;
 }
 
+/* The fast path's phases over the batch's tables, with orphaned worksharing: inside a
+ * parallel region the threads split each phase (fixed partitions: the same result), and
+ * called outside one it runs serially with no OpenMP team, so no barriers (a team of one
+ * thread still wakes a futex at each of its barriers). *loss = the summed loss. */
+static void fast_phases(const fast_ctx *c, double *loss) {
+    const ncsn_model *m = c->m;
+    fast_work *f = c->f;
+    ncsn_model *grad = c->grad;
+    const int D = m->D, H = m->H, B = c->B, K = c->K, fma = c->fma;
+    /* W_1 and W_e2 transposed */
+#pragma omp for schedule(static)
+    for (int o0 = 0; o0 < H; o0 += 8) transpose_block(m, f, o0);
+#pragma omp for schedule(static)
+    for (int k = 0; k < K; k++) CALL_KERNEL(fma, class_tables, (m, f, k));
+    /* forward, in fixed chunks of positions */
+    const int chunk = 16, n_chunks = (B + chunk - 1) / chunk;
+#pragma omp for schedule(static)
+    for (int ch = 0; ch < n_chunks; ch++) {
+        const int i0 = ch * chunk, i1 = i0 + chunk < B ? i0 + chunk : B;
+        if (D == 2) CALL_KERNEL(fma, forward_d2, (c, i0, i1));
+        else CALL_KERNEL(fma, forward_any, (c, i0, i1));
+    }
+#pragma omp single nowait
+    {
+        double l = 0;
+        float acc[FAST_MAX_D] = {0};
+        for (int b = 0; b < B; b++) {
+            l += f->lossb[b];
+            for (int d = 0; d < D; d++) acc[d] += f->dout[(size_t)b * D + d];
+        }
+        for (int d = 0; d < D; d++) grad->bb2_b[d] = acc[d] * c->inv_b;
+        *loss = l;
+    }
+#pragma omp for schedule(static)
+    for (int j = 0; j < H / 8; j++) {
+        if (D == 2) CALL_KERNEL(fma, backward_d2, (c, j));
+        else CALL_KERNEL(fma, backward_any, (c, j));
+    }
+#pragma omp for schedule(static)
+    for (int k0 = 0; k0 < K; k0 += 3)
+        CALL_KERNEL(fma, class_backward_e, (m, f, k0, K - k0 < 3 ? K - k0 : 3));
+#pragma omp single
+    CALL_KERNEL(fma, embedding_backward, (m, f, K, c->inv_b, grad));
+}
+
 /* *loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
 static int fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
@@ -641,45 +759,16 @@ static int fast_loss_grad(const ncsn_model *m, const float *x, int B, const int 
     const int K = classify(m, B, levels, sigmas, f);
     if (K < 0) return -1;
     const int fma = ncsn_isa() == NCSN_ISA_AVX2_FMA;
-    fast_ctx c = {m, x, z, B, K, 1.0f / (float)B, f, grad, fma};
+    const fast_ctx c = {m, x, z, B, K, 1.0f / (float)B, f, grad, fma};
     double loss = 0;
-    /* One parallel region with five barriers: worth it only for batches well above the
-     * notebook's (B H = 16384), where a barrier's microsecond, or a descheduled thread on
-     * a shared machine, costs less than the work it splits. The result is the same. */
-#pragma omp parallel if ((long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN)
-    {
-        /* W_1 and W_e2 transposed */
-#pragma omp for schedule(static)
-        for (int o0 = 0; o0 < H; o0 += 8) transpose_block(m, f, o0);
-#pragma omp for schedule(static)
-        for (int k = 0; k < K; k++) CALL_KERNEL(fma, class_tables, (m, f, k));
-        /* forward, in fixed chunks of positions */
-        const int chunk = 16, n_chunks = (B + chunk - 1) / chunk;
-#pragma omp for schedule(static)
-        for (int ch = 0; ch < n_chunks; ch++) {
-            const int i0 = ch * chunk, i1 = i0 + chunk < B ? i0 + chunk : B;
-            if (D == 2) CALL_KERNEL(fma, forward_d2, (&c, i0, i1));
-            else CALL_KERNEL(fma, forward_any, (&c, i0, i1));
-        }
-#pragma omp single nowait
-        {
-            float acc[FAST_MAX_D] = {0};
-            for (int b = 0; b < B; b++) {
-                loss += f->lossb[b];
-                for (int d = 0; d < D; d++) acc[d] += f->dout[(size_t)b * D + d];
-            }
-            for (int d = 0; d < D; d++) grad->bb2_b[d] = acc[d] * c.inv_b;
-        }
-#pragma omp for schedule(static)
-        for (int j = 0; j < H / 8; j++) {
-            if (D == 2) CALL_KERNEL(fma, backward_d2, (&c, j));
-            else CALL_KERNEL(fma, backward_any, (&c, j));
-        }
-#pragma omp for schedule(static)
-        for (int k0 = 0; k0 < K; k0 += 3)
-            CALL_KERNEL(fma, class_backward_e, (m, f, k0, K - k0 < 3 ? K - k0 : 3));
-#pragma omp single
-        CALL_KERNEL(fma, embedding_backward, (m, f, K, c.inv_b, grad));
+    /* In parallel only for batches well above the notebook's (B H = 16384), where a
+     * barrier's microsecond, or a descheduled thread on a shared machine, costs less than
+     * the work it splits. The result is the same. */
+    if ((long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN && ncsn_max_threads() > 1) {
+#pragma omp parallel
+        fast_phases(&c, &loss);
+    } else {
+        fast_phases(&c, &loss);
     }
     *mean_loss = loss / (double)B;
     return 0;
