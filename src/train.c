@@ -16,6 +16,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
 #define NCSN_HOT __attribute__((target_clones("avx2", "default")))
@@ -39,7 +42,6 @@ typedef ncsn_v8i v8i;
  * never here (the helpers are inlined, and fma8_hw is never called in the baseline). */
 #pragma GCC diagnostic ignored "-Wpsabi"
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
-#include <immintrin.h>
 #define HAVE_FMA_BUILD 1
 static inline __attribute__((target("avx2,fma"))) v8f fma8_hw(v8f a, v8f b, v8f c) {
     return (v8f)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
@@ -680,8 +682,17 @@ static int classify(const ncsn_model *m, int B, const int *levels, const float *
         if (f->lv_stamp[lv] != f->stamp) {
             const float t = m->sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? logf(sigma) : sigma;
             uint32_t mask = 0; /* bit j: embedding unit j active, w_j t + b_j > 0 (unfused, */
-            for (int j = 0; j < E; j++) /* like model.c's embedding) */
+#if defined(__x86_64__) && defined(__GNUC__) /* like model.c's embedding) */
+            const __m128 tv = _mm_set1_ps(t), zero = _mm_setzero_ps();
+            for (int j = 0; j < E; j += 4) { /* SSE, 4 units at a time (E % 8 == 0) */
+                const __m128 a = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(m->emb0_w + j), tv),
+                                            _mm_loadu_ps(m->emb0_b + j));
+                mask |= (uint32_t)_mm_movemask_ps(_mm_cmpgt_ps(a, zero)) << j;
+            }
+#else
+            for (int j = 0; j < E; j++)
                 mask |= (uint32_t)(m->emb0_w[j] * t + m->emb0_b[j] > 0) << j;
+#endif
             int k = 0;
             while (k < K && f->kmask[k] != mask) k++;
             if (k == K) {
