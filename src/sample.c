@@ -120,8 +120,10 @@ static void exact_score_block(const ncsn_gmm *g, double sigma, int D, int nb, bl
  * weights (a, b), level bias c and output weights (u0, u1). Its pivot p is the coordinate
  * whose weight is larger in magnitude, m that magnitude, q the other coordinate; then
  *   relu(c + a x0 + b x1) = m relu(c' +- x_p + r x_q),   c' = c / m,  r = w_q / m,
- * so s_d += (u_d m) relu((c' +- x_p) + r x_q): 3 multiplies and 4 adds where the network as
- * written takes 4 and 4. Units go in four kinds by pivot and sign (0: x0 +, 1: x0 -,
+ * so s_d = fma(u_d m, relu(fma(r, x_q, c' +- x_p)), s_d): 3 fused multiply-adds and an add
+ * where the network as written takes 4 and no add (fma(b, x1, fma(a, x0, c)), and the two
+ * output fmas), which matters since the two FMA pipes are the bound while the add goes to
+ * the others. Units go in four kinds by pivot and sign (0: x0 +, 1: x0 -,
  * 2: x1 +, 3: x1 -), each kind in unit order; units whose rescaled weights would not be
  * finite (m = 0, tiny m, non-finite weights) keep the written form, last. The rounding
  * differs from the written form by about an ulp, and is the same on every ISA and thread. */
