@@ -102,7 +102,7 @@ static inline __attribute__((always_inline)) v8f bcast8_sw(float s) {
 #else
 #define KERNEL(name, params, args) \
     static void name##_base params { KERNEL_CALL(name##_impl, KERNEL_ARGS args, 0); }
-#define CALL_KERNEL(fma, name, args) name##_base args
+#define CALL_KERNEL(fma, name, args) ((void)(fma), name##_base args)
 #endif
 #ifndef NCSN_FAST_PARALLEL_MIN
 #define NCSN_FAST_PARALLEL_MIN 262144L
