@@ -10,8 +10,10 @@
  *   one evaluation   2 H D + H + 2 D H (+ the Langevin update, ignored)
  *   one training example   forward (embedding included) and twice that for backward.
  * The peak is measured here: independent FMA chains (AVX2+FMA when the CPU has them) on
- * every thread, and the same with separate multiplies and adds (what ISO C without FP
- * contraction can reach). */
+ * every thread, and the same with separate multiplies and adds. The kernels use fused
+ * multiply-adds at fixed places (vfmadd, or fmaf per lane in the baseline build), so the
+ * FMA peak is theirs; a last check runs a little training and sampling with the baseline
+ * kernels and with the CPU's and compares the bits. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "ncsn/bench.h"
 
@@ -49,6 +51,7 @@ static const char *usage_bench =
     "  training     microseconds per Adam step (draws, loss and gradient, Adam included)\n"
     "  sampling     network evaluations per second of annealed Langevin over 5000 chains\n"
     "  peak         FP32 GFLOP/s of an FMA microbenchmark on the same threads\n"
+    "  kernels      whether the AVX2+FMA kernels give the bits of the baseline ones\n"
     "each for the library and for the straightforward reference path, for 1 and 2 threads\n"
     "(OMP_NUM_THREADS is ignored: --threads chooses). Prints; never fails on slowness.\n"
     "\n"
@@ -374,6 +377,48 @@ static void bench_sample(const bench_opts *o, const double *all_sigmas, bench_ro
     ncsn_model_free(&m);
 }
 
+/* ---- the instruction-set variants give the same bits --------------------------------- */
+
+enum { ISA_STEPS = 20, ISA_CHAINS = 300 };
+
+/* Training (ISA_STEPS Adam steps) and sampling (a few hundred chains, two levels) once with the
+ * baseline kernels (fmaf per lane: slow, hence the small sizes) and once with the CPU's;
+ * *same_* = the results are bit-identical (trivially where the CPU's is the baseline). */
+static void bench_isa_identity(const double *sigmas, const float *data, int n, int *same_train,
+                               int *same_sample) {
+    enum { STEPS = ISA_STEPS, CHAINS = ISA_CHAINS, T = 10 };
+    uint64_t th[2], sh[2];
+    ncsn_config cfg;
+    ncsn_config_default(&cfg);
+    cfg.train.steps = STEPS;
+    cfg.train.batch = BB;
+    cfg.train.log_every = STEPS;
+    double sig[2] = {sigmas[0], sigmas[BL - 1]};
+    float *x = ncsn_xmalloc(sizeof(float) * CHAINS * BD);
+    for (int r = 0; r < 2; r++) {
+        ncsn_isa_force(r ? NCSN_ISA_AVX2_FMA : NCSN_ISA_BASELINE);
+        ncsn_model m;
+        ncsn_model_alloc(&m, BD, BE, BH, 0, 0);
+        ncsn_model_init_params(&m, ncsn_rng_key(1, 0, NCSN_RNG_INIT));
+        ncsn_train_log log;
+        ncsn_train(&cfg, 0, sigmas, BL, data, n, &m, NULL, &log, NULL, NULL);
+        th[r] = fnv1a(m.params, sizeof(float) * m.n_params, 14695981039346656037ull);
+        ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, T, 0.001, 0, sig, 2};
+        ncsn_score_fn score = {&m, NULL};
+        ncsn_sampler_start(ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START), CHAINS, BD, -8, 8, x);
+        ncsn_sample(&s, score, ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE), x, CHAINS, BD, NULL,
+                    NULL);
+        sh[r] = fnv1a(x, sizeof(float) * CHAINS * BD, 14695981039346656037ull);
+        ncsn_train_log_free(&log);
+        ncsn_model_free(&m);
+    }
+    ncsn_isa_force(NCSN_ISA_AUTO);
+    *same_train = th[0] == th[1];
+    *same_sample = sh[0] == sh[1];
+    free(x);
+    ncsn_config_free(&cfg);
+}
+
 /* ---- sweep throughput: the real `ncsn sweep`, as a child process --------------------- */
 
 /* 4 configurations of sweeps/notebook-sweep.yaml (its sizes: 30000 steps, 5000 chains,
@@ -587,6 +632,9 @@ int ncsn_cmd_bench(int argc, char **argv) {
         bench_sample(&o, sigmas, r);
     }
     set_threads(max_t);
+    int isa_train, isa_sample;
+    bench_isa_identity(sigmas, data, n_data, &isa_train, &isa_sample);
+    const char *isa_name = ncsn_isa() == NCSN_ISA_AVX2_FMA ? "avx2+fma" : "baseline";
     free(data);
     sweep_row sweeps[2];
     int n_sweeps = 0;
@@ -622,6 +670,9 @@ int ncsn_cmd_bench(int argc, char **argv) {
         }
         printf(" ], \"bits_identical_across_threads\": {\"train\": %s, \"sample\": %s},\n",
                same_train ? "true" : "false", same_sample ? "true" : "false");
+        printf(" \"kernels\": \"%s\", \"bits_identical_to_baseline\": {\"train\": %s, "
+               "\"sample\": %s},\n",
+               isa_name, isa_train ? "true" : "false", isa_sample ? "true" : "false");
         if (!o.sweep) {
             printf(" \"sweep\": null}\n");
             return NCSN_EXIT_OK;
@@ -664,6 +715,9 @@ int ncsn_cmd_bench(int argc, char **argv) {
         printf("results bit-identical across thread counts: training %s, sampling %s\n",
                same_train ? "yes" : "NO", same_sample ? "yes" : "NO");
     }
+    printf("kernels: %s; results bit-identical to the baseline kernels (fmaf per lane; %d "
+           "steps, %d chains): training %s, sampling %s\n",
+           isa_name, ISA_STEPS, ISA_CHAINS, isa_train ? "yes" : "NO", isa_sample ? "yes" : "NO");
     if (o.sweep) {
         printf("\nsweep: `ncsn sweep` of %d configurations of sweeps/notebook-sweep.yaml at full "
                "size (30000 steps, 5000 chains x 100 levels x T 100)\n",

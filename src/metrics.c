@@ -4,9 +4,11 @@
  * components, L = noise levels, P = points per level for the score error,
  * N = n (n - 1) / 2 pairs of one set.
  *
- *   ncsn_median_pairwise_distance   exact median of the N distances (quickselect)
+ *   ncsn_median_pairwise_distance   exact median of the N distances (bucket counts, then
+ *                                   quickselect within the median's bucket)
  *   ncsn_mmd2_unbiased              Gretton et al.'s unbiased MMD^2, Gaussian kernel
  *   ncsn_swd                        sliced Wasserstein-1, exact 1-D W1 per direction
+ *                                   (projections sorted by radix sort)
  *   ncsn_mode_weights, _nll_true    what the known mixture says about the samples
  *   ncsn_score_error                E|s_theta - grad log q_sigma|^2 / E|grad log q_sigma|^2
  *   ncsn_metrics_compute_sets       all of them for one run against given reference and
@@ -17,7 +19,8 @@
  * BLOCK rows, a partition that does not depend on the thread count. Each block is summed
  * serially in double into its own slot, and the slots are added in block order at the
  * end. No OpenMP reduction clause ever touches a float or a double, so every number here
- * is bit-for-bit the same for any number of threads.
+ * is bit-for-bit the same for any number of threads. Counts (the median's buckets) are
+ * integers, exact in any order.
  *
  * Non-finite input: a NaN or infinite coordinate makes a sample metric NaN rather than a
  * misleading number (metrics.h). */
@@ -115,32 +118,106 @@ static double select_kth(double *a, size_t n, size_t k) {
     return a[k];
 }
 
+/* The squared distances of the strict upper triangle, visited row by row (row i: pairs
+ * (i, j), j > i) by a parallel loop: each is a fixed function of its pair, so every pass
+ * sees the same values. Squaring is monotone, so order statistics are taken on squares. */
+#define MED_BITS 16 /* a square's bucket: its top 16 bits (sign 0, exponent, 4 mantissa bits) */
+static inline uint32_t med_bucket(double d2) {
+    uint64_t u;
+    memcpy(&u, &d2, sizeof u); /* d2 >= 0: the bits are monotone in the value */
+    return (uint32_t)(u >> (64 - MED_BITS));
+}
+
 double ncsn_median_pairwise_distance(const float *x, int n, int D) {
     if (n < 2 || count_nonfinite(x, n, D) > 0) return NAN;
     const size_t N = (size_t)n * (size_t)(n - 1) / 2;
-    /* Squared distances, (N), the strict upper triangle row by row: row i holds the pairs
-     * (i, j), j = i+1 .. n-1, from offset i (2n - i - 1) / 2. Squaring is monotone, so
-     * the median is selected on squares and the square root taken last. */
-    double *d2 = ncsn_xmalloc(sizeof(double) * N);
-#pragma omp parallel for schedule(dynamic, 16)
-    for (int i = 0; i < n - 1; i++) {
-        double *row = d2 + (size_t)i * (size_t)(2 * n - i - 1) / 2;
-        const float *xi = x + (size_t)i * D;
-        for (int j = i + 1; j < n; j++) row[j - i - 1] = sqdist(xi, x + (size_t)j * D, D);
+    /* The k-th smallest square (and for an even count the (k+1)-th) without storing all N:
+     * pass 1 counts the squares per bucket (integer counts: the same for any thread count);
+     * the buckets holding ranks k and k+1 bound a value range; pass 2 keeps only the squares
+     * in that range (a small fraction), where select_kth finds the exact ranks. The result
+     * is the same exact median as sorting all N distances. */
+    const size_t k = N % 2 == 1 ? N / 2 : N / 2 - 1;
+    const size_t NB = (size_t)1 << MED_BITS;
+    uint64_t *hist = ncsn_xcalloc(NB, sizeof(uint64_t)); /* (NB) squares per bucket */
+#pragma omp parallel
+    {
+        uint64_t *mine = ncsn_xcalloc(NB, sizeof(uint64_t));
+#pragma omp for schedule(dynamic, 16)
+        for (int i = 0; i < n - 1; i++) {
+            const float *xi = x + (size_t)i * D;
+            for (int j = i + 1; j < n; j++) mine[med_bucket(sqdist(xi, x + (size_t)j * D, D))]++;
+        }
+#pragma omp critical
+        for (size_t b = 0; b < NB; b++) hist[b] += mine[b];
+        free(mine);
     }
+    /* buckets lo_b (rank k) and hi_b (rank k + 1, or k for an odd count); below = squares
+     * in buckets before lo_b */
+    size_t below = 0, seen = 0;
+    uint32_t lo_b = 0, hi_b = 0;
+    int have_lo = 0;
+    const size_t k_hi = N % 2 == 1 ? k : k + 1;
+    for (size_t b = 0; b < NB; b++) {
+        if (!have_lo && seen + hist[b] > k) {
+            lo_b = (uint32_t)b;
+            below = seen;
+            have_lo = 1;
+        }
+        if (seen + hist[b] > k_hi) {
+            hi_b = (uint32_t)b;
+            break;
+        }
+        seen += hist[b];
+    }
+    size_t m = 0; /* squares in buckets [lo_b, hi_b] */
+    for (uint32_t b = lo_b; b <= hi_b; b++) m += hist[b];
+    free(hist);
+    double *sel = ncsn_xmalloc(sizeof(double) * m); /* (m) those squares, in any order */
+    size_t fill = 0;
+#pragma omp parallel
+    {
+        size_t cap = 1024, cnt = 0;
+        double *mine = ncsn_xmalloc(sizeof(double) * cap);
+#pragma omp for schedule(dynamic, 16)
+        for (int i = 0; i < n - 1; i++) {
+            const float *xi = x + (size_t)i * D;
+            for (int j = i + 1; j < n; j++) {
+                const double d2 = sqdist(xi, x + (size_t)j * D, D);
+                const uint32_t b = med_bucket(d2);
+                if (b < lo_b || b > hi_b) continue;
+                if (cnt == cap) { /* grow */
+                    double *more = ncsn_xmalloc(sizeof(double) * 2 * cap);
+                    memcpy(more, mine, sizeof(double) * cnt);
+                    free(mine);
+                    mine = more;
+                    cap *= 2;
+                }
+                mine[cnt++] = d2;
+            }
+        }
+        size_t at;
+#pragma omp critical
+        {
+            at = fill;
+            fill += cnt;
+        }
+        memcpy(sel + at, mine, sizeof(double) * cnt);
+        free(mine);
+    }
+    NCSN_ASSERT(fill == m);
     double med;
+    const size_t kk = k - below; /* rank k within sel */
     if (N % 2 == 1) {
-        med = sqrt(select_kth(d2, N, N / 2));
+        med = sqrt(select_kth(sel, m, kk));
     } else {
         /* Even count: mean of the two middle distances. After the selection everything
-         * right of k is >= a[k], so the (k+1)-th smallest is the minimum there. */
-        size_t k = N / 2 - 1;
-        double lo = select_kth(d2, N, k);
-        double hi = d2[k + 1];
-        for (size_t t = k + 2; t < N; t++) hi = d2[t] < hi ? d2[t] : hi;
+         * right of kk is >= sel[kk], so the (k+1)-th smallest is the minimum there. */
+        double lo = select_kth(sel, m, kk);
+        double hi = sel[kk + 1];
+        for (size_t t = kk + 2; t < m; t++) hi = sel[t] < hi ? sel[t] : hi;
         med = 0.5 * (sqrt(lo) + sqrt(hi));
     }
-    free(d2);
+    free(sel);
     return med;
 }
 
@@ -212,9 +289,31 @@ double ncsn_mmd2_unbiased(const float *x, int n, const float *y, int m, int D,
  * Sliced Wasserstein-1 (SPEC.md section 7): the mean over unit directions v of W1 between
  * the 1-D empirical distributions of v.x and v.y. */
 
-static int cmp_double(const void *pa, const void *pb) {
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
+/* a (n) sorted ascending, by a least-significant-digit radix sort of the doubles' bits
+ * made monotone (negatives: all bits flipped; others: the sign bit set): 8 passes of 8
+ * bits, several times faster than qsort's comparisons. key and tmp: (n) scratch. No NaN
+ * here; -0 sorts before +0, where qsort kept them as they came, which changes no W1 sum
+ * (|a - b| is the same for either zero). */
+static void sort_doubles(double *a, int n, uint64_t *key, uint64_t *tmp) {
+    for (int i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &a[i], sizeof u);
+        key[i] = (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
+    }
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (int i = 0; i < n; i++) count[((key[i] >> shift) & 0xff) + 1]++;
+        if (count[((key[0] >> shift) & 0xff) + 1] == (size_t)n) continue; /* one digit */
+        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
+        for (int i = 0; i < n; i++) tmp[count[(key[i] >> shift) & 0xff]++] = key[i];
+        uint64_t *t = key;
+        key = tmp;
+        tmp = t;
+    }
+    for (int i = 0; i < n; i++) {
+        const uint64_t u = (key[i] >> 63) ? key[i] & ~(UINT64_C(1) << 63) : ~key[i];
+        memcpy(&a[i], &u, sizeof u);
+    }
 }
 
 /* W1 = integral over t in (0, 1) of |F^-1(t) - G^-1(t)| for sorted a (n), b (m).
@@ -271,19 +370,24 @@ double ncsn_swd(const float *x, int n, const float *y, int m, int D, int n_dirs,
         double *v = ncsn_xmalloc(sizeof(double) * (size_t)D); /* (D) unit direction */
         double *a = ncsn_xmalloc(sizeof(double) * (size_t)n); /* (n) sorted v.x */
         double *b = ncsn_xmalloc(sizeof(double) * (size_t)m); /* (m) sorted v.y */
+        const int nm = n > m ? n : m;
+        uint64_t *keys = ncsn_xmalloc(sizeof(uint64_t) * (size_t)nm); /* (nm) sort scratch */
+        uint64_t *tmp = ncsn_xmalloc(sizeof(uint64_t) * (size_t)nm); /* (nm) */
 #pragma omp for schedule(dynamic, 1)
         for (int t = 0; t < n_dirs; t++) {
             swd_direction(key, t, D, z, v);
             project(x, n, D, v, a);
             project(y, m, D, v, b);
-            qsort(a, (size_t)n, sizeof(double), cmp_double);
-            qsort(b, (size_t)m, sizeof(double), cmp_double);
+            sort_doubles(a, n, keys, tmp);
+            sort_doubles(b, m, keys, tmp);
             w1[t] = w1_sorted(a, n, b, m);
         }
         free(z);
         free(v);
         free(a);
         free(b);
+        free(keys);
+        free(tmp);
     }
     double mean = sum_in_order(w1, n_dirs) / (double)n_dirs;
     free(w1);

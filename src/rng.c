@@ -2,6 +2,8 @@
 #include "ncsn/rng.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include <Random123/philox.h>
 #include <Random123/u01fixedpt.h>
 
@@ -78,13 +80,49 @@ void ncsn_rng_normal4_poly(ncsn_key key, uint32_t a, uint32_t b, uint32_t c, flo
     out[3] = zs[0];
 }
 
+/* The variant the CPU allows (rng.h), or the one forced; -2: not decided yet. */
+static int isa_choice = -2;
+
+static int cpu_has_avx2_fma(void) {
+#if defined(NCSN_RNG_X86) && !defined(NCSN_NO_CLONES)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int isa_detect(void) {
+    const char *env = getenv("NCSN_ISA");
+    if (env && strcmp(env, "baseline") == 0) return NCSN_ISA_BASELINE;
+    return cpu_has_avx2_fma() ? NCSN_ISA_AVX2_FMA : NCSN_ISA_BASELINE;
+}
+
+int ncsn_isa(void) {
+    if (isa_choice == -2) isa_choice = isa_detect();
+    return isa_choice;
+}
+
+void ncsn_isa_force(int isa) {
+    if (isa == NCSN_ISA_AUTO) isa_choice = isa_detect();
+    else isa_choice = isa == NCSN_ISA_AVX2_FMA && cpu_has_avx2_fma() ? NCSN_ISA_AVX2_FMA
+                                                                     : NCSN_ISA_BASELINE;
+}
+
 /* ncsn_philox_v8_run: one block of 8 counters at a time, by the fastest form this CPU has
  * (the same bits from every form). */
 #if defined(NCSN_RNG_X86) && !defined(NCSN_NO_CLONES)
+/* four blocks at a time, their rounds side by side (ncsn_philox_blocks_avx2), then the rest */
 __attribute__((target("avx2"))) static void philox_run_avx2(ncsn_key key, uint32_t a, uint32_t b0,
                                                             uint32_t c, uint32_t d, int n_blocks,
                                                             ncsn_v8u (*out)[4]) {
-    for (int j = 0; j < n_blocks; j++) ncsn_philox_v8_avx2(key, a, b0 + 8u * (uint32_t)j, c, d, out[j]);
+    int j = 0;
+    for (; j + 4 <= n_blocks; j += 4) {
+        ncsn_v8u w[4][4];
+        ncsn_philox_blocks_avx2(key, a, b0 + 8u * (uint32_t)j, c, d, 4, w);
+        for (int jj = 0; jj < 4; jj++)
+            for (int i = 0; i < 4; i++) out[j + jj][i] = w[i][jj];
+    }
+    for (; j < n_blocks; j++) ncsn_philox_v8_avx2(key, a, b0 + 8u * (uint32_t)j, c, d, out[j]);
 }
 #endif
 
@@ -92,7 +130,7 @@ void ncsn_philox_v8_run(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint3
                         int n_blocks, ncsn_v8u (*out)[4]) {
 #if defined(NCSN_RNG_X86)
 #ifndef NCSN_NO_CLONES
-    if (__builtin_cpu_supports("avx2")) {
+    if (ncsn_isa() == NCSN_ISA_AVX2_FMA) {
         philox_run_avx2(key, a, b0, c, d, n_blocks, out);
         return;
     }

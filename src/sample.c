@@ -1,13 +1,16 @@
 /* sample.c: annealed and plain Langevin dynamics over blocks of chains (SPEC.md s. 4).
  * n = chains, D = data dimension, H = hidden width.
  * The notebook's case (the network, D = 2) has its own kernel (sample_d2.inc): groups of
- * 16 (AVX2) or 8 chains whose positions stay in registers for all T steps of a level, with
- * the network (rewritten per level to save a multiply per hidden unit, see d2_pack), the
- * noise (Philox by pmuludq + ncsn_box_muller_v8, one Philox call serving two steps) and
- * the update fused. Everything else goes in blocks of CB chains laid out
- * coordinate-major (D, CB), so the inner loops run over chains and vectorise.
- * Hot kernels are compiled for AVX2 and for the baseline ISA (chosen at run time); they
- * use only elementwise float arithmetic without contraction, so both give the same bits. */
+ * 32 (AVX2+FMA) or 8 chains whose positions stay in registers for all T steps of a level,
+ * with the network (rewritten per level to save a multiply per hidden unit, see d2_pack;
+ * fused multiply-adds at fixed places), the noise (Philox by pmuludq and Box-Muller for
+ * the whole group at once, one Philox call serving two steps) and the update fused. The
+ * kernel is built for AVX2+FMA and for the x86-64 baseline, chosen at run time
+ * (ncsn_isa, rng.h); the fused multiply-adds are vfmadd in one and fmaf in the other, so
+ * both give the same bits.
+ * Everything else goes in blocks of CB chains laid out coordinate-major (D, CB), so the
+ * inner loops run over chains and vectorise; that path is built for the baseline only and
+ * has no fused multiply-adds (-ffp-contract=off). */
 #include "ncsn/sample.h"
 
 #include <math.h>
@@ -117,8 +120,10 @@ static void exact_score_block(const ncsn_gmm *g, double sigma, int D, int nb, bl
  * weights (a, b), level bias c and output weights (u0, u1). Its pivot p is the coordinate
  * whose weight is larger in magnitude, m that magnitude, q the other coordinate; then
  *   relu(c + a x0 + b x1) = m relu(c' +- x_p + r x_q),   c' = c / m,  r = w_q / m,
- * so s_d += (u_d m) relu((c' +- x_p) + r x_q): 3 multiplies and 4 adds where the network as
- * written takes 4 and 4. Units go in four kinds by pivot and sign (0: x0 +, 1: x0 -,
+ * so s_d = fma(u_d m, relu(fma(r, x_q, c' +- x_p)), s_d): 3 fused multiply-adds and an add
+ * where the network as written takes 4 and no add (fma(b, x1, fma(a, x0, c)), and the two
+ * output fmas), which matters since the two FMA pipes are the bound while the add goes to
+ * the others. Units go in four kinds by pivot and sign (0: x0 +, 1: x0 -,
  * 2: x1 +, 3: x1 -), each kind in unit order; units whose rescaled weights would not be
  * finite (m = 0, tiny m, non-finite weights) keep the written form, last. The rounding
  * differs from the written form by about an ulp, and is the same on every ISA and thread. */
@@ -173,43 +178,77 @@ static void pack_d2(const ncsn_model *m, const float *c, d2_pack *pk) {
 }
 
 /* The kernel (sample_d2.inc) for T steps of chains [c0, c0 + nb) of x (n, 2), nb <= the
- * group, positions in registers: built for AVX2 (16 chains a group) and for the x86-64
- * baseline (8 chains), chosen at run time; a portable build elsewhere. */
+ * group, positions in registers: built for AVX2 with FMA (32 chains a group) and for
+ * the x86-64 baseline (8 chains), chosen at run time (ncsn_isa); a portable build elsewhere.
+ * The fused multiply-adds are vfmadd in the first and fmaf per lane in the others (a
+ * library call on CPUs without FMA: several times slower there, and the same bits). */
 typedef float v4f __attribute__((vector_size(16)));
+
+/* a b + c rounded once, per lane, by fmaf (correctly rounded in glibc: the FMA instruction
+ * where the CPU has one, exact software otherwise) */
+static inline v4f fma_lanes4(v4f a, v4f b, v4f c) {
+    v4f r;
+    for (int l = 0; l < 4; l++) r[l] = fmaf(a[l], b[l], c[l]);
+    return r;
+}
+
 #if defined(NCSN_RNG_X86)
 #define D2_NAME group_d2_sse2
 #define D2_ATTR
 #define D2_VT v4f
 #define D2_W 4
 #define D2_NV 2
+#define D2_FMA(a, b, c) fma_lanes4(a, b, c)
 #define D2_MAX(v) ((v4f)_mm_max_ps((__m128)(v), _mm_setzero_ps()))
-#define D2_PHILOX ncsn_philox_v8_sse2
+#define D2_WT ncsn_v8u
+#define D2_ZT ncsn_v8f
+#define D2_PHILOX(key, a, b0, w) ncsn_philox_v8_sse2(key, a, b0, 0, 0, w)
+#define D2_BOX_MULLER ncsn_box_muller_v8
 #include "sample_d2.inc"
 #undef D2_NAME
 #undef D2_ATTR
 #undef D2_VT
 #undef D2_W
 #undef D2_NV
+#undef D2_FMA
 #undef D2_MAX
+#undef D2_WT
+#undef D2_ZT
 #undef D2_PHILOX
+#undef D2_BOX_MULLER
 #ifndef NCSN_NO_CLONES
-#define D2_NAME group_d2_avx2
-#define D2_ATTR __attribute__((target("avx2")))
+/* 32 chains a group: 8 accumulators of fused multiply-adds in flight (latency 4-5, two
+ * pipes), and the noise of four blocks of 8 chains side by side */
+#define D2_NAME group_d2_avx2_fma
+#define D2_ATTR __attribute__((target("avx2,fma")))
 #define D2_VT ncsn_v8f
 #define D2_W 8
-#define D2_NV 2
+#define D2_NV 4
+#define D2_FMA(a, b, c) ((ncsn_v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
 #define D2_MAX(v) ((ncsn_v8f)_mm256_max_ps((__m256)(v), _mm256_setzero_ps()))
-#define D2_PHILOX ncsn_philox_v8_avx2
+#define D2_WT ncsn_v32u
+#define D2_ZT ncsn_v32f
+#define D2_PHILOX(key, a, b0, w) ncsn_philox_v32_avx2(key, a, b0, 0, 0, w)
+#define D2_BOX_MULLER ncsn_box_muller_v32
 #include "sample_d2.inc"
 #endif
 #else
+static inline ncsn_v8f fma_lanes8(ncsn_v8f a, ncsn_v8f b, ncsn_v8f c) {
+    ncsn_v8f r;
+    for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], b[l], c[l]);
+    return r;
+}
 #define D2_NAME group_d2_portable
 #define D2_ATTR
 #define D2_VT ncsn_v8f
 #define D2_W 8
-#define D2_NV 2
+#define D2_NV 1
+#define D2_FMA(a, b, c) fma_lanes8(a, b, c)
 #define D2_MAX(v) ((ncsn_v8f)((ncsn_v8i)(v) & ((v) > 0)))
-#define D2_PHILOX ncsn_philox_v8
+#define D2_WT ncsn_v8u
+#define D2_ZT ncsn_v8f
+#define D2_PHILOX(key, a, b0, w) ncsn_philox_v8(key, a, b0, 0, 0, w)
+#define D2_BOX_MULLER ncsn_box_muller_v8
 #include "sample_d2.inc"
 #endif
 
@@ -225,14 +264,14 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
     group_fn fn = group_d2_sse2;
     int G = 8;
 #ifndef NCSN_NO_CLONES
-    if (__builtin_cpu_supports("avx2")) {
-        fn = group_d2_avx2;
-        G = 16;
+    if (ncsn_isa() == NCSN_ISA_AVX2_FMA) {
+        fn = group_d2_avx2_fma;
+        G = 32;
     }
 #endif
 #else
     group_fn fn = group_d2_portable;
-    const int G = 16;
+    const int G = 8;
 #endif
     const int n_groups = (n + G - 1) / G;
     /* dynamic: on a shared machine a thread that gets less CPU takes fewer groups; every

@@ -1,8 +1,13 @@
 /* train.c: the DSM loss and its gradient, Adam, and the training loop (SPEC.md section 3).
  * B = batch size, D = data dimension, E = embedding width, H = hidden width,
  * L = number of levels, K = number of embedding classes in a batch (see train.h).
- * Hot kernels are compiled for AVX2 and for the baseline ISA (chosen at run time); they use
- * elementwise float arithmetic only, without contraction, so both give the same bits. */
+ * The fast path's kernels use fused multiply-adds at fixed places (fma8, fmaf: the sums of
+ * products of the forward and backward passes and of the class tables), everything else
+ * unfused (-ffp-contract=off). Each kernel is built twice from one body, for AVX2+FMA,
+ * where fma8 becomes vfmadd, and for the x86-64 baseline, where it is fmaf per lane (the
+ * FMA instruction through glibc where the CPU has one, exact software otherwise: several
+ * times slower there), chosen at run time by ncsn_isa (rng.h). fmaf is correctly rounded,
+ * so both give the same bits. Adam and the draws have no fused operations. */
 #include "ncsn/train.h"
 
 #include <math.h>
@@ -10,6 +15,9 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #endif
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
@@ -24,6 +32,78 @@ typedef ncsn_v8i v8i;
 #define STORE8(p, src) memcpy((p), &(src), sizeof(v8f))
 #define RELU8(v, mask) ((v8f)((v8i)(v) & (mask)))
 #define FAST_MAX_D 16
+
+/* a b + c per lane, rounded once: FMA8(a, b, c) inside a kernel body (*_impl below), whose
+ * parameter hw_ (a constant in each build of it) says which form: vfmadd in the AVX2+FMA
+ * build, fmaf per lane in the baseline's. fma8_hw is never inlined into (nor, hw_ being 0,
+ * called from) the baseline build. */
+/* 32-byte vectors passed by value to and from these inline helpers: GCC warns that the ABI
+ * of such calls differs without AVX, which matters only across separately built code,
+ * never here (the helpers are inlined, and fma8_hw is never called in the baseline). */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
+#define HAVE_FMA_BUILD 1
+static inline __attribute__((target("avx2,fma"))) v8f fma8_hw(v8f a, v8f b, v8f c) {
+    return (v8f)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+}
+#endif
+static inline __attribute__((always_inline)) v8f fma8_sw(v8f a, v8f b, v8f c) {
+    v8f r;
+    for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], b[l], c[l]);
+    return r;
+}
+#ifdef HAVE_FMA_BUILD
+#define FMA8(a, b, c) (hw_ ? fma8_hw((a), (b), (c)) : fma8_sw((a), (b), (c)))
+#else
+#define FMA8(a, b, c) ((void)hw_, fma8_sw((a), (b), (c)))
+#endif
+/* FMA8S(a, s, c): FMA8 with a scalar factor s in every lane */
+#ifdef HAVE_FMA_BUILD
+static inline __attribute__((target("avx2,fma"))) v8f fma8s_hw(v8f a, float s, v8f c) {
+    return (v8f)_mm256_fmadd_ps((__m256)a, _mm256_set1_ps(s), (__m256)c);
+}
+#endif
+static inline __attribute__((always_inline)) v8f fma8s_sw(v8f a, float s, v8f c) {
+    v8f r;
+    for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], s, c[l]);
+    return r;
+}
+/* BCAST8(s): s in every lane (vbroadcastss; GCC builds {s, ..., s} through memory) */
+#ifdef HAVE_FMA_BUILD
+static inline __attribute__((target("avx2,fma"))) v8f bcast8_hw(float s) {
+    return (v8f)_mm256_set1_ps(s);
+}
+#endif
+static inline __attribute__((always_inline)) v8f bcast8_sw(float s) {
+    v8f r;
+    for (int l = 0; l < 8; l++) r[l] = s;
+    return r;
+}
+#ifdef HAVE_FMA_BUILD
+#define FMA8S(a, s, c) (hw_ ? fma8s_hw((a), (s), (c)) : fma8s_sw((a), (s), (c)))
+#define BCAST8(s) (hw_ ? bcast8_hw(s) : bcast8_sw(s))
+#else
+#define FMA8S(a, s, c) ((void)hw_, fma8s_sw((a), (s), (c)))
+#define BCAST8(s) ((void)hw_, bcast8_sw(s))
+#endif
+
+/* KERNEL(name, params, args) defines name_fma (built for AVX2+FMA) and name_base (the
+ * baseline) around the always-inline body name_impl(args..., hw_); CALL_KERNEL(fma, name,
+ * args) calls the one chosen. */
+#define KERNEL_ARGS(...) __VA_ARGS__
+#define KERNEL_CALL(f, ...) f(__VA_ARGS__)
+#ifdef HAVE_FMA_BUILD
+#define KERNEL(name, params, args)                                                          \
+    __attribute__((target("avx2,fma"))) static void name##_fma params {                     \
+        KERNEL_CALL(name##_impl, KERNEL_ARGS args, 1);                                      \
+    }                                                                                       \
+    static void name##_base params { KERNEL_CALL(name##_impl, KERNEL_ARGS args, 0); }
+#define CALL_KERNEL(fma, name, args) ((fma) ? name##_fma args : name##_base args)
+#else
+#define KERNEL(name, params, args) \
+    static void name##_base params { KERNEL_CALL(name##_impl, KERNEL_ARGS args, 0); }
+#define CALL_KERNEL(fma, name, args) ((void)(fma), name##_base args)
+#endif
 #ifndef NCSN_FAST_PARALLEL_MIN
 #define NCSN_FAST_PARALLEL_MIN 262144L
 #endif
@@ -202,6 +282,7 @@ typedef struct {
     float inv_b;
     fast_work *f;
     ncsn_model *grad;
+    int fma; /* the AVX2+FMA kernels (ncsn_isa), else the baseline's */
 } fast_ctx;
 
 /* Horizontal sum of 8 lanes in a fixed tree. */
@@ -210,67 +291,96 @@ static inline float hsum8(const v8f *v) {
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-/* Forward pass of positions [i0, i1): x', the first layer (kept for the backward pass),
- * the loss and dloss/d(output) of each example. */
-static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c, int i0, int i1,
-                                                               const int D) {
+/* Forward pass of the n (1 or 2) positions from i: x', the first layer (kept for the
+ * backward pass), the loss and dloss/d(output) of each example. Two examples go side by
+ * side, sharing the weights' loads and each hiding the other's latency of the output sums
+ * (one chain of fused multiply-adds per output); each example's arithmetic is the same
+ * whether it goes alone or in a pair. */
+static inline __attribute__((always_inline)) void forward_n(const fast_ctx *c, int i, const int n,
+                                                            const int D, const int hw_) {
     const ncsn_model *m = c->m;
     const int H = m->H;
     fast_work *f = c->f;
-    for (int i = i0; i < i1; i++) {
-        const int b = f->ord[i], k = f->cls[b];
-        const float sigma = f->sig[b], t = f->t[b];
-        const float scale = m->scale_by_sigma ? 1.0f / sigma : 1.0f;
-        float *xp = f->xs + (size_t)i * D;
-        float *zrow = f->zs + (size_t)i * H;
-        const float *xb = c->x + (size_t)b * D, *zb = c->z + (size_t)b * D;
-        for (int d = 0; d < D; d++) xp[d] = xb[d] + sigma * zb[d];
-        f->ts[i] = t;
-        v8f acc[FAST_MAX_D];
-        for (int d = 0; d < D; d++) acc[d] = (v8f){0};
-        const float *A = f->Ak + (size_t)k * H, *Bk = f->Bk + (size_t)k * H;
-        for (int o = 0; o < H; o += 8) {
+    const float *w1xT = f->w1xT, *w2 = m->bb2_w; /* kept in registers: the stores below */
+    int b[2];                                     /* might alias them, for all GCC knows */
+    float sigma[2], t[2], scale[2];
+    float *xp[2], *zrow[2];
+    const float *A[2], *Bk[2];
+    v8f acc[2][FAST_MAX_D], tv[2], xv[2][FAST_MAX_D]; /* t and x' in every lane */
+    for (int e = 0; e < n; e++) {
+        b[e] = f->ord[i + e];
+        const int k = f->cls[b[e]];
+        sigma[e] = f->sig[b[e]];
+        t[e] = f->t[b[e]];
+        scale[e] = m->scale_by_sigma ? 1.0f / sigma[e] : 1.0f;
+        xp[e] = f->xs + (size_t)(i + e) * D;
+        zrow[e] = f->zs + (size_t)(i + e) * H;
+        const float *xb = c->x + (size_t)b[e] * D, *zb = c->z + (size_t)b[e] * D;
+        for (int d = 0; d < D; d++) {
+            xp[e][d] = __builtin_fmaf(sigma[e], zb[d], xb[d]);
+            xv[e][d] = BCAST8(xp[e][d]);
+            acc[e][d] = (v8f){0};
+        }
+        f->ts[i + e] = t[e];
+        tv[e] = BCAST8(t[e]);
+        A[e] = f->Ak + (size_t)k * H;
+        Bk[e] = f->Bk + (size_t)k * H;
+    }
+    for (int o = 0; o < H; o += 8) {
+        for (int e = 0; e < n; e++) {
             v8f a, bb, zz;
-            LOAD8(a, A + o);
-            LOAD8(bb, Bk + o);
-            zz = bb + t * a;
+            LOAD8(a, A[e] + o);
+            LOAD8(bb, Bk[e] + o);
+            zz = FMA8(a, tv[e], bb);
             for (int d = 0; d < D; d++) {
                 v8f w;
-                LOAD8(w, f->w1xT + (size_t)d * H + o);
-                zz += w * xp[d];
+                LOAD8(w, w1xT + (size_t)d * H + o);
+                zz = FMA8(w, xv[e][d], zz);
             }
-            STORE8(zrow + o, zz);
+            STORE8(zrow[e] + o, zz);
             const v8f h = RELU8(zz, zz > 0);
             for (int d = 0; d < D; d++) {
                 v8f w;
-                LOAD8(w, m->bb2_w + (size_t)d * H + o);
-                acc[d] += w * h;
+                LOAD8(w, w2 + (size_t)d * H + o);
+                acc[e][d] = FMA8(w, h, acc[e][d]);
             }
         }
-        /* loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) */
+    }
+    /* loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) */
+    for (int e = 0; e < n; e++) {
+        const float *zb = c->z + (size_t)b[e] * D;
         float lb = 0;
-        float *dout = f->dout + (size_t)b * D, *ds = f->ds + (size_t)i * D;
+        float *dout = f->dout + (size_t)b[e] * D, *ds = f->ds + (size_t)(i + e) * D;
         for (int d = 0; d < D; d++) {
-            const float s = (hsum8(&acc[d]) + m->bb2_b[d]) * scale;
-            const float r = sigma * s + zb[d];
-            lb += r * r;
-            ds[d] = dout[d] = (sigma * r) * scale;
+            const float s = (hsum8(&acc[e][d]) + m->bb2_b[d]) * scale[e];
+            const float r = __builtin_fmaf(sigma[e], s, zb[d]);
+            lb = __builtin_fmaf(r, r, lb);
+            ds[d] = dout[d] = (sigma[e] * r) * scale[e];
         }
-        f->lossb[b] = 0.5 * (double)lb;
+        f->lossb[b[e]] = 0.5 * (double)lb;
     }
 }
 
-NCSN_HOT static void forward_d2(const fast_ctx *c, int i0, int i1) { forward_impl(c, i0, i1, 2); }
-NCSN_HOT static void forward_any(const fast_ctx *c, int i0, int i1) {
-    forward_impl(c, i0, i1, c->m->D);
+/* Forward pass of positions [i0, i1), two at a time. */
+static inline __attribute__((always_inline)) void forward_impl(const fast_ctx *c, int i0, int i1,
+                                                               const int D, const int hw_) {
+    int i = i0;
+    for (; i + 1 < i1; i += 2) forward_n(c, i, 2, D, hw_);
+    if (i < i1) forward_n(c, i, 1, D, hw_);
 }
+
+#define forward_d2_impl(c, i0, i1, hw) forward_impl(c, i0, i1, 2, hw)
+#define forward_any_impl(c, i0, i1, hw) forward_impl(c, i0, i1, (c)->m->D, hw)
+KERNEL(forward_d2, (const fast_ctx *c, int i0, int i1), (c, i0, i1))
+KERNEL(forward_any, (const fast_ctx *c, int i0, int i1), (c, i0, i1))
 
 /* Backward pass of hidden units [8 NB j, 8 NB (j + 1)) over every position: the
  * gradients of W_2's columns, W_1's rows and b_1 there, and P_k, Q_k there. The first
  * layer comes from the forward pass (zs). NB = 2 (two blocks sharing each example's loads)
  * measured no faster than 1 on Zen 3: its 14 accumulators spill. */
 static inline __attribute__((always_inline)) void backward_impl(const fast_ctx *c, int j,
-                                                                const int D, const int NB) {
+                                                                const int D, const int NB,
+                                                                const int hw_) {
     const ncsn_model *m = c->m;
     const int E = m->E, H = m->H, DE = D + E, o0 = 8 * NB * j;
     const fast_work *f = c->f;
@@ -296,14 +406,14 @@ static inline __attribute__((always_inline)) void backward_impl(const fast_ctx *
                 const v8i mask = zz > 0;
                 const v8f h = RELU8(zz, mask);
                 v8f g = w2[n][0] * dout[0];
-                for (int d = 1; d < D; d++) g += w2[n][d] * dout[d];
+                for (int d = 1; d < D; d++) g = FMA8S(w2[n][d], dout[d], g);
                 const v8f dz = RELU8(g, mask);
                 for (int d = 0; d < D; d++) {
-                    gw2[n][d] += dout[d] * h;
-                    gw1x[n][d] += dz * xp[d];
+                    gw2[n][d] = FMA8S(h, dout[d], gw2[n][d]);
+                    gw1x[n][d] = FMA8S(dz, xp[d], gw1x[n][d]);
                 }
                 gb1[n] += dz;
-                P[n] += t * dz;
+                P[n] = FMA8S(dz, t, P[n]);
                 Q[n] += dz;
             }
         }
@@ -336,8 +446,8 @@ static inline __attribute__((always_inline)) void backward_impl(const fast_ctx *
                 LOAD8(Q, f->Qk + (size_t)k * H + on);
                 const float *u = f->uk + (size_t)k * E + e0, *v = f->vk + (size_t)k * E + e0;
                 for (int e = 0; e < 8; e++) {
-                    acc[e] += P * u[e];
-                    acc[e] += Q * v[e];
+                    acc[e] = FMA8S(P, u[e], acc[e]);
+                    acc[e] = FMA8S(Q, v[e], acc[e]);
                 }
             }
             for (int e = 0; e < 8; e++) {
@@ -348,8 +458,10 @@ static inline __attribute__((always_inline)) void backward_impl(const fast_ctx *
     }
 }
 
-NCSN_HOT static void backward_d2(const fast_ctx *c, int j) { backward_impl(c, j, 2, 1); }
-NCSN_HOT static void backward_any(const fast_ctx *c, int j) { backward_impl(c, j, c->m->D, 1); }
+#define backward_d2_impl(c, j, hw) backward_impl(c, j, 2, 1, hw)
+#define backward_any_impl(c, j, hw) backward_impl(c, j, (c)->m->D, 1, hw)
+KERNEL(backward_d2, (const fast_ctx *c, int j), (c, j))
+KERNEL(backward_any, (const fast_ctx *c, int j), (c, j))
 
 /* dst[r ld_dst + c] = src[c ld_src + r] for r, c < 8 (an 8 x 8 block, by shuffles). */
 static inline __attribute__((always_inline)) void transpose8(const float *src, int ld_src,
@@ -391,7 +503,9 @@ NCSN_HOT static void transpose_block(const ncsn_model *m, fast_work *f, int o0) 
 /* Class k's embedding slope and intercept (e = t u_k + v_k) and first-layer A_k, B_k.
  * u and v run over the embedding's outputs in 8 lanes (W_e2 transposed), each lane
  * summing over j in order, as A and B do over j for each hidden unit. */
-NCSN_HOT static void class_tables(const ncsn_model *m, fast_work *f, int k) {
+static inline __attribute__((always_inline)) void class_tables_impl(const ncsn_model *m,
+                                                                    fast_work *f, int k,
+                                                                    const int hw_) {
     const int E = m->E, H = m->H;
     const uint32_t mk = f->kmask[k];
     float alpha[32], beta[32];
@@ -407,32 +521,57 @@ NCSN_HOT static void class_tables(const ncsn_model *m, fast_work *f, int k) {
         for (int j = 0; j < E; j++) {
             v8f w;
             LOAD8(w, f->we2T + (size_t)j * E + i);
-            su += w * alpha[j];
-            sv += w * beta[j];
+            su = FMA8S(w, alpha[j], su);
+            sv = FMA8S(w, beta[j], sv);
         }
         STORE8(u + i, su);
         STORE8(v + i, sv);
     }
+    /* four blocks of 8 hidden units at a time: eight independent sums in flight */
     float *A = f->Ak + (size_t)k * H, *Bk = f->Bk + (size_t)k * H;
-    for (int o = 0; o < H; o += 8) {
+    const float *w1eT = f->w1eT;
+    int o = 0;
+    for (; o + 32 <= H; o += 32) {
+        v8f a[4], bb[4];
+        for (int q = 0; q < 4; q++) {
+            a[q] = (v8f){0};
+            LOAD8(bb[q], m->bb0_b + o + 8 * q);
+        }
+        for (int j = 0; j < E; j++) {
+            const v8f uj = BCAST8(u[j]), vj = BCAST8(v[j]);
+            for (int q = 0; q < 4; q++) {
+                v8f w;
+                LOAD8(w, w1eT + (size_t)j * H + o + 8 * q);
+                a[q] = FMA8(w, uj, a[q]);
+                bb[q] = FMA8(w, vj, bb[q]);
+            }
+        }
+        for (int q = 0; q < 4; q++) {
+            STORE8(A + o + 8 * q, a[q]);
+            STORE8(Bk + o + 8 * q, bb[q]);
+        }
+    }
+    for (; o < H; o += 8) {
         v8f a = {0}, bb;
         LOAD8(bb, m->bb0_b + o);
         for (int j = 0; j < E; j++) {
             v8f w;
-            LOAD8(w, f->w1eT + (size_t)j * H + o);
-            a += w * u[j];
-            bb += w * v[j];
+            LOAD8(w, w1eT + (size_t)j * H + o);
+            a = FMA8S(w, u[j], a);
+            bb = FMA8S(w, v[j], bb);
         }
         STORE8(A + o, a);
         STORE8(Bk + o, bb);
     }
 }
+KERNEL(class_tables, (const ncsn_model *m, fast_work *f, int k), (m, f, k))
 
 /* p_k = W_1e' P_k, q_k = W_1e' Q_k, summed over the hidden units in order, for classes
  * [k0, k0 + nk), nk <= 3, at once (independent sums side by side); NE = E / 8. */
 static inline __attribute__((always_inline)) void class_backward_impl(const ncsn_model *m,
                                                                       fast_work *f, int k0,
-                                                                      int nk, const int NE) {
+                                                                      int nk, const int NE,
+                                                                      const int hw_) {
     const int D = m->D, E = m->E, H = m->H, DE = D + E;
     v8f p[3][4], q[3][4];
     for (int kk = 0; kk < nk; kk++)
@@ -443,8 +582,8 @@ static inline __attribute__((always_inline)) void class_backward_impl(const ncsn
         for (int kk = 0; kk < nk; kk++) {
             const float po = f->Pk[(size_t)(k0 + kk) * H + o], qo = f->Qk[(size_t)(k0 + kk) * H + o];
             for (int e = 0; e < NE; e++) {
-                p[kk][e] += w[e] * po;
-                q[kk][e] += w[e] * qo;
+                p[kk][e] = FMA8S(w[e], po, p[kk][e]);
+                q[kk][e] = FMA8S(w[e], qo, q[kk][e]);
             }
         }
     }
@@ -455,14 +594,16 @@ static inline __attribute__((always_inline)) void class_backward_impl(const ncsn
         }
 }
 
-NCSN_HOT static void class_backward(const ncsn_model *m, fast_work *f, int k0, int nk) {
-    if (m->E == 16) class_backward_impl(m, f, k0, nk, 2);
-    else class_backward_impl(m, f, k0, nk, m->E / 8);
-}
+#define class_backward_e_impl(m, f, k0, nk, hw)                        \
+    ((m)->E == 16 ? class_backward_impl(m, f, k0, nk, 2, hw) /* unrolled */ \
+                  : class_backward_impl(m, f, k0, nk, (m)->E / 8, hw))
+KERNEL(class_backward_e, (const ncsn_model *m, fast_work *f, int k0, int nk), (m, f, k0, nk))
 
 /* The embedding's gradients from p_k, q_k (SPEC.md section 2's sigma_emb). */
-NCSN_HOT static void embedding_backward(const ncsn_model *m, const fast_work *f, int K, float inv_b,
-                               ncsn_model *g) {
+static inline __attribute__((always_inline)) void
+embedding_backward_impl(const ncsn_model *m, const fast_work *f, int K, float inv_b,
+                        ncsn_model *g, const int hw_) {
+    (void)hw_; /* scalar: __builtin_fmaf is the FMA instruction or fmaf by itself */
     const int E = m->E;
     float gw2[32 * 32], gb2[32], gw1[32], gb1[32];
     memset(gw2, 0, sizeof gw2);
@@ -480,8 +621,8 @@ NCSN_HOT static void embedding_backward(const ncsn_model *m, const fast_work *f,
         /* sigma_emb.2: sum over the class of de r' = p_k alpha_k' + q_k beta_k' */
         for (int i = 0; i < E; i++) {
             for (int j = 0; j < E; j++) {
-                gw2[i * E + j] += p[i] * alpha[j];
-                gw2[i * E + j] += q[i] * beta[j];
+                gw2[i * E + j] = __builtin_fmaf(p[i], alpha[j], gw2[i * E + j]);
+                gw2[i * E + j] = __builtin_fmaf(q[i], beta[j], gw2[i * E + j]);
             }
             gb2[i] += q[i];
         }
@@ -489,8 +630,8 @@ NCSN_HOT static void embedding_backward(const ncsn_model *m, const fast_work *f,
         for (int i = 0; i < E; i++) {
             const float *w = m->emb2_w + (size_t)i * E;
             for (int j = 0; j < E; j++) {
-                wp[j] += w[j] * p[i];
-                wq[j] += w[j] * q[i];
+                wp[j] = __builtin_fmaf(w[j], p[i], wp[j]);
+                wq[j] = __builtin_fmaf(w[j], q[i], wq[j]);
             }
         }
         for (int j = 0; j < E; j++)
@@ -506,6 +647,9 @@ NCSN_HOT static void embedding_backward(const ncsn_model *m, const fast_work *f,
         g->emb0_b[j] = gb1[j] * inv_b;
     }
 }
+KERNEL(embedding_backward,
+       (const ncsn_model *m, const fast_work *f, int K, float inv_b, ncsn_model *g),
+       (m, f, K, inv_b, g))
 
 /* Each example's sigma, embedding input and class. The ReLU pattern of the embedding
  * depends only on the level, so it is computed once per level present in the batch; a
@@ -537,14 +681,18 @@ static int classify(const ncsn_model *m, int B, const int *levels, const float *
         const float sigma = sigmas[lv];
         if (f->lv_stamp[lv] != f->stamp) {
             const float t = m->sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? logf(sigma) : sigma;
-            uint32_t mask = 0; /* bit j: embedding unit j active, w_j t + b_j > 0 */
-            for (int j = 0; j < E; j += 8) {
-                v8f w, b0;
-                LOAD8(w, m->emb0_w + j);
-                LOAD8(b0, m->emb0_b + j);
-                const v8i on = (w * t + b0) > 0;
-                for (int l = 0; l < 8; l++) mask |= (uint32_t)(on[l] & 1) << (j + l);
+            uint32_t mask = 0; /* bit j: embedding unit j active, w_j t + b_j > 0 (unfused, */
+#if defined(__x86_64__) && defined(__GNUC__) /* like model.c's embedding) */
+            const __m128 tv = _mm_set1_ps(t), zero = _mm_setzero_ps();
+            for (int j = 0; j < E; j += 4) { /* SSE, 4 units at a time (E % 8 == 0) */
+                const __m128 a = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(m->emb0_w + j), tv),
+                                            _mm_loadu_ps(m->emb0_b + j));
+                mask |= (uint32_t)_mm_movemask_ps(_mm_cmpgt_ps(a, zero)) << j;
             }
+#else
+            for (int j = 0; j < E; j++)
+                mask |= (uint32_t)(m->emb0_w[j] * t + m->emb0_b[j] > 0) << j;
+#endif
             int k = 0;
             while (k < K && f->kmask[k] != mask) k++;
             if (k == K) {
@@ -569,6 +717,51 @@ static int classify(const ncsn_model *m, int B, const int *levels, const float *
     return K;
 }
 
+/* The fast path's phases over the batch's tables, with orphaned worksharing: inside a
+ * parallel region the threads split each phase (fixed partitions: the same result), and
+ * called outside one it runs serially with no OpenMP team, so no barriers (a team of one
+ * thread still wakes a futex at each of its barriers). *loss = the summed loss. */
+static void fast_phases(const fast_ctx *c, double *loss) {
+    const ncsn_model *m = c->m;
+    fast_work *f = c->f;
+    ncsn_model *grad = c->grad;
+    const int D = m->D, H = m->H, B = c->B, K = c->K, fma = c->fma;
+    /* W_1 and W_e2 transposed */
+#pragma omp for schedule(static)
+    for (int o0 = 0; o0 < H; o0 += 8) transpose_block(m, f, o0);
+#pragma omp for schedule(static)
+    for (int k = 0; k < K; k++) CALL_KERNEL(fma, class_tables, (m, f, k));
+    /* forward, in fixed chunks of positions */
+    const int chunk = 16, n_chunks = (B + chunk - 1) / chunk;
+#pragma omp for schedule(static)
+    for (int ch = 0; ch < n_chunks; ch++) {
+        const int i0 = ch * chunk, i1 = i0 + chunk < B ? i0 + chunk : B;
+        if (D == 2) CALL_KERNEL(fma, forward_d2, (c, i0, i1));
+        else CALL_KERNEL(fma, forward_any, (c, i0, i1));
+    }
+#pragma omp single nowait
+    {
+        double l = 0;
+        float acc[FAST_MAX_D] = {0};
+        for (int b = 0; b < B; b++) {
+            l += f->lossb[b];
+            for (int d = 0; d < D; d++) acc[d] += f->dout[(size_t)b * D + d];
+        }
+        for (int d = 0; d < D; d++) grad->bb2_b[d] = acc[d] * c->inv_b;
+        *loss = l;
+    }
+#pragma omp for schedule(static)
+    for (int j = 0; j < H / 8; j++) {
+        if (D == 2) CALL_KERNEL(fma, backward_d2, (c, j));
+        else CALL_KERNEL(fma, backward_any, (c, j));
+    }
+#pragma omp for schedule(static)
+    for (int k0 = 0; k0 < K; k0 += 3)
+        CALL_KERNEL(fma, class_backward_e, (m, f, k0, K - k0 < 3 ? K - k0 : 3));
+#pragma omp single
+    CALL_KERNEL(fma, embedding_backward, (m, f, K, c->inv_b, grad));
+}
+
 /* *loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
 static int fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
@@ -576,44 +769,17 @@ static int fast_loss_grad(const ncsn_model *m, const float *x, int B, const int 
     const int D = m->D, H = m->H;
     const int K = classify(m, B, levels, sigmas, f);
     if (K < 0) return -1;
-    fast_ctx c = {m, x, z, B, K, 1.0f / (float)B, f, grad};
+    const int fma = ncsn_isa() == NCSN_ISA_AVX2_FMA;
+    const fast_ctx c = {m, x, z, B, K, 1.0f / (float)B, f, grad, fma};
     double loss = 0;
-    /* One parallel region with five barriers: worth it only for batches well above the
-     * notebook's (B H = 16384), where a barrier's microsecond, or a descheduled thread on
-     * a shared machine, costs less than the work it splits. The result is the same. */
-#pragma omp parallel if ((long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN)
-    {
-        /* W_1 and W_e2 transposed */
-#pragma omp for schedule(static)
-        for (int o0 = 0; o0 < H; o0 += 8) transpose_block(m, f, o0);
-#pragma omp for schedule(static)
-        for (int k = 0; k < K; k++) class_tables(m, f, k);
-        /* forward, in fixed chunks of positions */
-        const int chunk = 16, n_chunks = (B + chunk - 1) / chunk;
-#pragma omp for schedule(static)
-        for (int ch = 0; ch < n_chunks; ch++) {
-            const int i0 = ch * chunk, i1 = i0 + chunk < B ? i0 + chunk : B;
-            if (D == 2) forward_d2(&c, i0, i1);
-            else forward_any(&c, i0, i1);
-        }
-#pragma omp single nowait
-        {
-            float acc[FAST_MAX_D] = {0};
-            for (int b = 0; b < B; b++) {
-                loss += f->lossb[b];
-                for (int d = 0; d < D; d++) acc[d] += f->dout[(size_t)b * D + d];
-            }
-            for (int d = 0; d < D; d++) grad->bb2_b[d] = acc[d] * c.inv_b;
-        }
-#pragma omp for schedule(static)
-        for (int j = 0; j < H / 8; j++) {
-            if (D == 2) backward_d2(&c, j);
-            else backward_any(&c, j);
-        }
-#pragma omp for schedule(static)
-        for (int k0 = 0; k0 < K; k0 += 3) class_backward(m, f, k0, K - k0 < 3 ? K - k0 : 3);
-#pragma omp single
-        embedding_backward(m, f, K, c.inv_b, grad);
+    /* In parallel only for batches well above the notebook's (B H = 16384), where a
+     * barrier's microsecond, or a descheduled thread on a shared machine, costs less than
+     * the work it splits. The result is the same. */
+    if ((long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN && ncsn_max_threads() > 1) {
+#pragma omp parallel
+        fast_phases(&c, &loss);
+    } else {
+        fast_phases(&c, &loss);
     }
     *mean_loss = loss / (double)B;
     return 0;
@@ -705,7 +871,7 @@ static void adam_sse(const adam_consts *c, float *p, float *g, float *m, float *
 static void adam_range(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
 #if defined(__x86_64__) && defined(__GNUC__)
 #ifndef NCSN_NO_CLONES
-    if (__builtin_cpu_supports("avx2")) {
+    if (ncsn_isa() == NCSN_ISA_AVX2_FMA) { /* AVX2 without FMA: the baseline, like the rest */
         adam_avx2(c, p, g, m, v, n);
         return;
     }

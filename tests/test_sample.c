@@ -179,6 +179,29 @@ static void test_philox_lanes_and_poly_normals(void) {
             if (err > worst) worst = err;
         }
     }
+    /* the 32-lane form equals the 8-lane form lane for lane, extreme words included */
+    int same = 1;
+    for (uint32_t i = 0; i < 20000; i++) {
+        ncsn_v32u u1, u2;
+        ncsn_v32f c32, s32;
+        for (int l = 0; l < 32; l++) {
+            uint32_t w[4];
+            ncsn_rng_u32x4(k, i, (uint32_t)l, 1, 0, w);
+            u1[l] = i < 4 ? (i & 1 ? 0u : 0xffffffffu) ^ (uint32_t)l : w[0];
+            u2[l] = i < 4 ? (uint32_t)l << 27 | (i << 9) : w[1];
+        }
+        ncsn_box_muller_v32(&u1, &u2, &c32, &s32);
+        for (int j = 0; j < 4; j++) {
+            ncsn_v8u a, b;
+            ncsn_v8f c8, s8;
+            memcpy(&a, (uint32_t *)&u1 + 8 * j, sizeof a);
+            memcpy(&b, (uint32_t *)&u2 + 8 * j, sizeof b);
+            ncsn_box_muller_v8(&a, &b, &c8, &s8);
+            same &= memcmp(&c8, (float *)&c32 + 8 * j, sizeof c8) == 0 &&
+                    memcmp(&s8, (float *)&s32 + 8 * j, sizeof s8) == 0;
+        }
+    }
+    CU_ASSERT(same);
     printf("(worst normal error %.2g) ", worst);
     CU_ASSERT(worst < 1e-6);
     float p4[4], q4[4];
@@ -230,6 +253,41 @@ static void test_d2_kernel_matches_network(void) {
     ncsn_model_free(&m);
 }
 
+/* The AVX2+FMA variant of the D = 2 kernel (vfmadd, groups of several vectors) against the
+ * baseline (fmaf per lane, groups of 8): the same bits, over levels with both step
+ * parities, partial groups and every pivot kind. Passes trivially on a CPU without AVX2
+ * and FMA, where both runs take the baseline. */
+static void test_d2_isa_variants_identical(void) {
+    enum { N = 77, H = 128 };
+    ncsn_model m;
+    ncsn_model_alloc(&m, 2, 16, H, 0, 1);
+    ncsn_model_init_params(&m, ncsn_rng_key(8, 0, NCSN_RNG_INIT));
+    for (int o = 0; o < H; o++) { /* pivots on x0 and x1, both signs; a unit kept as written */
+        float *w = m.bb0_w + (size_t)o * 18;
+        if (o % 4 == 1) w[0] = -w[0];
+        if (o % 4 == 2) w[1] = 3 * w[1] + (w[1] > 0 ? 1 : -1);
+        if (o == 7) w[0] = w[1] = 0;
+    }
+    double sig[3];
+    ncsn_noise_levels(5, 0.1, 3, sig);
+    ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, 7, 0.01, 1, sig, 3}; /* odd T: odd first steps */
+    ncsn_score_fn score = {&m, NULL};
+    float x[2][2 * N];
+    const int isa[2] = {NCSN_ISA_BASELINE, NCSN_ISA_AVX2_FMA};
+    for (int k = 0; k < 2; k++) {
+        ncsn_isa_force(isa[k]);
+        ncsn_sampler_start(ncsn_rng_key(8, 0, NCSN_RNG_SAMPLE_START), N, 2, -8, 8, x[k]);
+        ncsn_sample(&s, score, ncsn_rng_key(8, 0, NCSN_RNG_SAMPLE_NOISE), x[k], N, 2, NULL, NULL);
+    }
+    ncsn_isa_force(NCSN_ISA_AUTO);
+    printf("(variant %s) ", ncsn_isa() == NCSN_ISA_AVX2_FMA ? "avx2+fma" : "baseline only");
+    CU_ASSERT(memcmp(x[0], x[1], sizeof x[0]) == 0);
+    int finite = 1;
+    for (int i = 0; i < 2 * N; i++) finite &= isfinite(x[0][i]);
+    CU_ASSERT(finite);
+    ncsn_model_free(&m);
+}
+
 void ncsn_test_register(void) {
     CU_pSuite s = CU_add_suite("sample", NULL, NULL);
     CU_add_test(s, "geometric noise levels", test_noise_levels);
@@ -239,4 +297,5 @@ void ncsn_test_register(void) {
     CU_add_test(s, "sampling identical for 1, 2, 3 threads", test_sampler_thread_invariance);
     CU_add_test(s, "lane Philox and polynomial Box-Muller", test_philox_lanes_and_poly_normals);
     CU_add_test(s, "the D = 2 kernel equals the network as written", test_d2_kernel_matches_network);
+    CU_add_test(s, "the D = 2 kernel: AVX2+FMA and baseline give the same bits", test_d2_isa_variants_identical);
 }

@@ -11,9 +11,11 @@
  *   ncsn_philox_lanes       Philox4x32-10 of NCSN_RNG_LANES consecutive counters
  *                           (a, b0 + l, c, d), bit-identical to ncsn_rng_u32x4
  *   ncsn_philox_v8[_sse2|_avx2]  the same as 8-lane vectors: portable, or by pmuludq for
- *                           code built for the x86-64 baseline or for AVX2 (same bits)
+ *                           code built for the x86-64 baseline or for AVX2 (same bits);
+ *                           ncsn_philox_v32_avx2 four such blocks side by side
  *   ncsn_u01_open           Random123's u01fixedpt_open_open_32_float, inline
- *   ncsn_box_muller_lanes   Box-Muller with this file's own polynomial log, sin and cos:
+ *   ncsn_box_muller_lanes   Box-Muller with this file's own polynomial log, sin and cos
+ *   (_v8, _v32)             (8 or 32 lanes, the same bits per lane):
  *                           plain float arithmetic in a fixed order, so every ISA variant
  *                           (and the scalar ncsn_rng_normal4_poly) gives the same bits.
  *                           Error about 1e-7 relative to exact Box-Muller of the same
@@ -77,6 +79,11 @@ void ncsn_rng_normal4_poly(ncsn_key key, uint32_t a, uint32_t b, uint32_t c, flo
 typedef uint32_t ncsn_v8u __attribute__((vector_size(32)));
 typedef int32_t ncsn_v8i __attribute__((vector_size(32)));
 typedef float ncsn_v8f __attribute__((vector_size(32)));
+/* 32 lanes (four blocks of 8; the compiler splits them into registers): the noise of a
+ * whole group of the sampler at once. */
+typedef uint32_t ncsn_v32u __attribute__((vector_size(128)));
+typedef int32_t ncsn_v32i __attribute__((vector_size(128)));
+typedef float ncsn_v32f __attribute__((vector_size(128)));
 
 /* hi:lo = a * M (64-bit product of 32-bit words) from 16 x 16-bit products, which every
  * vector ISA has: the portable form. */
@@ -156,6 +163,53 @@ ncsn_philox_v8_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t 
                     ncsn_v8u out[4]) {
     NCSN_PHILOX_V8_BODY(ncsn_mulhilo_avx2)
 }
+/* nblk (<= 4) blocks of 8 counters (a, b0 + 8 j + l, c, d) whose rounds go side by side, so
+ * that one block's multiplies need not wait on its last round: out[i][j] = word i of
+ * block j. Only inside functions built for AVX2; the same bits as ncsn_philox_v8. */
+static inline __attribute__((always_inline, target("avx2"))) void
+ncsn_philox_blocks_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
+                        const int nblk, ncsn_v8u out[4][4]) {
+    const ncsn_v8u lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    ncsn_v8u x0[4], x1[4], x2[4], x3[4];
+    for (int j = 0; j < nblk; j++) {
+        x0[j] = lane * 0 + a;
+        x1[j] = lane + (b0 + 8u * (uint32_t)j);
+        x2[j] = lane * 0 + c;
+        x3[j] = lane * 0 + d;
+    }
+    uint32_t k0 = key.k[0], k1 = key.k[1];
+#pragma GCC unroll 10
+    for (int r = 0; r < 10; r++) {
+        for (int j = 0; j < nblk; j++) {
+            ncsn_v8u hi0, lo0, hi1, lo1;
+            ncsn_mulhilo_avx2(&x0[j], 0xD2511F53u, &hi0, &lo0);
+            ncsn_mulhilo_avx2(&x2[j], 0xCD9E8D57u, &hi1, &lo1);
+            x0[j] = hi1 ^ x1[j] ^ k0;
+            x1[j] = lo1;
+            x2[j] = hi0 ^ x3[j] ^ k1;
+            x3[j] = lo0;
+        }
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    for (int j = 0; j < nblk; j++) {
+        out[0][j] = x0[j];
+        out[1][j] = x1[j];
+        out[2][j] = x2[j];
+        out[3][j] = x3[j];
+    }
+}
+
+/* 32 lanes, (a, b0 + l, c, d) for l < 32, word-major (out[i] lane l = word i of counter
+ * b0 + l): four blocks side by side (measured a little faster than two pairs, though the
+ * state then needs all 16 registers). */
+static inline __attribute__((always_inline, target("avx2"))) void
+ncsn_philox_v32_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
+                     ncsn_v32u out[4]) {
+    ncsn_v8u w[4][4];
+    ncsn_philox_blocks_avx2(key, a, b0, c, d, 4, w);
+    memcpy(out, w, sizeof w);
+}
 #endif
 
 /* out[i][l] = word i of Philox4x32-10 at counter (a, b0 + l, c, d) under key. */
@@ -170,6 +224,18 @@ static inline void ncsn_philox_lanes(ncsn_key key, uint32_t a, uint32_t b0, uint
     for (int i = 0; i < 4; i++) memcpy(out[i], &v[i], sizeof v[i]);
 }
 
+/* Which variant of the hot kernels runs (ncsn_philox_v8_run, the sampler, the training fast
+ * path): NCSN_ISA_AVX2_FMA on x86-64 CPUs with AVX2 and FMA, else NCSN_ISA_BASELINE (the
+ * x86-64 baseline, SSE2, or portable code elsewhere). Every variant gives the same bits:
+ * the kernels' fused multiply-adds are explicit, vfmadd in the AVX2+FMA variant and fmaf
+ * (correctly rounded, so the same result) per lane in the baseline. ncsn_isa_force chooses
+ * one for tests and `ncsn bench` (NCSN_ISA_AUTO: the CPU's again); the environment
+ * variable NCSN_ISA=baseline does the same for a whole process. Builds with
+ * -DNCSN_NO_CLONES have only the baseline. Not thread-safe: call outside parallel regions. */
+enum { NCSN_ISA_AUTO = -1, NCSN_ISA_BASELINE = 0, NCSN_ISA_AVX2_FMA = 1 };
+int ncsn_isa(void);
+void ncsn_isa_force(int isa);
+
 /* out[j][i] lane l = word i of Philox4x32-10 at counter (a, b0 + 8 j + l, c, d) for
  * j < n_blocks: ncsn_philox_v8 over a run of counters, by the fastest form the CPU has. */
 void ncsn_philox_v8_run(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
@@ -180,73 +246,87 @@ static inline float ncsn_u01_open(uint32_t u) {
     return (0.5f + (float)(int32_t)(u >> 9)) * (1.0f / 8388608.0f);
 }
 
-/* mask ? a : b per lane (mask lanes are 0 or -1) */
-#define NCSN_SELECT_V8(mask, a, b) \
-    ((ncsn_v8f)(((ncsn_v8i)(a) & (mask)) | ((ncsn_v8i)(b) & ~(mask))))
-
 /* Normals from two uniform words per lane: zc = r cos(2 pi v), zs = r sin(2 pi v) with
  * r = sqrt(-2 log u), u = ncsn_u01_open(u1), v = ncsn_u01_open(u2), as ncsn_rng_normal4.
  * log: Cephes logf's polynomial after splitting off the exponent; sqrt: three Newton steps
  * on 1/sqrt from the integer first guess, then one on sqrt (no libm, no rsqrt instruction,
  * whose bits vary by CPU); sin, cos: Cephes sinf and cosf polynomials on [-pi/4, pi/4]
- * after an exact integer quadrant reduction of v. */
+ * after an exact integer quadrant reduction of v. Separate multiplies and adds (never
+ * fused: these are the numbers of SPEC.md section 8, the same on every machine).
+ * The body is written once for any lane count (VF, VI, VU: float, int32 and uint32 vectors
+ * of that count): every lane sees the same operations, so the 8-lane form and the 32-lane
+ * form (four blocks of 8 side by side: independent work that hides the long dependency
+ * chains of the polynomials and Newton steps) give the same bits. */
+#define NCSN_BOX_MULLER_BODY(VF, VI, VU)                                                      \
+    const VU u1 = *pu1, u2 = *pu2;                                                          \
+    /* log u: u = 2^e m, m in [sqrt(1/2), sqrt(2)) */                                        \
+    const VF u = (0.5f + __builtin_convertvector((VI)(u1 >> 9), VF)) * (1.0f / 8388608.0f); \
+    VI bits = (VI)u;                                                                        \
+    VI e = ((bits >> 23) & 0xff) - 126;                                                     \
+    VF m = (VF)((bits & (int32_t)0x807fffff) | 0x3f000000);                                 \
+    /* -1 where m < sqrt(1/2): the sign of the difference (exact in sign, +0 when equal), \
+     * as no comparison: the compiler splits 32-lane arithmetic into registers well, but  \
+     * not 32-lane comparisons */                                                          \
+    const VI small = (VI)(m - 0.707106781186547524f) >> 31;                                 \
+    e = e + small;                                                                          \
+    m = (VF)(((VI)((m + m) - 1.0f) & small) | ((VI)(m - 1.0f) & ~small));                   \
+    const VF ef = __builtin_convertvector(e, VF);                                           \
+    const VF z = m * m;                                                                     \
+    VF y = m * 7.0376836292e-2f + -1.1514610310e-1f;                                        \
+    y = y * m + 1.1676998740e-1f;                                                           \
+    y = y * m + -1.2420140846e-1f;                                                          \
+    y = y * m + 1.4249322787e-1f;                                                           \
+    y = y * m + -1.6668057665e-1f;                                                          \
+    y = y * m + 2.0000714765e-1f;                                                           \
+    y = y * m + -2.4999993993e-1f;                                                          \
+    y = y * m + 3.3333331174e-1f;                                                           \
+    y = y * m * z;                                                                          \
+    y = y + ef * -2.12194440e-4f;                                                           \
+    y = y + -0.5f * z;                                                                      \
+    VF lg = m + y;                                                                          \
+    lg = lg + ef * 0.693359375f;                                                            \
+    VF q = -2.0f * lg;                                                                      \
+    /* q >= 0, and the radius is finite: q where its sign bit is clear, else +0 (q is never \
+     * NaN: u lies in (0, 1)) */                                                           \
+    q = (VF)((VI)q & ~((VI)q >> 31));                                                       \
+    /* r = sqrt(q) */                                                                       \
+    VF g = (VF)(0x5f3759df - ((VI)q >> 1)); /* ~ 1/sqrt(q) */                               \
+    const VF hq = 0.5f * q;                                                                 \
+    g = g * (1.5f - hq * g * g);                                                            \
+    g = g * (1.5f - hq * g * g);                                                            \
+    g = g * (1.5f - hq * g * g);                                                            \
+    VF r = q * g;                                                                           \
+    r = r + (0.5f * g) * (q - r * r);                                                       \
+    /* 4v = J 2^-22 with J = 2 (u2 >> 9) + 1; quadrant k = round(4v), f = 4v - k exact */   \
+    const VI J = (VI)((u2 >> 9) << 1) + 1;                                                  \
+    const VI k = (J + (1 << 21)) >> 22;                                                     \
+    const VF f = __builtin_convertvector(J - (k << 22), VF) * (1.0f / 4194304.0f);          \
+    const VF t = f * 1.57079632679489661923f;                                               \
+    const VF t2 = t * t;                                                                    \
+    VF sp = t2 * -1.9515295891e-4f + 8.3321608736e-3f;                                      \
+    sp = sp * t2 + -1.6666654611e-1f;                                                       \
+    const VF sn = t + t * t2 * sp;                                                          \
+    VF cp = t2 * 2.443315711809948e-5f + -1.388731625493765e-3f;                            \
+    cp = cp * t2 + 4.166664568298827e-2f;                                                   \
+    const VF cs = (1.0f - 0.5f * t2) + t2 * t2 * cp;                                        \
+    /* rotate by k quarter turns: odd k swaps, signs from k */                              \
+    const VI swap = -(k & 1);                                                               \
+    VU c = (VU)(((VI)sn & swap) | ((VI)cs & ~swap));                                        \
+    VU s = (VU)(((VI)cs & swap) | ((VI)sn & ~swap));                                        \
+    c ^= (((VU)(k + 1) >> 1) & 1u) << 31;                                                   \
+    s ^= (((VU)k >> 1) & 1u) << 31;                                                         \
+    *zc = r * (VF)c;                                                                        \
+    *zs = r * (VF)s;
+
 static inline void ncsn_box_muller_v8(const ncsn_v8u *pu1, const ncsn_v8u *pu2, ncsn_v8f *zc,
                                       ncsn_v8f *zs) {
-    const ncsn_v8u u1 = *pu1, u2 = *pu2;
-    /* log u: u = 2^e m, m in [sqrt(1/2), sqrt(2)) */
-    const ncsn_v8f u = (0.5f + __builtin_convertvector((ncsn_v8i)(u1 >> 9), ncsn_v8f)) *
-                       (1.0f / 8388608.0f);
-    ncsn_v8i bits = (ncsn_v8i)u;
-    ncsn_v8i e = ((bits >> 23) & 0xff) - 126;
-    ncsn_v8f m = (ncsn_v8f)((bits & (int32_t)0x807fffff) | 0x3f000000);
-    const ncsn_v8i small = m < 0.707106781186547524f; /* -1 where true */
-    e = e + small;
-    m = NCSN_SELECT_V8(small, (m + m) - 1.0f, m - 1.0f);
-    const ncsn_v8f ef = __builtin_convertvector(e, ncsn_v8f);
-    const ncsn_v8f z = m * m;
-    ncsn_v8f y = m * 7.0376836292e-2f + -1.1514610310e-1f;
-    y = y * m + 1.1676998740e-1f;
-    y = y * m + -1.2420140846e-1f;
-    y = y * m + 1.4249322787e-1f;
-    y = y * m + -1.6668057665e-1f;
-    y = y * m + 2.0000714765e-1f;
-    y = y * m + -2.4999993993e-1f;
-    y = y * m + 3.3333331174e-1f;
-    y = y * m * z;
-    y = y + ef * -2.12194440e-4f;
-    y = y + -0.5f * z;
-    ncsn_v8f lg = m + y;
-    lg = lg + ef * 0.693359375f;
-    ncsn_v8f q = -2.0f * lg;
-    q = (ncsn_v8f)((ncsn_v8i)q & (q > 0.0f)); /* q >= 0, and the radius is finite */
-    /* r = sqrt(q) */
-    ncsn_v8f g = (ncsn_v8f)(0x5f3759df - ((ncsn_v8i)q >> 1)); /* ~ 1/sqrt(q) */
-    const ncsn_v8f hq = 0.5f * q;
-    g = g * (1.5f - hq * g * g);
-    g = g * (1.5f - hq * g * g);
-    g = g * (1.5f - hq * g * g);
-    ncsn_v8f r = q * g;
-    r = r + (0.5f * g) * (q - r * r);
-    /* 4v = J 2^-22 with J = 2 (u2 >> 9) + 1; quadrant k = round(4v), f = 4v - k exact */
-    const ncsn_v8i J = (ncsn_v8i)((u2 >> 9) << 1) + 1;
-    const ncsn_v8i k = (J + (1 << 21)) >> 22;
-    const ncsn_v8f f = __builtin_convertvector(J - (k << 22), ncsn_v8f) * (1.0f / 4194304.0f);
-    const ncsn_v8f t = f * 1.57079632679489661923f;
-    const ncsn_v8f t2 = t * t;
-    ncsn_v8f sp = t2 * -1.9515295891e-4f + 8.3321608736e-3f;
-    sp = sp * t2 + -1.6666654611e-1f;
-    const ncsn_v8f sn = t + t * t2 * sp;
-    ncsn_v8f cp = t2 * 2.443315711809948e-5f + -1.388731625493765e-3f;
-    cp = cp * t2 + 4.166664568298827e-2f;
-    const ncsn_v8f cs = (1.0f - 0.5f * t2) + t2 * t2 * cp;
-    /* rotate by k quarter turns: odd k swaps, signs from k */
-    const ncsn_v8i swap = -(k & 1);
-    ncsn_v8u c = (ncsn_v8u)NCSN_SELECT_V8(swap, sn, cs);
-    ncsn_v8u s = (ncsn_v8u)NCSN_SELECT_V8(swap, cs, sn);
-    c ^= (((ncsn_v8u)(k + 1) >> 1) & 1u) << 31;
-    s ^= (((ncsn_v8u)k >> 1) & 1u) << 31;
-    *zc = r * (ncsn_v8f)c;
-    *zs = r * (ncsn_v8f)s;
+    NCSN_BOX_MULLER_BODY(ncsn_v8f, ncsn_v8i, ncsn_v8u)
+}
+
+/* 32 lanes: four blocks of 8 (lanes 8 j .. 8 j + 7 = block j), the same bits per lane. */
+static inline void ncsn_box_muller_v32(const ncsn_v32u *pu1, const ncsn_v32u *pu2, ncsn_v32f *zc,
+                                       ncsn_v32f *zs) {
+    NCSN_BOX_MULLER_BODY(ncsn_v32f, ncsn_v32i, ncsn_v32u)
 }
 
 /* The array form of ncsn_box_muller_v8. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh: `ncsn bench` end to end, in a few seconds.
 #   --quick --json   one JSON object: the fields are there, every speed is a positive
-#                    number, and the results are bit-identical across thread counts
+#                    number, and the results are bit-identical across thread counts and
+#                    between the AVX2+FMA kernels and the baseline ones (fmaf per lane)
 #   --help           exit 0;  an unknown option or a bad value: exit 2
 # ctest sets NCSN_BIN (the binary) and PYTHON.
 set -euo pipefail
@@ -39,6 +40,9 @@ check(rows[0]["train_hash"] == rows[1]["train_hash"], "training bits equal for 1
 check(rows[0]["sample_hash"] == rows[1]["sample_hash"], "sampling bits equal for 1 and 2 threads")
 check(d["bits_identical_across_threads"] == {"train": True, "sample": True},
       "bits_identical_across_threads true")
+check(d["kernels"] in ("avx2+fma", "baseline"), "kernels named")
+check(d["bits_identical_to_baseline"] == {"train": True, "sample": True},
+      "bits_identical_to_baseline true")
 check(d["sweep"] is None, "no sweep without --sweep")
 PYEOF
 
