@@ -2,7 +2,7 @@
 # quickstart.sh: the README's first command. Installs what is missing, builds, runs the
 # notebook's experiment (sweeps/notebook.yaml -> results/notebook.h5), then the sweep
 # around it over one MPI rank per core (sweeps/notebook-sweep.yaml ->
-# results/notebook-sweep/; about ten minutes on two cores), and writes the sweep's report.
+# results/notebook-sweep/; about seven minutes on two cores), and writes the sweep's report.
 # Its last line is the report's path (results/notebook-sweep/report/index.html).
 # NCSN_RANKS overrides the number of ranks, PYTHON the Python that runs the analysis.
 # A sweep in which some runs failed (a configuration whose samples turn non-finite, say)
