@@ -20,6 +20,7 @@
  * periodic checkpoints (train.checkpoint_every, sample.checkpoint_every): whichever rank
  * takes it next resumes from there, and its file is bit for bit the one an uninterrupted
  * run writes. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -485,6 +486,21 @@ static void list_runs(const ncsn_sweep *s, const sweep_args *a) {
 
 /* ---- preparing the directory (rank 0) ----------------------------------------------- */
 
+/* DIR/SUB/<id>.h5.tmp.*: what a killed process was writing when it died. */
+static void remove_temporaries(const char *dir, const char *sub, const char *id) {
+    char d[4200], prefix[300], p[4600];
+    path_of(d, sizeof d, dir, sub, NULL, NULL);
+    snprintf(prefix, sizeof prefix, "%s.h5.tmp.", id);
+    DIR *dp = opendir(d);
+    if (!dp) return;
+    for (struct dirent *e; (e = readdir(dp)) != NULL;) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
+        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
+        unlink(p);
+    }
+    closedir(dp);
+}
+
 static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a,
                        ncsn_error *err) {
     char p[4200];
@@ -526,6 +542,8 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
         path_of(claim, sizeof claim, dir, "claims", r->id, NULL);
         if (st == RUNNING) {
             unlink(claim);
+            remove_temporaries(dir, "runs", r->id);
+            remove_temporaries(dir, "checkpoints", r->id);
             journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
         } else if (st == DONE) { /* a checkpoint left by a stop between write and removal */
             path_of(p, sizeof p, dir, "checkpoints", r->id, ".h5");

@@ -247,6 +247,8 @@ victim=${victim%.h5}
 grep -q "event=started id=$victim .*resume=checkpoints/$victim.h5" "$tmp/k/journal.log" ||
   fail "kill -9: $victim did not resume from its periodic checkpoint"
 same_results "$tmp/ref" "$tmp/k" || fail "kill -9: the continued sweep differs"
+left=$(ls "$tmp/k/runs" "$tmp/k/checkpoints" | grep '\.tmp\.' || true)
+[ -z "$left" ] || fail "kill -9: temporary files left: $left"
 
 # 3. two MPI ranks: mpiexec forwards SIGUSR1; both runs in flight are given back
 if command -v mpiexec > /dev/null; then
