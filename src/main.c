@@ -38,7 +38,7 @@ static const char *usage_main =
     "continues: run and sweep resume from their checkpoints)\n";
 
 static const char *usage_run =
-    "usage: ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [-q]\n"
+    "usage: ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [--checkpoint PATH] [-q]\n"
     "\n"
     "Trains the score network, runs the sampler, measures the samples and writes\n"
     "everything to OUT.h5 (written under a temporary name, renamed when complete).\n"
