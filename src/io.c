@@ -761,9 +761,10 @@ void ncsn_run_input_free(ncsn_run_input *in) {
 
 /* ---- the checkpoint ------------------------------------------------------------------ */
 
-/* /counters: step, epoch, pos, adam_t, level; /reals: train_seconds, sample_seconds,
- * final_loss. Datasets rather than attributes, so that their checksums cover them. */
-enum { CKPT_N_COUNTERS = 5, CKPT_N_REALS = 3 };
+/* /counters: step, epoch, pos, adam_t, level, steps, levels; /reals: train_seconds,
+ * sample_seconds, final_loss. Datasets rather than attributes, so that their checksums
+ * cover them. */
+enum { CKPT_N_COUNTERS = 7, CKPT_N_REALS = 3 };
 
 typedef struct {
     const ncsn_config *cfg;
@@ -804,8 +805,8 @@ static int checkpoint_contents(const h5ctx *c, hid_t file, const void *data) {
     char *yaml = ncsn_config_results_yaml(((const checkpoint_out *)data)->cfg);
     const hsize_t loss_dims[1] = {(hsize_t)ck->n_loss};
     const hsize_t sample_dims[2] = {(hsize_t)ck->n, (hsize_t)ck->D};
-    const int64_t counters[CKPT_N_COUNTERS] = {ck->step, ck->epoch, ck->pos, ck->adam_t,
-                                               ck->level};
+    const int64_t counters[CKPT_N_COUNTERS] = {ck->step,  ck->epoch, ck->pos,   ck->adam_t,
+                                               ck->level, ck->steps, ck->levels};
     const double reals[CKPT_N_REALS] = {ck->train_seconds, ck->sample_seconds, ck->final_loss};
     const hsize_t counter_dims[1] = {CKPT_N_COUNTERS}, real_dims[1] = {CKPT_N_REALS};
     int rc = write_attr_int64(c, file, "checkpoint_version", NCSN_CHECKPOINT_VERSION) ||
@@ -895,12 +896,17 @@ static int checkpoint_reader(const h5ctx *c, hid_t file, void *data) {
     pos = counters[2];
     adam_t = counters[3];
     level = counters[4];
+    if (counters[5] != cfg->train.steps) return bad_value(c, "steps", counters[5]);
+    const int levels = cfg->sample.method == NCSN_SAMPLE_PLAIN ? 1 : cfg->noise.L;
+    if (counters[6] != levels) return bad_value(c, "levels", counters[6]);
+    ck->steps = counters[5];
+    ck->levels = levels;
     if (step < 0 || step > cfg->train.steps) return bad_value(c, "step", step);
     if (epoch < 0 || epoch > UINT32_MAX) return bad_value(c, "epoch", epoch);
     if (is_train && (pos < 0 || pos > cfg->dataset.n || (epoch == 0 && pos != cfg->dataset.n)))
         return bad_value(c, "pos", pos);
     if (adam_t != step) return bad_value(c, "adam_t", adam_t);
-    if (level < 0 || level > cfg->noise.L || (is_train && level != 0))
+    if (level < 0 || level > levels || (is_train && level != 0))
         return bad_value(c, "level", level);
     ck->step = step;
     ck->epoch = (uint32_t)epoch;
@@ -970,4 +976,37 @@ void ncsn_checkpoint_free(ncsn_checkpoint *ck) {
     free(ck->loss);
     free(ck->samples);
     memset(ck, 0, sizeof *ck);
+}
+
+typedef struct {
+    double train_done, sample_done;
+} checkpoint_progress;
+
+static int progress_reader(const h5ctx *c, hid_t file, void *data) {
+    checkpoint_progress *p = data;
+    int64_t counters[CKPT_N_COUNTERS];
+    const hsize_t dims[1] = {CKPT_N_COUNTERS};
+    char *phase = NULL;
+    if (read_attr_string(c, file, "phase", &phase) ||
+        read_dataset(c, file, "/counters", H5T_INTEGER, H5T_NATIVE_INT64, 1, dims, counters)) {
+        free(phase);
+        return -1;
+    }
+    const int sample = strcmp(phase, "sample") == 0;
+    free(phase);
+    const double steps = (double)counters[5], levels = (double)counters[6];
+    p->train_done = sample ? 1 : steps > 0 ? (double)counters[0] / steps : 1;
+    p->sample_done = !sample ? 0 : levels > 0 ? (double)counters[4] / levels : 1;
+    if (!(p->train_done >= 0 && p->train_done <= 1 && p->sample_done >= 0 && p->sample_done <= 1))
+        return ncsn_seterr(c->err, "%s: counters out of range", c->path);
+    return 0;
+}
+
+int ncsn_checkpoint_progress(const char *path, double *train_done, double *sample_done) {
+    checkpoint_progress p = {0, 0};
+    ncsn_error err;
+    if (read_file(path, progress_reader, &p, &err) != 0) return -1;
+    *train_done = p.train_done;
+    *sample_done = p.sample_done;
+    return 0;
 }

@@ -72,6 +72,11 @@ typedef struct {
     const ncsn_checkpoint *resume; /* a phase "sample" checkpoint to continue, or NULL */
 } sample_job;
 
+/* The sampler's levels under c (ncsn_sampler_levels): L, or 1 for the plain sampler. */
+static int levels_of(const ncsn_config *c) {
+    return c->sample.method == NCSN_SAMPLE_PLAIN ? 1 : c->noise.L;
+}
+
 /* A note for the user: to the run's log, or stderr. */
 static void note(const ncsn_run_options *opt, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -117,11 +122,23 @@ static int stopped(const ncsn_run_options *opt, int saved, const char *where, nc
 static int save_sample_checkpoint(const sample_job *job, const ncsn_run_options *opt,
                                   const float *x, int level, double sample_seconds) {
     const ncsn_config *c = job->cfg;
-    ncsn_checkpoint ck = {NCSN_CHECKPOINT_SAMPLE, c->train.steps, 0, 0, c->train.steps, level,
-                          job->train_seconds, sample_seconds, job->final_loss,
-                          job->model->n_params, job->model->params, NULL, NULL, NULL,
-                          (int64_t *)job->loss_step, (float *)job->loss, job->n_loss,
-                          (float *)x, c->sample.n, c->dataset.dim};
+    const ncsn_checkpoint ck = {.phase = NCSN_CHECKPOINT_SAMPLE,
+                                .step = c->train.steps,
+                                .adam_t = c->train.steps,
+                                .level = level,
+                                .steps = c->train.steps,
+                                .levels = levels_of(c),
+                                .train_seconds = job->train_seconds,
+                                .sample_seconds = sample_seconds,
+                                .final_loss = job->final_loss,
+                                .n_params = job->model->n_params,
+                                .model = job->model->params,
+                                .loss_step = (int64_t *)job->loss_step,
+                                .loss = (float *)job->loss,
+                                .n_loss = job->n_loss,
+                                .samples = (float *)x,
+                                .n = c->sample.n,
+                                .D = c->dataset.dim};
     return save_checkpoint(opt, c, &ck);
 }
 
@@ -212,10 +229,23 @@ static int sample_measure_write(const sample_job *job, const char *out_path,
 }
 
 void ncsn_trainer_checkpoint(const ncsn_trainer *t, ncsn_checkpoint *ck) {
-    const ncsn_checkpoint c = {NCSN_CHECKPOINT_TRAIN, t->step, t->epoch, t->pos, t->adam.t, 0,
-                               t->log.seconds, 0, t->log.final_loss, t->model->n_params,
-                               t->model->params, t->ema ? t->ema->params : NULL, t->adam.m,
-                               t->adam.v, t->log.step, t->log.loss, t->log.n, NULL, 0, 0};
+    const ncsn_checkpoint c = {.phase = NCSN_CHECKPOINT_TRAIN,
+                               .step = t->step,
+                               .epoch = t->epoch,
+                               .pos = t->pos,
+                               .adam_t = t->adam.t,
+                               .steps = t->cfg->train.steps,
+                               .levels = levels_of(t->cfg),
+                               .train_seconds = t->log.seconds,
+                               .final_loss = t->log.final_loss,
+                               .n_params = t->model->n_params,
+                               .model = t->model->params,
+                               .ema = t->ema ? t->ema->params : NULL,
+                               .adam_m = t->adam.m,
+                               .adam_v = t->adam.v,
+                               .loss_step = t->log.step,
+                               .loss = t->log.loss,
+                               .n_loss = t->log.n};
     *ck = c;
 }
 

@@ -15,7 +15,8 @@
  * gives the run back (removes its claim, journals `interrupted`), takes no new one, and
  * the sweep exits NCSN_EXIT_INTERRUPTED (3) once the summary is rewritten. With a deadline
  * (--deadline or NCSN_DEADLINE, Unix time), a rank does not start a run that its measured
- * speed says would end after it (journal `deferred`), and the sweep exits 3 too. A run
+ * speed says would end after it (for a run with a checkpoint, the work it has left;
+ * journal `deferred`), and the sweep exits 3 too. A run
  * stopped by a signal leaves its state in DIR/checkpoints/<id>.h5 (run.h), as do its
  * periodic checkpoints (train.checkpoint_every, sample.checkpoint_every): whichever rank
  * takes it next resumes from there, and its file is bit for bit the one an uninterrupted
@@ -38,6 +39,7 @@
 #include "ncsn/cli.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
+#include "ncsn/io.h"
 #include "ncsn/run.h"
 #include "ncsn/summary.h"
 #include "ncsn/sweep.h"
@@ -658,6 +660,17 @@ static void refresh_summary(const char *dir, const ncsn_sweep *s, int final) {
     if (rc != 0) fprintf(stderr, "ncsn sweep: summary: %s\n", err.msg);
 }
 
+/* The work left of run r: its cost, less what its checkpoint (if any) says is done. */
+static double cost_left(const char *dir, const ncsn_sweep_run *r) {
+    char p[4200];
+    path_of(p, sizeof p, dir, "checkpoints", r->id, ".h5");
+    double train_done, sample_done;
+    if (!exists(p) || ncsn_checkpoint_progress(p, &train_done, &sample_done) != 0)
+        return r->cost;
+    const double train = r->train_cost, sample = r->cost - r->train_cost;
+    return train * (1 - train_done) + sample * (1 - sample_done);
+}
+
 /* Why a rank stopped taking runs early; ranks agree on the largest. */
 enum stop_reason { STOP_NONE = 0, STOP_DEADLINE = 1, STOP_SIGNAL = 2 };
 
@@ -689,10 +702,11 @@ static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *
         }
         if (a->fail_fast && exists(stop)) break;
         if (!in_shard(a, r) || state_of(dir, r->id) != QUEUED) continue;
+        const double work_left = a->deadline > 0 ? cost_left(dir, r) : r->cost;
         if (a->deadline > 0) {
             const double left = a->deadline - unix_now();
             const double rate = seconds_done > 0 ? cost_done / seconds_done : 0; /* cost/s */
-            const double estimate = rate > 0 ? DEADLINE_SAFETY * r->cost / rate : 0;
+            const double estimate = rate > 0 ? DEADLINE_SAFETY * work_left / rate : 0;
             if (left <= 0 || estimate > left) {
                 journal(dir, "deferred", "id=%s rank=%d reason=deadline estimate_seconds=%.1f "
                         "seconds_left=%.1f", r->id, w->rank, estimate, left);
@@ -707,8 +721,8 @@ static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *
             res.stopped = STOP_SIGNAL;
             break;
         }
-        if (outcome == RUN_COMPLETE) {
-            cost_done += r->cost;
+        if (outcome == RUN_COMPLETE) { /* a resumed run did only the work it had left */
+            cost_done += work_left;
             seconds_done += seconds;
         }
         res.failures += outcome == RUN_FAILED;

@@ -709,12 +709,13 @@ static int configure(const plan *pl, const ncsn_config *base, int g, ncsn_key ke
     return 0;
 }
 
-/* The work estimate of sweep.h: steps * batch * (D + E) * H + n * L * T * D * H. */
-static double cost(const ncsn_config *c) {
+/* The work estimate of sweep.h: steps * batch * (D + E) * H + n * L * T * D * H, and its
+ * training part. */
+static double cost(const ncsn_config *c, double *train) {
     double D = c->dataset.dim, E = c->model.emb, H = c->model.hidden;
     double L = c->noise.L_auto ? L_AUTO_COST : c->noise.L;
-    return (double)c->train.steps * c->train.batch * (D + E) * H +
-           (double)c->sample.n * L * c->sample.T * D * H;
+    *train = (double)c->train.steps * c->train.batch * (D + E) * H;
+    return *train + (double)c->sample.n * L * c->sample.T * D * H;
 }
 
 /* The base configuration: defaults and every key's single value; then each value of a
@@ -862,7 +863,7 @@ static int expand(ncsn_sweep *s, const plan *pl, const ncsn_config *base, int n_
             run->index = (uint32_t)s->n_runs;
             ncsn_config_copy(&run->cfg, &c);
             run->cfg.seed = ncsn_sweep_seed(c.seed, run->id);
-            run->cost = cost(&run->cfg);
+            run->cost = cost(&run->cfg, &run->train_cost);
             s->n_runs++;
         }
         ncsn_config_free(&c);

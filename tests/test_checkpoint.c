@@ -105,6 +105,11 @@ static void test_trainer_pieces(void) {
     CU_ASSERT_FATAL(ncsn_checkpoint_read(path, &c, s.model.n_params, &ck, &err) == 0);
     CU_ASSERT(ck.phase == NCSN_CHECKPOINT_TRAIN);
     CU_ASSERT(ck.step == 77 && ck.adam_t == 77 && ck.epoch == 20 && ck.pos == 64);
+    CU_ASSERT(ck.steps == 300 && ck.levels == 6);
+    double train_done = -1, sample_done = -1;
+    CU_ASSERT(ncsn_checkpoint_progress(path, &train_done, &sample_done) == 0);
+    NCSN_CHECK_CLOSE(train_done, 77.0 / 300.0, 1e-12);
+    NCSN_CHECK_CLOSE(sample_done, 0, 0);
     CU_ASSERT(ck.n_loss == 11); /* steps 7, 14, ..., 77 */
     ncsn_trainer t;
     ncsn_trainer_init(&t, &c, 0, s.sigmas, c.noise.L, s.x, c.dataset.n, &s.model, &s.ema);
@@ -250,6 +255,25 @@ static void test_refused(void) {
     ncsn_checkpoint_free(&ck);
     CU_ASSERT(read_fails(bad, &c, np, "out of range"));
     CU_ASSERT(read_fails(path, &c, np + 1, "shape")); /* another model size */
+    double train_done, sample_done;
+    CU_ASSERT(ncsn_checkpoint_progress(path_in_tmp(bad, sizeof bad, "half.ckpt"), &train_done,
+                                       &sample_done) == -1);
+
+    /* a sampling checkpoint after 4 of 6 levels: its progress, and read back whole */
+    float *chains = calloc((size_t)c.sample.n * 2, sizeof(float));
+    const ncsn_checkpoint sck = {.phase = NCSN_CHECKPOINT_SAMPLE, .step = c.train.steps,
+                                 .adam_t = c.train.steps, .level = 4, .steps = c.train.steps,
+                                 .levels = c.noise.L, .n_params = np, .model = s.model.params,
+                                 .samples = chains, .n = c.sample.n, .D = 2};
+    path_in_tmp(bad, sizeof bad, "sampling.ckpt");
+    CU_ASSERT(ncsn_checkpoint_write(bad, &c, &sck, &err) == 0);
+    CU_ASSERT(ncsn_checkpoint_progress(bad, &train_done, &sample_done) == 0);
+    NCSN_CHECK_CLOSE(train_done, 1, 0);
+    NCSN_CHECK_CLOSE(sample_done, 4.0 / 6.0, 1e-12);
+    CU_ASSERT(ncsn_checkpoint_read(bad, &c, np, &ck, &err) == 0);
+    CU_ASSERT(ck.phase == NCSN_CHECKPOINT_SAMPLE && ck.level == 4 && ck.samples != NULL);
+    ncsn_checkpoint_free(&ck);
+    free(chains);
     setup_free(&s);
     ncsn_config_free(&c);
 }

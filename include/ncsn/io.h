@@ -78,7 +78,8 @@ void ncsn_run_input_free(ncsn_run_input *in);
  *   root attributes   checkpoint_version, ncsn_version, phase ("train" | "sample"),
  *                     config_yaml (ncsn_config_results_yaml: a checkpoint only resumes
  *                     the same configuration)
- *   /counters         (5) int64: step, epoch, pos, adam_t, level
+ *   /counters         (7) int64: step, epoch, pos, adam_t, level, steps (train.steps),
+ *                     levels (the sampler's: L, or 1 for plain)
  *   /reals            (3) float64: train_seconds, sample_seconds, final_loss
  *   /model, /ema      (n_params) float32: the weights block (ema only with train.ema > 0)
  *   /adam_m, /adam_v  (n_params) float32: Adam's moments (phase train)
@@ -94,6 +95,8 @@ typedef struct {
     int pos;
     int64_t adam_t;            /* Adam's step count (= step) */
     int level;                 /* sampling levels done (phase sample) */
+    int64_t steps;             /* the run's training steps (train.steps) */
+    int levels;                /* the sampler's levels (ncsn_sampler_levels) */
     double train_seconds, sample_seconds; /* spent so far */
     double final_loss;         /* the last step's loss */
     size_t n_params;
@@ -115,5 +118,9 @@ int ncsn_checkpoint_write(const char *path, const ncsn_config *cfg, const ncsn_c
 int ncsn_checkpoint_read(const char *path, const ncsn_config *cfg, size_t n_params,
                          ncsn_checkpoint *ck, ncsn_error *err);
 void ncsn_checkpoint_free(ncsn_checkpoint *ck);
+/* How far the run of a checkpoint got, without checking its configuration: the fraction
+ * of its training steps and of its sampling levels done (each in [0, 1]). For planning
+ * (a sweep's deadline); -1 when the file is not a readable checkpoint. */
+int ncsn_checkpoint_progress(const char *path, double *train_done, double *sample_done);
 
 #endif

@@ -48,6 +48,7 @@ typedef struct {
                              run's random streams */
     ncsn_config cfg;      /* the run's configuration; cfg.seed is the derived seed */
     double cost;          /* work estimate: steps * batch * (D+E) * H + n * L * T * D * H */
+    double train_cost;    /* its training part, steps * batch * (D+E) * H */
 } ncsn_sweep_run;
 
 typedef struct {
