@@ -94,11 +94,15 @@ void ncsn_stop_request(int sig) {
 
 void ncsn_stop_reset(void) { stop_signal = 0; }
 
-int ncsn_stop_error(ncsn_error *err) {
+const char *ncsn_stop_signal_name(void) {
     const int sig = stop_signal;
-    const char *name = sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTERM ? "SIGTERM"
-                     : sig == SIGINT  ? "SIGINT"  : "a signal";
-    ncsn_seterr(err, "interrupted by %s; nothing was written (run again to redo it)", name);
+    return sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTERM ? "SIGTERM"
+         : sig == SIGINT  ? "SIGINT"  : "a signal";
+}
+
+int ncsn_stop_error(ncsn_error *err) {
+    ncsn_seterr(err, "interrupted by %s; nothing was written (run again to redo it)",
+                ncsn_stop_signal_name());
     return NCSN_EXIT_INTERRUPTED;
 }
 

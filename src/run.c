@@ -106,15 +106,9 @@ static int save_checkpoint(const ncsn_run_options *opt, const ncsn_config *c,
 
 /* err for a run stopped by a signal, saying where its state went. */
 static int stopped(const ncsn_run_options *opt, int saved, const char *where, ncsn_error *err) {
-    ncsn_stop_error(err);
-    if (saved) {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%.200s", err->msg);
-        char *cut = strstr(msg, "; nothing was written");
-        if (cut) *cut = '\0';
-        ncsn_seterr(err, "%s at %s; its state is in %.3000s and the same command resumes "
-                    "from there", msg, where, opt->checkpoint);
-    }
+    if (!saved) return ncsn_stop_error(err);
+    ncsn_seterr(err, "interrupted by %s at %s; its state is in %.3000s and the same command "
+                "resumes from there", ncsn_stop_signal_name(), where, opt->checkpoint);
     return NCSN_EXIT_INTERRUPTED;
 }
 

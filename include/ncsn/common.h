@@ -79,6 +79,7 @@ int ncsn_max_threads(void);
 void ncsn_stop_install(void);
 int ncsn_stop_requested(void);
 int ncsn_stop_signal(void);
+const char *ncsn_stop_signal_name(void); /* "SIGUSR1", "SIGTERM", "SIGINT", "a signal" */
 void ncsn_stop_request(int sig);
 void ncsn_stop_reset(void);
 int ncsn_stop_error(ncsn_error *err);
