@@ -92,11 +92,12 @@ bash "$SRC/tests/slurm/up.sh" "$cluster" || { echo "FAIL: the cluster did not co
 export SLURM_CONF=$cluster/etc/slurm.conf
 say "cluster up"
 
-# Four runs of about a second each at one thread: a signal sent as soon as runs are in
-# flight reaches them in training.
+# Four runs of about 1.5 s each at one thread: a signal sent as soon as runs are in
+# flight reaches them in training, and job D's two seconds before its deadline hold one
+# run but not two (with 0.5 s runs all four fitted and D never deferred).
 cat > "$tmp/sweep.yaml" << 'YAML'
 dataset: {n: 200}
-train: {steps: 20000, batch: 64, lr: [0.001, 0.002, 0.003, 0.004], log_every: 500}
+train: {steps: 60000, batch: 64, lr: [0.001, 0.002, 0.003, 0.004], log_every: 500}
 noise: {L: 8}
 sample: {n: 300, T: 15}
 YAML
