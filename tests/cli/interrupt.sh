@@ -10,6 +10,7 @@
 set -euo pipefail
 NCSN=${NCSN_BIN:-build/ncsn}
 PY=${PYTHON:-/usr/bin/python3}
+export PYTHONPATH="$(cd "$(dirname "$0")/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}" # h5same.py
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -50,39 +51,14 @@ wait_in_flight() {
   done
   fail "$1: $2 runs never in flight"
 }
-# same_results A B: the summary tables (times aside) and every run file's arrays equal
+# same_results A B: the summary tables (times aside) and every run file's arrays equal,
+# and every run complete
 same_results() {
   "$PY" - "$1" "$2" <<'PY'
-import sys, h5py, numpy as np
-a, b = h5py.File(f"{sys.argv[1]}/sweep.h5", "r"), h5py.File(f"{sys.argv[2]}/sweep.h5", "r")
-ta, tb = a["runs"][:], b["runs"][:]
-assert ta.dtype.names == tb.dtype.names
-for name in ta.dtype.names:
-    if name in ("train_seconds", "sample_seconds"):
-        continue
-    x, y = ta[name], tb[name]
-    if x.dtype.kind == "f":
-        assert np.array_equal(x, y, equal_nan=True), name
-    else:
-        assert list(x) == list(y), name
-status = [s.decode() for s in ta["status"]]
+import sys, h5same
+table = h5same.same_sweep(sys.argv[1], sys.argv[2])
+status = [s.decode() for s in table["status"]]
 assert status == ["complete"] * len(status), status
-for i in (s.decode() for s in ta["id"]):
-    fa, fb = a[f"run/{i}"], b[f"run/{i}"]
-    def arrays(g, prefix=""):
-        out = {}
-        for k, v in g.items():
-            if isinstance(v, h5py.Group):
-                out.update(arrays(v, prefix + k + "/"))
-            else:
-                out[prefix + k] = v[()]
-        return out
-    xa, xb = arrays(fa), arrays(fb)
-    assert xa.keys() == xb.keys(), i
-    for k in xa:
-        if k in ("metrics/train_seconds", "metrics/sample_seconds"):
-            continue
-        assert np.array_equal(xa[k], xb[k], equal_nan=True), (i, k)
 PY
 }
 
@@ -107,24 +83,7 @@ wait_file() {
   fail "$1 never appeared"
 }
 # same_run A B: every array of two run files equal (times aside)
-same_run() {
-  "$PY" - "$1" "$2" <<'PY'
-import sys, h5py, numpy as np
-def arrays(g, prefix=""):
-    out = {}
-    for k, v in g.items():
-        if isinstance(v, h5py.Group):
-            out.update(arrays(v, prefix + k + "/"))
-        else:
-            out[prefix + k] = v[()]
-    return out
-a, b = arrays(h5py.File(sys.argv[1], "r")), arrays(h5py.File(sys.argv[2], "r"))
-assert a.keys() == b.keys()
-for k in a:
-    if k not in ("metrics/train_seconds", "metrics/sample_seconds"):
-        assert np.array_equal(a[k], b[k], equal_nan=True), k
-PY
-}
+same_run() { "$PY" -c 'import sys, h5same; h5same.same_run(sys.argv[1], sys.argv[2])' "$1" "$2"; }
 # About 1.5 s of training and 1 s of sampling on one thread.
 run=(-s dataset.n=200 -s train.steps=60000 -s train.batch=64 -s train.ema=0.99
      -s train.log_every=500 -s noise.L=8 -s sample.n=2000 -s sample.T=3000)
