@@ -1311,6 +1311,10 @@ static char *to_yaml(const ncsn_config *c, int results_only) {
     return text;
 }
 
+int ncsn_config_sampler_levels(const ncsn_config *c) {
+    return c->sample.method == NCSN_SAMPLE_PLAIN ? 1 : c->noise.L;
+}
+
 char *ncsn_config_to_yaml(const ncsn_config *c) { return to_yaml(c, 0); }
 
 char *ncsn_config_results_yaml(const ncsn_config *c) { return to_yaml(c, 1); }

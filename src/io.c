@@ -897,7 +897,7 @@ static int checkpoint_reader(const h5ctx *c, hid_t file, void *data) {
     adam_t = counters[3];
     level = counters[4];
     if (counters[5] != cfg->train.steps) return bad_value(c, "steps", counters[5]);
-    const int levels = cfg->sample.method == NCSN_SAMPLE_PLAIN ? 1 : cfg->noise.L;
+    const int levels = ncsn_config_sampler_levels(cfg);
     if (counters[6] != levels) return bad_value(c, "levels", counters[6]);
     ck->steps = counters[5];
     ck->levels = levels;

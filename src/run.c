@@ -72,11 +72,6 @@ typedef struct {
     const ncsn_checkpoint *resume; /* a phase "sample" checkpoint to continue, or NULL */
 } sample_job;
 
-/* The sampler's levels under c (ncsn_sampler_levels): L, or 1 for the plain sampler. */
-static int levels_of(const ncsn_config *c) {
-    return c->sample.method == NCSN_SAMPLE_PLAIN ? 1 : c->noise.L;
-}
-
 /* A note for the user: to the run's log, or stderr. */
 static void note(const ncsn_run_options *opt, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -121,7 +116,7 @@ static int save_sample_checkpoint(const sample_job *job, const ncsn_run_options 
                                 .adam_t = c->train.steps,
                                 .level = level,
                                 .steps = c->train.steps,
-                                .levels = levels_of(c),
+                                .levels = ncsn_config_sampler_levels(c),
                                 .train_seconds = job->train_seconds,
                                 .sample_seconds = sample_seconds,
                                 .final_loss = job->final_loss,
@@ -229,7 +224,7 @@ void ncsn_trainer_checkpoint(const ncsn_trainer *t, ncsn_checkpoint *ck) {
                                .pos = t->pos,
                                .adam_t = t->adam.t,
                                .steps = t->cfg->train.steps,
-                               .levels = levels_of(t->cfg),
+                               .levels = ncsn_config_sampler_levels(t->cfg),
                                .train_seconds = t->log.seconds,
                                .final_loss = t->log.final_loss,
                                .n_params = t->model->n_params,

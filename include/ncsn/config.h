@@ -105,6 +105,8 @@ const char *ncsn_config_intern(const char *text);
 
 /* c's previous contents are overwritten, not freed. */
 void ncsn_config_default(ncsn_config *c);
+/* The noise levels c's sampler runs: noise.L, or 1 for the plain sampler (its T steps). */
+int ncsn_config_sampler_levels(const ncsn_config *c);
 /* The line (from 1) where text's flow collections first nest deeper than
  * NCSN_YAML_MAX_DEPTH, or 0 (brackets in quoted scalars and comments do not count). */
 size_t ncsn_yaml_too_deep(const char *text, size_t len);
