@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <time.h>
@@ -151,4 +152,18 @@ int ncsn_replace_file(const char *path, const char *tmp, int fd, const void *dat
         close(dfd);
     }
     return 0;
+}
+
+void ncsn_remove_prefixed(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    const size_t n = strlen(prefix), size = strlen(dir) + 300;
+    char *path = ncsn_xmalloc(size);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, prefix, n) == 0) {
+            snprintf(path, size, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    free(path);
+    closedir(d);
 }

@@ -953,21 +953,6 @@ static int lock_file(const char *dir, const char *name, int wait, int *fd, int *
     return rc;
 }
 
-/* Temporary files of writers that died holding the lock (only ever theirs while we hold it). */
-static void remove_stale_temporaries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    size_t size = strlen(dir) + 300;
-    char *path = ncsn_xmalloc(size);
-    for (struct dirent *e; (e = readdir(d));)
-        if (strncmp(e->d_name, "sweep.h5.tmp.", strlen("sweep.h5.tmp.")) == 0) {
-            snprintf(path, size, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    free(path);
-    closedir(d);
-}
-
 /* write: always scan and write. coalesce: return at once when another process already
  * waits to write (summary.h). */
 static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
@@ -1015,7 +1000,8 @@ static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncs
     unsigned char *linked = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
     void *image = NULL;
     size_t image_size = 0;
-    if (lock_state == LOCK_HELD) remove_stale_temporaries(dir);
+    /* temporary files of writers that died holding the lock (only theirs while we hold it) */
+    if (lock_state == LOCK_HELD) ncsn_remove_prefixed(dir, "sweep.h5.tmp.");
     snprintf(sub, size, "%s/runs", dir);
     rc = list_dir(sub, &runs, err);
     if (rc == 0) {

@@ -21,7 +21,6 @@
  * periodic checkpoints (train.checkpoint_every, sample.checkpoint_every): whichever rank
  * takes it next resumes from there, and its file is bit for bit the one an uninterrupted
  * run writes. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -490,17 +489,10 @@ static void list_runs(const ncsn_sweep *s, const sweep_args *a) {
 
 /* DIR/SUB/<id>.h5.tmp.*: what a killed process was writing when it died. */
 static void remove_temporaries(const char *dir, const char *sub, const char *id) {
-    char d[4200], prefix[300], p[4600];
+    char d[4200], prefix[300];
     path_of(d, sizeof d, dir, sub, NULL, NULL);
     snprintf(prefix, sizeof prefix, "%s.h5.tmp.", id);
-    DIR *dp = opendir(d);
-    if (!dp) return;
-    for (struct dirent *e; (e = readdir(dp)) != NULL;) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
-        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-        unlink(p);
-    }
-    closedir(dp);
+    ncsn_remove_prefixed(d, prefix);
 }
 
 static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a,

@@ -6,6 +6,7 @@
  *   ncsn_now()      monotonic wall clock in seconds
  *   ncsn_write_all() write(2) until every byte is written
  *   ncsn_replace_file()  a file replaced atomically: temporary name, fsync, rename
+ *   ncsn_remove_prefixed()  remove a directory's files whose names start with a prefix
  *   ncsn_stop_*     the stop flag: set by SIGUSR1, SIGTERM or SIGINT once installed, checked
  *                   by the training loop (every step) and the sampler (every level)
  * Exit codes of the command line: 0 ok, 1 failure at run time, 2 usage or configuration,
@@ -61,6 +62,9 @@ int ncsn_write_all(int fd, const void *data, size_t size);
  * path. */
 int ncsn_replace_file(const char *path, const char *tmp, int fd, const void *data, size_t size,
                       ncsn_error *err);
+/* Removes every file in dir whose name starts with prefix (the temporary files of a writer
+ * that died); errors are ignored. */
+void ncsn_remove_prefixed(const char *dir, const char *prefix);
 
 /* Number of OpenMP threads that parallel regions will use (1 without OpenMP). */
 int ncsn_max_threads(void);
