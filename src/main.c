@@ -149,6 +149,10 @@ static int cmd_run(int argc, char **argv) {
     common_args a;
     int p = parse_common(argc, argv, usage_run, 1, &a);
     if (p != 0) return p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE;
+    if (a.checkpoint && a.no_checkpoint) {
+        fprintf(stderr, "ncsn run: --checkpoint and --no-checkpoint contradict each other\n");
+        return NCSN_EXIT_USAGE;
+    }
     ncsn_config c;
     ncsn_error err = {{0}};
     ncsn_config_default(&c);
@@ -161,11 +165,6 @@ static int cmd_run(int argc, char **argv) {
         rc = NCSN_EXIT_RUNTIME;
     if (rc == NCSN_EXIT_OK && a.checkpoint && ncsn_run_file_check_writable(a.checkpoint, &err))
         rc = NCSN_EXIT_RUNTIME; /* checked before any work, like the output */
-    if (a.checkpoint && a.no_checkpoint) {
-        fprintf(stderr, "ncsn run: --checkpoint and --no-checkpoint contradict each other\n");
-        ncsn_config_free(&c);
-        return NCSN_EXIT_USAGE;
-    }
     char default_checkpoint[4200];
     snprintf(default_checkpoint, sizeof default_checkpoint, "%s.ckpt", a.output);
     if (rc == NCSN_EXIT_OK) {
