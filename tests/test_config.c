@@ -1,4 +1,4 @@
-/* test_config.c: the configuration module (src/config.c): defaults, YAML files, --set,
+/* test_config.c: the configuration module (src/config/config.c): defaults, YAML files, --set,
  * every class of error with its exact `FILE:LINE: KEY: reason`, validation, the YAML
  * round trip, copy/free and the visitor. */
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_metrics.c: the measurements of SPEC.md section 7 (src/metrics.c).
+/* test_metrics.c: the measurements of SPEC.md section 7 (src/metrics/metrics.c).
  * Each metric is checked against something computed independently here: brute-force double
  * loops (median, MMD^2), the CDF form of 1-D Wasserstein-1, closed-form densities, a score
  * network wired by hand to a known linear score, and hand-made points. Then: bit-for-bit

@@ -1,4 +1,4 @@
-/* test_sweep_spec.c: sweep files expanded into runs (src/sweep_spec.c): the grid's count
+/* test_sweep_spec.c: sweep files expanded into runs (src/sweep/spec.c): the grid's count
  * and order, ids, derived seeds, repeats, random mode, -s overrides that sweep, array
  * values that sweep, errors with FILE:LINE: KEY, swept_keys, cost and canonical text. */
 #include <math.h>

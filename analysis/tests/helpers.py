@@ -52,7 +52,7 @@ def write_sweep_h5(d, rows, swept, sweep_text="# test sweep\n", fixed=False):
     seed, error; swept values and metrics are read from the run file when it exists
     (NaN, or the row's own value, otherwise). swept: [(key, "f8" | "i8" | "str")].
     Strings are variable-length UTF-8, or with fixed=True fixed-length UTF-8 as wide as
-    the longest value (what ncsn's writer, src/summary.c, does)."""
+    the longest value (what ncsn's writer, src/sweep/summary.c, does)."""
     str_t = h5py.string_dtype()
     str_fields = {"id", "group", "status", "error"} | {k for k, t in swept if t == "str"}
 

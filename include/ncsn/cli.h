@@ -1,4 +1,4 @@
-/* cli.h: the subcommands of the `ncsn` command line, dispatched by src/main.c.
+/* cli.h: the subcommands of the `ncsn` command line, dispatched by src/cli/main.c.
  * Each takes its own argv with argv[0] the subcommand's name and returns an exit code
  * (common.h: 0 ok, 1 failure at run time, 2 usage or configuration).
  *   ncsn_cmd_techniques   `ncsn techniques`: what the techniques of SPEC.md section 6 give

@@ -84,7 +84,7 @@ void ncsn_dataset_reference_sets(const ncsn_dataset *ds, uint64_t seed, int n, f
 /* Q (D, 2), orthonormal columns: Gram-Schmidt on standard normals of the fixed key. */
 void ncsn_dataset_embedding(int D, double *Q);
 
-/* ncsn_dataset_open's hdf5 half (dataset_h5.c): fills D, train, heldout and label. */
+/* ncsn_dataset_open's hdf5 half (data/dataset_h5.c): fills D, train, heldout and label. */
 int ncsn_dataset_load_h5(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err);
 
 #endif

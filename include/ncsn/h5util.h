@@ -1,5 +1,5 @@
-/* h5util.h: small HDF5 helpers shared by the run file (io.c), the sweep summary
- * (summary.c) and the HDF5 data set reader.
+/* h5util.h: small HDF5 helpers shared by the run file (io/runfile.c), the sweep summary
+ * (sweep/summary.c) and the HDF5 data set reader.
  *   ncsn_h5_quiet_begin / _end   silence HDF5's own error printing, then restore it
  *   ncsn_h5_reason               the innermost reason of the last HDF5 failure, as text
  *                                ("truncated file: eof = ...", a system call's message)

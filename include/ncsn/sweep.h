@@ -9,7 +9,7 @@
  * Every run gets a stable id ("c0003", or "c0003-r1" with repeats) and a seed derived
  * from the sweep's seed and that id.
  *
- * Which lists sweep (src/sweep_spec.c): a list sweeps when it nests deeper than the key's
+ * Which lists sweep (src/sweep/spec.c): a list sweeps when it nests deeper than the key's
  * own value. So any list sweeps a number or a name (lr: [1e-3, 1e-4]; auto may be one of
  * the values: eps: [0.001, auto]); dataset.weights and dataset.std sweep a list of lists
  * (weights: [[0.95, 0.05], [0.9, 0.1]]; std: [1, 2] is one value, per component, while

@@ -1,4 +1,4 @@
-/* fuzz_config.c: a libFuzzer target over the configuration loader (src/config.c).
+/* fuzz_config.c: a libFuzzer target over the configuration loader (src/config/config.c).
  *
  * One input is text. The part before a line "%%" (all of it when there is none) is loaded
  * as a YAML configuration over the defaults; then every line after the "%%" (without the

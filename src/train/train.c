@@ -1,4 +1,4 @@
-/* train.c: the DSM loss and its gradient, Adam, and the training loop (SPEC.md section 3).
+/* train/train.c: the DSM loss and its gradient, Adam, and the training loop (SPEC.md section 3).
  * B = batch size, D = data dimension, E = embedding width, H = hidden width,
  * L = number of levels, K = number of embedding classes in a batch (see train.h).
  * The fast path's kernels use fused multiply-adds at fixed places (fma8, fmaf: the sums of

@@ -1,6 +1,6 @@
-/* dataset.c: the data sets of dataset.h: building one from a configuration, the
+/* data/dataset.c: the data sets of dataset.h: building one from a configuration, the
  * generators (the mixture, the 2-D toys, their embeddings), training points and the
- * metrics' reference sets. Files are read by dataset_h5.c.
+ * metrics' reference sets. Files are read by data/dataset_h5.c.
  *
  * Sizes: D = data dimension, n = points asked for, R = 2 (the plane of manifold).
  * Every generator draws point i from counters that carry its index first + i, so a point

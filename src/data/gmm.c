@@ -1,4 +1,4 @@
-/* data.c: Gaussian-mixture sampling, exact log density and exact perturbed score.
+/* data/gmm.c: Gaussian-mixture sampling, exact log density and exact perturbed score.
  *
  * Embedded mixtures (r > 0, data.h): with v = x - mu_k split into its part in the plane,
  * P v = Q a with a = Q^T v (r), and the rest v - Q a, the covariance of q_sigma's

@@ -1,4 +1,4 @@
-/* cmd_techniques.c: `ncsn techniques`, what the techniques of SPEC.md section 6 give.
+/* cli/techniques.c: `ncsn techniques`, what the techniques of SPEC.md section 6 give.
  *
  * Where the numbers come from, one of:
  *   --config FILE [-s KEY=VALUE ...]   the configuration's training set (ncsn_training_set:

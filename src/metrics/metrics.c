@@ -1,4 +1,4 @@
-/* metrics.c: what every run measures (SPEC.md section 7).
+/* metrics/metrics.c: what every run measures (SPEC.md section 7).
  *
  * Sizes: n, m = points in the two sets compared, D = data dimension, K = mixture
  * components, L = noise levels, P = points per level for the score error,

@@ -1,4 +1,4 @@
-/* config.c: one run's configuration (include/ncsn/config.h): defaults, YAML files,
+/* config/config.c: one run's configuration (include/ncsn/config.h): defaults, YAML files,
  * --set overrides, validation, YAML output and the key visitor.
  *
  * One table, keys[], lists every key in visit order with its kind, where it lives in

@@ -1,4 +1,4 @@
-/* sweep_spec.c: a sweep file expanded into runs (include/ncsn/sweep.h).
+/* sweep/spec.c: a sweep file expanded into runs (include/ncsn/sweep.h).
  *
  * The file is read once with libyaml's document API. Every configuration key's value
  * becomes a spec: one value, a list of values (a grid axis, or a choice in random mode),

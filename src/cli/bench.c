@@ -1,4 +1,4 @@
-/* bench.c: `ncsn bench` (see bench.h). Everything runs at the notebook's sizes (SPEC.md
+/* cli/bench.c: `ncsn bench` (see bench.h). Everything runs at the notebook's sizes (SPEC.md
  * section 5): D = 2, E = 16, H = 128, batch 128, L = 100 levels from 20 to 0.1, 5000 chains.
  *
  * Each measurement is the best of a few repeats (the machine may be shared). Beside the

@@ -1,4 +1,4 @@
-/* common.c: error buffers, checked allocation, clock, the stop flag. */
+/* util/common.c: error buffers, checked allocation, clock, the stop flag. */
 #include "ncsn/common.h"
 
 #include <signal.h>

@@ -1,4 +1,4 @@
-/* io.c: the run file (layout in io.h), one HDF5 file per run that h5py users open directly.
+/* io/runfile.c: the run file (layout in io.h), one HDF5 file per run that h5py users open directly.
  *
  * Writing: HDF5 builds the whole file in memory (the core driver), every HDF5 return
  * value is checked, and only a complete image is written to "<path>.tmp.<pid>" beside

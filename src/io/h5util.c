@@ -1,4 +1,4 @@
-/* h5util.c: HDF5 error silencing, failure reasons, handle closing and in-memory file
+/* io/h5util.c: HDF5 error silencing, failure reasons, handle closing and in-memory file
  * images (see h5util.h). */
 #include "ncsn/h5util.h"
 

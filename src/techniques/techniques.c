@@ -1,4 +1,4 @@
-/* techniques.c: the hyperparameter techniques of SPEC.md section 6 (Song & Ermon 2020).
+/* techniques/techniques.c: the hyperparameter techniques of SPEC.md section 6 (Song & Ermon 2020).
  *
  *   Technique 1  sigma_1 = the largest Euclidean distance between two training points.
  *                Exact: every pair that could be the farthest is measured, in double.

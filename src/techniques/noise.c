@@ -1,4 +1,4 @@
-/* noise.c: geometric noise levels (SPEC.md section 1). */
+/* techniques/noise.c: geometric noise levels (SPEC.md section 1). */
 #include "ncsn/noise.h"
 
 #include <math.h>

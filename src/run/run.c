@@ -1,4 +1,4 @@
-/* run.c: one run end to end (see run.h): the data set, "auto" values, training,
+/* run/run.c: one run end to end (see run.h): the data set, "auto" values, training,
  * sampling, the metrics of SPEC.md section 7, and the run file. */
 #include "ncsn/run.h"
 

@@ -1,4 +1,4 @@
-/* summary.c: DIR/sweep.h5, the sweep's summary table (layout in summary.h).
+/* sweep/summary.c: DIR/sweep.h5, the sweep's summary table (layout in summary.h).
  *
  * One call: take DIR/.summary.lock (flock), list DIR/runs and DIR/claims once, give every
  * run a row (its configuration first, then whatever its run file or runs/<id>.failed

@@ -1,4 +1,4 @@
-/* main.c: the `ncsn` command line.
+/* cli/main.c: the `ncsn` command line.
  *   ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [-q]   train, sample, measure, write
  *                                        (resumable: its checkpoint is OUT.h5.ckpt)
  *   ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [-q] new samples from a trained run

@@ -1,4 +1,4 @@
-/* rng.c: Philox keys, uniforms and normals (see rng.h). */
+/* util/rng.c: Philox keys, uniforms and normals (see rng.h). */
 #include "ncsn/rng.h"
 
 #include <math.h>

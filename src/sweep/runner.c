@@ -1,4 +1,4 @@
-/* sweep_run.c: `ncsn sweep`, the runner. Every MPI rank, rank 0 included, takes runs from
+/* sweep/runner.c: `ncsn sweep`, the runner. Every MPI rank, rank 0 included, takes runs from
  * the expanded sweep (sweep.h), costliest first, and runs them one at a time with OpenMP
  * threads inside. A rank takes a run by creating DIR/claims/<id> with O_EXCL, so runs are
  * handed out dynamically with no messages and no coordinator: no rank waits while work

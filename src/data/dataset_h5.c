@@ -1,4 +1,4 @@
-/* dataset_h5.c: the hdf5 data set (dataset.h). An (N, D) array of numbers (any integer or
+/* data/dataset_h5.c: the hdf5 data set (dataset.h). An (N, D) array of numbers (any integer or
  * floating type) is read whole from dataset.path, dataset.key, checked (rank 2, every
  * value finite and within float range, D = dataset.dim when that is given), its rows
  * shuffled by a fixed permutation (files are often sorted, by class or by time), and split

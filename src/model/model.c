@@ -1,4 +1,4 @@
-/* model.c: the score network's parameters, forward and backward passes (see model.h).
+/* model/model.c: the score network's parameters, forward and backward passes (see model.h).
  * Sizes: D = data dimension, E = embedding width, H = hidden width, n = points. */
 #include "ncsn/model.h"
 

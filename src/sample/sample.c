@@ -1,4 +1,4 @@
-/* sample.c: annealed and plain Langevin dynamics over blocks of chains (SPEC.md s. 4).
+/* sample/sample.c: annealed and plain Langevin dynamics over blocks of chains (SPEC.md s. 4).
  * n = chains, D = data dimension, H = hidden width.
  * The notebook's case (the network, D = 2) has its own kernel (sample_d2.inc): groups of
  * 32 (AVX2+FMA) or 8 chains whose positions stay in registers for all T steps of a level,
