@@ -1,13 +1,15 @@
-/* train/train.c: the DSM loss and its gradient, Adam, and the training loop (SPEC.md section 3).
+/* train/dsm_fast.c: the fast path of the DSM loss and gradient (see ncsn_dsm_loss_grad in
+ * train.h): the embedding's ReLU classes, per-class tables of the first layer, and the
+ * forward and backward passes vectorised over hidden units.
  * B = batch size, D = data dimension, E = embedding width, H = hidden width,
  * L = number of levels, K = number of embedding classes in a batch (see train.h).
- * The fast path's kernels use fused multiply-adds at fixed places (fma8, fmaf: the sums of
- * products of the forward and backward passes and of the class tables), everything else
- * unfused (-ffp-contract=off). Each kernel is built twice from one body, for AVX2+FMA,
- * where fma8 becomes vfmadd, and for the x86-64 baseline, where it is fmaf per lane (the
- * FMA instruction through glibc where the CPU has one, exact software otherwise: several
- * times slower there), chosen at run time by ncsn_isa (rng.h). fmaf is correctly rounded,
- * so both give the same bits. Adam and the draws have no fused operations. */
+ * The kernels use fused multiply-adds at fixed places (FMA8, fmaf: the sums of products of
+ * the forward and backward passes and of the class tables), everything else unfused
+ * (-ffp-contract=off). Each kernel is built twice from one body (simd.h's KERNEL), for
+ * AVX2+FMA, where FMA8 becomes vfmadd, and for the x86-64 baseline, where it is fmaf per
+ * lane (the FMA instruction through glibc where the CPU has one, exact software otherwise:
+ * several times slower there), chosen at run time by ncsn_isa (cpu.h). fmaf is correctly
+ * rounded, so both give the same bits. */
 #include "ncsn/train.h"
 
 #include <math.h>
@@ -20,129 +22,18 @@
 #include <immintrin.h>
 #endif
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
-#define NCSN_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define NCSN_HOT
-#endif
+#include "ncsn/simd.h"
+#include "dsm_fast.h"
 
-typedef ncsn_v8f v8f;
-typedef ncsn_v8i v8i;
-#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
-#define STORE8(p, src) memcpy((p), &(src), sizeof(v8f))
-#define RELU8(v, mask) ((v8f)((v8i)(v) & (mask)))
-#define FAST_MAX_D 16
-
-/* a b + c per lane, rounded once: FMA8(a, b, c) inside a kernel body (*_impl below), whose
- * parameter hw_ (a constant in each build of it) says which form: vfmadd in the AVX2+FMA
- * build, fmaf per lane in the baseline's. fma8_hw is never inlined into (nor, hw_ being 0,
- * called from) the baseline build. */
-/* 32-byte vectors passed by value to and from these inline helpers: GCC warns that the ABI
- * of such calls differs without AVX, which matters only across separately built code,
- * never here (the helpers are inlined, and fma8_hw is never called in the baseline). */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
-#define HAVE_FMA_BUILD 1
-static inline __attribute__((target("avx2,fma"))) v8f fma8_hw(v8f a, v8f b, v8f c) {
-    return (v8f)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
-}
-#endif
-static inline __attribute__((always_inline)) v8f fma8_sw(v8f a, v8f b, v8f c) {
-    v8f r;
-    for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], b[l], c[l]);
-    return r;
-}
-#ifdef HAVE_FMA_BUILD
-#define FMA8(a, b, c) (hw_ ? fma8_hw((a), (b), (c)) : fma8_sw((a), (b), (c)))
-#else
-#define FMA8(a, b, c) ((void)hw_, fma8_sw((a), (b), (c)))
-#endif
-/* FMA8S(a, s, c): FMA8 with a scalar factor s in every lane */
-#ifdef HAVE_FMA_BUILD
-static inline __attribute__((target("avx2,fma"))) v8f fma8s_hw(v8f a, float s, v8f c) {
-    return (v8f)_mm256_fmadd_ps((__m256)a, _mm256_set1_ps(s), (__m256)c);
-}
-#endif
-static inline __attribute__((always_inline)) v8f fma8s_sw(v8f a, float s, v8f c) {
-    v8f r;
-    for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], s, c[l]);
-    return r;
-}
-/* BCAST8(s): s in every lane (vbroadcastss; GCC builds {s, ..., s} through memory) */
-#ifdef HAVE_FMA_BUILD
-static inline __attribute__((target("avx2,fma"))) v8f bcast8_hw(float s) {
-    return (v8f)_mm256_set1_ps(s);
-}
-#endif
-static inline __attribute__((always_inline)) v8f bcast8_sw(float s) {
-    v8f r;
-    for (int l = 0; l < 8; l++) r[l] = s;
-    return r;
-}
-#ifdef HAVE_FMA_BUILD
-#define FMA8S(a, s, c) (hw_ ? fma8s_hw((a), (s), (c)) : fma8s_sw((a), (s), (c)))
-#define BCAST8(s) (hw_ ? bcast8_hw(s) : bcast8_sw(s))
-#else
-#define FMA8S(a, s, c) ((void)hw_, fma8s_sw((a), (s), (c)))
-#define BCAST8(s) ((void)hw_, bcast8_sw(s))
-#endif
-
-/* KERNEL(name, params, args) defines name_fma (built for AVX2+FMA) and name_base (the
- * baseline) around the always-inline body name_impl(args..., hw_); CALL_KERNEL(fma, name,
- * args) calls the one chosen. */
-#define KERNEL_ARGS(...) __VA_ARGS__
-#define KERNEL_CALL(f, ...) f(__VA_ARGS__)
-#ifdef HAVE_FMA_BUILD
-#define KERNEL(name, params, args)                                                          \
-    __attribute__((target("avx2,fma"))) static void name##_fma params {                     \
-        KERNEL_CALL(name##_impl, KERNEL_ARGS args, 1);                                      \
-    }                                                                                       \
-    static void name##_base params { KERNEL_CALL(name##_impl, KERNEL_ARGS args, 0); }
-#define CALL_KERNEL(fma, name, args) ((fma) ? name##_fma args : name##_base args)
-#else
-#define KERNEL(name, params, args) \
-    static void name##_base params { KERNEL_CALL(name##_impl, KERNEL_ARGS args, 0); }
-#define CALL_KERNEL(fma, name, args) ((void)(fma), name##_base args)
-#endif
 #ifndef NCSN_FAST_PARALLEL_MIN
 #define NCSN_FAST_PARALLEL_MIN 262144L
 #endif
 
-/* The fast path's tables (see ncsn_dsm_loss_grad in train.h). "Position" i is the i-th
- * example in (class, index) order, the order of every sum over examples. */
-typedef struct {
-    int Kmax;           /* E + 1: the most classes a batch can have */
-    int *cls;           /* (Bmax) class of each example */
-    int *ord;           /* (Bmax) example at each position */
-    int *kstart;        /* (Kmax + 1) where each class starts in ord */
-    uint32_t *kmask;    /* (Kmax) ReLU pattern of each class */
-    int Lcap;           /* entries in the per-level tables */
-    uint32_t stamp;     /* this batch's mark in lv_stamp */
-    uint32_t *lv_stamp; /* (Lcap) == stamp: the level's entries below are this batch's */
-    int *lv_cls;        /* (Lcap) class of the level */
-    float *lv_t;        /* (Lcap) embedding input of the level */
-    float *t;           /* (Bmax) embedding input, by example */
-    float *sig;         /* (Bmax) sigma, by example */
-    float *ts;          /* (Bmax) t, by position */
-    float *xs;          /* (Bmax, D) x' = x + sigma z, by position */
-    float *ds;          /* (Bmax, D) dloss_b / d(network output), by position */
-    float *dout;        /* (Bmax, D) the same, by example */
-    float *zs;          /* (Bmax, H) the first layer before the ReLU, by position */
-    double *lossb;      /* (Bmax) */
-    float *w1xT;        /* (D, H) W_1's x columns, transposed */
-    float *w1eT;        /* (E, H) W_1's e columns, transposed */
-    float *we2T;        /* (E, E) W_e2 transposed */
-    float *uk, *vk;     /* (Kmax, E) embedding of class k: e = t u_k + v_k */
-    float *Ak, *Bk;     /* (Kmax, H) first layer of class k: W_1x x + t A_k + B_k */
-    float *Pk, *Qk;     /* (Kmax, H) sums of t dz1 and of dz1 over class k */
-    float *pk, *qk;     /* (Kmax, E) W_1e' P_k, W_1e' Q_k */
-} fast_work;
-
-static int fast_ok(const ncsn_model *m) {
+int dsm_fast_ok(const ncsn_model *m) {
     return m->E <= 32 && m->E % 8 == 0 && m->H % 8 == 0 && m->D <= FAST_MAX_D;
 }
 
-static fast_work *fast_alloc(const ncsn_model *m, int Bmax) {
+fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
     const int D = m->D, E = m->E, H = m->H, K = E + 1;
     fast_work *f = ncsn_xcalloc(1, sizeof *f);
     f->Kmax = K;
@@ -175,7 +66,7 @@ static fast_work *fast_alloc(const ncsn_model *m, int Bmax) {
     return f;
 }
 
-static void fast_free(fast_work *f) {
+void dsm_fast_free(fast_work *f) {
     if (!f) return;
     free(f->cls);
     free(f->ord);
@@ -187,89 +78,6 @@ static void fast_free(fast_work *f) {
     free(f->lv_t);
     free(f->t);
     free(f);
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-void ncsn_dsm_work_alloc(ncsn_dsm_work *w, const ncsn_model *m, int max_batch) {
-    memset(w, 0, sizeof *w);
-    w->n_shards = (max_batch + NCSN_SHARD - 1) / NCSN_SHARD;
-    w->n_threads = ncsn_max_threads();
-    w->grads = ncsn_xcalloc((size_t)w->n_shards * m->n_params, sizeof(float));
-    w->losses = ncsn_xcalloc((size_t)w->n_shards, sizeof(double));
-    w->acts = ncsn_xcalloc((size_t)w->n_threads, sizeof(ncsn_acts));
-    for (int t = 0; t < w->n_threads; t++) ncsn_acts_alloc(&w->acts[t], m);
-    w->xz = ncsn_xcalloc((size_t)w->n_threads * 2 * m->D, sizeof(float));
-    w->max_batch = max_batch;
-    w->fast = fast_ok(m) ? fast_alloc(m, max_batch) : NULL;
-}
-
-void ncsn_dsm_work_free(ncsn_dsm_work *w) {
-    if (!w) return;
-    if (w->acts)
-        for (int t = 0; t < w->n_threads; t++) ncsn_acts_free(&w->acts[t]);
-    free(w->acts);
-    free(w->grads);
-    free(w->losses);
-    free(w->xz);
-    fast_free(w->fast);
-    memset(w, 0, sizeof *w);
-}
-
-double ncsn_dsm_loss_grad_reference(const ncsn_model *m, const float *x, int B,
-                                    const int *levels, const float *sigmas, const float *z,
-                                    ncsn_model *grad, ncsn_dsm_work *w) {
-    const int D = m->D;
-    const int n_shards = (B + NCSN_SHARD - 1) / NCSN_SHARD;
-    NCSN_ASSERT(n_shards <= w->n_shards);
-    const size_t P = m->n_params;
-
-#pragma omp parallel for schedule(static)
-    for (int sh = 0; sh < n_shards; sh++) {
-        ncsn_model g;
-        ncsn_model_view(m, w->grads + (size_t)sh * P, &g);
-        memset(g.params, 0, sizeof(float) * P);
-        int tid = thread_id();
-        ncsn_acts *a = &w->acts[tid];
-        float *xp = w->xz + (size_t)tid * 2 * D; /* x' (D) */
-        float *ds = xp + D;                       /* dloss/ds (D) */
-        double loss = 0;
-        int end = (sh + 1) * NCSN_SHARD < B ? (sh + 1) * NCSN_SHARD : B;
-        for (int b = sh * NCSN_SHARD; b < end; b++) {
-            const float sigma = sigmas[levels[b]];
-            const float *xb = x + (size_t)b * D, *zb = z + (size_t)b * D;
-            for (int d = 0; d < D; d++) xp[d] = xb[d] + sigma * zb[d];
-            ncsn_model_forward(m, xp, sigma, a);
-            /* loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) */
-            float lb = 0;
-            for (int d = 0; d < D; d++) {
-                float r = sigma * a->s[d] + zb[d];
-                lb += r * r;
-                ds[d] = sigma * r;
-            }
-            loss += 0.5 * (double)lb;
-            ncsn_model_backward(m, xp, sigma, a, ds, &g);
-        }
-        w->losses[sh] = loss;
-    }
-
-    /* Reduce shards in a fixed order, then scale to the mean over the batch. */
-    const float inv_b = 1.0f / (float)B;
-    double loss = 0;
-    for (int sh = 0; sh < n_shards; sh++) loss += w->losses[sh];
-#pragma omp parallel for schedule(static)
-    for (size_t p = 0; p < P; p++) {
-        float acc = 0;
-        for (int sh = 0; sh < n_shards; sh++) acc += w->grads[(size_t)sh * P + p];
-        grad->params[p] = acc * inv_b;
-    }
-    return loss / (double)B;
 }
 
 /* ---- the fast path (see ncsn_dsm_loss_grad in train.h) ------------------------------- */
@@ -763,7 +571,7 @@ static void fast_phases(const fast_ctx *c, double *loss) {
 }
 
 /* *loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
-static int fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
+int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
                           double *mean_loss) {
     const int D = m->D, H = m->H;
@@ -783,325 +591,4 @@ static int fast_loss_grad(const ncsn_model *m, const float *x, int B, const int 
     }
     *mean_loss = loss / (double)B;
     return 0;
-}
-
-double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
-                          const float *sigmas, const float *z, ncsn_model *grad,
-                          ncsn_dsm_work *w) {
-    double loss;
-    if (w->fast && B > 0 && B <= w->max_batch &&
-        fast_loss_grad(m, x, B, levels, sigmas, z, grad, w->fast, &loss) == 0)
-        return loss;
-    return ncsn_dsm_loss_grad_reference(m, x, B, levels, sigmas, z, grad, w);
-}
-
-void ncsn_adam_init(ncsn_adam *a, size_t n, double lr, double weight_decay) {
-    memset(a, 0, sizeof *a);
-    a->lr = lr;
-    a->beta1 = 0.9;
-    a->beta2 = 0.999;
-    a->eps = 1e-8;
-    a->weight_decay = weight_decay;
-    a->n = n;
-    a->m = ncsn_xcalloc(n, sizeof(float));
-    a->v = ncsn_xcalloc(n, sizeof(float));
-}
-
-void ncsn_adam_free(ncsn_adam *a) {
-    if (!a) return;
-    free(a->m);
-    free(a->v);
-    memset(a, 0, sizeof *a);
-}
-
-/* Adam over [0, n): the scalar form below, 8 (AVX2) or 4 (SSE) lanes at a time. sqrt is
- * correctly rounded on every path, so all give the same bits. */
-typedef struct {
-    float step_size, bc2_sqrt, b1, b2, eps, wd;
-} adam_consts;
-
-#define ADAM_SCALAR(c, p, g, m, v, i)                                        \
-    do {                                                                     \
-        float g_ = g[i];                                                     \
-        if (c->wd != 0) g_ += c->wd * p[i];                                  \
-        g[i] = g_;                                                           \
-        m[i] = c->b1 * m[i] + (1 - c->b1) * g_;                              \
-        v[i] = c->b2 * v[i] + (1 - c->b2) * g_ * g_;                         \
-        const float denom_ = sqrtf(v[i]) / c->bc2_sqrt + c->eps;             \
-        p[i] -= c->step_size * (m[i] / denom_);                              \
-    } while (0)
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define ADAM_VECTOR(VT, W, SQRT)                                                      \
-    size_t i = 0;                                                                     \
-    const float ob1 = 1 - c->b1, ob2 = 1 - c->b2;                                     \
-    for (; i + W <= n; i += W) {                                                      \
-        VT gv, pv, mv, vv;                                                            \
-        memcpy(&gv, g + i, sizeof gv);                                                \
-        memcpy(&pv, p + i, sizeof pv);                                                \
-        memcpy(&mv, m + i, sizeof mv);                                                \
-        memcpy(&vv, v + i, sizeof vv);                                                \
-        if (c->wd != 0) gv = gv + c->wd * pv;                                         \
-        mv = c->b1 * mv + ob1 * gv;                                                   \
-        vv = c->b2 * vv + (ob2 * gv) * gv;                                            \
-        const VT denom = SQRT(vv) / c->bc2_sqrt + c->eps;                             \
-        pv = pv - c->step_size * (mv / denom);                                        \
-        memcpy(g + i, &gv, sizeof gv);                                                \
-        memcpy(p + i, &pv, sizeof pv);                                                \
-        memcpy(m + i, &mv, sizeof mv);                                                \
-        memcpy(v + i, &vv, sizeof vv);                                                \
-    }                                                                                 \
-    for (; i < n; i++) ADAM_SCALAR(c, p, g, m, v, i);
-
-typedef float v4f __attribute__((vector_size(16)));
-#define SQRT8(x) ((v8f)_mm256_sqrt_ps((__m256)(x)))
-#define SQRT4(x) ((v4f)_mm_sqrt_ps((__m128)(x)))
-#ifndef NCSN_NO_CLONES
-__attribute__((target("avx2"))) static void adam_avx2(const adam_consts *c, float *p, float *g,
-                                                      float *m, float *v, size_t n) {
-    ADAM_VECTOR(v8f, 8, SQRT8)
-}
-#endif
-static void adam_sse(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
-    ADAM_VECTOR(v4f, 4, SQRT4)
-}
-#endif
-
-static void adam_range(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
-#if defined(__x86_64__) && defined(__GNUC__)
-#ifndef NCSN_NO_CLONES
-    if (ncsn_isa() == NCSN_ISA_AVX2_FMA) { /* AVX2 without FMA: the baseline, like the rest */
-        adam_avx2(c, p, g, m, v, n);
-        return;
-    }
-#endif
-    adam_sse(c, p, g, m, v, n);
-#else
-    for (size_t i = 0; i < n; i++) ADAM_SCALAR(c, p, g, m, v, i);
-#endif
-}
-
-void ncsn_adam_step(ncsn_adam *a, float *params, float *grad) {
-    /* torch.optim.Adam (single-tensor path): g += wd p; m = b1 m + (1-b1) g;
-     * v = b2 v + (1-b2) g^2; p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). */
-    a->t++;
-    const double bc1 = 1.0 - pow(a->beta1, (double)a->t);
-    const double bc2 = 1.0 - pow(a->beta2, (double)a->t);
-    const adam_consts c = {(float)(a->lr / bc1), (float)sqrt(bc2), (float)a->beta1,
-                           (float)a->beta2, (float)a->eps, (float)a->weight_decay};
-    adam_range(&c, params, grad, a->m, a->v, a->n);
-}
-
-void ncsn_train_log_free(ncsn_train_log *log) {
-    if (!log) return;
-    free(log->step);
-    free(log->loss);
-    memset(log, 0, sizeof *log);
-}
-
-static void log_push(ncsn_train_log *log, int64_t step, float loss) {
-    if (log->n == log->cap) {
-        log->cap = log->cap ? 2 * log->cap : 256;
-        int64_t *s = realloc(log->step, sizeof(int64_t) * (size_t)log->cap);
-        float *l = realloc(log->loss, sizeof(float) * (size_t)log->cap);
-        if (!s || !l) {
-            fprintf(stderr, "ncsn: out of memory growing the loss history\n");
-            exit(NCSN_EXIT_RUNTIME);
-        }
-        log->step = s;
-        log->loss = l;
-    }
-    log->step[log->n] = step;
-    log->loss[log->n] = loss;
-    log->n++;
-}
-
-/* perm (n) = a uniformly random permutation for epoch, by Fisher-Yates on counters: the
- * swap at i takes ncsn_rng_uniform_double(key, epoch, i, 0), computed here 64 counters at
- * a time by ncsn_philox_v8_run (the same bits). */
-static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
-    enum { RUN = 8 };
-    ncsn_v8u w[RUN][4];
-    for (int i = 0; i < n; i++) perm[i] = i;
-    int base = -1; /* counters [base, base + 8 RUN) are in w */
-    for (int i = n - 1; i > 0; i--) {
-        if (base < 0 || i < base) {
-            base = i + 1 - 8 * RUN > 0 ? i + 1 - 8 * RUN : 0;
-            ncsn_philox_v8_run(key, epoch, (uint32_t)base, 0, 1, RUN, w);
-        }
-        const int r = i - base;
-        const uint32_t u0 = w[r / 8][0][r % 8], u1 = w[r / 8][1][r % 8];
-        uint64_t bits = ((uint64_t)u0 << 21) ^ (uint64_t)(u1 >> 11);
-        bits &= (UINT64_C(1) << 53) - 1;
-        const double u = ((double)bits + 0.5) * (1.0 / 9007199254740992.0);
-        int j = (int)(u * (double)(i + 1));
-        if (j > i) j = i;
-        int t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
-
-/* The step's draws (SPEC.md section 3): example b's level from word 0 of counter
- * (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
- * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
- * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. */
-NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
-                                int D, int *levels, float *zb) {
-    enum { RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
-    ncsn_v8u w[RUN][4];
-    for (int r0 = 0; r0 < bsz; r0 += 8 * RUN) {
-        const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
-        ncsn_philox_v8_run(k_level, step, (uint32_t)r0, 0, 0, nblk, w);
-        for (int j = 0; j < nblk; j++) {
-            const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
-            const v8f u = (0.5f + __builtin_convertvector((v8i)(w[j][0] >> 9), v8f)) *
-                          (1.0f / 8388608.0f);
-            const v8i lv = __builtin_convertvector(u * (float)L, v8i);
-            for (int l = 0; l < nb; l++) levels[b0 + l] = lv[l] < L ? lv[l] : L - 1;
-        }
-        for (int c = 0; 4 * c < D; c++) {
-            ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0, nblk, w);
-            for (int j = 0; j < nblk; j++) {
-                const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
-                v8f z[4];
-                ncsn_box_muller_v8(&w[j][0], &w[j][1], &z[0], &z[1]);
-                if (4 * c + 2 < D) ncsn_box_muller_v8(&w[j][2], &w[j][3], &z[2], &z[3]);
-                if (D == 2 && nb == 8) {
-                    for (int l = 0; l < 8; l++) {
-                        zb[(size_t)(b0 + l) * 2] = z[0][l];
-                        zb[(size_t)(b0 + l) * 2 + 1] = z[1][l];
-                    }
-                    continue;
-                }
-                for (int q = 0; q < 4 && 4 * c + q < D; q++)
-                    for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
-            }
-        }
-    }
-}
-
-void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_index,
-                       const double *sigmas, int L, const float *x, int n, ncsn_model *model,
-                       ncsn_model *ema) {
-    memset(t, 0, sizeof *t);
-    const int D = model->D, B = cfg->train.batch;
-    t->cfg = cfg;
-    t->config_index = config_index;
-    t->x = x;
-    t->n = n;
-    t->L = L;
-    t->model = model;
-    t->ema = ema;
-    t->k_shuffle = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_SHUFFLE);
-    t->k_level = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_TRAIN_LEVEL);
-    t->k_noise = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_TRAIN_NOISE);
-    t->sig = ncsn_xmalloc(sizeof(float) * (size_t)L);
-    for (int i = 0; i < L; i++) t->sig[i] = (float)sigmas[i];
-    t->perm = ncsn_xmalloc(sizeof(int) * (size_t)n);
-    t->levels = ncsn_xmalloc(sizeof(int) * (size_t)B);
-    t->xb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
-    t->zb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
-    t->gblock = ncsn_xcalloc(model->n_params, sizeof(float));
-    ncsn_model_view(model, t->gblock, &t->grad);
-    ncsn_dsm_work_alloc(&t->work, model, B);
-    ncsn_adam_init(&t->adam, model->n_params, cfg->train.lr, cfg->train.weight_decay);
-    if (ema) ncsn_model_copy(model, ema);
-    t->log.diverged_at = -1;
-    t->pos = n; /* n forces a new epoch at the first step */
-    t->t_start = t->last_report = ncsn_now();
-}
-
-void ncsn_trainer_resume(ncsn_trainer *t, int64_t step, uint32_t epoch, int pos) {
-    NCSN_ASSERT(step >= 0 && pos >= 0 && pos <= t->n && (epoch > 0 || pos == t->n));
-    t->step = t->step_start = step;
-    t->epoch = epoch;
-    t->pos = pos;
-    if (epoch > 0 && pos < t->n) epoch_permutation(t->k_shuffle, epoch - 1, t->n, t->perm);
-    t->t_start = t->last_report = ncsn_now();
-}
-
-void ncsn_trainer_free(ncsn_trainer *t) {
-    ncsn_adam_free(&t->adam);
-    ncsn_dsm_work_free(&t->work);
-    free(t->gblock);
-    free(t->zb);
-    free(t->xb);
-    free(t->levels);
-    free(t->perm);
-    free(t->sig);
-    t->gblock = t->zb = t->xb = t->sig = NULL;
-    t->levels = t->perm = NULL;
-}
-
-int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, void *user) {
-    const ncsn_config *cfg = t->cfg;
-    const int D = t->model->D, B = cfg->train.batch, n = t->n;
-    const int64_t steps = cfg->train.steps;
-    if (until > steps) until = steps;
-    ncsn_train_log *log = &t->log;
-    const double t0 = ncsn_now();
-    int status = 0;
-    while (t->step < until) {
-        const int64_t step = t->step;
-        if (ncsn_stop_requested()) { /* a stop signal (common.h): the state is step's */
-            status = 2;
-            break;
-        }
-        if (t->pos >= n) {
-            epoch_permutation(t->k_shuffle, t->epoch++, n, t->perm);
-            t->pos = 0;
-        }
-        const int bsz = (n - t->pos) < B ? (n - t->pos) : B;
-        for (int b = 0; b < bsz; b++)
-            memcpy(t->xb + (size_t)b * D, t->x + (size_t)t->perm[t->pos + b] * D,
-                   sizeof(float) * D);
-        draw_batch(t->k_level, t->k_noise, (uint32_t)step, bsz, t->L, D, t->levels, t->zb);
-        t->pos += bsz;
-
-        const double loss = ncsn_dsm_loss_grad(t->model, t->xb, bsz, t->levels, t->sig, t->zb,
-                                               &t->grad, &t->work);
-        if (!isfinite(loss)) {
-            log->diverged_at = step;
-            log_push(log, step + 1, (float)loss);
-            log->final_loss = loss;
-            status = 1;
-            break;
-        }
-        ncsn_adam_step(&t->adam, t->model->params, t->grad.params);
-        if (t->ema) {
-            const float r = (float)cfg->train.ema, q = 1.0f - (float)cfg->train.ema;
-            float *e = t->ema->params;
-            const float *p = t->model->params;
-            for (size_t k = 0; k < t->model->n_params; k++) e[k] = r * e[k] + q * p[k];
-        }
-        t->step = step + 1;
-        log->final_loss = loss;
-        if (t->step % cfg->train.log_every == 0 || t->step == steps)
-            log_push(log, t->step, (float)loss);
-        if (progress) {
-            const double now = ncsn_now();
-            if (now - t->last_report >= 1.0 || t->step == steps) {
-                char extra[64];
-                snprintf(extra, sizeof extra, "loss=%.4f", loss);
-                progress("train", t->step, steps,
-                         (double)(t->step - t->step_start) / (now - t->t_start), extra, user);
-                t->last_report = now;
-            }
-        }
-    }
-    log->seconds += ncsn_now() - t0;
-    return status;
-}
-
-int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
-               const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
-               ncsn_progress_fn progress, void *user) {
-    ncsn_trainer t;
-    ncsn_trainer_init(&t, cfg, config_index, sigmas, L, x, n, model, ema);
-    const int status = ncsn_trainer_run(&t, cfg->train.steps, progress, user);
-    *log = t.log; /* the caller frees it */
-    ncsn_trainer_free(&t);
-    return status;
 }

@@ -1,0 +1,107 @@
+/* train/dsm.c: the DSM loss and its gradient (SPEC.md section 3): the scratch, the
+ * reference path (one example at a time through model.c, summed per shard of NCSN_SHARD
+ * examples, shards reduced in order) and the choice between it and the fast path
+ * (dsm_fast.c). B = batch size, D = data dimension (see train.h). */
+#include "ncsn/train.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "dsm_fast.h"
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+void ncsn_dsm_work_alloc(ncsn_dsm_work *w, const ncsn_model *m, int max_batch) {
+    memset(w, 0, sizeof *w);
+    w->n_shards = (max_batch + NCSN_SHARD - 1) / NCSN_SHARD;
+    w->n_threads = ncsn_max_threads();
+    w->grads = ncsn_xcalloc((size_t)w->n_shards * m->n_params, sizeof(float));
+    w->losses = ncsn_xcalloc((size_t)w->n_shards, sizeof(double));
+    w->acts = ncsn_xcalloc((size_t)w->n_threads, sizeof(ncsn_acts));
+    for (int t = 0; t < w->n_threads; t++) ncsn_acts_alloc(&w->acts[t], m);
+    w->xz = ncsn_xcalloc((size_t)w->n_threads * 2 * m->D, sizeof(float));
+    w->max_batch = max_batch;
+    w->fast = dsm_fast_ok(m) ? dsm_fast_alloc(m, max_batch) : NULL;
+}
+
+void ncsn_dsm_work_free(ncsn_dsm_work *w) {
+    if (!w) return;
+    if (w->acts)
+        for (int t = 0; t < w->n_threads; t++) ncsn_acts_free(&w->acts[t]);
+    free(w->acts);
+    free(w->grads);
+    free(w->losses);
+    free(w->xz);
+    dsm_fast_free(w->fast);
+    memset(w, 0, sizeof *w);
+}
+
+double ncsn_dsm_loss_grad_reference(const ncsn_model *m, const float *x, int B,
+                                    const int *levels, const float *sigmas, const float *z,
+                                    ncsn_model *grad, ncsn_dsm_work *w) {
+    const int D = m->D;
+    const int n_shards = (B + NCSN_SHARD - 1) / NCSN_SHARD;
+    NCSN_ASSERT(n_shards <= w->n_shards);
+    const size_t P = m->n_params;
+
+#pragma omp parallel for schedule(static)
+    for (int sh = 0; sh < n_shards; sh++) {
+        ncsn_model g;
+        ncsn_model_view(m, w->grads + (size_t)sh * P, &g);
+        memset(g.params, 0, sizeof(float) * P);
+        int tid = thread_id();
+        ncsn_acts *a = &w->acts[tid];
+        float *xp = w->xz + (size_t)tid * 2 * D; /* x' (D) */
+        float *ds = xp + D;                       /* dloss/ds (D) */
+        double loss = 0;
+        int end = (sh + 1) * NCSN_SHARD < B ? (sh + 1) * NCSN_SHARD : B;
+        for (int b = sh * NCSN_SHARD; b < end; b++) {
+            const float sigma = sigmas[levels[b]];
+            const float *xb = x + (size_t)b * D, *zb = z + (size_t)b * D;
+            for (int d = 0; d < D; d++) xp[d] = xb[d] + sigma * zb[d];
+            ncsn_model_forward(m, xp, sigma, a);
+            /* loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) */
+            float lb = 0;
+            for (int d = 0; d < D; d++) {
+                float r = sigma * a->s[d] + zb[d];
+                lb += r * r;
+                ds[d] = sigma * r;
+            }
+            loss += 0.5 * (double)lb;
+            ncsn_model_backward(m, xp, sigma, a, ds, &g);
+        }
+        w->losses[sh] = loss;
+    }
+
+    /* Reduce shards in a fixed order, then scale to the mean over the batch. */
+    const float inv_b = 1.0f / (float)B;
+    double loss = 0;
+    for (int sh = 0; sh < n_shards; sh++) loss += w->losses[sh];
+#pragma omp parallel for schedule(static)
+    for (size_t p = 0; p < P; p++) {
+        float acc = 0;
+        for (int sh = 0; sh < n_shards; sh++) acc += w->grads[(size_t)sh * P + p];
+        grad->params[p] = acc * inv_b;
+    }
+    return loss / (double)B;
+}
+
+double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
+                          const float *sigmas, const float *z, ncsn_model *grad,
+                          ncsn_dsm_work *w) {
+    double loss;
+    if (w->fast && B > 0 && B <= w->max_batch &&
+        dsm_fast_loss_grad(m, x, B, levels, sigmas, z, grad, w->fast, &loss) == 0)
+        return loss;
+    return ncsn_dsm_loss_grad_reference(m, x, B, levels, sigmas, z, grad, w);
+}

@@ -1,0 +1,53 @@
+/* dsm_fast.h: the fast path's tables and entry points, private to src/train/ (the loss and
+ * gradient of ncsn_dsm_loss_grad, train.h). Sizes: Bmax = the largest batch, D, E, H as in
+ * model.h, K = classes of the embedding's ReLU pattern in a batch (at most E + 1). */
+#ifndef NCSN_TRAIN_DSM_FAST_H
+#define NCSN_TRAIN_DSM_FAST_H
+
+#include <stdint.h>
+
+#include "ncsn/model.h"
+
+#define FAST_MAX_D 16
+
+/* The fast path's tables (see ncsn_dsm_loss_grad in train.h). "Position" i is the i-th
+ * example in (class, index) order, the order of every sum over examples. */
+typedef struct {
+    int Kmax;           /* E + 1: the most classes a batch can have */
+    int *cls;           /* (Bmax) class of each example */
+    int *ord;           /* (Bmax) example at each position */
+    int *kstart;        /* (Kmax + 1) where each class starts in ord */
+    uint32_t *kmask;    /* (Kmax) ReLU pattern of each class */
+    int Lcap;           /* entries in the per-level tables */
+    uint32_t stamp;     /* this batch's mark in lv_stamp */
+    uint32_t *lv_stamp; /* (Lcap) == stamp: the level's entries below are this batch's */
+    int *lv_cls;        /* (Lcap) class of the level */
+    float *lv_t;        /* (Lcap) embedding input of the level */
+    float *t;           /* (Bmax) embedding input, by example */
+    float *sig;         /* (Bmax) sigma, by example */
+    float *ts;          /* (Bmax) t, by position */
+    float *xs;          /* (Bmax, D) x' = x + sigma z, by position */
+    float *ds;          /* (Bmax, D) dloss_b / d(network output), by position */
+    float *dout;        /* (Bmax, D) the same, by example */
+    float *zs;          /* (Bmax, H) the first layer before the ReLU, by position */
+    double *lossb;      /* (Bmax) */
+    float *w1xT;        /* (D, H) W_1's x columns, transposed */
+    float *w1eT;        /* (E, H) W_1's e columns, transposed */
+    float *we2T;        /* (E, E) W_e2 transposed */
+    float *uk, *vk;     /* (Kmax, E) embedding of class k: e = t u_k + v_k */
+    float *Ak, *Bk;     /* (Kmax, H) first layer of class k: W_1x x + t A_k + B_k */
+    float *Pk, *Qk;     /* (Kmax, H) sums of t dz1 and of dz1 over class k */
+    float *pk, *qk;     /* (Kmax, E) W_1e' P_k, W_1e' Q_k */
+} fast_work;
+
+/* Whether the fast path covers this model's sizes. */
+int dsm_fast_ok(const ncsn_model *m);
+fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax);
+void dsm_fast_free(fast_work *f); /* NULL is a no-op */
+/* *mean_loss = the batch's mean loss, grad its gradient; returns 0, or -1 when the batch
+ * does not fit the tables (the caller then takes the reference path). */
+int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
+                       const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
+                       double *mean_loss);
+
+#endif

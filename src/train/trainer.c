@@ -1,0 +1,227 @@
+/* train/trainer.c: the training loop (SPEC.md section 3) as a resumable object
+ * (ncsn_trainer, train.h): epoch permutations, the step's draws, the loss and gradient
+ * (dsm.c), Adam (adam.c), the EMA weights and the loss history.
+ * B = batch size, D = data dimension, L = number of levels. */
+#include "ncsn/train.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ncsn/simd.h"
+
+void ncsn_train_log_free(ncsn_train_log *log) {
+    if (!log) return;
+    free(log->step);
+    free(log->loss);
+    memset(log, 0, sizeof *log);
+}
+
+static void log_push(ncsn_train_log *log, int64_t step, float loss) {
+    if (log->n == log->cap) {
+        log->cap = log->cap ? 2 * log->cap : 256;
+        int64_t *s = realloc(log->step, sizeof(int64_t) * (size_t)log->cap);
+        float *l = realloc(log->loss, sizeof(float) * (size_t)log->cap);
+        if (!s || !l) {
+            fprintf(stderr, "ncsn: out of memory growing the loss history\n");
+            exit(NCSN_EXIT_RUNTIME);
+        }
+        log->step = s;
+        log->loss = l;
+    }
+    log->step[log->n] = step;
+    log->loss[log->n] = loss;
+    log->n++;
+}
+
+/* perm (n) = a uniformly random permutation for epoch, by Fisher-Yates on counters: the
+ * swap at i takes ncsn_rng_uniform_double(key, epoch, i, 0), computed here 64 counters at
+ * a time by ncsn_philox_v8_run (the same bits). */
+static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
+    enum { RUN = 8 };
+    ncsn_v8u w[RUN][4];
+    for (int i = 0; i < n; i++) perm[i] = i;
+    int base = -1; /* counters [base, base + 8 RUN) are in w */
+    for (int i = n - 1; i > 0; i--) {
+        if (base < 0 || i < base) {
+            base = i + 1 - 8 * RUN > 0 ? i + 1 - 8 * RUN : 0;
+            ncsn_philox_v8_run(key, epoch, (uint32_t)base, 0, 1, RUN, w);
+        }
+        const int r = i - base;
+        const uint32_t u0 = w[r / 8][0][r % 8], u1 = w[r / 8][1][r % 8];
+        uint64_t bits = ((uint64_t)u0 << 21) ^ (uint64_t)(u1 >> 11);
+        bits &= (UINT64_C(1) << 53) - 1;
+        const double u = ((double)bits + 0.5) * (1.0 / 9007199254740992.0);
+        int j = (int)(u * (double)(i + 1));
+        if (j > i) j = i;
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* The step's draws (SPEC.md section 3): example b's level from word 0 of counter
+ * (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
+ * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
+ * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. */
+NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
+                                int D, int *levels, float *zb) {
+    enum { RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
+    ncsn_v8u w[RUN][4];
+    for (int r0 = 0; r0 < bsz; r0 += 8 * RUN) {
+        const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
+        ncsn_philox_v8_run(k_level, step, (uint32_t)r0, 0, 0, nblk, w);
+        for (int j = 0; j < nblk; j++) {
+            const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
+            const v8f u = (0.5f + __builtin_convertvector((v8i)(w[j][0] >> 9), v8f)) *
+                          (1.0f / 8388608.0f);
+            const v8i lv = __builtin_convertvector(u * (float)L, v8i);
+            for (int l = 0; l < nb; l++) levels[b0 + l] = lv[l] < L ? lv[l] : L - 1;
+        }
+        for (int c = 0; 4 * c < D; c++) {
+            ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0, nblk, w);
+            for (int j = 0; j < nblk; j++) {
+                const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
+                v8f z[4];
+                ncsn_box_muller_v8(&w[j][0], &w[j][1], &z[0], &z[1]);
+                if (4 * c + 2 < D) ncsn_box_muller_v8(&w[j][2], &w[j][3], &z[2], &z[3]);
+                if (D == 2 && nb == 8) {
+                    for (int l = 0; l < 8; l++) {
+                        zb[(size_t)(b0 + l) * 2] = z[0][l];
+                        zb[(size_t)(b0 + l) * 2 + 1] = z[1][l];
+                    }
+                    continue;
+                }
+                for (int q = 0; q < 4 && 4 * c + q < D; q++)
+                    for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
+            }
+        }
+    }
+}
+
+void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_index,
+                       const double *sigmas, int L, const float *x, int n, ncsn_model *model,
+                       ncsn_model *ema) {
+    memset(t, 0, sizeof *t);
+    const int D = model->D, B = cfg->train.batch;
+    t->cfg = cfg;
+    t->config_index = config_index;
+    t->x = x;
+    t->n = n;
+    t->L = L;
+    t->model = model;
+    t->ema = ema;
+    t->k_shuffle = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_SHUFFLE);
+    t->k_level = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_TRAIN_LEVEL);
+    t->k_noise = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_TRAIN_NOISE);
+    t->sig = ncsn_xmalloc(sizeof(float) * (size_t)L);
+    for (int i = 0; i < L; i++) t->sig[i] = (float)sigmas[i];
+    t->perm = ncsn_xmalloc(sizeof(int) * (size_t)n);
+    t->levels = ncsn_xmalloc(sizeof(int) * (size_t)B);
+    t->xb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
+    t->zb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
+    t->gblock = ncsn_xcalloc(model->n_params, sizeof(float));
+    ncsn_model_view(model, t->gblock, &t->grad);
+    ncsn_dsm_work_alloc(&t->work, model, B);
+    ncsn_adam_init(&t->adam, model->n_params, cfg->train.lr, cfg->train.weight_decay);
+    if (ema) ncsn_model_copy(model, ema);
+    t->log.diverged_at = -1;
+    t->pos = n; /* n forces a new epoch at the first step */
+    t->t_start = t->last_report = ncsn_now();
+}
+
+void ncsn_trainer_resume(ncsn_trainer *t, int64_t step, uint32_t epoch, int pos) {
+    NCSN_ASSERT(step >= 0 && pos >= 0 && pos <= t->n && (epoch > 0 || pos == t->n));
+    t->step = t->step_start = step;
+    t->epoch = epoch;
+    t->pos = pos;
+    if (epoch > 0 && pos < t->n) epoch_permutation(t->k_shuffle, epoch - 1, t->n, t->perm);
+    t->t_start = t->last_report = ncsn_now();
+}
+
+void ncsn_trainer_free(ncsn_trainer *t) {
+    ncsn_adam_free(&t->adam);
+    ncsn_dsm_work_free(&t->work);
+    free(t->gblock);
+    free(t->zb);
+    free(t->xb);
+    free(t->levels);
+    free(t->perm);
+    free(t->sig);
+    t->gblock = t->zb = t->xb = t->sig = NULL;
+    t->levels = t->perm = NULL;
+}
+
+int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, void *user) {
+    const ncsn_config *cfg = t->cfg;
+    const int D = t->model->D, B = cfg->train.batch, n = t->n;
+    const int64_t steps = cfg->train.steps;
+    if (until > steps) until = steps;
+    ncsn_train_log *log = &t->log;
+    const double t0 = ncsn_now();
+    int status = 0;
+    while (t->step < until) {
+        const int64_t step = t->step;
+        if (ncsn_stop_requested()) { /* a stop signal (common.h): the state is step's */
+            status = 2;
+            break;
+        }
+        if (t->pos >= n) {
+            epoch_permutation(t->k_shuffle, t->epoch++, n, t->perm);
+            t->pos = 0;
+        }
+        const int bsz = (n - t->pos) < B ? (n - t->pos) : B;
+        for (int b = 0; b < bsz; b++)
+            memcpy(t->xb + (size_t)b * D, t->x + (size_t)t->perm[t->pos + b] * D,
+                   sizeof(float) * D);
+        draw_batch(t->k_level, t->k_noise, (uint32_t)step, bsz, t->L, D, t->levels, t->zb);
+        t->pos += bsz;
+
+        const double loss = ncsn_dsm_loss_grad(t->model, t->xb, bsz, t->levels, t->sig, t->zb,
+                                               &t->grad, &t->work);
+        if (!isfinite(loss)) {
+            log->diverged_at = step;
+            log_push(log, step + 1, (float)loss);
+            log->final_loss = loss;
+            status = 1;
+            break;
+        }
+        ncsn_adam_step(&t->adam, t->model->params, t->grad.params);
+        if (t->ema) {
+            const float r = (float)cfg->train.ema, q = 1.0f - (float)cfg->train.ema;
+            float *e = t->ema->params;
+            const float *p = t->model->params;
+            for (size_t k = 0; k < t->model->n_params; k++) e[k] = r * e[k] + q * p[k];
+        }
+        t->step = step + 1;
+        log->final_loss = loss;
+        if (t->step % cfg->train.log_every == 0 || t->step == steps)
+            log_push(log, t->step, (float)loss);
+        if (progress) {
+            const double now = ncsn_now();
+            if (now - t->last_report >= 1.0 || t->step == steps) {
+                char extra[64];
+                snprintf(extra, sizeof extra, "loss=%.4f", loss);
+                progress("train", t->step, steps,
+                         (double)(t->step - t->step_start) / (now - t->t_start), extra, user);
+                t->last_report = now;
+            }
+        }
+    }
+    log->seconds += ncsn_now() - t0;
+    return status;
+}
+
+int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
+               const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
+               ncsn_progress_fn progress, void *user) {
+    ncsn_trainer t;
+    ncsn_trainer_init(&t, cfg, config_index, sigmas, L, x, n, model, ema);
+    const int status = ncsn_trainer_run(&t, cfg->train.steps, progress, user);
+    *log = t.log; /* the caller frees it */
+    ncsn_trainer_free(&t);
+    return status;
+}
