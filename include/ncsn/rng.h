@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ncsn/cpu.h"
+
 typedef struct {
     uint32_t k[2];
 } ncsn_key;
@@ -224,17 +226,6 @@ static inline void ncsn_philox_lanes(ncsn_key key, uint32_t a, uint32_t b0, uint
     for (int i = 0; i < 4; i++) memcpy(out[i], &v[i], sizeof v[i]);
 }
 
-/* Which variant of the hot kernels runs (ncsn_philox_v8_run, the sampler, the training fast
- * path): NCSN_ISA_AVX2_FMA on x86-64 CPUs with AVX2 and FMA, else NCSN_ISA_BASELINE (the
- * x86-64 baseline, SSE2, or portable code elsewhere). Every variant gives the same bits:
- * the kernels' fused multiply-adds are explicit, vfmadd in the AVX2+FMA variant and fmaf
- * (correctly rounded, so the same result) per lane in the baseline. ncsn_isa_force chooses
- * one for tests and `ncsn bench` (NCSN_ISA_AUTO: the CPU's again); the environment
- * variable NCSN_ISA=baseline does the same for a whole process. Builds with
- * -DNCSN_NO_CLONES have only the baseline. Not thread-safe: call outside parallel regions. */
-enum { NCSN_ISA_AUTO = -1, NCSN_ISA_BASELINE = 0, NCSN_ISA_AVX2_FMA = 1 };
-int ncsn_isa(void);
-void ncsn_isa_force(int isa);
 
 /* out[j][i] lane l = word i of Philox4x32-10 at counter (a, b0 + 8 j + l, c, d) for
  * j < n_blocks: ncsn_philox_v8 over a run of counters, by the fastest form the CPU has. */

@@ -634,7 +634,7 @@ int ncsn_cmd_bench(int argc, char **argv) {
     set_threads(max_t);
     int isa_train, isa_sample;
     bench_isa_identity(sigmas, data, n_data, &isa_train, &isa_sample);
-    const char *isa_name = ncsn_isa() == NCSN_ISA_AVX2_FMA ? "avx2+fma" : "baseline";
+    const char *isa_name = ncsn_isa_name(ncsn_isa());
     free(data);
     sweep_row sweeps[2];
     int n_sweeps = 0;

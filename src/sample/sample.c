@@ -6,7 +6,7 @@
  * fused multiply-adds at fixed places), the noise (Philox by pmuludq and Box-Muller for
  * the whole group at once, one Philox call serving two steps) and the update fused. The
  * kernel is built for AVX2+FMA and for the x86-64 baseline, chosen at run time
- * (ncsn_isa, rng.h); the fused multiply-adds are vfmadd in one and fmaf in the other, so
+ * (ncsn_isa, cpu.h); the fused multiply-adds are vfmadd in one and fmaf in the other, so
  * both give the same bits.
  * Everything else goes in blocks of CB chains laid out coordinate-major (D, CB), so the
  * inner loops run over chains and vectorise; that path is built for the baseline only and
@@ -264,7 +264,7 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
     group_fn fn = group_d2_sse2;
     int G = 8;
 #ifndef NCSN_NO_CLONES
-    if (ncsn_isa() == NCSN_ISA_AVX2_FMA) {
+    if (ncsn_isa() >= NCSN_ISA_AVX2_FMA) {
         fn = group_d2_avx2_fma;
         G = 32;
     }

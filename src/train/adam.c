@@ -87,7 +87,7 @@ static void adam_sse(const adam_consts *c, float *p, float *g, float *m, float *
 static void adam_range(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
 #if defined(__x86_64__) && defined(__GNUC__)
 #ifndef NCSN_NO_CLONES
-    if (ncsn_isa() == NCSN_ISA_AVX2_FMA) { /* AVX2 without FMA: the baseline, like the rest */
+    if (ncsn_isa() >= NCSN_ISA_AVX2_FMA) { /* AVX2 without FMA: the baseline, like the rest */
         adam_avx2(c, p, g, m, v, n);
         return;
     }

@@ -577,7 +577,7 @@ int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *le
     const int D = m->D, H = m->H;
     const int K = classify(m, B, levels, sigmas, f);
     if (K < 0) return -1;
-    const int fma = ncsn_isa() == NCSN_ISA_AVX2_FMA;
+    const int fma = ncsn_isa() >= NCSN_ISA_AVX2_FMA;
     const fast_ctx c = {m, x, z, B, K, 1.0f / (float)B, f, grad, fma};
     double loss = 0;
     /* In parallel only for batches well above the notebook's (B H = 16384), where a

@@ -80,34 +80,6 @@ void ncsn_rng_normal4_poly(ncsn_key key, uint32_t a, uint32_t b, uint32_t c, flo
     out[3] = zs[0];
 }
 
-/* The variant the CPU allows (rng.h), or the one forced; -2: not decided yet. */
-static int isa_choice = -2;
-
-static int cpu_has_avx2_fma(void) {
-#if defined(NCSN_RNG_X86) && !defined(NCSN_NO_CLONES)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
-
-static int isa_detect(void) {
-    const char *env = getenv("NCSN_ISA");
-    if (env && strcmp(env, "baseline") == 0) return NCSN_ISA_BASELINE;
-    return cpu_has_avx2_fma() ? NCSN_ISA_AVX2_FMA : NCSN_ISA_BASELINE;
-}
-
-int ncsn_isa(void) {
-    if (isa_choice == -2) isa_choice = isa_detect();
-    return isa_choice;
-}
-
-void ncsn_isa_force(int isa) {
-    if (isa == NCSN_ISA_AUTO) isa_choice = isa_detect();
-    else isa_choice = isa == NCSN_ISA_AVX2_FMA && cpu_has_avx2_fma() ? NCSN_ISA_AVX2_FMA
-                                                                     : NCSN_ISA_BASELINE;
-}
-
 /* ncsn_philox_v8_run: one block of 8 counters at a time, by the fastest form this CPU has
  * (the same bits from every form). */
 #if defined(NCSN_RNG_X86) && !defined(NCSN_NO_CLONES)
@@ -130,7 +102,7 @@ void ncsn_philox_v8_run(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint3
                         int n_blocks, ncsn_v8u (*out)[4]) {
 #if defined(NCSN_RNG_X86)
 #ifndef NCSN_NO_CLONES
-    if (ncsn_isa() == NCSN_ISA_AVX2_FMA) {
+    if (ncsn_isa() >= NCSN_ISA_AVX2_FMA) {
         philox_run_avx2(key, a, b0, c, d, n_blocks, out);
         return;
     }
