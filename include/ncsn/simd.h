@@ -6,6 +6,7 @@
  *   KERNEL, CALL_KERNEL a kernel body built for AVX2+FMA and for the baseline, chosen at
  *                       run time (ncsn_isa, cpu.h)
  *   NCSN_HOT            target_clones for plain code worth an AVX2 build
+ *   transpose8          an 8 x 8 block transposed by shuffles
  * Include only from .c files: the macros define static functions. */
 #ifndef NCSN_SIMD_H
 #define NCSN_SIMD_H
@@ -101,5 +102,30 @@ static inline __attribute__((always_inline)) v8f bcast8_sw(float s) {
     static void name##_base params { KERNEL_CALL(name##_impl, KERNEL_ARGS args, 0); }
 #define CALL_KERNEL(fma, name, args) ((void)(fma), name##_base args)
 #endif
+
+/* dst[r ld_dst + c] = src[c ld_src + r] for r, c < 8 (an 8 x 8 block, by shuffles). */
+static inline __attribute__((always_inline)) void transpose8(const float *src, int ld_src,
+                                                             float *dst, int ld_dst) {
+    v8f r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) LOAD8(r[i], src + (size_t)i * ld_src);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shuffle(r[i], r[i + 1], (v8i){0, 8, 1, 9, 4, 12, 5, 13});
+        t[i + 1] = __builtin_shuffle(r[i], r[i + 1], (v8i){2, 10, 3, 11, 6, 14, 7, 15});
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int j = 0; j < 2; j++) {
+            u[i + j] = __builtin_shuffle(t[i + j], t[i + j + 2], (v8i){0, 1, 8, 9, 4, 5, 12, 13});
+            u[i + j + 2] =
+                __builtin_shuffle(t[i + j], t[i + j + 2], (v8i){2, 3, 10, 11, 6, 7, 14, 15});
+        }
+    static const int from[4] = {0, 2, 1, 3};
+    for (int i = 0; i < 4; i++) {
+        const int q = from[i];
+        const v8f a = __builtin_shuffle(u[q], u[q + 4], (v8i){0, 1, 2, 3, 8, 9, 10, 11});
+        const v8f b = __builtin_shuffle(u[q], u[q + 4], (v8i){4, 5, 6, 7, 12, 13, 14, 15});
+        STORE8(dst + (size_t)i * ld_dst, a);
+        STORE8(dst + (size_t)(i + 4) * ld_dst, b);
+    }
+}
 
 #endif

@@ -29,8 +29,10 @@
 #define NCSN_FAST_PARALLEL_MIN 262144L
 #endif
 
-int dsm_fast_ok(const ncsn_model *m) {
-    return m->E <= 32 && m->E % 8 == 0 && m->H % 8 == 0 && m->D <= FAST_MAX_D;
+int dsm_fast_ok(const ncsn_model *m) { return m->E <= 32; }
+
+int dsm_fast_blocked(const ncsn_model *m) {
+    return !(m->E % 8 == 0 && m->H % 8 == 0 && m->D <= FAST_MAX_D);
 }
 
 fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
@@ -63,6 +65,28 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
     f->Bk = p; p += (size_t)K * H;
     f->Pk = p; p += (size_t)K * H;
     f->Qk = p; p += (size_t)K * H;
+    f->pq_ld = E;
+    f->blocked = dsm_fast_blocked(m);
+    if (f->blocked) {
+        f->kpos = ncsn_xcalloc((size_t)Bmax, sizeof(int));
+        size_t ng = (size_t)Bmax * (3 + 2 * (size_t)D + 2 * (size_t)H) + (size_t)H * D +
+                    (size_t)K * (2 * E + 2 * H + 2 * E);
+        float *q = ncsn_xcalloc(ng, sizeof(float));
+        f->scale = q; q += Bmax;
+        f->tone = q; q += 2 * (size_t)Bmax;
+        f->zpos = q; q += (size_t)Bmax * D;
+        f->spos = q; q += (size_t)Bmax * D;
+        f->hs = q; q += (size_t)Bmax * H;
+        f->dz = q; q += (size_t)Bmax * H;
+        f->w2T = q; q += (size_t)H * D;
+        f->uv = q; q += (size_t)K * 2 * E;
+        f->pq = q; q += (size_t)K * 2 * H;
+        f->pk = q; /* interleaved: (Kmax, 2, E) */
+        f->qk = q + E;
+        f->pq_ld = 2 * E;
+        f->uk = f->uv;
+        f->vk = f->uv + E;
+    }
     return f;
 }
 
@@ -77,6 +101,8 @@ void dsm_fast_free(fast_work *f) {
     free(f->lv_cls);
     free(f->lv_t);
     free(f->t);
+    free(f->kpos);
+    free(f->scale);
     free(f);
 }
 
@@ -271,31 +297,6 @@ static inline __attribute__((always_inline)) void backward_impl(const fast_ctx *
 KERNEL(backward_d2, (const fast_ctx *c, int j), (c, j))
 KERNEL(backward_any, (const fast_ctx *c, int j), (c, j))
 
-/* dst[r ld_dst + c] = src[c ld_src + r] for r, c < 8 (an 8 x 8 block, by shuffles). */
-static inline __attribute__((always_inline)) void transpose8(const float *src, int ld_src,
-                                                             float *dst, int ld_dst) {
-    v8f r[8], t[8], u[8];
-    for (int i = 0; i < 8; i++) LOAD8(r[i], src + (size_t)i * ld_src);
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = __builtin_shuffle(r[i], r[i + 1], (v8i){0, 8, 1, 9, 4, 12, 5, 13});
-        t[i + 1] = __builtin_shuffle(r[i], r[i + 1], (v8i){2, 10, 3, 11, 6, 14, 7, 15});
-    }
-    for (int i = 0; i < 8; i += 4)
-        for (int j = 0; j < 2; j++) {
-            u[i + j] = __builtin_shuffle(t[i + j], t[i + j + 2], (v8i){0, 1, 8, 9, 4, 5, 12, 13});
-            u[i + j + 2] =
-                __builtin_shuffle(t[i + j], t[i + j + 2], (v8i){2, 3, 10, 11, 6, 7, 14, 15});
-        }
-    static const int from[4] = {0, 2, 1, 3};
-    for (int i = 0; i < 4; i++) {
-        const int q = from[i];
-        const v8f a = __builtin_shuffle(u[q], u[q + 4], (v8i){0, 1, 2, 3, 8, 9, 10, 11});
-        const v8f b = __builtin_shuffle(u[q], u[q + 4], (v8i){4, 5, 6, 7, 12, 13, 14, 15});
-        STORE8(dst + (size_t)i * ld_dst, a);
-        STORE8(dst + (size_t)(i + 4) * ld_dst, b);
-    }
-}
-
 /* W_1's x and e columns and W_e2, transposed, for hidden units [o0, o0 + 8). */
 NCSN_HOT static void transpose_block(const ncsn_model *m, fast_work *f, int o0) {
     const int D = m->D, E = m->E, H = m->H, DE = D + E;
@@ -418,7 +419,7 @@ embedding_backward_impl(const ncsn_model *m, const fast_work *f, int K, float in
     for (int j = 0; j < E; j++) gb2[j] = gw1[j] = gb1[j] = 0;
     for (int k = 0; k < K; k++) {
         const uint32_t mk = f->kmask[k];
-        const float *p = f->pk + (size_t)k * E, *q = f->qk + (size_t)k * E;
+        const float *p = f->pk + (size_t)k * f->pq_ld, *q = f->qk + (size_t)k * f->pq_ld;
         float alpha[32], beta[32], wp[32], wq[32];
         for (int j = 0; j < E; j++) {
             const int on = (mk >> j) & 1;
@@ -459,6 +460,11 @@ KERNEL(embedding_backward,
        (const ncsn_model *m, const fast_work *f, int K, float inv_b, ncsn_model *g),
        (m, f, K, inv_b, g))
 
+void dsm_embedding_backward(const ncsn_model *m, const fast_work *f, int K, float inv_b,
+                            ncsn_model *grad) {
+    CALL_KERNEL(ncsn_isa() >= NCSN_ISA_AVX2_FMA, embedding_backward, (m, f, K, inv_b, grad));
+}
+
 /* Each example's sigma, embedding input and class. The ReLU pattern of the embedding
  * depends only on the level, so it is computed once per level present in the batch; a
  * class is numbered at its first appearance in the batch. Returns K, or -1 when the batch
@@ -490,17 +496,16 @@ static int classify(const ncsn_model *m, int B, const int *levels, const float *
         if (f->lv_stamp[lv] != f->stamp) {
             const float t = m->sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? logf(sigma) : sigma;
             uint32_t mask = 0; /* bit j: embedding unit j active, w_j t + b_j > 0 (unfused, */
-#if defined(__x86_64__) && defined(__GNUC__) /* like model.c's embedding) */
+            int j = 0;        /* like model.c's embedding) */
+#if defined(__x86_64__) && defined(__GNUC__)
             const __m128 tv = _mm_set1_ps(t), zero = _mm_setzero_ps();
-            for (int j = 0; j < E; j += 4) { /* SSE, 4 units at a time (E % 8 == 0) */
+            for (; j + 4 <= E; j += 4) { /* SSE, 4 units at a time */
                 const __m128 a = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(m->emb0_w + j), tv),
                                             _mm_loadu_ps(m->emb0_b + j));
                 mask |= (uint32_t)_mm_movemask_ps(_mm_cmpgt_ps(a, zero)) << j;
             }
-#else
-            for (int j = 0; j < E; j++)
-                mask |= (uint32_t)(m->emb0_w[j] * t + m->emb0_b[j] > 0) << j;
 #endif
+            for (; j < E; j++) mask |= (uint32_t)(m->emb0_w[j] * t + m->emb0_b[j] > 0) << j;
             int k = 0;
             while (k < K && f->kmask[k] != mask) k++;
             if (k == K) {
@@ -585,7 +590,12 @@ int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *le
      * the work it splits. The result is the same. */
     if ((long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN && ncsn_max_threads() > 1) {
 #pragma omp parallel
-        fast_phases(&c, &loss);
+        {
+            if (f->blocked) dsm_gemm_phases(m, x, z, B, K, f, grad, &loss);
+            else fast_phases(&c, &loss);
+        }
+    } else if (f->blocked) {
+        dsm_gemm_phases(m, x, z, B, K, f, grad, &loss);
     } else {
         fast_phases(&c, &loss);
     }

@@ -37,11 +37,27 @@ typedef struct {
     float *uk, *vk;     /* (Kmax, E) embedding of class k: e = t u_k + v_k */
     float *Ak, *Bk;     /* (Kmax, H) first layer of class k: W_1x x + t A_k + B_k */
     float *Pk, *Qk;     /* (Kmax, H) sums of t dz1 and of dz1 over class k */
-    float *pk, *qk;     /* (Kmax, E) W_1e' P_k, W_1e' Q_k */
+    float *pk, *qk;     /* (Kmax, pq_ld) W_1e' P_k, W_1e' Q_k */
+    int pq_ld;          /* E, or 2 E where pk and qk interleave (the blocked kernels) */
+    int blocked;        /* 1: the blocked kernels (dsm_gemm.c) below, 0: dsm_fast.c's */
+    /* the blocked kernels' tables (NULL unless blocked) */
+    int *kpos;          /* (Bmax) class, by position */
+    float *scale;       /* (Bmax) the network's output scale (1 or 1/sigma), by position */
+    float *zpos;        /* (Bmax, D) z, by position */
+    float *spos;        /* (Bmax, D) the network's output, by position */
+    float *hs;          /* (Bmax, H) relu(zs), by position */
+    float *dz;          /* (Bmax, H) dloss/dz1, by position */
+    float *w2T;         /* (H, D) W_2 transposed */
+    float *uv;          /* (Kmax, 2, E) rows u_k, v_k (uk = uv, vk = uv + E, stride 2 E) */
+    float *pq;          /* (Kmax, 2, H) rows P_k, Q_k */
+    float *tone;        /* (2, Bmax) rows t by position, and ones */
 } fast_work;
 
-/* Whether the fast path covers this model's sizes. */
+/* Whether the fast path covers this model's sizes (E <= 32: a class is a 32-bit mask). */
 int dsm_fast_ok(const ncsn_model *m);
+/* Whether it takes the blocked kernels (any D and H) rather than dsm_fast.c's own ones
+ * (D <= FAST_MAX_D, E and H multiples of 8). */
+int dsm_fast_blocked(const ncsn_model *m);
 fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax);
 void dsm_fast_free(fast_work *f); /* NULL is a no-op */
 /* *mean_loss = the batch's mean loss, grad its gradient; returns 0, or -1 when the batch
@@ -49,5 +65,13 @@ void dsm_fast_free(fast_work *f); /* NULL is a no-op */
 int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                        const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
                        double *mean_loss);
+
+/* The embedding's gradients from p_k, q_k (the last phase of both). */
+void dsm_embedding_backward(const ncsn_model *m, const fast_work *f, int K, float inv_b,
+                            ncsn_model *grad);
+/* The blocked kernels' phases (dsm_gemm.c), called like dsm_fast.c's own: by every thread
+ * of a parallel region (orphaned worksharing), or outside one. *loss = the summed loss. */
+void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B, int K,
+                     fast_work *f, ncsn_model *grad, double *loss);
 
 #endif

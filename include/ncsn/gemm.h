@@ -1,0 +1,54 @@
+/* gemm.h: the blocked matrix products behind training and sampling at any D and width
+ * (docs/performance.md). One call computes a block of
+ *     C(i, j) = epilogue( init(i, j) + sum_k A(i, k) B(k, j) )
+ * where every element is one chain of fused multiply-adds over k = 0, 1, ..., K - 1 in
+ * order, started from init. So an element's bits depend on neither the vector width (the
+ * AVX-512, AVX2+FMA and baseline variants, cpu.h, agree bit for bit), nor the register
+ * blocking, nor how the caller splits C between threads.
+ *   A(i, k) = A[i a_rs + k a_ks]   any strides: A or its transpose, row-major
+ *   B(k, j) = B[k ldb + j]         rows of B contiguous in j (the vectorised axis)
+ *   C(i, j) = C[i ldc + j]
+ * init(i, j), with r = row_cls ? row_cls[i] : 0:
+ *   0                                       init_b == NULL
+ *   init_b[r ld_init + j]                   init_a == NULL
+ *   fma(init_a[r ld_init + j], row_t[i], init_b[r ld_init + j])    otherwise
+ * epilogue, in this order, each step only where its field is set (unfused):
+ *   v = v + bias[j];  v = v * row_scale[i] (or v * scale where has_scale);
+ *   Zout(i, j) = v;  v = v > 0 ? v : 0 (relu);  v = mask(i, j) > 0 ? v : 0;  C(i, j) = v.
+ * Sizes: M rows, N columns, K terms of each sum. */
+#ifndef NCSN_GEMM_H
+#define NCSN_GEMM_H
+
+#include <stddef.h>
+
+typedef struct {
+    int M, N, K;
+    const float *A;
+    ptrdiff_t a_rs, a_ks;
+    const float *B;
+    ptrdiff_t ldb;
+    float *C;
+    ptrdiff_t ldc;
+    const float *init_a, *init_b; /* (classes, ld_init) */
+    ptrdiff_t ld_init;
+    const int *row_cls;           /* (M) or NULL */
+    const float *row_t;           /* (M), with init_a */
+    const float *bias;            /* (N) or NULL */
+    const float *row_scale;       /* (M) or NULL */
+    float scale;
+    int has_scale;
+    float *Zout;                  /* (M, ldz) or NULL: v before relu and mask */
+    ptrdiff_t ldz;
+    int relu;
+    const float *mask;            /* (M, ldm) or NULL */
+    ptrdiff_t ldm;
+} ncsn_gemm;
+
+/* The block of C at rows [i0, i1) and columns [j0, j1), by the variant ncsn_isa() names. */
+void ncsn_gemm_block(const ncsn_gemm *g, int i0, int i1, int j0, int j1);
+
+/* The columns a variant's register block spans (a multiple of the vector width): a split
+ * of C's columns at multiples of it keeps every thread's blocks whole. */
+int ncsn_gemm_panel(void);
+
+#endif

@@ -1,0 +1,245 @@
+/* test_kernels.c: the blocked kernels at any D and width (gemm.h, the training path of
+ * train/dsm_gemm.c, the sampler's blocked path): every variant the CPU has (AVX-512,
+ * AVX2+FMA, the baseline) against a plain chain of fmaf, bit for bit; the training
+ * gradient against the per-example reference path for D in {1, 2, 3, 13, 16, 30, 64, 100}
+ * and widths that are not a multiple of any vector width; bit-identity across variants
+ * and thread counts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "ncsn/cpu.h"
+#include "ncsn/gemm.h"
+#include "ncsn/model.h"
+#include "ncsn/noise.h"
+#include "ncsn/rng.h"
+#include "ncsn/sample.h"
+#include "ncsn/train.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* The variants this CPU runs, lowest first; returns how many. */
+static int variants(int isa[3]) {
+    int n = 0;
+    for (int v = NCSN_ISA_BASELINE; v <= ncsn_isa_best(); v++) isa[n++] = v;
+    return n;
+}
+
+static float *normals(uint32_t stream, size_t n) {
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    ncsn_rng_fill_normal(ncsn_rng_key(21, stream, NCSN_RNG_MISC), 0, 0, (int)n, p);
+    return p;
+}
+
+/* C by the definition in gemm.h: one fmaf chain per element, then the epilogue. */
+static void naive(const ncsn_gemm *g, float *C, float *Z) {
+    for (int i = 0; i < g->M; i++)
+        for (int j = 0; j < g->N; j++) {
+            const int r = g->row_cls ? g->row_cls[i] : 0;
+            float v = 0;
+            if (g->init_b) {
+                v = g->init_b[r * g->ld_init + j];
+                if (g->init_a) v = fmaf(g->init_a[r * g->ld_init + j], g->row_t[i], v);
+            }
+            for (int k = 0; k < g->K; k++) v = fmaf(g->A[i * g->a_rs + k * g->a_ks], g->B[k * g->ldb + j], v);
+            if (g->bias) v = v + g->bias[j];
+            if (g->row_scale) v = v * g->row_scale[i];
+            else if (g->has_scale) v = v * g->scale;
+            if (g->Zout) Z[i * g->ldz + j] = v;
+            if (g->relu) v = v > 0 ? v : 0;
+            if (g->mask) v = g->mask[i * g->ldm + j] > 0 ? v : 0;
+            C[i * g->ldc + j] = v;
+        }
+}
+
+static void test_gemm_matches_definition(void) {
+    const int shapes[][3] = {{1, 1, 1},   {7, 13, 5},   {6, 16, 64},  {13, 64, 3},
+                             {37, 100, 30}, {128, 37, 64}, {5, 130, 17}, {64, 67, 128}};
+    int isa[3];
+    const int nv = variants(isa);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int opt = 0; opt < 4; opt++) {
+            const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            const int transposed = opt & 1, ldc = N + 3;
+            float *A = normals(1, (size_t)M * K), *B = normals(2, (size_t)K * (N + 1));
+            float *ia = normals(3, 3 * (size_t)N), *ib = normals(4, 3 * (size_t)N);
+            float *t = normals(5, M), *bias = normals(6, N), *rs = normals(7, M);
+            float *mask = normals(8, (size_t)M * ldc);
+            int *cls = malloc(sizeof(int) * M);
+            for (int i = 0; i < M; i++) cls[i] = (i * 7) % 3;
+            ncsn_gemm g;
+            memset(&g, 0, sizeof g);
+            g.M = M, g.N = N, g.K = K, g.A = A;
+            g.a_rs = transposed ? 1 : K;
+            g.a_ks = transposed ? M : 1;
+            g.B = B, g.ldb = N + 1, g.ldc = ldc;
+            if (opt >= 1) g.init_b = ib, g.ld_init = N, g.row_cls = cls;
+            if (opt >= 2) g.init_a = ia, g.row_t = t, g.bias = bias, g.relu = 1;
+            if (opt == 1) g.has_scale = 1, g.scale = 0.37f;
+            if (opt == 3) g.row_scale = rs, g.mask = mask, g.ldm = ldc;
+            float *want = calloc((size_t)M * ldc, sizeof(float)), *wz = calloc((size_t)M * ldc, sizeof(float));
+            float *got = calloc((size_t)M * ldc, sizeof(float)), *gz = calloc((size_t)M * ldc, sizeof(float));
+            g.C = want;
+            g.Zout = opt >= 2 ? wz : NULL;
+            g.ldz = ldc;
+            naive(&g, want, wz);
+            for (int v = 0; v < nv; v++) {
+                ncsn_isa_force(isa[v]);
+                memset(got, 0, sizeof(float) * M * ldc);
+                g.C = got;
+                g.Zout = opt >= 2 ? gz : NULL;
+                g.ldz = ldc;
+                /* in two pieces each way: the split changes nothing */
+                ncsn_gemm_block(&g, 0, M / 2, 0, N / 3);
+                ncsn_gemm_block(&g, 0, M / 2, N / 3, N);
+                ncsn_gemm_block(&g, M / 2, M, 0, N);
+                const int same = memcmp(got, want, sizeof(float) * M * ldc) == 0;
+                if (!same)
+                    fprintf(stderr, "\n  gemm %s: M %d N %d K %d option %d differs\n",
+                            ncsn_isa_name(isa[v]), M, N, K, opt);
+                CU_ASSERT(same);
+                if (opt >= 2) CU_ASSERT(memcmp(gz, wz, sizeof(float) * M * ldc) == 0);
+                g.Zout = NULL;
+            }
+            ncsn_isa_force(NCSN_ISA_AUTO);
+            free(A), free(B), free(ia), free(ib), free(t), free(bias), free(rs), free(mask);
+            free(cls), free(want), free(wz), free(got), free(gz);
+        }
+    printf("(variants up to %s) ", ncsn_isa_name(ncsn_isa_best()));
+}
+
+/* One batch's loss and gradient: inputs made from (D, E, H, B). */
+typedef struct {
+    ncsn_model m;
+    float *x, *z, *sig;
+    int *lv;
+    int B, L;
+} batch;
+
+static void batch_make(batch *b, int D, int E, int H, int B, int opt) {
+    b->B = B;
+    b->L = 9;
+    ncsn_model_alloc(&b->m, D, E, H, opt == 1, opt == 2);
+    ncsn_model_init_params(&b->m, ncsn_rng_key(31, (uint32_t)(D * 1000 + H), NCSN_RNG_INIT));
+    b->x = normals(11, (size_t)B * D);
+    b->z = normals(12, (size_t)B * D);
+    for (int i = 0; i < B * D; i++) b->x[i] *= 3;
+    b->lv = malloc(sizeof(int) * B);
+    for (int i = 0; i < B; i++) b->lv[i] = (i * 37 + 11) % b->L;
+    double sd[9];
+    ncsn_noise_levels(20.0, 0.1, b->L, sd);
+    b->sig = malloc(sizeof(float) * b->L);
+    for (int i = 0; i < b->L; i++) b->sig[i] = (float)sd[i];
+}
+
+static void batch_free(batch *b) {
+    free(b->x), free(b->z), free(b->lv), free(b->sig);
+    ncsn_model_free(&b->m);
+}
+
+static double batch_grad(const batch *b, float *g, int reference) {
+    ncsn_dsm_work w;
+    ncsn_dsm_work_alloc(&w, &b->m, b->B);
+    ncsn_model gv;
+    ncsn_model_view(&b->m, g, &gv);
+    const double loss = reference
+        ? ncsn_dsm_loss_grad_reference(&b->m, b->x, b->B, b->lv, b->sig, b->z, &gv, &w)
+        : ncsn_dsm_loss_grad(&b->m, b->x, b->B, b->lv, b->sig, b->z, &gv, &w);
+    ncsn_dsm_work_free(&w);
+    return loss;
+}
+
+/* Every tensor within 1e-4 of its largest entry, the loss within 1e-6. */
+static void check_close(const batch *b, const float *got, const float *want, double lg, double lw) {
+    NCSN_CHECK_CLOSE(lg, lw, 1e-6 * lw);
+    ncsn_model vg, vw;
+    ncsn_model_view(&b->m, (float *)got, &vg);
+    ncsn_model_view(&b->m, (float *)want, &vw);
+    for (int t = 0; t < NCSN_MODEL_N_TENSORS; t++) {
+        const char *name;
+        float *a, *c;
+        int rows, cols;
+        ncsn_model_tensor(&vg, t, &name, &a, &rows, &cols);
+        ncsn_model_tensor(&vw, t, &name, &c, &rows, &cols);
+        double mx = 0, worst = 0;
+        for (int j = 0; j < rows * (cols ? cols : 1); j++) {
+            mx = fmax(mx, fabs(c[j]));
+            worst = fmax(worst, fabs(a[j] - c[j]));
+        }
+        if (!(worst <= 1e-4 * mx))
+            fprintf(stderr, "\n  %s (D %d E %d H %d): max %.3g, worst difference %.3g\n", name,
+                    b->m.D, b->m.E, b->m.H, mx, worst);
+        CU_ASSERT(worst <= 1e-4 * mx);
+    }
+}
+
+static void test_training_any_d(void) {
+    const int dims[] = {1, 2, 3, 13, 16, 30, 64, 100};
+    const int widths[][2] = {{16, 37}, {8, 64}, {5, 21}}; /* (E, H) */
+    int isa[3];
+    const int nv = variants(isa);
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+        for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+            const int opt = (int)((d + w) % 3);
+            batch b;
+            batch_make(&b, dims[d], widths[w][0], widths[w][1], 45, opt);
+            const size_t P = b.m.n_params;
+            float *ref = calloc(P, sizeof(float)), *g0 = calloc(P, sizeof(float));
+            float *g = calloc(P, sizeof(float));
+            const double lref = batch_grad(&b, ref, 1);
+            double l0 = 0;
+            for (int v = 0; v < nv; v++) {
+                ncsn_isa_force(isa[v]);
+                const double l = batch_grad(&b, v ? g : g0, 0);
+                if (v == 0) {
+                    l0 = l;
+                    check_close(&b, g0, ref, l0, lref);
+                } else {
+                    CU_ASSERT(l == l0);
+                    CU_ASSERT(memcmp(g, g0, sizeof(float) * P) == 0);
+                }
+            }
+            ncsn_isa_force(NCSN_ISA_AUTO);
+            free(ref), free(g0), free(g);
+            batch_free(&b);
+        }
+}
+
+#ifdef _OPENMP
+/* A batch big enough for the parallel region, at odd D and H: 1, 2 and 3 threads. */
+static void test_training_threads(void) {
+    const int shapes[][3] = {{13, 16, 77}, {64, 16, 512}, {3, 16, 203}};
+    const int saved = omp_get_max_threads();
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        batch b;
+        batch_make(&b, shapes[s][0], shapes[s][1], shapes[s][2], 300, (int)s);
+        const size_t P = b.m.n_params;
+        float *g[3];
+        double l[3];
+        for (int r = 0; r < 3; r++) {
+            omp_set_num_threads(r + 1);
+            g[r] = calloc(P, sizeof(float));
+            l[r] = batch_grad(&b, g[r], 0);
+        }
+        for (int r = 1; r < 3; r++) {
+            CU_ASSERT(l[r] == l[0]);
+            CU_ASSERT(memcmp(g[r], g[0], sizeof(float) * P) == 0);
+        }
+        for (int r = 0; r < 3; r++) free(g[r]);
+        batch_free(&b);
+    }
+    omp_set_num_threads(saved);
+}
+#endif
+
+void ncsn_test_register(void) {
+    CU_pSuite s = CU_add_suite("kernels", NULL, NULL);
+    CU_add_test(s, "blocked products: every variant gives the definition's bits",
+                test_gemm_matches_definition);
+    CU_add_test(s, "training at D 1-100, odd widths: reference values, same bits on every variant",
+                test_training_any_d);
+#ifdef _OPENMP
+    CU_add_test(s, "training at odd D and H: same bits on 1, 2, 3 threads", test_training_threads);
+#endif
+}
