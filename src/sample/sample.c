@@ -8,15 +8,19 @@
  * kernel is built for AVX2+FMA and for the x86-64 baseline, chosen at run time
  * (ncsn_isa, cpu.h); the fused multiply-adds are vfmadd in one and fmaf in the other, so
  * both give the same bits.
- * Everything else goes in blocks of CB chains laid out coordinate-major (D, CB), so the
- * inner loops run over chains and vectorise; that path is built for the baseline only and
- * has no fused multiply-adds (-ffp-contract=off). */
+ * The network at any other D goes in blocks of GB_CHAINS chains through the blocked
+ * products of gemm.h (level_blocked): per step, h = relu(c + W_1x x) and s = W_2 h + b_2
+ * as fused multiply-add chains in a fixed order, the same bits on every variant (AVX-512,
+ * AVX2+FMA, baseline) and thread count. The exact mixture score (plain Langevin) goes in
+ * blocks of CB chains laid out coordinate-major (D, CB), built for the baseline only, with
+ * no fused multiply-adds (-ffp-contract=off). */
 #include "ncsn/sample.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "ncsn/common.h"
+#include "ncsn/gemm.h"
 
 #define CB 64 /* chains per block */
 
@@ -46,65 +50,9 @@ void ncsn_sampler_start(ncsn_key key, int n, int D, double low, double high, flo
 typedef struct {
     float *x;  /* (D, CB) */
     float *s;  /* (D, CB) */
-    float *h;  /* (H, CB) */
     float *xr; /* (CB, D) row-major copy for the exact score */
     float *sr; /* (CB, D) */
 } block_work;
-
-/* s = s_theta(x, sigma) for one block of nb chains, given the level bias c (H).
- * Chains go V at a time: for each hidden unit o, h = relu(c_o + W_1x[o,:] x) and
- * s += W_2[:, o] h, so x, h and s stay in registers and the loops over the V chains
- * vectorise. D = 2 (the notebook's) gets its own unrolled copy. */
-#define V 16
-static void model_score_block(const ncsn_model *m, const float *c, float scale, int nb,
-                              block_work *w) {
-    const int D = m->D, E = m->E, H = m->H;
-    const float *w1 = m->bb0_w, *w2 = m->bb2_w;
-    for (int i0 = 0; i0 < nb; i0 += V) {
-        if (D == 2) {
-            float x0[V], x1[V], s0[V], s1[V];
-            for (int v = 0; v < V; v++) {
-                x0[v] = w->x[i0 + v];
-                x1[v] = w->x[CB + i0 + v];
-                s0[v] = 0;
-                s1[v] = 0;
-            }
-            for (int o = 0; o < H; o++) {
-                const float a = w1[(size_t)o * (2 + E)], b = w1[(size_t)o * (2 + E) + 1];
-                const float co = c[o], u0 = w2[o], u1 = w2[H + o];
-                for (int v = 0; v < V; v++) {
-                    float h = co + a * x0[v] + b * x1[v];
-                    h = h > 0 ? h : 0;
-                    s0[v] += u0 * h;
-                    s1[v] += u1 * h;
-                }
-            }
-            const float b0 = m->bb2_b[0], b1 = m->bb2_b[1];
-            for (int v = 0; v < V; v++) {
-                w->s[i0 + v] = (s0[v] + b0) * scale;
-                w->s[CB + i0 + v] = (s1[v] + b1) * scale;
-            }
-            continue;
-        }
-        float h[V];
-        for (int d = 0; d < D; d++)
-            for (int v = 0; v < V; v++) w->s[(size_t)d * CB + i0 + v] = 0;
-        for (int o = 0; o < H; o++) {
-            const float *wo = w1 + (size_t)o * (D + E);
-            for (int v = 0; v < V; v++) h[v] = c[o];
-            for (int d = 0; d < D; d++)
-                for (int v = 0; v < V; v++) h[v] += wo[d] * w->x[(size_t)d * CB + i0 + v];
-            for (int v = 0; v < V; v++) h[v] = h[v] > 0 ? h[v] : 0;
-            for (int d = 0; d < D; d++) {
-                const float u = w2[(size_t)d * H + o];
-                for (int v = 0; v < V; v++) w->s[(size_t)d * CB + i0 + v] += u * h[v];
-            }
-        }
-        for (int d = 0; d < D; d++)
-            for (int v = 0; v < V; v++)
-                w->s[(size_t)d * CB + i0 + v] = (w->s[(size_t)d * CB + i0 + v] + m->bb2_b[d]) * scale;
-    }
-}
 
 static void exact_score_block(const ncsn_gmm *g, double sigma, int D, int nb, block_work *w) {
     for (int i = 0; i < nb; i++)
@@ -285,27 +233,134 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
     free(pk.g);
 }
 
+/* ---- the network at any other D: blocked products (gemm.h) -------------------------- */
+
+/* Chains per block: a multiple of the 8 lanes of the noise and of the products' 6 rows. */
+#define GB_CHAINS 48
+
+/* x (nb, D) += (alpha / 2) s + sqrt(alpha) z for chains [chain0, chain0 + nb) at step:
+ * the noise of step_noise_pairs, 8 chains and two coordinates per Philox call; plain float
+ * arithmetic in a fixed order (the same bits in both builds). */
+#define LANGEVIN_UPDATE_BODY(PHILOX)                                                         \
+    const int q = (int)(step & 1) * 2;                                                       \
+    for (int i0 = 0; i0 < nb; i0 += NCSN_RNG_LANES) {                                        \
+        const int i1 = nb - i0 < NCSN_RNG_LANES ? nb : i0 + NCSN_RNG_LANES;                  \
+        for (int d0 = 0; d0 < D; d0 += 2) {                                                  \
+            ncsn_v8u w[4];                                                                   \
+            ncsn_v8f zc, zs;                                                                 \
+            PHILOX(key, step >> 1, chain0 + (uint32_t)i0, (uint32_t)(d0 / 2), 0, w);         \
+            ncsn_box_muller_v8(&w[q], &w[q + 1], &zc, &zs);                                  \
+            for (int i = i0; i < i1; i++) {                                                  \
+                float *xi = x + (size_t)i * D + d0;                                          \
+                const float *si = s + (size_t)i * D + d0;                                    \
+                xi[0] += half_alpha * si[0] + sqrt_alpha * zc[i - i0];                       \
+                if (d0 + 1 < D) xi[1] += half_alpha * si[1] + sqrt_alpha * zs[i - i0];       \
+            }                                                                                \
+        }                                                                                    \
+    }
+#define LANGEVIN_UPDATE_PARAMS                                                               \
+    (ncsn_key key, uint32_t step, uint32_t chain0, int nb, int D, float half_alpha,          \
+     float sqrt_alpha, const float *s, float *x)
+#if defined(NCSN_RNG_X86)
+static void langevin_update_sse2 LANGEVIN_UPDATE_PARAMS {
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v8_sse2)
+}
+#ifndef NCSN_NO_CLONES
+__attribute__((target("avx2"))) static void langevin_update_avx2 LANGEVIN_UPDATE_PARAMS {
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v8_avx2)
+}
+#endif
+#else
+static void langevin_update_portable LANGEVIN_UPDATE_PARAMS {
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v8)
+}
+#endif
+
+typedef void (*update_fn) LANGEVIN_UPDATE_PARAMS;
+
+static update_fn langevin_update(void) {
+#if defined(NCSN_RNG_X86)
+#ifndef NCSN_NO_CLONES
+    if (ncsn_isa() >= NCSN_ISA_AVX2_FMA) return langevin_update_avx2;
+#endif
+    return langevin_update_sse2;
+#else
+    return langevin_update_portable;
+#endif
+}
+
+/* T steps of every chain of x (n, D) at one level, blocks of GB_CHAINS chains in place:
+ * h = relu(c + W_1x x) (the level bias c, SPEC.md section 2), s = (W_2 h + b_2) scale by
+ * ncsn_gemm_block (each sum a fused multiply-add chain in a fixed order), then the update. */
+static void level_blocked(const ncsn_model *m, const float *c, float scale, double alpha, int T,
+                          uint32_t step0, ncsn_key key, float *x, int n) {
+    const int D = m->D, E = m->E, H = m->H;
+    float *w1xT = ncsn_xmalloc(sizeof(float) * (size_t)D * H); /* (D, H) */
+    float *w2T = ncsn_xmalloc(sizeof(float) * (size_t)H * D);  /* (H, D) */
+    for (int o = 0; o < H; o++)
+        for (int d = 0; d < D; d++) {
+            w1xT[(size_t)d * H + o] = m->bb0_w[(size_t)o * (D + E) + d];
+            w2T[(size_t)o * D + d] = m->bb2_w[(size_t)d * H + o];
+        }
+    const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
+    const update_fn update = langevin_update();
+    ncsn_gemm_panel(); /* the variant is decided before the threads read it */
+    const int n_blocks = (n + GB_CHAINS - 1) / GB_CHAINS;
+#pragma omp parallel
+    {
+        float *h = ncsn_xmalloc(sizeof(float) * (size_t)GB_CHAINS * H); /* (chains, H) */
+        float *s = ncsn_xmalloc(sizeof(float) * (size_t)GB_CHAINS * D); /* (chains, D) */
+        ncsn_gemm g1, g2;
+        memset(&g1, 0, sizeof g1);
+        memset(&g2, 0, sizeof g2);
+        g1.N = H, g1.K = D, g1.a_rs = D, g1.a_ks = 1, g1.B = w1xT, g1.ldb = H;
+        g1.C = h, g1.ldc = H, g1.init_b = c, g1.relu = 1;
+        g2.N = D, g2.K = H, g2.A = h, g2.a_rs = H, g2.a_ks = 1, g2.B = w2T, g2.ldb = D;
+        g2.C = s, g2.ldc = D, g2.bias = m->bb2_b, g2.has_scale = 1, g2.scale = scale;
+        /* dynamic: a thread that gets less CPU takes fewer blocks; every chain's result is
+         * the same whichever thread runs it */
+#pragma omp for schedule(dynamic, 1)
+        for (int blk = 0; blk < n_blocks; blk++) {
+            const int c0 = blk * GB_CHAINS, nb = n - c0 < GB_CHAINS ? n - c0 : GB_CHAINS;
+            float *xb = x + (size_t)c0 * D;
+            g1.M = g2.M = nb;
+            g1.A = xb;
+            for (int t = 0; t < T; t++) {
+                ncsn_gemm_block(&g1, 0, nb, 0, H);
+                ncsn_gemm_block(&g2, 0, nb, 0, D);
+                update(key, step0 + (uint32_t)t, (uint32_t)c0, nb, D, half_alpha, sqrt_alpha, s,
+                       xb);
+            }
+        }
+        free(h);
+        free(s);
+    }
+    free(w1xT);
+    free(w2T);
+}
+
 /* One level: T steps of size alpha at noise level sigma for every block of chains.
  * step0 is the global index of this level's first step (the noise counter). */
-static void run_level(ncsn_score_fn score, const float *c, double sigma, int use_sigma_model,
-                      double alpha, int T, uint32_t step0, ncsn_key key, float *x, int n,
-                      int D, int H) {
+static void run_level(ncsn_score_fn score, const float *c, double sigma, double alpha, int T,
+                      uint32_t step0, ncsn_key key, float *x, int n, int D) {
     const int n_blocks = (n + CB - 1) / CB;
     const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
     const float scale = (score.model && score.model->scale_by_sigma) ? (float)(1.0 / sigma) : 1.0f;
-    (void)use_sigma_model;
     if (score.model && D == 2) {
         level_d2(score.model, c, scale, alpha, T, step0, key, x, n);
+        return;
+    }
+    if (score.model) {
+        level_blocked(score.model, c, scale, alpha, T, step0, key, x, n);
         return;
     }
 #pragma omp parallel
     {
         block_work w;
-        float *mem = ncsn_xcalloc((size_t)4 * D * CB + (size_t)H * CB, sizeof(float));
+        float *mem = ncsn_xcalloc((size_t)4 * D * CB, sizeof(float));
         w.x = mem;
         w.s = w.x + (size_t)D * CB;
-        w.h = w.s + (size_t)D * CB;
-        w.xr = w.h + (size_t)H * CB;
+        w.xr = w.s + (size_t)D * CB;
         w.sr = w.xr + (size_t)D * CB;
 #pragma omp for schedule(static)
         for (int blk = 0; blk < n_blocks; blk++) {
@@ -315,10 +370,7 @@ static void run_level(ncsn_score_fn score, const float *c, double sigma, int use
                 for (int d = 0; d < D; d++)
                     w.x[(size_t)d * CB + i] = x[(size_t)(c0 + i) * D + d];
             for (int t = 0; t < T; t++) {
-                if (score.model)
-                    model_score_block(score.model, c, scale, nb, &w);
-                else
-                    exact_score_block(score.gmm, sigma, D, nb, &w);
+                exact_score_block(score.gmm, sigma, D, nb, &w);
                 const uint32_t step = step0 + (uint32_t)t;
                 for (int i0 = 0; i0 < nb; i0 += NCSN_RNG_LANES) {
                     for (int d0 = 0; d0 < D; d0 += 2) {
@@ -383,13 +435,12 @@ int ncsn_sample_levels(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key,
             /* the model at sigma_L, or the exact data score (sigma = 0) */
             const double sigma = score.model ? sigma_L : 0.0;
             if (score.model) ncsn_model_level_bias(score.model, (float)sigma, c);
-            run_level(score, c, sigma, 1, s->eps, s->T, 0, key, x, n, D, H);
+            run_level(score, c, sigma, s->eps, s->T, 0, key, x, n, D);
         } else {
             const double sigma = s->sigmas[i];
             const double alpha = s->eps * sigma * sigma / (sigma_L * sigma_L);
             if (score.model) ncsn_model_level_bias(score.model, (float)sigma, c);
-            run_level(score, c, sigma, 1, alpha, s->T, (uint32_t)i * (uint32_t)s->T, key, x, n,
-                      D, H);
+            run_level(score, c, sigma, alpha, s->T, (uint32_t)i * (uint32_t)s->T, key, x, n, D);
         }
         *done = i + 1;
         const double now = ncsn_now();
