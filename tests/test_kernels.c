@@ -233,12 +233,98 @@ static void test_training_threads(void) {
 }
 #endif
 
+/* Annealed Langevin written plainly: ncsn_model_score per chain (no fused operations) and
+ * the sampler's noise (counter (step / 2, chain, pair); words 0, 1 at even steps, 2, 3 at
+ * odd ones; ncsn_box_muller_lanes), over levels sig (L) with T steps each. */
+static void plain_sampler(const ncsn_model *m, const double *sig, int L, int T, double eps,
+                          ncsn_key key, float *x, int n) {
+    const int D = m->D;
+    float *s = malloc(sizeof(float) * D);
+    for (int i = 0; i < L; i++) {
+        const double alpha = eps * sig[i] * sig[i] / (sig[L - 1] * sig[L - 1]);
+        const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
+        for (int t = 0; t < T; t++) {
+            const uint32_t step = (uint32_t)(i * T + t);
+            for (int c = 0; c < n; c++) {
+                float *xc = x + (size_t)c * D;
+                ncsn_model_score(m, xc, 1, (float)sig[i], s);
+                const int c0 = c - c % NCSN_RNG_LANES;
+                for (int d0 = 0; d0 < D; d0 += 2) {
+                    uint32_t w[4][NCSN_RNG_LANES];
+                    float zc[NCSN_RNG_LANES], zs[NCSN_RNG_LANES];
+                    ncsn_philox_lanes(key, step >> 1, (uint32_t)c0, (uint32_t)(d0 / 2), 0, w);
+                    const int q = (int)(step & 1) * 2;
+                    ncsn_box_muller_lanes(w[q], w[q + 1], zc, zs);
+                    xc[d0] += half_alpha * s[d0] + sqrt_alpha * zc[c - c0];
+                    if (d0 + 1 < D) xc[d0 + 1] += half_alpha * s[d0 + 1] + sqrt_alpha * zs[c - c0];
+                }
+            }
+        }
+    }
+    free(s);
+}
+
+/* The sampler at D != 2 (blocked products): close to the plain sampler, and the same bits
+ * on every variant and thread count (odd D, chains not a multiple of a block, odd T so
+ * levels start at odd steps). */
+static void test_sampling_any_d(void) {
+    const int dims[] = {1, 3, 13, 30, 64};
+    enum { N = 101, L = 3, T = 3 };
+    double sig[L] = {3.0, 1.0, 0.3};
+    int isa[3];
+    const int nv = variants(isa);
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        const int D = dims[d];
+        ncsn_model m;
+        ncsn_model_alloc(&m, D, 16, 37, 0, (int)(d % 2));
+        ncsn_model_init_params(&m, ncsn_rng_key(41, (uint32_t)D, NCSN_RNG_INIT));
+        const ncsn_key ks = ncsn_rng_key(42, 0, NCSN_RNG_SAMPLE_START);
+        const ncsn_key kn = ncsn_rng_key(42, 0, NCSN_RNG_SAMPLE_NOISE);
+        float *want = malloc(sizeof(float) * N * D), *first = malloc(sizeof(float) * N * D);
+        float *x = malloc(sizeof(float) * N * D);
+        ncsn_sampler_start(ks, N, D, -4, 4, want);
+        plain_sampler(&m, sig, L, T, 0.01, kn, want, N);
+        ncsn_sampler sp = {NCSN_SAMPLE_ANNEALED, T, 0.01, 0, sig, L};
+        ncsn_score_fn score = {&m, NULL};
+        int runs = 0;
+        for (int v = 0; v < nv; v++)
+            for (int threads = 1; threads <= 3; threads++) {
+#ifdef _OPENMP
+                const int saved = omp_get_max_threads();
+                omp_set_num_threads(threads);
+#else
+                if (threads > 1) continue;
+#endif
+                ncsn_isa_force(isa[v]);
+                ncsn_sampler_start(ks, N, D, -4, 4, x);
+                CU_ASSERT(ncsn_sample(&sp, score, kn, x, N, D, NULL, NULL) == 0);
+                ncsn_isa_force(NCSN_ISA_AUTO);
+#ifdef _OPENMP
+                omp_set_num_threads(saved);
+#endif
+                if (runs++ == 0) {
+                    memcpy(first, x, sizeof(float) * N * D);
+                    double worst = 0;
+                    for (int i = 0; i < N * D; i++) worst = fmax(worst, fabs(x[i] - want[i]));
+                    if (!(worst <= 1e-3)) fprintf(stderr, "\n  sampler D %d: worst %.3g\n", D, worst);
+                    CU_ASSERT(worst <= 1e-3);
+                } else {
+                    CU_ASSERT(memcmp(x, first, sizeof(float) * N * D) == 0);
+                }
+            }
+        free(want), free(first), free(x);
+        ncsn_model_free(&m);
+    }
+}
+
 void ncsn_test_register(void) {
     CU_pSuite s = CU_add_suite("kernels", NULL, NULL);
     CU_add_test(s, "blocked products: every variant gives the definition's bits",
                 test_gemm_matches_definition);
     CU_add_test(s, "training at D 1-100, odd widths: reference values, same bits on every variant",
                 test_training_any_d);
+    CU_add_test(s, "sampling at D != 2: the plain sampler's values, same bits on every variant "
+                "and thread count", test_sampling_any_d);
 #ifdef _OPENMP
     CU_add_test(s, "training at odd D and H: same bits on 1, 2, 3 threads", test_training_threads);
 #endif

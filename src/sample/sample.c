@@ -240,15 +240,24 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
 
 /* x (nb, D) += (alpha / 2) s + sqrt(alpha) z for chains [chain0, chain0 + nb) at step:
  * the noise of step_noise_pairs, 8 chains and two coordinates per Philox call; plain float
- * arithmetic in a fixed order (the same bits in both builds). */
+ * arithmetic in a fixed order (the same bits in both builds). One call serves an even step
+ * and the odd one after it (words 0, 1 and words 2, 3): an even step keeps words 2, 3 in
+ * odd_words (nb / 8 rounded up, D / 2 rounded up, 2 vectors) for the next step, which
+ * passes reuse = 1. */
 #define LANGEVIN_UPDATE_BODY(PHILOX)                                                         \
-    const int q = (int)(step & 1) * 2;                                                       \
+    const int q = (int)(step & 1) * 2, np = (D + 1) / 2;                                     \
     for (int i0 = 0; i0 < nb; i0 += NCSN_RNG_LANES) {                                        \
         const int i1 = nb - i0 < NCSN_RNG_LANES ? nb : i0 + NCSN_RNG_LANES;                  \
         for (int d0 = 0; d0 < D; d0 += 2) {                                                  \
             ncsn_v8u w[4];                                                                   \
+            ncsn_v8u *kept = odd_words + 2 * ((size_t)(i0 / NCSN_RNG_LANES) * np + d0 / 2);  \
             ncsn_v8f zc, zs;                                                                 \
-            PHILOX(key, step >> 1, chain0 + (uint32_t)i0, (uint32_t)(d0 / 2), 0, w);         \
+            if (reuse) {                                                                     \
+                memcpy(&w[2], kept, 2 * sizeof(ncsn_v8u));                                   \
+            } else {                                                                         \
+                PHILOX(key, step >> 1, chain0 + (uint32_t)i0, (uint32_t)(d0 / 2), 0, w);     \
+                memcpy(kept, &w[2], 2 * sizeof(ncsn_v8u));                                   \
+            }                                                                                \
             ncsn_box_muller_v8(&w[q], &w[q + 1], &zc, &zs);                                  \
             for (int i = i0; i < i1; i++) {                                                  \
                 float *xi = x + (size_t)i * D + d0;                                          \
@@ -259,8 +268,8 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
         }                                                                                    \
     }
 #define LANGEVIN_UPDATE_PARAMS                                                               \
-    (ncsn_key key, uint32_t step, uint32_t chain0, int nb, int D, float half_alpha,          \
-     float sqrt_alpha, const float *s, float *x)
+    (ncsn_key key, uint32_t step, int reuse, ncsn_v8u *odd_words, uint32_t chain0, int nb,   \
+     int D, float half_alpha, float sqrt_alpha, const float *s, float *x)
 #if defined(NCSN_RNG_X86)
 static void langevin_update_sse2 LANGEVIN_UPDATE_PARAMS {
     LANGEVIN_UPDATE_BODY(ncsn_philox_v8_sse2)
@@ -310,6 +319,8 @@ static void level_blocked(const ncsn_model *m, const float *c, float scale, doub
     {
         float *h = ncsn_xmalloc(sizeof(float) * (size_t)GB_CHAINS * H); /* (chains, H) */
         float *s = ncsn_xmalloc(sizeof(float) * (size_t)GB_CHAINS * D); /* (chains, D) */
+        ncsn_v8u *odd_words = ncsn_xmalloc(sizeof(ncsn_v8u) * 2 * (GB_CHAINS / NCSN_RNG_LANES) *
+                                           (size_t)((D + 1) / 2));
         ncsn_gemm g1, g2;
         memset(&g1, 0, sizeof g1);
         memset(&g2, 0, sizeof g2);
@@ -326,14 +337,16 @@ static void level_blocked(const ncsn_model *m, const float *c, float scale, doub
             g1.M = g2.M = nb;
             g1.A = xb;
             for (int t = 0; t < T; t++) {
+                const uint32_t step = step0 + (uint32_t)t;
                 ncsn_gemm_block(&g1, 0, nb, 0, H);
                 ncsn_gemm_block(&g2, 0, nb, 0, D);
-                update(key, step0 + (uint32_t)t, (uint32_t)c0, nb, D, half_alpha, sqrt_alpha, s,
-                       xb);
+                update(key, step, t > 0 && (step & 1), odd_words, (uint32_t)c0, nb, D, half_alpha,
+                       sqrt_alpha, s, xb);
             }
         }
         free(h);
         free(s);
+        free(odd_words);
     }
     free(w1xT);
     free(w2T);
