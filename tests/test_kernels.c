@@ -264,11 +264,12 @@ static void plain_sampler(const ncsn_model *m, const double *sig, int L, int T, 
     free(s);
 }
 
-/* The sampler at D != 2 (blocked products): close to the plain sampler, and the same bits
+/* The sampler (the D = 2 kernel, and the blocked products at any other D): close to the
+ * plain sampler, and the same bits
  * on every variant and thread count (odd D, chains not a multiple of a block, odd T so
  * levels start at odd steps). */
 static void test_sampling_any_d(void) {
-    const int dims[] = {1, 3, 13, 30, 64};
+    const int dims[] = {1, 2, 3, 13, 30, 64};
     enum { N = 101, L = 3, T = 3 };
     double sig[L] = {3.0, 1.0, 0.3};
     int isa[3];
@@ -323,7 +324,7 @@ void ncsn_test_register(void) {
                 test_gemm_matches_definition);
     CU_add_test(s, "training at D 1-100, odd widths: reference values, same bits on every variant",
                 test_training_any_d);
-    CU_add_test(s, "sampling at D != 2: the plain sampler's values, same bits on every variant "
+    CU_add_test(s, "sampling at D 1-64: the plain sampler's values, same bits on every variant "
                 "and thread count", test_sampling_any_d);
 #ifdef _OPENMP
     CU_add_test(s, "training at odd D and H: same bits on 1, 2, 3 threads", test_training_threads);

@@ -320,6 +320,15 @@ static inline void ncsn_box_muller_v32(const ncsn_v32u *pu1, const ncsn_v32u *pu
     NCSN_BOX_MULLER_BODY(ncsn_v32f, ncsn_v32i, ncsn_v32u)
 }
 
+/* 64 lanes (eight blocks of 8): the AVX-512 build of the D = 2 sampler's groups. */
+typedef uint32_t ncsn_v64u __attribute__((vector_size(256)));
+typedef int32_t ncsn_v64i __attribute__((vector_size(256)));
+typedef float ncsn_v64f __attribute__((vector_size(256)));
+static inline void ncsn_box_muller_v64(const ncsn_v64u *pu1, const ncsn_v64u *pu2, ncsn_v64f *zc,
+                                       ncsn_v64f *zs) {
+    NCSN_BOX_MULLER_BODY(ncsn_v64f, ncsn_v64i, ncsn_v64u)
+}
+
 /* The array form of ncsn_box_muller_v8. */
 static inline void ncsn_box_muller_lanes(const uint32_t *u1, const uint32_t *u2, float *zc,
                                          float *zs) {

@@ -179,6 +179,44 @@ static inline v4f fma_lanes4(v4f a, v4f b, v4f c) {
 #define D2_PHILOX(key, a, b0, w) ncsn_philox_v32_avx2(key, a, b0, 0, 0, w)
 #define D2_BOX_MULLER ncsn_box_muller_v32
 #include "sample_d2.inc"
+#undef D2_NAME
+#undef D2_ATTR
+#undef D2_VT
+#undef D2_W
+#undef D2_NV
+#undef D2_FMA
+#undef D2_MAX
+#undef D2_WT
+#undef D2_ZT
+#undef D2_PHILOX
+#undef D2_BOX_MULLER
+/* 64 chains a group, 16 lanes: again 8 accumulators in flight; the noise of eight blocks
+ * of 8 chains (two calls of four blocks side by side) */
+typedef float v16f __attribute__((vector_size(64)));
+static inline __attribute__((always_inline, target("avx512f,avx2,fma"))) void
+philox_v64(ncsn_key key, uint32_t a, uint32_t b0, ncsn_v64u w[4]) {
+    ncsn_v32u lo[4], hi[4];
+    ncsn_philox_v32_avx2(key, a, b0, 0, 0, lo);
+    ncsn_philox_v32_avx2(key, a, b0 + 32, 0, 0, hi);
+    for (int i = 0; i < 4; i++) {
+        memcpy((char *)&w[i], &lo[i], sizeof lo[i]);
+        memcpy((char *)&w[i] + sizeof lo[i], &hi[i], sizeof hi[i]);
+    }
+}
+#define D2_NAME group_d2_avx512
+#define D2_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define D2_VT v16f
+#define D2_W 16
+#define D2_NV 4
+#define D2_FMA(a, b, c) ((v16f)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define D2_MAX(v) ((v16f)_mm512_max_ps((__m512)(v), _mm512_setzero_ps()))
+#define D2_BCAST(s) ((v16f)_mm512_set1_ps(s))
+#define D2_WT ncsn_v64u
+#define D2_ZT ncsn_v64f
+#define D2_PHILOX(key, a, b0, w) philox_v64(key, a, b0, w)
+#define D2_BOX_MULLER ncsn_box_muller_v64
+#include "sample_d2.inc"
+#undef D2_BCAST
 #endif
 #else
 static inline ncsn_v8f fma_lanes8(ncsn_v8f a, ncsn_v8f b, ncsn_v8f c) {
@@ -215,6 +253,10 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
     if (ncsn_isa() >= NCSN_ISA_AVX2_FMA) {
         fn = group_d2_avx2_fma;
         G = 32;
+    }
+    if (ncsn_isa() >= NCSN_ISA_AVX512) {
+        fn = group_d2_avx512;
+        G = 64;
     }
 #endif
 #else
