@@ -1,8 +1,9 @@
 /* bench.h: `ncsn bench`, the performance table (prints, never asserts).
  *   ncsn_cmd_bench   training microseconds per step and sampling network evaluations per
- *                    second at the notebook's sizes (SPEC.md section 5), each beside the
- *                    straightforward reference path, as FLOP rates against the FP32 peak
- *                    measured in the same run, for 1 and 2 threads; --json, --quick. */
+ *                    second of the notebook's network at any D and H (--dim, --hidden),
+ *                    each beside the straightforward reference path, as FLOP rates against
+ *                    the FP32 peak measured in the same run, for 1 and 2 threads; --json,
+ *                    --quick; --sweep times a real sweep. */
 #ifndef NCSN_BENCH_H
 #define NCSN_BENCH_H
 

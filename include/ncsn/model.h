@@ -13,7 +13,9 @@
  *   ncsn_model_tensor                  the i-th tensor with its PyTorch name and shape
  *   ncsn_model_embed, _level_bias      the per-level constant of the first layer
  *   ncsn_model_score                   s(x, sigma) for n points at one sigma
- *   ncsn_model_forward / _backward     one example, with its activations, for training */
+ *   ncsn_model_forward / _backward     one example, with its activations, for training
+ *   ncsn_model_units_share, _unit_params   which hidden units, and so which parameters, a
+ *                                      thread owns in the blocked training path */
 #ifndef NCSN_MODEL_H
 #define NCSN_MODEL_H
 
@@ -64,6 +66,18 @@ void ncsn_model_embed(const ncsn_model *m, float sigma, float *e);
 void ncsn_model_level_bias(const ncsn_model *m, float sigma, float *c);
 /* s (n, D) = s_theta(x, sigma) for x (n, D). Serial; callers parallelise over points. */
 void ncsn_model_score(const ncsn_model *m, const float *x, int n, float sigma, float *s);
+
+/* Hidden units go in blocks of ncsn_model_unit_block(H) (64, or 128 from H = 256; a sum
+ * over hidden units is taken per block, then added in block order, so the block size, never
+ * the thread count, fixes its order). Thread me of nt owns the whole blocks
+ * [nblk me / nt, nblk (me + 1) / nt): units [*o0, *o1). */
+int ncsn_model_unit_block(int H);
+void ncsn_model_units_share(int H, int me, int nt, int *o0, int *o1);
+/* The parameters of units [o0, o1) (W_1's rows, b_1, W_2's columns) as (start, count)
+ * ranges of the parameter block, and with with_rest the embedding's and b_2; returns the
+ * number of ranges (at most D + 4). */
+int ncsn_model_unit_params(const ncsn_model *m, int o0, int o1, int with_rest, size_t *start,
+                           size_t *count);
 
 /* Activations of one example, kept for the backward pass. */
 typedef struct {

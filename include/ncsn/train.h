@@ -75,6 +75,10 @@ void ncsn_adam_init(ncsn_adam *a, size_t n, double lr, double weight_decay);
 void ncsn_adam_free(ncsn_adam *a);
 /* params -= Adam update for grad (both n floats). grad is modified (weight decay added). */
 void ncsn_adam_step(ncsn_adam *a, float *params, float *grad);
+/* The same step on m's parameters (a->n == m->n_params), for large models in parallel,
+ * each thread on the parameters of its hidden units (ncsn_model_units_share): the bits of
+ * ncsn_adam_step. */
+void ncsn_adam_step_model(ncsn_adam *a, const ncsn_model *m, float *grad);
 
 /* Progress reporting: called about once a second and at the end. */
 typedef void (*ncsn_progress_fn)(const char *phase, int64_t done, int64_t total, double rate,

@@ -93,6 +93,35 @@ void ncsn_model_tensor(const ncsn_model *m, int i, const char **name, float **da
     }
 }
 
+int ncsn_model_unit_block(int H) { return H >= 256 ? 128 : 64; }
+
+void ncsn_model_units_share(int H, int me, int nt, int *o0, int *o1) {
+    const int ob = ncsn_model_unit_block(H), n_blk = (H + ob - 1) / ob;
+    const int b0 = (int)((long)n_blk * me / nt), b1 = (int)((long)n_blk * (me + 1) / nt);
+    *o0 = b0 * ob < H ? b0 * ob : H;
+    *o1 = b1 * ob < H ? b1 * ob : H;
+}
+
+int ncsn_model_unit_params(const ncsn_model *m, int o0, int o1, int with_rest, size_t *start,
+                           size_t *count) {
+    const int D = m->D, E = m->E, H = m->H, DE = D + E;
+    int n = 0;
+#define RANGE(ptr, len)                                          \
+    do {                                                         \
+        start[n] = (size_t)((ptr) - m->params);                  \
+        count[n++] = (size_t)(len);                              \
+    } while (0)
+    if (with_rest) RANGE(m->emb0_w, m->bb0_w - m->emb0_w); /* the embedding's four tensors */
+    if (o1 > o0) {
+        RANGE(m->bb0_w + (size_t)o0 * DE, (size_t)(o1 - o0) * DE);
+        RANGE(m->bb0_b + o0, o1 - o0);
+        for (int d = 0; d < D; d++) RANGE(m->bb2_w + (size_t)d * H + o0, o1 - o0);
+    }
+    if (with_rest) RANGE(m->bb2_b, D);
+#undef RANGE
+    return n;
+}
+
 static float embed_input(const ncsn_model *m, float sigma) {
     return m->sigma_input == NCSN_SIGMA_INPUT_LOG_SIGMA ? logf(sigma) : sigma;
 }

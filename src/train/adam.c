@@ -39,8 +39,7 @@ typedef struct {
 #define ADAM_SCALAR(c, p, g, m, v, i)                                        \
     do {                                                                     \
         float g_ = g[i];                                                     \
-        if (c->wd != 0) g_ += c->wd * p[i];                                  \
-        g[i] = g_;                                                           \
+        if (c->wd != 0) g[i] = g_ += c->wd * p[i];                           \
         m[i] = c->b1 * m[i] + (1 - c->b1) * g_;                              \
         v[i] = c->b2 * v[i] + (1 - c->b2) * g_ * g_;                         \
         const float denom_ = sqrtf(v[i]) / c->bc2_sqrt + c->eps;             \
@@ -58,12 +57,14 @@ typedef struct {
         memcpy(&pv, p + i, sizeof pv);                                                \
         memcpy(&mv, m + i, sizeof mv);                                                \
         memcpy(&vv, v + i, sizeof vv);                                                \
-        if (c->wd != 0) gv = gv + c->wd * pv;                                         \
+        if (c->wd != 0) {                                                             \
+            gv = gv + c->wd * pv;                                                     \
+            memcpy(g + i, &gv, sizeof gv);                                            \
+        }                                                                             \
         mv = c->b1 * mv + ob1 * gv;                                                   \
         vv = c->b2 * vv + (ob2 * gv) * gv;                                            \
         const VT denom = SQRT(vv) / c->bc2_sqrt + c->eps;                             \
         pv = pv - c->step_size * (mv / denom);                                        \
-        memcpy(g + i, &gv, sizeof gv);                                                \
         memcpy(p + i, &pv, sizeof pv);                                                \
         memcpy(m + i, &mv, sizeof mv);                                                \
         memcpy(v + i, &vv, sizeof vv);                                                \
@@ -98,7 +99,7 @@ static void adam_range(const adam_consts *c, float *p, float *g, float *m, float
 #endif
 }
 
-void ncsn_adam_step(ncsn_adam *a, float *params, float *grad) {
+static adam_consts adam_next(ncsn_adam *a) {
     /* torch.optim.Adam (single-tensor path): g += wd p; m = b1 m + (1-b1) g;
      * v = b2 v + (1-b2) g^2; p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). */
     a->t++;
@@ -106,5 +107,38 @@ void ncsn_adam_step(ncsn_adam *a, float *params, float *grad) {
     const double bc2 = 1.0 - pow(a->beta2, (double)a->t);
     const adam_consts c = {(float)(a->lr / bc1), (float)sqrt(bc2), (float)a->beta1,
                            (float)a->beta2, (float)a->eps, (float)a->weight_decay};
+    return c;
+}
+
+void ncsn_adam_step_model(ncsn_adam *a, const ncsn_model *m, float *grad) {
+    /* Every element's update is its own, so any split gives the bits of one thread. Large
+     * models in parallel, each thread updating the parameters of the hidden units it owns
+     * in the blocked training path (ncsn_model_units_share), which are in its cache;
+     * small ones (the notebook's 2.8 k parameters) with no OpenMP team. */
+    const adam_consts c = adam_next(a);
+    if (a->n < 32768 || ncsn_max_threads() < 2) {
+        adam_range(&c, m->params, grad, a->m, a->v, a->n);
+        return;
+    }
+#pragma omp parallel
+    {
+        int me = 0, nt = 1, o0, o1;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        size_t *start = ncsn_xmalloc(sizeof(size_t) * 2 * ((size_t)m->D + 4));
+        size_t *count = start + m->D + 4;
+        ncsn_model_units_share(m->H, me, nt, &o0, &o1);
+        const int n = ncsn_model_unit_params(m, o0, o1, me == 0, start, count);
+        for (int r = 0; r < n; r++)
+            adam_range(&c, m->params + start[r], grad + start[r], a->m + start[r], a->v + start[r],
+                       count[r]);
+        free(start);
+    }
+}
+
+void ncsn_adam_step(ncsn_adam *a, float *params, float *grad) {
+    const adam_consts c = adam_next(a);
     adam_range(&c, params, grad, a->m, a->v, a->n);
 }

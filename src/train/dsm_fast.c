@@ -86,6 +86,10 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
         f->pq_ld = 2 * E;
         f->uk = f->uv;
         f->vk = f->uv + E;
+        f->ob = ncsn_model_unit_block(H);
+        const int n_blk = (H + f->ob - 1) / f->ob;
+        f->spart = ncsn_xcalloc((size_t)n_blk * Bmax * D, sizeof(float));
+        f->pqpart = ncsn_xcalloc((size_t)n_blk * K * 2 * E, sizeof(float));
     }
     return f;
 }
@@ -103,6 +107,8 @@ void dsm_fast_free(fast_work *f) {
     free(f->t);
     free(f->kpos);
     free(f->scale);
+    free(f->spart);
+    free(f->pqpart);
     free(f);
 }
 

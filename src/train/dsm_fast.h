@@ -51,6 +51,10 @@ typedef struct {
     float *uv;          /* (Kmax, 2, E) rows u_k, v_k (uk = uv, vk = uv + E, stride 2 E) */
     float *pq;          /* (Kmax, 2, H) rows P_k, Q_k */
     float *tone;        /* (2, Bmax) rows t by position, and ones */
+    int ob;             /* hidden units per block (64, or 128 from H = 256): the sums over
+                           hidden units are taken per block, then added in block order */
+    float *spart;       /* (H / ob, Bmax, D) the output's partial sums, per block */
+    float *pqpart;      /* (H / ob, Kmax, 2, E) W_1e' P_k, W_1e' Q_k, per block */
 } fast_work;
 
 /* Whether the fast path covers this model's sizes (E <= 32: a class is a 32-bit mask). */

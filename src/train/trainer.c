@@ -70,8 +70,8 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
 NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
                                 int D, int *levels, float *zb) {
     enum { RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
-    ncsn_v8u w[RUN][4];
     for (int r0 = 0; r0 < bsz; r0 += 8 * RUN) {
+        ncsn_v8u w[RUN][4];
         const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
         ncsn_philox_v8_run(k_level, step, (uint32_t)r0, 0, 0, nblk, w);
         for (int j = 0; j < nblk; j++) {
@@ -81,24 +81,58 @@ NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t ste
             const v8i lv = __builtin_convertvector(u * (float)L, v8i);
             for (int l = 0; l < nb; l++) levels[b0 + l] = lv[l] < L ? lv[l] : L - 1;
         }
-        for (int c = 0; 4 * c < D; c++) {
-            ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0, nblk, w);
-            for (int j = 0; j < nblk; j++) {
-                const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
-                v8f z[4];
-                ncsn_box_muller_v8(&w[j][0], &w[j][1], &z[0], &z[1]);
-                if (4 * c + 2 < D) ncsn_box_muller_v8(&w[j][2], &w[j][3], &z[2], &z[3]);
-                if (D == 2 && nb == 8) {
-                    for (int l = 0; l < 8; l++) {
-                        zb[(size_t)(b0 + l) * 2] = z[0][l];
-                        zb[(size_t)(b0 + l) * 2 + 1] = z[1][l];
-                    }
-                    continue;
+    }
+    /* the noise, one (run of 8 RUN examples, coordinate block c) at a time; in parallel for
+     * large batches (every number comes from its own counter: the same bits) */
+    const int n_c = (D + 3) / 4, n_runs = (bsz + 8 * RUN - 1) / (8 * RUN);
+#pragma omp parallel for schedule(static) if ((long)bsz * D >= 8192)
+    for (int it = 0; it < n_runs * n_c; it++) {
+        const int r0 = it / n_c * 8 * RUN, c = it % n_c;
+        const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
+        ncsn_v8u w[RUN][4];
+        ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0, nblk, w);
+        for (int j = 0; j < nblk; j++) {
+            const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
+            v8f z[4];
+            ncsn_box_muller_v8(&w[j][0], &w[j][1], &z[0], &z[1]);
+            if (4 * c + 2 < D) ncsn_box_muller_v8(&w[j][2], &w[j][3], &z[2], &z[3]);
+            if (D == 2 && nb == 8) {
+                for (int l = 0; l < 8; l++) {
+                    zb[(size_t)(b0 + l) * 2] = z[0][l];
+                    zb[(size_t)(b0 + l) * 2 + 1] = z[1][l];
                 }
-                for (int q = 0; q < 4 && 4 * c + q < D; q++)
-                    for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
+                continue;
             }
+            for (int q = 0; q < 4 && 4 * c + q < D; q++)
+                for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
         }
+    }
+}
+
+/* ema = r ema + (1 - r) model, elementwise (the bits of one thread): large models split
+ * like Adam's step (ncsn_adam_step_model), small ones with no OpenMP team. */
+static void ema_update(ncsn_model *ema, const ncsn_model *model, float r) {
+    const float q = 1.0f - r;
+    const size_t n = model->n_params;
+    if (n < 32768 || ncsn_max_threads() < 2) {
+        for (size_t k = 0; k < n; k++) ema->params[k] = r * ema->params[k] + q * model->params[k];
+        return;
+    }
+#pragma omp parallel
+    {
+        int me = 0, nt = 1, o0, o1;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        size_t *start = ncsn_xmalloc(sizeof(size_t) * 2 * ((size_t)model->D + 4));
+        size_t *count = start + model->D + 4;
+        ncsn_model_units_share(model->H, me, nt, &o0, &o1);
+        const int nr = ncsn_model_unit_params(model, o0, o1, me == 0, start, count);
+        for (int r_ = 0; r_ < nr; r_++)
+            for (size_t k = start[r_]; k < start[r_] + count[r_]; k++)
+                ema->params[k] = r * ema->params[k] + q * model->params[k];
+        free(start);
     }
 }
 
@@ -189,13 +223,8 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
             status = 1;
             break;
         }
-        ncsn_adam_step(&t->adam, t->model->params, t->grad.params);
-        if (t->ema) {
-            const float r = (float)cfg->train.ema, q = 1.0f - (float)cfg->train.ema;
-            float *e = t->ema->params;
-            const float *p = t->model->params;
-            for (size_t k = 0; k < t->model->n_params; k++) e[k] = r * e[k] + q * p[k];
-        }
+        ncsn_adam_step_model(&t->adam, t->model, t->grad.params);
+        if (t->ema) ema_update(t->ema, t->model, (float)cfg->train.ema);
         t->step = step + 1;
         log->final_loss = loss;
         if (t->step % cfg->train.log_every == 0 || t->step == steps)

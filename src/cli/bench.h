@@ -1,0 +1,57 @@
+/* cli/bench.h: the parts of `ncsn bench` (cli/bench.c), private to src/cli/.
+ *   bench_measure.c  the FMA peak, training and sampling speed beside the straightforward
+ *                    reference paths, and the bits of every kernel variant
+ *   bench_sweep.c    a real `ncsn sweep` timed as a child process
+ * Sizes: D data dimension, E embedding width, H hidden width, B batch, L noise levels. */
+#ifndef NCSN_CLI_BENCH_H
+#define NCSN_CLI_BENCH_H
+
+#include <stdint.h>
+
+enum { BENCH_MAX_T = 8, BENCH_E = 16, BENCH_B = 128, BENCH_L = 100 };
+
+typedef struct {
+    int quick, json, sweep;
+    int threads[BENCH_MAX_T], n_threads;
+    int D, H;
+    long steps;        /* training steps per measurement */
+    int chains, levels, T;
+} bench_opts;
+
+typedef struct {
+    int threads;
+    double peak_fma, peak_muladd;      /* GFLOP/s: the kernels' widest FMA, mul + add */
+    double train_us, train_ref_us;     /* per step */
+    double sample_eps, sample_ref_eps; /* network evaluations per second */
+    uint64_t train_hash, sample_hash;  /* bits of the library's results */
+} bench_row;
+
+/* FLOPs counted (the products that grow with D and H, whatever the implementation does):
+ * a training step 2 B 5 D H (forward W_1x x' and W_2 h, backward W_2' ds, ds h', dz x'),
+ * an evaluation 2 2 D H. */
+double bench_flops_train_step(const bench_opts *o);
+double bench_flops_eval(const bench_opts *o);
+
+/* GFLOP/s of independent chains on t threads, each timing itself: kind 0 fused
+ * multiply-adds of the widest vectors the kernels use (ncsn_isa), 1 separate multiplies
+ * and adds. */
+double bench_peak(int t, int kind, long iters);
+/* The training data: n points (n, D). */
+float *bench_data(int D, int n);
+void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
+                 bench_row *r);
+void bench_sample(const bench_opts *o, const double *sigmas, bench_row *r);
+/* A few training steps and sampling steps on every variant the CPU has (cpu.h), compared
+ * with the baseline's bits; *steps and *chains say how many were run. */
+void bench_isa_identity(const bench_opts *o, const double *sigmas, const float *data, int n,
+                        int *same_train, int *same_sample, int *steps, int *chains);
+
+enum { BENCH_SWEEP_RUNS = 4 };
+typedef struct {
+    int P, threads;  /* ranks, OpenMP threads per rank */
+    double seconds;  /* wall time of the whole sweep; < 0 when not run */
+    char note[4400]; /* why not, when not */
+} bench_sweep_row;
+void bench_sweeps(bench_sweep_row *rows, int *n_rows, int max_t);
+
+#endif

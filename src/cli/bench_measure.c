@@ -1,0 +1,353 @@
+/* cli/bench_measure.c: what `ncsn bench` measures (cli/bench.h). Each measurement is the
+ * best of a few repeats (the machine may be shared). Beside the library's paths
+ * (ncsn_train, ncsn_sample) runs a reference: the straightforward code (per-example
+ * forward and backward through model.c with scalar draws; ncsn_model_score per chain with
+ * libm Box-Muller), so one run gives before/after ratios on the same machine under the
+ * same load. The peak is measured here too: independent chains of fused multiply-adds of
+ * the widest vectors the kernels use, every thread timing its own, summed. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ncsn/common.h"
+#include "ncsn/config.h"
+#include "ncsn/cpu.h"
+#include "ncsn/data.h"
+#include "ncsn/model.h"
+#include "ncsn/rng.h"
+#include "ncsn/sample.h"
+#include "ncsn/train.h"
+#include "bench.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
+static void set_threads(int t) {
+#ifdef _OPENMP
+    omp_set_num_threads(t);
+#else
+    (void)t;
+#endif
+}
+
+static uint64_t fnv1a(const void *p, size_t n) {
+    const unsigned char *c = p;
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
+    return h;
+}
+
+double bench_flops_train_step(const bench_opts *o) { return 2.0 * BENCH_B * 5.0 * o->D * o->H; }
+double bench_flops_eval(const bench_opts *o) { return 2.0 * 2.0 * o->D * o->H; }
+
+/* ---- peak ---------------------------------------------------------------------------- */
+
+typedef float v8f __attribute__((vector_size(32)));
+
+/* FLOPs per iteration of each kernel below */
+enum { FMA512_FLOPS = 16 * 16 * 2, FMA256_FLOPS = 12 * 8 * 2, MULADD_FLOPS = 12 * 8 };
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(NCSN_NO_CLONES)
+/* 16 chains of 16-lane fused multiply-adds: two FMA pipes of latency 4 need 8 in flight */
+__attribute__((target("avx512f"))) static float fma512_kernel(long iters, float a, float b) {
+    __m512 acc[16];
+    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
+    for (int k = 0; k < 16; k++) acc[k] = _mm512_set1_ps((float)k);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < 16; k++) acc[k] = _mm512_fmadd_ps(acc[k], va, vb);
+    __m512 s = acc[0];
+    for (int k = 1; k < 16; k++) s = _mm512_add_ps(s, acc[k]);
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) static float fma256_kernel(long iters, float a, float b) {
+    __m256 acc[12];
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    for (int k = 0; k < 12; k++) acc[k] = _mm256_set1_ps((float)k);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < 12; k++) acc[k] = _mm256_fmadd_ps(acc[k], va, vb);
+    __m256 s = acc[0];
+    for (int k = 1; k < 12; k++) s = _mm256_add_ps(s, acc[k]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0];
+}
+#endif
+
+/* Separate multiply and add chains: 6 of each (all in registers), 8 lanes. */
+__attribute__((target_clones("avx2", "default"))) static float muladd_kernel(long iters, float a,
+                                                                             float b) {
+    v8f m[6], s[6];
+    for (int k = 0; k < 6; k++)
+        for (int l = 0; l < 8; l++) m[k][l] = s[k][l] = (float)(k + l);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < 6; k++) {
+            m[k] = m[k] * a;
+            s[k] = s[k] + b;
+        }
+    float r = 0;
+    for (int k = 0; k < 6; k++) r += m[k][0] + s[k][0];
+    return r;
+}
+
+/* One thread's GFLOP/s of kernel kind (0: the widest FMA the kernels use, 1: mul + add). */
+static double peak_one(int kind, long iters, float a, float b, float *sink) {
+    const double t0 = ncsn_now();
+    double flops = (double)iters * MULADD_FLOPS;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(NCSN_NO_CLONES)
+    if (kind == 0 && ncsn_isa() == NCSN_ISA_AVX512) {
+        *sink += fma512_kernel(iters, a, b);
+        flops = (double)iters * FMA512_FLOPS;
+    } else if (kind == 0 && ncsn_isa() == NCSN_ISA_AVX2_FMA) {
+        *sink += fma256_kernel(iters, a, b);
+        flops = (double)iters * FMA256_FLOPS;
+    } else
+#endif
+        *sink += muladd_kernel(iters, a, b);
+    return flops / (ncsn_now() - t0) * 1e-9;
+}
+
+double bench_peak(int t, int kind, long iters) {
+    volatile float va = 0.9999999f, vb = 1e-7f;
+    const float a = va, b = vb;
+    double best = 0;
+    ncsn_isa(); /* decided before the threads read it */
+    for (int rep = 0; rep < 3; rep++) {
+        double total = 0;
+        float sink = 0;
+        set_threads(t);
+#pragma omp parallel reduction(+ : total, sink)
+        {
+#pragma omp barrier
+            total += peak_one(kind, iters, a, b, &sink);
+        }
+        if (sink == 12345.0f) fprintf(stderr, " ");
+        if (total > best) best = total;
+    }
+    return best;
+}
+
+/* ---- data ------------------------------------------------------------------------------ */
+
+float *bench_data(int D, int n) {
+    float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
+    if (D == 2) { /* the notebook's mixture */
+        ncsn_gmm g;
+        double w[2] = {0.95, 0.05}, mu[4] = {-5, -5, 5, 5}, sd[2] = {1, 1};
+        NCSN_ASSERT(ncsn_gmm_init(&g, 2, 2, w, mu, sd) == 0);
+        ncsn_gmm_sample(&g, ncsn_rng_key(1, 0, NCSN_RNG_TRAIN_DATA), 0, n, x);
+        ncsn_gmm_free(&g);
+        return x;
+    }
+    ncsn_key k = ncsn_rng_key(1, 0, NCSN_RNG_TRAIN_DATA);
+    for (int i = 0; i < n; i++) ncsn_rng_fill_normal(k, 0, (uint32_t)i, D, x + (size_t)i * D);
+    for (size_t j = 0; j < (size_t)n * D; j++) x[j] *= 3.0f;
+    return x;
+}
+
+static void model_make(const bench_opts *o, ncsn_model *m) {
+    ncsn_model_alloc(m, o->D, BENCH_E, o->H, 0, 0);
+    ncsn_model_init_params(m, ncsn_rng_key(1, 0, NCSN_RNG_INIT));
+}
+
+/* ---- training ------------------------------------------------------------------------ */
+
+/* One training step the straightforward way: scalar draws per example, the per-example
+ * loss and gradient, Adam. */
+static void ref_train_step(ncsn_key k_level, ncsn_key k_noise, uint32_t step, const float *x,
+                           int n, int *levels, float *xb, float *zb, const float *sig,
+                           ncsn_model *model, ncsn_model *grad, ncsn_dsm_work *w,
+                           ncsn_adam *adam) {
+    const int D = model->D, B = BENCH_B;
+    const int pos = (int)((step * (uint32_t)B) % (uint32_t)(n - B));
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        memcpy(xb + (size_t)b * D, x + (size_t)(pos + b) * D, sizeof(float) * D);
+        float u[4];
+        ncsn_rng_uniform4(k_level, step, (uint32_t)b, 0, u);
+        int lv = (int)(u[0] * (float)BENCH_L);
+        levels[b] = lv < BENCH_L ? lv : BENCH_L - 1;
+        ncsn_rng_fill_normal(k_noise, step, (uint32_t)b, D, zb + (size_t)b * D);
+    }
+    ncsn_dsm_loss_grad_reference(model, xb, B, levels, sig, zb, grad, w);
+    ncsn_adam_step(adam, model->params, grad->params);
+}
+
+/* Microseconds per step of the reference path (best of reps). */
+static double ref_train_us(const bench_opts *o, const double *sigmas, const float *data, int n,
+                           long steps, int reps) {
+    float sig[BENCH_L];
+    for (int i = 0; i < BENCH_L; i++) sig[i] = (float)sigmas[i];
+    int levels[BENCH_B];
+    float *xb = ncsn_xmalloc(sizeof(float) * BENCH_B * o->D);
+    float *zb = ncsn_xmalloc(sizeof(float) * BENCH_B * o->D);
+    double best = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+        ncsn_model m, g;
+        model_make(o, &m);
+        float *gb = ncsn_xcalloc(m.n_params, sizeof(float));
+        ncsn_model_view(&m, gb, &g);
+        ncsn_dsm_work w;
+        ncsn_dsm_work_alloc(&w, &m, BENCH_B);
+        ncsn_adam adam;
+        ncsn_adam_init(&adam, m.n_params, 1e-3, 0);
+        ncsn_key kl = ncsn_rng_key(1, 0, NCSN_RNG_TRAIN_LEVEL);
+        ncsn_key kn = ncsn_rng_key(1, 0, NCSN_RNG_TRAIN_NOISE);
+        double t0 = ncsn_now();
+        for (long s = 0; s < steps; s++)
+            ref_train_step(kl, kn, (uint32_t)s, data, n, levels, xb, zb, sig, &m, &g, &w, &adam);
+        double us = (ncsn_now() - t0) / (double)steps * 1e6;
+        if (us < best) best = us;
+        ncsn_adam_free(&adam);
+        ncsn_dsm_work_free(&w);
+        free(gb);
+        ncsn_model_free(&m);
+    }
+    free(xb);
+    free(zb);
+    return best;
+}
+
+/* steps Adam steps of ncsn_train from the fixed initialisation; returns the seconds, and
+ * *hash the bits of the trained weights. */
+static double train_once(const bench_opts *o, const double *sigmas, const float *data, int n,
+                         long steps, uint64_t *hash) {
+    ncsn_config cfg;
+    ncsn_config_default(&cfg);
+    cfg.train.steps = steps;
+    cfg.train.batch = BENCH_B;
+    cfg.train.log_every = steps;
+    ncsn_model m;
+    model_make(o, &m);
+    ncsn_train_log log;
+    const double t0 = ncsn_now();
+    ncsn_train(&cfg, 0, sigmas, BENCH_L, data, n, &m, NULL, &log, NULL, NULL);
+    const double seconds = ncsn_now() - t0;
+    *hash = fnv1a(m.params, sizeof(float) * m.n_params);
+    ncsn_train_log_free(&log);
+    ncsn_model_free(&m);
+    ncsn_config_free(&cfg);
+    return seconds;
+}
+
+void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
+                 bench_row *r) {
+    const int reps = o->quick ? 1 : 3;
+    r->train_us = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+        const double us = train_once(o, sigmas, data, n, o->steps, &r->train_hash) /
+                          (double)o->steps * 1e6;
+        if (us < r->train_us) r->train_us = us;
+    }
+    /* the reference: fewer steps, it is slow */
+    const long ref_steps = o->quick ? 5 : o->steps / 10 > 20 ? o->steps / 10 : 20;
+    r->train_ref_us = ref_train_us(o, sigmas, data, n, ref_steps, reps);
+}
+
+/* ---- sampling ------------------------------------------------------------------------ */
+
+/* Annealed Langevin the straightforward way: ncsn_model_score per block of chains, libm
+ * Box-Muller per draw (SPEC.md section 4). */
+static void ref_sample(const ncsn_model *m, const double *sigmas, int L, int T, double eps,
+                       ncsn_key key, float *x, int n) {
+    enum { RCB = 64 };
+    const int D = m->D;
+    const double sigma_L = sigmas[L - 1];
+    for (int i = 0; i < L; i++) {
+        const double alpha = eps * sigmas[i] * sigmas[i] / (sigma_L * sigma_L);
+        const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
+#pragma omp parallel
+        {
+            float *s = ncsn_xmalloc(sizeof(float) * RCB * (size_t)D);
+            float *z = ncsn_xmalloc(sizeof(float) * (size_t)D);
+#pragma omp for schedule(static)
+            for (int c0 = 0; c0 < n; c0 += RCB) {
+                const int nb = n - c0 < RCB ? n - c0 : RCB;
+                float *xb = x + (size_t)c0 * D;
+                for (int t = 0; t < T; t++) {
+                    ncsn_model_score(m, xb, nb, (float)sigmas[i], s);
+                    for (int q = 0; q < nb; q++) {
+                        ncsn_rng_fill_normal(key, (uint32_t)(i * T + t), (uint32_t)(c0 + q), D, z);
+                        for (int d = 0; d < D; d++)
+                            xb[(size_t)q * D + d] += half_alpha * s[(size_t)q * D + d] +
+                                                     sqrt_alpha * z[d];
+                    }
+                }
+            }
+            free(s);
+            free(z);
+        }
+    }
+}
+
+void bench_sample(const bench_opts *o, const double *all_sigmas, bench_row *r) {
+    const int reps = o->quick ? 1 : 3, D = o->D;
+    const int n = o->chains, L = o->levels, T = o->T;
+    /* L levels spread over the notebook's 100, sampled with the notebook's eps */
+    double sig[BENCH_L];
+    for (int i = 0; i < L; i++) sig[i] = all_sigmas[(BENCH_L - 1) * i / (L > 1 ? L - 1 : 1)];
+    ncsn_model m;
+    model_make(o, &m);
+    float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
+    const ncsn_key ks = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START);
+    const ncsn_key kn = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE);
+    ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, T, 0.001, 0, sig, L};
+    ncsn_score_fn score = {&m, NULL};
+    r->sample_eps = r->sample_ref_eps = 0;
+    for (int rep = 0; rep < reps; rep++) {
+        ncsn_sampler_start(ks, n, D, -8, 8, x);
+        double t0 = ncsn_now();
+        ncsn_sample(&s, score, kn, x, n, D, NULL, NULL);
+        double e = (double)n * L * T / (ncsn_now() - t0);
+        if (e > r->sample_eps) r->sample_eps = e;
+        r->sample_hash = fnv1a(x, sizeof(float) * (size_t)n * D);
+    }
+    /* the reference: fewer chains and steps */
+    const int nr = n < 1000 ? n : 1000, Tr = T / 4 > 1 ? T / 4 : 1;
+    for (int rep = 0; rep < reps; rep++) {
+        ncsn_sampler_start(ks, nr, D, -8, 8, x);
+        double t0 = ncsn_now();
+        ref_sample(&m, sig, L, Tr, 0.001, kn, x, nr);
+        double e = (double)nr * L * Tr / (ncsn_now() - t0);
+        if (e > r->sample_ref_eps) r->sample_ref_eps = e;
+    }
+    free(x);
+    ncsn_model_free(&m);
+}
+
+/* ---- the instruction-set variants give the same bits --------------------------------- */
+
+void bench_isa_identity(const bench_opts *o, const double *sigmas, const float *data, int n,
+                        int *same_train, int *same_sample, int *steps, int *chains) {
+    /* the baseline's fused multiply-adds are fmaf calls: slow, hence the small sizes */
+    *steps = (long)o->D * o->H > 8192 ? 5 : 20;
+    *chains = 300;
+    enum { T = 10 };
+    double sig[2] = {sigmas[0], sigmas[BENCH_L - 1]};
+    float *x = ncsn_xmalloc(sizeof(float) * (size_t)*chains * o->D);
+    uint64_t th0 = 0, sh0 = 0;
+    *same_train = *same_sample = 1;
+    for (int isa = NCSN_ISA_BASELINE; isa <= ncsn_isa_best(); isa++) {
+        ncsn_isa_force(isa);
+        uint64_t th, sh;
+        train_once(o, sigmas, data, n, *steps, &th);
+        ncsn_model m;
+        model_make(o, &m);
+        ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, T, 0.001, 0, sig, 2};
+        ncsn_score_fn score = {&m, NULL};
+        ncsn_sampler_start(ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START), *chains, o->D, -8, 8, x);
+        ncsn_sample(&s, score, ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE), x, *chains, o->D,
+                    NULL, NULL);
+        sh = fnv1a(x, sizeof(float) * (size_t)*chains * o->D);
+        ncsn_model_free(&m);
+        if (isa == NCSN_ISA_BASELINE) th0 = th, sh0 = sh;
+        *same_train &= th == th0;
+        *same_sample &= sh == sh0;
+    }
+    ncsn_isa_force(NCSN_ISA_AUTO);
+    free(x);
+}
