@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "ncsn/model.h"
+#include "ncsn/text.h"
 
 #define MAX_K 1024     /* mixture components */
 #define MAX_D 4096     /* data dimension */
@@ -335,19 +336,6 @@ static int fail(ncsn_error *err, const char *where, const char *key, const char 
     return -1;
 }
 
-/* The shortest %g form of x that reads back as exactly x, without an exponent for
- * magnitudes in [1, 1e16) ("20", not "2e+01"). */
-static const char *fmt_real(double x, char buf[40]) {
-    if (isnan(x)) return strcpy(buf, ".nan");
-    if (isinf(x)) return strcpy(buf, x > 0 ? ".inf" : "-.inf");
-    int fixed_wanted = fabs(x) >= 1 && fabs(x) < 1e16;
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x && !(fixed_wanted && strchr(buf, 'e'))) break;
-    }
-    return buf;
-}
-
 /* The allowed numbers of k in words: "a positive number", "an integer >= 2",
  * "numbers >= 0" (plural, for list entries), "a number in [0, 1)". */
 static void range_words(const key_def *k, int integer, int plural, char *buf, size_t n) {
@@ -355,8 +343,8 @@ static void range_words(const key_def *k, int integer, int plural, char *buf, si
     const char *s = plural ? "s" : "";
     int lo_fin = isfinite(k->lo), hi_fin = isfinite(k->hi);
     char lo[40], hi[40];
-    fmt_real(k->lo, lo);
-    fmt_real(k->hi, hi);
+    ncsn_format_real(k->lo, lo);
+    ncsn_format_real(k->hi, hi);
     if (k->lo == 0 && (k->open & OPEN_LO) && !hi_fin)
         snprintf(buf, n, "%spositive %s%s", plural ? "" : "a ", noun, s);
     else {
@@ -1019,29 +1007,9 @@ int ncsn_config_load_string(ncsn_config *c, const char *yaml, const char *label,
 }
 
 int ncsn_config_load_file(ncsn_config *c, const char *path, ncsn_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ncsn_seterr(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t len = 0, cap = 4096;
-    char *text = ncsn_xmalloc(cap);
-    for (;;) {
-        len += fread(text + len, 1, cap - len, f);
-        if (len < cap) break;
-        cap *= 2;
-        char *bigger = realloc(text, cap);
-        if (!bigger) {
-            free(text);
-            fclose(f);
-            return ncsn_seterr(err, "%s: out of memory reading the file", path);
-        }
-        text = bigger;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(text);
-        fclose(f);
-        return ncsn_seterr(err, "%s: cannot read: %s", path, strerror(e));
-    }
-    fclose(f);
+    char *text;
+    size_t len;
+    if (ncsn_read_file(path, &text, &len, err)) return -1;
     int rc = load_text(c, text, len, path, err);
     free(text);
     return rc;
@@ -1213,7 +1181,7 @@ int ncsn_config_equal(const ncsn_config *a, const ncsn_config *b) {
 static void print_reals(FILE *f, const double *x, int n) {
     char buf[40];
     fputc('[', f);
-    for (int i = 0; i < n; i++) fprintf(f, "%s%s", i ? ", " : "", fmt_real(x[i], buf));
+    for (int i = 0; i < n; i++) fprintf(f, "%s%s", i ? ", " : "", ncsn_format_real(x[i], buf));
     fputc(']', f);
 }
 
@@ -1252,13 +1220,13 @@ static void print_value(FILE *f, const ncsn_config *c, int i, int flow, const ch
     case KIND_INT:
     case KIND_I64: fprintf(f, " %" PRId64, one); break;
     case KIND_BOOL: fprintf(f, " %s", one ? "true" : "false"); break;
-    case KIND_REAL: fprintf(f, " %s", fmt_real(v.reals[0], buf)); break;
+    case KIND_REAL: fprintf(f, " %s", ncsn_format_real(v.reals[0], buf)); break;
     case KIND_NAME:
     case KIND_STRING:
     case KIND_ENUM: fputc(' ', f), print_string(f, v.string); break;
     case KIND_LIST:
         if (k->aux != NONE && *CAT(c, k->aux, int) && v.count >= 1)
-            fprintf(f, " %s", fmt_real(v.reals[0], buf));
+            fprintf(f, " %s", ncsn_format_real(v.reals[0], buf));
         else fputc(' ', f), print_reals(f, v.reals, v.count);
         break;
     case KIND_MATRIX:
@@ -1364,7 +1332,7 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
     case KIND_REAL:
         if (isfinite(v.reals[0]) && in_range(k, v.reals[0])) return 0;
         describe(k, what, sizeof what);
-        snprintf(why, n, "expected %s, got %s", what, fmt_real(v.reals[0], buf));
+        snprintf(why, n, "expected %s, got %s", what, ncsn_format_real(v.reals[0], buf));
         return -1;
     case KIND_NAME:
     case KIND_ENUM:
@@ -1400,10 +1368,10 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
             range_words(k, 0, 0, words, sizeof words);
             if (k->kind == KIND_LIST)
                 snprintf(why, n, "entry %d: expected %s, got %s", j + 1, words,
-                         fmt_real(v.reals[j], buf));
+                         ncsn_format_real(v.reals[j], buf));
             else
                 snprintf(why, n, "row %d, entry %d: expected %s, got %s", j / v.cols + 1,
-                         j % v.cols + 1, words, fmt_real(v.reals[j], buf));
+                         j % v.cols + 1, words, ncsn_format_real(v.reals[j], buf));
             return -1;
         }
         return 0;
@@ -1547,7 +1515,7 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
     for (int j = 0; j < K; j++) sum += c->dataset.weights[j];
     if (fabs(sum - 1) > WEIGHT_SUM_TOL)
         return fail(err, origin_of(c, i_w), keys[i_w].name, "must sum to 1, they sum to %s",
-                    fmt_real(sum, x));
+                    ncsn_format_real(sum, x));
     if (c->dataset.n_std != K) {
         snprintf(why, sizeof why,
                  "has %d entries but dataset.means has %d rows (give one number, or one per "
@@ -1565,16 +1533,16 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
     }
     if (!c->noise.sigma_1_auto && c->noise.sigma_L >= c->noise.sigma_1) {
         snprintf(why, sizeof why, "must be smaller than noise.sigma_1 (%s)",
-                 fmt_real(c->noise.sigma_1, x));
+                 ncsn_format_real(c->noise.sigma_1, x));
         snprintf(why2, sizeof why2, "must be larger than noise.sigma_L (%s)",
-                 fmt_real(c->noise.sigma_L, y));
+                 ncsn_format_real(c->noise.sigma_L, y));
         return fail_pair(c, err, i_sL, why, i_s1, why2);
     }
     if (c->sample.low >= c->sample.high) {
         snprintf(why, sizeof why, "must be smaller than sample.high (%s)",
-                 fmt_real(c->sample.high, x));
+                 ncsn_format_real(c->sample.high, x));
         snprintf(why2, sizeof why2, "must be larger than sample.low (%s)",
-                 fmt_real(c->sample.low, y));
+                 ncsn_format_real(c->sample.low, y));
         return fail_pair(c, err, i_lo, why, i_hi, why2);
     }
     return 0;

@@ -19,6 +19,7 @@
  * helpers, then the sections in order. */
 #include "ncsn/h5util.h"
 #include "ncsn/io.h"
+#include "ncsn/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,6 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- error reporting ---------------------------------------------------------------- */
@@ -149,11 +149,8 @@ static int write_vector_f64(const h5ctx *c, hid_t loc, const char *name, const d
 /* ---- writing: the groups, in file order ---------------------------------------------- */
 
 static int write_root_attrs(const h5ctx *c, hid_t file, const ncsn_run_output *r) {
-    char created[32];
-    time_t now = time(NULL);
-    struct tm utc;
-    gmtime_r(&now, &utc);
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    char created[NCSN_ISO_TIME_MAX];
+    ncsn_iso_time(created, sizeof created);
 
     char *yaml = ncsn_config_to_yaml(r->cfg);
     int rc = write_attr_int64(c, file, "format_version", NCSN_FORMAT_VERSION) ||
@@ -493,8 +490,7 @@ static int read_attr_string(const h5ctx *c, hid_t loc, const char *name, char **
         if (vlen > 0) {
             char *hs = NULL;
             if (H5Aread(attr, mtype, &hs) >= 0) {
-                *s = strdup(hs ? hs : "");
-                NCSN_ASSERT(*s);
+                *s = ncsn_xstrdup(hs ? hs : "");
                 H5free_memory(hs);
                 rc = 0;
             }

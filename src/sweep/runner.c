@@ -43,6 +43,7 @@
 #include "ncsn/summary.h"
 #include "ncsn/sweep.h"
 #include "ncsn/techniques.h"
+#include "ncsn/text.h"
 
 static const char *usage_sweep =
     "usage: ncsn sweep [SWEEP.yaml] [-s KEY=VALUE ...] -o DIR [options]\n"
@@ -153,32 +154,6 @@ static int create_text_once(const char *path, const char *text, ncsn_error *err)
     return rc;
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = ncsn_xmalloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (n + 1 == cap) buf = realloc(buf, cap *= 2);
-        if (!buf) {
-            fclose(f);
-            return NULL;
-        }
-    }
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void iso_time(char *buf, size_t size) {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* One line "time=... event=... rest" appended with a single write(), so lines from
  * several ranks never interleave. */
 static void journal(const char *dir, const char *event, const char *fmt, ...)
@@ -186,7 +161,7 @@ static void journal(const char *dir, const char *event, const char *fmt, ...)
 static void journal(const char *dir, const char *event, const char *fmt, ...) {
     char path[4200], line[2048], when[32];
     path_of(path, sizeof path, dir, "journal.log", NULL, NULL);
-    iso_time(when, sizeof when);
+    ncsn_iso_time(when, sizeof when);
     int n = snprintf(line, sizeof line, "time=%s event=%s ", when, event);
     va_list ap;
     va_start(ap, fmt);
@@ -505,7 +480,8 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
         if (make_dir(p, err) != 0) return NCSN_EXIT_RUNTIME;
     }
     path_of(p, sizeof p, dir, "sweep.txt", NULL, NULL);
-    char *have = read_text(p);
+    char *have;
+    ncsn_read_file(p, &have, NULL, NULL); /* NULL: none yet */
     if (have && strcmp(have, s->canonical) != 0) {
         free(have);
         ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory", dir, p);
@@ -517,7 +493,7 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
         if (created) {
             journal(dir, "created", "runs=%d", s->n_runs);
             for (int k = 0; k < s->n_runs; k++) journal(dir, "queued", "id=%s", s->runs[k].id);
-        } else if ((have = read_text(p)) == NULL || strcmp(have, s->canonical) != 0) {
+        } else if (ncsn_read_file(p, &have, NULL, NULL) != 0 || strcmp(have, s->canonical) != 0) {
             /* another process created it a moment ago */
             free(have);
             ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory",
@@ -591,7 +567,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
     if (log) {
         char *yaml = ncsn_config_to_yaml(&r->cfg);
         char when[32];
-        iso_time(when, sizeof when);
+        ncsn_iso_time(when, sizeof when);
         fprintf(log, "# %s run %s on rank %d (%s), seed %llu\n%s", when, r->id, w->rank,
                 w->host, (unsigned long long)r->cfg.seed, yaml);
         free(yaml);

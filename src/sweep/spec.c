@@ -28,6 +28,7 @@
 #include <yaml.h>
 
 #include "ncsn/rng.h"
+#include "ncsn/text.h"
 
 #define MAX_RUNS NCSN_SWEEP_MAX_RUNS
 #define L_AUTO_COST 100 /* noise.L assumed for the cost of a run whose L is auto */
@@ -529,39 +530,10 @@ static int walk_key(plan *pl, yaml_document_t *d, yaml_node_t *kn, yaml_node_t *
     return fail(err, file, line_of(kn), full, "unknown key%s", hint);
 }
 
-static int read_text(const char *path, char **text, size_t *len, ncsn_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ncsn_seterr(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t n = 0, cap = 4096;
-    char *buf = ncsn_xmalloc(cap);
-    for (;;) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        cap *= 2;
-        char *bigger = realloc(buf, cap);
-        if (!bigger) {
-            free(buf);
-            fclose(f);
-            return ncsn_seterr(err, "%s: out of memory reading the file", path);
-        }
-        buf = bigger;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return ncsn_seterr(err, "%s: cannot read: %s", path, strerror(e));
-    }
-    fclose(f);
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 static int read_file(plan *pl, const char *path, ncsn_error *err) {
     char *text = NULL;
     size_t len = 0;
-    if (read_text(path, &text, &len, err)) return -1;
+    if (ncsn_read_file(path, &text, &len, err)) return -1;
     yaml_document_t doc;
     int rc = parse(&doc, text, len, path, NULL, err);
     free(text);

@@ -39,50 +39,17 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ncsn/io.h"
+#include "ncsn/text.h"
 
 /* ---- text helpers -------------------------------------------------------------------- */
-
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = ncsn_xmalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
-
-static char *xasprintf(const char *fmt, ...) NCSN_PRINTF(1, 2);
-static char *xasprintf(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    NCSN_ASSERT(n >= 0);
-    char *s = ncsn_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
-/* The shortest text that reads back as x, as config.c writes numbers in YAML. */
-static const char *fmt_real(double x, char buf[40]) {
-    if (isnan(x)) return strcpy(buf, ".nan");
-    if (isinf(x)) return strcpy(buf, x > 0 ? ".inf" : "-.inf");
-    int fixed_wanted = fabs(x) >= 1 && fabs(x) < 1e16;
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x && !(fixed_wanted && strchr(buf, 'e'))) break;
-    }
-    return buf;
-}
 
 /* An array as YAML flow text: "[a, b]" (rows entries, cols == 0) or "[[a, b], [c, d]]".
  * reals or ints holds rows * max(cols, 1) values. */
 static char *flow_text(const double *reals, const int64_t *ints, int rows, int cols) {
-    char *text = NULL, buf[40];
+    char *text = NULL, buf[NCSN_REAL_TEXT_MAX];
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
     NCSN_ASSERT(f);
@@ -92,7 +59,7 @@ static char *flow_text(const double *reals, const int64_t *ints, int rows, int c
         if (cols > 0) fprintf(f, "%s[", r ? ", " : "");
         for (int c = 0; c < per_row; c++) {
             size_t i = (size_t)r * (size_t)per_row + (size_t)c;
-            if (reals) fprintf(f, "%s%s", c ? ", " : "", fmt_real(reals[i], buf));
+            if (reals) fprintf(f, "%s%s", c ? ", " : "", ncsn_format_real(reals[i], buf));
             else fprintf(f, "%s%" PRId64, c ? ", " : "", ints[i]);
         }
         if (cols > 0) fputc(']', f);
@@ -259,7 +226,7 @@ static void fill_from_config(const ncsn_config_value *v, void *user) {
         set_string(x, v->type == NCSN_VALUE_REAL ? flow_text(v->reals, NULL, v->rows, v->cols)
                                                  : flow_text(NULL, v->ints, v->rows, v->cols));
     } else if (col->kind == COL_STR) {
-        set_string(x, xstrdup(v->type == NCSN_VALUE_STRING && v->string ? v->string : ""));
+        set_string(x, ncsn_xstrdup(v->type == NCSN_VALUE_STRING && v->string ? v->string : ""));
     } else if (col->kind == COL_F64) {
         x->f = is_auto || v->type != NCSN_VALUE_REAL ? NAN : v->reals[0];
     } else if (col->kind == COL_U64) {
@@ -271,15 +238,15 @@ static void fill_from_config(const ncsn_config_value *v, void *user) {
 
 /* Everything the sweep itself knows: status "queued", metrics NaN, no error. */
 static void fill_from_sweep(const table *t, const ncsn_sweep_run *run, cell *row) {
-    set_string(&row[C_ID], xstrdup(run->id));
-    set_string(&row[C_GROUP], xstrdup(run->group));
+    set_string(&row[C_ID], ncsn_xstrdup(run->id));
+    set_string(&row[C_GROUP], ncsn_xstrdup(run->group));
     row[C_REPEAT].i = run->repeat;
-    set_string(&row[C_STATUS], xstrdup("queued"));
+    set_string(&row[C_STATUS], ncsn_xstrdup("queued"));
     row[C_SEED].u = run->cfg.seed;
     config_fill f = {t, &run->cfg, row};
     ncsn_config_visit(&run->cfg, fill_from_config, &f);
     for (int m = 0; m < N_METRICS; m++) row[t->c_metrics + m].f = NAN;
-    set_string(&row[t->c_error], xstrdup(""));
+    set_string(&row[t->c_error], ncsn_xstrdup(""));
 }
 
 /* ---- filling a row: the run file ----------------------------------------------------- */
@@ -298,7 +265,7 @@ static int bad(run_reader *rr, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    rr->why = xasprintf("%s: %s", rr->label, msg);
+    rr->why = ncsn_xasprintf("%s: %s", rr->label, msg);
     return -1;
 }
 
@@ -352,7 +319,7 @@ static int read_attr_string(run_reader *rr, hid_t loc, const char *name, const c
         if (mtype >= 0 && vlen > 0) {
             char *hs = NULL;
             if (H5Aread(attr, mtype, &hs) >= 0) {
-                *s = xstrdup(hs ? hs : "");
+                *s = ncsn_xstrdup(hs ? hs : "");
                 H5free_memory(hs);
                 rc = 0;
             }
@@ -563,7 +530,7 @@ static int read_run_file(const char *path, const char *label, const table *t, ce
     cell *scratch = ncsn_xcalloc((size_t)t->n_cols, sizeof *scratch);
     memcpy(scratch, row, (size_t)t->n_cols * sizeof *row);
     for (int c = 0; c < t->n_cols; c++)
-        if (t->cols[c].kind == COL_STR) scratch[c].s = xstrdup(row[c].s ? row[c].s : "");
+        if (t->cols[c].kind == COL_STR) scratch[c].s = ncsn_xstrdup(row[c].s ? row[c].s : "");
 
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = H5I_INVALID_HID;
     int rc = fapl < 0 ? bad_h5(&rr, "cannot make a file access list for", "it") : 0;
@@ -624,7 +591,7 @@ static int list_dir(const char *path, listing *l, ncsn_error *err) {
             NCSN_ASSERT(grown);
             l->names = grown;
         }
-        l->names[l->n++] = xstrdup(e->d_name);
+        l->names[l->n++] = ncsn_xstrdup(e->d_name);
     }
     int e = errno;
     closedir(d);
@@ -646,14 +613,14 @@ static void listing_free(listing *l) {
 /* runs/<id>.failed: its text without trailing white space, at most ERROR_TEXT_MAX bytes. */
 static char *read_failed_reason(const char *path, const char *label) {
     FILE *f = fopen(path, "rb");
-    if (!f) return xasprintf("%s: cannot read (%s)", label, strerror(errno));
+    if (!f) return ncsn_xasprintf("%s: cannot read (%s)", label, strerror(errno));
     char *text = ncsn_xcalloc(ERROR_TEXT_MAX + 2, 1);
     size_t n = fread(text, 1, ERROR_TEXT_MAX + 1, f);
     int failed = ferror(f);
     fclose(f);
     if (failed) {
         free(text);
-        return xasprintf("%s: cannot read", label);
+        return ncsn_xasprintf("%s: cannot read", label);
     }
     text[n] = '\0'; /* the text ends at a NUL byte, if it has one */
     size_t len = strlen(text);
@@ -687,17 +654,17 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
             if (read_run_file(path, label, t, row, &why) == 0) {
                 linked[r] = 1;
             } else {
-                set_string(&row[C_STATUS], xstrdup("corrupt"));
+                set_string(&row[C_STATUS], ncsn_xstrdup("corrupt"));
                 truncate_utf8(why, ERROR_TEXT_MAX);
                 set_string(&row[t->c_error], why);
             }
         } else if (listed(runs, failed)) {
             snprintf(path, path_size, "%s/runs/%s", dir, failed);
             snprintf(label, sizeof label, "runs/%s", failed);
-            set_string(&row[C_STATUS], xstrdup("failed"));
+            set_string(&row[C_STATUS], ncsn_xstrdup("failed"));
             set_string(&row[t->c_error], read_failed_reason(path, label));
         } else if (listed(claims, run->id)) {
-            set_string(&row[C_STATUS], xstrdup("running"));
+            set_string(&row[C_STATUS], ncsn_xstrdup("running"));
         }
         const char *st = row[C_STATUS].s;
         if (strcmp(st, "complete") == 0) n->n_complete++;
@@ -1009,11 +976,8 @@ static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncs
         rc = list_dir(sub, &claims, err);
     }
     if (rc == 0) {
-        char updated[32];
-        time_t now = time(NULL);
-        struct tm utc;
-        gmtime_r(&now, &utc);
-        strftime(updated, sizeof updated, "%Y-%m-%dT%H:%M:%SZ", &utc);
+        char updated[NCSN_ISO_TIME_MAX];
+        ncsn_iso_time(updated, sizeof updated);
         counts n;
         const h5ctx c = {path, err};
         ncsn_h5_quiet q;
