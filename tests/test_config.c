@@ -1133,48 +1133,70 @@ static void test_visit_order_and_shapes(void) {
     ncsn_config_free(&c);
 }
 
+static const ncsn_test_case defaults_and_keys_tests[] = {
+    {"defaults are the notebook's experiment", test_defaults_are_the_notebook},
+    {"key names and indices", test_key_names_and_indices},
+    {NULL},
+};
+
+static const ncsn_test_case files_tests[] = {
+    {"a file overrides some keys", test_file_overrides_some_keys},
+    {"dotted keys at the top level", test_dotted_keys_at_top_level},
+    {"empty files are valid", test_empty_files_are_valid},
+    {"missing file", test_missing_file},
+    {"file errors name path and line", test_file_error_names_path_and_line},
+    {"one std follows K", test_std_scalar_follows_k},
+    {"auto values", test_auto_values},
+    {"integers and booleans accepted", test_integers_and_booleans_accepted},
+    {NULL},
+};
+
+static const ncsn_test_case errors_tests[] = {
+    {"syntax errors", test_syntax_errors},
+    {"tabs", test_tabs},
+    {"unknown keys", test_unknown_keys},
+    {"duplicate keys", test_duplicate_keys},
+    {"wrong types", test_wrong_types},
+    {"impossible values", test_impossible_values_in_files},
+    {"lists", test_list_errors},
+    {NULL},
+};
+
+static const ncsn_test_case set_tests[] = {
+    {"scalars, lists, auto", test_set_values},
+    {"errors", test_set_errors},
+    {NULL},
+};
+
+static const ncsn_test_case validation_tests[] = {
+    {"rules between keys name the origin", test_validation_names_the_origin},
+    {"each key's range", test_validation_of_each_key},
+    {NULL},
+};
+
+static const ncsn_test_case yaml_output_tests[] = {
+    {"defaults round trip", test_yaml_roundtrip_defaults},
+    {"results YAML: all but the checkpoint intervals", test_results_yaml},
+    {"origins interned and shared by copies", test_origins_interned},
+    {"YAML nesting depth", test_yaml_depth},
+    {"doubles round trip bit for bit", test_yaml_roundtrip_exact_doubles},
+    {"auto values print their number", test_yaml_auto_values},
+    {NULL},
+};
+
+static const ncsn_test_case copy_free_equal_visit_tests[] = {
+    {"copy and free", test_copy_and_free},
+    {"equal sees every difference", test_equal_sees_every_difference},
+    {"visit order and shapes", test_visit_order_and_shapes},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("config: defaults and keys", NULL, NULL);
-    CU_add_test(s, "defaults are the notebook's experiment", test_defaults_are_the_notebook);
-    CU_add_test(s, "key names and indices", test_key_names_and_indices);
-
-    s = CU_add_suite("config: files", NULL, NULL);
-    CU_add_test(s, "a file overrides some keys", test_file_overrides_some_keys);
-    CU_add_test(s, "dotted keys at the top level", test_dotted_keys_at_top_level);
-    CU_add_test(s, "empty files are valid", test_empty_files_are_valid);
-    CU_add_test(s, "missing file", test_missing_file);
-    CU_add_test(s, "file errors name path and line", test_file_error_names_path_and_line);
-    CU_add_test(s, "one std follows K", test_std_scalar_follows_k);
-    CU_add_test(s, "auto values", test_auto_values);
-    CU_add_test(s, "integers and booleans accepted", test_integers_and_booleans_accepted);
-
-    s = CU_add_suite("config: errors", NULL, NULL);
-    CU_add_test(s, "syntax errors", test_syntax_errors);
-    CU_add_test(s, "tabs", test_tabs);
-    CU_add_test(s, "unknown keys", test_unknown_keys);
-    CU_add_test(s, "duplicate keys", test_duplicate_keys);
-    CU_add_test(s, "wrong types", test_wrong_types);
-    CU_add_test(s, "impossible values", test_impossible_values_in_files);
-    CU_add_test(s, "lists", test_list_errors);
-
-    s = CU_add_suite("config: --set", NULL, NULL);
-    CU_add_test(s, "scalars, lists, auto", test_set_values);
-    CU_add_test(s, "errors", test_set_errors);
-
-    s = CU_add_suite("config: validation", NULL, NULL);
-    CU_add_test(s, "rules between keys name the origin", test_validation_names_the_origin);
-    CU_add_test(s, "each key's range", test_validation_of_each_key);
-
-    s = CU_add_suite("config: YAML output", NULL, NULL);
-    CU_add_test(s, "defaults round trip", test_yaml_roundtrip_defaults);
-    CU_add_test(s, "results YAML: all but the checkpoint intervals", test_results_yaml);
-    CU_add_test(s, "origins interned and shared by copies", test_origins_interned);
-    CU_add_test(s, "YAML nesting depth", test_yaml_depth);
-    CU_add_test(s, "doubles round trip bit for bit", test_yaml_roundtrip_exact_doubles);
-    CU_add_test(s, "auto values print their number", test_yaml_auto_values);
-
-    s = CU_add_suite("config: copy, free, equal, visit", NULL, NULL);
-    CU_add_test(s, "copy and free", test_copy_and_free);
-    CU_add_test(s, "equal sees every difference", test_equal_sees_every_difference);
-    CU_add_test(s, "visit order and shapes", test_visit_order_and_shapes);
+    ncsn_test_suite("config: defaults and keys", defaults_and_keys_tests);
+    ncsn_test_suite("config: files", files_tests);
+    ncsn_test_suite("config: errors", errors_tests);
+    ncsn_test_suite("config: --set", set_tests);
+    ncsn_test_suite("config: validation", validation_tests);
+    ncsn_test_suite("config: YAML output", yaml_output_tests);
+    ncsn_test_suite("config: copy, free, equal, visit", copy_free_equal_visit_tests);
 }

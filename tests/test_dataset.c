@@ -766,21 +766,24 @@ static void test_provenance(void) {
     ncsn_config_free(&c);
 }
 
+static const ncsn_test_case tests[] = {
+    {"moons: two arcs, half each", test_moons},
+    {"swiss roll: radius range and spiral", test_swissroll},
+    {"rings: four radii, a quarter each; noise", test_rings},
+    {"checkerboard: the 8 even cells, an eighth each", test_checkerboard},
+    {"toys: a point depends on its index only", test_generators_are_indexed},
+    {"embedding: orthonormal and fixed", test_embedding_is_orthonormal},
+    {"manifold: points in the plane up to the noise", test_manifold_points},
+    {"embedded mixture: density dense-checked, score by differences", test_embedded_exact},
+    {"gmm: the training points are the mixture sampler's", test_gmm_unchanged},
+    {"hdf5: split sizes and a fixed shuffle", test_hdf5_split},
+    {"hdf5: errors name the key, file and dataset", test_hdf5_errors},
+    {"metrics: no modes, NaN where unknown", test_metrics_without_modes},
+    {"config: dataset keys refused where they do not apply", test_config_keys},
+    {"provenance attributes in a run file", test_provenance},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("dataset", NULL, NULL);
-    CU_add_test(s, "moons: two arcs, half each", test_moons);
-    CU_add_test(s, "swiss roll: radius range and spiral", test_swissroll);
-    CU_add_test(s, "rings: four radii, a quarter each; noise", test_rings);
-    CU_add_test(s, "checkerboard: the 8 even cells, an eighth each", test_checkerboard);
-    CU_add_test(s, "toys: a point depends on its index only", test_generators_are_indexed);
-    CU_add_test(s, "embedding: orthonormal and fixed", test_embedding_is_orthonormal);
-    CU_add_test(s, "manifold: points in the plane up to the noise", test_manifold_points);
-    CU_add_test(s, "embedded mixture: density dense-checked, score by differences",
-                test_embedded_exact);
-    CU_add_test(s, "gmm: the training points are the mixture sampler's", test_gmm_unchanged);
-    CU_add_test(s, "hdf5: split sizes and a fixed shuffle", test_hdf5_split);
-    CU_add_test(s, "hdf5: errors name the key, file and dataset", test_hdf5_errors);
-    CU_add_test(s, "metrics: no modes, NaN where unknown", test_metrics_without_modes);
-    CU_add_test(s, "config: dataset keys refused where they do not apply", test_config_keys);
-    CU_add_test(s, "provenance attributes in a run file", test_provenance);
+    ncsn_test_suite("dataset", tests);
 }

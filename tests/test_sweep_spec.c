@@ -595,30 +595,49 @@ static void test_override_errors(void) {
                  "100000 allowed");
 }
 
+static const ncsn_test_case single_runs_tests[] = {
+    {"a plain file is one run c0000", test_plain_file_is_one_run},
+    {"no file is the defaults", test_no_file_is_the_defaults},
+    {"cost", test_cost},
+    {NULL},
+};
+
+static const ncsn_test_case grids_tests[] = {
+    {"count and order", test_grid_count_and_order},
+    {"seeds differ and are stable", test_seeds_are_stable},
+    {"a swept seed", test_swept_seed},
+    {"repeats", test_repeats},
+    {"array values sweep", test_array_values_sweep},
+    {"layouts", test_layouts},
+    {NULL},
+};
+
+static const ncsn_test_case random_mode_tests[] = {
+    {"reproducible, within bounds", test_random_mode},
+    {NULL},
+};
+
+static const ncsn_test_case overrides_tests[] = {
+    {"lists, repeats, random mode", test_overrides},
+    {NULL},
+};
+
+static const ncsn_test_case canonical_text_tests[] = {
+    {"equal and different", test_canonical},
+    {NULL},
+};
+
+static const ncsn_test_case errors_tests[] = {
+    {"file errors name FILE:LINE: KEY", test_errors},
+    {"override errors", test_override_errors},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("sweep spec: single runs", NULL, NULL);
-    CU_add_test(s, "a plain file is one run c0000", test_plain_file_is_one_run);
-    CU_add_test(s, "no file is the defaults", test_no_file_is_the_defaults);
-    CU_add_test(s, "cost", test_cost);
-
-    s = CU_add_suite("sweep spec: grids", NULL, NULL);
-    CU_add_test(s, "count and order", test_grid_count_and_order);
-    CU_add_test(s, "seeds differ and are stable", test_seeds_are_stable);
-    CU_add_test(s, "a swept seed", test_swept_seed);
-    CU_add_test(s, "repeats", test_repeats);
-    CU_add_test(s, "array values sweep", test_array_values_sweep);
-    CU_add_test(s, "layouts", test_layouts);
-
-    s = CU_add_suite("sweep spec: random mode", NULL, NULL);
-    CU_add_test(s, "reproducible, within bounds", test_random_mode);
-
-    s = CU_add_suite("sweep spec: overrides", NULL, NULL);
-    CU_add_test(s, "lists, repeats, random mode", test_overrides);
-
-    s = CU_add_suite("sweep spec: canonical text", NULL, NULL);
-    CU_add_test(s, "equal and different", test_canonical);
-
-    s = CU_add_suite("sweep spec: errors", NULL, NULL);
-    CU_add_test(s, "file errors name FILE:LINE: KEY", test_errors);
-    CU_add_test(s, "override errors", test_override_errors);
+    ncsn_test_suite("sweep spec: single runs", single_runs_tests);
+    ncsn_test_suite("sweep spec: grids", grids_tests);
+    ncsn_test_suite("sweep spec: random mode", random_mode_tests);
+    ncsn_test_suite("sweep spec: overrides", overrides_tests);
+    ncsn_test_suite("sweep spec: canonical text", canonical_text_tests);
+    ncsn_test_suite("sweep spec: errors", errors_tests);
 }

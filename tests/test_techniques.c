@@ -10,13 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/config.h"
 #include "ncsn/techniques.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* ---- test data: a small xorshift generator with Box-Muller, independent of the library. */
 static uint64_t rng_state;
@@ -54,21 +50,13 @@ static double brute_force_diameter(const float *x, int n, int D) {
     return sqrt(best);
 }
 
-static void set_threads(int t) {
-#ifdef _OPENMP
-    omp_set_num_threads(t);
-#else
-    (void)t;
-#endif
-}
-
 static void check_diameter(int n, int D, uint64_t seed) {
     float *x = random_points(n, D, seed);
     double ref = brute_force_diameter(x, n, D);
-    set_threads(1);
-    double one = ncsn_t1_max_pairwise_distance(x, n, D);
-    set_threads(2);
-    double two = ncsn_t1_max_pairwise_distance(x, n, D);
+    double d[2]; /* with 1 and 2 threads */
+    for (ncsn_fix_threads t = ncsn_fix_threads_range(1, 2); ncsn_fix_threads_next(&t);)
+        d[t.threads - 1] = ncsn_t1_max_pairwise_distance(x, n, D);
+    const double one = d[0], two = d[1];
     if (one != ref || two != ref)
         fprintf(stderr, "\n  n %d D %d: brute force %.17g, 1 thread %.17g, 2 threads %.17g\n", n,
                 D, ref, one, two);
@@ -262,16 +250,20 @@ static void test_config_resolve(void) {
     free(x);
 }
 
+static const ncsn_test_case tests[] = {
+    {"T1 equals a brute-force double loop, 1 and 2 threads", test_t1_matches_brute_force},
+    {"T1 edge cases", test_t1_edge_cases},
+    {"T2 g(1) = Phi(3) - Phi(-3)", test_t2_g_at_one},
+    {"T2 reference roots", test_t2_reference_roots},
+    {"T2 no solution for D <= 4", test_t2_no_solution_small_d},
+    {"T2 number of levels", test_t2_num_levels},
+    {"T3 reference argmin and f_min", test_t3_reference},
+    {"T3 f stable for tiny u", test_t3_f_tiny_u},
+    {"T3 argmin is a minimum", test_t3_is_minimum},
+    {"config resolve", test_config_resolve},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("techniques", NULL, NULL);
-    CU_add_test(s, "T1 equals a brute-force double loop, 1 and 2 threads", test_t1_matches_brute_force);
-    CU_add_test(s, "T1 edge cases", test_t1_edge_cases);
-    CU_add_test(s, "T2 g(1) = Phi(3) - Phi(-3)", test_t2_g_at_one);
-    CU_add_test(s, "T2 reference roots", test_t2_reference_roots);
-    CU_add_test(s, "T2 no solution for D <= 4", test_t2_no_solution_small_d);
-    CU_add_test(s, "T2 number of levels", test_t2_num_levels);
-    CU_add_test(s, "T3 reference argmin and f_min", test_t3_reference);
-    CU_add_test(s, "T3 f stable for tiny u", test_t3_f_tiny_u);
-    CU_add_test(s, "T3 argmin is a minimum", test_t3_is_minimum);
-    CU_add_test(s, "config resolve", test_config_resolve);
+    ncsn_test_suite("techniques", tests);
 }
