@@ -3,7 +3,7 @@
  *                for 1 and 2 threads
  *   Technique 2  g(1), the quoted roots, no root for D = 1..4 (and the sentence), L
  *   Technique 3  the quoted argmin and f_min, f for tiny u against long double, minimality
- *   ncsn_config_resolve on a hand-filled configuration.
+ *   the run plan (plan.h) resolving "auto" on a hand-filled configuration.
  * Reference digits beyond SPEC.md's come from scipy brentq (g) and mpmath at 50 digits (f). */
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +12,7 @@
 
 #include "fixtures.h"
 #include "ncsn/config.h"
+#include "ncsn/plan.h"
 #include "ncsn/techniques.h"
 
 /* ---- test data: a small xorshift generator with Box-Muller, independent of the library. */
@@ -207,7 +208,7 @@ static void test_t3_is_minimum(void) {
     CU_ASSERT_EQUAL(ncsn_t3_solve(0.1, 1.1, 0, &eps, &fmin, &err), -1);
 }
 
-/* ---- ncsn_config_resolve on a configuration filled by hand (no YAML involved). */
+/* ---- the run plan resolving "auto" on a configuration filled by hand (no YAML, no data set). */
 static void test_config_resolve(void) {
     float *x = random_points(1000, 2, 11);
     double diameter = brute_force_diameter(x, 1000, 2);
@@ -218,22 +219,26 @@ static void test_config_resolve(void) {
     c->sample.T = 1000;
     c->sample.eps_auto = 1;
     ncsn_error err = {{0}};
-    CU_ASSERT_EQUAL(ncsn_config_resolve(c, x, 1000, 2, &err), 0);
-    CU_ASSERT(c->noise.sigma_1 == diameter);
-    CU_ASSERT(c->noise.sigma_1_auto && c->sample.eps_auto); /* flags stay for provenance */
-    double gamma = pow(c->noise.sigma_1 / 0.1, 1.0 / 99.0), eps, fmin;
+    ncsn_plan p;
+    CU_ASSERT_EQUAL(ncsn_plan_resolve(&p, c, x, 1000, 2, &err), 0);
+    CU_ASSERT(p.cfg.noise.sigma_1 == diameter);
+    CU_ASSERT(p.cfg.noise.sigma_1_auto && p.cfg.sample.eps_auto); /* flags stay for provenance */
+    double gamma = pow(p.cfg.noise.sigma_1 / 0.1, 1.0 / 99.0), eps, fmin;
     CU_ASSERT_EQUAL(ncsn_t3_solve(0.1, gamma, 1000, &eps, &fmin, &err), 0);
-    CU_ASSERT(c->sample.eps == 2 * eps);
+    CU_ASSERT(p.cfg.sample.eps == 2 * eps);
+    ncsn_plan_free(&p);
 
     /* L auto at D = 2: a configuration error naming the key. */
     c->noise.L_auto = 1;
-    CU_ASSERT_EQUAL(ncsn_config_resolve(c, x, 1000, 2, &err), -1);
+    CU_ASSERT_EQUAL(ncsn_plan_resolve(&p, c, x, 1000, 2, &err), -1);
+    ncsn_plan_free(&p);
     CU_ASSERT(strncmp(err.msg, "noise.L: auto: Technique 2 has no solution for D = 2", 52) == 0);
     if (strncmp(err.msg, "noise.L: auto: Technique 2", 26) != 0) fprintf(stderr, "\n  %s\n", err.msg);
     int idx = ncsn_config_key_index("noise.L");
     if (idx >= 0) {
         c->origin[idx] = "exp.yaml:7";
-        CU_ASSERT_EQUAL(ncsn_config_resolve(c, x, 1000, 2, &err), -1);
+        CU_ASSERT_EQUAL(ncsn_plan_resolve(&p, c, x, 1000, 2, &err), -1);
+        ncsn_plan_free(&p);
         CU_ASSERT(strncmp(err.msg, "exp.yaml:7: noise.L: auto: Technique 2", 38) == 0);
         c->origin[idx] = "";
     }
@@ -243,9 +248,10 @@ static void test_config_resolve(void) {
     c->noise.sigma_1 = 50;
     c->noise.sigma_L = 0.01;
     c->sample.T = 5;
-    CU_ASSERT_EQUAL(ncsn_config_resolve(c, NULL, 0, 16, &err), 0);
-    CU_ASSERT_EQUAL(c->noise.L, 13);
-    CU_ASSERT(c->sample.eps > 0 && c->sample.eps < 2 * 0.01 * 0.01);
+    CU_ASSERT_EQUAL(ncsn_plan_resolve(&p, c, NULL, 0, 16, &err), 0);
+    CU_ASSERT_EQUAL(p.cfg.noise.L, 13);
+    CU_ASSERT(p.cfg.sample.eps > 0 && p.cfg.sample.eps < 2 * 0.01 * 0.01);
+    ncsn_plan_free(&p);
     free(c);
     free(x);
 }

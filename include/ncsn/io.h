@@ -31,6 +31,7 @@
 #include "ncsn/config.h"
 #include "ncsn/metrics.h"
 #include "ncsn/model.h"
+#include "ncsn/plan.h"
 
 #define NCSN_FORMAT_VERSION 1
 
@@ -46,9 +47,9 @@ typedef struct {
     int n_loss;
     const ncsn_metrics *metrics;
     const char *status;         /* "complete", or e.g. "diverged" */
-    /* Provenance of noise.sigma_1, noise.L, sample.eps ("explicit", "technique1", ...);
-     * NULL: read off cfg's *_auto flags (ncsn_config_sigma_1_source, ...). */
-    const char *sigma_1_source, *L_source, *eps_source;
+    /* The run plan's sources of noise.sigma_1, noise.L, sample.eps, gamma and eps_paper
+     * (plan.h); NULL: those of cfg as it stands (ncsn_provenance_of). */
+    const ncsn_provenance *provenance;
 } ncsn_run_output;
 
 int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err);

@@ -28,7 +28,7 @@
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/dataset.h"
-#include "ncsn/run.h"
+#include "ncsn/plan.h"
 #include "ncsn/techniques.h"
 
 static const char *usage_techniques =
@@ -80,16 +80,9 @@ typedef struct {
     const char *sigma_L_from;  /* "config", "option", "default" */
     int T;
     const char *T_from;
-    int t2_ok;
-    double gamma_t2;
-    int L_t2;
-    char t2_msg[1024];         /* the "no solution" sentence */
     int L;                     /* the one in use, 0 if none */
     const char *L_from;        /* "technique2", "config", "option" */
-    double gamma;              /* realised (sigma_1/sigma_L)^(1/(L-1)) */
-    int t3_ok;
-    double eps_paper, f_min;
-    char t3_msg[1024];
+    ncsn_techniques t;         /* Techniques 2 and 3 (plan.h) */
     double eps_config;         /* the configuration's explicit sample.eps, else NAN */
     char source[1100];         /* where the points came from, for people */
 } answer;
@@ -285,31 +278,10 @@ done:
 /* ---- the techniques, in order ------------------------------------------------------- */
 
 static void solve(answer *a) {
-    ncsn_error e = {{0}};
-    a->t2_ok = ncsn_t2_solve_gamma(a->D, &a->gamma_t2, &e) == 0;
-    if (a->t2_ok) {
-        a->L_t2 = ncsn_t2_num_levels(a->sigma_1, a->sigma_L, a->gamma_t2);
-    } else {
-        a->gamma_t2 = NAN;
-        snprintf(a->t2_msg, sizeof a->t2_msg, "%s", e.msg);
-    }
-    if (!a->L && a->t2_ok && a->L_t2 >= 1) {
-        a->L = a->L_t2;
+    ncsn_techniques_chain(&a->t, a->D, a->sigma_1, a->sigma_L, a->L, a->T);
+    if (!a->L && a->t.L) {
+        a->L = a->t.L;
         a->L_from = "technique2";
-    }
-    a->gamma = a->eps_paper = a->f_min = NAN;
-    if (!a->L) {
-        snprintf(a->t3_msg, sizeof a->t3_msg,
-                 "not solved: Technique 3 needs gamma, and neither Technique 2 nor a given L "
-                 "provides one");
-        return;
-    }
-    double ratio = a->sigma_1 / a->sigma_L;
-    a->gamma = a->L > 1 ? pow(ratio, 1.0 / (a->L - 1)) : ratio;
-    a->t3_ok = ncsn_t3_solve(a->sigma_L, a->gamma, a->T, &a->eps_paper, &a->f_min, &e) == 0;
-    if (!a->t3_ok) {
-        a->eps_paper = a->f_min = NAN;
-        snprintf(a->t3_msg, sizeof a->t3_msg, "%s", e.msg);
     }
 }
 
@@ -370,18 +342,18 @@ static void print_json(const answer *a) {
     json_number("sigma_1_technique1", a->sigma_1_t1, 0);
     json_number("sigma_L", a->sigma_L, 0);
     json_text("sigma_L_from", a->sigma_L_from);
-    json_text("technique2", a->t2_ok ? "solved" : a->t2_msg);
-    json_number("gamma_technique2", a->gamma_t2, 0);
-    json_int("L_technique2", a->L_t2, a->t2_ok && a->L_t2 >= 1);
+    json_text("technique2", a->t.t2_ok ? "solved" : a->t.t2_msg);
+    json_number("gamma_technique2", a->t.gamma_t2, 0);
+    json_int("L_technique2", a->t.L_t2, a->t.t2_ok && a->t.L_t2 >= 1);
     json_int("L", a->L, a->L > 0);
     json_text("L_from", a->L > 0 ? a->L_from : NULL);
-    json_number("gamma", a->gamma, 0);
+    json_number("gamma", a->t.gamma, 0);
     json_int("T", a->T, 1);
     json_text("T_from", a->T_from);
-    json_text("technique3", a->t3_ok ? "solved" : a->t3_msg);
-    json_number("eps", a->t3_ok ? 2.0 * a->eps_paper : NAN, 0);
-    json_number("eps_paper", a->eps_paper, 0);
-    json_number("f_min", a->f_min, 0);
+    json_text("technique3", a->t.t3_ok ? "solved" : a->t.t3_msg);
+    json_number("eps", a->t.eps, 0);
+    json_number("eps_paper", a->t.eps_paper, 0);
+    json_number("f_min", a->t.f_min, 0);
     json_number("eps_config", a->eps_config, 1);
     printf("}\n");
 }
@@ -448,27 +420,27 @@ static void print_text(const answer *a) {
                  "(sigma_1/sigma_L)^(1/(L-1)) = %.6g.",
                  !strcmp(a->L_from, "config") ? "Using L from the configuration: " :
                  !strcmp(a->L_from, "option") ? "Using L from --L: " : "",
-                 a->L, a->sigma_1, a->sigma_L, a->gamma);
-    if (a->t2_ok)
+                 a->L, a->sigma_1, a->sigma_L, a->t.gamma);
+    if (a->t.t2_ok)
         paragraph("Technique 2", "g(gamma) = Phi(sqrt(2D)(gamma-1) + 3 gamma) - "
                   "Phi(sqrt(2D)(gamma-1) - 3 gamma) crosses 0.5 at gamma = %.6g, so L = 1 + "
-                  "ceil(ln(sigma_1/sigma_L) / ln gamma) = %d. %s", a->gamma_t2, a->L_t2, l_use);
+                  "ceil(ln(sigma_1/sigma_L) / ln gamma) = %d. %s", a->t.gamma_t2, a->t.L_t2, l_use);
     else
         /* The sentence starts "Technique 2 has no solution ..."; the label says the first
          * two words already. */
         paragraph("Technique 2", "%s%s. %s",
-                  strncmp(a->t2_msg, "Technique 2 ", 12) ? a->t2_msg : a->t2_msg + 12,
+                  strncmp(a->t.t2_msg, "Technique 2 ", 12) ? a->t.t2_msg : a->t.t2_msg + 12,
                   a->L > 0 ? "" : " (noise.L in a configuration, or --L here)", l_use);
 
-    if (a->t3_ok) {
+    if (a->t.t3_ok) {
         paragraph("Technique 3", "with T = %d steps per level, f is closest to 1 (f = %.6g) at "
                   "eps = %.4g for the paper's update x += eps s + sqrt(2 eps) z. The sampler "
                   "here (SPEC.md section 4) steps x += (alpha/2) s + sqrt(alpha) z, so its eps is "
-                  "twice that: eps = %.4g.", a->T, a->f_min, a->eps_paper, 2.0 * a->eps_paper);
+                  "twice that: eps = %.4g.", a->T, a->t.f_min, a->t.eps_paper, a->t.eps);
         if (isfinite(a->eps_config))
             paragraph("", "(The configuration sets sample.eps = %.4g explicitly.)", a->eps_config);
     } else {
-        paragraph("Technique 3", "eps %s.", a->t3_msg);
+        paragraph("Technique 3", "eps %s.", a->t.t3_msg);
     }
 }
 

@@ -318,7 +318,7 @@ static void sync_dim(ncsn_config *c) {
  * or "" (a default: `KEY: reason`); key may be NULL. Returns -1. */
 static int vfail(ncsn_error *err, const char *where, const char *key, const char *fmt,
                  va_list ap) {
-    char reason[768];
+    char reason[900];
     vsnprintf(reason, sizeof reason, fmt, ap);
     const char *sep = !where[0] ? "" : strcmp(where, "--set") == 0 ? " " : ": ";
     if (key)
@@ -332,6 +332,15 @@ static int fail(ncsn_error *err, const char *where, const char *key, const char 
     va_list ap;
     va_start(ap, fmt);
     vfail(err, where, key, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int ncsn_config_key_error(ncsn_error *err, const ncsn_config *c, const char *key,
+                          const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, ncsn_config_origin(c, ncsn_config_key_index(key)), key, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -1279,10 +1288,6 @@ static char *to_yaml(const ncsn_config *c, int results_only) {
     return text;
 }
 
-int ncsn_config_sampler_levels(const ncsn_config *c) {
-    return c->sample.method == NCSN_SAMPLE_PLAIN ? 1 : c->noise.L;
-}
-
 char *ncsn_config_to_yaml(const ncsn_config *c) { return to_yaml(c, 0); }
 
 char *ncsn_config_results_yaml(const ncsn_config *c) { return to_yaml(c, 1); }
@@ -1546,18 +1551,4 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
         return fail_pair(c, err, i_lo, why, i_hi, why2);
     }
     return 0;
-}
-
-/* ---------------------------------------------------------------- provenance */
-
-const char *ncsn_config_sigma_1_source(const ncsn_config *c) {
-    return c->noise.sigma_1_auto ? "technique1" : "explicit";
-}
-
-const char *ncsn_config_L_source(const ncsn_config *c) {
-    return c->noise.L_auto ? "technique2" : "explicit";
-}
-
-const char *ncsn_config_eps_source(const ncsn_config *c) {
-    return c->sample.eps_auto ? "technique3" : "explicit";
 }

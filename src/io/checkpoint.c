@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ncsn/h5util.h"
+#include "ncsn/plan.h"
 
 /* ---- writing ------------------------------------------------------------------------- */
 
@@ -70,7 +71,7 @@ static int checkpoint_contents(const ncsn_h5_ctx *c, hid_t file, const void *dat
     int rc = ncsn_h5_write_attr_int64(c, file, "checkpoint_version", NCSN_CHECKPOINT_VERSION) ||
              ncsn_h5_write_attr_string(c, file, "ncsn_version", NCSN_VERSION) ||
              ncsn_h5_write_attr_string(c, file, "phase",
-                               ck->phase == NCSN_CHECKPOINT_SAMPLE ? "sample" : "train") ||
+                                       ck->phase == NCSN_CHECKPOINT_SAMPLE ? "sample" : "train") ||
              ncsn_h5_write_attr_string(c, file, "config_yaml", yaml) ||
              write_checked(c, file, "counters", H5T_STD_I64LE, H5T_NATIVE_INT64, 1,
                            counter_dims, counters) ||
@@ -162,7 +163,7 @@ static int read_counters(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cf
     const int64_t step = counters[0], epoch = counters[1], pos = counters[2],
                   adam_t = counters[3], level = counters[4];
     if (counters[5] != cfg->train.steps) return bad_value(c, "steps", counters[5]);
-    const int levels = ncsn_config_sampler_levels(cfg);
+    const int levels = ncsn_plan_levels(cfg);
     if (counters[6] != levels) return bad_value(c, "levels", counters[6]);
     ck->steps = counters[5];
     ck->levels = levels;
@@ -281,7 +282,8 @@ static int progress_reader(const ncsn_h5_ctx *c, hid_t file, void *data) {
     const hsize_t dims[1] = {CKPT_N_COUNTERS};
     char *phase = NULL;
     if (ncsn_h5_read_attr_string(c, file, "phase", &phase) ||
-        ncsn_h5_read_dataset(c, file, "/counters", H5T_INTEGER, H5T_NATIVE_INT64, 1, dims, counters)) {
+        ncsn_h5_read_dataset(c, file, "/counters", H5T_INTEGER, H5T_NATIVE_INT64, 1, dims,
+                             counters)) {
         free(phase);
         return -1;
     }

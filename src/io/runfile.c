@@ -78,13 +78,13 @@ static int write_arrays(const ncsn_h5_ctx *c, hid_t file, const ncsn_run_output 
     hsize_t sample_dims[2] = {(hsize_t)r->n, (hsize_t)r->D}, loss_dims[1] = {(hsize_t)r->n_loss};
     hid_t train = H5I_INVALID_HID, noise = H5I_INVALID_HID;
     int rc = -1;
-    if (ncsn_h5_write_dataset(c, file, "samples", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, sample_dims,
-                      r->samples) == 0 &&
+    if (ncsn_h5_write_dataset(c, file, "samples", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2,
+                              sample_dims, r->samples) == 0 &&
         (train = ncsn_h5_make_group(c, file, "train")) >= 0 &&
         ncsn_h5_write_dataset(c, train, "step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, loss_dims,
-                      r->loss_step) == 0 &&
+                              r->loss_step) == 0 &&
         ncsn_h5_write_dataset(c, train, "loss", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, loss_dims,
-                      r->loss) == 0 &&
+                              r->loss) == 0 &&
         (noise = ncsn_h5_make_group(c, file, "noise")) >= 0 &&
         write_vector_f64(c, noise, "sigmas", r->sigmas, r->L) == 0)
         rc = 0;
@@ -114,14 +114,15 @@ static int write_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_model *m) {
             rc = ncsn_h5_fail(c, "cannot look up", model, layer);
             break;
         }
-        hid_t g = exists ? H5Gopen2(model, layer, H5P_DEFAULT) : ncsn_h5_make_group(c, model, layer);
+        hid_t g = exists ? H5Gopen2(model, layer, H5P_DEFAULT)
+                         : ncsn_h5_make_group(c, model, layer);
         if (g < 0) {
             rc = exists ? ncsn_h5_fail(c, "cannot open group", model, layer) : -1;
             break;
         }
         hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
-        rc = ncsn_h5_write_dataset(c, g, dot + 1, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, cols ? 2 : 1, dims,
-                           data);
+        rc = ncsn_h5_write_dataset(c, g, dot + 1, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                   cols ? 2 : 1, dims, data);
         ncsn_h5_close_checked(c, g, model, layer, &rc);
     }
     ncsn_h5_close_checked(c, model, file, "model", &rc);
@@ -150,8 +151,8 @@ static int write_metrics(const ncsn_h5_ctx *c, hid_t file, const ncsn_metrics *m
         for (size_t i = 0; i < sizeof scalars / sizeof scalars[0] && rc == 0; i++)
             rc = write_scalar_f64(c, g, scalars[i].name, scalars[i].value);
         if (rc == 0)
-            rc = ncsn_h5_write_dataset(c, g, "n_nonfinite", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL,
-                               &m->n_nonfinite);
+            rc = ncsn_h5_write_dataset(c, g, "n_nonfinite", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                       0, NULL, &m->n_nonfinite);
         if (rc == 0) rc = write_vector_f64(c, g, "mode_weights", m->mode_weights, m->K);
         if (rc == 0) rc = write_vector_f64(c, g, "score_error", m->score_error, m->L);
     }
@@ -183,13 +184,13 @@ static void write_config_value(const ncsn_config_value *v, void *user) {
     switch (v->type) {
     case NCSN_VALUE_INT: /* the seed is a uint64 held in int64 bits */
         w->rc = v->is_unsigned ? ncsn_h5_write_attr(w->c, w->group, v->key, H5T_STD_U64LE,
-                                            H5T_NATIVE_UINT64, rank, dims, v->ints)
+                                                    H5T_NATIVE_UINT64, rank, dims, v->ints)
                                : ncsn_h5_write_attr(w->c, w->group, v->key, H5T_STD_I64LE,
-                                            H5T_NATIVE_INT64, rank, dims, v->ints);
+                                                    H5T_NATIVE_INT64, rank, dims, v->ints);
         break;
     case NCSN_VALUE_REAL:
-        w->rc = ncsn_h5_write_attr(w->c, w->group, v->key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rank, dims,
-                           v->reals);
+        w->rc = ncsn_h5_write_attr(w->c, w->group, v->key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                   rank, dims, v->reals);
         break;
     case NCSN_VALUE_STRING:
         w->rc = ncsn_h5_write_attr_string(w->c, w->group, v->key, v->string);
@@ -197,7 +198,8 @@ static void write_config_value(const ncsn_config_value *v, void *user) {
     case NCSN_VALUE_BOOL: {
         int8_t *b = ncsn_xmalloc((size_t)v->count);
         for (int i = 0; i < v->count; i++) b[i] = v->ints[i] != 0;
-        w->rc = ncsn_h5_write_attr(w->c, w->group, v->key, w->bool_type, w->bool_type, rank, dims, b);
+        w->rc = ncsn_h5_write_attr(w->c, w->group, v->key, w->bool_type, w->bool_type, rank,
+                                   dims, b);
         free(b);
         break;
     }
@@ -206,25 +208,19 @@ static void write_config_value(const ncsn_config_value *v, void *user) {
     if (v->origin && v->origin[0]) fprintf(w->origins, "%s: %s\n", v->key, v->origin);
 }
 
-/* The techniques' provenance (io.h): where sigma_1, L and eps came from, the realised
- * gamma, and eps in the paper's convention. */
+/* The techniques' provenance (io.h), as the run plan worked it out: where sigma_1, L and
+ * eps came from, the realised gamma, and eps in the paper's convention. */
 static int write_provenance(const ncsn_h5_ctx *c, hid_t group, const ncsn_run_output *r) {
-    const ncsn_config *cfg = r->cfg;
-    const double ratio = cfg->noise.sigma_1 / cfg->noise.sigma_L;
-    const double gamma = cfg->noise.L > 1 ? pow(ratio, 1.0 / (cfg->noise.L - 1)) : ratio;
-    const double eps_paper = cfg->sample.eps / 2.0;
-    return (ncsn_h5_write_attr_string(c, group, "sigma_1_source",
-                                      r->sigma_1_source ? r->sigma_1_source
-                                                        : ncsn_config_sigma_1_source(cfg)) ||
-            ncsn_h5_write_attr_string(c, group, "L_source",
-                                      r->L_source ? r->L_source : ncsn_config_L_source(cfg)) ||
-            ncsn_h5_write_attr_string(c, group, "eps_source",
-                                      r->eps_source ? r->eps_source
-                                                    : ncsn_config_eps_source(cfg)) ||
+    ncsn_provenance own;
+    const ncsn_provenance *p = r->provenance;
+    if (!p) ncsn_provenance_of(r->cfg, &own), p = &own;
+    return (ncsn_h5_write_attr_string(c, group, "sigma_1_source", p->sigma_1_source) ||
+            ncsn_h5_write_attr_string(c, group, "L_source", p->L_source) ||
+            ncsn_h5_write_attr_string(c, group, "eps_source", p->eps_source) ||
             ncsn_h5_write_attr(c, group, "gamma", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL,
-                               &gamma) ||
+                               &p->gamma) ||
             ncsn_h5_write_attr(c, group, "eps_paper", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0,
-                               NULL, &eps_paper))
+                               NULL, &p->eps_paper))
                ? -1
                : 0;
 }
@@ -335,7 +331,8 @@ static int read_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg, 
         char object[NCSN_NAME_MAX + 16];
         snprintf(object, sizeof object, "/model/%.*s/%s", (int)(dot - name), name, dot + 1);
         hsize_t want[2] = {(hsize_t)rows, (hsize_t)cols};
-        if (ncsn_h5_read_dataset(c, file, object, H5T_FLOAT, H5T_NATIVE_FLOAT, cols ? 2 : 1, want, data))
+        if (ncsn_h5_read_dataset(c, file, object, H5T_FLOAT, H5T_NATIVE_FLOAT, cols ? 2 : 1,
+                                 want, data))
             return -1;
         /* ReLU would hide a NaN weight and the samples would look fine: refuse it */
         size_t count = (size_t)rows * (size_t)(cols ? cols : 1);
@@ -362,8 +359,9 @@ static int read_history(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in) {
     in->loss_step = ncsn_xcalloc(n_loss, sizeof *in->loss_step);
     in->loss = ncsn_xcalloc(n_loss, sizeof *in->loss);
     if (ncsn_h5_read_dataset(c, file, "/train/step", H5T_INTEGER, H5T_NATIVE_INT64, 1, &n_loss,
-                     in->loss_step) ||
-        ncsn_h5_read_dataset(c, file, "/train/loss", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, &n_loss, in->loss))
+                             in->loss_step) ||
+        ncsn_h5_read_dataset(c, file, "/train/loss", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, &n_loss,
+                             in->loss))
         return -1;
     return 0;
 }
@@ -397,10 +395,10 @@ static int read_provenance(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in)
 static int read_contents(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in) {
     if (check_header(c, file) || read_config(c, file, &in->cfg) || read_provenance(c, file, in) ||
         read_model(c, file, &in->cfg, &in->model) || read_history(c, file, in) ||
-        ncsn_h5_read_dataset(c, file, "/metrics/train_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0, NULL,
-                     &in->train_seconds) ||
-        ncsn_h5_read_dataset(c, file, "/metrics/final_loss", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0, NULL,
-                     &in->final_loss))
+        ncsn_h5_read_dataset(c, file, "/metrics/train_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE,
+                             0, NULL, &in->train_seconds) ||
+        ncsn_h5_read_dataset(c, file, "/metrics/final_loss", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0,
+                             NULL, &in->final_loss))
         return -1;
     return 0;
 }

@@ -42,7 +42,7 @@
 #include "ncsn/run.h"
 #include "ncsn/summary.h"
 #include "ncsn/sweep.h"
-#include "ncsn/techniques.h"
+#include "ncsn/plan.h"
 #include "ncsn/text.h"
 
 static const char *usage_sweep =
@@ -179,8 +179,10 @@ static void journal(const char *dir, const char *event, const char *fmt, ...) {
     close(fd);
 }
 
-static const char *signal_name(int sig) {
-    return sig == SIGUSR1 ? "USR1" : sig == SIGTERM ? "TERM" : sig == SIGINT ? "INT" : "other";
+/* The stop signal's name without "SIG" for the journal ("USR1"; "other" when unknown). */
+static const char *journal_signal(void) {
+    const char *name = ncsn_stop_signal_name();
+    return strncmp(name, "SIG", 3) == 0 ? name + 3 : "other";
 }
 
 /* Seconds since the epoch, for deadlines. */
@@ -577,21 +579,21 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
     ncsn_run_options opt = {0, r->index, run_progress, p, log, checkpoint};
     ncsn_error err = {{0}};
     double t0 = ncsn_now();
-    int rc = ncsn_run(&r->cfg, out, &opt, &err);
+    const ncsn_outcome o = ncsn_run_outcome(&r->cfg, out, &opt, &err);
     double seconds = ncsn_now() - t0;
     *seconds_out = seconds;
-    enum run_outcome outcome = rc == NCSN_EXIT_OK ? RUN_COMPLETE : RUN_FAILED;
-    if (rc == NCSN_EXIT_OK) {
+    enum run_outcome outcome = o == NCSN_OUTCOME_COMPLETE ? RUN_COMPLETE : RUN_FAILED;
+    if (o == NCSN_OUTCOME_COMPLETE) {
         journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.2f", r->id, w->rank,
                 seconds);
-    } else if (rc == NCSN_EXIT_INTERRUPTED) {
+    } else if (o == NCSN_OUTCOME_INTERRUPTED) {
         outcome = RUN_INTERRUPTED;
         char claim_path[4200];
         path_of(claim_path, sizeof claim_path, dir, "claims", r->id, NULL);
         unlink(claim_path);
         const int saved = exists(checkpoint);
         journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.2f%s%s%s",
-                r->id, signal_name(ncsn_stop_signal()), w->rank, seconds,
+                r->id, journal_signal(), w->rank, seconds,
                 saved ? " checkpoint=checkpoints/" : "", saved ? r->id : "", saved ? ".h5" : "");
         if (log) fprintf(log, "interrupted: %s\n", err.msg);
     } else {
@@ -602,10 +604,8 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         snprintf(text, sizeof text, "%s\n", err.msg);
         if (write_text_atomic(failed, text, &werr) != 0)
             fprintf(stderr, "ncsn sweep: %s\n", werr.msg);
-        const char *status = !exists(out) ? "failed"
-                             : strstr(err.msg, "diverged") ? "diverged" : "nonfinite_samples";
         journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.2f reason=\"%s\"", r->id,
-                w->rank, status, seconds, err.msg);
+                w->rank, ncsn_outcome_status(o), seconds, err.msg);
         if (log) fprintf(log, "failed: %s\n", err.msg);
     }
     if (log) fclose(log);
@@ -724,16 +724,9 @@ int ncsn_cmd_sweep(int argc, char **argv) {
         return world_end(&w, NCSN_EXIT_USAGE);
     }
     for (int k = 0; k < s.n_runs; k++) {
-        /* Technique 2 has no solution for D <= 4: say so before any work starts */
-        double gamma;
-        ncsn_error terr;
-        if (s.runs[k].cfg.noise.L_auto && s.runs[k].cfg.dataset.dim > 0 &&
-            ncsn_t2_solve_gamma(s.runs[k].cfg.dataset.dim, &gamma, &terr) != 0) {
-            int i = ncsn_config_key_index("noise.L");
-            const char *origin = ncsn_config_origin(&s.runs[k].cfg, i);
-            if (w.rank == 0)
-                fprintf(stderr, "ncsn sweep: %s%snoise.L: auto (run %s): %s\n", origin,
-                        origin[0] ? ": " : "", s.runs[k].id, terr.msg);
+        /* what the run plan can tell before any work starts (Technique 2 for D <= 4) */
+        if (ncsn_plan_check(&s.runs[k].cfg, s.runs[k].id, &err) != 0) {
+            if (w.rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
             ncsn_sweep_free(&s);
             return world_end(&w, NCSN_EXIT_USAGE);
         }
@@ -795,10 +788,10 @@ int ncsn_cmd_sweep(int argc, char **argv) {
         if (!a.quiet) print_progress(&prog, 1);
         if (stopped && left > 0) {
             if (stopped == STOP_SIGNAL)
-                fprintf(stderr, "ncsn sweep: interrupted by %s%s: %d runs left to do (the runs "
+                fprintf(stderr, "ncsn sweep: interrupted by %s: %d runs left to do (the runs "
                         "in flight were given back); run the same command again to continue\n",
-                        ncsn_stop_signal() ? "SIG" : "a signal to another rank",
-                        ncsn_stop_signal() ? signal_name(ncsn_stop_signal()) : "", left);
+                        ncsn_stop_signal() ? ncsn_stop_signal_name() : "a signal to another rank",
+                        left);
             else
                 fprintf(stderr, "ncsn sweep: %d runs deferred: they would not end before the "
                         "deadline; run the same command again to continue\n", left);
