@@ -21,6 +21,13 @@ void ncsn_fix_check_msg(const char *got, const char *want, const char *file, int
     CU_ASSERT_STRING_EQUAL(got, want);
 }
 
+void ncsn_fix_check_refused(int rc, const char *got, const char *want, const char *file,
+                            int line) {
+    if (rc != -1) fprintf(stderr, "\n  %s:%d: rc %d, wanted -1 and: %s\n", file, line, rc, want);
+    CU_ASSERT_EQUAL(rc, -1);
+    ncsn_fix_check_msg(got, want, file, line);
+}
+
 /* ---- configurations ------------------------------------------------------------------ */
 
 void ncsn_fix_set(ncsn_config *c, const char *assignment) {

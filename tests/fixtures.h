@@ -1,6 +1,6 @@
 /* fixtures.h: what the CUnit tests build again and again, in one place (fixtures.c).
  *   SETS("k=v", ...)     a NULL-terminated list of --set style assignments
- *   NCSN_CHECK_MSG       two messages equal, both printed when not
+ *   NCSN_CHECK_MSG       two messages equal, both printed when not; a refusal's message
  *   configurations       the defaults with assignments applied (and validated)
  *   files                paths under the test's directory, fresh directories, whole files
  *                        read and written, existence, the writers' "*.tmp.*" files left
@@ -29,6 +29,10 @@
 /* Compares messages and prints both when they differ. */
 #define NCSN_CHECK_MSG(got, want) ncsn_fix_check_msg(got, want, __FILE__, __LINE__)
 void ncsn_fix_check_msg(const char *got, const char *want, const char *file, int line);
+/* An operation was refused: rc is -1 and its message is want; what differs is printed with
+ * file and line (the caller's). */
+void ncsn_fix_check_refused(int rc, const char *got, const char *want, const char *file,
+                            int line);
 
 /* ---- configurations ------------------------------------------------------------------ */
 

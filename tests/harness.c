@@ -41,7 +41,7 @@ void ncsn_test_suite(const char *name, const ncsn_test_case *cases) {
 }
 
 void ncsn_test_skip(const char *why) {
-    printf("\n    SKIPPED: %s", why);
+    printf("\n    SKIPPED: %s ", why);
     CU_pTest t = CU_get_current_test();
     if (t == NULL || t != last_skipped) n_skipped++;
     last_skipped = t;

@@ -4,19 +4,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/config.h"
 #include "ncsn/model.h"
-
-/* Compares messages and prints both when they differ. */
-#define CHECK_MSG(got, want)                                                                  \
-    do {                                                                                      \
-        const char *g_ = (got), *w_ = (want);                                                 \
-        if (strcmp(g_, w_) != 0)                                                              \
-            fprintf(stderr, "\n  %s:%d: message\n    got:  %s\n    want: %s\n", __FILE__,     \
-                    __LINE__, g_, w_);                                                        \
-        CU_ASSERT_STRING_EQUAL(g_, w_);                                                       \
-    } while (0)
 
 /* Bit-for-bit equality of two doubles. */
 #define CHECK_BITS(a, b)                                                                      \
@@ -48,18 +38,6 @@ static const char *origin(const ncsn_config *c, const char *key) {
     return ncsn_config_origin(c, i);
 }
 
-/* Writes text to name in the test's directory; returns the path (valid for 8 calls). */
-static const char *write_file(const char *name, const char *text) {
-    static char paths[8][512];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, sizeof paths[0], "%s/%s", ncsn_test_tmpdir(), name);
-    FILE *f = fopen(p, "w");
-    CU_ASSERT_FATAL(f != NULL);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
 
 /* Loading text (labelled x.yaml) over the defaults fails with want, leaving c unchanged. */
 static void expect_load_error_at(const char *text, const char *want, int line) {
@@ -68,12 +46,7 @@ static void expect_load_error_at(const char *text, const char *want, int line) {
     ncsn_config_default(&c);
     ncsn_config_copy(&before, &c);
     int rc = ncsn_config_load_string(&c, text, "x.yaml", &err);
-    if (rc != -1) fprintf(stderr, "\n  test_config.c:%d: load succeeded, wanted: %s\n", line, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    if (strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_config.c:%d: message\n    got:  %s\n    want: %s\n", line,
-                err.msg, want);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     CU_ASSERT(ncsn_config_equal(&c, &before));
     CU_ASSERT_STRING_EQUAL(origin(&c, "train.lr"), "");
     ncsn_config_free(&c);
@@ -87,12 +60,7 @@ static void expect_set_error_at(const char *assignment, const char *want, int li
     ncsn_config_default(&c);
     ncsn_config_copy(&before, &c);
     int rc = ncsn_config_set(&c, assignment, &err);
-    if (rc != -1) fprintf(stderr, "\n  test_config.c:%d: set succeeded, wanted: %s\n", line, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    if (strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_config.c:%d: message\n    got:  %s\n    want: %s\n", line,
-                err.msg, want);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     CU_ASSERT(ncsn_config_equal(&c, &before));
     ncsn_config_free(&c);
     ncsn_config_free(&before);
@@ -115,17 +83,10 @@ static void expect_invalid_at(const char *text, const char *const *sets, const c
         CU_ASSERT_EQUAL_FATAL(rc, 0);
     }
     rc = ncsn_config_validate(&c, &err);
-    if (rc != -1)
-        fprintf(stderr, "\n  test_config.c:%d: validation passed, wanted: %s\n", line, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    if (strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_config.c:%d: message\n    got:  %s\n    want: %s\n", line,
-                err.msg, want);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     ncsn_config_free(&c);
 }
 #define expect_invalid(text, sets, want) expect_invalid_at(text, sets, want, __LINE__)
-#define SETS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* ------------------------------------------------------------------ defaults, keys */
 
@@ -193,7 +154,7 @@ static void test_key_names_and_indices(void) {
 /* ------------------------------------------------------------------ files */
 
 static void test_file_overrides_some_keys(void) {
-    const char *path = write_file("run.yaml",
+    const char *path = ncsn_fix_write_tmp("run.yaml",
                                   "# a sweep point\n"                /* 1 */
                                   "seed: 42\n"                       /* 2 */
                                   "dataset:\n"                       /* 3 */
@@ -259,7 +220,7 @@ static void test_file_overrides_some_keys(void) {
     CU_ASSERT_EQUAL(ncsn_config_validate(&c, &err), 0);
 
     /* a second file merges over the first */
-    path = write_file("second.yaml", "train:\n  lr: 0.5\n");
+    path = ncsn_fix_write_tmp("second.yaml", "train:\n  lr: 0.5\n");
     CU_ASSERT_EQUAL_FATAL(ncsn_config_load_file(&c, path, &err), 0);
     CHECK_BITS(c.train.lr, 0.5);
     CU_ASSERT_EQUAL(c.train.steps, 500);
@@ -298,7 +259,7 @@ static void test_empty_files_are_valid(void) {
     ncsn_config c;
     ncsn_error err;
     ncsn_config_default(&c);
-    CU_ASSERT_EQUAL(ncsn_config_load_file(&c, write_file("empty.yaml", ""), &err), 0);
+    CU_ASSERT_EQUAL(ncsn_config_load_file(&c, ncsn_fix_write_tmp("empty.yaml", ""), &err), 0);
     ncsn_config_free(&c);
 }
 
@@ -310,12 +271,12 @@ static void test_missing_file(void) {
     ncsn_error err = {{0}};
     ncsn_config_default(&c);
     CU_ASSERT_EQUAL(ncsn_config_load_file(&c, path, &err), -1);
-    CHECK_MSG(err.msg, want);
+    NCSN_CHECK_MSG(err.msg, want);
     ncsn_config_free(&c);
 }
 
 static void test_file_error_names_path_and_line(void) {
-    const char *path = write_file("bad.yaml", "train:\n  steps: 10\n  lr: fast\n");
+    const char *path = ncsn_fix_write_tmp("bad.yaml", "train:\n  steps: 10\n  lr: fast\n");
     char want[700];
     snprintf(want, sizeof want, "%s:3: train.lr: expected a positive number, got \"fast\"",
              path);
@@ -323,7 +284,7 @@ static void test_file_error_names_path_and_line(void) {
     ncsn_error err = {{0}};
     ncsn_config_default(&c);
     CU_ASSERT_EQUAL(ncsn_config_load_file(&c, path, &err), -1);
-    CHECK_MSG(err.msg, want);
+    NCSN_CHECK_MSG(err.msg, want);
     CU_ASSERT_EQUAL(c.train.steps, 30000); /* nothing applied */
     ncsn_config_free(&c);
 }
@@ -722,11 +683,7 @@ static void expect_broken(void (*breaker)(ncsn_config *), const char *want, int 
     ncsn_config_default(&c);
     breaker(&c);
     int rc = ncsn_config_validate(&c, &err);
-    if (rc != -1 || strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_config.c:%d: rc %d\n    got:  %s\n    want: %s\n", line, rc,
-                err.msg, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     ncsn_config_free(&c);
 }
 #define BREAK(name, body)                                                                     \
