@@ -310,32 +310,9 @@ static int read_attr_string(run_reader *rr, hid_t loc, const char *name, const c
     int rank;
     hid_t attr = open_attr(rr, loc, name, where, &type, &cls, &np, &rank, NULL);
     if (attr < 0) return -1;
-    int rc = -1;
-    if (cls != H5T_STRING || np != 1) {
-        bad(rr, "attribute %s is not a single string", where);
-    } else {
-        hid_t mtype = H5Tcopy(type);
-        htri_t vlen = H5Tis_variable_str(type);
-        if (mtype >= 0 && vlen > 0) {
-            char *hs = NULL;
-            if (H5Aread(attr, mtype, &hs) >= 0) {
-                *s = ncsn_xstrdup(hs ? hs : "");
-                H5free_memory(hs);
-                rc = 0;
-            }
-        } else if (mtype >= 0 && vlen == 0) {
-            size_t size = H5Tget_size(type);
-            char *buf = ncsn_xcalloc(size + 1, 1);
-            if (size > 0 && H5Aread(attr, mtype, buf) >= 0) {
-                *s = buf;
-                rc = 0;
-            } else {
-                free(buf);
-            }
-        }
-        if (rc) bad_h5(rr, "cannot read attribute", where);
-        ncsn_h5_close(mtype);
-    }
+    int rc;
+    if (cls != H5T_STRING || np != 1) rc = bad(rr, "attribute %s is not a single string", where);
+    else if ((rc = ncsn_h5_attr_text(attr, s)) != 0) bad_h5(rr, "cannot read attribute", where);
     ncsn_h5_close(type);
     ncsn_h5_close(attr);
     return rc;
@@ -677,33 +654,11 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
 
 /* ---- building the file --------------------------------------------------------------- */
 
-typedef struct {
-    const char *path; /* DIR/sweep.h5, for messages */
-    ncsn_error *err;
-} h5ctx;
-
-static int h5_fail(const h5ctx *c, const char *what, const char *object) {
-    char reason[NCSN_H5_REASON_MAX];
-    ncsn_h5_reason(reason);
-    return ncsn_seterr(c->err, "%s: %s%s%s (%s)", c->path, what, object ? " " : "",
-                       object ? object : "", reason);
-}
-
 static hid_t fixed_utf8(size_t width) {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0) return t;
     if (H5Tset_size(t, width) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
         H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
-}
-
-static hid_t vlen_utf8(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
         H5Tclose(t);
         return H5I_INVALID_HID;
     }
@@ -776,7 +731,7 @@ static unsigned char *pack_rows(table *t, size_t *row_size) {
     return buf;
 }
 
-static int write_runs(const h5ctx *c, hid_t file, table *t) {
+static int write_runs(const ncsn_h5_ctx *c, hid_t file, table *t) {
     size_t row_size;
     unsigned char *rows = pack_rows(t, &row_size);
     hsize_t dims[1] = {(hsize_t)t->n_rows};
@@ -787,8 +742,8 @@ static int write_runs(const h5ctx *c, hid_t file, table *t) {
         (dset = H5Dcreate2(file, "runs", ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
             0 ||
         (t->n_rows > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0))
-        rc = h5_fail(c, "cannot write", "/runs");
-    if (ncsn_h5_close(dset) < 0 && rc == 0) rc = h5_fail(c, "cannot close", "/runs");
+        rc = ncsn_h5_fail(c, "cannot write", H5I_INVALID_HID, "/runs");
+    ncsn_h5_close_checked(c, dset, H5I_INVALID_HID, "/runs", &rc);
     ncsn_h5_close(space);
     ncsn_h5_close(ftype);
     ncsn_h5_close(mtype);
@@ -796,64 +751,41 @@ static int write_runs(const h5ctx *c, hid_t file, table *t) {
     return rc;
 }
 
-static int write_links(const h5ctx *c, hid_t file, const ncsn_sweep *s,
+static int write_links(const ncsn_h5_ctx *c, hid_t file, const ncsn_sweep *s,
                        const unsigned char *linked) {
     hid_t g = H5Gcreate2(file, "run", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) return h5_fail(c, "cannot create group", "/run");
+    if (g < 0) return ncsn_h5_fail(c, "cannot create group", H5I_INVALID_HID, "/run");
     int rc = 0;
     for (int r = 0; r < s->n_runs && rc == 0; r++) {
         if (!linked[r]) continue;
         char target[64];
         snprintf(target, sizeof target, "runs/%s.h5", s->runs[r].id);
         if (H5Lcreate_external(target, "/", g, s->runs[r].id, H5P_DEFAULT, H5P_DEFAULT) < 0)
-            rc = h5_fail(c, "cannot create the external link /run/", s->runs[r].id);
+            rc = ncsn_h5_fail(c, "cannot create the external link /run/", H5I_INVALID_HID,
+                              s->runs[r].id);
     }
-    if (H5Gclose(g) < 0 && rc == 0) rc = h5_fail(c, "cannot close", "/run");
+    ncsn_h5_close_checked(c, g, H5I_INVALID_HID, "/run", &rc);
     return rc;
 }
 
-static int write_attr(const h5ctx *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
-                      const void *data) {
-    hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-    int rc = 0;
-    if (space < 0 || (attr = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(attr, mtype, data) < 0)
-        rc = h5_fail(c, "cannot write attribute", name);
-    if (ncsn_h5_close(attr) < 0 && rc == 0) rc = h5_fail(c, "cannot close attribute", name);
-    ncsn_h5_close(space);
-    return rc;
-}
-
-static int write_attr_int64(const h5ctx *c, hid_t loc, const char *name, int64_t v) {
-    return write_attr(c, loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
-}
-
-static int write_attr_string(const h5ctx *c, hid_t loc, const char *name, const char *s) {
-    hid_t t = vlen_utf8();
-    if (t < 0) return h5_fail(c, "cannot make a string type for", name);
-    int rc = write_attr(c, loc, name, t, t, &s);
-    ncsn_h5_close(t);
-    return rc;
-}
-
-static int write_root_attrs(const h5ctx *c, hid_t file, const ncsn_sweep *s, const counts *n,
-                            const char *updated) {
-    return (write_attr_int64(c, file, "format_version", NCSN_SUMMARY_FORMAT_VERSION) ||
-            write_attr_string(c, file, "ncsn_version", NCSN_VERSION) ||
-            write_attr_int64(c, file, "n_runs", s->n_runs) ||
-            write_attr_int64(c, file, "n_complete", n->n_complete) ||
-            write_attr_int64(c, file, "n_failed", n->n_failed) ||
-            write_attr_int64(c, file, "n_running", n->n_running) ||
-            write_attr_int64(c, file, "n_queued", n->n_queued) ||
-            write_attr_string(c, file, "updated", updated) ||
-            write_attr_string(c, file, "sweep", s->canonical ? s->canonical : ""))
+static int write_root_attrs(const ncsn_h5_ctx *c, hid_t file, const ncsn_sweep *s,
+                            const counts *n, const char *updated) {
+    return (ncsn_h5_write_attr_int64(c, file, "format_version", NCSN_SUMMARY_FORMAT_VERSION) ||
+            ncsn_h5_write_attr_string(c, file, "ncsn_version", NCSN_VERSION) ||
+            ncsn_h5_write_attr_int64(c, file, "n_runs", s->n_runs) ||
+            ncsn_h5_write_attr_int64(c, file, "n_complete", n->n_complete) ||
+            ncsn_h5_write_attr_int64(c, file, "n_failed", n->n_failed) ||
+            ncsn_h5_write_attr_int64(c, file, "n_running", n->n_running) ||
+            ncsn_h5_write_attr_int64(c, file, "n_queued", n->n_queued) ||
+            ncsn_h5_write_attr_string(c, file, "updated", updated) ||
+            ncsn_h5_write_attr_string(c, file, "sweep", s->canonical ? s->canonical : ""))
                ? -1
                : 0;
 }
 
 /* What fill_summary writes. */
 typedef struct {
-    const h5ctx *c;
+    const ncsn_h5_ctx *c;
     const ncsn_sweep *s;
     table *t;
     const unsigned char *linked;
@@ -920,19 +852,68 @@ static int lock_file(const char *dir, const char *name, int wait, int *fd, int *
     return rc;
 }
 
-/* write: always scan and write. coalesce: return at once when another process already
- * waits to write (summary.h). */
-static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
-    NCSN_ASSERT(dir && s && s->n_runs >= 0 && s->n_swept >= 0);
-    NCSN_ASSERT(s->runs || s->n_runs == 0);
-    NCSN_ASSERT(s->swept_keys || s->n_swept == 0);
+/* "DIR/sweep.h5.tmp.<host>.<pid>" (malloc'd): unique to this writer on a shared disk. */
+static char *temp_name(const char *dir) {
+    char host[64] = "host";
+    if (gethostname(host, sizeof host) != 0) strcpy(host, "host");
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == '/' || *p == '.') *p = '_';
+    return ncsn_xasprintf("%s/sweep.h5.tmp.%s.%ld", dir, host, (long)getpid());
+}
+
+/* With the summary lock taken (lock_held: really held, not unsupported): list DIR once,
+ * fill every row, and replace DIR/sweep.h5 (built in memory, written to the temporary
+ * name, fsync'd, renamed over it). */
+static int scan_and_write(const char *dir, const ncsn_sweep *s, table *t, int lock_held,
+                          ncsn_error *err) {
+    char *path = ncsn_xasprintf("%s/sweep.h5", dir), *tmp = temp_name(dir);
+    char *runs_dir = ncsn_xasprintf("%s/runs", dir), *claims_dir = ncsn_xasprintf("%s/claims", dir);
+    listing runs = {0}, claims = {0};
+    unsigned char *linked = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
+    /* temporary files of writers that died holding the lock (only theirs while we hold it) */
+    if (lock_held) ncsn_remove_prefixed(dir, "sweep.h5.tmp.");
+    int rc = list_dir(runs_dir, &runs, err);
+    if (rc == 0) rc = list_dir(claims_dir, &claims, err);
+    if (rc == 0) {
+        char updated[NCSN_ISO_TIME_MAX];
+        ncsn_iso_time(updated, sizeof updated);
+        counts n;
+        ncsn_h5_quiet q;
+        ncsn_h5_quiet_begin(&q);
+        scan_runs(dir, s, t, &runs, &claims, linked, &n);
+        ncsn_h5_quiet_end(&q);
+        const ncsn_h5_ctx c = {path, err};
+        summary_fill f = {&c, s, t, linked, &n, updated};
+        rc = ncsn_h5_replace_file(path, tmp, -1, fill_summary, &f, err);
+    }
+    free(linked);
+    listing_free(&claims);
+    listing_free(&runs);
+    free(claims_dir);
+    free(runs_dir);
+    free(tmp);
+    free(path);
+    return rc;
+}
+
+static int check_dir(const char *dir, ncsn_error *err) {
     struct stat st;
     if (stat(dir, &st) != 0)
         return ncsn_seterr(err, "%s: cannot use as the sweep directory (%s)", dir,
                            strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return ncsn_seterr(err, "%s: cannot use as the sweep directory (not a directory)", dir);
+    return 0;
+}
 
+/* write: always scan and write. coalesce: return at once when another process already
+ * waits to write (summary.h). */
+static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
+    NCSN_ASSERT(dir && s && s->n_runs >= 0 && s->n_swept >= 0);
+    NCSN_ASSERT(s->runs || s->n_runs == 0);
+    NCSN_ASSERT(s->swept_keys || s->n_swept == 0);
+    if (check_dir(dir, err)) return -1;
     /* The waiter's lock: its holder has not begun its scan yet, so that scan will see every
      * change made before now. Released once the summary lock is ours, before our scan. */
     int wait_fd = -1, wait_state = LOCK_NONE;
@@ -948,62 +929,10 @@ static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncs
     int rc = table_init(&t, s, err);
     if (rc == 0) rc = lock_file(dir, ".summary.lock", 1, &lock_fd, &lock_state, err);
     if (wait_fd >= 0) close(wait_fd);
-    if (rc) {
-        if (t.cols) table_free(&t);
-        return -1;
-    }
-
-    size_t size = strlen(dir) + 320;
-    char *path = ncsn_xmalloc(size), *tmp = ncsn_xmalloc(size), *sub = ncsn_xmalloc(size);
-    char host[64] = "host";
-    if (gethostname(host, sizeof host) != 0) strcpy(host, "host");
-    host[sizeof host - 1] = '\0';
-    for (char *p = host; *p; p++)
-        if (*p == '/' || *p == '.') *p = '_';
-    snprintf(path, size, "%s/sweep.h5", dir);
-    snprintf(tmp, size, "%s/sweep.h5.tmp.%s.%ld", dir, host, (long)getpid());
-
-    listing runs = {0}, claims = {0};
-    unsigned char *linked = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
-    void *image = NULL;
-    size_t image_size = 0;
-    /* temporary files of writers that died holding the lock (only theirs while we hold it) */
-    if (lock_state == LOCK_HELD) ncsn_remove_prefixed(dir, "sweep.h5.tmp.");
-    snprintf(sub, size, "%s/runs", dir);
-    rc = list_dir(sub, &runs, err);
-    if (rc == 0) {
-        snprintf(sub, size, "%s/claims", dir);
-        rc = list_dir(sub, &claims, err);
-    }
-    if (rc == 0) {
-        char updated[NCSN_ISO_TIME_MAX];
-        ncsn_iso_time(updated, sizeof updated);
-        counts n;
-        const h5ctx c = {path, err};
-        ncsn_h5_quiet q;
-        ncsn_h5_quiet_begin(&q);
-        scan_runs(dir, s, &t, &runs, &claims, linked, &n);
-        summary_fill f = {&c, s, &t, linked, &n, updated};
-        const char *what;
-        char reason[NCSN_H5_REASON_MAX];
-        rc = ncsn_h5_image(tmp, fill_summary, &f, &image, &image_size, &what, reason);
-        ncsn_h5_quiet_end(&q);
-        if (rc == -2) ncsn_seterr(err, "%s: %s (%s)", path, what, reason);
-        if (rc) rc = -1;
-    }
-    /* image -> DIR/sweep.h5.tmp.<host>.<pid> -> fsync -> rename over DIR/sweep.h5 */
-    if (rc == 0) rc = ncsn_replace_file(path, tmp, -1, image, image_size, err);
+    if (rc == 0) rc = scan_and_write(dir, s, &t, lock_state == LOCK_HELD, err);
     if (lock_fd >= 0) close(lock_fd); /* releases the lock */
-
-    free(image);
-    free(linked);
-    listing_free(&claims);
-    listing_free(&runs);
-    free(sub);
-    free(tmp);
-    free(path);
-    table_free(&t);
-    return rc;
+    if (t.cols) table_free(&t);
+    return rc ? -1 : 0;
 }
 
 int ncsn_sweep_summary_write(const char *dir, const ncsn_sweep *s, ncsn_error *err) {
