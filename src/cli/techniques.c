@@ -57,12 +57,9 @@ static const char *usage_techniques =
     "exit status: 0 ok (also when Technique 2 has no solution), 1 data could not be read,\n"
     "2 usage or configuration error\n";
 
-#define MAX_SETS 256
-
 typedef struct {
     const char *config;
-    const char *sets[MAX_SETS];
-    int n_sets;
+    ncsn_cli_sets sets;
     const char *data;
     int dim;                 /* 0: not given */
     double sigma_1, sigma_L; /* NAN: not given */
@@ -160,8 +157,9 @@ static int parse_options(int argc, char **argv, options *o) {
         if (!strcmp(name, "--config")) {
             o->config = value;
         } else if (!strcmp(name, "-s") || !strcmp(name, "--set")) {
-            if (o->n_sets == MAX_SETS) return usage_error("more than %d overrides", MAX_SETS);
-            o->sets[o->n_sets++] = value;
+            if (o->sets.n == NCSN_CLI_MAX_SETS)
+                return usage_error("more than %d overrides", NCSN_CLI_MAX_SETS);
+            o->sets.sets[o->sets.n++] = value;
         } else if (!strcmp(name, "--data")) {
             o->data = value;
         } else if (!strcmp(name, "--dim")) {
@@ -183,7 +181,7 @@ static int parse_options(int argc, char **argv, options *o) {
                            "FILE.h5:/DATASET, or --dim D --sigma-1 S");
     if (sources > 1)
         return usage_error("use only one of --config, --data and --dim");
-    if (o->n_sets > 0 && !o->config) return usage_error("-s/--set needs --config");
+    if (o->sets.n > 0 && !o->config) return usage_error("-s/--set needs --config");
     if (o->dim > 0 && isnan(o->sigma_1))
         return usage_error("--dim needs --sigma-1 (there are no points for Technique 1)");
     return 0;
@@ -446,11 +444,90 @@ static void print_text(const answer *a) {
 
 /* ---- the command -------------------------------------------------------------------- */
 
+/* The words that say which data set a configuration's points come from. */
+static void data_words(const ncsn_config *c, const ncsn_dataset *ds, char *buf, size_t size) {
+    if (!strcmp(ds->name, "manifold"))
+        snprintf(buf, size, ", dataset manifold (%s embedded in D = %d)", c->dataset.base, ds->D);
+    else if (!strcmp(ds->name, "hdf5"))
+        snprintf(buf, size, ", dataset hdf5 %.150s (%d training rows)", ds->label, ds->n_train);
+    else
+        snprintf(buf, size, ", dataset %s", ds->name);
+}
+
+/* --config: the configuration's training points *x and what it sets explicitly. */
+static int from_config(const options *o, answer *a, float **x, ncsn_error *err) {
+    ncsn_config c;
+    ncsn_config_default(&c);
+    int rc = ncsn_cli_configure(&c, o->config, &o->sets, err);
+    ncsn_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &ds, x, err) != 0) rc = NCSN_EXIT_RUNTIME;
+    char words[200] = "";
+    if (rc == NCSN_EXIT_OK) data_words(&c, &ds, words, sizeof words);
+    a->D = ds.D;
+    ncsn_dataset_free(&ds);
+    if (rc == NCSN_EXIT_OK) {
+        a->n = c.dataset.n;
+        a->sigma_L = c.noise.sigma_L;
+        a->sigma_L_from = "config";
+        a->T = c.sample.T;
+        a->T_from = "config";
+        if (!c.noise.L_auto) a->L = c.noise.L, a->L_from = "config";
+        if (!c.noise.sigma_1_auto) a->sigma_1 = c.noise.sigma_1, a->sigma_1_from = "config";
+        if (!c.sample.eps_auto) a->eps_config = c.sample.eps;
+        snprintf(a->source, sizeof a->source, "the %d training points of %s%s", a->n,
+                 o->config, words);
+    }
+    ncsn_config_free(&c);
+    return rc;
+}
+
+/* Where the numbers come from: a configuration, an HDF5 data set, or --dim. */
+static int from_source(const options *o, answer *a, float **x, ncsn_error *err) {
+    if (o->config) return from_config(o, a, x, err);
+    if (o->data) {
+        int usage = 0;
+        if (read_points_h5(o->data, x, &a->n, &a->D, &usage, err) != 0)
+            return usage ? NCSN_EXIT_USAGE : NCSN_EXIT_RUNTIME;
+        snprintf(a->source, sizeof a->source, "the %d points of %s", a->n, o->data);
+        return NCSN_EXIT_OK;
+    }
+    a->D = o->dim;
+    snprintf(a->source, sizeof a->source, "no points (--dim)");
+    return NCSN_EXIT_OK;
+}
+
+/* Command-line values over the configuration's, Technique 1 on the points x (if any),
+ * and sigma_1 above sigma_L. */
+static int sigma_1_and_overrides(const options *o, answer *a, const float *x, ncsn_error *err) {
+    if (!isnan(o->sigma_L)) a->sigma_L = o->sigma_L, a->sigma_L_from = "option";
+    if (o->T > 0) a->T = o->T, a->T_from = "option";
+    if (o->L > 0) a->L = o->L, a->L_from = "option";
+    if (x) {
+        if (a->n < 2) {
+            ncsn_seterr(err, "Technique 1 needs at least two points, %s has %d", a->source, a->n);
+            return NCSN_EXIT_RUNTIME;
+        }
+        a->sigma_1_t1 = ncsn_t1_max_pairwise_distance(x, a->n, a->D);
+        if (!isfinite(a->sigma_1_t1)) {
+            ncsn_seterr(err, "the points (%s) are not all finite numbers", a->source);
+            return NCSN_EXIT_RUNTIME;
+        }
+        if (!a->sigma_1_from) a->sigma_1 = a->sigma_1_t1, a->sigma_1_from = "technique1";
+    }
+    if (!isnan(o->sigma_1)) a->sigma_1 = o->sigma_1, a->sigma_1_from = "option";
+    if (!(a->sigma_1 > a->sigma_L)) {
+        ncsn_seterr(err, "sigma_1 = %g (%s) must be larger than sigma_L = %g; give --sigma-1 "
+                    "or a smaller --sigma-L", a->sigma_1, a->sigma_1_from, a->sigma_L);
+        return NCSN_EXIT_USAGE;
+    }
+    return NCSN_EXIT_OK;
+}
+
 int ncsn_cmd_techniques(int argc, char **argv) {
     options o;
-    int p = parse_options(argc, argv, &o);
+    const int p = parse_options(argc, argv, &o);
     if (p != 0) return p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE;
-
     answer a;
     memset(&a, 0, sizeof a);
     a.sigma_1_t1 = a.eps_config = NAN;
@@ -460,96 +537,15 @@ int ncsn_cmd_techniques(int argc, char **argv) {
     a.T_from = "default";
     float *x = NULL;
     ncsn_error err = {{0}};
-    int rc = NCSN_EXIT_OK;
-    ncsn_config c;
-    memset(&c, 0, sizeof c);
-
-    if (o.config) {
-        ncsn_config_default(&c);
-        if (ncsn_config_load_file(&c, o.config, &err) != 0) rc = NCSN_EXIT_USAGE;
-        for (int i = 0; rc == NCSN_EXIT_OK && i < o.n_sets; i++)
-            if (ncsn_config_set(&c, o.sets[i], &err) != 0) rc = NCSN_EXIT_USAGE;
-        if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
-        ncsn_dataset ds;
-        memset(&ds, 0, sizeof ds);
-        if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &ds, &x, &err) != 0)
-            rc = NCSN_EXIT_RUNTIME;
-        char data_words[200] = "";
-        if (rc == NCSN_EXIT_OK && !strcmp(ds.name, "manifold"))
-            snprintf(data_words, sizeof data_words, ", dataset manifold (%s embedded in D = %d)",
-                     c.dataset.base, ds.D);
-        else if (rc == NCSN_EXIT_OK && !strcmp(ds.name, "hdf5"))
-            snprintf(data_words, sizeof data_words, ", dataset hdf5 %.150s (%d training rows)",
-                     ds.label, ds.n_train);
-        else if (rc == NCSN_EXIT_OK)
-            snprintf(data_words, sizeof data_words, ", dataset %s", ds.name);
-        a.D = ds.D;
-        ncsn_dataset_free(&ds);
-        if (rc == NCSN_EXIT_OK) {
-            a.n = c.dataset.n;
-            a.sigma_L = c.noise.sigma_L;
-            a.sigma_L_from = "config";
-            a.T = c.sample.T;
-            a.T_from = "config";
-            if (!c.noise.L_auto) {
-                a.L = c.noise.L;
-                a.L_from = "config";
-            }
-            if (!c.noise.sigma_1_auto) {
-                a.sigma_1 = c.noise.sigma_1;
-                a.sigma_1_from = "config";
-            }
-            if (!c.sample.eps_auto) a.eps_config = c.sample.eps;
-            snprintf(a.source, sizeof a.source, "the %d training points of %s%s", a.n, o.config,
-                     data_words);
-        }
-    } else if (o.data) {
-        int usage = 0;
-        if (read_points_h5(o.data, &x, &a.n, &a.D, &usage, &err) != 0)
-            rc = usage ? NCSN_EXIT_USAGE : NCSN_EXIT_RUNTIME;
-        else
-            snprintf(a.source, sizeof a.source, "the %d points of %s", a.n, o.data);
+    int rc = from_source(&o, &a, &x, &err);
+    if (rc == NCSN_EXIT_OK) rc = sigma_1_and_overrides(&o, &a, x, &err);
+    if (rc == NCSN_EXIT_OK) {
+        solve(&a);
+        if (o.json) print_json(&a);
+        else print_text(&a);
     } else {
-        a.D = o.dim;
-        snprintf(a.source, sizeof a.source, "no points (--dim)");
+        fprintf(stderr, "ncsn techniques: %s\n", err.msg);
     }
-    if (rc != NCSN_EXIT_OK) goto out;
-
-    /* Command-line values win over the configuration's. */
-    if (!isnan(o.sigma_L)) a.sigma_L = o.sigma_L, a.sigma_L_from = "option";
-    if (o.T > 0) a.T = o.T, a.T_from = "option";
-    if (o.L > 0) a.L = o.L, a.L_from = "option";
-    if (x) {
-        if (a.n < 2) {
-            rc = NCSN_EXIT_RUNTIME;
-            ncsn_seterr(&err, "Technique 1 needs at least two points, %s has %d", a.source, a.n);
-            goto out;
-        }
-        a.sigma_1_t1 = ncsn_t1_max_pairwise_distance(x, a.n, a.D);
-        if (!isfinite(a.sigma_1_t1)) {
-            rc = NCSN_EXIT_RUNTIME;
-            ncsn_seterr(&err, "the points (%s) are not all finite numbers", a.source);
-            goto out;
-        }
-        if (!a.sigma_1_from) a.sigma_1 = a.sigma_1_t1, a.sigma_1_from = "technique1";
-    }
-    if (!isnan(o.sigma_1)) a.sigma_1 = o.sigma_1, a.sigma_1_from = "option";
-    if (!(a.sigma_1 > a.sigma_L)) {
-        rc = NCSN_EXIT_USAGE;
-        ncsn_seterr(&err, "sigma_1 = %g (%s) must be larger than sigma_L = %g; give --sigma-1 "
-                    "or a smaller --sigma-L", a.sigma_1, a.sigma_1_from, a.sigma_L);
-        goto out;
-    }
-
-    solve(&a);
-    if (o.json)
-        print_json(&a);
-    else
-        print_text(&a);
-
-out:
-    if (rc != NCSN_EXIT_OK) fprintf(stderr, "ncsn techniques: %s\n", err.msg);
     free(x);
-    if (o.config) ncsn_config_free(&c);
     return rc;
 }

@@ -1,4 +1,5 @@
-/* sweep/runner.c: `ncsn sweep`, the runner. Every MPI rank, rank 0 included, takes runs from
+/* sweep/runner.c: the runner of `ncsn sweep` (runner.h; the command's arguments and
+ * listing are cli/sweep.c). Every MPI rank, rank 0 included, takes runs from
  * the expanded sweep (sweep.h), costliest first, and runs them one at a time with OpenMP
  * threads inside. A rank takes a run by creating DIR/claims/<id> with O_EXCL, so runs are
  * handed out dynamically with no messages and no coordinator: no rank waits while work
@@ -25,7 +26,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <mpi.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,76 +35,14 @@
 #include <omp.h>
 #endif
 
-#include "ncsn/cli.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/io.h"
 #include "ncsn/run.h"
+#include "ncsn/runner.h"
 #include "ncsn/summary.h"
 #include "ncsn/sweep.h"
-#include "ncsn/plan.h"
 #include "ncsn/text.h"
-
-static const char *usage_sweep =
-    "usage: ncsn sweep [SWEEP.yaml] [-s KEY=VALUE ...] -o DIR [options]\n"
-    "       mpirun -n P ncsn sweep SWEEP.yaml -o DIR\n"
-    "\n"
-    "Runs every configuration of a sweep file (a run configuration in which any value may\n"
-    "be a list, plus an optional `sweep:` block with mode, trials and repeats) and writes\n"
-    "  DIR/runs/<id>.h5   one run file per configuration\n"
-    "  DIR/logs/<id>.log  each run's progress\n"
-    "  DIR/journal.log    every state change (queued, started, finished, failed,\n"
-    "                     interrupted, deferred)\n"
-    "  DIR/checkpoints/<id>.h5  the state of a run stopped part-way (removed when done)\n"
-    "  DIR/sweep.h5       the table /runs and links /run/<id> to every run file\n"
-    "Every MPI rank runs configurations, costliest first; OpenMP threads inside each.\n"
-    "Running the same command again continues: finished runs are kept, runs that were in\n"
-    "flight resume from their checkpoints (or start again if they have none). A different\n"
-    "sweep into an existing DIR is refused.\n"
-    "\n"
-    "SIGUSR1, SIGTERM or SIGINT stop the sweep cleanly: every rank stops its run at the\n"
-    "next training step or sampling level, saves its state to DIR/checkpoints/<id>.h5,\n"
-    "gives it back (journal: interrupted), takes no new run, and the sweep rewrites\n"
-    "DIR/sweep.h5 and exits 3; the next invocation resumes the run where it stopped, with\n"
-    "the same result as an uninterrupted run. Batch scripts requeue on exit 3 (jobs/).\n"
-    "Against hard kills, set train.checkpoint_every (steps) and sample.checkpoint_every\n"
-    "(levels) in the sweep file or with -s; they do not change results, so changing them\n"
-    "does not make the sweep a different one.\n"
-    "\n"
-    "  -s, --set KEY=VALUE  override one key; a list sweeps it (-s train.lr=[1e-3,1e-4])\n"
-    "  -o, --output DIR     the sweep directory (required)\n"
-    "  --dry-run            validate every configuration, list them, run nothing\n"
-    "  --retry-failed       run the failed runs (failed, diverged, non-finite) again\n"
-    "  --fail-fast          stop taking new runs after the first failure\n"
-    "  --shard I/N          take only runs whose index is I modulo N (job arrays)\n"
-    "  --deadline T         Unix time by which this invocation must end (default: the\n"
-    "                       environment's NCSN_DEADLINE, if set): a rank does not start a\n"
-    "                       run that, at the speed it measured on its earlier runs, would\n"
-    "                       end after T (journal: deferred; its first run always starts\n"
-    "                       unless T has passed)\n"
-    "  -q, --quiet          no progress lines\n"
-    "  -h, --help           this text\n"
-    "\n"
-    "Exit status: 0 every run complete, 1 some run failed or the sweep stopped early,\n"
-    "2 usage or configuration error (nothing is run), 3 interrupted by a signal or runs\n"
-    "deferred by --deadline: runs are left to do, and the same command continues.\n";
-
-typedef struct {
-    const char *file;
-    const char *dir;
-    const char *sets[256];
-    int n_sets;
-    int dry_run, retry_failed, fail_fast, quiet;
-    int shard_i, shard_n;
-    double deadline;    /* Unix time, 0: none */
-} sweep_args;
-
-/* MPI state: without a launcher the process is rank 0 of 1 and MPI is never started. */
-typedef struct {
-    int use_mpi;
-    int rank, size, local_size;
-    char host[256];
-} world;
 
 /* ---- small helpers: paths, files, journal ---------------------------------------- */
 
@@ -207,7 +145,7 @@ static enum run_state state_of(const char *dir, const char *id) {
     return QUEUED;
 }
 
-static int in_shard(const sweep_args *a, const ncsn_sweep_run *r) {
+int ncsn_sweep_in_shard(const ncsn_sweep_options *a, const ncsn_sweep_run *r) {
     return a->shard_n <= 1 || (int)(r->index % (uint32_t)a->shard_n) == a->shard_i;
 }
 
@@ -216,11 +154,11 @@ typedef struct {
     double cost_left;   /* queued and running */
 } sweep_census;
 
-static sweep_census census(const char *dir, const ncsn_sweep *s, const sweep_args *a) {
+static sweep_census census(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a) {
     sweep_census c;
     memset(&c, 0, sizeof c);
     for (int k = 0; k < s->n_runs; k++) {
-        if (!in_shard(a, &s->runs[k])) continue;
+        if (!ncsn_sweep_in_shard(a, &s->runs[k])) continue;
         enum run_state st = state_of(dir, s->runs[k].id);
         c.counts[st]++;
         if (st == QUEUED || st == RUNNING) c.cost_left += s->runs[k].cost;
@@ -233,7 +171,7 @@ static sweep_census census(const char *dir, const ncsn_sweep *s, const sweep_arg
 typedef struct {
     const char *dir;
     const ncsn_sweep *s;
-    const sweep_args *a;
+    const ncsn_sweep_options *a;
     double t0;
     int done_at_start;
     double cost_at_start;
@@ -276,85 +214,6 @@ static void run_progress(const char *phase, int64_t done, int64_t total, double 
     if (p->a && !p->a->quiet) print_progress(p, 0);
 }
 
-/* ---- argument parsing ------------------------------------------------------------- */
-
-/* A deadline: Unix time in seconds (fractions allowed); "" or "0" is none. */
-static int parse_deadline(const char *what, const char *text, double *out) {
-    char *end;
-    errno = 0;
-    double t = text[0] ? strtod(text, &end) : 0;
-    if (text[0] && (errno != 0 || *end != '\0' || !isfinite(t) || t < 0)) {
-        fprintf(stderr, "ncsn sweep: %s %s: expected a Unix time in seconds\n", what, text);
-        return -1;
-    }
-    *out = t;
-    return 0;
-}
-
-static int parse_args(int argc, char **argv, sweep_args *a) {
-    memset(a, 0, sizeof *a);
-    int have_deadline = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *val = NULL;
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-            fputs(usage_sweep, stdout);
-            return 1;
-        } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
-            a->quiet = 1;
-        } else if (!strcmp(arg, "--dry-run")) {
-            a->dry_run = 1;
-        } else if (!strcmp(arg, "--retry-failed")) {
-            a->retry_failed = 1;
-        } else if (!strcmp(arg, "--fail-fast")) {
-            a->fail_fast = 1;
-        } else if (!strcmp(arg, "-s") || !strcmp(arg, "--set") || !strcmp(arg, "-o") ||
-                   !strcmp(arg, "--output") || !strcmp(arg, "--shard") ||
-                   !strcmp(arg, "--deadline")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "ncsn sweep: %s needs a value\n", arg);
-                return -1;
-            }
-            val = argv[++i];
-            if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
-                a->dir = val;
-            } else if (!strcmp(arg, "--deadline")) {
-                if (parse_deadline("--deadline", val, &a->deadline) != 0) return -1;
-                have_deadline = 1;
-            } else if (!strcmp(arg, "--shard")) {
-                char tail;
-                if (sscanf(val, "%d/%d%c", &a->shard_i, &a->shard_n, &tail) != 2 ||
-                    a->shard_n < 1 || a->shard_i < 0 || a->shard_i >= a->shard_n) {
-                    fprintf(stderr, "ncsn sweep: --shard %s: expected I/N with 0 <= I < N\n", val);
-                    return -1;
-                }
-            } else {
-                if (a->n_sets == 256) {
-                    fprintf(stderr, "ncsn sweep: more than 256 overrides\n");
-                    return -1;
-                }
-                a->sets[a->n_sets++] = val;
-            }
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "ncsn sweep: unknown option %s (see ncsn sweep --help)\n", arg);
-            return -1;
-        } else if (!a->file) {
-            a->file = arg;
-        } else {
-            fprintf(stderr, "ncsn sweep: unexpected argument %s\n", arg);
-            return -1;
-        }
-    }
-    if (!a->dir && !a->dry_run) {
-        fprintf(stderr, "ncsn sweep: -o DIR is required (see ncsn sweep --help)\n");
-        return -1;
-    }
-    const char *env = getenv("NCSN_DEADLINE");
-    if (!have_deadline && env && parse_deadline("NCSN_DEADLINE", env, &a->deadline) != 0)
-        return -1;
-    return 0;
-}
-
 /* ---- MPI --------------------------------------------------------------------------- */
 
 static int launched_by_mpi(void) {
@@ -362,7 +221,7 @@ static int launched_by_mpi(void) {
            getenv("PMI_SIZE");
 }
 
-static void world_start(world *w, int *argc, char ***argv) {
+void ncsn_world_start(ncsn_world *w, int *argc, char ***argv) {
     memset(w, 0, sizeof *w);
     w->size = w->local_size = 1;
     if (gethostname(w->host, sizeof w->host - 1) != 0) strcpy(w->host, "unknown");
@@ -379,7 +238,7 @@ static void world_start(world *w, int *argc, char ***argv) {
 
 /* Waits for every rank without spinning: a non-blocking barrier polled every 50 ms.
  * While it waits, rank 0 reports the sweep's progress. */
-static void world_wait(world *w, progress_state *p) {
+static void world_wait(ncsn_world *w, progress_state *p) {
     if (!w->use_mpi) return;
     MPI_Request req;
     MPI_Ibarrier(MPI_COMM_WORLD, &req);
@@ -394,19 +253,19 @@ static void world_wait(world *w, progress_state *p) {
 }
 
 /* The largest of every rank's value. */
-static int world_max(world *w, int value) {
+static int world_max(ncsn_world *w, int value) {
     int worst = value;
     if (w->use_mpi) MPI_Allreduce(&value, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     return worst;
 }
 
 /* Rank 0's verdict (an exit status) shared with every rank. */
-static int world_share(world *w, int status) {
+static int world_share(ncsn_world *w, int status) {
     if (w->use_mpi) MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return status;
 }
 
-static int world_end(world *w, int status) {
+int ncsn_world_end(ncsn_world *w, int status) {
     if (w->use_mpi) {
         int worst = status;
         MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -417,7 +276,7 @@ static int world_end(world *w, int status) {
 }
 
 /* Without OMP_NUM_THREADS, ranks sharing a node share its cores. */
-static void choose_threads(const world *w) {
+static void choose_threads(const ncsn_world *w) {
 #ifdef _OPENMP
     if (getenv("OMP_NUM_THREADS") || w->local_size <= 1) return;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -426,40 +285,6 @@ static void choose_threads(const world *w) {
 #else
     (void)w;
 #endif
-}
-
-/* ---- listing (--dry-run) ----------------------------------------------------------- */
-
-/* The value of key in c as flow YAML ("auto" for values still to be resolved). */
-static void value_text(const ncsn_config *c, const char *key, char *buf, size_t size) {
-    char *text = ncsn_config_key_to_yaml(c, ncsn_config_key_index(key));
-    snprintf(buf, size, "%s", text ? text : "?");
-    free(text);
-}
-
-static void list_runs(const ncsn_sweep *s, const sweep_args *a) {
-    double total = 0;
-    for (int k = 0; k < s->n_runs; k++) total += s->runs[k].cost;
-    printf("%d runs", s->n_runs);
-    if (s->repeats > 1) printf(" (%d configurations x %d repeats)", s->n_runs / s->repeats, s->repeats);
-    printf(", swept: ");
-    for (int j = 0; j < s->n_swept; j++) printf("%s%s", j ? ", " : "", s->swept_keys[j]);
-    printf("%s\n", s->n_swept ? "" : "nothing");
-    printf("%-12s %8s %20s", "id", "cost%", "seed");
-    for (int j = 0; j < s->n_swept; j++) printf("  %s", s->swept_keys[j]);
-    printf("\n");
-    for (int k = 0; k < s->n_runs; k++) {
-        const ncsn_sweep_run *r = &s->runs[k];
-        if (!in_shard(a, r)) continue;
-        printf("%-12s %8.2f %20llu", r->id, total > 0 ? 100 * r->cost / total : 0,
-               (unsigned long long)r->cfg.seed);
-        for (int j = 0; j < s->n_swept; j++) {
-            char v[256];
-            value_text(&r->cfg, s->swept_keys[j], v, sizeof v);
-            printf("  %s", v);
-        }
-        printf("\n");
-    }
 }
 
 /* ---- preparing the directory (rank 0) ----------------------------------------------- */
@@ -472,7 +297,7 @@ static void remove_temporaries(const char *dir, const char *sub, const char *id)
     ncsn_remove_prefixed(d, prefix);
 }
 
-static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a,
+static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a,
                        ncsn_error *err) {
     char p[4200];
     if (make_dir(dir, err) != 0) return NCSN_EXIT_RUNTIME;
@@ -508,7 +333,7 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
      * runs too with --retry-failed. Only this shard's runs are touched. */
     for (int k = 0; k < s->n_runs; k++) {
         const ncsn_sweep_run *r = &s->runs[k];
-        if (!in_shard(a, r)) continue;
+        if (!ncsn_sweep_in_shard(a, r)) continue;
         enum run_state st = state_of(dir, r->id);
         char claim[4200];
         path_of(claim, sizeof claim, dir, "claims", r->id, NULL);
@@ -536,7 +361,7 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
 
 /* ---- running ------------------------------------------------------------------------- */
 
-static int claim(const char *dir, const char *id, const world *w) {
+static int claim(const char *dir, const char *id, const ncsn_world *w) {
     char p[4200];
     path_of(p, sizeof p, dir, "claims", id, NULL);
     int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -554,7 +379,7 @@ enum run_outcome { RUN_COMPLETE, RUN_FAILED, RUN_INTERRUPTED };
 
 /* Runs one configuration (claimed by this rank). An interrupted run is given back: its
  * claim is removed, so it is queued again, and nothing else of it remains but its log. */
-static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const world *w,
+static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const ncsn_world *w,
                                 progress_state *p, double *seconds_out) {
     char log_path[4200], out[4200], failed[4200], checkpoint[4200];
     path_of(log_path, sizeof log_path, dir, "logs", r->id, ".log");
@@ -653,8 +478,8 @@ typedef struct {
 /* Takes runs, costliest first, until none is left, a failure under --fail-fast, or a stop
  * signal. With a deadline, skips (defers) runs that would not end before it at the speed
  * (cost per second) measured on this rank's complete runs so far. */
-static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *a,
-                        const world *w, progress_state *p) {
+static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a,
+                        const ncsn_world *w, progress_state *p) {
     ncsn_sweep_run **order = ncsn_xmalloc(sizeof *order * (size_t)(s->n_runs ? s->n_runs : 1));
     for (int k = 0; k < s->n_runs; k++) order[k] = &s->runs[k];
     qsort(order, (size_t)s->n_runs, sizeof *order, by_cost_desc);
@@ -669,7 +494,7 @@ static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *
             break;
         }
         if (a->fail_fast && exists(stop)) break;
-        if (!in_shard(a, r) || state_of(dir, r->id) != QUEUED) continue;
+        if (!ncsn_sweep_in_shard(a, r) || state_of(dir, r->id) != QUEUED) continue;
         const double work_left = a->deadline > 0 ? cost_left(dir, r) : r->cost;
         if (a->deadline > 0) {
             const double left = a->deadline - unix_now();
@@ -708,102 +533,83 @@ static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *
     return res;
 }
 
-int ncsn_cmd_sweep(int argc, char **argv) {
-    world w;
-    world_start(&w, &argc, &argv);
-    ncsn_stop_install(); /* after MPI_Init, so that these handlers are ours */
-    sweep_args a;
-    int p = parse_args(argc, argv, &a);
-    if (p != 0) return world_end(&w, p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE);
+/* Rank 0's opening: the journal's sweep_started line, the first progress lines and the
+ * summary. */
+static void announce(const ncsn_sweep *s, const ncsn_sweep_options *a, const ncsn_world *w,
+                     progress_state *prog, int todo) {
+    char job[160] = "", when[64] = "";
+    const char *job_id = getenv("SLURM_JOB_ID"), *restarts = getenv("SLURM_RESTART_COUNT");
+    if (job_id)
+        snprintf(job, sizeof job, " slurm_job=%.40s restart=%.20s", job_id,
+                 restarts ? restarts : "0");
+    if (a->deadline > 0)
+        snprintf(when, sizeof when, " deadline=%.0f seconds_left=%.0f", a->deadline,
+                 a->deadline - unix_now());
+    journal(a->dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s", w->size,
+            s->n_runs, todo, w->host, (long)getpid(), job, when);
+    if (!a->quiet) {
+        fprintf(stderr, "sweep dir=%s runs=%d todo=%d ranks=%d threads_per_rank=%d\n", a->dir,
+                s->n_runs, todo, w->size, ncsn_max_threads());
+        print_progress(prog, 1);
+    }
+    refresh_summary(a->dir, s, 1);
+}
 
-    ncsn_sweep s;
-    memset(&s, 0, sizeof s);
-    ncsn_error err = {{0}};
-    if (ncsn_sweep_load(&s, a.file, a.sets, a.n_sets, &err) != 0) {
-        if (w.rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
-        return world_end(&w, NCSN_EXIT_USAGE);
-    }
-    for (int k = 0; k < s.n_runs; k++) {
-        /* what the run plan can tell before any work starts (Technique 2 for D <= 4) */
-        if (ncsn_plan_check(&s.runs[k].cfg, s.runs[k].id, &err) != 0) {
-            if (w.rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
-            ncsn_sweep_free(&s);
-            return world_end(&w, NCSN_EXIT_USAGE);
-        }
-    }
-    if (a.dry_run) {
-        if (w.rank == 0) list_runs(&s, &a);
-        ncsn_sweep_free(&s);
-        return world_end(&w, NCSN_EXIT_OK);
-    }
-    choose_threads(&w);
-
+/* Rank 0's closing: the summary, the journal's sweep_ended line and the verdict. stopped:
+ * the largest enum stop_reason of every rank. Returns the exit status. */
+static int conclude(const ncsn_sweep *s, const ncsn_sweep_options *a, progress_state *prog,
+                    int stopped) {
     int status = NCSN_EXIT_OK;
-    if (w.rank == 0) status = prepare_dir(a.dir, &s, &a, &err);
-    if (world_share(&w, status) != NCSN_EXIT_OK) {
-        if (w.rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
-        ncsn_sweep_free(&s);
-        return world_end(&w, status);
+    refresh_summary(a->dir, s, 1);
+    sweep_census c = census(a->dir, s, a);
+    const int left = c.counts[QUEUED] + c.counts[RUNNING];
+    const char *why = !stopped || left == 0 ? ""
+                      : stopped == STOP_SIGNAL ? " stopped=signal" : " stopped=deadline";
+    journal(a->dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[DONE],
+            c.counts[FAILED], left, why);
+    if (!a->quiet) print_progress(prog, 1);
+    if (stopped && left > 0) {
+        if (stopped == STOP_SIGNAL)
+            fprintf(stderr, "ncsn sweep: interrupted by %s: %d runs left to do (the runs "
+                    "in flight were given back); run the same command again to continue\n",
+                    ncsn_stop_signal() ? ncsn_stop_signal_name() : "a signal to another rank",
+                    left);
+        else
+            fprintf(stderr, "ncsn sweep: %d runs deferred: they would not end before the "
+                    "deadline; run the same command again to continue\n", left);
+        status = NCSN_EXIT_INTERRUPTED;
+    } else if (c.counts[FAILED] > 0 || left > 0) {
+        fprintf(stderr, "ncsn sweep: %d of %d runs failed, %d not run; see %s/journal.log\n",
+                c.counts[FAILED], c.counts[DONE] + c.counts[FAILED] + left, left, a->dir);
+        status = NCSN_EXIT_RUNTIME;
+    }
+    printf("%s/sweep.h5\n", a->dir);
+    return status;
+}
+
+int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *a, ncsn_world *w) {
+    choose_threads(w);
+    ncsn_error err = {{0}};
+    int status = NCSN_EXIT_OK;
+    if (w->rank == 0) status = prepare_dir(a->dir, s, a, &err);
+    if (world_share(w, status) != NCSN_EXIT_OK) {
+        if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+        return status;
     }
     progress_state prog;
     memset(&prog, 0, sizeof prog);
-    prog.dir = a.dir;
-    prog.s = &s;
-    prog.a = w.rank == 0 ? &a : NULL; /* only rank 0 reports the sweep */
+    prog.dir = a->dir;
+    prog.s = s;
+    prog.a = w->rank == 0 ? a : NULL; /* only rank 0 reports the sweep */
     prog.t0 = ncsn_now();
-    sweep_census c0 = census(a.dir, &s, &a);
+    const sweep_census c0 = census(a->dir, s, a);
     prog.done_at_start = c0.counts[DONE] + c0.counts[FAILED];
     prog.cost_at_start = c0.cost_left;
-    if (w.rank == 0) {
-        char job[160] = "", when[64] = "";
-        const char *job_id = getenv("SLURM_JOB_ID"), *restarts = getenv("SLURM_RESTART_COUNT");
-        if (job_id)
-            snprintf(job, sizeof job, " slurm_job=%.40s restart=%.20s", job_id,
-                     restarts ? restarts : "0");
-        if (a.deadline > 0)
-            snprintf(when, sizeof when, " deadline=%.0f seconds_left=%.0f", a.deadline,
-                     a.deadline - unix_now());
-        journal(a.dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s", w.size,
-                s.n_runs, c0.counts[QUEUED], w.host, (long)getpid(), job, when);
-        if (!a.quiet) {
-            fprintf(stderr, "sweep dir=%s runs=%d todo=%d ranks=%d threads_per_rank=%d\n",
-                    a.dir, s.n_runs, c0.counts[QUEUED], w.size, ncsn_max_threads());
-            print_progress(&prog, 1);
-        }
-        refresh_summary(a.dir, &s, 1);
-    }
+    if (w->rank == 0) announce(s, a, w, &prog, c0.counts[QUEUED]);
 
-    work_result res = work(a.dir, &s, &a, &w, &prog);
-    world_wait(&w, w.rank == 0 && !a.quiet ? &prog : NULL);
-    int stopped = world_max(&w, ncsn_stop_requested() ? STOP_SIGNAL : (int)res.stopped);
-
-    if (w.rank == 0) {
-        refresh_summary(a.dir, &s, 1);
-        sweep_census c = census(a.dir, &s, &a);
-        const int left = c.counts[QUEUED] + c.counts[RUNNING];
-        const char *why = !stopped || left == 0 ? ""
-                          : stopped == STOP_SIGNAL ? " stopped=signal" : " stopped=deadline";
-        journal(a.dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[DONE],
-                c.counts[FAILED], left, why);
-        if (!a.quiet) print_progress(&prog, 1);
-        if (stopped && left > 0) {
-            if (stopped == STOP_SIGNAL)
-                fprintf(stderr, "ncsn sweep: interrupted by %s: %d runs left to do (the runs "
-                        "in flight were given back); run the same command again to continue\n",
-                        ncsn_stop_signal() ? ncsn_stop_signal_name() : "a signal to another rank",
-                        left);
-            else
-                fprintf(stderr, "ncsn sweep: %d runs deferred: they would not end before the "
-                        "deadline; run the same command again to continue\n", left);
-            status = NCSN_EXIT_INTERRUPTED;
-        } else if (c.counts[FAILED] > 0 || left > 0) {
-            fprintf(stderr, "ncsn sweep: %d of %d runs failed, %d not run; see %s/journal.log\n",
-                    c.counts[FAILED], c.counts[DONE] + c.counts[FAILED] + c.counts[QUEUED] +
-                    c.counts[RUNNING], c.counts[QUEUED] + c.counts[RUNNING], a.dir);
-            status = NCSN_EXIT_RUNTIME;
-        }
-        printf("%s/sweep.h5\n", a.dir);
-    }
-    ncsn_sweep_free(&s);
-    return world_end(&w, status);
+    const work_result res = work(a->dir, s, a, w, &prog);
+    world_wait(w, w->rank == 0 && !a->quiet ? &prog : NULL);
+    const int stopped = world_max(w, ncsn_stop_requested() ? STOP_SIGNAL : (int)res.stopped);
+    if (w->rank == 0) status = conclude(s, a, &prog, stopped);
+    return status;
 }
