@@ -107,7 +107,8 @@ const char *ncsn_config_intern(const char *text);
 /* c's previous contents are overwritten, not freed. */
 void ncsn_config_default(ncsn_config *c);
 /* The line (from 1) where text's flow collections first nest deeper than
- * NCSN_YAML_MAX_DEPTH, or 0 (brackets in quoted scalars and comments do not count). */
+ * NCSN_YAML_MAX_DEPTH, or 0 (brackets in quoted scalars and comments do not count); with
+ * the YAML wrapper (yaml.h, config/yaml.c). */
 size_t ncsn_yaml_too_deep(const char *text, size_t len);
 void ncsn_config_free(ncsn_config *c); /* safe on zeroed; leaves c zeroed */
 /* Deep copy; dst's previous contents are overwritten, not freed. */

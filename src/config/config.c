@@ -19,10 +19,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "ncsn/model.h"
 #include "ncsn/text.h"
+#include "ncsn/yaml.h"
 
 #define MAX_K 1024     /* mixture components */
 #define MAX_D 4096     /* data dimension */
@@ -495,48 +495,10 @@ static void suggest_key(const char *typed, char *buf, size_t size) {
 
 /* ---------------------------------------------------------------- YAML scalars */
 
-static const char *scalar_text(const yaml_node_t *v) {
-    return v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
-}
-
-/* Text of a plain (unquoted) scalar, else NULL: quoted scalars are strings in YAML. */
-static const char *plain_text(const yaml_node_t *v) {
-    const char *t = scalar_text(v);
-    return t && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? t : NULL;
-}
-
-static int is_null(const yaml_node_t *v) {
-    const char *t = plain_text(v);
-    return t && (!t[0] || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") ||
-                 !strcmp(t, "NULL"));
-}
-
-/* YAML's and C's spellings of infinity and NaN. */
-static int nonfinite_word(const char *t) {
-    static const char *const words[] = {".inf", "+.inf", "-.inf", ".nan", "inf", "+inf",
-                                        "-inf", "nan", "infinity", "+infinity", "-infinity"};
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcasecmp(t, words[i]) == 0) return 1;
-    return 0;
-}
-
-/* A finite number: 0; not a number: -1; a number, but not finite (1e999, .inf): -2. */
-static int scalar_real(const yaml_node_t *v, double *x) {
-    const char *t = plain_text(v);
-    if (!t || !t[0]) return -1;
-    if (nonfinite_word(t)) return -2;
-    if (!strchr("+-.0123456789", t[0])) return -1;
-    char *end;
-    errno = 0;
-    *x = strtod(t, &end);
-    if (end == t || *end) return -1;
-    return isfinite(*x) ? 0 : -2;
-}
-
 /* An integer, exactly: plain digits, or an integral real such as 3e4. Gives the sign and
  * the magnitude (so that all of uint64_t and int64_t fit); 0, or -1. */
 static int scalar_integer(const yaml_node_t *v, int *neg, uint64_t *mag) {
-    const char *t = plain_text(v);
+    const char *t = ncsn_yaml_plain(v);
     if (!t) return -1;
     const char *digits = t + (t[0] == '+' || t[0] == '-');
     *neg = t[0] == '-';
@@ -549,41 +511,10 @@ static int scalar_integer(const yaml_node_t *v, int *neg, uint64_t *mag) {
         return 0;
     }
     double x;
-    if (scalar_real(v, &x) || x != floor(x) || fabs(x) >= 18446744073709551616.0) return -1;
+    if (ncsn_yaml_real(v, &x) || x != floor(x) || fabs(x) >= 18446744073709551616.0) return -1;
     *neg = x < 0;
     *mag = (uint64_t)fabs(x);
     return 0;
-}
-
-static int yaml_bool(const yaml_node_t *v, int *b) {
-    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
-    const char *t = plain_text(v);
-    for (int i = 0; t && i < 3; i++) {
-        if (strcasecmp(t, yes[i]) == 0) return *b = 1, 0;
-        if (strcasecmp(t, no[i]) == 0) return *b = 0, 0;
-    }
-    return -1;
-}
-
-/* What a node holds, for "got ...": 1.5, true, "fast", a list, a map, an empty value. */
-static const char *got(const yaml_node_t *v, char *buf, size_t n) {
-    if (!v) return "an empty value";
-    if (v->type == YAML_MAPPING_NODE) return "a map";
-    if (v->type == YAML_SEQUENCE_NODE) return "a list";
-    const char *t = scalar_text(v);
-    int b, numeric = nonfinite_word(t);
-    if (t[0] && !numeric) {
-        char *end;
-        (void)strtod(t, &end);
-        numeric = *end == 0;
-    }
-    if (plain_text(v) && !t[0]) return "an empty value";
-    if (plain_text(v) && (numeric || is_null(v) || yaml_bool(v, &b) == 0))
-        snprintf(buf, n, "%.60s", t);
-    else
-        snprintf(buf, n, "\"%.60s%s\"%s", t, strlen(t) > 60 ? "..." : "",
-                 numeric ? " (a quoted string)" : "");
-    return buf;
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -633,12 +564,12 @@ static int in_range(const key_def *k, double x) {
  * completes "expected ..., got ...". */
 static int read_real(const key_def *k, const yaml_node_t *v, int entry, double *x, char *why,
                      size_t n) {
-    int rc = scalar_real(v, x);
+    int rc = ncsn_yaml_real(v, x);
     if (rc == 0 && in_range(k, *x)) return 0;
     char what[400], g[100];
     if (entry) range_words(k, 0, 0, what, sizeof what);
     else describe(k, what, sizeof what);
-    snprintf(why, n, "expected %s, got %s%s", what, got(v, g, sizeof g),
+    snprintf(why, n, "expected %s, got %s%s", what, ncsn_yaml_got(v, g, sizeof g),
              rc == -2 ? " (not finite)" : "");
     return -1;
 }
@@ -658,7 +589,7 @@ static int read_integer(ncsn_config *c, const key_def *k, const yaml_node_t *v, 
     if (problem) {
         char what[400], g[100];
         describe(k, what, sizeof what);
-        snprintf(why, n, "expected %s, got %s%s", what, got(v, g, sizeof g), problem);
+        snprintf(why, n, "expected %s, got %s%s", what, ncsn_yaml_got(v, g, sizeof g), problem);
         return -1;
     }
     /* -(mag - 1) - 1 stays in range for mag = 2^63. */
@@ -671,15 +602,6 @@ static int read_integer(ncsn_config *c, const key_def *k, const yaml_node_t *v, 
     return 0;
 }
 
-static int items(const yaml_node_t *v) {
-    return (int)(v->data.sequence.items.top - v->data.sequence.items.start);
-}
-
-static yaml_node_t *item(source *s, const yaml_node_t *v, int i) {
-    return yaml_document_get_node(&s->doc, v->data.sequence.items.start[i]);
-}
-
-/* A LIST key: a list of numbers, or (dataset.std) one number for every component. */
 static int apply_list(ncsn_config *c, const key_def *k, source *s, const yaml_node_t *kn,
                       const yaml_node_t *v, ncsn_error *err) {
     char why[512], what[200], g[100];
@@ -694,16 +616,17 @@ static int apply_list(ncsn_config *c, const key_def *k, source *s, const yaml_no
     } else {
         if (v->type != YAML_SEQUENCE_NODE) {
             describe(k, what, sizeof what);
-            return fail_at(err, s, kn, k->name, "expected %s, got %s", what, got(v, g, sizeof g));
+            return fail_at(err, s, kn, k->name, "expected %s, got %s", what,
+                           ncsn_yaml_got(v, g, sizeof g));
         }
-        n = items(v);
+        n = ncsn_yaml_items(v);
         if (n == 0) return fail_at(err, s, kn, k->name, "expected a non-empty list");
         if (n > MAX_K)
             return fail_at(err, s, kn, k->name,
                            "has %d entries, more than the %d components allowed", n, MAX_K);
         x = ncsn_xmalloc((size_t)n * sizeof *x);
         for (int i = 0; i < n; i++) {
-            yaml_node_t *e = item(s, v, i);
+            yaml_node_t *e = ncsn_yaml_item(&s->doc, v, i);
             if (read_real(k, e, 1, &x[i], why, sizeof why)) {
                 free(x);
                 return fail_at(err, s, e, k->name, "entry %d: %s", i + 1, why);
@@ -723,18 +646,19 @@ static int apply_matrix(ncsn_config *c, const key_def *k, source *s, const yaml_
     char what[400], g[100], why[512];
     describe(k, what, sizeof what);
     if (v->type != YAML_SEQUENCE_NODE)
-        return fail_at(err, s, kn, k->name, "expected %s, got %s", what, got(v, g, sizeof g));
-    int rows = items(v), cols = 0;
+        return fail_at(err, s, kn, k->name, "expected %s, got %s", what,
+                       ncsn_yaml_got(v, g, sizeof g));
+    int rows = ncsn_yaml_items(v), cols = 0;
     if (rows == 0) return fail_at(err, s, kn, k->name, "expected a non-empty list of rows");
     if (rows > MAX_K)
         return fail_at(err, s, kn, k->name, "has %d rows, more than the %d components allowed",
                        rows, MAX_K);
     for (int r = 0; r < rows; r++) {
-        yaml_node_t *row = item(s, v, r);
+        yaml_node_t *row = ncsn_yaml_item(&s->doc, v, r);
         if (row->type != YAML_SEQUENCE_NODE)
             return fail_at(err, s, row, k->name, "row %d: expected a list of numbers, got %s",
-                           r + 1, got(row, g, sizeof g));
-        int n = items(row);
+                           r + 1, ncsn_yaml_got(row, g, sizeof g));
+        int n = ncsn_yaml_items(row);
         if (r == 0) {
             cols = n;
             if (n == 0) return fail_at(err, s, row, k->name, "row 1 is empty");
@@ -749,7 +673,7 @@ static int apply_matrix(ncsn_config *c, const key_def *k, source *s, const yaml_
     double *x = ncsn_xmalloc((size_t)rows * (size_t)cols * sizeof *x);
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < cols; j++) {
-            yaml_node_t *e = item(s, item(s, v, r), j);
+            yaml_node_t *e = ncsn_yaml_item(&s->doc, ncsn_yaml_item(&s->doc, v, r), j);
             if (read_real(k, e, 1, &x[(size_t)r * cols + j], why, sizeof why)) {
                 free(x);
                 return fail_at(err, s, e, k->name, "row %d, entry %d: %s", r + 1, j + 1, why);
@@ -767,7 +691,7 @@ static int apply(ncsn_config *c, int i, source *s, ncsn_error *err) {
     const key_def *k = &keys[i];
     const yaml_node_t *kn = s->key[i], *v = s->value[i];
     char why[512], what[200], g[100];
-    const char *t = scalar_text(v);
+    const char *t = ncsn_yaml_scalar(v);
     if (is_auto_key(k) && t && strcmp(t, "auto") == 0) {
         *AT(c, k->aux, int) = 1; /* the number stays until the techniques resolve it */
     } else {
@@ -783,32 +707,32 @@ static int apply(ncsn_config *c, int i, source *s, ncsn_error *err) {
                 return fail_at(err, s, kn, k->name, "%s", why);
             break;
         case KIND_BOOL:
-            if (yaml_bool(v, AT(c, k->off, int)))
+            if (ncsn_yaml_bool(v, AT(c, k->off, int)))
                 return fail_at(err, s, kn, k->name,
                                "expected true or false (or yes/no, on/off), got %s",
-                               got(v, g, sizeof g));
+                               ncsn_yaml_got(v, g, sizeof g));
             break;
         case KIND_NAME:
         case KIND_ENUM: {
             int j = 0;
             while (t && k->choices[j] && strcmp(t, k->choices[j]) != 0) j++;
-            if (!t || is_null(v) || !k->choices[j]) {
+            if (!t || ncsn_yaml_is_null(v) || !k->choices[j]) {
                 char hint[160] = "";
                 int n = 0;
                 while (k->choices[n]) n++;
                 if (t) suggest(t, k->choices, n, hint, sizeof hint);
                 describe(k, what, sizeof what);
                 return fail_at(err, s, kn, k->name, "expected %s, got %s%s", what,
-                               got(v, g, sizeof g), hint);
+                               ncsn_yaml_got(v, g, sizeof g), hint);
             }
             if (k->kind == KIND_NAME) snprintf(AT(c, k->off, char), NCSN_NAME_MAX, "%s", t);
             else *AT(c, k->off, int) = j;
             break;
         }
         case KIND_STRING:
-            if (!t || is_null(v))
+            if (!t || ncsn_yaml_is_null(v))
                 return fail_at(err, s, kn, k->name, "expected a string, got %s",
-                               got(v, g, sizeof g));
+                               ncsn_yaml_got(v, g, sizeof g));
             if (strlen(t) >= NCSN_PATH_MAX)
                 return fail_at(err, s, kn, k->name, "longer than %d characters",
                                NCSN_PATH_MAX - 1);
@@ -839,9 +763,9 @@ static int walk(source *s, yaml_node_t *map, const char *section, ncsn_error *er
         char full[320], g[100], hint[200];
         if (kn->type != YAML_SCALAR_NODE)
             return fail_at(err, s, kn, section, "expected a key name, got %s",
-                           got(kn, g, sizeof g));
+                           ncsn_yaml_got(kn, g, sizeof g));
         snprintf(full, sizeof full, "%s%s%s", section ? section : "", section ? "." : "",
-                 scalar_text(kn));
+                 ncsn_yaml_scalar(kn));
         int i = ncsn_config_key_index(full);
         if (i >= 0) {
             if (s->key[i])
@@ -859,9 +783,9 @@ static int walk(source *s, yaml_node_t *map, const char *section, ncsn_error *er
             section_key[sec] = kn;
             if (vn->type == YAML_MAPPING_NODE) {
                 if (walk(s, vn, full, err)) return -1;
-            } else if (!is_null(vn)) {
+            } else if (!ncsn_yaml_is_null(vn)) {
                 return fail_at(err, s, kn, full, "expected a map of %s.* keys, got %s", full,
-                               got(vn, g, sizeof g));
+                               ncsn_yaml_got(vn, g, sizeof g));
             }
             continue;
         }
@@ -871,105 +795,11 @@ static int walk(source *s, yaml_node_t *map, const char *section, ncsn_error *er
     return 0;
 }
 
-size_t ncsn_yaml_too_deep(const char *text, size_t len) {
-    size_t line = 1;
-    int depth = 0;
-    char quote = 0;       /* the open quote, or 0 */
-    char prev = ' ';      /* the previous character outside quotes (' ' at a line start) */
-    for (size_t i = 0; i < len; i++) {
-        const char ch = text[i];
-        if (ch == '\n') line++;
-        if (quote) {
-            const int escape = i + 1 < len && ((quote == '"' && ch == '\\') ||
-                                               (quote == '\'' && ch == '\'' && text[i + 1] == '\''));
-            if (escape) line += text[++i] == '\n'; /* \x in "...", '' in '...': skip x, ' */
-            else if (ch == quote) quote = 0;
-            continue;
-        }
-        if (ch == '#' && (prev == ' ' || prev == '\n')) { /* a comment, to the line's end */
-            while (i + 1 < len && text[i + 1] != '\n') i++;
-            continue;
-        }
-        if ((ch == '\'' || ch == '"') && strchr(" \n[{,:-", prev)) quote = ch;
-        else if (ch == '[' || ch == '{') {
-            if (++depth > NCSN_YAML_MAX_DEPTH) return line;
-        } else if ((ch == ']' || ch == '}') && depth > 0) depth--;
-        prev = ch;
-    }
-    return 0;
-}
-
-/* Parses text into s->doc. Syntax errors name `label:LINE` or `--set KEY`. An empty
- * stream gives a document without a root. */
+/* Parses text into s->doc (ncsn_yaml_parse): errors name `label:LINE` or `--set KEY`. */
 static int parse(source *s, const char *text, size_t len, const char *set_key,
                  ncsn_error *err) {
-    const char *tab = memchr(text, '\t', len);
-    if (tab) {
-        size_t line = 1;
-        for (const char *p = text; p < tab; p++) line += *p == '\n';
-        if (set_key) return fail(err, "--set", set_key, "tab character in the value");
-        char w[320];
-        snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + line);
-        return fail(err, w, NULL, "tab character: indent YAML with spaces");
-    }
-    const size_t deep = ncsn_yaml_too_deep(text, len);
-    if (deep) {
-        char why[80];
-        snprintf(why, sizeof why, "lists or maps nested more than %d deep", NCSN_YAML_MAX_DEPTH);
-        if (set_key) return fail(err, "--set", set_key, "%s", why);
-        char w[320];
-        snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + deep);
-        return fail(err, w, NULL, "%s", why);
-    }
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return fail(err, set_key ? "--set" : s->label, set_key, "cannot start the YAML parser");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    int rc = 0, loaded = yaml_parser_load(&parser, &s->doc); /* libyaml cleans up a failure */
-    if (!loaded) {
-        rc = -1;
-    } else if (yaml_document_get_root_node(&s->doc)) {
-        yaml_document_t next;
-        if (!yaml_parser_load(&parser, &next)) {
-            rc = -1;
-        } else {
-            if (yaml_document_get_root_node(&next)) {
-                char w[320];
-                if (set_key) fail(err, "--set", set_key, "more than one YAML document");
-                else {
-                    snprintf(w, sizeof w, "%s:%zu", s->label,
-                             s->line0 + yaml_document_get_root_node(&next)->start_mark.line + 1);
-                    fail(err, w, NULL, "a second YAML document; one configuration per file");
-                }
-                rc = -2;
-            }
-            yaml_document_delete(&next);
-        }
-    }
-    if (rc == -1) {
-        /* libyaml's own words, e.g. "did not find expected key (while parsing a block
-         * mapping)", at the line where it gave up. */
-        char context[200] = "", w[320];
-        if (parser.context) snprintf(context, sizeof context, " (%s)", parser.context);
-        if (set_key)
-            fail(err, "--set", set_key, "YAML syntax error in the value: %s%s",
-                 parser.problem ? parser.problem : "unknown problem", context);
-        else {
-            /* A reader error (bad UTF-8, a control character) has no mark, only a byte
-             * offset. */
-            size_t line = parser.problem_mark.line;
-            if (parser.error == YAML_READER_ERROR)
-                for (size_t i = 0; i < parser.problem_offset && i < len; i++)
-                    line += text[i] == '\n';
-            snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + line + 1);
-            fail(err, w, NULL, "YAML syntax error: %s%s",
-                 parser.problem ? parser.problem : "unknown problem", context);
-        }
-    }
-    if (rc && loaded) yaml_document_delete(&s->doc);
-    if (rc) memset(&s->doc, 0, sizeof s->doc);
-    yaml_parser_delete(&parser);
-    return rc ? -1 : 0;
+    const ncsn_yaml_source src = {s->label, s->line0, set_key, "configuration"};
+    return ncsn_yaml_parse(&s->doc, text, len, &src, err);
 }
 
 /* Applies every key s sets to a copy of c, which replaces c when all succeeded. */
@@ -997,11 +827,11 @@ static int load_text(ncsn_config *c, const char *text, size_t len, const char *l
     if (parse(&s, text, len, NULL, err)) return -1;
     int rc = 0;
     yaml_node_t *root = yaml_document_get_root_node(&s.doc);
-    if (root && !is_null(root)) {
+    if (root && !ncsn_yaml_is_null(root)) {
         char g[100];
         if (root->type != YAML_MAPPING_NODE)
             rc = fail_at(err, &s, root, NULL, "expected a map of keys at the top level, got %s",
-                         got(root, g, sizeof g));
+                         ncsn_yaml_got(root, g, sizeof g));
         else
             rc = walk(&s, root, NULL, err);
         if (rc == 0) rc = apply_all(c, &s, err);
@@ -1203,7 +1033,7 @@ static void print_string(FILE *f, const char *s) {
     yaml_node_t probe = {.type = YAML_SCALAR_NODE};
     probe.data.scalar.value = (yaml_char_t *)s;
     probe.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
-    if (plain && !is_null(&probe) && yaml_bool(&probe, &b) != 0) {
+    if (plain && !ncsn_yaml_is_null(&probe) && ncsn_yaml_bool(&probe, &b) != 0) {
         fputs(s, f);
         return;
     }
