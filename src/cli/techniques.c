@@ -28,6 +28,7 @@
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/dataset.h"
+#include "ncsn/h5util.h"
 #include "ncsn/plan.h"
 #include "ncsn/techniques.h"
 
@@ -189,8 +190,9 @@ static int parse_options(int argc, char **argv, options *o) {
 
 /* ---- points from HDF5 --------------------------------------------------------------- */
 
-/* spec is FILE.h5:/DATASET. *x (n, D) is malloc'd. Returns 0, or -1 with err filled and
- * *usage set when the spec itself is malformed. */
+/* spec is FILE.h5:/DATASET, read by ncsn_h5_read_array (h5util.h). *x (n, D) is
+ * malloc'd. Returns 0, or -1 with err filled and *usage set when the spec itself is
+ * malformed. */
 static int read_points_h5(const char *spec, float **x, int *n, int *D, int *usage,
                           ncsn_error *err) {
     *usage = 0;
@@ -207,70 +209,33 @@ static int read_points_h5(const char *spec, float **x, int *n, int *D, int *usag
     path[plen] = '\0';
     const char *dset = sep + 1;
 
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return ncsn_seterr(err, "%s: cannot open (%s)", path, strerror(errno));
-    fclose(probe);
-
-    /* HDF5 would print its error stack; we report in one line instead. */
-    H5E_auto2_t old_fn;
-    void *old_data;
-    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-
-    int rc = -1;
-    hid_t file = H5I_INVALID_HID, ds = H5I_INVALID_HID, space = H5I_INVALID_HID,
-          type = H5I_INVALID_HID;
-    float *buf = NULL;
-    hsize_t dims[2] = {0, 0};
-    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        ncsn_seterr(err, "%s: not a readable HDF5 file", path);
-        goto done;
-    }
-    ds = H5Dopen2(file, dset, H5P_DEFAULT);
-    if (ds < 0) {
-        ncsn_seterr(err, "%s: no dataset %s", path, dset);
-        goto done;
-    }
-    space = H5Dget_space(ds);
-    type = H5Dget_type(ds);
-    int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
-    if (rank != 2) {
-        ncsn_seterr(err, "%s:%s: expected a 2-D (N, D) dataset of points, got rank %d", path,
-                    dset, rank);
-        goto done;
-    }
-    H5Sget_simple_extent_dims(space, dims, NULL);
-    H5T_class_t cls = type < 0 ? H5T_NO_CLASS : H5Tget_class(type);
-    if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-        ncsn_seterr(err, "%s:%s: expected numbers (float or integer), not this type", path,
-                    dset);
-        goto done;
-    }
-    if (dims[0] < 1 || dims[1] < 1 || dims[0] > INT_MAX || dims[1] > INT_MAX ||
-        dims[0] * dims[1] > (hsize_t)(SIZE_MAX / sizeof(float))) {
-        ncsn_seterr(err, "%s:%s: unusable shape (%llu, %llu)", path, dset,
-                    (unsigned long long)dims[0], (unsigned long long)dims[1]);
-        goto done;
-    }
-    buf = ncsn_xmalloc(sizeof(float) * (size_t)(dims[0] * dims[1]));
-    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        ncsn_seterr(err, "%s:%s: reading the points failed", path, dset);
-        goto done;
+    void *buf = NULL;
+    ncsn_h5_array_info info;
+    switch (ncsn_h5_read_array(path, dset, H5T_NATIVE_FLOAT, sizeof(float), INT_MAX, &buf,
+                               &info)) {
+    case NCSN_H5_ARRAY_OK: break;
+    case NCSN_H5_ARRAY_NO_FILE:
+        return ncsn_seterr(err, "%s: cannot open (%s)", path, strerror(info.errnum));
+    case NCSN_H5_ARRAY_NOT_HDF5:
+    case NCSN_H5_ARRAY_UNOPENABLE: return ncsn_seterr(err, "%s: not a readable HDF5 file", path);
+    case NCSN_H5_ARRAY_NO_OBJECT:
+    case NCSN_H5_ARRAY_NOT_DATASET: return ncsn_seterr(err, "%s: no dataset %s", path, dset);
+    case NCSN_H5_ARRAY_BAD_RANK:
+        return ncsn_seterr(err, "%s:%s: expected a 2-D (N, D) dataset of points, got rank %d",
+                           path, dset, info.rank);
+    case NCSN_H5_ARRAY_NOT_NUMBERS:
+        return ncsn_seterr(err, "%s:%s: expected numbers (float or integer), not this type",
+                           path, dset);
+    case NCSN_H5_ARRAY_BAD_SHAPE:
+        return ncsn_seterr(err, "%s:%s: unusable shape (%llu, %llu)", path, dset,
+                           (unsigned long long)info.dims[0], (unsigned long long)info.dims[1]);
+    case NCSN_H5_ARRAY_UNREADABLE:
+        return ncsn_seterr(err, "%s:%s: reading the points failed", path, dset);
     }
     *x = buf;
-    buf = NULL;
-    *n = (int)dims[0];
-    *D = (int)dims[1];
-    rc = 0;
-done:
-    free(buf);
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    if (ds >= 0) H5Dclose(ds);
-    if (file >= 0) H5Fclose(file);
-    H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
-    return rc;
+    *n = (int)info.dims[0];
+    *D = (int)info.dims[1];
+    return 0;
 }
 
 /* ---- the techniques, in order ------------------------------------------------------- */
