@@ -132,25 +132,12 @@ static double unix_now(void) {
 
 /* ---- the state of every run, read from the directory ------------------------------ */
 
-enum run_state { QUEUED, RUNNING, DONE, FAILED };
-
-static enum run_state state_of(const char *dir, const char *id) {
-    char p[4200];
-    path_of(p, sizeof p, dir, "runs", id, ".failed");
-    if (exists(p)) return FAILED;
-    path_of(p, sizeof p, dir, "runs", id, ".h5");
-    if (exists(p)) return DONE;
-    path_of(p, sizeof p, dir, "claims", id, NULL);
-    if (exists(p)) return RUNNING;
-    return QUEUED;
-}
-
 int ncsn_sweep_in_shard(const ncsn_sweep_options *a, const ncsn_sweep_run *r) {
     return a->shard_n <= 1 || (int)(r->index % (uint32_t)a->shard_n) == a->shard_i;
 }
 
 typedef struct {
-    int counts[4];      /* by enum run_state, over this invocation's shard */
+    int counts[4];      /* by ncsn_run_state, over this invocation's shard */
     double cost_left;   /* queued and running */
 } sweep_census;
 
@@ -159,9 +146,9 @@ static sweep_census census(const char *dir, const ncsn_sweep *s, const ncsn_swee
     memset(&c, 0, sizeof c);
     for (int k = 0; k < s->n_runs; k++) {
         if (!ncsn_sweep_in_shard(a, &s->runs[k])) continue;
-        enum run_state st = state_of(dir, s->runs[k].id);
+        ncsn_run_state st = ncsn_sweep_run_state(dir, s->runs[k].id);
         c.counts[st]++;
-        if (st == QUEUED || st == RUNNING) c.cost_left += s->runs[k].cost;
+        if (st == NCSN_RUN_QUEUED || st == NCSN_RUN_RUNNING) c.cost_left += s->runs[k].cost;
     }
     return c;
 }
@@ -195,14 +182,16 @@ static void print_progress(progress_state *p, int force) {
     if (!force && memcmp(c.counts, p->last.counts, sizeof c.counts) == 0) return;
     p->last = c;
     double elapsed = now - p->t0;
-    int finished = c.counts[DONE] + c.counts[FAILED] - p->done_at_start;
+    int finished = c.counts[NCSN_RUN_FINISHED] + c.counts[NCSN_RUN_FAILED] - p->done_at_start;
     double cost_done = p->cost_at_start - c.cost_left;
     double rate = elapsed > 0 ? 3600.0 * finished / elapsed : 0;
     double eta = cost_done > 0 ? c.cost_left * elapsed / cost_done : NAN;
     char eta_s[32];
-    fmt_duration(eta_s, sizeof eta_s, c.counts[QUEUED] + c.counts[RUNNING] == 0 ? 0 : eta);
+    const int left = c.counts[NCSN_RUN_QUEUED] + c.counts[NCSN_RUN_RUNNING];
+    fmt_duration(eta_s, sizeof eta_s, left == 0 ? 0 : eta);
     fprintf(stderr, "sweep done=%d failed=%d running=%d queued=%d runs_per_hour=%.1f eta=%s\n",
-            c.counts[DONE], c.counts[FAILED], c.counts[RUNNING], c.counts[QUEUED], rate, eta_s);
+            c.counts[NCSN_RUN_FINISHED], c.counts[NCSN_RUN_FAILED], c.counts[NCSN_RUN_RUNNING],
+            c.counts[NCSN_RUN_QUEUED], rate, eta_s);
     fflush(stderr);
 }
 
@@ -334,18 +323,19 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
     for (int k = 0; k < s->n_runs; k++) {
         const ncsn_sweep_run *r = &s->runs[k];
         if (!ncsn_sweep_in_shard(a, r)) continue;
-        enum run_state st = state_of(dir, r->id);
+        ncsn_run_state st = ncsn_sweep_run_state(dir, r->id);
         char claim[4200];
         path_of(claim, sizeof claim, dir, "claims", r->id, NULL);
-        if (st == RUNNING) {
+        if (st == NCSN_RUN_RUNNING) {
             unlink(claim);
             remove_temporaries(dir, "runs", r->id);
             remove_temporaries(dir, "checkpoints", r->id);
             journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
-        } else if (st == DONE) { /* a checkpoint left by a stop between write and removal */
+        } else if (st == NCSN_RUN_FINISHED) {
+            /* a checkpoint left by a stop between write and removal */
             path_of(p, sizeof p, dir, "checkpoints", r->id, ".h5");
             unlink(p);
-        } else if (st == FAILED && a->retry_failed) {
+        } else if (st == NCSN_RUN_FAILED && a->retry_failed) {
             path_of(p, sizeof p, dir, "runs", r->id, ".failed");
             unlink(p);
             path_of(p, sizeof p, dir, "runs", r->id, ".h5");
@@ -494,7 +484,8 @@ static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_o
             break;
         }
         if (a->fail_fast && exists(stop)) break;
-        if (!ncsn_sweep_in_shard(a, r) || state_of(dir, r->id) != QUEUED) continue;
+        if (!ncsn_sweep_in_shard(a, r) || ncsn_sweep_run_state(dir, r->id) != NCSN_RUN_QUEUED)
+            continue;
         const double work_left = a->deadline > 0 ? cost_left(dir, r) : r->cost;
         if (a->deadline > 0) {
             const double left = a->deadline - unix_now();
@@ -562,11 +553,11 @@ static int conclude(const ncsn_sweep *s, const ncsn_sweep_options *a, progress_s
     int status = NCSN_EXIT_OK;
     refresh_summary(a->dir, s, 1);
     sweep_census c = census(a->dir, s, a);
-    const int left = c.counts[QUEUED] + c.counts[RUNNING];
+    const int left = c.counts[NCSN_RUN_QUEUED] + c.counts[NCSN_RUN_RUNNING];
     const char *why = !stopped || left == 0 ? ""
                       : stopped == STOP_SIGNAL ? " stopped=signal" : " stopped=deadline";
-    journal(a->dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[DONE],
-            c.counts[FAILED], left, why);
+    journal(a->dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[NCSN_RUN_FINISHED],
+            c.counts[NCSN_RUN_FAILED], left, why);
     if (!a->quiet) print_progress(prog, 1);
     if (stopped && left > 0) {
         if (stopped == STOP_SIGNAL)
@@ -578,9 +569,10 @@ static int conclude(const ncsn_sweep *s, const ncsn_sweep_options *a, progress_s
             fprintf(stderr, "ncsn sweep: %d runs deferred: they would not end before the "
                     "deadline; run the same command again to continue\n", left);
         status = NCSN_EXIT_INTERRUPTED;
-    } else if (c.counts[FAILED] > 0 || left > 0) {
+    } else if (c.counts[NCSN_RUN_FAILED] > 0 || left > 0) {
         fprintf(stderr, "ncsn sweep: %d of %d runs failed, %d not run; see %s/journal.log\n",
-                c.counts[FAILED], c.counts[DONE] + c.counts[FAILED] + left, left, a->dir);
+                c.counts[NCSN_RUN_FAILED],
+                c.counts[NCSN_RUN_FINISHED] + c.counts[NCSN_RUN_FAILED] + left, left, a->dir);
         status = NCSN_EXIT_RUNTIME;
     }
     printf("%s/sweep.h5\n", a->dir);
@@ -603,9 +595,9 @@ int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *a, ncsn_wo
     prog.a = w->rank == 0 ? a : NULL; /* only rank 0 reports the sweep */
     prog.t0 = ncsn_now();
     const sweep_census c0 = census(a->dir, s, a);
-    prog.done_at_start = c0.counts[DONE] + c0.counts[FAILED];
+    prog.done_at_start = c0.counts[NCSN_RUN_FINISHED] + c0.counts[NCSN_RUN_FAILED];
     prog.cost_at_start = c0.cost_left;
-    if (w->rank == 0) announce(s, a, w, &prog, c0.counts[QUEUED]);
+    if (w->rank == 0) announce(s, a, w, &prog, c0.counts[NCSN_RUN_QUEUED]);
 
     const work_result res = work(a->dir, s, a, w, &prog);
     world_wait(w, w->rank == 0 && !a->quiet ? &prog : NULL);

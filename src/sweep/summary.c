@@ -624,7 +624,10 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
         snprintf(failed, sizeof failed, "%s.failed", run->id);
         fill_from_sweep(t, run, row);
         linked[r] = 0;
-        if (listed(runs, h5)) {
+        const int has_h5 = listed(runs, h5);
+        const ncsn_run_state state =
+            ncsn_run_state_of(has_h5, listed(runs, failed), listed(claims, run->id));
+        if (has_h5) { /* finished, or failed with a run file: the file says how */
             char *why = NULL;
             snprintf(path, path_size, "%s/runs/%s", dir, h5);
             snprintf(label, sizeof label, "runs/%s", h5);
@@ -635,12 +638,12 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
                 truncate_utf8(why, ERROR_TEXT_MAX);
                 set_string(&row[t->c_error], why);
             }
-        } else if (listed(runs, failed)) {
+        } else if (state == NCSN_RUN_FAILED) {
             snprintf(path, path_size, "%s/runs/%s", dir, failed);
             snprintf(label, sizeof label, "runs/%s", failed);
             set_string(&row[C_STATUS], ncsn_xstrdup("failed"));
             set_string(&row[t->c_error], read_failed_reason(path, label));
-        } else if (listed(claims, run->id)) {
+        } else if (state == NCSN_RUN_RUNNING) {
             set_string(&row[C_STATUS], ncsn_xstrdup("running"));
         }
         const char *st = row[C_STATUS].s;
