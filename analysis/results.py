@@ -31,6 +31,24 @@ ID_FIELDS = ("id", "group", "repeat", "status", "seed")
 METRICS = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss", "train_seconds",
            "sample_seconds", "noise_floor_mmd2", "noise_floor_swd")
 FINISHED = ("complete", "diverged", "nonfinite_samples")  # a run file exists
+# A run's state in a sweep directory, from which of runs/<id>.h5, runs/<id>.failed and
+# claims/<id> exist: the precedence of include/ncsn/summary.h (ncsn_run_state_of), which the
+# runner and sweep.h5 follow. A failed run may have a run file too (diverged, non-finite
+# samples); wherever a run file exists its own status says how the run ended.
+RUN_STATES = ("queued", "running", "finished", "failed")
+
+
+def run_state(has_run_file, has_failed, has_claim):
+    """'failed', 'finished', 'running' or 'queued', in that precedence (summary.h)."""
+    if has_failed:
+        return "failed"
+    if has_run_file:
+        return "finished"
+    if has_claim:
+        return "running"
+    return "queued"
+
+
 # /config attributes that are not configuration keys (never "swept").
 _NOT_KEYS = ("origins",)
 
@@ -410,7 +428,7 @@ def _load_run_dir(d):
     d = os.path.abspath(d)
     rdir = os.path.join(d, "runs")
     base = rdir if os.path.isdir(rdir) else d
-    files, failed, running = {}, {}, set()
+    files, failed, claims = {}, {}, set()
     for p in sorted(glob.glob(os.path.join(base, "*.h5"))):
         try:
             check_run_file(p)
@@ -418,14 +436,14 @@ def _load_run_dir(d):
             continue  # not a run file (e.g. a report's own or someone else's HDF5 file)
         files[os.path.splitext(os.path.basename(p))[0]] = p
     for p in sorted(glob.glob(os.path.join(base, "*.failed"))):
-        rid = os.path.splitext(os.path.basename(p))[0]
-        if rid not in files:
-            with open(p, errors="replace") as fh:
-                failed[rid] = fh.read().strip().replace("\n", " ")
+        with open(p, errors="replace") as fh:
+            failed[os.path.splitext(os.path.basename(p))[0]] = fh.read().strip().replace("\n", " ")
     cdir = os.path.join(d, "claims")
     if os.path.isdir(cdir):
-        running = {c for c in os.listdir(cdir) if c not in files and c not in failed}
-    ids = sorted(set(files) | set(failed) | running)
+        claims = set(os.listdir(cdir))
+    state = {i: run_state(i in files, i in failed, i in claims)
+             for i in set(files) | set(failed) | claims}
+    ids = sorted(state)
     if not ids:
         raise AnalysisError("%s: no sweep.h5 and no ncsn run files in it" % d)
 
@@ -443,10 +461,10 @@ def _load_run_dir(d):
     cols = {"id": _str_column(ids)}
     status, groups, repeats, seeds, errors = [], [], [], [], []
     for i in ids:
-        if i in files:
+        if i in files:  # finished, or failed with a run file: the file says how
             status.append(runs[i].status)
             errors.append("")
-        elif i in failed:
+        elif state[i] == "failed":
             status.append("failed")
             errors.append(failed[i])
         else:

@@ -6,9 +6,8 @@
 #define _GNU_SOURCE /* memmem */
 #include <hdf5.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/io.h"
@@ -19,14 +18,9 @@
 /* A small run: 200 points, batches of 64 (an epoch is 4 steps, the last one of 8
  * examples), EMA on, 300 steps. */
 static void small_config(ncsn_config *c) {
-    ncsn_config_default(c);
-    const char *sets[] = {"dataset.n=200", "train.steps=300",  "train.batch=64",
-                          "train.ema=0.9", "train.log_every=7", "noise.L=6",
-                          "sample.n=100",  "sample.T=20",       "sample.denoise=true"};
-    ncsn_error err;
-    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
-        CU_ASSERT_FATAL(ncsn_config_set(c, sets[i], &err) == 0);
-    CU_ASSERT_FATAL(ncsn_config_validate(c, &err) == 0);
+    ncsn_fix_config_valid(c, SETS("dataset.n=200", "train.steps=300", "train.batch=64",
+                                  "train.ema=0.9", "train.log_every=7", "noise.L=6",
+                                  "sample.n=100", "sample.T=20", "sample.denoise=true"));
 }
 
 /* What ncsn_run sets up before training: data, levels, the initial weights. */
@@ -60,11 +54,6 @@ static int same_floats(const float *a, const float *b, size_t n) {
     return memcmp(a, b, sizeof(float) * n) == 0;
 }
 
-static const char *path_in_tmp(char *buf, size_t size, const char *name) {
-    snprintf(buf, size, "%s/%s", ncsn_test_tmpdir(), name);
-    return buf;
-}
-
 /* Trains `at` steps and writes the trainer's checkpoint to path. */
 static void checkpoint_at(const ncsn_config *c, int64_t at, const char *path) {
     setup s;
@@ -94,7 +83,7 @@ static void test_trainer_pieces(void) {
                                &ref.ema, &log, NULL, NULL) == 0);
 
     char path[1024];
-    path_in_tmp(path, sizeof path, "pieces.ckpt");
+    ncsn_fix_path(path, sizeof path, "pieces.ckpt");
     checkpoint_at(&c, 77, path);
 
     setup s;
@@ -169,25 +158,6 @@ static void test_sampler_pieces(void) {
     ncsn_config_free(&c);
 }
 
-static char *read_whole(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    CU_ASSERT_FATAL(f != NULL);
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(*size);
-    CU_ASSERT_FATAL(fread(buf, 1, *size, f) == *size);
-    fclose(f);
-    return buf;
-}
-
-static void write_whole(const char *path, const char *buf, size_t size) {
-    FILE *f = fopen(path, "wb");
-    CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_FATAL(fwrite(buf, 1, size, f) == size);
-    fclose(f);
-}
-
 static int read_fails(const char *path, const ncsn_config *c, size_t n_params,
                       const char *expect) {
     ncsn_checkpoint ck;
@@ -215,7 +185,7 @@ static void test_refused(void) {
     setup_init(&s, &c);
     const size_t np = s.model.n_params;
     char path[1024], bad[1024];
-    path_in_tmp(path, sizeof path, "good.ckpt");
+    ncsn_fix_path(path, sizeof path, "good.ckpt");
     checkpoint_at(&c, 50, path);
 
     ncsn_config other;
@@ -234,16 +204,16 @@ static void test_refused(void) {
 
     /* one byte of the stored weights flipped: find them by their bytes */
     size_t size;
-    char *buf = read_whole(path, &size);
+    char *buf = ncsn_fix_read_file(path, &size);
     setup t;
     setup_init(&t, &c);
     char *at = memmem(buf, size, &first, sizeof first);
     CU_ASSERT_FATAL(at != NULL);
     at[1] ^= 0x40;
-    write_whole(path_in_tmp(bad, sizeof bad, "flipped.ckpt"), buf, size);
+    ncsn_fix_write_file(ncsn_fix_path(bad, sizeof bad, "flipped.ckpt"), buf, size);
     CU_ASSERT(read_fails(bad, &c, np, "Fletcher32 checksum"));
     at[1] ^= 0x40;
-    write_whole(path_in_tmp(bad, sizeof bad, "half.ckpt"), buf, size / 2);
+    ncsn_fix_write_file(ncsn_fix_path(bad, sizeof bad, "half.ckpt"), buf, size / 2);
     CU_ASSERT(read_fails(bad, &c, np, "half.ckpt"));
     free(buf);
     setup_free(&t);
@@ -251,12 +221,13 @@ static void test_refused(void) {
     /* a checkpoint claiming more steps than the run has */
     CU_ASSERT_FATAL(ncsn_checkpoint_read(path, &c, np, &ck, &err) == 0);
     ck.step = ck.adam_t = c.train.steps + 1;
-    CU_ASSERT(ncsn_checkpoint_write(path_in_tmp(bad, sizeof bad, "range.ckpt"), &c, &ck, &err) == 0);
+    ncsn_fix_path(bad, sizeof bad, "range.ckpt");
+    CU_ASSERT(ncsn_checkpoint_write(bad, &c, &ck, &err) == 0);
     ncsn_checkpoint_free(&ck);
     CU_ASSERT(read_fails(bad, &c, np, "out of range"));
     CU_ASSERT(read_fails(path, &c, np + 1, "shape")); /* another model size */
     double train_done, sample_done;
-    CU_ASSERT(ncsn_checkpoint_progress(path_in_tmp(bad, sizeof bad, "half.ckpt"), &train_done,
+    CU_ASSERT(ncsn_checkpoint_progress(ncsn_fix_path(bad, sizeof bad, "half.ckpt"), &train_done,
                                        &sample_done) == -1);
 
     /* a sampling checkpoint after 4 of 6 levels: its progress, and read back whole */
@@ -265,7 +236,7 @@ static void test_refused(void) {
                                  .adam_t = c.train.steps, .level = 4, .steps = c.train.steps,
                                  .levels = c.noise.L, .n_params = np, .model = s.model.params,
                                  .samples = chains, .n = c.sample.n, .D = 2};
-    path_in_tmp(bad, sizeof bad, "sampling.ckpt");
+    ncsn_fix_path(bad, sizeof bad, "sampling.ckpt");
     CU_ASSERT(ncsn_checkpoint_write(bad, &c, &sck, &err) == 0);
     CU_ASSERT(ncsn_checkpoint_progress(bad, &train_done, &sample_done) == 0);
     NCSN_CHECK_CLOSE(train_done, 1, 0);
@@ -310,11 +281,6 @@ static int same_run_files(const char *a, const char *b, const ncsn_config *c) {
     return same;
 }
 
-static int file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 /* ncsn_run: resuming from a checkpoint at step 77, ignoring a damaged one, and writing
  * periodic ones (train every 40 steps, sample every 2 levels) all give the run file of an
  * uninterrupted run; the checkpoint is gone once the run file is written. */
@@ -322,9 +288,9 @@ static void test_run_resumes(void) {
     ncsn_config c;
     small_config(&c);
     char ref[1024], out[1024], ckpt[1024];
-    path_in_tmp(ref, sizeof ref, "ref.h5");
-    path_in_tmp(out, sizeof out, "out.h5");
-    path_in_tmp(ckpt, sizeof ckpt, "run.ckpt");
+    ncsn_fix_path(ref, sizeof ref, "ref.h5");
+    ncsn_fix_path(out, sizeof out, "out.h5");
+    ncsn_fix_path(ckpt, sizeof ckpt, "run.ckpt");
     ncsn_run_options opt = {1, 0, NULL, NULL, NULL, NULL};
     ncsn_error err = {{0}};
     CU_ASSERT_FATAL(ncsn_run(&c, ref, &opt, &err) == NCSN_EXIT_OK);
@@ -333,12 +299,12 @@ static void test_run_resumes(void) {
     checkpoint_at(&c, 77, ckpt);
     CU_ASSERT(ncsn_run(&c, out, &opt, &err) == NCSN_EXIT_OK);
     CU_ASSERT(same_run_files(ref, out, &c));
-    CU_ASSERT(!file_exists(ckpt));
+    CU_ASSERT(!ncsn_fix_exists(ckpt));
 
-    write_whole(ckpt, "not a checkpoint", 16);
+    ncsn_fix_write_file(ckpt, "not a checkpoint", 16);
     CU_ASSERT(ncsn_run(&c, out, &opt, &err) == NCSN_EXIT_OK);
     CU_ASSERT(same_run_files(ref, out, &c));
-    CU_ASSERT(!file_exists(ckpt));
+    CU_ASSERT(!ncsn_fix_exists(ckpt));
 
     ncsn_config periodic;
     ncsn_config_copy(&periodic, &c);
@@ -346,17 +312,19 @@ static void test_run_resumes(void) {
     CU_ASSERT_FATAL(ncsn_config_set(&periodic, "sample.checkpoint_every=2", &err) == 0);
     CU_ASSERT(ncsn_run(&periodic, out, &opt, &err) == NCSN_EXIT_OK);
     CU_ASSERT(same_run_files(ref, out, &c));
-    CU_ASSERT(!file_exists(ckpt));
+    CU_ASSERT(!ncsn_fix_exists(ckpt));
     ncsn_config_free(&periodic);
     ncsn_config_free(&c);
 }
 
+static const ncsn_test_case tests[] = {
+    {"training in pieces through a checkpoint file", test_trainer_pieces},
+    {"sampling in pieces", test_sampler_pieces},
+    {"refused: other config, flipped byte, truncated, out of range", test_refused},
+    {"ncsn_run resumes, ignores a damaged one, periodic checkpoints", test_run_resumes},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("checkpoint", NULL, NULL);
-    CU_add_test(s, "training in pieces through a checkpoint file", test_trainer_pieces);
-    CU_add_test(s, "sampling in pieces", test_sampler_pieces);
-    CU_add_test(s, "refused: other config, flipped byte, truncated, out of range",
-                test_refused);
-    CU_add_test(s, "ncsn_run resumes, ignores a damaged one, periodic checkpoints",
-                test_run_resumes);
+    ncsn_test_suite("checkpoint", tests);
 }

@@ -4,19 +4,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/config.h"
 #include "ncsn/model.h"
-
-/* Compares messages and prints both when they differ. */
-#define CHECK_MSG(got, want)                                                                  \
-    do {                                                                                      \
-        const char *g_ = (got), *w_ = (want);                                                 \
-        if (strcmp(g_, w_) != 0)                                                              \
-            fprintf(stderr, "\n  %s:%d: message\n    got:  %s\n    want: %s\n", __FILE__,     \
-                    __LINE__, g_, w_);                                                        \
-        CU_ASSERT_STRING_EQUAL(g_, w_);                                                       \
-    } while (0)
 
 /* Bit-for-bit equality of two doubles. */
 #define CHECK_BITS(a, b)                                                                      \
@@ -48,18 +38,6 @@ static const char *origin(const ncsn_config *c, const char *key) {
     return ncsn_config_origin(c, i);
 }
 
-/* Writes text to name in the test's directory; returns the path (valid for 8 calls). */
-static const char *write_file(const char *name, const char *text) {
-    static char paths[8][512];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, sizeof paths[0], "%s/%s", ncsn_test_tmpdir(), name);
-    FILE *f = fopen(p, "w");
-    CU_ASSERT_FATAL(f != NULL);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
 
 /* Loading text (labelled x.yaml) over the defaults fails with want, leaving c unchanged. */
 static void expect_load_error_at(const char *text, const char *want, int line) {
@@ -68,12 +46,7 @@ static void expect_load_error_at(const char *text, const char *want, int line) {
     ncsn_config_default(&c);
     ncsn_config_copy(&before, &c);
     int rc = ncsn_config_load_string(&c, text, "x.yaml", &err);
-    if (rc != -1) fprintf(stderr, "\n  test_config.c:%d: load succeeded, wanted: %s\n", line, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    if (strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_config.c:%d: message\n    got:  %s\n    want: %s\n", line,
-                err.msg, want);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     CU_ASSERT(ncsn_config_equal(&c, &before));
     CU_ASSERT_STRING_EQUAL(origin(&c, "train.lr"), "");
     ncsn_config_free(&c);
@@ -87,12 +60,7 @@ static void expect_set_error_at(const char *assignment, const char *want, int li
     ncsn_config_default(&c);
     ncsn_config_copy(&before, &c);
     int rc = ncsn_config_set(&c, assignment, &err);
-    if (rc != -1) fprintf(stderr, "\n  test_config.c:%d: set succeeded, wanted: %s\n", line, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    if (strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_config.c:%d: message\n    got:  %s\n    want: %s\n", line,
-                err.msg, want);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     CU_ASSERT(ncsn_config_equal(&c, &before));
     ncsn_config_free(&c);
     ncsn_config_free(&before);
@@ -115,17 +83,10 @@ static void expect_invalid_at(const char *text, const char *const *sets, const c
         CU_ASSERT_EQUAL_FATAL(rc, 0);
     }
     rc = ncsn_config_validate(&c, &err);
-    if (rc != -1)
-        fprintf(stderr, "\n  test_config.c:%d: validation passed, wanted: %s\n", line, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    if (strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_config.c:%d: message\n    got:  %s\n    want: %s\n", line,
-                err.msg, want);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     ncsn_config_free(&c);
 }
 #define expect_invalid(text, sets, want) expect_invalid_at(text, sets, want, __LINE__)
-#define SETS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* ------------------------------------------------------------------ defaults, keys */
 
@@ -193,7 +154,7 @@ static void test_key_names_and_indices(void) {
 /* ------------------------------------------------------------------ files */
 
 static void test_file_overrides_some_keys(void) {
-    const char *path = write_file("run.yaml",
+    const char *path = ncsn_fix_write_tmp("run.yaml",
                                   "# a sweep point\n"                /* 1 */
                                   "seed: 42\n"                       /* 2 */
                                   "dataset:\n"                       /* 3 */
@@ -259,7 +220,7 @@ static void test_file_overrides_some_keys(void) {
     CU_ASSERT_EQUAL(ncsn_config_validate(&c, &err), 0);
 
     /* a second file merges over the first */
-    path = write_file("second.yaml", "train:\n  lr: 0.5\n");
+    path = ncsn_fix_write_tmp("second.yaml", "train:\n  lr: 0.5\n");
     CU_ASSERT_EQUAL_FATAL(ncsn_config_load_file(&c, path, &err), 0);
     CHECK_BITS(c.train.lr, 0.5);
     CU_ASSERT_EQUAL(c.train.steps, 500);
@@ -298,7 +259,7 @@ static void test_empty_files_are_valid(void) {
     ncsn_config c;
     ncsn_error err;
     ncsn_config_default(&c);
-    CU_ASSERT_EQUAL(ncsn_config_load_file(&c, write_file("empty.yaml", ""), &err), 0);
+    CU_ASSERT_EQUAL(ncsn_config_load_file(&c, ncsn_fix_write_tmp("empty.yaml", ""), &err), 0);
     ncsn_config_free(&c);
 }
 
@@ -310,12 +271,12 @@ static void test_missing_file(void) {
     ncsn_error err = {{0}};
     ncsn_config_default(&c);
     CU_ASSERT_EQUAL(ncsn_config_load_file(&c, path, &err), -1);
-    CHECK_MSG(err.msg, want);
+    NCSN_CHECK_MSG(err.msg, want);
     ncsn_config_free(&c);
 }
 
 static void test_file_error_names_path_and_line(void) {
-    const char *path = write_file("bad.yaml", "train:\n  steps: 10\n  lr: fast\n");
+    const char *path = ncsn_fix_write_tmp("bad.yaml", "train:\n  steps: 10\n  lr: fast\n");
     char want[700];
     snprintf(want, sizeof want, "%s:3: train.lr: expected a positive number, got \"fast\"",
              path);
@@ -323,7 +284,7 @@ static void test_file_error_names_path_and_line(void) {
     ncsn_error err = {{0}};
     ncsn_config_default(&c);
     CU_ASSERT_EQUAL(ncsn_config_load_file(&c, path, &err), -1);
-    CHECK_MSG(err.msg, want);
+    NCSN_CHECK_MSG(err.msg, want);
     CU_ASSERT_EQUAL(c.train.steps, 30000); /* nothing applied */
     ncsn_config_free(&c);
 }
@@ -722,11 +683,7 @@ static void expect_broken(void (*breaker)(ncsn_config *), const char *want, int 
     ncsn_config_default(&c);
     breaker(&c);
     int rc = ncsn_config_validate(&c, &err);
-    if (rc != -1 || strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_config.c:%d: rc %d\n    got:  %s\n    want: %s\n", line, rc,
-                err.msg, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     ncsn_config_free(&c);
 }
 #define BREAK(name, body)                                                                     \
@@ -1133,48 +1090,70 @@ static void test_visit_order_and_shapes(void) {
     ncsn_config_free(&c);
 }
 
+static const ncsn_test_case defaults_and_keys_tests[] = {
+    {"defaults are the notebook's experiment", test_defaults_are_the_notebook},
+    {"key names and indices", test_key_names_and_indices},
+    {NULL},
+};
+
+static const ncsn_test_case files_tests[] = {
+    {"a file overrides some keys", test_file_overrides_some_keys},
+    {"dotted keys at the top level", test_dotted_keys_at_top_level},
+    {"empty files are valid", test_empty_files_are_valid},
+    {"missing file", test_missing_file},
+    {"file errors name path and line", test_file_error_names_path_and_line},
+    {"one std follows K", test_std_scalar_follows_k},
+    {"auto values", test_auto_values},
+    {"integers and booleans accepted", test_integers_and_booleans_accepted},
+    {NULL},
+};
+
+static const ncsn_test_case errors_tests[] = {
+    {"syntax errors", test_syntax_errors},
+    {"tabs", test_tabs},
+    {"unknown keys", test_unknown_keys},
+    {"duplicate keys", test_duplicate_keys},
+    {"wrong types", test_wrong_types},
+    {"impossible values", test_impossible_values_in_files},
+    {"lists", test_list_errors},
+    {NULL},
+};
+
+static const ncsn_test_case set_tests[] = {
+    {"scalars, lists, auto", test_set_values},
+    {"errors", test_set_errors},
+    {NULL},
+};
+
+static const ncsn_test_case validation_tests[] = {
+    {"rules between keys name the origin", test_validation_names_the_origin},
+    {"each key's range", test_validation_of_each_key},
+    {NULL},
+};
+
+static const ncsn_test_case yaml_output_tests[] = {
+    {"defaults round trip", test_yaml_roundtrip_defaults},
+    {"results YAML: all but the checkpoint intervals", test_results_yaml},
+    {"origins interned and shared by copies", test_origins_interned},
+    {"YAML nesting depth", test_yaml_depth},
+    {"doubles round trip bit for bit", test_yaml_roundtrip_exact_doubles},
+    {"auto values print their number", test_yaml_auto_values},
+    {NULL},
+};
+
+static const ncsn_test_case copy_free_equal_visit_tests[] = {
+    {"copy and free", test_copy_and_free},
+    {"equal sees every difference", test_equal_sees_every_difference},
+    {"visit order and shapes", test_visit_order_and_shapes},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("config: defaults and keys", NULL, NULL);
-    CU_add_test(s, "defaults are the notebook's experiment", test_defaults_are_the_notebook);
-    CU_add_test(s, "key names and indices", test_key_names_and_indices);
-
-    s = CU_add_suite("config: files", NULL, NULL);
-    CU_add_test(s, "a file overrides some keys", test_file_overrides_some_keys);
-    CU_add_test(s, "dotted keys at the top level", test_dotted_keys_at_top_level);
-    CU_add_test(s, "empty files are valid", test_empty_files_are_valid);
-    CU_add_test(s, "missing file", test_missing_file);
-    CU_add_test(s, "file errors name path and line", test_file_error_names_path_and_line);
-    CU_add_test(s, "one std follows K", test_std_scalar_follows_k);
-    CU_add_test(s, "auto values", test_auto_values);
-    CU_add_test(s, "integers and booleans accepted", test_integers_and_booleans_accepted);
-
-    s = CU_add_suite("config: errors", NULL, NULL);
-    CU_add_test(s, "syntax errors", test_syntax_errors);
-    CU_add_test(s, "tabs", test_tabs);
-    CU_add_test(s, "unknown keys", test_unknown_keys);
-    CU_add_test(s, "duplicate keys", test_duplicate_keys);
-    CU_add_test(s, "wrong types", test_wrong_types);
-    CU_add_test(s, "impossible values", test_impossible_values_in_files);
-    CU_add_test(s, "lists", test_list_errors);
-
-    s = CU_add_suite("config: --set", NULL, NULL);
-    CU_add_test(s, "scalars, lists, auto", test_set_values);
-    CU_add_test(s, "errors", test_set_errors);
-
-    s = CU_add_suite("config: validation", NULL, NULL);
-    CU_add_test(s, "rules between keys name the origin", test_validation_names_the_origin);
-    CU_add_test(s, "each key's range", test_validation_of_each_key);
-
-    s = CU_add_suite("config: YAML output", NULL, NULL);
-    CU_add_test(s, "defaults round trip", test_yaml_roundtrip_defaults);
-    CU_add_test(s, "results YAML: all but the checkpoint intervals", test_results_yaml);
-    CU_add_test(s, "origins interned and shared by copies", test_origins_interned);
-    CU_add_test(s, "YAML nesting depth", test_yaml_depth);
-    CU_add_test(s, "doubles round trip bit for bit", test_yaml_roundtrip_exact_doubles);
-    CU_add_test(s, "auto values print their number", test_yaml_auto_values);
-
-    s = CU_add_suite("config: copy, free, equal, visit", NULL, NULL);
-    CU_add_test(s, "copy and free", test_copy_and_free);
-    CU_add_test(s, "equal sees every difference", test_equal_sees_every_difference);
-    CU_add_test(s, "visit order and shapes", test_visit_order_and_shapes);
+    ncsn_test_suite("config: defaults and keys", defaults_and_keys_tests);
+    ncsn_test_suite("config: files", files_tests);
+    ncsn_test_suite("config: errors", errors_tests);
+    ncsn_test_suite("config: --set", set_tests);
+    ncsn_test_suite("config: validation", validation_tests);
+    ncsn_test_suite("config: YAML output", yaml_output_tests);
+    ncsn_test_suite("config: copy, free, equal, visit", copy_free_equal_visit_tests);
 }

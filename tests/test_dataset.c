@@ -18,29 +18,18 @@
 #include <hdf5.h>
 #include <string.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/dataset.h"
 #include "ncsn/io.h"
 #include "ncsn/metrics.h"
 #include "ncsn/run.h"
 
-/* A configuration from --set style assignments over the defaults. */
-static void config_of(ncsn_config *c, const char *const *sets) {
-    ncsn_error err = {{0}};
-    ncsn_config_default(c);
-    for (int i = 0; sets[i]; i++) {
-        int rc = ncsn_config_set(c, sets[i], &err);
-        if (rc) fprintf(stderr, "\n  %s: %s\n", sets[i], err.msg);
-        CU_ASSERT_FATAL(rc == 0);
-    }
-}
-#define SETS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* The data set of sets, opened; *x (N, D) fresh points under key (7, 0, REFERENCE). */
 static void open_and_draw(ncsn_dataset *ds, const char *const *sets, int N, float **x) {
     ncsn_config c;
     ncsn_error err = {{0}};
-    config_of(&c, sets);
+    ncsn_fix_config(&c, sets);
     int rc = ncsn_config_validate(&c, &err) || ncsn_dataset_open(ds, &c, &err);
     if (rc) fprintf(stderr, "\n  %s\n", err.msg);
     CU_ASSERT_FATAL(rc == 0);
@@ -357,7 +346,7 @@ static void test_embedded_exact(void) {
 /* The gmm data set draws exactly what the mixture sampler always drew. */
 static void test_gmm_unchanged(void) {
     ncsn_config c;
-    config_of(&c, SETS("seed=5", "dataset.n=300"));
+    ncsn_fix_config(&c, SETS("seed=5", "dataset.n=300"));
     ncsn_dataset ds;
     float *x;
     ncsn_error err = {{0}};
@@ -445,7 +434,7 @@ static void test_hdf5_split(void) {
     char set_path[600];
     snprintf(set_path, sizeof set_path, "dataset.path=%s", path);
     ncsn_config c;
-    config_of(&c, SETS("dataset.name=hdf5", set_path, "dataset.key=/x", "dataset.n=30",
+    ncsn_fix_config(&c, SETS("dataset.name=hdf5", set_path, "dataset.key=/x", "dataset.n=30",
                        "train.batch=8"));
     ncsn_error err = {{0}};
     CU_ASSERT_FATAL(ncsn_config_validate(&c, &err) == 0);
@@ -509,7 +498,7 @@ static void expect_h5_error(const char *path, const char *key, const char *const
     snprintf(set_path, sizeof set_path, "dataset.path=%s", path ? path : points_file());
     snprintf(set_key, sizeof set_key, "dataset.key=%s", key);
     ncsn_config c;
-    config_of(&c, SETS("dataset.name=hdf5", set_path, set_key, "dataset.n=2", "train.batch=2"));
+    ncsn_fix_config(&c, SETS("dataset.name=hdf5", set_path, set_key, "dataset.n=2", "train.batch=2"));
     ncsn_error err = {{0}};
     for (int i = 0; more[i]; i++) CU_ASSERT_FATAL(ncsn_config_set(&c, more[i], &err) == 0);
     ncsn_dataset ds;
@@ -556,7 +545,7 @@ static void test_hdf5_errors(void) {
     ncsn_config c;
     char set[700];
     snprintf(set, sizeof set, "dataset.path=%s", text_path);
-    config_of(&c, SETS("dataset.name=hdf5", set, "dataset.key=/x"));
+    ncsn_fix_config(&c, SETS("dataset.name=hdf5", set, "dataset.key=/x"));
     ncsn_dataset ds;
     ncsn_error err = {{0}};
     CU_ASSERT(ncsn_dataset_open(&ds, &c, &err) == -1);
@@ -599,13 +588,9 @@ static void test_metrics_without_modes(void) {
 static void expect_invalid(const char *const *sets, const char *want, int line) {
     ncsn_config c;
     ncsn_error err = {{0}};
-    config_of(&c, sets);
+    ncsn_fix_config(&c, sets);
     int rc = ncsn_config_validate(&c, &err);
-    if (rc != -1 || strcmp(err.msg, want) != 0)
-        fprintf(stderr, "\n  test_dataset.c:%d: rc %d\n    got:  %s\n    want: %s\n", line, rc,
-                err.msg, want);
-    CU_ASSERT_EQUAL(rc, -1);
-    CU_ASSERT_STRING_EQUAL(err.msg, want);
+    ncsn_fix_check_refused(rc, err.msg, want, __FILE__, line);
     ncsn_config_free(&c);
 }
 #define EXPECT_INVALID(want, ...) expect_invalid(SETS(__VA_ARGS__), want, __LINE__)
@@ -655,7 +640,7 @@ static void test_config_keys(void) {
     ncsn_config_free(&c);
 
     /* dataset.dim "auto" follows the data and round-trips as auto */
-    config_of(&c, SETS("dataset.means=[[0,0,0],[1,1,1]]"));
+    ncsn_fix_config(&c, SETS("dataset.means=[[0,0,0],[1,1,1]]"));
     CU_ASSERT(c.dataset.dim == 3 && c.dataset.dim_auto == 1);
     char *yaml = ncsn_config_to_yaml(&c);
     CU_ASSERT(strstr(yaml, "  dim: auto\n") != NULL);
@@ -665,12 +650,12 @@ static void test_config_keys(void) {
     free(yaml);
     ncsn_config_free(&c);
     ncsn_config_free(&d);
-    config_of(&c, SETS("dataset.name=swissroll"));
+    ncsn_fix_config(&c, SETS("dataset.name=swissroll"));
     CU_ASSERT(c.dataset.dim == 2);
     CU_ASSERT(ncsn_config_validate(&c, &err) == 0);
     ncsn_config_free(&c);
     /* a path with spaces and quotes survives YAML */
-    config_of(&c, SETS("dataset.name=hdf5", "dataset.path='my data/\"x\".h5'", "dataset.key=/a b"));
+    ncsn_fix_config(&c, SETS("dataset.name=hdf5", "dataset.path='my data/\"x\".h5'", "dataset.key=/a b"));
     CU_ASSERT_STRING_EQUAL(c.dataset.path, "my data/\"x\".h5");
     yaml = ncsn_config_to_yaml(&c);
     ncsn_config_default(&d);
@@ -736,7 +721,7 @@ static void test_provenance(void) {
     snprintf(out, sizeof out, "%s/prov.h5", ncsn_test_tmpdir());
     snprintf(again, sizeof again, "%s/prov-sample.h5", ncsn_test_tmpdir());
     ncsn_config c;
-    config_of(&c, SETS("dataset.name=manifold", "dataset.dim=8", "dataset.noise=0.01",
+    ncsn_fix_config(&c, SETS("dataset.name=manifold", "dataset.dim=8", "dataset.noise=0.01",
                        "dataset.n=200", "train.steps=20", "train.batch=32", "sample.n=50",
                        "sample.T=3", "noise.sigma_1=auto", "noise.L=12", "sample.eps=auto",
                        "model.hidden=16"));
@@ -766,21 +751,24 @@ static void test_provenance(void) {
     ncsn_config_free(&c);
 }
 
+static const ncsn_test_case tests[] = {
+    {"moons: two arcs, half each", test_moons},
+    {"swiss roll: radius range and spiral", test_swissroll},
+    {"rings: four radii, a quarter each; noise", test_rings},
+    {"checkerboard: the 8 even cells, an eighth each", test_checkerboard},
+    {"toys: a point depends on its index only", test_generators_are_indexed},
+    {"embedding: orthonormal and fixed", test_embedding_is_orthonormal},
+    {"manifold: points in the plane up to the noise", test_manifold_points},
+    {"embedded mixture: density dense-checked, score by differences", test_embedded_exact},
+    {"gmm: the training points are the mixture sampler's", test_gmm_unchanged},
+    {"hdf5: split sizes and a fixed shuffle", test_hdf5_split},
+    {"hdf5: errors name the key, file and dataset", test_hdf5_errors},
+    {"metrics: no modes, NaN where unknown", test_metrics_without_modes},
+    {"config: dataset keys refused where they do not apply", test_config_keys},
+    {"provenance attributes in a run file", test_provenance},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("dataset", NULL, NULL);
-    CU_add_test(s, "moons: two arcs, half each", test_moons);
-    CU_add_test(s, "swiss roll: radius range and spiral", test_swissroll);
-    CU_add_test(s, "rings: four radii, a quarter each; noise", test_rings);
-    CU_add_test(s, "checkerboard: the 8 even cells, an eighth each", test_checkerboard);
-    CU_add_test(s, "toys: a point depends on its index only", test_generators_are_indexed);
-    CU_add_test(s, "embedding: orthonormal and fixed", test_embedding_is_orthonormal);
-    CU_add_test(s, "manifold: points in the plane up to the noise", test_manifold_points);
-    CU_add_test(s, "embedded mixture: density dense-checked, score by differences",
-                test_embedded_exact);
-    CU_add_test(s, "gmm: the training points are the mixture sampler's", test_gmm_unchanged);
-    CU_add_test(s, "hdf5: split sizes and a fixed shuffle", test_hdf5_split);
-    CU_add_test(s, "hdf5: errors name the key, file and dataset", test_hdf5_errors);
-    CU_add_test(s, "metrics: no modes, NaN where unknown", test_metrics_without_modes);
-    CU_add_test(s, "config: dataset keys refused where they do not apply", test_config_keys);
-    CU_add_test(s, "provenance attributes in a run file", test_provenance);
+    ncsn_test_suite("dataset", tests);
 }

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/io.h"
 
 enum { N = 7, D = 2, E = 4, H = 8, L = 5, K = 2, NL = 4 };
@@ -28,28 +28,18 @@ static const char *FIXTURE_YAML = "model:\n"
                                   "noise:\n"
                                   "  L: 5\n";
 
-typedef struct {
-    ncsn_config cfg;
-    ncsn_model model;
-    double sigmas[L];
-    float *samples; /* (n, D) */
-    int64_t step[NL];
-    float loss[NL];
-    double mode_weights[K], score_error[L];
-    ncsn_metrics metrics;
-    ncsn_run_output out;
-} fixture;
-
-static void fixture_init(fixture *f, const char *status, int n) {
-    memset(f, 0, sizeof *f);
+/* The fixture: FIXTURE_YAML's configuration, every value set, n samples. */
+static void fixture_init(ncsn_fix_run *f, const char *status, int n) {
     ncsn_error err = {{0}};
-    ncsn_config_default(&f->cfg);
-    int rc = ncsn_config_load_string(&f->cfg, FIXTURE_YAML, "fixture.yaml", &err);
+    ncsn_config cfg;
+    ncsn_config_default(&cfg);
+    int rc = ncsn_config_load_string(&cfg, FIXTURE_YAML, "fixture.yaml", &err);
     if (rc) fprintf(stderr, "\n  fixture config: %s\n", err.msg);
     CU_ASSERT_FATAL(rc == 0);
-    CU_ASSERT_FATAL(f->cfg.dataset.dim == D && f->cfg.model.emb == E && f->cfg.model.hidden == H);
+    CU_ASSERT_FATAL(cfg.dataset.dim == D && cfg.model.emb == E && cfg.model.hidden == H);
+    ncsn_fix_run_init(f, &cfg, L, K, n, NL, status);
+    ncsn_config_free(&cfg);
 
-    ncsn_model_alloc(&f->model, D, E, H, f->cfg.model.sigma_input, f->cfg.model.scale_by_sigma);
     /* Values that a lossy round trip would change: -0, a denormal, the largest float. */
     for (size_t i = 0; i < f->model.n_params; i++)
         f->model.params[i] = (float)((int)(i * 37 % 101) - 50) / 7.0f;
@@ -58,69 +48,35 @@ static void fixture_init(fixture *f, const char *status, int n) {
     f->model.params[2] = 3.4028235e38f;
 
     for (int i = 0; i < L; i++) f->sigmas[i] = 20.0 * pow(0.1 / 20.0, i / (double)(L - 1));
-    f->samples = calloc((size_t)n * D, sizeof *f->samples);
-    CU_ASSERT_FATAL(f->samples != NULL);
     for (int i = 0; i < n * D; i++) f->samples[i] = (float)i * 0.25f - 1.0f;
     for (int i = 0; i < NL; i++) {
-        f->step[i] = 100 * (i + 1);
+        f->loss_step[i] = 100 * (i + 1);
         f->loss[i] = 1.0f / (float)(i + 1);
     }
     f->mode_weights[0] = 0.9;
     f->mode_weights[1] = 0.1;
     for (int i = 0; i < L; i++) f->score_error[i] = 0.01 * (i + 1);
-    f->metrics = (ncsn_metrics){.mmd2 = 1.5e-3, .swd = 0.25, .mode_weight_error = 0.05,
-                                .nll_true = 3.25, .final_loss = 0.875, .train_seconds = 12.5,
-                                .sample_seconds = 2.5, .noise_floor_mmd2 = 1e-4,
-                                .noise_floor_swd = 0.02, .K = K, .mode_weights = f->mode_weights,
-                                .L = L, .score_error = f->score_error, .n_nonfinite = 3};
-    f->out = (ncsn_run_output){.cfg = &f->cfg, .model = &f->model, .sigmas = f->sigmas, .L = L,
-                               .samples = f->samples, .n = n, .D = D, .loss_step = f->step,
-                               .loss = f->loss, .n_loss = NL, .metrics = &f->metrics,
-                               .status = status};
-}
-
-static void fixture_free(fixture *f) {
-    ncsn_config_free(&f->cfg);
-    ncsn_model_free(&f->model);
-    free(f->samples);
-    memset(f, 0, sizeof *f);
-}
-
-/* A fresh directory for one test, under the harness's temporary directory. */
-static void test_dir(const char *name, char *dir, size_t size) {
-    snprintf(dir, size, "%s/%s", ncsn_test_tmpdir(), name);
-    CU_ASSERT_FATAL(mkdir(dir, 0777) == 0 || errno == EEXIST);
-}
-
-/* Entries of dir whose name contains ".tmp." (the writer's temporary files). */
-static int count_tmp_files(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int count = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strstr(e->d_name, ".tmp.")) {
-            fprintf(stderr, "\n  left behind: %s/%s\n", dir, e->d_name);
-            count++;
-        }
-    closedir(d);
-    return count;
-}
-
-static int exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
+    ncsn_metrics *m = &f->metrics;
+    m->mmd2 = 1.5e-3;
+    m->swd = 0.25;
+    m->mode_weight_error = 0.05;
+    m->nll_true = 3.25;
+    m->final_loss = 0.875;
+    m->train_seconds = 12.5;
+    m->sample_seconds = 2.5;
+    m->noise_floor_mmd2 = 1e-4;
+    m->noise_floor_swd = 0.02;
+    m->n_nonfinite = 3;
 }
 
 /* Writes the fixture's run to dir/name (path gets the full name); returns the status. */
 static int write_run(const char *dir, const char *name, const char *status, char *path,
                      size_t size) {
-    fixture f;
+    ncsn_fix_run f;
     fixture_init(&f, status, N);
     snprintf(path, size, "%s/%s", dir, name);
-    ncsn_error err = {{0}};
-    int rc = ncsn_run_file_write(path, &f.out, &err);
-    if (rc) fprintf(stderr, "\n  write %s: %s\n", path, err.msg);
-    fixture_free(&f);
+    int rc = ncsn_fix_run_write(&f, path);
+    ncsn_fix_run_free(&f);
     return rc;
 }
 
@@ -142,15 +98,15 @@ static char *config_yaml_of(const ncsn_config *c) { return ncsn_config_to_yaml(c
 
 static void test_round_trip(void) {
     char dir[512], path[600];
-    test_dir("round_trip", dir, sizeof dir);
-    fixture f;
+    ncsn_fix_dir(dir, sizeof dir, "round_trip");
+    ncsn_fix_run f;
     fixture_init(&f, "complete", N);
     snprintf(path, sizeof path, "%s/run.h5", dir);
     ncsn_error err = {{0}};
     int rc = ncsn_run_file_write(path, &f.out, &err);
     if (rc) fprintf(stderr, "\n  %s\n", err.msg);
     CU_ASSERT_FATAL(rc == 0);
-    CU_ASSERT(count_tmp_files(dir) == 0);
+    CU_ASSERT(ncsn_fix_count_tmp_files(dir) == 0);
 
     ncsn_run_input in;
     rc = ncsn_run_file_read(path, &in, &err);
@@ -174,8 +130,8 @@ static void test_round_trip(void) {
     free(want);
     free(got);
     CU_ASSERT_FATAL(in.n_loss == NL);
-    CU_ASSERT(memcmp(in.loss_step, f.step, sizeof f.step) == 0);
-    CU_ASSERT(memcmp(in.loss, f.loss, sizeof f.loss) == 0);
+    CU_ASSERT(memcmp(in.loss_step, f.loss_step, sizeof(int64_t) * NL) == 0);
+    CU_ASSERT(memcmp(in.loss, f.loss, sizeof(float) * NL) == 0);
     CU_ASSERT(in.train_seconds == f.metrics.train_seconds);
     CU_ASSERT_STRING_EQUAL(in.sigma_1_source, "explicit");
     CU_ASSERT_STRING_EQUAL(in.L_source, "explicit");
@@ -190,14 +146,14 @@ static void test_round_trip(void) {
     CU_ASSERT_FATAL(ncsn_run_file_read(path, &in, &err) == 0);
     CU_ASSERT(in.final_loss == 0.5);
     ncsn_run_input_free(&in);
-    CU_ASSERT(count_tmp_files(dir) == 0);
-    fixture_free(&f);
+    CU_ASSERT(ncsn_fix_count_tmp_files(dir) == 0);
+    ncsn_fix_run_free(&f);
 }
 
 static void test_empty_loss_history(void) {
     char dir[512], path[600];
-    test_dir("empty_loss", dir, sizeof dir);
-    fixture f;
+    ncsn_fix_dir(dir, sizeof dir, "empty_loss");
+    ncsn_fix_run f;
     fixture_init(&f, "complete", N);
     f.out.n_loss = 0;
     f.out.loss_step = NULL;
@@ -224,8 +180,8 @@ static void test_empty_loss_history(void) {
     H5Sclose(space);
     H5Dclose(dset);
     H5Fclose(file);
-    CU_ASSERT(count_tmp_files(dir) == 0);
-    fixture_free(&f);
+    CU_ASSERT(ncsn_fix_count_tmp_files(dir) == 0);
+    ncsn_fix_run_free(&f);
 }
 
 static void test_input_free_is_safe(void) {
@@ -388,8 +344,8 @@ static void check_config_value(const ncsn_config_value *v, void *user) {
 
 static void test_layout(void) {
     char dir[512], path[600];
-    test_dir("layout", dir, sizeof dir);
-    fixture f;
+    ncsn_fix_dir(dir, sizeof dir, "layout");
+    ncsn_fix_run f;
     fixture_init(&f, "complete", N);
     snprintf(path, sizeof path, "%s/run.h5", dir);
     ncsn_error err = {{0}};
@@ -514,21 +470,18 @@ static void test_layout(void) {
     CU_ASSERT(emb == E);
     H5Gclose(config);
     H5Fclose(file);
-    fixture_free(&f);
+    ncsn_fix_run_free(&f);
 }
 
 /* ---- h5py sees what a Python user expects ------------------------------------------- */
 
 static void test_h5py(void) {
-    if (system("/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1") != 0) {
-        printf("\n    SKIPPED: /usr/bin/python3 cannot import h5py");
-        return;
-    }
+    if (!ncsn_fix_have_h5py()) return;
     char dir[512], path[600];
-    test_dir("h5py", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "h5py");
     CU_ASSERT_FATAL(write_run(dir, "run.h5", "complete", path, sizeof path) == 0);
     /* Which key is a bool depends on config.c; take the first one the visitor reports. */
-    fixture f;
+    ncsn_fix_run f;
     fixture_init(&f, "complete", N);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t config = H5Gopen2(file, "/config", H5P_DEFAULT);
@@ -565,121 +518,100 @@ static void test_h5py(void) {
     fflush(stdout);
     int rc = system(cmd);
     CU_ASSERT(rc == 0);
-    fixture_free(&f);
+    ncsn_fix_run_free(&f);
 }
 
 /* ---- failed writes leave nothing behind ----------------------------------------------- */
 
+/* Writing the fixture's run (n samples) to path is refused: err gets the message, which
+ * starts with path. */
+static void expect_write_fails(const char *path, int n, ncsn_error *err) {
+    ncsn_fix_run f;
+    fixture_init(&f, "complete", n);
+    memset(err, 0, sizeof *err);
+    CU_ASSERT(ncsn_run_file_write(path, &f.out, err) == -1);
+    printf("\n    refused as expected: %s", err->msg);
+    CU_ASSERT(strstr(err->msg, path) == err->msg);
+    ncsn_fix_run_free(&f);
+}
+
 static void test_write_missing_directory(void) {
     char dir[512], path[700];
-    test_dir("missing_dir", dir, sizeof dir);
-    fixture f;
-    fixture_init(&f, "complete", N);
+    ncsn_fix_dir(dir, sizeof dir, "missing_dir");
     snprintf(path, sizeof path, "%s/no/such/dir/run.h5", dir);
-    ncsn_error err = {{0}};
-    CU_ASSERT(ncsn_run_file_write(path, &f.out, &err) == -1);
-    printf("\n    refused as expected: %s", err.msg);
-    CU_ASSERT(strstr(err.msg, path) == err.msg);
+    ncsn_error err;
+    expect_write_fails(path, N, &err);
     CU_ASSERT(strstr(err.msg, "cannot create") != NULL);
     CU_ASSERT(strstr(err.msg, strerror(ENOENT)) != NULL);
-    CU_ASSERT(!exists(path));
-    CU_ASSERT(count_tmp_files(dir) == 0);
-    fixture_free(&f);
+    CU_ASSERT(!ncsn_fix_exists(path));
+    CU_ASSERT(ncsn_fix_count_tmp_files(dir) == 0);
 }
 
 static void test_write_path_is_directory(void) {
     char dir[512], path[600];
-    test_dir("path_is_dir", dir, sizeof dir);
-    fixture f;
-    fixture_init(&f, "complete", N);
+    ncsn_fix_dir(dir, sizeof dir, "path_is_dir");
     snprintf(path, sizeof path, "%s/run.h5", dir);
     CU_ASSERT_FATAL(mkdir(path, 0777) == 0);
-    ncsn_error err = {{0}};
-    CU_ASSERT(ncsn_run_file_write(path, &f.out, &err) == -1);
-    printf("\n    refused as expected: %s", err.msg);
-    CU_ASSERT(strstr(err.msg, path) == err.msg);
+    ncsn_error err;
+    expect_write_fails(path, N, &err);
     CU_ASSERT(strstr(err.msg, "directory") != NULL);
     struct stat st;
     CU_ASSERT(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
-    CU_ASSERT(count_tmp_files(dir) == 0);
-    CU_ASSERT(count_tmp_files(path) == 0);
+    CU_ASSERT(ncsn_fix_count_tmp_files(dir) == 0);
+    CU_ASSERT(ncsn_fix_count_tmp_files(path) == 0);
     CU_ASSERT(rmdir(path) == 0); /* still empty */
-    fixture_free(&f);
 }
 
 static void test_write_permission_denied(void) {
     if (geteuid() == 0) {
-        printf("\n    SKIPPED: running as root, so a read-only directory is still writable");
+        ncsn_test_skip("running as root, so a read-only directory is still writable");
         return;
     }
     char dir[512], path[600];
-    test_dir("read_only", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_only");
     CU_ASSERT_FATAL(chmod(dir, 0555) == 0);
-    fixture f;
-    fixture_init(&f, "complete", N);
     snprintf(path, sizeof path, "%s/run.h5", dir);
-    ncsn_error err = {{0}};
-    CU_ASSERT(ncsn_run_file_write(path, &f.out, &err) == -1);
-    printf("\n    refused as expected: %s", err.msg);
-    CU_ASSERT(strstr(err.msg, path) == err.msg);
+    ncsn_error err;
+    expect_write_fails(path, N, &err);
     CU_ASSERT(strstr(err.msg, strerror(EACCES)) != NULL);
-    CU_ASSERT(!exists(path));
-    CU_ASSERT(count_tmp_files(dir) == 0);
+    CU_ASSERT(!ncsn_fix_exists(path));
+    CU_ASSERT(ncsn_fix_count_tmp_files(dir) == 0);
     chmod(dir, 0777);
-    fixture_free(&f);
-}
-
-static long file_bytes(const char *path, char **data) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return -1;
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    rewind(fp);
-    *data = malloc((size_t)size + 1);
-    if (!*data || fread(*data, 1, (size_t)size, fp) != (size_t)size) size = -1;
-    fclose(fp);
-    return size;
 }
 
 /* A write that fails half-way (here the file-size limit, as on a full disk or a quota)
  * removes its temporary file and leaves the previous file at path untouched. */
 static void test_write_failure_keeps_old_file(void) {
     char dir[512], path[600];
-    test_dir("fail_midway", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "fail_midway");
     CU_ASSERT_FATAL(write_run(dir, "run.h5", "complete", path, sizeof path) == 0);
-    char *before = NULL, *after = NULL;
-    long size_before = file_bytes(path, &before);
+    size_t size_before, size_after;
+    char *before = ncsn_fix_read_file(path, &size_before);
     CU_ASSERT_FATAL(size_before > 0);
 
-    fixture f;
-    fixture_init(&f, "complete", 100000); /* 800 kB of samples */
     struct rlimit old, small;
     CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
     small = old;
     small.rlim_cur = 64 * 1024;
     void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
     CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &small) == 0);
-    ncsn_error err = {{0}};
-    int rc = ncsn_run_file_write(path, &f.out, &err);
+    ncsn_error err;
+    expect_write_fails(path, 100000, &err); /* 800 kB of samples */
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, old_handler);
-    CU_ASSERT(rc == -1);
-    printf("\n    refused as expected: %s", err.msg);
-    CU_ASSERT(strstr(err.msg, path) == err.msg);
 
-    long size_after = file_bytes(path, &after);
-    CU_ASSERT(size_after == size_before && memcmp(before, after, (size_t)size_before) == 0);
-    CU_ASSERT(count_tmp_files(dir) == 0);
+    char *after = ncsn_fix_read_file(path, &size_after);
+    CU_ASSERT(size_after == size_before && memcmp(before, after, size_before) == 0);
+    CU_ASSERT(ncsn_fix_count_tmp_files(dir) == 0);
     free(before);
     free(after);
-    fixture_free(&f);
 }
 
 /* ---- reads that must be refused ------------------------------------------------------- */
 
 static void test_read_missing_file(void) {
     char dir[512], path[600];
-    test_dir("read_missing", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_missing");
     snprintf(path, sizeof path, "%s/nothing.h5", dir);
     ncsn_error err;
     expect_read_fails(path, &err);
@@ -688,12 +620,10 @@ static void test_read_missing_file(void) {
 
 static void test_read_text_file(void) {
     char dir[512], path[600];
-    test_dir("read_text", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_text");
     snprintf(path, sizeof path, "%s/notes.h5", dir);
-    FILE *fp = fopen(path, "w");
-    CU_ASSERT_FATAL(fp != NULL);
-    fputs("this is not an HDF5 file\nmodel:\n  emb: 4\n", fp);
-    fclose(fp);
+    const char *text = "this is not an HDF5 file\nmodel:\n  emb: 4\n";
+    ncsn_fix_write_file(path, text, strlen(text));
     ncsn_error err;
     expect_read_fails(path, &err);
     char want[700];
@@ -703,16 +633,13 @@ static void test_read_text_file(void) {
 
 static void test_read_truncated(void) {
     char dir[512], path[600], half[700];
-    test_dir("read_truncated", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_truncated");
     CU_ASSERT_FATAL(write_run(dir, "run.h5", "complete", path, sizeof path) == 0);
-    char *data = NULL;
-    long size = file_bytes(path, &data);
+    size_t size;
+    char *data = ncsn_fix_read_file(path, &size);
     CU_ASSERT_FATAL(size > 0);
     snprintf(half, sizeof half, "%s/half.h5", dir);
-    FILE *fp = fopen(half, "wb");
-    CU_ASSERT_FATAL(fp != NULL);
-    CU_ASSERT(fwrite(data, 1, (size_t)size / 2, fp) == (size_t)size / 2);
-    fclose(fp);
+    ncsn_fix_write_file(half, data, size / 2);
     free(data);
     ncsn_error err;
     expect_read_fails(half, &err);
@@ -728,7 +655,7 @@ static hid_t open_rw(const char *path) {
 
 static void test_read_newer_format_version(void) {
     char dir[512], path[600];
-    test_dir("read_version", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_version");
     CU_ASSERT_FATAL(write_run(dir, "run.h5", "complete", path, sizeof path) == 0);
     hid_t file = open_rw(path);
     hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
@@ -746,7 +673,7 @@ static void test_read_newer_format_version(void) {
 
 static void test_read_bad_format_version(void) {
     char dir[512], path[600];
-    test_dir("read_bad_version", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_bad_version");
     CU_ASSERT_FATAL(write_run(dir, "run.h5", "complete", path, sizeof path) == 0);
     /* Missing. */
     hid_t file = open_rw(path);
@@ -771,7 +698,7 @@ static void test_read_bad_format_version(void) {
 
 static void test_read_unfinished_run(void) {
     char dir[512], path[600];
-    test_dir("read_running", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_running");
     CU_ASSERT_FATAL(write_run(dir, "run.h5", "running", path, sizeof path) == 0);
     ncsn_error err;
     expect_read_fails(path, &err);
@@ -783,7 +710,7 @@ static void test_read_unfinished_run(void) {
 
 static void test_read_missing_dataset(void) {
     char dir[512], path[600];
-    test_dir("read_missing_dataset", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_missing_dataset");
     CU_ASSERT_FATAL(write_run(dir, "run.h5", "complete", path, sizeof path) == 0);
     hid_t file = open_rw(path);
     CU_ASSERT(H5Ldelete(file, "/model/backbone.2/bias", H5P_DEFAULT) >= 0);
@@ -804,9 +731,9 @@ static void test_read_missing_dataset(void) {
 /* config_yaml that describes a wider network than the tensors in /model. */
 static void test_read_shape_mismatch(void) {
     char dir[512], path[600];
-    test_dir("read_shape", dir, sizeof dir);
+    ncsn_fix_dir(dir, sizeof dir, "read_shape");
     CU_ASSERT_FATAL(write_run(dir, "run.h5", "complete", path, sizeof path) == 0);
-    fixture f;
+    ncsn_fix_run f;
     fixture_init(&f, "complete", N);
     ncsn_error err = {{0}};
     CU_ASSERT_FATAL(ncsn_config_load_string(&f.cfg, "model:\n  hidden: 16\n", "wide.yaml",
@@ -828,43 +755,31 @@ static void test_read_shape_mismatch(void) {
     char want[64];
     snprintf(want, sizeof want, "has shape (%d, %d), expected (%d, %d)", H, D + E, 16, D + E);
     CU_ASSERT(strstr(err.msg, "/model/backbone.0/weight") != NULL && strstr(err.msg, want));
-    fixture_free(&f);
+    ncsn_fix_run_free(&f);
 }
 
-/* Run last: every handle io.c (and these tests) opened has been closed. */
-static void test_no_handles_left_open(void) {
-    ssize_t open_ids = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-    if (open_ids != 0) {
-        hid_t ids[16];
-        ssize_t n = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_ALL, 16, ids);
-        for (ssize_t i = 0; i < n; i++) {
-            char name[256] = "?";
-            if (H5Iget_type(ids[i]) == H5I_FILE) H5Fget_name(ids[i], name, sizeof name);
-            fprintf(stderr, "\n  still open: HDF5 id of type %d (%s)\n", (int)H5Iget_type(ids[i]),
-                    name);
-        }
-    }
-    CU_ASSERT(open_ids == 0);
-}
+static const ncsn_test_case tests[] = {
+    {"write and read back: model bit-identical, config equal", test_round_trip},
+    {"an empty loss history", test_empty_loss_history},
+    {"ncsn_run_input_free on a zeroed struct", test_input_free_is_safe},
+    {"layout, types and attributes (HDF5 C API)", test_layout},
+    {"h5py sees shapes, str and numpy.bool_", test_h5py},
+    {"write into a missing directory", test_write_missing_directory},
+    {"write to a path that is a directory", test_write_path_is_directory},
+    {"write into a read-only directory", test_write_permission_denied},
+    {"a failed write keeps the old file", test_write_failure_keeps_old_file},
+    {"read a missing file", test_read_missing_file},
+    {"read a text file", test_read_text_file},
+    {"read a truncated file", test_read_truncated},
+    {"read format_version 99", test_read_newer_format_version},
+    {"read a missing or ill-typed format_version", test_read_bad_format_version},
+    {"read a run that did not finish", test_read_unfinished_run},
+    {"read with a dataset missing", test_read_missing_dataset},
+    {"read with a tensor of the wrong shape", test_read_shape_mismatch},
+    {"no HDF5 handles left open", ncsn_fix_test_no_hdf5_open}, /* last */
+    {NULL},
+};
 
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("io", NULL, NULL);
-    CU_add_test(s, "write and read back: model bit-identical, config equal", test_round_trip);
-    CU_add_test(s, "an empty loss history", test_empty_loss_history);
-    CU_add_test(s, "ncsn_run_input_free on a zeroed struct", test_input_free_is_safe);
-    CU_add_test(s, "layout, types and attributes (HDF5 C API)", test_layout);
-    CU_add_test(s, "h5py sees shapes, str and numpy.bool_", test_h5py);
-    CU_add_test(s, "write into a missing directory", test_write_missing_directory);
-    CU_add_test(s, "write to a path that is a directory", test_write_path_is_directory);
-    CU_add_test(s, "write into a read-only directory", test_write_permission_denied);
-    CU_add_test(s, "a failed write keeps the old file", test_write_failure_keeps_old_file);
-    CU_add_test(s, "read a missing file", test_read_missing_file);
-    CU_add_test(s, "read a text file", test_read_text_file);
-    CU_add_test(s, "read a truncated file", test_read_truncated);
-    CU_add_test(s, "read format_version 99", test_read_newer_format_version);
-    CU_add_test(s, "read a missing or ill-typed format_version", test_read_bad_format_version);
-    CU_add_test(s, "read a run that did not finish", test_read_unfinished_run);
-    CU_add_test(s, "read with a dataset missing", test_read_missing_dataset);
-    CU_add_test(s, "read with a tensor of the wrong shape", test_read_shape_mismatch);
-    CU_add_test(s, "no HDF5 handles left open", test_no_handles_left_open);
+    ncsn_test_suite("io", tests);
 }

@@ -8,11 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/common.h"
 #include "ncsn/data.h"
 #include "ncsn/metrics.h"
@@ -38,11 +35,6 @@ static float *random_set(int n, int D, double lo, double hi) {
     return x;
 }
 
-/* The notebook's mixture (SPEC.md section 5). */
-static void notebook_gmm(ncsn_gmm *g) {
-    const double w[2] = {0.95, 0.05}, mu[4] = {-5, -5, 5, 5}, sd[2] = {1, 1};
-    CU_ASSERT_FATAL(ncsn_gmm_init(g, 2, 2, w, mu, sd) == 0);
-}
 
 static float *gmm_set(const ncsn_gmm *g, int n, uint64_t seed, uint32_t purpose) {
     float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * g->D);
@@ -182,7 +174,7 @@ static void test_mmd2_matches_brute_force(void) {
  * copy of the mixture is clearly positive. */
 static void test_mmd2_same_vs_shifted(void) {
     ncsn_gmm g;
-    notebook_gmm(&g);
+    ncsn_fix_notebook_gmm(&g);
     const int n = 2000;
     float *x = gmm_set(&g, n, 11, NCSN_RNG_REFERENCE);
     float *y = gmm_set(&g, n, 12, NCSN_RNG_REFERENCE);
@@ -302,7 +294,7 @@ static void test_mode_weights_hand_made(void) {
     ncsn_gmm_free(&g);
 
     /* Fresh mixture samples recover the true weights. */
-    notebook_gmm(&g);
+    ncsn_fix_notebook_gmm(&g);
     float *y = gmm_set(&g, 20000, 3, NCSN_RNG_FLOOR);
     ncsn_mode_weights(&g, y, 20000, got);
     NCSN_CHECK_CLOSE(got[0], 0.95, 0.01);
@@ -339,7 +331,7 @@ static void test_nll_true_closed_form(void) {
 /* A network with zero parameters outputs 0, so numerator and denominator are the same sum. */
 static void test_score_error_zero_model(void) {
     ncsn_gmm g;
-    notebook_gmm(&g);
+    ncsn_fix_notebook_gmm(&g);
     ncsn_model m;
     ncsn_model_alloc(&m, 2, 16, 128, NCSN_SIGMA_INPUT_SIGMA, 0);
     const int L = 5;
@@ -407,7 +399,7 @@ static void test_score_error_points_from_q_sigma(void) {
 
 static void test_compute_consistent(void) {
     ncsn_gmm g;
-    notebook_gmm(&g);
+    ncsn_fix_notebook_gmm(&g);
     const int n = 600, L = 3;
     const uint64_t seed = 42;
     double *sig = geometric_sigmas(20, 0.1, L);
@@ -466,7 +458,6 @@ static void test_compute_consistent(void) {
 
 /* ---- thread-count independence (SPEC.md section 8) ----------------------------------- */
 
-#ifdef _OPENMP
 #define N_OUT 16
 /* Everything the module computes, flattened; score errors last. */
 static void everything(const ncsn_gmm *g, const ncsn_model *m, double *out /* (N_OUT + 4) */) {
@@ -493,20 +484,22 @@ static void everything(const ncsn_gmm *g, const ncsn_model *m, double *out /* (N
     free(sig);
 }
 
+/* The notebook's network with the weights of key 3 (untrained). */
+static void notebook_model(ncsn_model *m) {
+    ncsn_model_alloc(m, 2, 16, 128, NCSN_SIGMA_INPUT_SIGMA, 0);
+    ncsn_model_init_params(m, ncsn_rng_key(3, 0, NCSN_RNG_INIT));
+}
+
 static void test_thread_count_independence(void) {
     ncsn_gmm g;
-    notebook_gmm(&g);
+    ncsn_fix_notebook_gmm(&g);
     ncsn_model m;
-    ncsn_model_alloc(&m, 2, 16, 128, NCSN_SIGMA_INPUT_SIGMA, 0);
-    ncsn_model_init_params(&m, ncsn_rng_key(3, 0, NCSN_RNG_INIT));
-    const int saved = omp_get_max_threads();
+    notebook_model(&m);
     double ref[N_OUT + 4], other[N_OUT + 4];
-    omp_set_num_threads(1);
-    everything(&g, &m, ref);
-    for (int t = 2; t <= 3; t++) {
-        omp_set_num_threads(t);
-        everything(&g, &m, other);
-        for (int i = 0; i < N_OUT + 4; i++) {
+    for (ncsn_fix_threads th = ncsn_fix_threads_range(1, 3); ncsn_fix_threads_next(&th);) {
+        const int t = th.threads;
+        everything(&g, &m, t == 1 ? ref : other);
+        for (int i = 0; i < N_OUT + 4 && t > 1; i++) {
             if (memcmp(&ref[i], &other[i], sizeof(double)) != 0)
                 fprintf(stderr, "\n  output %d: %.17g with 1 thread, %.17g with %d\n", i,
                         ref[i], other[i], t);
@@ -515,20 +508,17 @@ static void test_thread_count_independence(void) {
     }
     for (int i = 0; i < N_OUT + 4; i++)
         if (i < 12 || i >= N_OUT) CU_ASSERT(isfinite(ref[i]));
-    omp_set_num_threads(saved);
     ncsn_model_free(&m);
     ncsn_gmm_free(&g);
 }
-#endif
 
 /* ---- timing at the notebook's size (printed, not asserted) ---------------------------- */
 
 static void test_timing_notebook_size(void) {
     ncsn_gmm g;
-    notebook_gmm(&g);
+    ncsn_fix_notebook_gmm(&g);
     ncsn_model m;
-    ncsn_model_alloc(&m, 2, 16, 128, NCSN_SIGMA_INPUT_SIGMA, 0);
-    ncsn_model_init_params(&m, ncsn_rng_key(3, 0, NCSN_RNG_INIT));
+    notebook_model(&m);
     const int n = 5000, L = 100;
     double *sig = geometric_sigmas(20, 0.1, L);
     float *s = gmm_set(&g, n, 77, NCSN_RNG_SAMPLE_NOISE);
@@ -567,26 +557,28 @@ static void test_timing_notebook_size(void) {
 
 /* ---- registration -------------------------------------------------------------------- */
 
+static const ncsn_test_case tests[] = {
+    {"median matches brute force", test_median_matches_brute_force},
+    {"median with ties, sorted input, large n", test_median_ties_sorted_large},
+    {"median of degenerate input is NaN", test_median_degenerate},
+    {"mmd2 matches brute force", test_mmd2_matches_brute_force},
+    {"mmd2 same mixture ~0, shifted > 0", test_mmd2_same_vs_shifted},
+    {"swd in 1-D: shift by c is |c|", test_swd_1d_shift},
+    {"swd with unequal sizes", test_swd_unequal_sizes},
+    {"swd is symmetric", test_swd_symmetric},
+    {"swd in 2-D: shift and directions", test_swd_2d_shift_and_directions},
+    {"swd of non-finite input is NaN", test_swd_nonfinite},
+    {"mode weights", test_mode_weights_hand_made},
+    {"nll_true closed form", test_nll_true_closed_form},
+    {"score error of a zero model is 1", test_score_error_zero_model},
+    {"score error of a linear model", test_score_error_linear_model},
+    {"score error points come from q_sigma", test_score_error_points_from_q_sigma},
+    {"metrics_compute consistent, NaN rule", test_compute_consistent},
+    {"bit-identical for 1, 2, 3 threads", NCSN_OPENMP_ONLY(test_thread_count_independence)},
+    {"timing at n=5000, D=2 (printed)", test_timing_notebook_size},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("metrics", NULL, NULL);
-    CU_add_test(s, "median matches brute force", test_median_matches_brute_force);
-    CU_add_test(s, "median with ties, sorted input, large n", test_median_ties_sorted_large);
-    CU_add_test(s, "median of degenerate input is NaN", test_median_degenerate);
-    CU_add_test(s, "mmd2 matches brute force", test_mmd2_matches_brute_force);
-    CU_add_test(s, "mmd2 same mixture ~0, shifted > 0", test_mmd2_same_vs_shifted);
-    CU_add_test(s, "swd in 1-D: shift by c is |c|", test_swd_1d_shift);
-    CU_add_test(s, "swd with unequal sizes", test_swd_unequal_sizes);
-    CU_add_test(s, "swd is symmetric", test_swd_symmetric);
-    CU_add_test(s, "swd in 2-D: shift and directions", test_swd_2d_shift_and_directions);
-    CU_add_test(s, "swd of non-finite input is NaN", test_swd_nonfinite);
-    CU_add_test(s, "mode weights", test_mode_weights_hand_made);
-    CU_add_test(s, "nll_true closed form", test_nll_true_closed_form);
-    CU_add_test(s, "score error of a zero model is 1", test_score_error_zero_model);
-    CU_add_test(s, "score error of a linear model", test_score_error_linear_model);
-    CU_add_test(s, "score error points come from q_sigma", test_score_error_points_from_q_sigma);
-    CU_add_test(s, "metrics_compute consistent, NaN rule", test_compute_consistent);
-#ifdef _OPENMP
-    CU_add_test(s, "bit-identical for 1, 2, 3 threads", test_thread_count_independence);
-#endif
-    CU_add_test(s, "timing at n=5000, D=2 (printed)", test_timing_notebook_size);
+    ncsn_test_suite("metrics", tests);
 }

@@ -2,14 +2,11 @@
  * the batch gradient. */
 #include <string.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/config.h"
 #include "ncsn/model.h"
 #include "ncsn/noise.h"
 #include "ncsn/train.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 enum { D = 3, E = 8, H = 16, B = 37, L = 5 };
 
@@ -26,9 +23,7 @@ static void make_fixture(fixture *f, int sigma_input, int scale_by_sigma) {
     ncsn_key k = ncsn_rng_key(11, 0, NCSN_RNG_MISC);
     ncsn_rng_fill_normal(k, 0, 0, B * D, f->x);
     ncsn_rng_fill_normal(k, 1, 0, B * D, f->z);
-    double s[L];
-    ncsn_noise_levels(5.0, 0.2, L, s);
-    for (int i = 0; i < L; i++) f->sigmas[i] = (float)s[i];
+    ncsn_fix_sigmas(5.0, 0.2, L, f->sigmas);
     for (int b = 0; b < B; b++) f->levels[b] = b % L;
 }
 
@@ -230,31 +225,60 @@ static void test_score_matches_forward(void) {
     ncsn_model_free(&f.m);
 }
 
+/* The batch gradient of nb examples of model m for 1 to n_threads threads: *loss and g
+ * (n_threads, n_params) each. */
+static void loss_grad_per_thread_count(const ncsn_model *m, const float *x, int nb,
+                                       const int *lv, const float *sig, const float *z,
+                                       int n_threads, double *loss, float **g) {
+    for (ncsn_fix_threads t = ncsn_fix_threads_range(1, n_threads); ncsn_fix_threads_next(&t);) {
+        const int r = t.threads - 1;
+        ncsn_dsm_work w;
+        ncsn_dsm_work_alloc(&w, m, nb);
+        g[r] = calloc(m->n_params, sizeof(float));
+        ncsn_model gv;
+        ncsn_model_view(m, g[r], &gv);
+        loss[r] = ncsn_dsm_loss_grad(m, x, nb, lv, sig, z, &gv, &w);
+        ncsn_dsm_work_free(&w);
+    }
+}
+
 static void test_thread_invariance(void) {
-#ifdef _OPENMP
     fixture f;
     make_fixture(&f, 0, 0);
     float *g[2];
     double loss[2];
-    for (int r = 0; r < 2; r++) {
-        omp_set_num_threads(r + 1);
-        ncsn_dsm_work w;
-        ncsn_dsm_work_alloc(&w, &f.m, B);
-        g[r] = calloc(f.m.n_params, sizeof(float));
-        ncsn_model gv;
-        ncsn_model_view(&f.m, g[r], &gv);
-        loss[r] = ncsn_dsm_loss_grad(&f.m, f.x, B, f.levels, f.sigmas, f.z, &gv, &w);
-        ncsn_dsm_work_free(&w);
-    }
+    loss_grad_per_thread_count(&f.m, f.x, B, f.levels, f.sigmas, f.z, 2, loss, g);
     CU_ASSERT(loss[0] == loss[1]);
     CU_ASSERT(memcmp(g[0], g[1], sizeof(float) * f.m.n_params) == 0);
     free(g[0]);
     free(g[1]);
     ncsn_model_free(&f.m);
-    omp_set_num_threads(2);
-#else
-    printf("(built without OpenMP: nothing to compare) ");
-#endif
+}
+
+/* A batch of nb examples of dimension dim over n_levels levels from 20 down to 0.1: x and z
+ * (nb, dim) standard normal under key (streams 0 and 1), level of example b (b * mul + add)
+ * mod n_levels. */
+typedef struct {
+    float *x, *z, *sig;
+    int *lv;
+} batch;
+
+static void batch_init(batch *bt, int nb, int dim, int n_levels, ncsn_key key, int mul, int add) {
+    bt->x = malloc(sizeof(float) * nb * dim);
+    bt->z = malloc(sizeof(float) * nb * dim);
+    bt->lv = malloc(sizeof(int) * nb);
+    bt->sig = malloc(sizeof(float) * n_levels);
+    ncsn_rng_fill_normal(key, 0, 0, nb * dim, bt->x);
+    ncsn_rng_fill_normal(key, 1, 0, nb * dim, bt->z);
+    for (int b = 0; b < nb; b++) bt->lv[b] = (b * mul + add) % n_levels;
+    ncsn_fix_sigmas(20.0, 0.1, n_levels, bt->sig);
+}
+
+static void batch_free(batch *bt) {
+    free(bt->x);
+    free(bt->z);
+    free(bt->lv);
+    free(bt->sig);
 }
 
 /* The fast path (ncsn_dsm_loss_grad) against the per-example reference path, at the
@@ -265,24 +289,16 @@ static void compare_fast_reference(int Dm, int Em, int Hm, int Bm, int Lm, int s
     ncsn_model m;
     ncsn_model_alloc(&m, Dm, Em, Hm, sigma_input, scale);
     ncsn_model_init_params(&m, ncsn_rng_key(8, 1, NCSN_RNG_INIT));
-    float *x = malloc(sizeof(float) * Bm * Dm), *z = malloc(sizeof(float) * Bm * Dm);
-    int *lv = malloc(sizeof(int) * Bm);
-    float *sig = malloc(sizeof(float) * Lm);
-    double *sd = malloc(sizeof(double) * Lm);
-    ncsn_key k = ncsn_rng_key(12, 0, NCSN_RNG_MISC);
-    ncsn_rng_fill_normal(k, 0, 0, Bm * Dm, x);
-    ncsn_rng_fill_normal(k, 1, 0, Bm * Dm, z);
-    for (int b = 0; b < Bm; b++) lv[b] = (b * 37 + 11) % Lm;
-    ncsn_noise_levels(20.0, 0.1, Lm, sd);
-    for (int i = 0; i < Lm; i++) sig[i] = (float)sd[i];
+    batch bt;
+    batch_init(&bt, Bm, Dm, Lm, ncsn_rng_key(12, 0, NCSN_RNG_MISC), 37, 11);
     ncsn_dsm_work w;
     ncsn_dsm_work_alloc(&w, &m, Bm);
     float *g1 = calloc(m.n_params, sizeof(float)), *g2 = calloc(m.n_params, sizeof(float));
     ncsn_model v1, v2;
     ncsn_model_view(&m, g1, &v1);
     ncsn_model_view(&m, g2, &v2);
-    double l1 = ncsn_dsm_loss_grad(&m, x, Bm, lv, sig, z, &v1, &w);
-    double l2 = ncsn_dsm_loss_grad_reference(&m, x, Bm, lv, sig, z, &v2, &w);
+    double l1 = ncsn_dsm_loss_grad(&m, bt.x, Bm, bt.lv, bt.sig, bt.z, &v1, &w);
+    double l2 = ncsn_dsm_loss_grad_reference(&m, bt.x, Bm, bt.lv, bt.sig, bt.z, &v2, &w);
     NCSN_CHECK_CLOSE(l1, l2, 1e-6 * l2);
     for (int t = 0; t < NCSN_MODEL_N_TENSORS; t++) {
         const char *name;
@@ -302,11 +318,7 @@ static void compare_fast_reference(int Dm, int Em, int Hm, int Bm, int Lm, int s
     free(g1);
     free(g2);
     ncsn_dsm_work_free(&w);
-    free(x);
-    free(z);
-    free(lv);
-    free(sig);
-    free(sd);
+    batch_free(&bt);
     ncsn_model_free(&m);
 }
 
@@ -320,44 +332,23 @@ static void test_fast_matches_reference(void) {
 }
 
 static void test_large_batch_thread_invariance(void) {
-#ifdef _OPENMP
     /* big enough that the fast path runs its parallel region */
     enum { NB = 4096 };
     ncsn_model m;
     ncsn_model_alloc(&m, 2, 16, 128, 0, 0);
     ncsn_model_init_params(&m, ncsn_rng_key(3, 0, NCSN_RNG_INIT));
-    float *x = malloc(sizeof(float) * NB * 2), *z = malloc(sizeof(float) * NB * 2);
-    int *lv = malloc(sizeof(int) * NB);
-    float sig[10];
-    double sd[10];
-    ncsn_noise_levels(20.0, 0.1, 10, sd);
-    for (int i = 0; i < 10; i++) sig[i] = (float)sd[i];
-    ncsn_rng_fill_normal(ncsn_rng_key(4, 0, NCSN_RNG_MISC), 0, 0, NB * 2, x);
-    ncsn_rng_fill_normal(ncsn_rng_key(4, 0, NCSN_RNG_MISC), 1, 0, NB * 2, z);
-    for (int b = 0; b < NB; b++) lv[b] = (b * 7) % 10;
+    batch bt;
+    batch_init(&bt, NB, 2, 10, ncsn_rng_key(4, 0, NCSN_RNG_MISC), 7, 0);
     float *g[3];
     double loss[3];
-    for (int r = 0; r < 3; r++) {
-        omp_set_num_threads(r + 1);
-        ncsn_dsm_work w;
-        ncsn_dsm_work_alloc(&w, &m, NB);
-        g[r] = calloc(m.n_params, sizeof(float));
-        ncsn_model gv;
-        ncsn_model_view(&m, g[r], &gv);
-        loss[r] = ncsn_dsm_loss_grad(&m, x, NB, lv, sig, z, &gv, &w);
-        ncsn_dsm_work_free(&w);
-    }
+    loss_grad_per_thread_count(&m, bt.x, NB, bt.lv, bt.sig, bt.z, 3, loss, g);
     for (int r = 1; r < 3; r++) {
         CU_ASSERT(loss[0] == loss[r]);
         CU_ASSERT(memcmp(g[0], g[r], sizeof(float) * m.n_params) == 0);
     }
     for (int r = 0; r < 3; r++) free(g[r]);
-    free(x);
-    free(z);
-    free(lv);
+    batch_free(&bt);
     ncsn_model_free(&m);
-    omp_set_num_threads(2);
-#endif
 }
 
 /* The fast path's two builds, AVX2+FMA (vfmadd) and the baseline (fmaf per lane), give the
@@ -387,28 +378,16 @@ static void test_fast_isa_variants_identical(void) {
             ncsn_model m;
             ncsn_model_alloc(&m, Dm, Em, Hm, opt == 1, opt == 2);
             ncsn_model_init_params(&m, ncsn_rng_key(9, (uint32_t)sh, NCSN_RNG_INIT));
-            float *x = malloc(sizeof(float) * Bm * Dm), *z = malloc(sizeof(float) * Bm * Dm);
-            int *lv = malloc(sizeof(int) * Bm);
-            float *sig = malloc(sizeof(float) * Lm);
-            double *sd = malloc(sizeof(double) * Lm);
-            ncsn_key k = ncsn_rng_key(13, (uint32_t)sh, NCSN_RNG_MISC);
-            ncsn_rng_fill_normal(k, 0, 0, Bm * Dm, x);
-            ncsn_rng_fill_normal(k, 1, 0, Bm * Dm, z);
-            for (int b = 0; b < Bm; b++) lv[b] = (b * 37 + 11) % Lm;
-            ncsn_noise_levels(20.0, 0.1, Lm, sd);
-            for (int i = 0; i < Lm; i++) sig[i] = (float)sd[i];
+            batch bt;
+            batch_init(&bt, Bm, Dm, Lm, ncsn_rng_key(13, (uint32_t)sh, NCSN_RNG_MISC), 37, 11);
             float *g0 = calloc(m.n_params, sizeof(float)), *g1 = calloc(m.n_params, sizeof(float));
-            double l0 = loss_grad_isa(NCSN_ISA_BASELINE, &m, x, Bm, lv, sig, z, g0);
-            double l1 = loss_grad_isa(NCSN_ISA_AVX2_FMA, &m, x, Bm, lv, sig, z, g1);
+            double l0 = loss_grad_isa(NCSN_ISA_BASELINE, &m, bt.x, Bm, bt.lv, bt.sig, bt.z, g0);
+            double l1 = loss_grad_isa(NCSN_ISA_AVX2_FMA, &m, bt.x, Bm, bt.lv, bt.sig, bt.z, g1);
             CU_ASSERT(l0 == l1);
             CU_ASSERT(memcmp(g0, g1, sizeof(float) * m.n_params) == 0);
             free(g0);
             free(g1);
-            free(x);
-            free(z);
-            free(lv);
-            free(sig);
-            free(sd);
+            batch_free(&bt);
             ncsn_model_free(&m);
         }
     /* training steps */
@@ -434,26 +413,29 @@ static void test_fast_isa_variants_identical(void) {
         ncsn_train_log_free(&log);
         ncsn_model_free(&m);
     }
-    ncsn_isa_force(NCSN_ISA_AUTO);
-    printf("(variant %s) ", ncsn_isa() == NCSN_ISA_AVX2_FMA ? "avx2+fma" : "baseline only");
+    ncsn_fix_isa_auto();
     free(params[0]);
     free(params[1]);
     ncsn_config_free(&cfg);
 }
 
+static const ncsn_test_case tests[] = {
+    {"finite-difference gradients, sigma input", test_gradients_sigma},
+    {"finite-difference gradients, log sigma input", test_gradients_log_sigma},
+    {"finite-difference gradients, scale by sigma", test_gradients_scaled},
+    {"zero network scores D/2", test_zero_network_loss},
+    {"Adam against hand-computed steps", test_adam_hand_computed},
+    {"nn.Linear initialisation bounds", test_init_bounds},
+    {"per-level bias path equals forward", test_score_matches_forward},
+    {"batch gradient identical for 1 and 2 threads", NCSN_OPENMP_ONLY(test_thread_invariance)},
+    {"fast loss and gradient equal the reference path", test_fast_matches_reference},
+    {"large batch gradient identical for 1, 2, 3 threads",
+     NCSN_OPENMP_ONLY(test_large_batch_thread_invariance)},
+    {"fast path and training: AVX2+FMA and baseline give the same bits",
+     test_fast_isa_variants_identical},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("model", NULL, NULL);
-    CU_add_test(s, "finite-difference gradients, sigma input", test_gradients_sigma);
-    CU_add_test(s, "finite-difference gradients, log sigma input", test_gradients_log_sigma);
-    CU_add_test(s, "finite-difference gradients, scale by sigma", test_gradients_scaled);
-    CU_add_test(s, "zero network scores D/2", test_zero_network_loss);
-    CU_add_test(s, "Adam against hand-computed steps", test_adam_hand_computed);
-    CU_add_test(s, "nn.Linear initialisation bounds", test_init_bounds);
-    CU_add_test(s, "per-level bias path equals forward", test_score_matches_forward);
-    CU_add_test(s, "batch gradient identical for 1 and 2 threads", test_thread_invariance);
-    CU_add_test(s, "fast loss and gradient equal the reference path", test_fast_matches_reference);
-    CU_add_test(s, "large batch gradient identical for 1, 2, 3 threads",
-                test_large_batch_thread_invariance);
-    CU_add_test(s, "fast path and training: AVX2+FMA and baseline give the same bits",
-                test_fast_isa_variants_identical);
+    ncsn_test_suite("model", tests);
 }

@@ -2,20 +2,11 @@
  * samplers driven by the exact score (the notebook's demonstration). */
 #include <string.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/data.h"
 #include "ncsn/metrics.h"
 #include "ncsn/noise.h"
 #include "ncsn/sample.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-/* The notebook's mixture: weights (0.95, 0.05), means (-5,-5), (5,5), identity covariance. */
-static void notebook_gmm(ncsn_gmm *g) {
-    double w[2] = {0.95, 0.05}, mu[4] = {-5, -5, 5, 5}, sd[2] = {1, 1};
-    CU_ASSERT_FATAL(ncsn_gmm_init(g, 2, 2, w, mu, sd) == 0);
-}
 
 static void test_noise_levels(void) {
     double s[100];
@@ -64,7 +55,7 @@ static void test_exact_score_vs_finite_differences(void) {
 
 static void test_gmm_sampling_moments(void) {
     ncsn_gmm g;
-    notebook_gmm(&g);
+    ncsn_fix_notebook_gmm(&g);
     enum { N = 20000 };
     float *x = malloc(sizeof(float) * N * 2);
     ncsn_gmm_sample(&g, ncsn_rng_key(1, 0, NCSN_RNG_TRAIN_DATA), 0, N, x);
@@ -98,7 +89,7 @@ static void test_annealed_recovers_weights(void) {
      * Langevin with the exact data score does not (the notebook's point). */
     enum { N = 5000 };
     ncsn_gmm g;
-    notebook_gmm(&g);
+    ncsn_fix_notebook_gmm(&g);
     double sig[100];
     ncsn_noise_levels(20, 0.1, 100, sig);
     float *x = malloc(sizeof(float) * N * 2);
@@ -116,7 +107,6 @@ static void test_annealed_recovers_weights(void) {
 }
 
 static void test_sampler_thread_invariance(void) {
-#ifdef _OPENMP
     enum { N = 300 };
     ncsn_model m;
     ncsn_model_alloc(&m, 2, 16, 32, 0, 1);
@@ -126,8 +116,8 @@ static void test_sampler_thread_invariance(void) {
     ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, 20, 0.001, 1, sig, 10};
     ncsn_score_fn score = {&m, NULL};
     float *x[3];
-    for (int t = 1; t <= 3; t++) {
-        omp_set_num_threads(t);
+    for (ncsn_fix_threads th = ncsn_fix_threads_range(1, 3); ncsn_fix_threads_next(&th);) {
+        const int t = th.threads;
         x[t - 1] = malloc(sizeof(float) * N * 2);
         ncsn_sampler_start(ncsn_rng_key(9, 0, NCSN_RNG_SAMPLE_START), N, 2, -8, 8, x[t - 1]);
         ncsn_sample(&s, score, ncsn_rng_key(9, 0, NCSN_RNG_SAMPLE_NOISE), x[t - 1], N, 2, NULL,
@@ -143,8 +133,6 @@ static void test_sampler_thread_invariance(void) {
     CU_ASSERT(memcmp(s1, s2, sizeof s1) == 0);
     for (int t = 0; t < 3; t++) free(x[t]);
     ncsn_model_free(&m);
-    omp_set_num_threads(2);
-#endif
 }
 
 static void test_philox_lanes_and_poly_normals(void) {
@@ -279,8 +267,7 @@ static void test_d2_isa_variants_identical(void) {
         ncsn_sampler_start(ncsn_rng_key(8, 0, NCSN_RNG_SAMPLE_START), N, 2, -8, 8, x[k]);
         ncsn_sample(&s, score, ncsn_rng_key(8, 0, NCSN_RNG_SAMPLE_NOISE), x[k], N, 2, NULL, NULL);
     }
-    ncsn_isa_force(NCSN_ISA_AUTO);
-    printf("(variant %s) ", ncsn_isa() == NCSN_ISA_AVX2_FMA ? "avx2+fma" : "baseline only");
+    ncsn_fix_isa_auto();
     CU_ASSERT(memcmp(x[0], x[1], sizeof x[0]) == 0);
     int finite = 1;
     for (int i = 0; i < 2 * N; i++) finite &= isfinite(x[0][i]);
@@ -288,14 +275,19 @@ static void test_d2_isa_variants_identical(void) {
     ncsn_model_free(&m);
 }
 
+static const ncsn_test_case tests[] = {
+    {"geometric noise levels", test_noise_levels},
+    {"exact score equals finite differences of log q", test_exact_score_vs_finite_differences},
+    {"mixture sampling weights and moments", test_gmm_sampling_moments},
+    {"annealed recovers the 0.05 weight, plain does not", test_annealed_recovers_weights},
+    {"sampling identical for 1, 2, 3 threads",
+     NCSN_OPENMP_ONLY(test_sampler_thread_invariance)},
+    {"lane Philox and polynomial Box-Muller", test_philox_lanes_and_poly_normals},
+    {"the D = 2 kernel equals the network as written", test_d2_kernel_matches_network},
+    {"the D = 2 kernel: AVX2+FMA and baseline give the same bits", test_d2_isa_variants_identical},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("sample", NULL, NULL);
-    CU_add_test(s, "geometric noise levels", test_noise_levels);
-    CU_add_test(s, "exact score equals finite differences of log q", test_exact_score_vs_finite_differences);
-    CU_add_test(s, "mixture sampling weights and moments", test_gmm_sampling_moments);
-    CU_add_test(s, "annealed recovers the 0.05 weight, plain does not", test_annealed_recovers_weights);
-    CU_add_test(s, "sampling identical for 1, 2, 3 threads", test_sampler_thread_invariance);
-    CU_add_test(s, "lane Philox and polynomial Box-Muller", test_philox_lanes_and_poly_normals);
-    CU_add_test(s, "the D = 2 kernel equals the network as written", test_d2_kernel_matches_network);
-    CU_add_test(s, "the D = 2 kernel: AVX2+FMA and baseline give the same bits", test_d2_isa_variants_identical);
+    ncsn_test_suite("sample", tests);
 }

@@ -3,9 +3,8 @@
  * is the same as one that never saw it. */
 #include <signal.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/io.h"
@@ -44,18 +43,8 @@ static void test_signals_set_the_flag(void) {
 }
 
 static void small_config(ncsn_config *c) {
-    ncsn_config_default(c);
-    const char *sets[] = {"dataset.n=200", "train.steps=50", "train.batch=32", "noise.L=5",
-                          "sample.n=64", "sample.T=5"};
-    ncsn_error err;
-    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
-        CU_ASSERT_FATAL(ncsn_config_set(c, sets[i], &err) == 0);
-    CU_ASSERT_FATAL(ncsn_config_validate(c, &err) == 0);
-}
-
-static int file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
+    ncsn_fix_config_valid(c, SETS("dataset.n=200", "train.steps=50", "train.batch=32",
+                                  "noise.L=5", "sample.n=64", "sample.T=5"));
 }
 
 static void test_train_and_sample_stop(void) {
@@ -90,23 +79,27 @@ static void test_run_writes_nothing(void) {
     ncsn_config c;
     small_config(&c);
     char path[1024];
-    snprintf(path, sizeof path, "%s/stopped.h5", ncsn_test_tmpdir());
+    ncsn_fix_path(path, sizeof path, "stopped.h5");
     ncsn_run_options opt = {1, 0, NULL, NULL, NULL, NULL};
     ncsn_error err = {{0}};
     ncsn_stop_request(SIGTERM);
     CU_ASSERT(ncsn_run(&c, path, &opt, &err) == NCSN_EXIT_INTERRUPTED);
     CU_ASSERT(strstr(err.msg, "SIGTERM") != NULL);
-    CU_ASSERT(!file_exists(path));
+    CU_ASSERT(!ncsn_fix_exists(path));
     ncsn_stop_reset();
     CU_ASSERT(ncsn_run(&c, path, &opt, &err) == NCSN_EXIT_OK);
-    CU_ASSERT(file_exists(path));
+    CU_ASSERT(ncsn_fix_exists(path));
     ncsn_config_free(&c);
 }
 
+static const ncsn_test_case tests[] = {
+    {"the flag by hand; the first signal is kept", test_flag_by_hand},
+    {"SIGUSR1, SIGTERM, SIGINT set the flag", test_signals_set_the_flag},
+    {"training and sampling stop on the flag", test_train_and_sample_stop},
+    {"ncsn_run returns 3 and writes nothing", test_run_writes_nothing},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("stop", NULL, NULL);
-    CU_add_test(s, "the flag by hand; the first signal is kept", test_flag_by_hand);
-    CU_add_test(s, "SIGUSR1, SIGTERM, SIGINT set the flag", test_signals_set_the_flag);
-    CU_add_test(s, "training and sampling stop on the flag", test_train_and_sample_stop);
-    CU_add_test(s, "ncsn_run returns 3 and writes nothing", test_run_writes_nothing);
+    ncsn_test_suite("stop", tests);
 }

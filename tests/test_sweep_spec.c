@@ -5,39 +5,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/config.h"
 #include "ncsn/sweep.h"
-
-#define CHECK_MSG(got, want)                                                                  \
-    do {                                                                                      \
-        const char *g_ = (got), *w_ = (want);                                                 \
-        if (strcmp(g_, w_) != 0)                                                              \
-            fprintf(stderr, "\n  %s:%d: message\n    got:  %s\n    want: %s\n", __FILE__,     \
-                    __LINE__, g_, w_);                                                        \
-        CU_ASSERT_STRING_EQUAL(g_, w_);                                                       \
-    } while (0)
-
-#define SETS(...) ((const char *const[]){__VA_ARGS__})
-
-/* Writes text to name in the test's directory; returns the path (valid for 8 calls). */
-static const char *write_file(const char *name, const char *text) {
-    static char paths[8][512];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, sizeof paths[0], "%s/%s", ncsn_test_tmpdir(), name);
-    FILE *f = fopen(p, "w");
-    CU_ASSERT_FATAL(f != NULL);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
 
 /* Loads text (written to x.yaml) with the overrides; fails the test when it does not load. */
 static int load_at(ncsn_sweep *s, const char *text, const char *const *sets, int n_sets,
                    int line) {
     ncsn_error err = {{0}};
-    const char *path = text ? write_file("x.yaml", text) : NULL;
+    const char *path = text ? ncsn_fix_write_tmp("x.yaml", text) : NULL;
     int rc = ncsn_sweep_load(s, path, sets, n_sets, &err);
     if (rc) fprintf(stderr, "\n  test_sweep_spec.c:%d: load failed: %s\n", line, err.msg);
     return rc;
@@ -50,19 +26,13 @@ static void expect_error_at(const char *text, const char *const *sets, int n_set
                             const char *want, int line) {
     ncsn_sweep s;
     ncsn_error err = {{0}};
-    const char *path = text ? write_file("x.yaml", text) : NULL;
+    const char *path = text ? ncsn_fix_write_tmp("x.yaml", text) : NULL;
     char full[1024];
     const char *at = strstr(want, "FILE");
     if (at) snprintf(full, sizeof full, "%.*s%s%s", (int)(at - want), want, path, at + 4);
     else snprintf(full, sizeof full, "%s", want);
     int rc = ncsn_sweep_load(&s, path, sets, n_sets, &err);
-    if (rc != -1) fprintf(stderr, "\n  test_sweep_spec.c:%d: load succeeded, wanted: %s\n",
-                          line, full);
-    CU_ASSERT_EQUAL(rc, -1);
-    if (strcmp(err.msg, full) != 0)
-        fprintf(stderr, "\n  test_sweep_spec.c:%d: message\n    got:  %s\n    want: %s\n", line,
-                err.msg, full);
-    CU_ASSERT_STRING_EQUAL(err.msg, full);
+    ncsn_fix_check_refused(rc, err.msg, full, __FILE__, line);
     CU_ASSERT_EQUAL(s.n_runs, 0);
     CU_ASSERT_PTR_NULL(s.runs);
     CU_ASSERT_PTR_NULL(s.canonical);
@@ -99,7 +69,7 @@ static void test_plain_file_is_one_run(void) {
     ncsn_config c;
     ncsn_error err;
     ncsn_config_default(&c);
-    CU_ASSERT_EQUAL_FATAL(ncsn_config_load_file(&c, write_file("y.yaml",
+    CU_ASSERT_EQUAL_FATAL(ncsn_config_load_file(&c, ncsn_fix_write_tmp("y.yaml",
                           "seed: 7\ntrain:\n  lr: 1e-4\n  steps: 10\ndataset:\n"
                           "  weights: [0.9, 0.1]\n  std: [1, 2]\n"), &err), 0);
     c.seed = s.runs[0].cfg.seed;
@@ -595,30 +565,49 @@ static void test_override_errors(void) {
                  "100000 allowed");
 }
 
+static const ncsn_test_case single_runs_tests[] = {
+    {"a plain file is one run c0000", test_plain_file_is_one_run},
+    {"no file is the defaults", test_no_file_is_the_defaults},
+    {"cost", test_cost},
+    {NULL},
+};
+
+static const ncsn_test_case grids_tests[] = {
+    {"count and order", test_grid_count_and_order},
+    {"seeds differ and are stable", test_seeds_are_stable},
+    {"a swept seed", test_swept_seed},
+    {"repeats", test_repeats},
+    {"array values sweep", test_array_values_sweep},
+    {"layouts", test_layouts},
+    {NULL},
+};
+
+static const ncsn_test_case random_mode_tests[] = {
+    {"reproducible, within bounds", test_random_mode},
+    {NULL},
+};
+
+static const ncsn_test_case overrides_tests[] = {
+    {"lists, repeats, random mode", test_overrides},
+    {NULL},
+};
+
+static const ncsn_test_case canonical_text_tests[] = {
+    {"equal and different", test_canonical},
+    {NULL},
+};
+
+static const ncsn_test_case errors_tests[] = {
+    {"file errors name FILE:LINE: KEY", test_errors},
+    {"override errors", test_override_errors},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("sweep spec: single runs", NULL, NULL);
-    CU_add_test(s, "a plain file is one run c0000", test_plain_file_is_one_run);
-    CU_add_test(s, "no file is the defaults", test_no_file_is_the_defaults);
-    CU_add_test(s, "cost", test_cost);
-
-    s = CU_add_suite("sweep spec: grids", NULL, NULL);
-    CU_add_test(s, "count and order", test_grid_count_and_order);
-    CU_add_test(s, "seeds differ and are stable", test_seeds_are_stable);
-    CU_add_test(s, "a swept seed", test_swept_seed);
-    CU_add_test(s, "repeats", test_repeats);
-    CU_add_test(s, "array values sweep", test_array_values_sweep);
-    CU_add_test(s, "layouts", test_layouts);
-
-    s = CU_add_suite("sweep spec: random mode", NULL, NULL);
-    CU_add_test(s, "reproducible, within bounds", test_random_mode);
-
-    s = CU_add_suite("sweep spec: overrides", NULL, NULL);
-    CU_add_test(s, "lists, repeats, random mode", test_overrides);
-
-    s = CU_add_suite("sweep spec: canonical text", NULL, NULL);
-    CU_add_test(s, "equal and different", test_canonical);
-
-    s = CU_add_suite("sweep spec: errors", NULL, NULL);
-    CU_add_test(s, "file errors name FILE:LINE: KEY", test_errors);
-    CU_add_test(s, "override errors", test_override_errors);
+    ncsn_test_suite("sweep spec: single runs", single_runs_tests);
+    ncsn_test_suite("sweep spec: grids", grids_tests);
+    ncsn_test_suite("sweep spec: random mode", random_mode_tests);
+    ncsn_test_suite("sweep spec: overrides", overrides_tests);
+    ncsn_test_suite("sweep spec: canonical text", canonical_text_tests);
+    ncsn_test_suite("sweep spec: errors", errors_tests);
 }

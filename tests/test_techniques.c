@@ -3,20 +3,17 @@
  *                for 1 and 2 threads
  *   Technique 2  g(1), the quoted roots, no root for D = 1..4 (and the sentence), L
  *   Technique 3  the quoted argmin and f_min, f for tiny u against long double, minimality
- *   ncsn_config_resolve on a hand-filled configuration.
+ *   the run plan (plan.h) resolving "auto" on a hand-filled configuration.
  * Reference digits beyond SPEC.md's come from scipy brentq (g) and mpmath at 50 digits (f). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "fixtures.h"
 #include "ncsn/config.h"
+#include "ncsn/plan.h"
 #include "ncsn/techniques.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* ---- test data: a small xorshift generator with Box-Muller, independent of the library. */
 static uint64_t rng_state;
@@ -54,21 +51,13 @@ static double brute_force_diameter(const float *x, int n, int D) {
     return sqrt(best);
 }
 
-static void set_threads(int t) {
-#ifdef _OPENMP
-    omp_set_num_threads(t);
-#else
-    (void)t;
-#endif
-}
-
 static void check_diameter(int n, int D, uint64_t seed) {
     float *x = random_points(n, D, seed);
     double ref = brute_force_diameter(x, n, D);
-    set_threads(1);
-    double one = ncsn_t1_max_pairwise_distance(x, n, D);
-    set_threads(2);
-    double two = ncsn_t1_max_pairwise_distance(x, n, D);
+    double d[2]; /* with 1 and 2 threads */
+    for (ncsn_fix_threads t = ncsn_fix_threads_range(1, 2); ncsn_fix_threads_next(&t);)
+        d[t.threads - 1] = ncsn_t1_max_pairwise_distance(x, n, D);
+    const double one = d[0], two = d[1];
     if (one != ref || two != ref)
         fprintf(stderr, "\n  n %d D %d: brute force %.17g, 1 thread %.17g, 2 threads %.17g\n", n,
                 D, ref, one, two);
@@ -219,7 +208,7 @@ static void test_t3_is_minimum(void) {
     CU_ASSERT_EQUAL(ncsn_t3_solve(0.1, 1.1, 0, &eps, &fmin, &err), -1);
 }
 
-/* ---- ncsn_config_resolve on a configuration filled by hand (no YAML involved). */
+/* ---- the run plan resolving "auto" on a configuration filled by hand (no YAML, no data set). */
 static void test_config_resolve(void) {
     float *x = random_points(1000, 2, 11);
     double diameter = brute_force_diameter(x, 1000, 2);
@@ -230,22 +219,26 @@ static void test_config_resolve(void) {
     c->sample.T = 1000;
     c->sample.eps_auto = 1;
     ncsn_error err = {{0}};
-    CU_ASSERT_EQUAL(ncsn_config_resolve(c, x, 1000, 2, &err), 0);
-    CU_ASSERT(c->noise.sigma_1 == diameter);
-    CU_ASSERT(c->noise.sigma_1_auto && c->sample.eps_auto); /* flags stay for provenance */
-    double gamma = pow(c->noise.sigma_1 / 0.1, 1.0 / 99.0), eps, fmin;
+    ncsn_plan p;
+    CU_ASSERT_EQUAL(ncsn_plan_resolve(&p, c, x, 1000, 2, &err), 0);
+    CU_ASSERT(p.cfg.noise.sigma_1 == diameter);
+    CU_ASSERT(p.cfg.noise.sigma_1_auto && p.cfg.sample.eps_auto); /* flags stay for provenance */
+    double gamma = pow(p.cfg.noise.sigma_1 / 0.1, 1.0 / 99.0), eps, fmin;
     CU_ASSERT_EQUAL(ncsn_t3_solve(0.1, gamma, 1000, &eps, &fmin, &err), 0);
-    CU_ASSERT(c->sample.eps == 2 * eps);
+    CU_ASSERT(p.cfg.sample.eps == 2 * eps);
+    ncsn_plan_free(&p);
 
     /* L auto at D = 2: a configuration error naming the key. */
     c->noise.L_auto = 1;
-    CU_ASSERT_EQUAL(ncsn_config_resolve(c, x, 1000, 2, &err), -1);
+    CU_ASSERT_EQUAL(ncsn_plan_resolve(&p, c, x, 1000, 2, &err), -1);
+    ncsn_plan_free(&p);
     CU_ASSERT(strncmp(err.msg, "noise.L: auto: Technique 2 has no solution for D = 2", 52) == 0);
     if (strncmp(err.msg, "noise.L: auto: Technique 2", 26) != 0) fprintf(stderr, "\n  %s\n", err.msg);
     int idx = ncsn_config_key_index("noise.L");
     if (idx >= 0) {
         c->origin[idx] = "exp.yaml:7";
-        CU_ASSERT_EQUAL(ncsn_config_resolve(c, x, 1000, 2, &err), -1);
+        CU_ASSERT_EQUAL(ncsn_plan_resolve(&p, c, x, 1000, 2, &err), -1);
+        ncsn_plan_free(&p);
         CU_ASSERT(strncmp(err.msg, "exp.yaml:7: noise.L: auto: Technique 2", 38) == 0);
         c->origin[idx] = "";
     }
@@ -255,23 +248,28 @@ static void test_config_resolve(void) {
     c->noise.sigma_1 = 50;
     c->noise.sigma_L = 0.01;
     c->sample.T = 5;
-    CU_ASSERT_EQUAL(ncsn_config_resolve(c, NULL, 0, 16, &err), 0);
-    CU_ASSERT_EQUAL(c->noise.L, 13);
-    CU_ASSERT(c->sample.eps > 0 && c->sample.eps < 2 * 0.01 * 0.01);
+    CU_ASSERT_EQUAL(ncsn_plan_resolve(&p, c, NULL, 0, 16, &err), 0);
+    CU_ASSERT_EQUAL(p.cfg.noise.L, 13);
+    CU_ASSERT(p.cfg.sample.eps > 0 && p.cfg.sample.eps < 2 * 0.01 * 0.01);
+    ncsn_plan_free(&p);
     free(c);
     free(x);
 }
 
+static const ncsn_test_case tests[] = {
+    {"T1 equals a brute-force double loop, 1 and 2 threads", test_t1_matches_brute_force},
+    {"T1 edge cases", test_t1_edge_cases},
+    {"T2 g(1) = Phi(3) - Phi(-3)", test_t2_g_at_one},
+    {"T2 reference roots", test_t2_reference_roots},
+    {"T2 no solution for D <= 4", test_t2_no_solution_small_d},
+    {"T2 number of levels", test_t2_num_levels},
+    {"T3 reference argmin and f_min", test_t3_reference},
+    {"T3 f stable for tiny u", test_t3_f_tiny_u},
+    {"T3 argmin is a minimum", test_t3_is_minimum},
+    {"config resolve", test_config_resolve},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("techniques", NULL, NULL);
-    CU_add_test(s, "T1 equals a brute-force double loop, 1 and 2 threads", test_t1_matches_brute_force);
-    CU_add_test(s, "T1 edge cases", test_t1_edge_cases);
-    CU_add_test(s, "T2 g(1) = Phi(3) - Phi(-3)", test_t2_g_at_one);
-    CU_add_test(s, "T2 reference roots", test_t2_reference_roots);
-    CU_add_test(s, "T2 no solution for D <= 4", test_t2_no_solution_small_d);
-    CU_add_test(s, "T2 number of levels", test_t2_num_levels);
-    CU_add_test(s, "T3 reference argmin and f_min", test_t3_reference);
-    CU_add_test(s, "T3 f stable for tiny u", test_t3_f_tiny_u);
-    CU_add_test(s, "T3 argmin is a minimum", test_t3_is_minimum);
-    CU_add_test(s, "config resolve", test_config_resolve);
+    ncsn_test_suite("techniques", tests);
 }

@@ -194,3 +194,14 @@ def test_real_sweep(ncsn_bin, tmp_path):
         assert run.config["seed"] == res.table["seed"][i]
         for m in METRICS:
             assert run.metrics[m] == res.table[m][i], m
+
+
+def test_run_state_precedence():
+    """A run's state from its files, in summary.h's precedence: runs/<id>.failed first (a
+    diverged run has a run file too), then the run file, then the claim."""
+    from analysis.results import run_state
+    assert run_state(True, True, True) == "failed"
+    assert run_state(False, True, False) == "failed"
+    assert run_state(True, False, True) == "finished"
+    assert run_state(False, False, True) == "running"
+    assert run_state(False, False, False) == "queued"

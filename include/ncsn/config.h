@@ -6,6 +6,7 @@
  *   ncsn_config_load_string    merge YAML text over c (the run file's config_yaml)
  *   ncsn_config_set            one "key=value" override (-s / --set)
  *   ncsn_config_validate       impossible values, named with where they came from
+ *   ncsn_config_key_error      "ORIGIN: KEY: reason" for one key
  *   ncsn_config_to_yaml        the resolved configuration as YAML text (malloc'd)
  *   ncsn_config_visit          every key with its value, for HDF5 attributes
  *   ncsn_config_copy / _free
@@ -105,16 +106,10 @@ const char *ncsn_config_intern(const char *text);
 
 /* c's previous contents are overwritten, not freed. */
 void ncsn_config_default(ncsn_config *c);
-/* The noise levels c's sampler runs: noise.L, or 1 for the plain sampler (its T steps). */
-int ncsn_config_sampler_levels(const ncsn_config *c);
 /* The line (from 1) where text's flow collections first nest deeper than
- * NCSN_YAML_MAX_DEPTH, or 0 (brackets in quoted scalars and comments do not count). */
+ * NCSN_YAML_MAX_DEPTH, or 0 (brackets in quoted scalars and comments do not count); with
+ * the YAML wrapper (yaml.h, config/yaml.c). */
 size_t ncsn_yaml_too_deep(const char *text, size_t len);
-/* Where "auto" values came from, for a run file's provenance: "explicit" or
- * "technique1" (noise.sigma_1), "technique2" (noise.L), "technique3" (sample.eps). */
-const char *ncsn_config_sigma_1_source(const ncsn_config *c);
-const char *ncsn_config_L_source(const ncsn_config *c);
-const char *ncsn_config_eps_source(const ncsn_config *c);
 void ncsn_config_free(ncsn_config *c); /* safe on zeroed; leaves c zeroed */
 /* Deep copy; dst's previous contents are overwritten, not freed. */
 void ncsn_config_copy(ncsn_config *dst, const ncsn_config *src);
@@ -132,6 +127,11 @@ int ncsn_config_load_string(ncsn_config *c, const char *yaml, const char *label,
                             ncsn_error *err);
 int ncsn_config_set(ncsn_config *c, const char *assignment, ncsn_error *err);
 int ncsn_config_validate(const ncsn_config *c, ncsn_error *err);
+/* err = "ORIGIN: KEY: reason" for key of c, named with where its value came from:
+ * "FILE:LINE: KEY: reason", "--set KEY: reason", or "KEY: reason" for a default (the one
+ * builder of every such message). Returns -1. */
+int ncsn_config_key_error(ncsn_error *err, const ncsn_config *c, const char *key,
+                          const char *fmt, ...) NCSN_PRINTF(4, 5);
 char *ncsn_config_to_yaml(const ncsn_config *c);
 /* The same without the keys that do not change results (train.checkpoint_every,
  * sample.checkpoint_every): equal text, equal results. A sweep's identity and a

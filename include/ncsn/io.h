@@ -1,5 +1,5 @@
-/* io.h: the run file, one HDF5 file per run (format_version 1), and the checkpoint of a
- * run in flight (below).
+/* io.h: the run file, one HDF5 file per run (format_version 1) (io/runfile.c). The
+ * checkpoint of a run in flight is checkpoint.h, included here for the callers of both.
  *   /samples                 (n, D) float32
  *   /train/step, /train/loss (n_loss) int64, float32: the loss history
  *   /noise/sigmas            (L) float64: the noise levels used
@@ -26,10 +26,12 @@
 
 #include <stdint.h>
 
+#include "ncsn/checkpoint.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/metrics.h"
 #include "ncsn/model.h"
+#include "ncsn/plan.h"
 
 #define NCSN_FORMAT_VERSION 1
 
@@ -45,9 +47,9 @@ typedef struct {
     int n_loss;
     const ncsn_metrics *metrics;
     const char *status;         /* "complete", or e.g. "diverged" */
-    /* Provenance of noise.sigma_1, noise.L, sample.eps ("explicit", "technique1", ...);
-     * NULL: read off cfg's *_auto flags (ncsn_config_sigma_1_source, ...). */
-    const char *sigma_1_source, *L_source, *eps_source;
+    /* The run plan's sources of noise.sigma_1, noise.L, sample.eps, gamma and eps_paper
+     * (plan.h); NULL: those of cfg as it stands (ncsn_provenance_of). */
+    const ncsn_provenance *provenance;
 } ncsn_run_output;
 
 int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *err);
@@ -70,57 +72,5 @@ typedef struct {
 
 int ncsn_run_file_read(const char *path, ncsn_run_input *in, ncsn_error *err);
 void ncsn_run_input_free(ncsn_run_input *in);
-
-/* The checkpoint of a run in flight (checkpoint_version 1), from which the run continues
- * with exactly the results of an uninterrupted run. Written atomically like the run file;
- * every dataset carries a Fletcher-32 checksum, so a damaged file is refused rather than
- * resumed from:
- *   root attributes   checkpoint_version, ncsn_version, phase ("train" | "sample"),
- *                     config_yaml (ncsn_config_results_yaml: a checkpoint only resumes
- *                     the same configuration)
- *   /counters         (7) int64: step, epoch, pos, adam_t, level, steps (train.steps),
- *                     levels (the sampler's: L, or 1 for plain)
- *   /reals            (3) float64: train_seconds, sample_seconds, final_loss
- *   /model, /ema      (n_params) float32: the weights block (ema only with train.ema > 0)
- *   /adam_m, /adam_v  (n_params) float32: Adam's moments (phase train)
- *   /loss_step, /loss the loss history so far
- *   /samples          (n, D) float32: the chains after `level` levels (phase sample) */
-#define NCSN_CHECKPOINT_VERSION 1
-enum ncsn_checkpoint_phase { NCSN_CHECKPOINT_TRAIN = 0, NCSN_CHECKPOINT_SAMPLE = 1 };
-
-typedef struct {
-    int phase;                 /* enum ncsn_checkpoint_phase */
-    int64_t step;              /* training steps taken */
-    uint32_t epoch;            /* the batch order's place (ncsn_trainer) */
-    int pos;
-    int64_t adam_t;            /* Adam's step count (= step) */
-    int level;                 /* sampling levels done (phase sample) */
-    int64_t steps;             /* the run's training steps (train.steps) */
-    int levels;                /* the sampler's levels (ncsn_sampler_levels) */
-    double train_seconds, sample_seconds; /* spent so far */
-    double final_loss;         /* the last step's loss */
-    size_t n_params;
-    float *model, *ema;        /* (n_params); ema NULL without train.ema */
-    float *adam_m, *adam_v;    /* (n_params); phase train */
-    int64_t *loss_step;        /* (n_loss) */
-    float *loss;               /* (n_loss) */
-    int n_loss;
-    float *samples;            /* (n, D); phase sample */
-    int n, D;
-} ncsn_checkpoint;
-
-/* Writes ck (its arrays are borrowed) as the checkpoint of configuration cfg. */
-int ncsn_checkpoint_write(const char *path, const ncsn_config *cfg, const ncsn_checkpoint *ck,
-                          ncsn_error *err);
-/* Reads a checkpoint of configuration cfg (a model of n_params parameters), checking the
- * configuration, every shape and range, and the checksums; ck's arrays are allocated
- * (free with ncsn_checkpoint_free). Fails, with the reason, on anything else. */
-int ncsn_checkpoint_read(const char *path, const ncsn_config *cfg, size_t n_params,
-                         ncsn_checkpoint *ck, ncsn_error *err);
-void ncsn_checkpoint_free(ncsn_checkpoint *ck);
-/* How far the run of a checkpoint got, without checking its configuration: the fraction
- * of its training steps and of its sampling levels done (each in [0, 1]). For planning
- * (a sweep's deadline); -1 when the file is not a readable checkpoint. */
-int ncsn_checkpoint_progress(const char *path, double *train_done, double *sample_done);
 
 #endif

@@ -1,7 +1,8 @@
-/* run.h: one run end to end: data, resolve "auto" values, train, sample, measure, write.
- *   ncsn_training_set   the configured data set (dataset.h) and its dataset.n training points
- *   ncsn_run            what `ncsn run` does
+/* run.h: one run end to end: the run plan (plan.h: data, "auto" values), train, sample,
+ * measure, write.
+ *   ncsn_run            what `ncsn run` does; ncsn_run_outcome: the same, saying how it ended
  *   ncsn_resample       what `ncsn sample` does: new samples from a run file's model
+ *   ncsn_outcome_exit, ncsn_outcome_status   an outcome's exit code and run file status
  *   ncsn_trainer_checkpoint / _restore  a training loop's state to and from a checkpoint
  *   ncsn_progress_stderr  the progress printer both use (key=value lines with rate, ETA),
  *                         to the FILE * in user, or stderr when user is NULL */
@@ -13,6 +14,7 @@
 #include "ncsn/data.h"
 #include "ncsn/dataset.h"
 #include "ncsn/io.h"
+#include "ncsn/plan.h"
 #include "ncsn/train.h"
 
 typedef struct {
@@ -29,20 +31,36 @@ typedef struct {
     const char *checkpoint;
 } ncsn_run_options;
 
-/* ds gets the configured data set (dataset.h: its dimension ds->D resolves dataset.dim
- * "auto"); *x (dataset.n, D) the training points: drawn with key (seed, config_index,
- * NCSN_RNG_TRAIN_DATA) from a generator, or a file's first dataset.n training rows.
- * Free with free() and ncsn_dataset_free() (also after a failure). */
-int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_dataset *ds,
-                      float **x, ncsn_error *err);
+/* How a run ended. */
+typedef enum {
+    NCSN_OUTCOME_COMPLETE = 0,  /* run file written, status "complete" */
+    NCSN_OUTCOME_DIVERGED,      /* run file written, status "diverged": training's loss
+                                   became non-finite, sampling was skipped */
+    NCSN_OUTCOME_NONFINITE,     /* run file written, status "nonfinite_samples" */
+    NCSN_OUTCOME_CONFIG_ERROR,  /* a configuration or data error: nothing computed */
+    NCSN_OUTCOME_FAILED,        /* no run file: an input could not be read, or the output
+                                   not written */
+    NCSN_OUTCOME_INTERRUPTED,   /* a stop signal (common.h): no run file, the state in the
+                                   checkpoint (if set) */
+} ncsn_outcome;
 
-/* Returns NCSN_EXIT_OK, NCSN_EXIT_USAGE (configuration error) or NCSN_EXIT_RUNTIME
- * (including a run that diverged: its file is still written, with status "diverged"), or
- * NCSN_EXIT_INTERRUPTED when a stop signal (common.h) stopped training or sampling: no
- * run file is written, the state goes to opt->checkpoint (if set), and err says which
- * signal and where the state is. */
+/* NCSN_EXIT_OK (complete), NCSN_EXIT_USAGE (configuration error), NCSN_EXIT_INTERRUPTED,
+ * or NCSN_EXIT_RUNTIME (the rest). */
+int ncsn_outcome_exit(ncsn_outcome o);
+/* The status a run file records ("complete", "diverged", "nonfinite_samples"); "failed"
+ * when there is no run file, "interrupted" for a stop. */
+const char *ncsn_outcome_status(ncsn_outcome o);
+
+/* Returns ncsn_outcome_exit of how the run ended: NCSN_EXIT_OK, NCSN_EXIT_USAGE
+ * (configuration error), NCSN_EXIT_RUNTIME (including a run that diverged: its file is
+ * still written, with status "diverged"), or NCSN_EXIT_INTERRUPTED when a stop signal
+ * (common.h) stopped training or sampling: no run file is written, the state goes to
+ * opt->checkpoint (if set), and err says which signal and where the state is. c must
+ * have passed ncsn_config_validate. */
 int ncsn_run(const ncsn_config *c, const char *out_path, const ncsn_run_options *opt,
              ncsn_error *err);
+ncsn_outcome ncsn_run_outcome(const ncsn_config *c, const char *out_path,
+                              const ncsn_run_options *opt, ncsn_error *err);
 
 /* New samples from a run file's trained model under c (its sample.* keys may differ from
  * the file's); the loss history and training time are carried over. Same return codes. */

@@ -6,9 +6,16 @@
  *   DIR/logs/<id>.log       the run's own progress log
  *   DIR/journal.log         append-only state changes, one key=value line each
  *   DIR/sweep.txt           the expanded sweep (ncsn_sweep.canonical): identifies it
- * A run's status: its run file's `status` attribute (complete, diverged,
- * nonfinite_samples), else "failed" when runs/<id>.failed exists, else "running" when
- * claimed, else "queued".
+ * A run's state, from which of its files exist (ncsn_run_state_of: the one definition,
+ * which the runner, this summary and analysis/results.py all follow), in this precedence:
+ *   failed    runs/<id>.failed: every failure leaves it; a run whose training diverged or
+ *             whose samples are not finite also has a run file, whose status says how
+ *   finished  runs/<id>.h5 and no runs/<id>.failed
+ *   running   claims/<id> alone: a rank took it (or died holding it)
+ *   queued    none of them
+ * A run's status in sweep.h5: wherever a run file exists, its `status` attribute
+ * (complete, diverged, nonfinite_samples; "corrupt" when it cannot be read), else
+ * "failed", "running" or "queued" as above.
  *
  * DIR/sweep.h5 (format_version 1), rewritten atomically (temporary name + rename):
  *   /runs        compound dataset, one row per run in expansion order, fields:
@@ -34,6 +41,18 @@
 #define NCSN_SUMMARY_FORMAT_VERSION 1
 
 int ncsn_sweep_summary_write(const char *dir, const ncsn_sweep *s, ncsn_error *err);
+
+/* A run's state (above); the values index counts. */
+typedef enum {
+    NCSN_RUN_QUEUED,
+    NCSN_RUN_RUNNING,
+    NCSN_RUN_FINISHED,
+    NCSN_RUN_FAILED,
+} ncsn_run_state;
+/* From which of runs/<id>.h5, runs/<id>.failed and claims/<id> exist. */
+ncsn_run_state ncsn_run_state_of(int has_run_file, int has_failed, int has_claim);
+/* The same, looking at DIR (sweep/state.c). */
+ncsn_run_state ncsn_sweep_run_state(const char *dir, const char *id);
 
 /* Details of DIR/sweep.h5 and of the calls:
  * - Statuses: besides those above, "corrupt": runs/<id>.h5 exists but cannot be used (not

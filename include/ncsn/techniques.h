@@ -4,13 +4,13 @@
  *   Technique 2  ncsn_t2_g, ncsn_t2_solve_gamma  gamma from g(gamma) = 0.5 (Brent root)
  *                ncsn_t2_num_levels              L = 1 + ceil(ln(sigma_1/sigma_L) / ln gamma)
  *   Technique 3  ncsn_t3_f, ncsn_t3_solve        argmin over 0 < u < 1 of f (Brent minimiser
- *                                                on ln u); the sampler's eps is 2 x argmin
- *   ncsn_config_resolve                          replace every "auto" in a configuration */
+ *                                                on ln u); eps in the paper's convention
+ * Numbers in, numbers out: resolving a configuration's "auto" keys is the run plan's
+ * (plan.h), which also holds the factor 2 between the paper's eps and the sampler's. */
 #ifndef NCSN_TECHNIQUES_H
 #define NCSN_TECHNIQUES_H
 
 #include "ncsn/common.h"
-#include "ncsn/config.h"
 
 double ncsn_t1_max_pairwise_distance(const float *x /* (n, D) */, int n, int D);
 
@@ -22,13 +22,8 @@ int ncsn_t2_num_levels(double sigma_1, double sigma_L, double gamma);
 
 /* f with u = eps / sigma_L^2: (1-u)^(2T) (gamma^2 - 2/(2-u)) + 2/(2-u), stable for tiny u. */
 double ncsn_t3_f(double u, double gamma, int T);
-/* eps_paper = sigma_L^2 * argmin f; the sampler's eps (SPEC.md section 4) is 2 eps_paper. */
+/* eps_paper = sigma_L^2 * argmin f, the step of the paper's x += eps s + sqrt(2 eps) z. */
 int ncsn_t3_solve(double sigma_L, double gamma, int T, double *eps_paper, double *f_min,
                   ncsn_error *err);
-
-/* Resolves noise.sigma_1 (Technique 1 on train (n, D)), noise.L (Technique 2) and
- * sample.eps (Technique 3, with the realised gamma = (sigma_1/sigma_L)^(1/(L-1))) where the
- * configuration says "auto". A Technique 2 failure is a configuration error naming the key. */
-int ncsn_config_resolve(ncsn_config *c, const float *train, int n, int D, ncsn_error *err);
 
 #endif

@@ -28,7 +28,8 @@
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/dataset.h"
-#include "ncsn/run.h"
+#include "ncsn/h5util.h"
+#include "ncsn/plan.h"
 #include "ncsn/techniques.h"
 
 static const char *usage_techniques =
@@ -57,12 +58,9 @@ static const char *usage_techniques =
     "exit status: 0 ok (also when Technique 2 has no solution), 1 data could not be read,\n"
     "2 usage or configuration error\n";
 
-#define MAX_SETS 256
-
 typedef struct {
     const char *config;
-    const char *sets[MAX_SETS];
-    int n_sets;
+    ncsn_cli_sets sets;
     const char *data;
     int dim;                 /* 0: not given */
     double sigma_1, sigma_L; /* NAN: not given */
@@ -80,16 +78,9 @@ typedef struct {
     const char *sigma_L_from;  /* "config", "option", "default" */
     int T;
     const char *T_from;
-    int t2_ok;
-    double gamma_t2;
-    int L_t2;
-    char t2_msg[1024];         /* the "no solution" sentence */
     int L;                     /* the one in use, 0 if none */
     const char *L_from;        /* "technique2", "config", "option" */
-    double gamma;              /* realised (sigma_1/sigma_L)^(1/(L-1)) */
-    int t3_ok;
-    double eps_paper, f_min;
-    char t3_msg[1024];
+    ncsn_techniques t;         /* Techniques 2 and 3 (plan.h) */
     double eps_config;         /* the configuration's explicit sample.eps, else NAN */
     char source[1100];         /* where the points came from, for people */
 } answer;
@@ -167,8 +158,9 @@ static int parse_options(int argc, char **argv, options *o) {
         if (!strcmp(name, "--config")) {
             o->config = value;
         } else if (!strcmp(name, "-s") || !strcmp(name, "--set")) {
-            if (o->n_sets == MAX_SETS) return usage_error("more than %d overrides", MAX_SETS);
-            o->sets[o->n_sets++] = value;
+            if (o->sets.n == NCSN_CLI_MAX_SETS)
+                return usage_error("more than %d overrides", NCSN_CLI_MAX_SETS);
+            o->sets.sets[o->sets.n++] = value;
         } else if (!strcmp(name, "--data")) {
             o->data = value;
         } else if (!strcmp(name, "--dim")) {
@@ -190,7 +182,7 @@ static int parse_options(int argc, char **argv, options *o) {
                            "FILE.h5:/DATASET, or --dim D --sigma-1 S");
     if (sources > 1)
         return usage_error("use only one of --config, --data and --dim");
-    if (o->n_sets > 0 && !o->config) return usage_error("-s/--set needs --config");
+    if (o->sets.n > 0 && !o->config) return usage_error("-s/--set needs --config");
     if (o->dim > 0 && isnan(o->sigma_1))
         return usage_error("--dim needs --sigma-1 (there are no points for Technique 1)");
     return 0;
@@ -198,8 +190,9 @@ static int parse_options(int argc, char **argv, options *o) {
 
 /* ---- points from HDF5 --------------------------------------------------------------- */
 
-/* spec is FILE.h5:/DATASET. *x (n, D) is malloc'd. Returns 0, or -1 with err filled and
- * *usage set when the spec itself is malformed. */
+/* spec is FILE.h5:/DATASET, read by ncsn_h5_read_array (h5util.h). *x (n, D) is
+ * malloc'd. Returns 0, or -1 with err filled and *usage set when the spec itself is
+ * malformed. */
 static int read_points_h5(const char *spec, float **x, int *n, int *D, int *usage,
                           ncsn_error *err) {
     *usage = 0;
@@ -216,100 +209,42 @@ static int read_points_h5(const char *spec, float **x, int *n, int *D, int *usag
     path[plen] = '\0';
     const char *dset = sep + 1;
 
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return ncsn_seterr(err, "%s: cannot open (%s)", path, strerror(errno));
-    fclose(probe);
-
-    /* HDF5 would print its error stack; we report in one line instead. */
-    H5E_auto2_t old_fn;
-    void *old_data;
-    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-
-    int rc = -1;
-    hid_t file = H5I_INVALID_HID, ds = H5I_INVALID_HID, space = H5I_INVALID_HID,
-          type = H5I_INVALID_HID;
-    float *buf = NULL;
-    hsize_t dims[2] = {0, 0};
-    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        ncsn_seterr(err, "%s: not a readable HDF5 file", path);
-        goto done;
-    }
-    ds = H5Dopen2(file, dset, H5P_DEFAULT);
-    if (ds < 0) {
-        ncsn_seterr(err, "%s: no dataset %s", path, dset);
-        goto done;
-    }
-    space = H5Dget_space(ds);
-    type = H5Dget_type(ds);
-    int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
-    if (rank != 2) {
-        ncsn_seterr(err, "%s:%s: expected a 2-D (N, D) dataset of points, got rank %d", path,
-                    dset, rank);
-        goto done;
-    }
-    H5Sget_simple_extent_dims(space, dims, NULL);
-    H5T_class_t cls = type < 0 ? H5T_NO_CLASS : H5Tget_class(type);
-    if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-        ncsn_seterr(err, "%s:%s: expected numbers (float or integer), not this type", path,
-                    dset);
-        goto done;
-    }
-    if (dims[0] < 1 || dims[1] < 1 || dims[0] > INT_MAX || dims[1] > INT_MAX ||
-        dims[0] * dims[1] > (hsize_t)(SIZE_MAX / sizeof(float))) {
-        ncsn_seterr(err, "%s:%s: unusable shape (%llu, %llu)", path, dset,
-                    (unsigned long long)dims[0], (unsigned long long)dims[1]);
-        goto done;
-    }
-    buf = ncsn_xmalloc(sizeof(float) * (size_t)(dims[0] * dims[1]));
-    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        ncsn_seterr(err, "%s:%s: reading the points failed", path, dset);
-        goto done;
+    void *buf = NULL;
+    ncsn_h5_array_info info;
+    switch (ncsn_h5_read_array(path, dset, H5T_NATIVE_FLOAT, sizeof(float), INT_MAX, &buf,
+                               &info)) {
+    case NCSN_H5_ARRAY_OK: break;
+    case NCSN_H5_ARRAY_NO_FILE:
+        return ncsn_seterr(err, "%s: cannot open (%s)", path, strerror(info.errnum));
+    case NCSN_H5_ARRAY_NOT_HDF5:
+    case NCSN_H5_ARRAY_UNOPENABLE: return ncsn_seterr(err, "%s: not a readable HDF5 file", path);
+    case NCSN_H5_ARRAY_NO_OBJECT:
+    case NCSN_H5_ARRAY_NOT_DATASET: return ncsn_seterr(err, "%s: no dataset %s", path, dset);
+    case NCSN_H5_ARRAY_BAD_RANK:
+        return ncsn_seterr(err, "%s:%s: expected a 2-D (N, D) dataset of points, got rank %d",
+                           path, dset, info.rank);
+    case NCSN_H5_ARRAY_NOT_NUMBERS:
+        return ncsn_seterr(err, "%s:%s: expected numbers (float or integer), not this type",
+                           path, dset);
+    case NCSN_H5_ARRAY_BAD_SHAPE:
+        return ncsn_seterr(err, "%s:%s: unusable shape (%llu, %llu)", path, dset,
+                           (unsigned long long)info.dims[0], (unsigned long long)info.dims[1]);
+    case NCSN_H5_ARRAY_UNREADABLE:
+        return ncsn_seterr(err, "%s:%s: reading the points failed", path, dset);
     }
     *x = buf;
-    buf = NULL;
-    *n = (int)dims[0];
-    *D = (int)dims[1];
-    rc = 0;
-done:
-    free(buf);
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    if (ds >= 0) H5Dclose(ds);
-    if (file >= 0) H5Fclose(file);
-    H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
-    return rc;
+    *n = (int)info.dims[0];
+    *D = (int)info.dims[1];
+    return 0;
 }
 
 /* ---- the techniques, in order ------------------------------------------------------- */
 
 static void solve(answer *a) {
-    ncsn_error e = {{0}};
-    a->t2_ok = ncsn_t2_solve_gamma(a->D, &a->gamma_t2, &e) == 0;
-    if (a->t2_ok) {
-        a->L_t2 = ncsn_t2_num_levels(a->sigma_1, a->sigma_L, a->gamma_t2);
-    } else {
-        a->gamma_t2 = NAN;
-        snprintf(a->t2_msg, sizeof a->t2_msg, "%s", e.msg);
-    }
-    if (!a->L && a->t2_ok && a->L_t2 >= 1) {
-        a->L = a->L_t2;
+    ncsn_techniques_chain(&a->t, a->D, a->sigma_1, a->sigma_L, a->L, a->T);
+    if (!a->L && a->t.L) {
+        a->L = a->t.L;
         a->L_from = "technique2";
-    }
-    a->gamma = a->eps_paper = a->f_min = NAN;
-    if (!a->L) {
-        snprintf(a->t3_msg, sizeof a->t3_msg,
-                 "not solved: Technique 3 needs gamma, and neither Technique 2 nor a given L "
-                 "provides one");
-        return;
-    }
-    double ratio = a->sigma_1 / a->sigma_L;
-    a->gamma = a->L > 1 ? pow(ratio, 1.0 / (a->L - 1)) : ratio;
-    a->t3_ok = ncsn_t3_solve(a->sigma_L, a->gamma, a->T, &a->eps_paper, &a->f_min, &e) == 0;
-    if (!a->t3_ok) {
-        a->eps_paper = a->f_min = NAN;
-        snprintf(a->t3_msg, sizeof a->t3_msg, "%s", e.msg);
     }
 }
 
@@ -370,18 +305,18 @@ static void print_json(const answer *a) {
     json_number("sigma_1_technique1", a->sigma_1_t1, 0);
     json_number("sigma_L", a->sigma_L, 0);
     json_text("sigma_L_from", a->sigma_L_from);
-    json_text("technique2", a->t2_ok ? "solved" : a->t2_msg);
-    json_number("gamma_technique2", a->gamma_t2, 0);
-    json_int("L_technique2", a->L_t2, a->t2_ok && a->L_t2 >= 1);
+    json_text("technique2", a->t.t2_ok ? "solved" : a->t.t2_msg);
+    json_number("gamma_technique2", a->t.gamma_t2, 0);
+    json_int("L_technique2", a->t.L_t2, a->t.t2_ok && a->t.L_t2 >= 1);
     json_int("L", a->L, a->L > 0);
     json_text("L_from", a->L > 0 ? a->L_from : NULL);
-    json_number("gamma", a->gamma, 0);
+    json_number("gamma", a->t.gamma, 0);
     json_int("T", a->T, 1);
     json_text("T_from", a->T_from);
-    json_text("technique3", a->t3_ok ? "solved" : a->t3_msg);
-    json_number("eps", a->t3_ok ? 2.0 * a->eps_paper : NAN, 0);
-    json_number("eps_paper", a->eps_paper, 0);
-    json_number("f_min", a->f_min, 0);
+    json_text("technique3", a->t.t3_ok ? "solved" : a->t.t3_msg);
+    json_number("eps", a->t.eps, 0);
+    json_number("eps_paper", a->t.eps_paper, 0);
+    json_number("f_min", a->t.f_min, 0);
     json_number("eps_config", a->eps_config, 1);
     printf("}\n");
 }
@@ -448,37 +383,116 @@ static void print_text(const answer *a) {
                  "(sigma_1/sigma_L)^(1/(L-1)) = %.6g.",
                  !strcmp(a->L_from, "config") ? "Using L from the configuration: " :
                  !strcmp(a->L_from, "option") ? "Using L from --L: " : "",
-                 a->L, a->sigma_1, a->sigma_L, a->gamma);
-    if (a->t2_ok)
+                 a->L, a->sigma_1, a->sigma_L, a->t.gamma);
+    if (a->t.t2_ok)
         paragraph("Technique 2", "g(gamma) = Phi(sqrt(2D)(gamma-1) + 3 gamma) - "
                   "Phi(sqrt(2D)(gamma-1) - 3 gamma) crosses 0.5 at gamma = %.6g, so L = 1 + "
-                  "ceil(ln(sigma_1/sigma_L) / ln gamma) = %d. %s", a->gamma_t2, a->L_t2, l_use);
+                  "ceil(ln(sigma_1/sigma_L) / ln gamma) = %d. %s", a->t.gamma_t2, a->t.L_t2, l_use);
     else
         /* The sentence starts "Technique 2 has no solution ..."; the label says the first
          * two words already. */
         paragraph("Technique 2", "%s%s. %s",
-                  strncmp(a->t2_msg, "Technique 2 ", 12) ? a->t2_msg : a->t2_msg + 12,
+                  strncmp(a->t.t2_msg, "Technique 2 ", 12) ? a->t.t2_msg : a->t.t2_msg + 12,
                   a->L > 0 ? "" : " (noise.L in a configuration, or --L here)", l_use);
 
-    if (a->t3_ok) {
+    if (a->t.t3_ok) {
         paragraph("Technique 3", "with T = %d steps per level, f is closest to 1 (f = %.6g) at "
                   "eps = %.4g for the paper's update x += eps s + sqrt(2 eps) z. The sampler "
                   "here (SPEC.md section 4) steps x += (alpha/2) s + sqrt(alpha) z, so its eps is "
-                  "twice that: eps = %.4g.", a->T, a->f_min, a->eps_paper, 2.0 * a->eps_paper);
+                  "twice that: eps = %.4g.", a->T, a->t.f_min, a->t.eps_paper, a->t.eps);
         if (isfinite(a->eps_config))
             paragraph("", "(The configuration sets sample.eps = %.4g explicitly.)", a->eps_config);
     } else {
-        paragraph("Technique 3", "eps %s.", a->t3_msg);
+        paragraph("Technique 3", "eps %s.", a->t.t3_msg);
     }
 }
 
 /* ---- the command -------------------------------------------------------------------- */
 
+/* The words that say which data set a configuration's points come from. */
+static void data_words(const ncsn_config *c, const ncsn_dataset *ds, char *buf, size_t size) {
+    if (!strcmp(ds->name, "manifold"))
+        snprintf(buf, size, ", dataset manifold (%s embedded in D = %d)", c->dataset.base, ds->D);
+    else if (!strcmp(ds->name, "hdf5"))
+        snprintf(buf, size, ", dataset hdf5 %.150s (%d training rows)", ds->label, ds->n_train);
+    else
+        snprintf(buf, size, ", dataset %s", ds->name);
+}
+
+/* --config: the configuration's training points *x and what it sets explicitly. */
+static int from_config(const options *o, answer *a, float **x, ncsn_error *err) {
+    ncsn_config c;
+    ncsn_config_default(&c);
+    int rc = ncsn_cli_configure(&c, o->config, &o->sets, err);
+    ncsn_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &ds, x, err) != 0) rc = NCSN_EXIT_RUNTIME;
+    char words[200] = "";
+    if (rc == NCSN_EXIT_OK) data_words(&c, &ds, words, sizeof words);
+    a->D = ds.D;
+    ncsn_dataset_free(&ds);
+    if (rc == NCSN_EXIT_OK) {
+        a->n = c.dataset.n;
+        a->sigma_L = c.noise.sigma_L;
+        a->sigma_L_from = "config";
+        a->T = c.sample.T;
+        a->T_from = "config";
+        if (!c.noise.L_auto) a->L = c.noise.L, a->L_from = "config";
+        if (!c.noise.sigma_1_auto) a->sigma_1 = c.noise.sigma_1, a->sigma_1_from = "config";
+        if (!c.sample.eps_auto) a->eps_config = c.sample.eps;
+        snprintf(a->source, sizeof a->source, "the %d training points of %s%s", a->n,
+                 o->config, words);
+    }
+    ncsn_config_free(&c);
+    return rc;
+}
+
+/* Where the numbers come from: a configuration, an HDF5 data set, or --dim. */
+static int from_source(const options *o, answer *a, float **x, ncsn_error *err) {
+    if (o->config) return from_config(o, a, x, err);
+    if (o->data) {
+        int usage = 0;
+        if (read_points_h5(o->data, x, &a->n, &a->D, &usage, err) != 0)
+            return usage ? NCSN_EXIT_USAGE : NCSN_EXIT_RUNTIME;
+        snprintf(a->source, sizeof a->source, "the %d points of %s", a->n, o->data);
+        return NCSN_EXIT_OK;
+    }
+    a->D = o->dim;
+    snprintf(a->source, sizeof a->source, "no points (--dim)");
+    return NCSN_EXIT_OK;
+}
+
+/* Command-line values over the configuration's, Technique 1 on the points x (if any),
+ * and sigma_1 above sigma_L. */
+static int sigma_1_and_overrides(const options *o, answer *a, const float *x, ncsn_error *err) {
+    if (!isnan(o->sigma_L)) a->sigma_L = o->sigma_L, a->sigma_L_from = "option";
+    if (o->T > 0) a->T = o->T, a->T_from = "option";
+    if (o->L > 0) a->L = o->L, a->L_from = "option";
+    if (x) {
+        if (a->n < 2) {
+            ncsn_seterr(err, "Technique 1 needs at least two points, %s has %d", a->source, a->n);
+            return NCSN_EXIT_RUNTIME;
+        }
+        a->sigma_1_t1 = ncsn_t1_max_pairwise_distance(x, a->n, a->D);
+        if (!isfinite(a->sigma_1_t1)) {
+            ncsn_seterr(err, "the points (%s) are not all finite numbers", a->source);
+            return NCSN_EXIT_RUNTIME;
+        }
+        if (!a->sigma_1_from) a->sigma_1 = a->sigma_1_t1, a->sigma_1_from = "technique1";
+    }
+    if (!isnan(o->sigma_1)) a->sigma_1 = o->sigma_1, a->sigma_1_from = "option";
+    if (!(a->sigma_1 > a->sigma_L)) {
+        ncsn_seterr(err, "sigma_1 = %g (%s) must be larger than sigma_L = %g; give --sigma-1 "
+                    "or a smaller --sigma-L", a->sigma_1, a->sigma_1_from, a->sigma_L);
+        return NCSN_EXIT_USAGE;
+    }
+    return NCSN_EXIT_OK;
+}
+
 int ncsn_cmd_techniques(int argc, char **argv) {
     options o;
-    int p = parse_options(argc, argv, &o);
+    const int p = parse_options(argc, argv, &o);
     if (p != 0) return p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE;
-
     answer a;
     memset(&a, 0, sizeof a);
     a.sigma_1_t1 = a.eps_config = NAN;
@@ -488,96 +502,15 @@ int ncsn_cmd_techniques(int argc, char **argv) {
     a.T_from = "default";
     float *x = NULL;
     ncsn_error err = {{0}};
-    int rc = NCSN_EXIT_OK;
-    ncsn_config c;
-    memset(&c, 0, sizeof c);
-
-    if (o.config) {
-        ncsn_config_default(&c);
-        if (ncsn_config_load_file(&c, o.config, &err) != 0) rc = NCSN_EXIT_USAGE;
-        for (int i = 0; rc == NCSN_EXIT_OK && i < o.n_sets; i++)
-            if (ncsn_config_set(&c, o.sets[i], &err) != 0) rc = NCSN_EXIT_USAGE;
-        if (rc == NCSN_EXIT_OK && ncsn_config_validate(&c, &err) != 0) rc = NCSN_EXIT_USAGE;
-        ncsn_dataset ds;
-        memset(&ds, 0, sizeof ds);
-        if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &ds, &x, &err) != 0)
-            rc = NCSN_EXIT_RUNTIME;
-        char data_words[200] = "";
-        if (rc == NCSN_EXIT_OK && !strcmp(ds.name, "manifold"))
-            snprintf(data_words, sizeof data_words, ", dataset manifold (%s embedded in D = %d)",
-                     c.dataset.base, ds.D);
-        else if (rc == NCSN_EXIT_OK && !strcmp(ds.name, "hdf5"))
-            snprintf(data_words, sizeof data_words, ", dataset hdf5 %.150s (%d training rows)",
-                     ds.label, ds.n_train);
-        else if (rc == NCSN_EXIT_OK)
-            snprintf(data_words, sizeof data_words, ", dataset %s", ds.name);
-        a.D = ds.D;
-        ncsn_dataset_free(&ds);
-        if (rc == NCSN_EXIT_OK) {
-            a.n = c.dataset.n;
-            a.sigma_L = c.noise.sigma_L;
-            a.sigma_L_from = "config";
-            a.T = c.sample.T;
-            a.T_from = "config";
-            if (!c.noise.L_auto) {
-                a.L = c.noise.L;
-                a.L_from = "config";
-            }
-            if (!c.noise.sigma_1_auto) {
-                a.sigma_1 = c.noise.sigma_1;
-                a.sigma_1_from = "config";
-            }
-            if (!c.sample.eps_auto) a.eps_config = c.sample.eps;
-            snprintf(a.source, sizeof a.source, "the %d training points of %s%s", a.n, o.config,
-                     data_words);
-        }
-    } else if (o.data) {
-        int usage = 0;
-        if (read_points_h5(o.data, &x, &a.n, &a.D, &usage, &err) != 0)
-            rc = usage ? NCSN_EXIT_USAGE : NCSN_EXIT_RUNTIME;
-        else
-            snprintf(a.source, sizeof a.source, "the %d points of %s", a.n, o.data);
+    int rc = from_source(&o, &a, &x, &err);
+    if (rc == NCSN_EXIT_OK) rc = sigma_1_and_overrides(&o, &a, x, &err);
+    if (rc == NCSN_EXIT_OK) {
+        solve(&a);
+        if (o.json) print_json(&a);
+        else print_text(&a);
     } else {
-        a.D = o.dim;
-        snprintf(a.source, sizeof a.source, "no points (--dim)");
+        fprintf(stderr, "ncsn techniques: %s\n", err.msg);
     }
-    if (rc != NCSN_EXIT_OK) goto out;
-
-    /* Command-line values win over the configuration's. */
-    if (!isnan(o.sigma_L)) a.sigma_L = o.sigma_L, a.sigma_L_from = "option";
-    if (o.T > 0) a.T = o.T, a.T_from = "option";
-    if (o.L > 0) a.L = o.L, a.L_from = "option";
-    if (x) {
-        if (a.n < 2) {
-            rc = NCSN_EXIT_RUNTIME;
-            ncsn_seterr(&err, "Technique 1 needs at least two points, %s has %d", a.source, a.n);
-            goto out;
-        }
-        a.sigma_1_t1 = ncsn_t1_max_pairwise_distance(x, a.n, a.D);
-        if (!isfinite(a.sigma_1_t1)) {
-            rc = NCSN_EXIT_RUNTIME;
-            ncsn_seterr(&err, "the points (%s) are not all finite numbers", a.source);
-            goto out;
-        }
-        if (!a.sigma_1_from) a.sigma_1 = a.sigma_1_t1, a.sigma_1_from = "technique1";
-    }
-    if (!isnan(o.sigma_1)) a.sigma_1 = o.sigma_1, a.sigma_1_from = "option";
-    if (!(a.sigma_1 > a.sigma_L)) {
-        rc = NCSN_EXIT_USAGE;
-        ncsn_seterr(&err, "sigma_1 = %g (%s) must be larger than sigma_L = %g; give --sigma-1 "
-                    "or a smaller --sigma-L", a.sigma_1, a.sigma_1_from, a.sigma_L);
-        goto out;
-    }
-
-    solve(&a);
-    if (o.json)
-        print_json(&a);
-    else
-        print_text(&a);
-
-out:
-    if (rc != NCSN_EXIT_OK) fprintf(stderr, "ncsn techniques: %s\n", err.msg);
     free(x);
-    if (o.config) ncsn_config_free(&c);
     return rc;
 }

@@ -19,9 +19,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "ncsn/model.h"
+#include "ncsn/text.h"
+#include "ncsn/yaml.h"
 
 #define MAX_K 1024     /* mixture components */
 #define MAX_D 4096     /* data dimension */
@@ -317,7 +318,7 @@ static void sync_dim(ncsn_config *c) {
  * or "" (a default: `KEY: reason`); key may be NULL. Returns -1. */
 static int vfail(ncsn_error *err, const char *where, const char *key, const char *fmt,
                  va_list ap) {
-    char reason[768];
+    char reason[900];
     vsnprintf(reason, sizeof reason, fmt, ap);
     const char *sep = !where[0] ? "" : strcmp(where, "--set") == 0 ? " " : ": ";
     if (key)
@@ -335,17 +336,13 @@ static int fail(ncsn_error *err, const char *where, const char *key, const char 
     return -1;
 }
 
-/* The shortest %g form of x that reads back as exactly x, without an exponent for
- * magnitudes in [1, 1e16) ("20", not "2e+01"). */
-static const char *fmt_real(double x, char buf[40]) {
-    if (isnan(x)) return strcpy(buf, ".nan");
-    if (isinf(x)) return strcpy(buf, x > 0 ? ".inf" : "-.inf");
-    int fixed_wanted = fabs(x) >= 1 && fabs(x) < 1e16;
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x && !(fixed_wanted && strchr(buf, 'e'))) break;
-    }
-    return buf;
+int ncsn_config_key_error(ncsn_error *err, const ncsn_config *c, const char *key,
+                          const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, ncsn_config_origin(c, ncsn_config_key_index(key)), key, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 /* The allowed numbers of k in words: "a positive number", "an integer >= 2",
@@ -355,8 +352,8 @@ static void range_words(const key_def *k, int integer, int plural, char *buf, si
     const char *s = plural ? "s" : "";
     int lo_fin = isfinite(k->lo), hi_fin = isfinite(k->hi);
     char lo[40], hi[40];
-    fmt_real(k->lo, lo);
-    fmt_real(k->hi, hi);
+    ncsn_format_real(k->lo, lo);
+    ncsn_format_real(k->hi, hi);
     if (k->lo == 0 && (k->open & OPEN_LO) && !hi_fin)
         snprintf(buf, n, "%spositive %s%s", plural ? "" : "a ", noun, s);
     else {
@@ -498,48 +495,10 @@ static void suggest_key(const char *typed, char *buf, size_t size) {
 
 /* ---------------------------------------------------------------- YAML scalars */
 
-static const char *scalar_text(const yaml_node_t *v) {
-    return v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
-}
-
-/* Text of a plain (unquoted) scalar, else NULL: quoted scalars are strings in YAML. */
-static const char *plain_text(const yaml_node_t *v) {
-    const char *t = scalar_text(v);
-    return t && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? t : NULL;
-}
-
-static int is_null(const yaml_node_t *v) {
-    const char *t = plain_text(v);
-    return t && (!t[0] || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") ||
-                 !strcmp(t, "NULL"));
-}
-
-/* YAML's and C's spellings of infinity and NaN. */
-static int nonfinite_word(const char *t) {
-    static const char *const words[] = {".inf", "+.inf", "-.inf", ".nan", "inf", "+inf",
-                                        "-inf", "nan", "infinity", "+infinity", "-infinity"};
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcasecmp(t, words[i]) == 0) return 1;
-    return 0;
-}
-
-/* A finite number: 0; not a number: -1; a number, but not finite (1e999, .inf): -2. */
-static int scalar_real(const yaml_node_t *v, double *x) {
-    const char *t = plain_text(v);
-    if (!t || !t[0]) return -1;
-    if (nonfinite_word(t)) return -2;
-    if (!strchr("+-.0123456789", t[0])) return -1;
-    char *end;
-    errno = 0;
-    *x = strtod(t, &end);
-    if (end == t || *end) return -1;
-    return isfinite(*x) ? 0 : -2;
-}
-
 /* An integer, exactly: plain digits, or an integral real such as 3e4. Gives the sign and
  * the magnitude (so that all of uint64_t and int64_t fit); 0, or -1. */
 static int scalar_integer(const yaml_node_t *v, int *neg, uint64_t *mag) {
-    const char *t = plain_text(v);
+    const char *t = ncsn_yaml_plain(v);
     if (!t) return -1;
     const char *digits = t + (t[0] == '+' || t[0] == '-');
     *neg = t[0] == '-';
@@ -552,41 +511,10 @@ static int scalar_integer(const yaml_node_t *v, int *neg, uint64_t *mag) {
         return 0;
     }
     double x;
-    if (scalar_real(v, &x) || x != floor(x) || fabs(x) >= 18446744073709551616.0) return -1;
+    if (ncsn_yaml_real(v, &x) || x != floor(x) || fabs(x) >= 18446744073709551616.0) return -1;
     *neg = x < 0;
     *mag = (uint64_t)fabs(x);
     return 0;
-}
-
-static int yaml_bool(const yaml_node_t *v, int *b) {
-    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
-    const char *t = plain_text(v);
-    for (int i = 0; t && i < 3; i++) {
-        if (strcasecmp(t, yes[i]) == 0) return *b = 1, 0;
-        if (strcasecmp(t, no[i]) == 0) return *b = 0, 0;
-    }
-    return -1;
-}
-
-/* What a node holds, for "got ...": 1.5, true, "fast", a list, a map, an empty value. */
-static const char *got(const yaml_node_t *v, char *buf, size_t n) {
-    if (!v) return "an empty value";
-    if (v->type == YAML_MAPPING_NODE) return "a map";
-    if (v->type == YAML_SEQUENCE_NODE) return "a list";
-    const char *t = scalar_text(v);
-    int b, numeric = nonfinite_word(t);
-    if (t[0] && !numeric) {
-        char *end;
-        (void)strtod(t, &end);
-        numeric = *end == 0;
-    }
-    if (plain_text(v) && !t[0]) return "an empty value";
-    if (plain_text(v) && (numeric || is_null(v) || yaml_bool(v, &b) == 0))
-        snprintf(buf, n, "%.60s", t);
-    else
-        snprintf(buf, n, "\"%.60s%s\"%s", t, strlen(t) > 60 ? "..." : "",
-                 numeric ? " (a quoted string)" : "");
-    return buf;
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -636,12 +564,12 @@ static int in_range(const key_def *k, double x) {
  * completes "expected ..., got ...". */
 static int read_real(const key_def *k, const yaml_node_t *v, int entry, double *x, char *why,
                      size_t n) {
-    int rc = scalar_real(v, x);
+    int rc = ncsn_yaml_real(v, x);
     if (rc == 0 && in_range(k, *x)) return 0;
     char what[400], g[100];
     if (entry) range_words(k, 0, 0, what, sizeof what);
     else describe(k, what, sizeof what);
-    snprintf(why, n, "expected %s, got %s%s", what, got(v, g, sizeof g),
+    snprintf(why, n, "expected %s, got %s%s", what, ncsn_yaml_got(v, g, sizeof g),
              rc == -2 ? " (not finite)" : "");
     return -1;
 }
@@ -661,7 +589,7 @@ static int read_integer(ncsn_config *c, const key_def *k, const yaml_node_t *v, 
     if (problem) {
         char what[400], g[100];
         describe(k, what, sizeof what);
-        snprintf(why, n, "expected %s, got %s%s", what, got(v, g, sizeof g), problem);
+        snprintf(why, n, "expected %s, got %s%s", what, ncsn_yaml_got(v, g, sizeof g), problem);
         return -1;
     }
     /* -(mag - 1) - 1 stays in range for mag = 2^63. */
@@ -674,15 +602,6 @@ static int read_integer(ncsn_config *c, const key_def *k, const yaml_node_t *v, 
     return 0;
 }
 
-static int items(const yaml_node_t *v) {
-    return (int)(v->data.sequence.items.top - v->data.sequence.items.start);
-}
-
-static yaml_node_t *item(source *s, const yaml_node_t *v, int i) {
-    return yaml_document_get_node(&s->doc, v->data.sequence.items.start[i]);
-}
-
-/* A LIST key: a list of numbers, or (dataset.std) one number for every component. */
 static int apply_list(ncsn_config *c, const key_def *k, source *s, const yaml_node_t *kn,
                       const yaml_node_t *v, ncsn_error *err) {
     char why[512], what[200], g[100];
@@ -697,16 +616,17 @@ static int apply_list(ncsn_config *c, const key_def *k, source *s, const yaml_no
     } else {
         if (v->type != YAML_SEQUENCE_NODE) {
             describe(k, what, sizeof what);
-            return fail_at(err, s, kn, k->name, "expected %s, got %s", what, got(v, g, sizeof g));
+            return fail_at(err, s, kn, k->name, "expected %s, got %s", what,
+                           ncsn_yaml_got(v, g, sizeof g));
         }
-        n = items(v);
+        n = ncsn_yaml_items(v);
         if (n == 0) return fail_at(err, s, kn, k->name, "expected a non-empty list");
         if (n > MAX_K)
             return fail_at(err, s, kn, k->name,
                            "has %d entries, more than the %d components allowed", n, MAX_K);
         x = ncsn_xmalloc((size_t)n * sizeof *x);
         for (int i = 0; i < n; i++) {
-            yaml_node_t *e = item(s, v, i);
+            yaml_node_t *e = ncsn_yaml_item(&s->doc, v, i);
             if (read_real(k, e, 1, &x[i], why, sizeof why)) {
                 free(x);
                 return fail_at(err, s, e, k->name, "entry %d: %s", i + 1, why);
@@ -726,18 +646,19 @@ static int apply_matrix(ncsn_config *c, const key_def *k, source *s, const yaml_
     char what[400], g[100], why[512];
     describe(k, what, sizeof what);
     if (v->type != YAML_SEQUENCE_NODE)
-        return fail_at(err, s, kn, k->name, "expected %s, got %s", what, got(v, g, sizeof g));
-    int rows = items(v), cols = 0;
+        return fail_at(err, s, kn, k->name, "expected %s, got %s", what,
+                       ncsn_yaml_got(v, g, sizeof g));
+    int rows = ncsn_yaml_items(v), cols = 0;
     if (rows == 0) return fail_at(err, s, kn, k->name, "expected a non-empty list of rows");
     if (rows > MAX_K)
         return fail_at(err, s, kn, k->name, "has %d rows, more than the %d components allowed",
                        rows, MAX_K);
     for (int r = 0; r < rows; r++) {
-        yaml_node_t *row = item(s, v, r);
+        yaml_node_t *row = ncsn_yaml_item(&s->doc, v, r);
         if (row->type != YAML_SEQUENCE_NODE)
             return fail_at(err, s, row, k->name, "row %d: expected a list of numbers, got %s",
-                           r + 1, got(row, g, sizeof g));
-        int n = items(row);
+                           r + 1, ncsn_yaml_got(row, g, sizeof g));
+        int n = ncsn_yaml_items(row);
         if (r == 0) {
             cols = n;
             if (n == 0) return fail_at(err, s, row, k->name, "row 1 is empty");
@@ -752,7 +673,7 @@ static int apply_matrix(ncsn_config *c, const key_def *k, source *s, const yaml_
     double *x = ncsn_xmalloc((size_t)rows * (size_t)cols * sizeof *x);
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < cols; j++) {
-            yaml_node_t *e = item(s, item(s, v, r), j);
+            yaml_node_t *e = ncsn_yaml_item(&s->doc, ncsn_yaml_item(&s->doc, v, r), j);
             if (read_real(k, e, 1, &x[(size_t)r * cols + j], why, sizeof why)) {
                 free(x);
                 return fail_at(err, s, e, k->name, "row %d, entry %d: %s", r + 1, j + 1, why);
@@ -770,7 +691,7 @@ static int apply(ncsn_config *c, int i, source *s, ncsn_error *err) {
     const key_def *k = &keys[i];
     const yaml_node_t *kn = s->key[i], *v = s->value[i];
     char why[512], what[200], g[100];
-    const char *t = scalar_text(v);
+    const char *t = ncsn_yaml_scalar(v);
     if (is_auto_key(k) && t && strcmp(t, "auto") == 0) {
         *AT(c, k->aux, int) = 1; /* the number stays until the techniques resolve it */
     } else {
@@ -786,32 +707,32 @@ static int apply(ncsn_config *c, int i, source *s, ncsn_error *err) {
                 return fail_at(err, s, kn, k->name, "%s", why);
             break;
         case KIND_BOOL:
-            if (yaml_bool(v, AT(c, k->off, int)))
+            if (ncsn_yaml_bool(v, AT(c, k->off, int)))
                 return fail_at(err, s, kn, k->name,
                                "expected true or false (or yes/no, on/off), got %s",
-                               got(v, g, sizeof g));
+                               ncsn_yaml_got(v, g, sizeof g));
             break;
         case KIND_NAME:
         case KIND_ENUM: {
             int j = 0;
             while (t && k->choices[j] && strcmp(t, k->choices[j]) != 0) j++;
-            if (!t || is_null(v) || !k->choices[j]) {
+            if (!t || ncsn_yaml_is_null(v) || !k->choices[j]) {
                 char hint[160] = "";
                 int n = 0;
                 while (k->choices[n]) n++;
                 if (t) suggest(t, k->choices, n, hint, sizeof hint);
                 describe(k, what, sizeof what);
                 return fail_at(err, s, kn, k->name, "expected %s, got %s%s", what,
-                               got(v, g, sizeof g), hint);
+                               ncsn_yaml_got(v, g, sizeof g), hint);
             }
             if (k->kind == KIND_NAME) snprintf(AT(c, k->off, char), NCSN_NAME_MAX, "%s", t);
             else *AT(c, k->off, int) = j;
             break;
         }
         case KIND_STRING:
-            if (!t || is_null(v))
+            if (!t || ncsn_yaml_is_null(v))
                 return fail_at(err, s, kn, k->name, "expected a string, got %s",
-                               got(v, g, sizeof g));
+                               ncsn_yaml_got(v, g, sizeof g));
             if (strlen(t) >= NCSN_PATH_MAX)
                 return fail_at(err, s, kn, k->name, "longer than %d characters",
                                NCSN_PATH_MAX - 1);
@@ -842,9 +763,9 @@ static int walk(source *s, yaml_node_t *map, const char *section, ncsn_error *er
         char full[320], g[100], hint[200];
         if (kn->type != YAML_SCALAR_NODE)
             return fail_at(err, s, kn, section, "expected a key name, got %s",
-                           got(kn, g, sizeof g));
+                           ncsn_yaml_got(kn, g, sizeof g));
         snprintf(full, sizeof full, "%s%s%s", section ? section : "", section ? "." : "",
-                 scalar_text(kn));
+                 ncsn_yaml_scalar(kn));
         int i = ncsn_config_key_index(full);
         if (i >= 0) {
             if (s->key[i])
@@ -862,9 +783,9 @@ static int walk(source *s, yaml_node_t *map, const char *section, ncsn_error *er
             section_key[sec] = kn;
             if (vn->type == YAML_MAPPING_NODE) {
                 if (walk(s, vn, full, err)) return -1;
-            } else if (!is_null(vn)) {
+            } else if (!ncsn_yaml_is_null(vn)) {
                 return fail_at(err, s, kn, full, "expected a map of %s.* keys, got %s", full,
-                               got(vn, g, sizeof g));
+                               ncsn_yaml_got(vn, g, sizeof g));
             }
             continue;
         }
@@ -874,105 +795,11 @@ static int walk(source *s, yaml_node_t *map, const char *section, ncsn_error *er
     return 0;
 }
 
-size_t ncsn_yaml_too_deep(const char *text, size_t len) {
-    size_t line = 1;
-    int depth = 0;
-    char quote = 0;       /* the open quote, or 0 */
-    char prev = ' ';      /* the previous character outside quotes (' ' at a line start) */
-    for (size_t i = 0; i < len; i++) {
-        const char ch = text[i];
-        if (ch == '\n') line++;
-        if (quote) {
-            const int escape = i + 1 < len && ((quote == '"' && ch == '\\') ||
-                                               (quote == '\'' && ch == '\'' && text[i + 1] == '\''));
-            if (escape) line += text[++i] == '\n'; /* \x in "...", '' in '...': skip x, ' */
-            else if (ch == quote) quote = 0;
-            continue;
-        }
-        if (ch == '#' && (prev == ' ' || prev == '\n')) { /* a comment, to the line's end */
-            while (i + 1 < len && text[i + 1] != '\n') i++;
-            continue;
-        }
-        if ((ch == '\'' || ch == '"') && strchr(" \n[{,:-", prev)) quote = ch;
-        else if (ch == '[' || ch == '{') {
-            if (++depth > NCSN_YAML_MAX_DEPTH) return line;
-        } else if ((ch == ']' || ch == '}') && depth > 0) depth--;
-        prev = ch;
-    }
-    return 0;
-}
-
-/* Parses text into s->doc. Syntax errors name `label:LINE` or `--set KEY`. An empty
- * stream gives a document without a root. */
+/* Parses text into s->doc (ncsn_yaml_parse): errors name `label:LINE` or `--set KEY`. */
 static int parse(source *s, const char *text, size_t len, const char *set_key,
                  ncsn_error *err) {
-    const char *tab = memchr(text, '\t', len);
-    if (tab) {
-        size_t line = 1;
-        for (const char *p = text; p < tab; p++) line += *p == '\n';
-        if (set_key) return fail(err, "--set", set_key, "tab character in the value");
-        char w[320];
-        snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + line);
-        return fail(err, w, NULL, "tab character: indent YAML with spaces");
-    }
-    const size_t deep = ncsn_yaml_too_deep(text, len);
-    if (deep) {
-        char why[80];
-        snprintf(why, sizeof why, "lists or maps nested more than %d deep", NCSN_YAML_MAX_DEPTH);
-        if (set_key) return fail(err, "--set", set_key, "%s", why);
-        char w[320];
-        snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + deep);
-        return fail(err, w, NULL, "%s", why);
-    }
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return fail(err, set_key ? "--set" : s->label, set_key, "cannot start the YAML parser");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    int rc = 0, loaded = yaml_parser_load(&parser, &s->doc); /* libyaml cleans up a failure */
-    if (!loaded) {
-        rc = -1;
-    } else if (yaml_document_get_root_node(&s->doc)) {
-        yaml_document_t next;
-        if (!yaml_parser_load(&parser, &next)) {
-            rc = -1;
-        } else {
-            if (yaml_document_get_root_node(&next)) {
-                char w[320];
-                if (set_key) fail(err, "--set", set_key, "more than one YAML document");
-                else {
-                    snprintf(w, sizeof w, "%s:%zu", s->label,
-                             s->line0 + yaml_document_get_root_node(&next)->start_mark.line + 1);
-                    fail(err, w, NULL, "a second YAML document; one configuration per file");
-                }
-                rc = -2;
-            }
-            yaml_document_delete(&next);
-        }
-    }
-    if (rc == -1) {
-        /* libyaml's own words, e.g. "did not find expected key (while parsing a block
-         * mapping)", at the line where it gave up. */
-        char context[200] = "", w[320];
-        if (parser.context) snprintf(context, sizeof context, " (%s)", parser.context);
-        if (set_key)
-            fail(err, "--set", set_key, "YAML syntax error in the value: %s%s",
-                 parser.problem ? parser.problem : "unknown problem", context);
-        else {
-            /* A reader error (bad UTF-8, a control character) has no mark, only a byte
-             * offset. */
-            size_t line = parser.problem_mark.line;
-            if (parser.error == YAML_READER_ERROR)
-                for (size_t i = 0; i < parser.problem_offset && i < len; i++)
-                    line += text[i] == '\n';
-            snprintf(w, sizeof w, "%s:%zu", s->label, s->line0 + line + 1);
-            fail(err, w, NULL, "YAML syntax error: %s%s",
-                 parser.problem ? parser.problem : "unknown problem", context);
-        }
-    }
-    if (rc && loaded) yaml_document_delete(&s->doc);
-    if (rc) memset(&s->doc, 0, sizeof s->doc);
-    yaml_parser_delete(&parser);
-    return rc ? -1 : 0;
+    const ncsn_yaml_source src = {s->label, s->line0, set_key, "configuration"};
+    return ncsn_yaml_parse(&s->doc, text, len, &src, err);
 }
 
 /* Applies every key s sets to a copy of c, which replaces c when all succeeded. */
@@ -1000,11 +827,11 @@ static int load_text(ncsn_config *c, const char *text, size_t len, const char *l
     if (parse(&s, text, len, NULL, err)) return -1;
     int rc = 0;
     yaml_node_t *root = yaml_document_get_root_node(&s.doc);
-    if (root && !is_null(root)) {
+    if (root && !ncsn_yaml_is_null(root)) {
         char g[100];
         if (root->type != YAML_MAPPING_NODE)
             rc = fail_at(err, &s, root, NULL, "expected a map of keys at the top level, got %s",
-                         got(root, g, sizeof g));
+                         ncsn_yaml_got(root, g, sizeof g));
         else
             rc = walk(&s, root, NULL, err);
         if (rc == 0) rc = apply_all(c, &s, err);
@@ -1019,29 +846,9 @@ int ncsn_config_load_string(ncsn_config *c, const char *yaml, const char *label,
 }
 
 int ncsn_config_load_file(ncsn_config *c, const char *path, ncsn_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ncsn_seterr(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t len = 0, cap = 4096;
-    char *text = ncsn_xmalloc(cap);
-    for (;;) {
-        len += fread(text + len, 1, cap - len, f);
-        if (len < cap) break;
-        cap *= 2;
-        char *bigger = realloc(text, cap);
-        if (!bigger) {
-            free(text);
-            fclose(f);
-            return ncsn_seterr(err, "%s: out of memory reading the file", path);
-        }
-        text = bigger;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(text);
-        fclose(f);
-        return ncsn_seterr(err, "%s: cannot read: %s", path, strerror(e));
-    }
-    fclose(f);
+    char *text;
+    size_t len;
+    if (ncsn_read_file(path, &text, &len, err)) return -1;
     int rc = load_text(c, text, len, path, err);
     free(text);
     return rc;
@@ -1213,7 +1020,7 @@ int ncsn_config_equal(const ncsn_config *a, const ncsn_config *b) {
 static void print_reals(FILE *f, const double *x, int n) {
     char buf[40];
     fputc('[', f);
-    for (int i = 0; i < n; i++) fprintf(f, "%s%s", i ? ", " : "", fmt_real(x[i], buf));
+    for (int i = 0; i < n; i++) fprintf(f, "%s%s", i ? ", " : "", ncsn_format_real(x[i], buf));
     fputc(']', f);
 }
 
@@ -1226,7 +1033,7 @@ static void print_string(FILE *f, const char *s) {
     yaml_node_t probe = {.type = YAML_SCALAR_NODE};
     probe.data.scalar.value = (yaml_char_t *)s;
     probe.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
-    if (plain && !is_null(&probe) && yaml_bool(&probe, &b) != 0) {
+    if (plain && !ncsn_yaml_is_null(&probe) && ncsn_yaml_bool(&probe, &b) != 0) {
         fputs(s, f);
         return;
     }
@@ -1252,13 +1059,13 @@ static void print_value(FILE *f, const ncsn_config *c, int i, int flow, const ch
     case KIND_INT:
     case KIND_I64: fprintf(f, " %" PRId64, one); break;
     case KIND_BOOL: fprintf(f, " %s", one ? "true" : "false"); break;
-    case KIND_REAL: fprintf(f, " %s", fmt_real(v.reals[0], buf)); break;
+    case KIND_REAL: fprintf(f, " %s", ncsn_format_real(v.reals[0], buf)); break;
     case KIND_NAME:
     case KIND_STRING:
     case KIND_ENUM: fputc(' ', f), print_string(f, v.string); break;
     case KIND_LIST:
         if (k->aux != NONE && *CAT(c, k->aux, int) && v.count >= 1)
-            fprintf(f, " %s", fmt_real(v.reals[0], buf));
+            fprintf(f, " %s", ncsn_format_real(v.reals[0], buf));
         else fputc(' ', f), print_reals(f, v.reals, v.count);
         break;
     case KIND_MATRIX:
@@ -1311,10 +1118,6 @@ static char *to_yaml(const ncsn_config *c, int results_only) {
     return text;
 }
 
-int ncsn_config_sampler_levels(const ncsn_config *c) {
-    return c->sample.method == NCSN_SAMPLE_PLAIN ? 1 : c->noise.L;
-}
-
 char *ncsn_config_to_yaml(const ncsn_config *c) { return to_yaml(c, 0); }
 
 char *ncsn_config_results_yaml(const ncsn_config *c) { return to_yaml(c, 1); }
@@ -1364,7 +1167,7 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
     case KIND_REAL:
         if (isfinite(v.reals[0]) && in_range(k, v.reals[0])) return 0;
         describe(k, what, sizeof what);
-        snprintf(why, n, "expected %s, got %s", what, fmt_real(v.reals[0], buf));
+        snprintf(why, n, "expected %s, got %s", what, ncsn_format_real(v.reals[0], buf));
         return -1;
     case KIND_NAME:
     case KIND_ENUM:
@@ -1400,10 +1203,10 @@ static int check_key(const ncsn_config *c, int i, char *why, size_t n) {
             range_words(k, 0, 0, words, sizeof words);
             if (k->kind == KIND_LIST)
                 snprintf(why, n, "entry %d: expected %s, got %s", j + 1, words,
-                         fmt_real(v.reals[j], buf));
+                         ncsn_format_real(v.reals[j], buf));
             else
                 snprintf(why, n, "row %d, entry %d: expected %s, got %s", j / v.cols + 1,
-                         j % v.cols + 1, words, fmt_real(v.reals[j], buf));
+                         j % v.cols + 1, words, ncsn_format_real(v.reals[j], buf));
             return -1;
         }
         return 0;
@@ -1547,7 +1350,7 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
     for (int j = 0; j < K; j++) sum += c->dataset.weights[j];
     if (fabs(sum - 1) > WEIGHT_SUM_TOL)
         return fail(err, origin_of(c, i_w), keys[i_w].name, "must sum to 1, they sum to %s",
-                    fmt_real(sum, x));
+                    ncsn_format_real(sum, x));
     if (c->dataset.n_std != K) {
         snprintf(why, sizeof why,
                  "has %d entries but dataset.means has %d rows (give one number, or one per "
@@ -1565,31 +1368,17 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
     }
     if (!c->noise.sigma_1_auto && c->noise.sigma_L >= c->noise.sigma_1) {
         snprintf(why, sizeof why, "must be smaller than noise.sigma_1 (%s)",
-                 fmt_real(c->noise.sigma_1, x));
+                 ncsn_format_real(c->noise.sigma_1, x));
         snprintf(why2, sizeof why2, "must be larger than noise.sigma_L (%s)",
-                 fmt_real(c->noise.sigma_L, y));
+                 ncsn_format_real(c->noise.sigma_L, y));
         return fail_pair(c, err, i_sL, why, i_s1, why2);
     }
     if (c->sample.low >= c->sample.high) {
         snprintf(why, sizeof why, "must be smaller than sample.high (%s)",
-                 fmt_real(c->sample.high, x));
+                 ncsn_format_real(c->sample.high, x));
         snprintf(why2, sizeof why2, "must be larger than sample.low (%s)",
-                 fmt_real(c->sample.low, y));
+                 ncsn_format_real(c->sample.low, y));
         return fail_pair(c, err, i_lo, why, i_hi, why2);
     }
     return 0;
-}
-
-/* ---------------------------------------------------------------- provenance */
-
-const char *ncsn_config_sigma_1_source(const ncsn_config *c) {
-    return c->noise.sigma_1_auto ? "technique1" : "explicit";
-}
-
-const char *ncsn_config_L_source(const ncsn_config *c) {
-    return c->noise.L_auto ? "technique2" : "explicit";
-}
-
-const char *ncsn_config_eps_source(const ncsn_config *c) {
-    return c->sample.eps_auto ? "technique3" : "explicit";
 }

@@ -4,37 +4,16 @@
  * shuffled by a fixed permutation (files are often sorted, by class or by time), and split
  * into the first N - m rows for training and the last m = round(dataset.holdout N) held
  * out for the metrics. Every failure is one line naming the key, the file and its dataset.
- * HDF5's own error printing is off while the file is read. */
-#include <errno.h>
+ * The file is read by ncsn_h5_read_array (h5util.h); this file words its failures. */
 #include <float.h>
 #include <hdf5.h>
-#include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "ncsn/h5util.h"
 #include "ncsn/dataset.h"
 
 #define MAX_D 4096 /* as config.c: the largest data dimension */
-
-/* err = "ORIGIN: KEY: reason" in config.h's style ("--set KEY: reason" for an override,
- * "KEY: reason" for a default). Returns -1. */
-static int key_error(const ncsn_config *c, const char *key, ncsn_error *err, const char *fmt,
-                     ...) NCSN_PRINTF(4, 5);
-static int key_error(const ncsn_config *c, const char *key, ncsn_error *err, const char *fmt,
-                     ...) {
-    char reason[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    int i = ncsn_config_key_index(key);
-    const char *origin = ncsn_config_origin(c, i);
-    if (strcmp(origin, "--set") == 0) return ncsn_seterr(err, "--set %s: %s", key, reason);
-    if (origin[0]) return ncsn_seterr(err, "%s: %s: %s", origin, key, reason);
-    return ncsn_seterr(err, "%s: %s", key, reason);
-}
 
 /* The fixed shuffle: perm (N) by Fisher-Yates with uniforms of counters (i, 2, 0). */
 static void fixed_permutation(int N, int *perm) {
@@ -49,106 +28,84 @@ static void fixed_permutation(int N, int *perm) {
     }
 }
 
-/* Reads path:key into *x (N, D) as double, checked. */
+/* Reads path:key into *x (N, D) as double (ncsn_h5_read_array), every value checked. */
 static int read_array(const ncsn_config *c, const char *path, const char *key, double **x,
                       int *N, int *D, ncsn_error *err) {
     const char *label = c->dataset.path;
-    FILE *probe = fopen(path, "rb");
-    if (!probe) return key_error(c, "dataset.path", err, "%s: cannot open (%s)", label,
-                                 strerror(errno));
-    fclose(probe);
-    htri_t is_hdf5 = H5Fis_hdf5(path);
-    if (is_hdf5 <= 0) return key_error(c, "dataset.path", err, "%s: not an HDF5 file", label);
-
-    int rc = -1;
-    hid_t file = H5I_INVALID_HID, obj = H5I_INVALID_HID, space = H5I_INVALID_HID,
-          type = H5I_INVALID_HID;
-    double *buf = NULL;
-    if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        key_error(c, "dataset.path", err, "%s: cannot open as HDF5", label);
-        goto done;
+    void *values = NULL;
+    ncsn_h5_array_info info;
+    const hsize_t *dims = info.dims;
+    switch (ncsn_h5_read_array(path, key, H5T_NATIVE_DOUBLE, sizeof(double), MAX_D, &values,
+                               &info)) {
+    case NCSN_H5_ARRAY_OK: break;
+    case NCSN_H5_ARRAY_NO_FILE:
+        return ncsn_config_key_error(err, c, "dataset.path", "%s: cannot open (%s)", label,
+                                     strerror(info.errnum));
+    case NCSN_H5_ARRAY_NOT_HDF5:
+        return ncsn_config_key_error(err, c, "dataset.path", "%s: not an HDF5 file", label);
+    case NCSN_H5_ARRAY_UNOPENABLE:
+        return ncsn_config_key_error(err, c, "dataset.path", "%s: cannot open as HDF5", label);
+    case NCSN_H5_ARRAY_NO_OBJECT:
+        return ncsn_config_key_error(err, c, "dataset.key", "%s has no dataset \"%s\"", label,
+                                     key);
+    case NCSN_H5_ARRAY_NOT_DATASET:
+        return ncsn_config_key_error(err, c, "dataset.key",
+                                     "%s: \"%s\" is a group, not a dataset of points", label,
+                                     key);
+    case NCSN_H5_ARRAY_BAD_RANK:
+        return ncsn_config_key_error(err, c, "dataset.key",
+                                     "%s:%s has rank %d, expected an (N, D) array of points",
+                                     label, key, info.rank);
+    case NCSN_H5_ARRAY_NOT_NUMBERS:
+        return ncsn_config_key_error(err, c, "dataset.key",
+                                     "%s:%s does not hold numbers (integer or float)", label,
+                                     key);
+    case NCSN_H5_ARRAY_BAD_SHAPE:
+        return ncsn_config_key_error(err, c, "dataset.key",
+                                     "%s:%s has shape (%llu, %llu): expected N >= 1 rows of 1 "
+                                     "to %d numbers", label, key, (unsigned long long)dims[0],
+                                     (unsigned long long)dims[1], MAX_D);
+    case NCSN_H5_ARRAY_UNREADABLE:
+        return ncsn_config_key_error(err, c, "dataset.key", "%s:%s: reading the values failed",
+                                     label, key);
     }
-    if ((obj = H5Oopen(file, key, H5P_DEFAULT)) < 0) {
-        key_error(c, "dataset.key", err, "%s has no dataset \"%s\"", label, key);
-        goto done;
-    }
-    if (H5Iget_type(obj) != H5I_DATASET) {
-        key_error(c, "dataset.key", err, "%s: \"%s\" is a group, not a dataset of points",
-                  label, key);
-        goto done;
-    }
-    space = H5Dget_space(obj);
-    type = H5Dget_type(obj);
-    int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
-    if (rank != 2) {
-        key_error(c, "dataset.key", err, "%s:%s has rank %d, expected an (N, D) array of points",
-                  label, key, rank);
-        goto done;
-    }
-    H5T_class_t cls = type < 0 ? H5T_NO_CLASS : H5Tget_class(type);
-    if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
-        key_error(c, "dataset.key", err, "%s:%s does not hold numbers (integer or float)",
-                  label, key);
-        goto done;
-    }
-    hsize_t dims[2] = {0, 0};
-    H5Sget_simple_extent_dims(space, dims, NULL);
-    if (dims[0] < 1 || dims[1] < 1 || dims[0] > INT_MAX || dims[1] > MAX_D ||
-        dims[0] * dims[1] > (hsize_t)(SIZE_MAX / sizeof(double))) {
-        key_error(c, "dataset.key", err, "%s:%s has shape (%llu, %llu): expected N >= 1 rows "
-                  "of 1 to %d numbers", label, key, (unsigned long long)dims[0],
-                  (unsigned long long)dims[1], MAX_D);
-        goto done;
-    }
-    buf = ncsn_xmalloc(sizeof(double) * (size_t)(dims[0] * dims[1]));
-    if (H5Dread(obj, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        key_error(c, "dataset.key", err, "%s:%s: reading the values failed", label, key);
-        goto done;
-    }
+    double *buf = values;
     for (size_t j = 0; j < (size_t)(dims[0] * dims[1]); j++) {
         if (isfinite(buf[j]) && fabs(buf[j]) <= FLT_MAX) continue;
-        key_error(c, "dataset.key", err, "%s:%s: row %zu, column %zu is %g: every value must be "
-                  "a finite number within float range", label, key, j / (size_t)dims[1],
-                  j % (size_t)dims[1], buf[j]);
-        goto done;
+        ncsn_config_key_error(err, c, "dataset.key",
+                              "%s:%s: row %zu, column %zu is %g: every value must be a finite "
+                              "number within float range", label, key, j / (size_t)dims[1],
+                              j % (size_t)dims[1], buf[j]);
+        free(buf);
+        return -1;
     }
     *x = buf;
-    buf = NULL;
     *N = (int)dims[0];
     *D = (int)dims[1];
-    rc = 0;
-done:
-    free(buf);
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    if (obj >= 0) H5Oclose(obj);
-    if (file >= 0) H5Fclose(file);
-    return rc;
+    return 0;
 }
 
 int ncsn_dataset_load_h5(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err) {
     const char *path = c->dataset.path, *key = c->dataset.key;
     snprintf(ds->label, sizeof ds->label, "%s:%s", path, key);
-    ncsn_h5_quiet quiet;
-    ncsn_h5_quiet_begin(&quiet);
     double *x = NULL;
     int N = 0, D = 0;
-    int rc = read_array(c, path, key, &x, &N, &D, err);
-    ncsn_h5_quiet_end(&quiet);
-    if (rc) return -1;
+    if (read_array(c, path, key, &x, &N, &D, err)) return -1;
+    int rc = 0;
 
     const double holdout = c->dataset.holdout;
     const int m = (int)floor(holdout * N + 0.5), n = c->dataset.n;
     if (!c->dataset.dim_auto && D != c->dataset.dim)
-        rc = key_error(c, "dataset.dim", err, "is %d, but %s:%s has rows of %d numbers",
-                       c->dataset.dim, path, key, D);
+        rc = ncsn_config_key_error(err, c, "dataset.dim", "is %d, but %s:%s has rows of %d "
+                                   "numbers", c->dataset.dim, path, key, D);
     else if (m < 2)
-        rc = key_error(c, "dataset.holdout", err, "%s:%s has %d rows: holding out %g of them "
-                       "keeps %d, fewer than the 2 the metrics need", path, key, N, holdout, m);
+        rc = ncsn_config_key_error(err, c, "dataset.holdout", "%s:%s has %d rows: holding out "
+                                   "%g of them keeps %d, fewer than the 2 the metrics need",
+                                   path, key, N, holdout, m);
     else if (N - m < n)
-        rc = key_error(c, "dataset.n", err, "is %d, but %s:%s has %d rows, and after holding "
-                       "out %d (dataset.holdout %g) only %d are left for training", n, path,
-                       key, N, m, holdout, N - m);
+        rc = ncsn_config_key_error(err, c, "dataset.n", "is %d, but %s:%s has %d rows, and "
+                                   "after holding out %d (dataset.holdout %g) only %d are left "
+                                   "for training", n, path, key, N, m, holdout, N - m);
     if (rc) {
         free(x);
         return -1;

@@ -1,4 +1,5 @@
-/* sweep/runner.c: `ncsn sweep`, the runner. Every MPI rank, rank 0 included, takes runs from
+/* sweep/runner.c: the runner of `ncsn sweep` (runner.h; the command's arguments and
+ * listing are cli/sweep.c). Every MPI rank, rank 0 included, takes runs from
  * the expanded sweep (sweep.h), costliest first, and runs them one at a time with OpenMP
  * threads inside. A rank takes a run by creating DIR/claims/<id> with O_EXCL, so runs are
  * handed out dynamically with no messages and no coordinator: no rank waits while work
@@ -25,7 +26,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <mpi.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,75 +35,14 @@
 #include <omp.h>
 #endif
 
-#include "ncsn/cli.h"
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/io.h"
 #include "ncsn/run.h"
+#include "ncsn/runner.h"
 #include "ncsn/summary.h"
 #include "ncsn/sweep.h"
-#include "ncsn/techniques.h"
-
-static const char *usage_sweep =
-    "usage: ncsn sweep [SWEEP.yaml] [-s KEY=VALUE ...] -o DIR [options]\n"
-    "       mpirun -n P ncsn sweep SWEEP.yaml -o DIR\n"
-    "\n"
-    "Runs every configuration of a sweep file (a run configuration in which any value may\n"
-    "be a list, plus an optional `sweep:` block with mode, trials and repeats) and writes\n"
-    "  DIR/runs/<id>.h5   one run file per configuration\n"
-    "  DIR/logs/<id>.log  each run's progress\n"
-    "  DIR/journal.log    every state change (queued, started, finished, failed,\n"
-    "                     interrupted, deferred)\n"
-    "  DIR/checkpoints/<id>.h5  the state of a run stopped part-way (removed when done)\n"
-    "  DIR/sweep.h5       the table /runs and links /run/<id> to every run file\n"
-    "Every MPI rank runs configurations, costliest first; OpenMP threads inside each.\n"
-    "Running the same command again continues: finished runs are kept, runs that were in\n"
-    "flight resume from their checkpoints (or start again if they have none). A different\n"
-    "sweep into an existing DIR is refused.\n"
-    "\n"
-    "SIGUSR1, SIGTERM or SIGINT stop the sweep cleanly: every rank stops its run at the\n"
-    "next training step or sampling level, saves its state to DIR/checkpoints/<id>.h5,\n"
-    "gives it back (journal: interrupted), takes no new run, and the sweep rewrites\n"
-    "DIR/sweep.h5 and exits 3; the next invocation resumes the run where it stopped, with\n"
-    "the same result as an uninterrupted run. Batch scripts requeue on exit 3 (jobs/).\n"
-    "Against hard kills, set train.checkpoint_every (steps) and sample.checkpoint_every\n"
-    "(levels) in the sweep file or with -s; they do not change results, so changing them\n"
-    "does not make the sweep a different one.\n"
-    "\n"
-    "  -s, --set KEY=VALUE  override one key; a list sweeps it (-s train.lr=[1e-3,1e-4])\n"
-    "  -o, --output DIR     the sweep directory (required)\n"
-    "  --dry-run            validate every configuration, list them, run nothing\n"
-    "  --retry-failed       run the failed runs (failed, diverged, non-finite) again\n"
-    "  --fail-fast          stop taking new runs after the first failure\n"
-    "  --shard I/N          take only runs whose index is I modulo N (job arrays)\n"
-    "  --deadline T         Unix time by which this invocation must end (default: the\n"
-    "                       environment's NCSN_DEADLINE, if set): a rank does not start a\n"
-    "                       run that, at the speed it measured on its earlier runs, would\n"
-    "                       end after T (journal: deferred; its first run always starts\n"
-    "                       unless T has passed)\n"
-    "  -q, --quiet          no progress lines\n"
-    "  -h, --help           this text\n"
-    "\n"
-    "Exit status: 0 every run complete, 1 some run failed or the sweep stopped early,\n"
-    "2 usage or configuration error (nothing is run), 3 interrupted by a signal or runs\n"
-    "deferred by --deadline: runs are left to do, and the same command continues.\n";
-
-typedef struct {
-    const char *file;
-    const char *dir;
-    const char *sets[256];
-    int n_sets;
-    int dry_run, retry_failed, fail_fast, quiet;
-    int shard_i, shard_n;
-    double deadline;    /* Unix time, 0: none */
-} sweep_args;
-
-/* MPI state: without a launcher the process is rank 0 of 1 and MPI is never started. */
-typedef struct {
-    int use_mpi;
-    int rank, size, local_size;
-    char host[256];
-} world;
+#include "ncsn/text.h"
 
 /* ---- small helpers: paths, files, journal ---------------------------------------- */
 
@@ -153,32 +92,6 @@ static int create_text_once(const char *path, const char *text, ncsn_error *err)
     return rc;
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = ncsn_xmalloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (n + 1 == cap) buf = realloc(buf, cap *= 2);
-        if (!buf) {
-            fclose(f);
-            return NULL;
-        }
-    }
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void iso_time(char *buf, size_t size) {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* One line "time=... event=... rest" appended with a single write(), so lines from
  * several ranks never interleave. */
 static void journal(const char *dir, const char *event, const char *fmt, ...)
@@ -186,7 +99,7 @@ static void journal(const char *dir, const char *event, const char *fmt, ...)
 static void journal(const char *dir, const char *event, const char *fmt, ...) {
     char path[4200], line[2048], when[32];
     path_of(path, sizeof path, dir, "journal.log", NULL, NULL);
-    iso_time(when, sizeof when);
+    ncsn_iso_time(when, sizeof when);
     int n = snprintf(line, sizeof line, "time=%s event=%s ", when, event);
     va_list ap;
     va_start(ap, fmt);
@@ -204,8 +117,10 @@ static void journal(const char *dir, const char *event, const char *fmt, ...) {
     close(fd);
 }
 
-static const char *signal_name(int sig) {
-    return sig == SIGUSR1 ? "USR1" : sig == SIGTERM ? "TERM" : sig == SIGINT ? "INT" : "other";
+/* The stop signal's name without "SIG" for the journal ("USR1"; "other" when unknown). */
+static const char *journal_signal(void) {
+    const char *name = ncsn_stop_signal_name();
+    return strncmp(name, "SIG", 3) == 0 ? name + 3 : "other";
 }
 
 /* Seconds since the epoch, for deadlines. */
@@ -217,36 +132,23 @@ static double unix_now(void) {
 
 /* ---- the state of every run, read from the directory ------------------------------ */
 
-enum run_state { QUEUED, RUNNING, DONE, FAILED };
-
-static enum run_state state_of(const char *dir, const char *id) {
-    char p[4200];
-    path_of(p, sizeof p, dir, "runs", id, ".failed");
-    if (exists(p)) return FAILED;
-    path_of(p, sizeof p, dir, "runs", id, ".h5");
-    if (exists(p)) return DONE;
-    path_of(p, sizeof p, dir, "claims", id, NULL);
-    if (exists(p)) return RUNNING;
-    return QUEUED;
-}
-
-static int in_shard(const sweep_args *a, const ncsn_sweep_run *r) {
+int ncsn_sweep_in_shard(const ncsn_sweep_options *a, const ncsn_sweep_run *r) {
     return a->shard_n <= 1 || (int)(r->index % (uint32_t)a->shard_n) == a->shard_i;
 }
 
 typedef struct {
-    int counts[4];      /* by enum run_state, over this invocation's shard */
+    int counts[4];      /* by ncsn_run_state, over this invocation's shard */
     double cost_left;   /* queued and running */
 } sweep_census;
 
-static sweep_census census(const char *dir, const ncsn_sweep *s, const sweep_args *a) {
+static sweep_census census(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a) {
     sweep_census c;
     memset(&c, 0, sizeof c);
     for (int k = 0; k < s->n_runs; k++) {
-        if (!in_shard(a, &s->runs[k])) continue;
-        enum run_state st = state_of(dir, s->runs[k].id);
+        if (!ncsn_sweep_in_shard(a, &s->runs[k])) continue;
+        ncsn_run_state st = ncsn_sweep_run_state(dir, s->runs[k].id);
         c.counts[st]++;
-        if (st == QUEUED || st == RUNNING) c.cost_left += s->runs[k].cost;
+        if (st == NCSN_RUN_QUEUED || st == NCSN_RUN_RUNNING) c.cost_left += s->runs[k].cost;
     }
     return c;
 }
@@ -256,7 +158,7 @@ static sweep_census census(const char *dir, const ncsn_sweep *s, const sweep_arg
 typedef struct {
     const char *dir;
     const ncsn_sweep *s;
-    const sweep_args *a;
+    const ncsn_sweep_options *a;
     double t0;
     int done_at_start;
     double cost_at_start;
@@ -280,14 +182,16 @@ static void print_progress(progress_state *p, int force) {
     if (!force && memcmp(c.counts, p->last.counts, sizeof c.counts) == 0) return;
     p->last = c;
     double elapsed = now - p->t0;
-    int finished = c.counts[DONE] + c.counts[FAILED] - p->done_at_start;
+    int finished = c.counts[NCSN_RUN_FINISHED] + c.counts[NCSN_RUN_FAILED] - p->done_at_start;
     double cost_done = p->cost_at_start - c.cost_left;
     double rate = elapsed > 0 ? 3600.0 * finished / elapsed : 0;
     double eta = cost_done > 0 ? c.cost_left * elapsed / cost_done : NAN;
     char eta_s[32];
-    fmt_duration(eta_s, sizeof eta_s, c.counts[QUEUED] + c.counts[RUNNING] == 0 ? 0 : eta);
+    const int left = c.counts[NCSN_RUN_QUEUED] + c.counts[NCSN_RUN_RUNNING];
+    fmt_duration(eta_s, sizeof eta_s, left == 0 ? 0 : eta);
     fprintf(stderr, "sweep done=%d failed=%d running=%d queued=%d runs_per_hour=%.1f eta=%s\n",
-            c.counts[DONE], c.counts[FAILED], c.counts[RUNNING], c.counts[QUEUED], rate, eta_s);
+            c.counts[NCSN_RUN_FINISHED], c.counts[NCSN_RUN_FAILED], c.counts[NCSN_RUN_RUNNING],
+            c.counts[NCSN_RUN_QUEUED], rate, eta_s);
     fflush(stderr);
 }
 
@@ -299,85 +203,6 @@ static void run_progress(const char *phase, int64_t done, int64_t total, double 
     if (p->a && !p->a->quiet) print_progress(p, 0);
 }
 
-/* ---- argument parsing ------------------------------------------------------------- */
-
-/* A deadline: Unix time in seconds (fractions allowed); "" or "0" is none. */
-static int parse_deadline(const char *what, const char *text, double *out) {
-    char *end;
-    errno = 0;
-    double t = text[0] ? strtod(text, &end) : 0;
-    if (text[0] && (errno != 0 || *end != '\0' || !isfinite(t) || t < 0)) {
-        fprintf(stderr, "ncsn sweep: %s %s: expected a Unix time in seconds\n", what, text);
-        return -1;
-    }
-    *out = t;
-    return 0;
-}
-
-static int parse_args(int argc, char **argv, sweep_args *a) {
-    memset(a, 0, sizeof *a);
-    int have_deadline = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *val = NULL;
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-            fputs(usage_sweep, stdout);
-            return 1;
-        } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
-            a->quiet = 1;
-        } else if (!strcmp(arg, "--dry-run")) {
-            a->dry_run = 1;
-        } else if (!strcmp(arg, "--retry-failed")) {
-            a->retry_failed = 1;
-        } else if (!strcmp(arg, "--fail-fast")) {
-            a->fail_fast = 1;
-        } else if (!strcmp(arg, "-s") || !strcmp(arg, "--set") || !strcmp(arg, "-o") ||
-                   !strcmp(arg, "--output") || !strcmp(arg, "--shard") ||
-                   !strcmp(arg, "--deadline")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "ncsn sweep: %s needs a value\n", arg);
-                return -1;
-            }
-            val = argv[++i];
-            if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
-                a->dir = val;
-            } else if (!strcmp(arg, "--deadline")) {
-                if (parse_deadline("--deadline", val, &a->deadline) != 0) return -1;
-                have_deadline = 1;
-            } else if (!strcmp(arg, "--shard")) {
-                char tail;
-                if (sscanf(val, "%d/%d%c", &a->shard_i, &a->shard_n, &tail) != 2 ||
-                    a->shard_n < 1 || a->shard_i < 0 || a->shard_i >= a->shard_n) {
-                    fprintf(stderr, "ncsn sweep: --shard %s: expected I/N with 0 <= I < N\n", val);
-                    return -1;
-                }
-            } else {
-                if (a->n_sets == 256) {
-                    fprintf(stderr, "ncsn sweep: more than 256 overrides\n");
-                    return -1;
-                }
-                a->sets[a->n_sets++] = val;
-            }
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "ncsn sweep: unknown option %s (see ncsn sweep --help)\n", arg);
-            return -1;
-        } else if (!a->file) {
-            a->file = arg;
-        } else {
-            fprintf(stderr, "ncsn sweep: unexpected argument %s\n", arg);
-            return -1;
-        }
-    }
-    if (!a->dir && !a->dry_run) {
-        fprintf(stderr, "ncsn sweep: -o DIR is required (see ncsn sweep --help)\n");
-        return -1;
-    }
-    const char *env = getenv("NCSN_DEADLINE");
-    if (!have_deadline && env && parse_deadline("NCSN_DEADLINE", env, &a->deadline) != 0)
-        return -1;
-    return 0;
-}
-
 /* ---- MPI --------------------------------------------------------------------------- */
 
 static int launched_by_mpi(void) {
@@ -385,7 +210,7 @@ static int launched_by_mpi(void) {
            getenv("PMI_SIZE");
 }
 
-static void world_start(world *w, int *argc, char ***argv) {
+void ncsn_world_start(ncsn_world *w, int *argc, char ***argv) {
     memset(w, 0, sizeof *w);
     w->size = w->local_size = 1;
     if (gethostname(w->host, sizeof w->host - 1) != 0) strcpy(w->host, "unknown");
@@ -402,7 +227,7 @@ static void world_start(world *w, int *argc, char ***argv) {
 
 /* Waits for every rank without spinning: a non-blocking barrier polled every 50 ms.
  * While it waits, rank 0 reports the sweep's progress. */
-static void world_wait(world *w, progress_state *p) {
+static void world_wait(ncsn_world *w, progress_state *p) {
     if (!w->use_mpi) return;
     MPI_Request req;
     MPI_Ibarrier(MPI_COMM_WORLD, &req);
@@ -417,19 +242,19 @@ static void world_wait(world *w, progress_state *p) {
 }
 
 /* The largest of every rank's value. */
-static int world_max(world *w, int value) {
+static int world_max(ncsn_world *w, int value) {
     int worst = value;
     if (w->use_mpi) MPI_Allreduce(&value, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     return worst;
 }
 
 /* Rank 0's verdict (an exit status) shared with every rank. */
-static int world_share(world *w, int status) {
+static int world_share(ncsn_world *w, int status) {
     if (w->use_mpi) MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return status;
 }
 
-static int world_end(world *w, int status) {
+int ncsn_world_end(ncsn_world *w, int status) {
     if (w->use_mpi) {
         int worst = status;
         MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -440,7 +265,7 @@ static int world_end(world *w, int status) {
 }
 
 /* Without OMP_NUM_THREADS, ranks sharing a node share its cores. */
-static void choose_threads(const world *w) {
+static void choose_threads(const ncsn_world *w) {
 #ifdef _OPENMP
     if (getenv("OMP_NUM_THREADS") || w->local_size <= 1) return;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -449,40 +274,6 @@ static void choose_threads(const world *w) {
 #else
     (void)w;
 #endif
-}
-
-/* ---- listing (--dry-run) ----------------------------------------------------------- */
-
-/* The value of key in c as flow YAML ("auto" for values still to be resolved). */
-static void value_text(const ncsn_config *c, const char *key, char *buf, size_t size) {
-    char *text = ncsn_config_key_to_yaml(c, ncsn_config_key_index(key));
-    snprintf(buf, size, "%s", text ? text : "?");
-    free(text);
-}
-
-static void list_runs(const ncsn_sweep *s, const sweep_args *a) {
-    double total = 0;
-    for (int k = 0; k < s->n_runs; k++) total += s->runs[k].cost;
-    printf("%d runs", s->n_runs);
-    if (s->repeats > 1) printf(" (%d configurations x %d repeats)", s->n_runs / s->repeats, s->repeats);
-    printf(", swept: ");
-    for (int j = 0; j < s->n_swept; j++) printf("%s%s", j ? ", " : "", s->swept_keys[j]);
-    printf("%s\n", s->n_swept ? "" : "nothing");
-    printf("%-12s %8s %20s", "id", "cost%", "seed");
-    for (int j = 0; j < s->n_swept; j++) printf("  %s", s->swept_keys[j]);
-    printf("\n");
-    for (int k = 0; k < s->n_runs; k++) {
-        const ncsn_sweep_run *r = &s->runs[k];
-        if (!in_shard(a, r)) continue;
-        printf("%-12s %8.2f %20llu", r->id, total > 0 ? 100 * r->cost / total : 0,
-               (unsigned long long)r->cfg.seed);
-        for (int j = 0; j < s->n_swept; j++) {
-            char v[256];
-            value_text(&r->cfg, s->swept_keys[j], v, sizeof v);
-            printf("  %s", v);
-        }
-        printf("\n");
-    }
 }
 
 /* ---- preparing the directory (rank 0) ----------------------------------------------- */
@@ -495,7 +286,7 @@ static void remove_temporaries(const char *dir, const char *sub, const char *id)
     ncsn_remove_prefixed(d, prefix);
 }
 
-static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a,
+static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a,
                        ncsn_error *err) {
     char p[4200];
     if (make_dir(dir, err) != 0) return NCSN_EXIT_RUNTIME;
@@ -505,7 +296,8 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
         if (make_dir(p, err) != 0) return NCSN_EXIT_RUNTIME;
     }
     path_of(p, sizeof p, dir, "sweep.txt", NULL, NULL);
-    char *have = read_text(p);
+    char *have;
+    ncsn_read_file(p, &have, NULL, NULL); /* NULL: none yet */
     if (have && strcmp(have, s->canonical) != 0) {
         free(have);
         ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory", dir, p);
@@ -517,7 +309,7 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
         if (created) {
             journal(dir, "created", "runs=%d", s->n_runs);
             for (int k = 0; k < s->n_runs; k++) journal(dir, "queued", "id=%s", s->runs[k].id);
-        } else if ((have = read_text(p)) == NULL || strcmp(have, s->canonical) != 0) {
+        } else if (ncsn_read_file(p, &have, NULL, NULL) != 0 || strcmp(have, s->canonical) != 0) {
             /* another process created it a moment ago */
             free(have);
             ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory",
@@ -530,19 +322,20 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
      * runs too with --retry-failed. Only this shard's runs are touched. */
     for (int k = 0; k < s->n_runs; k++) {
         const ncsn_sweep_run *r = &s->runs[k];
-        if (!in_shard(a, r)) continue;
-        enum run_state st = state_of(dir, r->id);
+        if (!ncsn_sweep_in_shard(a, r)) continue;
+        ncsn_run_state st = ncsn_sweep_run_state(dir, r->id);
         char claim[4200];
         path_of(claim, sizeof claim, dir, "claims", r->id, NULL);
-        if (st == RUNNING) {
+        if (st == NCSN_RUN_RUNNING) {
             unlink(claim);
             remove_temporaries(dir, "runs", r->id);
             remove_temporaries(dir, "checkpoints", r->id);
             journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
-        } else if (st == DONE) { /* a checkpoint left by a stop between write and removal */
+        } else if (st == NCSN_RUN_FINISHED) {
+            /* a checkpoint left by a stop between write and removal */
             path_of(p, sizeof p, dir, "checkpoints", r->id, ".h5");
             unlink(p);
-        } else if (st == FAILED && a->retry_failed) {
+        } else if (st == NCSN_RUN_FAILED && a->retry_failed) {
             path_of(p, sizeof p, dir, "runs", r->id, ".failed");
             unlink(p);
             path_of(p, sizeof p, dir, "runs", r->id, ".h5");
@@ -558,7 +351,7 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const sweep_args *a
 
 /* ---- running ------------------------------------------------------------------------- */
 
-static int claim(const char *dir, const char *id, const world *w) {
+static int claim(const char *dir, const char *id, const ncsn_world *w) {
     char p[4200];
     path_of(p, sizeof p, dir, "claims", id, NULL);
     int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -576,7 +369,7 @@ enum run_outcome { RUN_COMPLETE, RUN_FAILED, RUN_INTERRUPTED };
 
 /* Runs one configuration (claimed by this rank). An interrupted run is given back: its
  * claim is removed, so it is queued again, and nothing else of it remains but its log. */
-static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const world *w,
+static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const ncsn_world *w,
                                 progress_state *p, double *seconds_out) {
     char log_path[4200], out[4200], failed[4200], checkpoint[4200];
     path_of(log_path, sizeof log_path, dir, "logs", r->id, ".log");
@@ -591,7 +384,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
     if (log) {
         char *yaml = ncsn_config_to_yaml(&r->cfg);
         char when[32];
-        iso_time(when, sizeof when);
+        ncsn_iso_time(when, sizeof when);
         fprintf(log, "# %s run %s on rank %d (%s), seed %llu\n%s", when, r->id, w->rank,
                 w->host, (unsigned long long)r->cfg.seed, yaml);
         free(yaml);
@@ -601,21 +394,21 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
     ncsn_run_options opt = {0, r->index, run_progress, p, log, checkpoint};
     ncsn_error err = {{0}};
     double t0 = ncsn_now();
-    int rc = ncsn_run(&r->cfg, out, &opt, &err);
+    const ncsn_outcome o = ncsn_run_outcome(&r->cfg, out, &opt, &err);
     double seconds = ncsn_now() - t0;
     *seconds_out = seconds;
-    enum run_outcome outcome = rc == NCSN_EXIT_OK ? RUN_COMPLETE : RUN_FAILED;
-    if (rc == NCSN_EXIT_OK) {
+    enum run_outcome outcome = o == NCSN_OUTCOME_COMPLETE ? RUN_COMPLETE : RUN_FAILED;
+    if (o == NCSN_OUTCOME_COMPLETE) {
         journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.2f", r->id, w->rank,
                 seconds);
-    } else if (rc == NCSN_EXIT_INTERRUPTED) {
+    } else if (o == NCSN_OUTCOME_INTERRUPTED) {
         outcome = RUN_INTERRUPTED;
         char claim_path[4200];
         path_of(claim_path, sizeof claim_path, dir, "claims", r->id, NULL);
         unlink(claim_path);
         const int saved = exists(checkpoint);
         journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.2f%s%s%s",
-                r->id, signal_name(ncsn_stop_signal()), w->rank, seconds,
+                r->id, journal_signal(), w->rank, seconds,
                 saved ? " checkpoint=checkpoints/" : "", saved ? r->id : "", saved ? ".h5" : "");
         if (log) fprintf(log, "interrupted: %s\n", err.msg);
     } else {
@@ -626,10 +419,8 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         snprintf(text, sizeof text, "%s\n", err.msg);
         if (write_text_atomic(failed, text, &werr) != 0)
             fprintf(stderr, "ncsn sweep: %s\n", werr.msg);
-        const char *status = !exists(out) ? "failed"
-                             : strstr(err.msg, "diverged") ? "diverged" : "nonfinite_samples";
         journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.2f reason=\"%s\"", r->id,
-                w->rank, status, seconds, err.msg);
+                w->rank, ncsn_outcome_status(o), seconds, err.msg);
         if (log) fprintf(log, "failed: %s\n", err.msg);
     }
     if (log) fclose(log);
@@ -677,8 +468,8 @@ typedef struct {
 /* Takes runs, costliest first, until none is left, a failure under --fail-fast, or a stop
  * signal. With a deadline, skips (defers) runs that would not end before it at the speed
  * (cost per second) measured on this rank's complete runs so far. */
-static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *a,
-                        const world *w, progress_state *p) {
+static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a,
+                        const ncsn_world *w, progress_state *p) {
     ncsn_sweep_run **order = ncsn_xmalloc(sizeof *order * (size_t)(s->n_runs ? s->n_runs : 1));
     for (int k = 0; k < s->n_runs; k++) order[k] = &s->runs[k];
     qsort(order, (size_t)s->n_runs, sizeof *order, by_cost_desc);
@@ -693,7 +484,8 @@ static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *
             break;
         }
         if (a->fail_fast && exists(stop)) break;
-        if (!in_shard(a, r) || state_of(dir, r->id) != QUEUED) continue;
+        if (!ncsn_sweep_in_shard(a, r) || ncsn_sweep_run_state(dir, r->id) != NCSN_RUN_QUEUED)
+            continue;
         const double work_left = a->deadline > 0 ? cost_left(dir, r) : r->cost;
         if (a->deadline > 0) {
             const double left = a->deadline - unix_now();
@@ -732,109 +524,84 @@ static work_result work(const char *dir, const ncsn_sweep *s, const sweep_args *
     return res;
 }
 
-int ncsn_cmd_sweep(int argc, char **argv) {
-    world w;
-    world_start(&w, &argc, &argv);
-    ncsn_stop_install(); /* after MPI_Init, so that these handlers are ours */
-    sweep_args a;
-    int p = parse_args(argc, argv, &a);
-    if (p != 0) return world_end(&w, p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE);
+/* Rank 0's opening: the journal's sweep_started line, the first progress lines and the
+ * summary. */
+static void announce(const ncsn_sweep *s, const ncsn_sweep_options *a, const ncsn_world *w,
+                     progress_state *prog, int todo) {
+    char job[160] = "", when[64] = "";
+    const char *job_id = getenv("SLURM_JOB_ID"), *restarts = getenv("SLURM_RESTART_COUNT");
+    if (job_id)
+        snprintf(job, sizeof job, " slurm_job=%.40s restart=%.20s", job_id,
+                 restarts ? restarts : "0");
+    if (a->deadline > 0)
+        snprintf(when, sizeof when, " deadline=%.0f seconds_left=%.0f", a->deadline,
+                 a->deadline - unix_now());
+    journal(a->dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s", w->size,
+            s->n_runs, todo, w->host, (long)getpid(), job, when);
+    if (!a->quiet) {
+        fprintf(stderr, "sweep dir=%s runs=%d todo=%d ranks=%d threads_per_rank=%d\n", a->dir,
+                s->n_runs, todo, w->size, ncsn_max_threads());
+        print_progress(prog, 1);
+    }
+    refresh_summary(a->dir, s, 1);
+}
 
-    ncsn_sweep s;
-    memset(&s, 0, sizeof s);
-    ncsn_error err = {{0}};
-    if (ncsn_sweep_load(&s, a.file, a.sets, a.n_sets, &err) != 0) {
-        if (w.rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
-        return world_end(&w, NCSN_EXIT_USAGE);
-    }
-    for (int k = 0; k < s.n_runs; k++) {
-        /* Technique 2 has no solution for D <= 4: say so before any work starts */
-        double gamma;
-        ncsn_error terr;
-        if (s.runs[k].cfg.noise.L_auto && s.runs[k].cfg.dataset.dim > 0 &&
-            ncsn_t2_solve_gamma(s.runs[k].cfg.dataset.dim, &gamma, &terr) != 0) {
-            int i = ncsn_config_key_index("noise.L");
-            const char *origin = ncsn_config_origin(&s.runs[k].cfg, i);
-            if (w.rank == 0)
-                fprintf(stderr, "ncsn sweep: %s%snoise.L: auto (run %s): %s\n", origin,
-                        origin[0] ? ": " : "", s.runs[k].id, terr.msg);
-            ncsn_sweep_free(&s);
-            return world_end(&w, NCSN_EXIT_USAGE);
-        }
-    }
-    if (a.dry_run) {
-        if (w.rank == 0) list_runs(&s, &a);
-        ncsn_sweep_free(&s);
-        return world_end(&w, NCSN_EXIT_OK);
-    }
-    choose_threads(&w);
-
+/* Rank 0's closing: the summary, the journal's sweep_ended line and the verdict. stopped:
+ * the largest enum stop_reason of every rank. Returns the exit status. */
+static int conclude(const ncsn_sweep *s, const ncsn_sweep_options *a, progress_state *prog,
+                    int stopped) {
     int status = NCSN_EXIT_OK;
-    if (w.rank == 0) status = prepare_dir(a.dir, &s, &a, &err);
-    if (world_share(&w, status) != NCSN_EXIT_OK) {
-        if (w.rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
-        ncsn_sweep_free(&s);
-        return world_end(&w, status);
+    refresh_summary(a->dir, s, 1);
+    sweep_census c = census(a->dir, s, a);
+    const int left = c.counts[NCSN_RUN_QUEUED] + c.counts[NCSN_RUN_RUNNING];
+    const char *why = !stopped || left == 0 ? ""
+                      : stopped == STOP_SIGNAL ? " stopped=signal" : " stopped=deadline";
+    journal(a->dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[NCSN_RUN_FINISHED],
+            c.counts[NCSN_RUN_FAILED], left, why);
+    if (!a->quiet) print_progress(prog, 1);
+    if (stopped && left > 0) {
+        if (stopped == STOP_SIGNAL)
+            fprintf(stderr, "ncsn sweep: interrupted by %s: %d runs left to do (the runs "
+                    "in flight were given back); run the same command again to continue\n",
+                    ncsn_stop_signal() ? ncsn_stop_signal_name() : "a signal to another rank",
+                    left);
+        else
+            fprintf(stderr, "ncsn sweep: %d runs deferred: they would not end before the "
+                    "deadline; run the same command again to continue\n", left);
+        status = NCSN_EXIT_INTERRUPTED;
+    } else if (c.counts[NCSN_RUN_FAILED] > 0 || left > 0) {
+        fprintf(stderr, "ncsn sweep: %d of %d runs failed, %d not run; see %s/journal.log\n",
+                c.counts[NCSN_RUN_FAILED],
+                c.counts[NCSN_RUN_FINISHED] + c.counts[NCSN_RUN_FAILED] + left, left, a->dir);
+        status = NCSN_EXIT_RUNTIME;
+    }
+    printf("%s/sweep.h5\n", a->dir);
+    return status;
+}
+
+int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *a, ncsn_world *w) {
+    choose_threads(w);
+    ncsn_error err = {{0}};
+    int status = NCSN_EXIT_OK;
+    if (w->rank == 0) status = prepare_dir(a->dir, s, a, &err);
+    if (world_share(w, status) != NCSN_EXIT_OK) {
+        if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+        return status;
     }
     progress_state prog;
     memset(&prog, 0, sizeof prog);
-    prog.dir = a.dir;
-    prog.s = &s;
-    prog.a = w.rank == 0 ? &a : NULL; /* only rank 0 reports the sweep */
+    prog.dir = a->dir;
+    prog.s = s;
+    prog.a = w->rank == 0 ? a : NULL; /* only rank 0 reports the sweep */
     prog.t0 = ncsn_now();
-    sweep_census c0 = census(a.dir, &s, &a);
-    prog.done_at_start = c0.counts[DONE] + c0.counts[FAILED];
+    const sweep_census c0 = census(a->dir, s, a);
+    prog.done_at_start = c0.counts[NCSN_RUN_FINISHED] + c0.counts[NCSN_RUN_FAILED];
     prog.cost_at_start = c0.cost_left;
-    if (w.rank == 0) {
-        char job[160] = "", when[64] = "";
-        const char *job_id = getenv("SLURM_JOB_ID"), *restarts = getenv("SLURM_RESTART_COUNT");
-        if (job_id)
-            snprintf(job, sizeof job, " slurm_job=%.40s restart=%.20s", job_id,
-                     restarts ? restarts : "0");
-        if (a.deadline > 0)
-            snprintf(when, sizeof when, " deadline=%.0f seconds_left=%.0f", a.deadline,
-                     a.deadline - unix_now());
-        journal(a.dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s", w.size,
-                s.n_runs, c0.counts[QUEUED], w.host, (long)getpid(), job, when);
-        if (!a.quiet) {
-            fprintf(stderr, "sweep dir=%s runs=%d todo=%d ranks=%d threads_per_rank=%d\n",
-                    a.dir, s.n_runs, c0.counts[QUEUED], w.size, ncsn_max_threads());
-            print_progress(&prog, 1);
-        }
-        refresh_summary(a.dir, &s, 1);
-    }
+    if (w->rank == 0) announce(s, a, w, &prog, c0.counts[NCSN_RUN_QUEUED]);
 
-    work_result res = work(a.dir, &s, &a, &w, &prog);
-    world_wait(&w, w.rank == 0 && !a.quiet ? &prog : NULL);
-    int stopped = world_max(&w, ncsn_stop_requested() ? STOP_SIGNAL : (int)res.stopped);
-
-    if (w.rank == 0) {
-        refresh_summary(a.dir, &s, 1);
-        sweep_census c = census(a.dir, &s, &a);
-        const int left = c.counts[QUEUED] + c.counts[RUNNING];
-        const char *why = !stopped || left == 0 ? ""
-                          : stopped == STOP_SIGNAL ? " stopped=signal" : " stopped=deadline";
-        journal(a.dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[DONE],
-                c.counts[FAILED], left, why);
-        if (!a.quiet) print_progress(&prog, 1);
-        if (stopped && left > 0) {
-            if (stopped == STOP_SIGNAL)
-                fprintf(stderr, "ncsn sweep: interrupted by %s%s: %d runs left to do (the runs "
-                        "in flight were given back); run the same command again to continue\n",
-                        ncsn_stop_signal() ? "SIG" : "a signal to another rank",
-                        ncsn_stop_signal() ? signal_name(ncsn_stop_signal()) : "", left);
-            else
-                fprintf(stderr, "ncsn sweep: %d runs deferred: they would not end before the "
-                        "deadline; run the same command again to continue\n", left);
-            status = NCSN_EXIT_INTERRUPTED;
-        } else if (c.counts[FAILED] > 0 || left > 0) {
-            fprintf(stderr, "ncsn sweep: %d of %d runs failed, %d not run; see %s/journal.log\n",
-                    c.counts[FAILED], c.counts[DONE] + c.counts[FAILED] + c.counts[QUEUED] +
-                    c.counts[RUNNING], c.counts[QUEUED] + c.counts[RUNNING], a.dir);
-            status = NCSN_EXIT_RUNTIME;
-        }
-        printf("%s/sweep.h5\n", a.dir);
-    }
-    ncsn_sweep_free(&s);
-    return world_end(&w, status);
+    const work_result res = work(a->dir, s, a, w, &prog);
+    world_wait(w, w->rank == 0 && !a->quiet ? &prog : NULL);
+    const int stopped = world_max(w, ncsn_stop_requested() ? STOP_SIGNAL : (int)res.stopped);
+    if (w->rank == 0) status = conclude(s, a, &prog, stopped);
+    return status;
 }

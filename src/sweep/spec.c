@@ -25,9 +25,10 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "ncsn/rng.h"
+#include "ncsn/text.h"
+#include "ncsn/yaml.h"
 
 #define MAX_RUNS NCSN_SWEEP_MAX_RUNS
 #define L_AUTO_COST 100 /* noise.L assumed for the cost of a run whose L is auto */
@@ -64,117 +65,25 @@ static int in_run(ncsn_error *err, const char *id) {
     return -1;
 }
 
-static int line_of(const yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 0; }
-
-static const char *scalar_text(const yaml_node_t *n) {
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static const char *plain_text(const yaml_node_t *n) {
-    const char *t = scalar_text(n);
-    return t && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? t : NULL;
-}
-
-static int is_null(const yaml_node_t *n) {
-    const char *t = plain_text(n);
-    return !n || (t && (!t[0] || !strcmp(t, "~") || !strcasecmp(t, "null")));
-}
-
-/* What a node holds, for "got ...": 3, "fast", a list, a map, an empty value (as the
- * configuration module writes them). */
-static const char *got(const yaml_node_t *n, char *buf, size_t size) {
-    if (is_null(n)) return "an empty value";
-    if (n->type == YAML_MAPPING_NODE) return "a map";
-    if (n->type == YAML_SEQUENCE_NODE) return "a list";
-    const char *t = scalar_text(n);
-    char *end;
-    (void)strtod(t, &end);
-    int number = plain_text(n) && *end == 0;
-    snprintf(buf, size, number ? "%.60s" : "\"%.60s%s\"", t, strlen(t) > 60 ? "..." : "");
-    return buf;
-}
-
-static int items(const yaml_node_t *n) {
-    return (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
-
-static yaml_node_t *item(yaml_document_t *d, const yaml_node_t *n, int i) {
-    return yaml_document_get_node(d, n->data.sequence.items.start[i]);
-}
-
 /* How deep lists nest in n: 0 for a scalar or map, 1 for [1, 2], 2 for [[1], [2]]. */
 static int depth(yaml_document_t *d, const yaml_node_t *n) {
     if (n->type != YAML_SEQUENCE_NODE) return 0;
     int deepest = 0;
-    for (int i = 0; i < items(n); i++) {
-        int k = depth(d, item(d, n, i));
+    for (int i = 0; i < ncsn_yaml_items(n); i++) {
+        int k = depth(d, ncsn_yaml_item(d, n, i));
         if (k > deepest) deepest = k;
     }
     return 1 + deepest;
 }
 
-/* A finite number, the whole of a plain scalar: 0, else -1. */
-static int scalar_number(const yaml_node_t *n, double *x) {
-    const char *t = plain_text(n);
-    if (!t || !t[0] || !strchr("+-.0123456789", t[0])) return -1;
-    char *end;
-    errno = 0;
-    *x = strtod(t, &end);
-    return *end || !isfinite(*x) ? -1 : 0;
-}
-
 /* ---------------------------------------------------------------- YAML text */
 
-/* Parses text into *doc (which owns it on success). label names a file (errors
- * `label:LINE`), set_key an override (errors `--set KEY`). An empty text gives a
- * document without a root. */
+/* Parses text into *doc (ncsn_yaml_parse). label names a file (errors `label:LINE`),
+ * set_key an override (errors `--set KEY`). */
 static int parse(yaml_document_t *doc, const char *text, size_t len, const char *label,
                  const char *set_key, ncsn_error *err) {
-    const char *tab = memchr(text, '\t', len);
-    if (tab) {
-        int line = 1;
-        for (const char *p = text; p < tab; p++) line += *p == '\n';
-        if (set_key) return fail(err, NULL, 0, set_key, "tab character in the value");
-        return fail(err, label, line, NULL, "tab character: indent YAML with spaces");
-    }
-    const size_t deep = ncsn_yaml_too_deep(text, len);
-    if (deep)
-        return fail(err, label, (int)deep, set_key, "lists or maps nested more than %d deep",
-                    NCSN_YAML_MAX_DEPTH);
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return fail(err, label, 0, set_key, "cannot start the YAML parser");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    int rc = 0, loaded = yaml_parser_load(&parser, doc);
-    if (!loaded) {
-        rc = -1;
-    } else if (yaml_document_get_root_node(doc)) {
-        yaml_document_t next;
-        if (!yaml_parser_load(&parser, &next)) {
-            rc = -1;
-        } else {
-            yaml_node_t *root = yaml_document_get_root_node(&next);
-            if (root && set_key) rc = fail(err, NULL, 0, set_key, "more than one YAML document");
-            else if (root)
-                rc = fail(err, label, line_of(root),
-                          NULL, "a second YAML document; one sweep per file");
-            if (rc) rc = -2;
-            yaml_document_delete(&next);
-        }
-    }
-    if (rc == -1) {
-        char context[200] = "";
-        if (parser.context) snprintf(context, sizeof context, " (%s)", parser.context);
-        const char *problem = parser.problem ? parser.problem : "unknown problem";
-        if (set_key) fail(err, NULL, 0, set_key, "YAML syntax error in the value: %s%s", problem,
-                          context);
-        else fail(err, label, (int)parser.problem_mark.line + 1, NULL, "YAML syntax error: %s%s",
-                  problem, context);
-    }
-    if (rc && loaded) yaml_document_delete(doc);
-    if (rc) memset(doc, 0, sizeof *doc);
-    yaml_parser_delete(&parser);
-    return rc ? -1 : 0;
+    const ncsn_yaml_source src = {label, 0, set_key, "sweep"};
+    return ncsn_yaml_parse(doc, text, len, &src, err);
 }
 
 /* Writes node n back out as flow YAML. With align, line breaks put each node on the line
@@ -188,8 +97,8 @@ typedef struct {
 } emitter;
 
 static void emit_scalar(emitter *e, const yaml_node_t *n, int root) {
-    const char *t = scalar_text(n);
-    if (plain_text(n)) {
+    const char *t = ncsn_yaml_scalar(n);
+    if (ncsn_yaml_plain(n)) {
         size_t len = strlen(t);
         if (len == 0) {
             fputs(root ? "" : "~", e->f);
@@ -216,9 +125,9 @@ static void emit(emitter *e, yaml_node_t *n, int root) {
     switch (n->type) {
     case YAML_SEQUENCE_NODE:
         fputc('[', e->f);
-        for (int i = 0; i < items(n); i++) {
+        for (int i = 0; i < ncsn_yaml_items(n); i++) {
             if (i) fputs(", ", e->f);
-            emit(e, item(e->doc, n, i), 0);
+            emit(e, ncsn_yaml_item(e->doc, n, i), 0);
         }
         fputc(']', e->f);
         break;
@@ -338,7 +247,7 @@ static int distribution_of(yaml_document_t *d, const yaml_node_t *n) {
     if (n->type != YAML_MAPPING_NODE ||
         n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
         return -1;
-    const char *t = scalar_text(yaml_document_get_node(d, n->data.mapping.pairs.start->key));
+    const char *t = ncsn_yaml_scalar(yaml_document_get_node(d, n->data.mapping.pairs.start->key));
     for (int j = 0; t && j < 3; j++)
         if (strcmp(t, distributions[j]) == 0) return j;
     return -1;
@@ -360,14 +269,14 @@ static int take_value(plan *pl, int i, yaml_document_t *d, yaml_node_t *vn, cons
         char g[100];
         p->distribution = 1;
         p->dist = distributions[dist];
-        p->line = file ? line_of(vn) : 0;
-        if (args->type != YAML_SEQUENCE_NODE || items(args) == 0)
+        p->line = file ? ncsn_yaml_line(vn) : 0;
+        if (args->type != YAML_SEQUENCE_NODE || ncsn_yaml_items(args) == 0)
             return fail(err, file, p->line, key, "%s: expected a non-empty list, got %s",
-                        p->dist, got(args, g, sizeof g));
+                        p->dist, ncsn_yaml_got(args, g, sizeof g));
         if (dist == 2) { /* choice */
-            for (int j = 0; j < items(args); j++) {
-                yaml_node_t *e = item(d, args, j);
-                spec_add(p, node_text(d, e, file ? line_of(e) : 0), file, line_of(e));
+            for (int j = 0; j < ncsn_yaml_items(args); j++) {
+                yaml_node_t *e = ncsn_yaml_item(d, args, j);
+                spec_add(p, node_text(d, e, file ? ncsn_yaml_line(e) : 0), file, ncsn_yaml_line(e));
             }
             return 0;
         }
@@ -376,21 +285,21 @@ static int take_value(plan *pl, int i, yaml_document_t *d, yaml_node_t *vn, cons
             return fail(err, file, p->line, key,
                         "%s draws numbers; use a list or {choice: [...]} for this key", p->dist);
         double ab[2];
-        for (int j = 0; j < 2 && j < items(args); j++) {
-            yaml_node_t *e = item(d, args, j);
-            if (scalar_number(e, &ab[j]))
-                return fail(err, file, file ? line_of(e) : 0, key,
+        for (int j = 0; j < 2 && j < ncsn_yaml_items(args); j++) {
+            yaml_node_t *e = ncsn_yaml_item(d, args, j);
+            if (ncsn_yaml_real(e, &ab[j]) != 0)
+                return fail(err, file, file ? ncsn_yaml_line(e) : 0, key,
                             "%s: expected [a, b] with a and b numbers, got %s", p->dist,
-                            got(e, g, sizeof g));
+                            ncsn_yaml_got(e, g, sizeof g));
             if (pl->shape[i].numeric == INTEGER && ab[j] != floor(ab[j]))
-                return fail(err, file, file ? line_of(e) : 0, key,
+                return fail(err, file, file ? ncsn_yaml_line(e) : 0, key,
                             "%s: an integer key needs integer bounds, got %s", p->dist,
-                            got(e, g, sizeof g));
-            spec_add(p, node_text(d, e, file ? line_of(e) : 0), file, line_of(e));
+                            ncsn_yaml_got(e, g, sizeof g));
+            spec_add(p, node_text(d, e, file ? ncsn_yaml_line(e) : 0), file, ncsn_yaml_line(e));
         }
-        if (items(args) != 2)
+        if (ncsn_yaml_items(args) != 2)
             return fail(err, file, p->line, key, "%s: expected [a, b], got %d numbers", p->dist,
-                        items(args));
+                        ncsn_yaml_items(args));
         p->lo = ab[0];
         p->hi = ab[1];
         if (p->lo > p->hi)
@@ -402,11 +311,12 @@ static int take_value(plan *pl, int i, yaml_document_t *d, yaml_node_t *vn, cons
         return 0;
     }
     if (vn && vn->type == YAML_SEQUENCE_NODE && depth(d, vn) > pl->shape[i].depth) {
-        if (items(vn) == 0)
+        if (ncsn_yaml_items(vn) == 0)
             return fail(err, file, line, key, "an empty list sweeps nothing: give values");
-        for (int j = 0; j < items(vn); j++) {
-            yaml_node_t *e = item(d, vn, j);
-            spec_add(p, node_text(d, e, file ? line_of(e) : 0), file, file ? line_of(e) : 0);
+        for (int j = 0; j < ncsn_yaml_items(vn); j++) {
+            yaml_node_t *e = ncsn_yaml_item(d, vn, j);
+            const int at = file ? ncsn_yaml_line(e) : 0;
+            spec_add(p, node_text(d, e, at), file, at);
         }
         return 0;
     }
@@ -425,17 +335,17 @@ static int take_setting(plan *pl, const char *name, yaml_node_t *n, place at, nc
     if (before && at.file && before->file)
         return place_fail(err, at, full, "duplicate key (first given at line %d)", before->line);
     if (strcmp(name, "mode") == 0) {
-        const char *t = plain_text(n);
+        const char *t = ncsn_yaml_plain(n);
         if (!t || (strcmp(t, "grid") != 0 && strcmp(t, "random") != 0))
             return place_fail(err, at, full, "expected grid or random, got %s",
-                              got(n, g, sizeof g));
+                              ncsn_yaml_got(n, g, sizeof g));
         pl->random = strcmp(t, "random") == 0;
         pl->mode_at = at;
         return 0;
     }
     int is_trials = strcmp(name, "trials") == 0;
     if (is_trials || strcmp(name, "repeats") == 0) {
-        const char *t = plain_text(n);
+        const char *t = ncsn_yaml_plain(n);
         char *end = NULL;
         long v = 0;
         if (t && t[0]) {
@@ -444,7 +354,7 @@ static int take_setting(plan *pl, const char *name, yaml_node_t *n, place at, nc
         }
         if (!t || !t[0] || *end || errno || v < 1 || v > MAX_RUNS)
             return place_fail(err, at, full, "expected an integer from 1 to %d, got %s", MAX_RUNS,
-                              got(n, g, sizeof g));
+                              ncsn_yaml_got(n, g, sizeof g));
         *(is_trials ? &pl->trials : &pl->repeats) = (int)v;
         *(is_trials ? &pl->trials_at : &pl->repeats_at) = at;
         return 0;
@@ -462,19 +372,19 @@ static int take_setting(plan *pl, const char *name, yaml_node_t *n, place at, nc
 static int walk_sweep(plan *pl, yaml_document_t *d, yaml_node_t *kn, yaml_node_t *vn,
                       const char *file, ncsn_error *err) {
     char g[100];
-    if (is_null(vn)) return 0;
+    if (ncsn_yaml_is_null(vn)) return 0;
     if (vn->type != YAML_MAPPING_NODE)
-        return fail(err, file, line_of(kn), "sweep",
+        return fail(err, file, ncsn_yaml_line(kn), "sweep",
                     "expected a map of sweep.* keys (mode, trials, repeats), got %s",
-                    got(vn, g, sizeof g));
+                    ncsn_yaml_got(vn, g, sizeof g));
     for (yaml_node_pair_t *p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(d, p->key);
-        const char *name = scalar_text(k);
-        if (!name) return fail(err, file, line_of(k), "sweep", "expected a key name, got %s",
-                               got(k, g, sizeof g));
+        const char *name = ncsn_yaml_scalar(k);
+        if (!name) return fail(err, file, ncsn_yaml_line(k), "sweep", "expected a key name, got %s",
+                               ncsn_yaml_got(k, g, sizeof g));
         if (take_setting(pl, name, yaml_document_get_node(d, p->value),
-                         (place){file, line_of(k)}, err))
+                         (place){file, ncsn_yaml_line(k)}, err))
             return -1;
     }
     return 0;
@@ -497,26 +407,26 @@ static int walk_key(plan *pl, yaml_document_t *d, yaml_node_t *kn, yaml_node_t *
     int i = ncsn_config_key_index(full);
     if (i >= 0) {
         if (seen[i])
-            return fail(err, file, line_of(kn), full, "duplicate key (first given at line %d)",
-                        seen[i]);
-        seen[i] = line_of(kn);
-        return take_value(pl, i, d, vn, file, line_of(kn), err);
+            return fail(err, file, ncsn_yaml_line(kn), full,
+                        "duplicate key (first given at line %d)", seen[i]);
+        seen[i] = ncsn_yaml_line(kn);
+        return take_value(pl, i, d, vn, file, ncsn_yaml_line(kn), err);
     }
     if (top && strncmp(full, "sweep.", 6) == 0)
-        return take_setting(pl, full + 6, vn, (place){file, line_of(kn)}, err);
+        return take_setting(pl, full + 6, vn, (place){file, ncsn_yaml_line(kn)}, err);
     if (top && is_section(full)) {
-        if (is_null(vn)) return 0;
+        if (ncsn_yaml_is_null(vn)) return 0;
         if (vn->type != YAML_MAPPING_NODE)
-            return fail(err, file, line_of(kn), full, "expected a map of %s.* keys, got %s",
-                        full, got(vn, g, sizeof g));
+            return fail(err, file, ncsn_yaml_line(kn), full, "expected a map of %s.* keys, got %s",
+                        full, ncsn_yaml_got(vn, g, sizeof g));
         for (yaml_node_pair_t *p = vn->data.mapping.pairs.start;
              p < vn->data.mapping.pairs.top; p++) {
             yaml_node_t *k = yaml_document_get_node(d, p->key);
             char sub[320];
-            if (!scalar_text(k))
-                return fail(err, file, line_of(k), full, "expected a key name, got %s",
-                            got(k, g, sizeof g));
-            snprintf(sub, sizeof sub, "%s.%s", full, scalar_text(k));
+            if (!ncsn_yaml_scalar(k))
+                return fail(err, file, ncsn_yaml_line(k), full, "expected a key name, got %s",
+                            ncsn_yaml_got(k, g, sizeof g));
+            snprintf(sub, sizeof sub, "%s.%s", full, ncsn_yaml_scalar(k));
             if (walk_key(pl, d, k, yaml_document_get_node(d, p->value), sub, 0, file, seen,
                          err))
                 return -1;
@@ -526,66 +436,38 @@ static int walk_key(plan *pl, yaml_document_t *d, yaml_node_t *kn, yaml_node_t *
     static const char *const sweep[] = {"sweep"};
     ncsn_config_suggest(full, sweep, 1, hint, sizeof hint);
     if (!hint[0]) ncsn_config_suggest_key(full, hint, sizeof hint);
-    return fail(err, file, line_of(kn), full, "unknown key%s", hint);
-}
-
-static int read_text(const char *path, char **text, size_t *len, ncsn_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ncsn_seterr(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t n = 0, cap = 4096;
-    char *buf = ncsn_xmalloc(cap);
-    for (;;) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        cap *= 2;
-        char *bigger = realloc(buf, cap);
-        if (!bigger) {
-            free(buf);
-            fclose(f);
-            return ncsn_seterr(err, "%s: out of memory reading the file", path);
-        }
-        buf = bigger;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return ncsn_seterr(err, "%s: cannot read: %s", path, strerror(e));
-    }
-    fclose(f);
-    *text = buf;
-    *len = n;
-    return 0;
+    return fail(err, file, ncsn_yaml_line(kn), full, "unknown key%s", hint);
 }
 
 static int read_file(plan *pl, const char *path, ncsn_error *err) {
     char *text = NULL;
     size_t len = 0;
-    if (read_text(path, &text, &len, err)) return -1;
+    if (ncsn_read_file(path, &text, &len, err)) return -1;
     yaml_document_t doc;
     int rc = parse(&doc, text, len, path, NULL, err);
     free(text);
     if (rc) return -1;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (root && !is_null(root)) {
+    if (root && !ncsn_yaml_is_null(root)) {
         char g[100];
         int seen[NCSN_MAX_KEYS] = {0}, sweep_line = 0;
         if (root->type != YAML_MAPPING_NODE)
-            rc = fail(err, path, line_of(root), NULL,
-                      "expected a map of keys at the top level, got %s", got(root, g, sizeof g));
+            rc = fail(err, path, ncsn_yaml_line(root), NULL,
+                      "expected a map of keys at the top level, got %s",
+                      ncsn_yaml_got(root, g, sizeof g));
         for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
              rc == 0 && p < root->data.mapping.pairs.top; p++) {
             yaml_node_t *kn = yaml_document_get_node(&doc, p->key);
             yaml_node_t *vn = yaml_document_get_node(&doc, p->value);
-            const char *name = scalar_text(kn);
+            const char *name = ncsn_yaml_scalar(kn);
             if (!name)
-                rc = fail(err, path, line_of(kn), NULL, "expected a key name, got %s",
-                          got(kn, g, sizeof g));
+                rc = fail(err, path, ncsn_yaml_line(kn), NULL, "expected a key name, got %s",
+                          ncsn_yaml_got(kn, g, sizeof g));
             else if (strcmp(name, "sweep") == 0 && sweep_line)
-                rc = fail(err, path, line_of(kn), "sweep",
+                rc = fail(err, path, ncsn_yaml_line(kn), "sweep",
                           "duplicate key (first given at line %d)", sweep_line);
             else if (strcmp(name, "sweep") == 0) {
-                sweep_line = line_of(kn);
+                sweep_line = ncsn_yaml_line(kn);
                 rc = walk_sweep(pl, &doc, kn, vn, path, err);
             } else
                 rc = walk_key(pl, &doc, kn, vn, name, 1, path, seen, err);

@@ -39,50 +39,17 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ncsn/io.h"
+#include "ncsn/text.h"
 
 /* ---- text helpers -------------------------------------------------------------------- */
-
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = ncsn_xmalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
-
-static char *xasprintf(const char *fmt, ...) NCSN_PRINTF(1, 2);
-static char *xasprintf(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    NCSN_ASSERT(n >= 0);
-    char *s = ncsn_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
-/* The shortest text that reads back as x, as config.c writes numbers in YAML. */
-static const char *fmt_real(double x, char buf[40]) {
-    if (isnan(x)) return strcpy(buf, ".nan");
-    if (isinf(x)) return strcpy(buf, x > 0 ? ".inf" : "-.inf");
-    int fixed_wanted = fabs(x) >= 1 && fabs(x) < 1e16;
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 40, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x && !(fixed_wanted && strchr(buf, 'e'))) break;
-    }
-    return buf;
-}
 
 /* An array as YAML flow text: "[a, b]" (rows entries, cols == 0) or "[[a, b], [c, d]]".
  * reals or ints holds rows * max(cols, 1) values. */
 static char *flow_text(const double *reals, const int64_t *ints, int rows, int cols) {
-    char *text = NULL, buf[40];
+    char *text = NULL, buf[NCSN_REAL_TEXT_MAX];
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
     NCSN_ASSERT(f);
@@ -92,7 +59,7 @@ static char *flow_text(const double *reals, const int64_t *ints, int rows, int c
         if (cols > 0) fprintf(f, "%s[", r ? ", " : "");
         for (int c = 0; c < per_row; c++) {
             size_t i = (size_t)r * (size_t)per_row + (size_t)c;
-            if (reals) fprintf(f, "%s%s", c ? ", " : "", fmt_real(reals[i], buf));
+            if (reals) fprintf(f, "%s%s", c ? ", " : "", ncsn_format_real(reals[i], buf));
             else fprintf(f, "%s%" PRId64, c ? ", " : "", ints[i]);
         }
         if (cols > 0) fputc(']', f);
@@ -259,7 +226,7 @@ static void fill_from_config(const ncsn_config_value *v, void *user) {
         set_string(x, v->type == NCSN_VALUE_REAL ? flow_text(v->reals, NULL, v->rows, v->cols)
                                                  : flow_text(NULL, v->ints, v->rows, v->cols));
     } else if (col->kind == COL_STR) {
-        set_string(x, xstrdup(v->type == NCSN_VALUE_STRING && v->string ? v->string : ""));
+        set_string(x, ncsn_xstrdup(v->type == NCSN_VALUE_STRING && v->string ? v->string : ""));
     } else if (col->kind == COL_F64) {
         x->f = is_auto || v->type != NCSN_VALUE_REAL ? NAN : v->reals[0];
     } else if (col->kind == COL_U64) {
@@ -271,15 +238,15 @@ static void fill_from_config(const ncsn_config_value *v, void *user) {
 
 /* Everything the sweep itself knows: status "queued", metrics NaN, no error. */
 static void fill_from_sweep(const table *t, const ncsn_sweep_run *run, cell *row) {
-    set_string(&row[C_ID], xstrdup(run->id));
-    set_string(&row[C_GROUP], xstrdup(run->group));
+    set_string(&row[C_ID], ncsn_xstrdup(run->id));
+    set_string(&row[C_GROUP], ncsn_xstrdup(run->group));
     row[C_REPEAT].i = run->repeat;
-    set_string(&row[C_STATUS], xstrdup("queued"));
+    set_string(&row[C_STATUS], ncsn_xstrdup("queued"));
     row[C_SEED].u = run->cfg.seed;
     config_fill f = {t, &run->cfg, row};
     ncsn_config_visit(&run->cfg, fill_from_config, &f);
     for (int m = 0; m < N_METRICS; m++) row[t->c_metrics + m].f = NAN;
-    set_string(&row[t->c_error], xstrdup(""));
+    set_string(&row[t->c_error], ncsn_xstrdup(""));
 }
 
 /* ---- filling a row: the run file ----------------------------------------------------- */
@@ -298,7 +265,7 @@ static int bad(run_reader *rr, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    rr->why = xasprintf("%s: %s", rr->label, msg);
+    rr->why = ncsn_xasprintf("%s: %s", rr->label, msg);
     return -1;
 }
 
@@ -343,32 +310,9 @@ static int read_attr_string(run_reader *rr, hid_t loc, const char *name, const c
     int rank;
     hid_t attr = open_attr(rr, loc, name, where, &type, &cls, &np, &rank, NULL);
     if (attr < 0) return -1;
-    int rc = -1;
-    if (cls != H5T_STRING || np != 1) {
-        bad(rr, "attribute %s is not a single string", where);
-    } else {
-        hid_t mtype = H5Tcopy(type);
-        htri_t vlen = H5Tis_variable_str(type);
-        if (mtype >= 0 && vlen > 0) {
-            char *hs = NULL;
-            if (H5Aread(attr, mtype, &hs) >= 0) {
-                *s = xstrdup(hs ? hs : "");
-                H5free_memory(hs);
-                rc = 0;
-            }
-        } else if (mtype >= 0 && vlen == 0) {
-            size_t size = H5Tget_size(type);
-            char *buf = ncsn_xcalloc(size + 1, 1);
-            if (size > 0 && H5Aread(attr, mtype, buf) >= 0) {
-                *s = buf;
-                rc = 0;
-            } else {
-                free(buf);
-            }
-        }
-        if (rc) bad_h5(rr, "cannot read attribute", where);
-        ncsn_h5_close(mtype);
-    }
+    int rc;
+    if (cls != H5T_STRING || np != 1) rc = bad(rr, "attribute %s is not a single string", where);
+    else if ((rc = ncsn_h5_attr_text(attr, s)) != 0) bad_h5(rr, "cannot read attribute", where);
     ncsn_h5_close(type);
     ncsn_h5_close(attr);
     return rc;
@@ -563,7 +507,7 @@ static int read_run_file(const char *path, const char *label, const table *t, ce
     cell *scratch = ncsn_xcalloc((size_t)t->n_cols, sizeof *scratch);
     memcpy(scratch, row, (size_t)t->n_cols * sizeof *row);
     for (int c = 0; c < t->n_cols; c++)
-        if (t->cols[c].kind == COL_STR) scratch[c].s = xstrdup(row[c].s ? row[c].s : "");
+        if (t->cols[c].kind == COL_STR) scratch[c].s = ncsn_xstrdup(row[c].s ? row[c].s : "");
 
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = H5I_INVALID_HID;
     int rc = fapl < 0 ? bad_h5(&rr, "cannot make a file access list for", "it") : 0;
@@ -624,7 +568,7 @@ static int list_dir(const char *path, listing *l, ncsn_error *err) {
             NCSN_ASSERT(grown);
             l->names = grown;
         }
-        l->names[l->n++] = xstrdup(e->d_name);
+        l->names[l->n++] = ncsn_xstrdup(e->d_name);
     }
     int e = errno;
     closedir(d);
@@ -646,14 +590,14 @@ static void listing_free(listing *l) {
 /* runs/<id>.failed: its text without trailing white space, at most ERROR_TEXT_MAX bytes. */
 static char *read_failed_reason(const char *path, const char *label) {
     FILE *f = fopen(path, "rb");
-    if (!f) return xasprintf("%s: cannot read (%s)", label, strerror(errno));
+    if (!f) return ncsn_xasprintf("%s: cannot read (%s)", label, strerror(errno));
     char *text = ncsn_xcalloc(ERROR_TEXT_MAX + 2, 1);
     size_t n = fread(text, 1, ERROR_TEXT_MAX + 1, f);
     int failed = ferror(f);
     fclose(f);
     if (failed) {
         free(text);
-        return xasprintf("%s: cannot read", label);
+        return ncsn_xasprintf("%s: cannot read", label);
     }
     text[n] = '\0'; /* the text ends at a NUL byte, if it has one */
     size_t len = strlen(text);
@@ -680,24 +624,27 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
         snprintf(failed, sizeof failed, "%s.failed", run->id);
         fill_from_sweep(t, run, row);
         linked[r] = 0;
-        if (listed(runs, h5)) {
+        const int has_h5 = listed(runs, h5);
+        const ncsn_run_state state =
+            ncsn_run_state_of(has_h5, listed(runs, failed), listed(claims, run->id));
+        if (has_h5) { /* finished, or failed with a run file: the file says how */
             char *why = NULL;
             snprintf(path, path_size, "%s/runs/%s", dir, h5);
             snprintf(label, sizeof label, "runs/%s", h5);
             if (read_run_file(path, label, t, row, &why) == 0) {
                 linked[r] = 1;
             } else {
-                set_string(&row[C_STATUS], xstrdup("corrupt"));
+                set_string(&row[C_STATUS], ncsn_xstrdup("corrupt"));
                 truncate_utf8(why, ERROR_TEXT_MAX);
                 set_string(&row[t->c_error], why);
             }
-        } else if (listed(runs, failed)) {
+        } else if (state == NCSN_RUN_FAILED) {
             snprintf(path, path_size, "%s/runs/%s", dir, failed);
             snprintf(label, sizeof label, "runs/%s", failed);
-            set_string(&row[C_STATUS], xstrdup("failed"));
+            set_string(&row[C_STATUS], ncsn_xstrdup("failed"));
             set_string(&row[t->c_error], read_failed_reason(path, label));
-        } else if (listed(claims, run->id)) {
-            set_string(&row[C_STATUS], xstrdup("running"));
+        } else if (state == NCSN_RUN_RUNNING) {
+            set_string(&row[C_STATUS], ncsn_xstrdup("running"));
         }
         const char *st = row[C_STATUS].s;
         if (strcmp(st, "complete") == 0) n->n_complete++;
@@ -710,33 +657,11 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
 
 /* ---- building the file --------------------------------------------------------------- */
 
-typedef struct {
-    const char *path; /* DIR/sweep.h5, for messages */
-    ncsn_error *err;
-} h5ctx;
-
-static int h5_fail(const h5ctx *c, const char *what, const char *object) {
-    char reason[NCSN_H5_REASON_MAX];
-    ncsn_h5_reason(reason);
-    return ncsn_seterr(c->err, "%s: %s%s%s (%s)", c->path, what, object ? " " : "",
-                       object ? object : "", reason);
-}
-
 static hid_t fixed_utf8(size_t width) {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0) return t;
     if (H5Tset_size(t, width) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
         H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
-}
-
-static hid_t vlen_utf8(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
         H5Tclose(t);
         return H5I_INVALID_HID;
     }
@@ -809,7 +734,7 @@ static unsigned char *pack_rows(table *t, size_t *row_size) {
     return buf;
 }
 
-static int write_runs(const h5ctx *c, hid_t file, table *t) {
+static int write_runs(const ncsn_h5_ctx *c, hid_t file, table *t) {
     size_t row_size;
     unsigned char *rows = pack_rows(t, &row_size);
     hsize_t dims[1] = {(hsize_t)t->n_rows};
@@ -820,8 +745,8 @@ static int write_runs(const h5ctx *c, hid_t file, table *t) {
         (dset = H5Dcreate2(file, "runs", ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
             0 ||
         (t->n_rows > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0))
-        rc = h5_fail(c, "cannot write", "/runs");
-    if (ncsn_h5_close(dset) < 0 && rc == 0) rc = h5_fail(c, "cannot close", "/runs");
+        rc = ncsn_h5_fail(c, "cannot write", H5I_INVALID_HID, "/runs");
+    ncsn_h5_close_checked(c, dset, H5I_INVALID_HID, "/runs", &rc);
     ncsn_h5_close(space);
     ncsn_h5_close(ftype);
     ncsn_h5_close(mtype);
@@ -829,64 +754,41 @@ static int write_runs(const h5ctx *c, hid_t file, table *t) {
     return rc;
 }
 
-static int write_links(const h5ctx *c, hid_t file, const ncsn_sweep *s,
+static int write_links(const ncsn_h5_ctx *c, hid_t file, const ncsn_sweep *s,
                        const unsigned char *linked) {
     hid_t g = H5Gcreate2(file, "run", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) return h5_fail(c, "cannot create group", "/run");
+    if (g < 0) return ncsn_h5_fail(c, "cannot create group", H5I_INVALID_HID, "/run");
     int rc = 0;
     for (int r = 0; r < s->n_runs && rc == 0; r++) {
         if (!linked[r]) continue;
         char target[64];
         snprintf(target, sizeof target, "runs/%s.h5", s->runs[r].id);
         if (H5Lcreate_external(target, "/", g, s->runs[r].id, H5P_DEFAULT, H5P_DEFAULT) < 0)
-            rc = h5_fail(c, "cannot create the external link /run/", s->runs[r].id);
+            rc = ncsn_h5_fail(c, "cannot create the external link /run/", H5I_INVALID_HID,
+                              s->runs[r].id);
     }
-    if (H5Gclose(g) < 0 && rc == 0) rc = h5_fail(c, "cannot close", "/run");
+    ncsn_h5_close_checked(c, g, H5I_INVALID_HID, "/run", &rc);
     return rc;
 }
 
-static int write_attr(const h5ctx *c, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
-                      const void *data) {
-    hid_t space = H5Screate(H5S_SCALAR), attr = H5I_INVALID_HID;
-    int rc = 0;
-    if (space < 0 || (attr = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(attr, mtype, data) < 0)
-        rc = h5_fail(c, "cannot write attribute", name);
-    if (ncsn_h5_close(attr) < 0 && rc == 0) rc = h5_fail(c, "cannot close attribute", name);
-    ncsn_h5_close(space);
-    return rc;
-}
-
-static int write_attr_int64(const h5ctx *c, hid_t loc, const char *name, int64_t v) {
-    return write_attr(c, loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
-}
-
-static int write_attr_string(const h5ctx *c, hid_t loc, const char *name, const char *s) {
-    hid_t t = vlen_utf8();
-    if (t < 0) return h5_fail(c, "cannot make a string type for", name);
-    int rc = write_attr(c, loc, name, t, t, &s);
-    ncsn_h5_close(t);
-    return rc;
-}
-
-static int write_root_attrs(const h5ctx *c, hid_t file, const ncsn_sweep *s, const counts *n,
-                            const char *updated) {
-    return (write_attr_int64(c, file, "format_version", NCSN_SUMMARY_FORMAT_VERSION) ||
-            write_attr_string(c, file, "ncsn_version", NCSN_VERSION) ||
-            write_attr_int64(c, file, "n_runs", s->n_runs) ||
-            write_attr_int64(c, file, "n_complete", n->n_complete) ||
-            write_attr_int64(c, file, "n_failed", n->n_failed) ||
-            write_attr_int64(c, file, "n_running", n->n_running) ||
-            write_attr_int64(c, file, "n_queued", n->n_queued) ||
-            write_attr_string(c, file, "updated", updated) ||
-            write_attr_string(c, file, "sweep", s->canonical ? s->canonical : ""))
+static int write_root_attrs(const ncsn_h5_ctx *c, hid_t file, const ncsn_sweep *s,
+                            const counts *n, const char *updated) {
+    return (ncsn_h5_write_attr_int64(c, file, "format_version", NCSN_SUMMARY_FORMAT_VERSION) ||
+            ncsn_h5_write_attr_string(c, file, "ncsn_version", NCSN_VERSION) ||
+            ncsn_h5_write_attr_int64(c, file, "n_runs", s->n_runs) ||
+            ncsn_h5_write_attr_int64(c, file, "n_complete", n->n_complete) ||
+            ncsn_h5_write_attr_int64(c, file, "n_failed", n->n_failed) ||
+            ncsn_h5_write_attr_int64(c, file, "n_running", n->n_running) ||
+            ncsn_h5_write_attr_int64(c, file, "n_queued", n->n_queued) ||
+            ncsn_h5_write_attr_string(c, file, "updated", updated) ||
+            ncsn_h5_write_attr_string(c, file, "sweep", s->canonical ? s->canonical : ""))
                ? -1
                : 0;
 }
 
 /* What fill_summary writes. */
 typedef struct {
-    const h5ctx *c;
+    const ncsn_h5_ctx *c;
     const ncsn_sweep *s;
     table *t;
     const unsigned char *linked;
@@ -953,19 +855,68 @@ static int lock_file(const char *dir, const char *name, int wait, int *fd, int *
     return rc;
 }
 
-/* write: always scan and write. coalesce: return at once when another process already
- * waits to write (summary.h). */
-static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
-    NCSN_ASSERT(dir && s && s->n_runs >= 0 && s->n_swept >= 0);
-    NCSN_ASSERT(s->runs || s->n_runs == 0);
-    NCSN_ASSERT(s->swept_keys || s->n_swept == 0);
+/* "DIR/sweep.h5.tmp.<host>.<pid>" (malloc'd): unique to this writer on a shared disk. */
+static char *temp_name(const char *dir) {
+    char host[64] = "host";
+    if (gethostname(host, sizeof host) != 0) strcpy(host, "host");
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == '/' || *p == '.') *p = '_';
+    return ncsn_xasprintf("%s/sweep.h5.tmp.%s.%ld", dir, host, (long)getpid());
+}
+
+/* With the summary lock taken (lock_held: really held, not unsupported): list DIR once,
+ * fill every row, and replace DIR/sweep.h5 (built in memory, written to the temporary
+ * name, fsync'd, renamed over it). */
+static int scan_and_write(const char *dir, const ncsn_sweep *s, table *t, int lock_held,
+                          ncsn_error *err) {
+    char *path = ncsn_xasprintf("%s/sweep.h5", dir), *tmp = temp_name(dir);
+    char *runs_dir = ncsn_xasprintf("%s/runs", dir), *claims_dir = ncsn_xasprintf("%s/claims", dir);
+    listing runs = {0}, claims = {0};
+    unsigned char *linked = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
+    /* temporary files of writers that died holding the lock (only theirs while we hold it) */
+    if (lock_held) ncsn_remove_prefixed(dir, "sweep.h5.tmp.");
+    int rc = list_dir(runs_dir, &runs, err);
+    if (rc == 0) rc = list_dir(claims_dir, &claims, err);
+    if (rc == 0) {
+        char updated[NCSN_ISO_TIME_MAX];
+        ncsn_iso_time(updated, sizeof updated);
+        counts n;
+        ncsn_h5_quiet q;
+        ncsn_h5_quiet_begin(&q);
+        scan_runs(dir, s, t, &runs, &claims, linked, &n);
+        ncsn_h5_quiet_end(&q);
+        const ncsn_h5_ctx c = {path, err};
+        summary_fill f = {&c, s, t, linked, &n, updated};
+        rc = ncsn_h5_replace_file(path, tmp, -1, fill_summary, &f, err);
+    }
+    free(linked);
+    listing_free(&claims);
+    listing_free(&runs);
+    free(claims_dir);
+    free(runs_dir);
+    free(tmp);
+    free(path);
+    return rc;
+}
+
+static int check_dir(const char *dir, ncsn_error *err) {
     struct stat st;
     if (stat(dir, &st) != 0)
         return ncsn_seterr(err, "%s: cannot use as the sweep directory (%s)", dir,
                            strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return ncsn_seterr(err, "%s: cannot use as the sweep directory (not a directory)", dir);
+    return 0;
+}
 
+/* write: always scan and write. coalesce: return at once when another process already
+ * waits to write (summary.h). */
+static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
+    NCSN_ASSERT(dir && s && s->n_runs >= 0 && s->n_swept >= 0);
+    NCSN_ASSERT(s->runs || s->n_runs == 0);
+    NCSN_ASSERT(s->swept_keys || s->n_swept == 0);
+    if (check_dir(dir, err)) return -1;
     /* The waiter's lock: its holder has not begun its scan yet, so that scan will see every
      * change made before now. Released once the summary lock is ours, before our scan. */
     int wait_fd = -1, wait_state = LOCK_NONE;
@@ -981,65 +932,10 @@ static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncs
     int rc = table_init(&t, s, err);
     if (rc == 0) rc = lock_file(dir, ".summary.lock", 1, &lock_fd, &lock_state, err);
     if (wait_fd >= 0) close(wait_fd);
-    if (rc) {
-        if (t.cols) table_free(&t);
-        return -1;
-    }
-
-    size_t size = strlen(dir) + 320;
-    char *path = ncsn_xmalloc(size), *tmp = ncsn_xmalloc(size), *sub = ncsn_xmalloc(size);
-    char host[64] = "host";
-    if (gethostname(host, sizeof host) != 0) strcpy(host, "host");
-    host[sizeof host - 1] = '\0';
-    for (char *p = host; *p; p++)
-        if (*p == '/' || *p == '.') *p = '_';
-    snprintf(path, size, "%s/sweep.h5", dir);
-    snprintf(tmp, size, "%s/sweep.h5.tmp.%s.%ld", dir, host, (long)getpid());
-
-    listing runs = {0}, claims = {0};
-    unsigned char *linked = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
-    void *image = NULL;
-    size_t image_size = 0;
-    /* temporary files of writers that died holding the lock (only theirs while we hold it) */
-    if (lock_state == LOCK_HELD) ncsn_remove_prefixed(dir, "sweep.h5.tmp.");
-    snprintf(sub, size, "%s/runs", dir);
-    rc = list_dir(sub, &runs, err);
-    if (rc == 0) {
-        snprintf(sub, size, "%s/claims", dir);
-        rc = list_dir(sub, &claims, err);
-    }
-    if (rc == 0) {
-        char updated[32];
-        time_t now = time(NULL);
-        struct tm utc;
-        gmtime_r(&now, &utc);
-        strftime(updated, sizeof updated, "%Y-%m-%dT%H:%M:%SZ", &utc);
-        counts n;
-        const h5ctx c = {path, err};
-        ncsn_h5_quiet q;
-        ncsn_h5_quiet_begin(&q);
-        scan_runs(dir, s, &t, &runs, &claims, linked, &n);
-        summary_fill f = {&c, s, &t, linked, &n, updated};
-        const char *what;
-        char reason[NCSN_H5_REASON_MAX];
-        rc = ncsn_h5_image(tmp, fill_summary, &f, &image, &image_size, &what, reason);
-        ncsn_h5_quiet_end(&q);
-        if (rc == -2) ncsn_seterr(err, "%s: %s (%s)", path, what, reason);
-        if (rc) rc = -1;
-    }
-    /* image -> DIR/sweep.h5.tmp.<host>.<pid> -> fsync -> rename over DIR/sweep.h5 */
-    if (rc == 0) rc = ncsn_replace_file(path, tmp, -1, image, image_size, err);
+    if (rc == 0) rc = scan_and_write(dir, s, &t, lock_state == LOCK_HELD, err);
     if (lock_fd >= 0) close(lock_fd); /* releases the lock */
-
-    free(image);
-    free(linked);
-    listing_free(&claims);
-    listing_free(&runs);
-    free(sub);
-    free(tmp);
-    free(path);
-    table_free(&t);
-    return rc;
+    if (t.cols) table_free(&t);
+    return rc ? -1 : 0;
 }
 
 int ncsn_sweep_summary_write(const char *dir, const ncsn_sweep *s, ncsn_error *err) {

@@ -7,16 +7,15 @@
  *                solver; for D <= 4 there is no root and we say so (never invent a gamma).
  *   Technique 3  the eps that brings f closest to 1: GSL's Brent minimiser on ln u after a
  *                downhill walk has found a bracketing triple.
- *   ncsn_config_resolve: "auto" -> the numbers the techniques give.
+ * Numerics only: what they mean for a configuration ("auto" keys, their order and errors)
+ * is the run plan's (plan.h).
  *
  * Sizes: n = number of points, D = dimension, T = Langevin steps per noise level. */
 #include "ncsn/techniques.h"
 
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_machine.h>
@@ -400,68 +399,5 @@ int ncsn_t3_solve(double sigma_L, double gamma, int T, double *eps_paper, double
         return ncsn_seterr(err, "Technique 3: the minimiser failed (%s)", gsl_strerror(status));
     *eps_paper = sigma_L * sigma_L * exp(v);
     *f_min = 1.0 + h;
-    return 0;
-}
-
-/* ---------------------------------------------------------------------------------------
- * ncsn_config_resolve: "auto" values -> numbers. Order matters: sigma_1 feeds L, and the
- * realised gamma of the final (sigma_1, sigma_L, L) feeds eps. The *_auto flags stay set
- * so that provenance ("technique1/2/3" vs "explicit") can be read off them later.
- * ------------------------------------------------------------------------------------- */
-
-/* Fills err with "ORIGIN: KEY: auto: reason" (config.h's error style: the origin is
- * "FILE:LINE" or "--set", and is left out for a default). */
-static int auto_error(const ncsn_config *c, const char *key, ncsn_error *err, const char *fmt,
-                      ...) NCSN_PRINTF(4, 5);
-static int auto_error(const ncsn_config *c, const char *key, ncsn_error *err, const char *fmt,
-                      ...) {
-    char reason[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    int idx = ncsn_config_key_index(key);
-    const char *origin = ncsn_config_origin(c, idx);
-    if (origin[0] && strcmp(origin, "--set") == 0)
-        return ncsn_seterr(err, "--set %s: auto: %s", key, reason);
-    if (origin[0]) return ncsn_seterr(err, "%s: %s: auto: %s", origin, key, reason);
-    return ncsn_seterr(err, "%s: auto: %s", key, reason);
-}
-
-int ncsn_config_resolve(ncsn_config *c, const float *train, int n, int D, ncsn_error *err) {
-    ncsn_error e = {{0}};
-    if (c->noise.sigma_1_auto) {
-        if (!train || n < 2)
-            return auto_error(c, "noise.sigma_1", err,
-                              "Technique 1 needs at least two training points");
-        double s1 = ncsn_t1_max_pairwise_distance(train, n, D);
-        if (!isfinite(s1))
-            return auto_error(c, "noise.sigma_1", err, "the training points are not all finite");
-        if (!(s1 > c->noise.sigma_L))
-            return auto_error(c, "noise.sigma_1", err,
-                              "Technique 1 gives %g, which is not above noise.sigma_L = %g; "
-                              "set noise.sigma_1 explicitly",
-                              s1, c->noise.sigma_L);
-        c->noise.sigma_1 = s1;
-    }
-    if (c->noise.L_auto) {
-        double gamma;
-        if (ncsn_t2_solve_gamma(D, &gamma, &e) != 0)
-            return auto_error(c, "noise.L", err, "%s", e.msg);
-        int L = ncsn_t2_num_levels(c->noise.sigma_1, c->noise.sigma_L, gamma);
-        if (L < 1)
-            return auto_error(c, "noise.L", err,
-                              "no number of levels fits sigma_1 = %g, sigma_L = %g, gamma = %g",
-                              c->noise.sigma_1, c->noise.sigma_L, gamma);
-        c->noise.L = L;
-    }
-    if (c->sample.eps_auto) {
-        double ratio = c->noise.sigma_1 / c->noise.sigma_L;
-        double gamma = c->noise.L > 1 ? pow(ratio, 1.0 / (c->noise.L - 1)) : ratio;
-        double eps_paper, f_min;
-        if (ncsn_t3_solve(c->noise.sigma_L, gamma, c->sample.T, &eps_paper, &f_min, &e) != 0)
-            return auto_error(c, "sample.eps", err, "%s", e.msg);
-        c->sample.eps = 2.0 * eps_paper; /* the sampler's eps, SPEC.md section 4 */
-    }
     return 0;
 }

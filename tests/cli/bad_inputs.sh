@@ -19,22 +19,16 @@
 # move into the checks proper.
 # ctest sets NCSN_BIN, NCSN_SOURCE_DIR and PYTHON (h5py: section 4 is skipped without it).
 set -euo pipefail
-NCSN=${NCSN_BIN:-build/ncsn}
-case $NCSN in /*) ;; *) NCSN=$PWD/$NCSN ;; esac
-PY=${PYTHON:-/usr/bin/python3}
-tmp=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
 work=$tmp/work      # every command runs here, so messages show short relative paths
 mkdir "$work"
 mounted=""          # the tmpfs of the full-disk check, unmounted on exit
 immutable=""        # a directory made immutable (chattr +i), made mutable on exit
-cleanup() {
+cleanup_more() {
   if [ -n "$mounted" ]; then umount "$mounted" 2>/dev/null || umount -l "$mounted" 2>/dev/null || true; fi
   if [ -n "$immutable" ]; then chattr -i "$immutable" 2>/dev/null || true; fi
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-note() { echo "bad_inputs.sh: $*"; }
+note() { echo "$NAME: $*"; }
 n_checks=0
 n_known=0
 
@@ -259,7 +253,7 @@ elif command -v chattr >/dev/null && chattr +i "$work/ro" 2>/dev/null; then
   immutable=$work/ro
   perm_how="chattr +i"
 else
-  note "SKIP unwritable directory: running as root, and neither setpriv (user nobody cannot run $NCSN) nor chattr +i works here"
+  skip "unwritable directory: running as root, and neither setpriv (user nobody cannot run $NCSN) nor chattr +i works here"
 fi
 if [ -n "$perm_how" ]; then
   n_checks=$((n_checks + 1))
@@ -297,7 +291,7 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m,mode=755 ncsn-test "$work/f
   mounted=""
   note "full disk checked (tmpfs of 1 MiB)"
 else
-  note "SKIP full disk: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)"
+  skip "full disk: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)"
 fi
 
 # ---------------------------------------------------------------- 4. ncsn sample RUN.h5
@@ -381,7 +375,7 @@ PY
   # ReLU would turn the NaN into 0 and the samples would look fine: the reader refuses it.
   nan_weight_refused || fail "a run file whose model has a NaN weight was not refused: $(cat "$tmp/nan_err")"
 else
-  note "SKIP run files changed with h5py: $PY has no h5py"
+  skip "run files changed with h5py: $PY has no h5py"
 fi
 
 # ---------------------------------------------------------------- 5. ncsn techniques
@@ -460,8 +454,7 @@ if "$NCSN" sweep --help >/dev/null 2>&1; then
   expect "sweep: the directory is a file" 1 '^ncsn sweep: afile: exists and is not a directory$' sweep "${small[@]}" -o afile
   [ ! -e "$work/sw" ] || fail "sweep: a configuration error created the sweep directory"
 else
-  note "SKIP ncsn sweep: this build has no sweep command"
+  skip "ncsn sweep: this build has no sweep command"
 fi
 
-note "$n_checks checks, $n_known known issues"
-echo "bad_inputs.sh: all checks passed"
+all_passed "$n_checks checks, $n_known known issues"

@@ -7,13 +7,10 @@
 # ctest sets NCSN_BIN (the binary) and PYTHON.
 set -euo pipefail
 : "${NCSN_BIN:?set NCSN_BIN to the ncsn binary}"
-PY="${PYTHON:-/usr/bin/python3}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
 
-fail() { echo "bench.sh: $*" >&2; exit 1; }
 
-"$NCSN_BIN" bench --quick --json --threads 1,2 >"$tmp/bench.json"
+"$NCSN" bench --quick --json --threads 1,2 >"$tmp/bench.json"
 "$PY" - "$tmp/bench.json" <<'PYEOF'
 import json, math, sys
 d = json.load(open(sys.argv[1]))
@@ -46,16 +43,16 @@ check(d["bits_identical_to_baseline"] == {"train": True, "sample": True},
 check(d["sweep"] is None, "no sweep without --sweep")
 PYEOF
 
-"$NCSN_BIN" bench --help >"$tmp/help.txt" || fail "bench --help exited $?"
+"$NCSN" bench --help >"$tmp/help.txt" || fail "bench --help exited $?"
 grep -q -- "--sweep" "$tmp/help.txt" || fail "bench --help does not mention --sweep"
 
 expect_usage() {
     local rc=0
-    "$NCSN_BIN" bench "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" || rc=$?
+    "$NCSN" bench "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" || rc=$?
     [ "$rc" -eq 2 ] || fail "bench $* exited $rc, expected 2"
     [ -s "$tmp/err.txt" ] || fail "bench $* printed no message"
 }
 expect_usage --no-such-option
 expect_usage --threads 0
 expect_usage --steps x
-echo "bench.sh: ok"
+all_passed

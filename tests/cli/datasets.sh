@@ -11,14 +11,11 @@
 # ctest sets NCSN_BIN, NCSN_SOURCE_DIR and PYTHON (an interpreter with h5py).
 set -euo pipefail
 : "${NCSN_BIN:?set NCSN_BIN to the ncsn binary}"
-PY="${PYTHON:-/usr/bin/python3}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
 cd "$tmp"
 
-fail() { echo "datasets.sh: $*" >&2; exit 1; }
 
-"$PY" -c "import h5py, numpy" 2>/dev/null || { echo "datasets.sh: SKIPPED: $PY has no h5py"; exit 0; }
+"$PY" -c "import h5py, numpy" 2>/dev/null || skip_all "$PY has no h5py"
 
 "$PY" - <<'PYEOF'
 import h5py, numpy as np
@@ -50,7 +47,7 @@ for spec in "${runs[@]}"; do
   IFS='|' read -r name sets D K <<<"$spec"
   args=()
   for s in $sets; do args+=(-s "$s"); done
-  "$NCSN_BIN" run "${tiny[@]}" "${args[@]}" -o "$name.h5" 2>"$name.err" ||
+  "$NCSN" run "${tiny[@]}" "${args[@]}" -o "$name.h5" 2>"$name.err" ||
     fail "$name: ncsn run failed: $(cat "$name.err")"
   "$PY" - "$name.h5" "$D" "$K" <<'PYEOF' || fail "$name: run file check failed"
 import sys, math, h5py
@@ -79,7 +76,7 @@ PYEOF
 done
 
 # A run file of the hdf5 data set samples again.
-"$NCSN_BIN" sample hdf5.h5 -q -s sample.n=50 -s sample.T=2 -o hdf5-again.h5 ||
+"$NCSN" sample hdf5.h5 -q -s sample.n=50 -s sample.T=2 -o hdf5-again.h5 ||
   fail "ncsn sample on the hdf5 run file"
 
 # Bad files and keys: exit 2, one line naming the key, the file and its dataset.
@@ -88,7 +85,7 @@ expect_error() { # label, regex, overrides...
   shift 2
   local args=() rc=0
   for s in "$@"; do args+=(-s "$s"); done
-  "$NCSN_BIN" run "${tiny[@]}" "${args[@]}" -o never.h5 2>err.txt || rc=$?
+  "$NCSN" run "${tiny[@]}" "${args[@]}" -o never.h5 2>err.txt || rc=$?
   [ "$rc" -eq 2 ] || fail "$label: exit status $rc, wanted 2 ($(cat err.txt))"
   [ "$(wc -l <err.txt)" -eq 1 ] || fail "$label: more than one line: $(cat err.txt)"
   grep -Eq "$want" err.txt || fail "$label: message $(cat err.txt), wanted /$want/"
@@ -123,8 +120,8 @@ sample:
   T: 20
   eps: auto
 EOF
-"$NCSN_BIN" techniques --config man16.yaml --json >tech.json
-"$NCSN_BIN" run man16.yaml -q -s train.steps=30 -s train.batch=32 \
+"$NCSN" techniques --config man16.yaml --json >tech.json
+"$NCSN" run man16.yaml -q -s train.steps=30 -s train.batch=32 \
   -s sample.n=60 -s model.hidden=32 -o auto.h5 || fail "the auto run failed"
 "$PY" - tech.json auto.h5 <<'PYEOF'
 import sys, json, h5py
@@ -143,4 +140,4 @@ check(c["noise.L"] == t["L"] and abs(c["noise.sigma_1"] - t["sigma_1"]) < 1e-12,
 check(abs(c["sample.eps"] - t["eps"]) < 1e-15 and c["eps_paper"] == t["eps_paper"],
       "eps and eps_paper agree with ncsn techniques")
 PYEOF
-echo "datasets.sh: ok (${#runs[@]} data sets, hdf5 errors, techniques, provenance)"
+all_passed "${#runs[@]} data sets, hdf5 errors, techniques, provenance"

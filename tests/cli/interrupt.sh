@@ -8,19 +8,10 @@
 # forwards SIGUSR1 to every rank), and --deadline / NCSN_DEADLINE: runs that would not end
 # before it are deferred (journal `deferred`, exit 3).
 set -euo pipefail
-NCSN=${NCSN_BIN:-build/ncsn}
-PY=${PYTHON:-/usr/bin/python3}
-export PYTHONPATH="$(cd "$(dirname "$0")/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}" # h5same.py
-tmp=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-export OMPI_MCA_rmaps_base_oversubscribe=1
+cleanup_more() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+mpi_setup
 export OMP_NUM_THREADS=1
 
 # Four runs of about half a second each (one thread): long enough that a signal sent as
@@ -268,4 +259,4 @@ for t in re.findall(r"time=(\S+) event=finished", open(sys.argv[1]).read()):
     assert end <= deadline + 1 + per_run, ("a run ended late", t, deadline)
 PY
 
-echo "interrupt.sh: all checks passed (${SECONDS} s)"
+all_passed "${SECONDS} s"

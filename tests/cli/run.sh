@@ -3,12 +3,7 @@
 # end, the run file read back with h5py, bit-identical results for 1, 2 and 3 threads,
 # configuration errors with file, line, key and exit status 2, and --help / --version.
 set -euo pipefail
-NCSN=${NCSN_BIN:-build/ncsn}
-PY=${PYTHON:-/usr/bin/python3}
-SRC=${NCSN_SOURCE_DIR:-.}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 small=(-s train.steps=300 -s sample.n=400 -s sample.T=20 -s noise.L=10 -s dataset.n=200 -s train.batch=64)
 
@@ -103,4 +98,4 @@ set +e
 set -e
 [ $rc -eq 1 ] || fail "diverged run: exit $rc, expected 1"
 "$PY" -c "import h5py,sys; s=h5py.File(sys.argv[1])['/'].attrs['status']; assert s=='diverged', s" "$tmp/div.h5"
-echo "run.sh: all checks passed"
+all_passed

@@ -4,14 +4,8 @@
 # final table equal to an uninterrupted sweep's), a different sweep refused, a diverged
 # run recorded while the sweep goes on, --retry-failed and --fail-fast.
 set -euo pipefail
-NCSN=${NCSN_BIN:-build/ncsn}
-PY=${PYTHON:-/usr/bin/python3}
-export PYTHONPATH="$(cd "$(dirname "$0")/.." && pwd)${PYTHONPATH:+:$PYTHONPATH}" # h5same.py
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-export OMPI_MCA_rmaps_base_oversubscribe=1
+. "$(dirname "$0")/lib.sh"
+mpi_setup
 
 cat > "$tmp/small.yaml" <<'YAML'
 dataset: {n: 200}
@@ -159,4 +153,4 @@ set -e
 [ $rc -ne 0 ] || fail "the sweep exited 0 after one rank was killed"
 mpiexec -n 2 --oversubscribe "$NCSN" sweep "$tmp/long.yaml" -q -o "$tmp/kr" > /dev/null
 [ "$(ls "$tmp/kr/runs" | grep -c '\.h5$')" -eq 4 ] || fail "after the rank kill: not every run file is there"
-echo "sweep.sh: all checks passed"
+all_passed

@@ -9,15 +9,12 @@
 # ctest sets NCSN_BIN (the binary) and PYTHON.
 set -eu
 : "${NCSN_BIN:?set NCSN_BIN to the ncsn binary}"
-PY="${PYTHON:-/usr/bin/python3}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
 
-fail() { echo "techniques.sh: $*" >&2; exit 1; }
 
 # 1. D = 3072: everything solved, at once.
 start=$(date +%s%N)
-"$NCSN_BIN" techniques --dim 3072 --sigma-1 50 --sigma-L 0.01 --T 5 --json >"$tmp/d3072.json"
+"$NCSN" techniques --dim 3072 --sigma-1 50 --sigma-L 0.01 --T 5 --json >"$tmp/d3072.json"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$elapsed_ms" -lt 5000 ] || fail "--dim 3072 took ${elapsed_ms} ms"
 "$PY" - "$tmp/d3072.json" <<'PYEOF'
@@ -45,8 +42,8 @@ check(f(d["eps_paper"] * 1.001) >= d["f_min"] and f(d["eps_paper"] * 0.999) >= d
 PYEOF
 
 # 2. D = 2: no solution is an answer (exit 0), and eps is null without L.
-"$NCSN_BIN" techniques --dim 2 --sigma-1 20 --sigma-L 0.1 --T 1000 --json >"$tmp/d2.json"
-"$NCSN_BIN" techniques --dim 2 --sigma-1 20 --sigma-L 0.1 --T 1000 --L 100 --json >"$tmp/d2L.json"
+"$NCSN" techniques --dim 2 --sigma-1 20 --sigma-L 0.1 --T 1000 --json >"$tmp/d2.json"
+"$NCSN" techniques --dim 2 --sigma-1 20 --sigma-L 0.1 --T 1000 --L 100 --json >"$tmp/d2L.json"
 "$PY" - "$tmp/d2.json" "$tmp/d2L.json" <<'PYEOF'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
@@ -57,7 +54,7 @@ if a["L"] is not None or a["eps"] is not None or a["gamma_technique2"] is not No
 if b["L"] != 100 or abs(b["eps_paper"] - 3.05e-5) > 0.01e-5 or abs(b["f_min"] - 1.00177) > 1e-5:
     sys.exit("techniques.sh: D = 2 with L = 100 (the notebook): %r" % b)
 PYEOF
-"$NCSN_BIN" techniques --dim 2 --sigma-1 20 --sigma-L 0.1 --T 1000 >"$tmp/d2.txt"
+"$NCSN" techniques --dim 2 --sigma-1 20 --sigma-L 0.1 --T 1000 >"$tmp/d2.txt"
 grep -q "no solution for D = 2" "$tmp/d2.txt" || fail "plain text does not explain D = 2"
 
 # 3. Points from HDF5 (needs h5py and numpy; skipped without them).
@@ -68,7 +65,7 @@ rng = np.random.default_rng(7)
 with h5py.File(sys.argv[1], "w") as f:
     f["data/x"] = rng.normal(size=(300, 8)).astype(np.float32)
 PYEOF
-    "$NCSN_BIN" techniques --data "$tmp/pts.h5:/data/x" --json >"$tmp/pts.json"
+    "$NCSN" techniques --data "$tmp/pts.h5:/data/x" --json >"$tmp/pts.json"
     "$PY" - "$tmp/pts.h5" "$tmp/pts.json" <<'PYEOF'
 import json, sys, h5py, numpy as np
 x = h5py.File(sys.argv[1], "r")["data/x"][...].astype(np.float64)
@@ -78,7 +75,7 @@ if d["n"] != 300 or d["D"] != 8 or abs(d["sigma_1"] - best) > 1e-12 * best:
     sys.exit("techniques.sh: Technique 1 on --data: %r vs %r" % (d["sigma_1"], best))
 PYEOF
     set +e
-    "$NCSN_BIN" techniques --data "$tmp/pts.h5:/nope" 2>"$tmp/err"; rc=$?
+    "$NCSN" techniques --data "$tmp/pts.h5:/nope" 2>"$tmp/err"; rc=$?
     set -e
     [ "$rc" = 1 ] || fail "a missing dataset exits $rc, not 1"
     grep -q "pts.h5: no dataset /nope" "$tmp/err" || fail "missing dataset message: $(cat "$tmp/err")"
@@ -87,7 +84,7 @@ fi
 # 4. Usage errors: exit 2 and one line on stderr.
 usage_case() {
     set +e
-    "$NCSN_BIN" techniques "$@" >/dev/null 2>"$tmp/err"; rc=$?
+    "$NCSN" techniques "$@" >/dev/null 2>"$tmp/err"; rc=$?
     set -e
     [ "$rc" = 2 ] || fail "'techniques $*' exits $rc, not 2"
     [ "$(wc -l <"$tmp/err")" = 1 ] || fail "'techniques $*' message is not one line: $(cat "$tmp/err")"
@@ -97,5 +94,5 @@ usage_case --dim 16 --sigma-1
 usage_case --dim 16 --sigma-1 fifty
 usage_case --dim 16
 usage_case --T 5
-"$NCSN_BIN" techniques --help | grep -q "usage: ncsn techniques" || fail "--help"
-echo "techniques.sh: ok"
+"$NCSN" techniques --help | grep -q "usage: ncsn techniques" || fail "--help"
+all_passed

@@ -1,0 +1,38 @@
+/* runner.h: the sweep runner (sweep/runner.c), what `ncsn sweep` calls once it has its
+ * arguments and the expanded sweep (sweep.h): every MPI rank takes runs from the sweep
+ * directory (summary.h has its layout), costliest first, and runs them one at a time.
+ *   ncsn_world_start / _end   MPI, when launched by mpirun or srun (rank 0 of 1 otherwise);
+ *                             _end returns the largest exit status of every rank
+ *   ncsn_sweep_in_shard       whether a run belongs to this invocation (--shard I/N)
+ *   ncsn_sweep_execute        prepare the directory, run what is left, write sweep.h5 and
+ *                             say how it went (rank 0); returns the exit status */
+#ifndef NCSN_RUNNER_H
+#define NCSN_RUNNER_H
+
+#include "ncsn/sweep.h"
+
+/* MPI state: without a launcher the process is rank 0 of 1 and MPI is never started. */
+typedef struct {
+    int use_mpi;
+    int rank, size, local_size; /* local_size: the ranks on this node */
+    char host[256];
+} ncsn_world;
+
+void ncsn_world_start(ncsn_world *w, int *argc, char ***argv);
+int ncsn_world_end(ncsn_world *w, int status);
+
+typedef struct {
+    const char *dir;         /* the sweep directory */
+    int retry_failed;        /* run failed, diverged and non-finite runs again */
+    int fail_fast;           /* stop taking runs after the first failure */
+    int quiet;               /* no progress lines */
+    int shard_i, shard_n;    /* only runs whose index is shard_i mod shard_n (0, 0: all) */
+    double deadline;         /* Unix time by which this invocation must end; 0: none */
+} ncsn_sweep_options;
+
+int ncsn_sweep_in_shard(const ncsn_sweep_options *o, const ncsn_sweep_run *r);
+/* Exit status: 0 every run of the shard complete, 1 some failed or were not run, 2 the
+ * directory holds another sweep, 3 stopped by a signal or the deadline with runs left. */
+int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_world *w);
+
+#endif

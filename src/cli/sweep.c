@@ -1,0 +1,216 @@
+/* cli/sweep.c: `ncsn sweep`: its arguments, the run plan's check of every run before any
+ * work, the listing of --dry-run, then the runner (runner.h) over MPI ranks. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ncsn/cli.h"
+#include "ncsn/common.h"
+#include "ncsn/config.h"
+#include "ncsn/plan.h"
+#include "ncsn/runner.h"
+#include "ncsn/sweep.h"
+
+static const char *usage_sweep =
+    "usage: ncsn sweep [SWEEP.yaml] [-s KEY=VALUE ...] -o DIR [options]\n"
+    "       mpirun -n P ncsn sweep SWEEP.yaml -o DIR\n"
+    "\n"
+    "Runs every configuration of a sweep file (a run configuration in which any value may\n"
+    "be a list, plus an optional `sweep:` block with mode, trials and repeats) and writes\n"
+    "  DIR/runs/<id>.h5   one run file per configuration\n"
+    "  DIR/logs/<id>.log  each run's progress\n"
+    "  DIR/journal.log    every state change (queued, started, finished, failed,\n"
+    "                     interrupted, deferred)\n"
+    "  DIR/checkpoints/<id>.h5  the state of a run stopped part-way (removed when done)\n"
+    "  DIR/sweep.h5       the table /runs and links /run/<id> to every run file\n"
+    "Every MPI rank runs configurations, costliest first; OpenMP threads inside each.\n"
+    "Running the same command again continues: finished runs are kept, runs that were in\n"
+    "flight resume from their checkpoints (or start again if they have none). A different\n"
+    "sweep into an existing DIR is refused.\n"
+    "\n"
+    "SIGUSR1, SIGTERM or SIGINT stop the sweep cleanly: every rank stops its run at the\n"
+    "next training step or sampling level, saves its state to DIR/checkpoints/<id>.h5,\n"
+    "gives it back (journal: interrupted), takes no new run, and the sweep rewrites\n"
+    "DIR/sweep.h5 and exits 3; the next invocation resumes the run where it stopped, with\n"
+    "the same result as an uninterrupted run. Batch scripts requeue on exit 3 (jobs/).\n"
+    "Against hard kills, set train.checkpoint_every (steps) and sample.checkpoint_every\n"
+    "(levels) in the sweep file or with -s; they do not change results, so changing them\n"
+    "does not make the sweep a different one.\n"
+    "\n"
+    "  -s, --set KEY=VALUE  override one key; a list sweeps it (-s train.lr=[1e-3,1e-4])\n"
+    "  -o, --output DIR     the sweep directory (required)\n"
+    "  --dry-run            validate every configuration, list them, run nothing\n"
+    "  --retry-failed       run the failed runs (failed, diverged, non-finite) again\n"
+    "  --fail-fast          stop taking new runs after the first failure\n"
+    "  --shard I/N          take only runs whose index is I modulo N (job arrays)\n"
+    "  --deadline T         Unix time by which this invocation must end (default: the\n"
+    "                       environment's NCSN_DEADLINE, if set): a rank does not start a\n"
+    "                       run that, at the speed it measured on its earlier runs, would\n"
+    "                       end after T (journal: deferred; its first run always starts\n"
+    "                       unless T has passed)\n"
+    "  -q, --quiet          no progress lines\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Exit status: 0 every run complete, 1 some run failed or the sweep stopped early,\n"
+    "2 usage or configuration error (nothing is run), 3 interrupted by a signal or runs\n"
+    "deferred by --deadline: runs are left to do, and the same command continues.\n";
+
+typedef struct {
+    const char *file;
+    ncsn_cli_sets sets;
+    int dry_run;
+    ncsn_sweep_options opt; /* dir, retry_failed, fail_fast, quiet, shard, deadline */
+} sweep_cli;
+
+/* A deadline: Unix time in seconds (fractions allowed); "" or "0" is none. */
+static int parse_deadline(const char *what, const char *text, double *out) {
+    char *end;
+    errno = 0;
+    double t = text[0] ? strtod(text, &end) : 0;
+    if (text[0] && (errno != 0 || *end != '\0' || !isfinite(t) || t < 0)) {
+        fprintf(stderr, "ncsn sweep: %s %s: expected a Unix time in seconds\n", what, text);
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+/* An option that takes a value: -s/--set, -o/--output, --shard, --deadline. */
+static int takes_value(const char *arg) {
+    return !strcmp(arg, "-s") || !strcmp(arg, "--set") || !strcmp(arg, "-o") ||
+           !strcmp(arg, "--output") || !strcmp(arg, "--shard") || !strcmp(arg, "--deadline");
+}
+
+/* Option arg with its value val. 0, or -1 after a usage error (reported). */
+static int take_value(sweep_cli *a, const char *arg, const char *val, int *have_deadline) {
+    ncsn_sweep_options *o = &a->opt;
+    if (!strcmp(arg, "-o") || !strcmp(arg, "--output")) {
+        o->dir = val;
+    } else if (!strcmp(arg, "--deadline")) {
+        if (parse_deadline("--deadline", val, &o->deadline) != 0) return -1;
+        *have_deadline = 1;
+    } else if (!strcmp(arg, "--shard")) {
+        char tail;
+        if (sscanf(val, "%d/%d%c", &o->shard_i, &o->shard_n, &tail) != 2 || o->shard_n < 1 ||
+            o->shard_i < 0 || o->shard_i >= o->shard_n) {
+            fprintf(stderr, "ncsn sweep: --shard %s: expected I/N with 0 <= I < N\n", val);
+            return -1;
+        }
+    } else {
+        return ncsn_cli_add_set("sweep", &a->sets, val);
+    }
+    return 0;
+}
+
+/* Returns 0, 1 when --help was printed, or -1 on a usage error (already reported). */
+static int parse_args(int argc, char **argv, sweep_cli *a) {
+    memset(a, 0, sizeof *a);
+    ncsn_sweep_options *o = &a->opt;
+    int have_deadline = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            fputs(usage_sweep, stdout);
+            return 1;
+        } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
+            o->quiet = 1;
+        } else if (!strcmp(arg, "--dry-run")) {
+            a->dry_run = 1;
+        } else if (!strcmp(arg, "--retry-failed")) {
+            o->retry_failed = 1;
+        } else if (!strcmp(arg, "--fail-fast")) {
+            o->fail_fast = 1;
+        } else if (takes_value(arg)) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ncsn sweep: %s needs a value\n", arg);
+                return -1;
+            }
+            if (take_value(a, arg, argv[++i], &have_deadline) != 0) return -1;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "ncsn sweep: unknown option %s (see ncsn sweep --help)\n", arg);
+            return -1;
+        } else if (!a->file) {
+            a->file = arg;
+        } else {
+            fprintf(stderr, "ncsn sweep: unexpected argument %s\n", arg);
+            return -1;
+        }
+    }
+    if (!o->dir && !a->dry_run) {
+        fprintf(stderr, "ncsn sweep: -o DIR is required (see ncsn sweep --help)\n");
+        return -1;
+    }
+    const char *env = getenv("NCSN_DEADLINE");
+    if (!have_deadline && env && parse_deadline("NCSN_DEADLINE", env, &o->deadline) != 0)
+        return -1;
+    return 0;
+}
+
+/* The value of key in c as flow YAML ("auto" for values still to be resolved). */
+static void value_text(const ncsn_config *c, const char *key, char *buf, size_t size) {
+    char *text = ncsn_config_key_to_yaml(c, ncsn_config_key_index(key));
+    snprintf(buf, size, "%s", text ? text : "?");
+    free(text);
+}
+
+static void list_runs(const ncsn_sweep *s, const ncsn_sweep_options *a) {
+    double total = 0;
+    for (int k = 0; k < s->n_runs; k++) total += s->runs[k].cost;
+    printf("%d runs", s->n_runs);
+    if (s->repeats > 1) printf(" (%d configurations x %d repeats)", s->n_runs / s->repeats, s->repeats);
+    printf(", swept: ");
+    for (int j = 0; j < s->n_swept; j++) printf("%s%s", j ? ", " : "", s->swept_keys[j]);
+    printf("%s\n", s->n_swept ? "" : "nothing");
+    printf("%-12s %8s %20s", "id", "cost%", "seed");
+    for (int j = 0; j < s->n_swept; j++) printf("  %s", s->swept_keys[j]);
+    printf("\n");
+    for (int k = 0; k < s->n_runs; k++) {
+        const ncsn_sweep_run *r = &s->runs[k];
+        if (!ncsn_sweep_in_shard(a, r)) continue;
+        printf("%-12s %8.2f %20llu", r->id, total > 0 ? 100 * r->cost / total : 0,
+               (unsigned long long)r->cfg.seed);
+        for (int j = 0; j < s->n_swept; j++) {
+            char v[256];
+            value_text(&r->cfg, s->swept_keys[j], v, sizeof v);
+            printf("  %s", v);
+        }
+        printf("\n");
+    }
+}
+
+/* The sweep file expanded (every run validated) and checked by the run plan for what can
+ * fail before any work (Technique 2 without a solution). Rank 0 reports a failure. */
+static int load(ncsn_sweep *s, const sweep_cli *a, const ncsn_world *w) {
+    ncsn_error err = {{0}};
+    if (ncsn_sweep_load(s, a->file, a->sets.sets, a->sets.n, &err) != 0) {
+        if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+        return NCSN_EXIT_USAGE;
+    }
+    for (int k = 0; k < s->n_runs; k++)
+        if (ncsn_plan_check(&s->runs[k].cfg, s->runs[k].id, &err) != 0) {
+            if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+            return NCSN_EXIT_USAGE;
+        }
+    return NCSN_EXIT_OK;
+}
+
+int ncsn_cmd_sweep(int argc, char **argv) {
+    ncsn_world w;
+    ncsn_world_start(&w, &argc, &argv);
+    ncsn_stop_install(); /* after MPI_Init, so that these handlers are ours */
+    sweep_cli a;
+    const int p = parse_args(argc, argv, &a);
+    if (p != 0) return ncsn_world_end(&w, p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE);
+    ncsn_sweep s;
+    memset(&s, 0, sizeof s);
+    int status = load(&s, &a, &w);
+    if (status == NCSN_EXIT_OK && a.dry_run) {
+        if (w.rank == 0) list_runs(&s, &a.opt);
+    } else if (status == NCSN_EXIT_OK) {
+        status = ncsn_sweep_execute(&s, &a.opt, &w);
+    }
+    ncsn_sweep_free(&s);
+    return ncsn_world_end(&w, status);
+}
