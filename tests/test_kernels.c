@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "ncsn/cpu.h"
 #include "ncsn/gemm.h"
@@ -15,9 +16,6 @@
 #include "ncsn/rng.h"
 #include "ncsn/sample.h"
 #include "ncsn/train.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* The variants this CPU runs, lowest first; returns how many. */
 static int variants(int isa[3]) {
@@ -206,21 +204,18 @@ static void test_training_any_d(void) {
         }
 }
 
-#ifdef _OPENMP
 /* A batch big enough for the parallel region, at odd D and H: 1, 2 and 3 threads. */
 static void test_training_threads(void) {
     const int shapes[][3] = {{13, 16, 77}, {64, 16, 512}, {3, 16, 203}};
-    const int saved = omp_get_max_threads();
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         batch b;
         batch_make(&b, shapes[s][0], shapes[s][1], shapes[s][2], 300, (int)s);
         const size_t P = b.m.n_params;
         float *g[3];
         double l[3];
-        for (int r = 0; r < 3; r++) {
-            omp_set_num_threads(r + 1);
-            g[r] = calloc(P, sizeof(float));
-            l[r] = batch_grad(&b, g[r], 0);
+        for (ncsn_fix_threads th = ncsn_fix_threads_range(1, 3); ncsn_fix_threads_next(&th);) {
+            g[th.threads - 1] = calloc(P, sizeof(float));
+            l[th.threads - 1] = batch_grad(&b, g[th.threads - 1], 0);
         }
         for (int r = 1; r < 3; r++) {
             CU_ASSERT(l[r] == l[0]);
@@ -229,9 +224,7 @@ static void test_training_threads(void) {
         for (int r = 0; r < 3; r++) free(g[r]);
         batch_free(&b);
     }
-    omp_set_num_threads(saved);
 }
-#endif
 
 /* Annealed Langevin written plainly: ncsn_model_score per chain (no fused operations) and
  * the sampler's noise (counter (step / 2, chain, pair); words 0, 1 at even steps, 2, 3 at
@@ -289,20 +282,11 @@ static void test_sampling_any_d(void) {
         ncsn_score_fn score = {&m, NULL};
         int runs = 0;
         for (int v = 0; v < nv; v++)
-            for (int threads = 1; threads <= 3; threads++) {
-#ifdef _OPENMP
-                const int saved = omp_get_max_threads();
-                omp_set_num_threads(threads);
-#else
-                if (threads > 1) continue;
-#endif
+            for (ncsn_fix_threads th = ncsn_fix_threads_range(1, 3); ncsn_fix_threads_next(&th);) {
                 ncsn_isa_force(isa[v]);
                 ncsn_sampler_start(ks, N, D, -4, 4, x);
                 CU_ASSERT(ncsn_sample(&sp, score, kn, x, N, D, NULL, NULL) == 0);
                 ncsn_isa_force(NCSN_ISA_AUTO);
-#ifdef _OPENMP
-                omp_set_num_threads(saved);
-#endif
                 if (runs++ == 0) {
                     memcpy(first, x, sizeof(float) * N * D);
                     double worst = 0;
@@ -318,15 +302,17 @@ static void test_sampling_any_d(void) {
     }
 }
 
+static const ncsn_test_case tests[] = {
+    {"blocked products: every variant gives the definition's bits", test_gemm_matches_definition},
+    {"training at D 1-100, odd widths: reference values, same bits on every variant",
+     test_training_any_d},
+    {"sampling at D 1-64: the plain sampler's values, same bits on every variant and thread "
+     "count", test_sampling_any_d},
+    {"training at odd D and H: same bits on 1, 2, 3 threads",
+     NCSN_OPENMP_ONLY(test_training_threads)},
+    {NULL},
+};
+
 void ncsn_test_register(void) {
-    CU_pSuite s = CU_add_suite("kernels", NULL, NULL);
-    CU_add_test(s, "blocked products: every variant gives the definition's bits",
-                test_gemm_matches_definition);
-    CU_add_test(s, "training at D 1-100, odd widths: reference values, same bits on every variant",
-                test_training_any_d);
-    CU_add_test(s, "sampling at D 1-64: the plain sampler's values, same bits on every variant "
-                "and thread count", test_sampling_any_d);
-#ifdef _OPENMP
-    CU_add_test(s, "training at odd D and H: same bits on 1, 2, 3 threads", test_training_threads);
-#endif
+    ncsn_test_suite("kernels", tests);
 }

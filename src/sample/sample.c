@@ -21,6 +21,7 @@
 
 #include "ncsn/common.h"
 #include "ncsn/gemm.h"
+#include "ncsn/plan.h"
 
 #define CB 64 /* chains per block */
 
@@ -466,9 +467,7 @@ static void denoise(ncsn_score_fn score, double sigma, float *x, int n, int D) {
     free(s);
 }
 
-int ncsn_sampler_levels(const ncsn_sampler *s) {
-    return s->method == NCSN_SAMPLE_PLAIN ? 1 : s->L;
-}
+int ncsn_sampler_levels(const ncsn_sampler *s) { return ncsn_sampler_level_count(s->method, s->L); }
 
 int ncsn_sample_levels(const ncsn_sampler *s, ncsn_score_fn score, ncsn_key key, float *x,
                        int n, int D, int from, int to, int *done, ncsn_progress_fn progress,

@@ -2,7 +2,9 @@
 # bench.sh: `ncsn bench` end to end, in a few seconds.
 #   --quick --json   one JSON object: the fields are there, every speed is a positive
 #                    number, and the results are bit-identical across thread counts and
-#                    between the AVX2+FMA kernels and the baseline ones (fmaf per lane)
+#                    between every kernel variant and the baseline ones (fmaf per lane);
+#                    the notebook's D = 2 and an odd --dim 13 --hidden 37 (the blocked
+#                    kernels, tails in every vector width)
 #   --help           exit 0;  an unknown option or a bad value: exit 2
 # ctest sets NCSN_BIN (the binary) and PYTHON.
 set -euo pipefail
@@ -10,16 +12,19 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 
-"$NCSN" bench --quick --json --threads 1,2 >"$tmp/bench.json"
-"$PY" - "$tmp/bench.json" <<'PYEOF'
+check_json() { # FILE D H
+"$PY" - "$@" <<'PYEOF'
 import json, math, sys
 d = json.load(open(sys.argv[1]))
+D, H = int(sys.argv[2]), int(sys.argv[3])
 def check(ok, what):
     if not ok:
         sys.exit("bench.sh: %s (got %s)" % (what, json.dumps(d)))
 def positive(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
-check(d["network"] == {"D": 2, "E": 16, "H": 128, "batch": 128, "L": 100}, "network sizes")
+check(d["network"] == {"D": D, "E": 16, "H": H, "batch": 128, "L": 100}, "network sizes")
+check(d["flops_per_train_step"] == 2 * 128 * 5 * D * H, "training FLOPs 10 B D H")
+check(d["flops_per_eval"] == 4 * D * H, "evaluation FLOPs 4 D H")
 for key in ("train_steps", "chains", "sample_levels", "sample_T", "flops_per_train_step",
             "flops_per_eval"):
     check(positive(d[key]), key + " positive")
@@ -37,11 +42,17 @@ check(rows[0]["train_hash"] == rows[1]["train_hash"], "training bits equal for 1
 check(rows[0]["sample_hash"] == rows[1]["sample_hash"], "sampling bits equal for 1 and 2 threads")
 check(d["bits_identical_across_threads"] == {"train": True, "sample": True},
       "bits_identical_across_threads true")
-check(d["kernels"] in ("avx2+fma", "baseline"), "kernels named")
+check(d["kernels"] in ("avx512", "avx2+fma", "baseline"), "kernels named")
+check(d["peak_isa"] == d["kernels"], "the peak is the kernels' widest FMA")
 check(d["bits_identical_to_baseline"] == {"train": True, "sample": True},
       "bits_identical_to_baseline true")
 check(d["sweep"] is None, "no sweep without --sweep")
 PYEOF
+}
+"$NCSN" bench --quick --json --threads 1,2 >"$tmp/bench.json"
+check_json "$tmp/bench.json" 2 128
+"$NCSN" bench --quick --json --threads 1,2 --dim 13 --hidden 37 >"$tmp/bench13.json"
+check_json "$tmp/bench13.json" 13 37
 
 "$NCSN" bench --help >"$tmp/help.txt" || fail "bench --help exited $?"
 grep -q -- "--sweep" "$tmp/help.txt" || fail "bench --help does not mention --sweep"
@@ -55,4 +66,7 @@ expect_usage() {
 expect_usage --no-such-option
 expect_usage --threads 0
 expect_usage --steps x
+expect_usage --dim 0
+expect_usage --dim 4097
+expect_usage --hidden 1.5
 all_passed
