@@ -47,11 +47,13 @@ void ncsn_dsm_work_free(ncsn_dsm_work *w);
  * pass needs A_k, B_k once per class, and the backward pass only the per-class sums
  * P_k = sum t dz1, Q_k = sum dz1 over the examples, from which every embedding gradient
  * follows exactly (W_1e: sum_k P_k u_k' + Q_k v_k'; the rest through W_1e' P_k, W_1e' Q_k).
- * Per example remain the H x D products, vectorised over H. Every sum runs in a fixed
- * order: over examples in (class, index) order for one hidden unit at a time, the hidden
- * units split between threads; over H in 8 fixed partial sums. The result is the same
- * for any number of threads. Cases the fast path does not cover (E > 32, or E or H not a
- * multiple of 8) use the reference path. */
+ * Per example remain the H x D products. Up to D = 6 (E and H multiples of 8) its own
+ * kernels do them, vectorised over H: over examples in (class, index) order for one hidden
+ * unit at a time, the hidden units split between threads; over H in 8 fixed partial sums.
+ * At any other D or width the blocked products of gemm.h do (train/dsm_gemm.c,
+ * docs/performance.md): every sum one chain of fused multiply-adds in a fixed order, sums
+ * over hidden units per fixed block of units. Either way the result is the same for any
+ * number of threads and on every instruction set. E > 32 takes the reference path. */
 double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad,
                           ncsn_dsm_work *w);

@@ -25,6 +25,9 @@
 #include "ncsn/simd.h"
 #include "dsm_fast.h"
 
+#ifndef NCSN_BLOCKED_PARALLEL_MIN
+#define NCSN_BLOCKED_PARALLEL_MIN 2097152L
+#endif
 #ifndef NCSN_FAST_PARALLEL_MIN
 #define NCSN_FAST_PARALLEL_MIN 262144L
 #endif
@@ -32,7 +35,7 @@
 int dsm_fast_ok(const ncsn_model *m) { return m->E <= 32; }
 
 int dsm_fast_blocked(const ncsn_model *m) {
-    return !(m->E % 8 == 0 && m->H % 8 == 0 && m->D <= FAST_MAX_D);
+    return !(m->E % 8 == 0 && m->H % 8 == 0 && m->D <= FAST_KERNEL_MAX_D);
 }
 
 fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
@@ -593,8 +596,11 @@ int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *le
     double loss = 0;
     /* In parallel only for batches well above the notebook's (B H = 16384), where a
      * barrier's microsecond, or a descheduled thread on a shared machine, costs less than
-     * the work it splits. The result is the same. */
-    if ((long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN && ncsn_max_threads() > 1) {
+     * the work it splits; for the blocked kernels, from B H D = 2^21 (measured: at
+     * D 64, H 128 and at D 16, H 512 two threads were no faster). The result is the same. */
+    const int parallel = f->blocked ? (long)B * H * D >= NCSN_BLOCKED_PARALLEL_MIN
+                                    : (long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN;
+    if (parallel && ncsn_max_threads() > 1) {
 #pragma omp parallel
         {
             if (f->blocked) dsm_gemm_phases(m, x, z, B, K, f, grad, &loss);

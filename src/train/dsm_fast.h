@@ -9,6 +9,9 @@
 #include "ncsn/model.h"
 
 #define FAST_MAX_D 16
+/* dsm_fast.c's own kernels up to this D (measured: from D = 8 on the blocked ones are
+ * faster, at D = 4 slower) */
+#define FAST_KERNEL_MAX_D 6
 
 /* The fast path's tables (see ncsn_dsm_loss_grad in train.h). "Position" i is the i-th
  * example in (class, index) order, the order of every sum over examples. */
@@ -60,7 +63,7 @@ typedef struct {
 /* Whether the fast path covers this model's sizes (E <= 32: a class is a 32-bit mask). */
 int dsm_fast_ok(const ncsn_model *m);
 /* Whether it takes the blocked kernels (any D and H) rather than dsm_fast.c's own ones
- * (D <= FAST_MAX_D, E and H multiples of 8). */
+ * (D <= FAST_KERNEL_MAX_D, E and H multiples of 8). */
 int dsm_fast_blocked(const ncsn_model *m);
 fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax);
 void dsm_fast_free(fast_work *f); /* NULL is a no-op */

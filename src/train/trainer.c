@@ -63,6 +63,30 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
     }
 }
 
+/* The noise of examples [r0, r0 + 64) (at most), coordinates 4c .. 4c+3 (see draw_batch). */
+NCSN_HOT static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int D, int r0, int c,
+                                float *zb) {
+    enum { RUN = 8 };
+    const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
+    ncsn_v8u w[RUN][4];
+    ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0, nblk, w);
+    for (int j = 0; j < nblk; j++) {
+        const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
+        v8f z[4];
+        ncsn_box_muller_v8(&w[j][0], &w[j][1], &z[0], &z[1]);
+        if (4 * c + 2 < D) ncsn_box_muller_v8(&w[j][2], &w[j][3], &z[2], &z[3]);
+        if (D == 2 && nb == 8) {
+            for (int l = 0; l < 8; l++) {
+                zb[(size_t)(b0 + l) * 2] = z[0][l];
+                zb[(size_t)(b0 + l) * 2 + 1] = z[1][l];
+            }
+            continue;
+        }
+        for (int q = 0; q < 4 && 4 * c + q < D; q++)
+            for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
+    }
+}
+
 /* The step's draws (SPEC.md section 3): example b's level from word 0 of counter
  * (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
  * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
@@ -83,29 +107,16 @@ NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t ste
         }
     }
     /* the noise, one (run of 8 RUN examples, coordinate block c) at a time; in parallel for
-     * large batches (every number comes from its own counter: the same bits) */
-    const int n_c = (D + 3) / 4, n_runs = (bsz + 8 * RUN - 1) / (8 * RUN);
-#pragma omp parallel for schedule(static) if ((long)bsz * D >= 8192)
-    for (int it = 0; it < n_runs * n_c; it++) {
-        const int r0 = it / n_c * 8 * RUN, c = it % n_c;
-        const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
-        ncsn_v8u w[RUN][4];
-        ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0, nblk, w);
-        for (int j = 0; j < nblk; j++) {
-            const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
-            v8f z[4];
-            ncsn_box_muller_v8(&w[j][0], &w[j][1], &z[0], &z[1]);
-            if (4 * c + 2 < D) ncsn_box_muller_v8(&w[j][2], &w[j][3], &z[2], &z[3]);
-            if (D == 2 && nb == 8) {
-                for (int l = 0; l < 8; l++) {
-                    zb[(size_t)(b0 + l) * 2] = z[0][l];
-                    zb[(size_t)(b0 + l) * 2 + 1] = z[1][l];
-                }
-                continue;
-            }
-            for (int q = 0; q < 4 && 4 * c + q < D; q++)
-                for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
-        }
+     * large batches (every number comes from its own counter: the same bits), with no
+     * OpenMP team for small ones */
+    const int n_c = (D + 3) / 4, n_items = (bsz + 8 * RUN - 1) / (8 * RUN) * n_c;
+    if ((long)bsz * D >= 8192) {
+#pragma omp parallel for schedule(static)
+        for (int it = 0; it < n_items; it++)
+            draw_noise(k_noise, step, bsz, D, it / n_c * 8 * RUN, it % n_c, zb);
+    } else {
+        for (int it = 0; it < n_items; it++)
+            draw_noise(k_noise, step, bsz, D, it / n_c * 8 * RUN, it % n_c, zb);
     }
 }
 
