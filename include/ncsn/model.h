@@ -78,6 +78,12 @@ void ncsn_model_units_share(int H, int me, int nt, int *o0, int *o1);
  * number of ranges (at most D + 4). */
 int ncsn_model_unit_params(const ncsn_model *m, int o0, int o1, int with_rest, size_t *start,
                            size_t *count);
+/* fn(start, count, user) over every parameter, in parallel: each thread of a new OpenMP
+ * team calls it on the ranges of the units it owns (ncsn_model_units_share; thread 0 also
+ * the embedding's and b_2). For elementwise updates (Adam, EMA), which give the bits of one
+ * thread whatever the split, done where the blocked training path left those parameters. */
+void ncsn_model_each_owned(const ncsn_model *m, void (*fn)(size_t start, size_t count, void *user),
+                           void *user);
 
 /* Activations of one example, kept for the backward pass. */
 typedef struct {

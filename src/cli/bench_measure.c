@@ -52,29 +52,24 @@ typedef float v8f __attribute__((vector_size(32)));
 enum { FMA512_FLOPS = 16 * 16 * 2, FMA256_FLOPS = 12 * 8 * 2, MULADD_FLOPS = 12 * 8 };
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(NCSN_NO_CLONES)
-/* 16 chains of 16-lane fused multiply-adds: two FMA pipes of latency 4 need 8 in flight */
+/* N chains of fused multiply-adds of vector type VT (two FMA pipes of latency 4 need 8 in
+ * flight); returns a sum of the chains so that nothing is optimised away. */
+#define FMA_PEAK_BODY(VT, N, SET1, FMADD, ADD, FIRST)                                       \
+    VT acc[N];                                                                             \
+    const VT va = SET1(a), vb = SET1(b);                                                   \
+    for (int k = 0; k < N; k++) acc[k] = SET1((float)k);                                   \
+    for (long i = 0; i < iters; i++)                                                       \
+        for (int k = 0; k < N; k++) acc[k] = FMADD(acc[k], va, vb);                        \
+    VT s = acc[0];                                                                         \
+    for (int k = 1; k < N; k++) s = ADD(s, acc[k]);                                        \
+    return FIRST(s);
+
 __attribute__((target("avx512f"))) static float fma512_kernel(long iters, float a, float b) {
-    __m512 acc[16];
-    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
-    for (int k = 0; k < 16; k++) acc[k] = _mm512_set1_ps((float)k);
-    for (long i = 0; i < iters; i++)
-        for (int k = 0; k < 16; k++) acc[k] = _mm512_fmadd_ps(acc[k], va, vb);
-    __m512 s = acc[0];
-    for (int k = 1; k < 16; k++) s = _mm512_add_ps(s, acc[k]);
-    return _mm512_reduce_add_ps(s);
+    FMA_PEAK_BODY(__m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_cvtss_f32)
 }
 
 __attribute__((target("avx2,fma"))) static float fma256_kernel(long iters, float a, float b) {
-    __m256 acc[12];
-    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
-    for (int k = 0; k < 12; k++) acc[k] = _mm256_set1_ps((float)k);
-    for (long i = 0; i < iters; i++)
-        for (int k = 0; k < 12; k++) acc[k] = _mm256_fmadd_ps(acc[k], va, vb);
-    __m256 s = acc[0];
-    for (int k = 1; k < 12; k++) s = _mm256_add_ps(s, acc[k]);
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0];
+    FMA_PEAK_BODY(__m256, 12, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_cvtss_f32)
 }
 #endif
 

@@ -31,21 +31,6 @@
 #define VRELU(v) ((v) > 0 ? (v) : 0.0f)
 #define VKEEP(v, m) ((m) > 0 ? (v) : 0.0f)
 #include "gemm_body.inc"
-#undef GB_NAME
-#undef GB_ATTR
-#undef VT
-#undef W
-#undef MR
-#undef NR
-#undef VZERO
-#undef VBCAST
-#undef VLOADN
-#undef VSTOREN
-#undef VFMA
-#undef VADD
-#undef VMUL
-#undef VRELU
-#undef VKEEP
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(NCSN_NO_CLONES)
 #define HAVE_GEMM_VECTOR 1
@@ -73,21 +58,6 @@ static inline __attribute__((always_inline, target("avx2,fma"))) __m256i gemm_ma
 #define VKEEP(v, m) _mm256_and_ps((v), _mm256_cmp_ps((m), _mm256_setzero_ps(), _CMP_GT_OQ))
 #define VRELU(v) VKEEP((v), (v))
 #include "gemm_body.inc"
-#undef GB_NAME
-#undef GB_ATTR
-#undef VT
-#undef W
-#undef MR
-#undef NR
-#undef VZERO
-#undef VBCAST
-#undef VLOADN
-#undef VSTOREN
-#undef VFMA
-#undef VADD
-#undef VMUL
-#undef VRELU
-#undef VKEEP
 
 /* ---- AVX-512: 16 lanes; partial vectors by mask registers -------------------------- */
 #define GB_NAME(x) gemm_avx512_##x

@@ -7,6 +7,10 @@
 
 #include "ncsn/common.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 size_t ncsn_model_param_count(int D, int E, int H) {
     return (size_t)E * 1 + E + (size_t)E * E + E + (size_t)H * (D + E) + H + (size_t)D * H + D;
 }
@@ -120,6 +124,24 @@ int ncsn_model_unit_params(const ncsn_model *m, int o0, int o1, int with_rest, s
     if (with_rest) RANGE(m->bb2_b, D);
 #undef RANGE
     return n;
+}
+
+void ncsn_model_each_owned(const ncsn_model *m, void (*fn)(size_t start, size_t count, void *user),
+                           void *user) {
+#pragma omp parallel
+    {
+        int me = 0, nt = 1, o0, o1;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        size_t *start = ncsn_xmalloc(sizeof(size_t) * 2 * ((size_t)m->D + 4));
+        size_t *count = start + m->D + 4;
+        ncsn_model_units_share(m->H, me, nt, &o0, &o1);
+        const int n = ncsn_model_unit_params(m, o0, o1, me == 0, start, count);
+        for (int r = 0; r < n; r++) fn(start[r], count[r], user);
+        free(start);
+    }
 }
 
 static float embed_input(const ncsn_model *m, float sigma) {

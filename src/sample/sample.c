@@ -154,17 +154,6 @@ static inline v4f fma_lanes4(v4f a, v4f b, v4f c) {
 #define D2_PHILOX(key, a, b0, w) ncsn_philox_v8_sse2(key, a, b0, 0, 0, w)
 #define D2_BOX_MULLER ncsn_box_muller_v8
 #include "sample_d2.inc"
-#undef D2_NAME
-#undef D2_ATTR
-#undef D2_VT
-#undef D2_W
-#undef D2_NV
-#undef D2_FMA
-#undef D2_MAX
-#undef D2_WT
-#undef D2_ZT
-#undef D2_PHILOX
-#undef D2_BOX_MULLER
 #ifndef NCSN_NO_CLONES
 /* 32 chains a group: 8 accumulators of fused multiply-adds in flight (latency 4-5, two
  * pipes), and the noise of four blocks of 8 chains side by side */
@@ -180,17 +169,6 @@ static inline v4f fma_lanes4(v4f a, v4f b, v4f c) {
 #define D2_PHILOX(key, a, b0, w) ncsn_philox_v32_avx2(key, a, b0, 0, 0, w)
 #define D2_BOX_MULLER ncsn_box_muller_v32
 #include "sample_d2.inc"
-#undef D2_NAME
-#undef D2_ATTR
-#undef D2_VT
-#undef D2_W
-#undef D2_NV
-#undef D2_FMA
-#undef D2_MAX
-#undef D2_WT
-#undef D2_ZT
-#undef D2_PHILOX
-#undef D2_BOX_MULLER
 /* 64 chains a group, 16 lanes: again 8 accumulators in flight; the noise of eight blocks
  * of 8 chains (two calls of four blocks side by side) */
 typedef float v16f __attribute__((vector_size(64)));
@@ -217,7 +195,6 @@ philox_v64(ncsn_key key, uint32_t a, uint32_t b0, ncsn_v64u w[4]) {
 #define D2_PHILOX(key, a, b0, w) philox_v64(key, a, b0, w)
 #define D2_BOX_MULLER ncsn_box_muller_v64
 #include "sample_d2.inc"
-#undef D2_BCAST
 #endif
 #else
 static inline ncsn_v8f fma_lanes8(ncsn_v8f a, ncsn_v8f b, ncsn_v8f c) {

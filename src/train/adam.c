@@ -5,9 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "ncsn/simd.h"
 
@@ -110,32 +107,29 @@ static adam_consts adam_next(ncsn_adam *a) {
     return c;
 }
 
+typedef struct {
+    const adam_consts *c;
+    ncsn_adam *a;
+    float *params, *grad;
+} adam_job;
+
+static void adam_owned(size_t start, size_t count, void *user) {
+    const adam_job *j = user;
+    adam_range(j->c, j->params + start, j->grad + start, j->a->m + start, j->a->v + start, count);
+}
+
 void ncsn_adam_step_model(ncsn_adam *a, const ncsn_model *m, float *grad) {
     /* Every element's update is its own, so any split gives the bits of one thread. Large
-     * models in parallel, each thread updating the parameters of the hidden units it owns
-     * in the blocked training path (ncsn_model_units_share), which are in its cache;
-     * small ones (the notebook's 2.8 k parameters) with no OpenMP team. */
+     * models in parallel, each thread on the parameters of the hidden units it owns in the
+     * blocked training path, which are in its cache; small ones (the notebook's 2.8 k
+     * parameters) with no OpenMP team. */
     const adam_consts c = adam_next(a);
     if (a->n < 32768 || ncsn_max_threads() < 2) {
         adam_range(&c, m->params, grad, a->m, a->v, a->n);
         return;
     }
-#pragma omp parallel
-    {
-        int me = 0, nt = 1, o0, o1;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        size_t *start = ncsn_xmalloc(sizeof(size_t) * 2 * ((size_t)m->D + 4));
-        size_t *count = start + m->D + 4;
-        ncsn_model_units_share(m->H, me, nt, &o0, &o1);
-        const int n = ncsn_model_unit_params(m, o0, o1, me == 0, start, count);
-        for (int r = 0; r < n; r++)
-            adam_range(&c, m->params + start[r], grad + start[r], a->m + start[r], a->v + start[r],
-                       count[r]);
-        free(start);
-    }
+    adam_job j = {&c, a, m->params, grad};
+    ncsn_model_each_owned(m, adam_owned, &j);
 }
 
 void ncsn_adam_step(ncsn_adam *a, float *params, float *grad) {

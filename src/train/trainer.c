@@ -122,29 +122,21 @@ NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t ste
 
 /* ema = r ema + (1 - r) model, elementwise (the bits of one thread): large models split
  * like Adam's step (ncsn_adam_step_model), small ones with no OpenMP team. */
+typedef struct {
+    float *ema;
+    const float *params;
+    float r, q;
+} ema_job;
+
+static void ema_range(size_t start, size_t count, void *user) {
+    const ema_job *j = user;
+    for (size_t k = start; k < start + count; k++) j->ema[k] = j->r * j->ema[k] + j->q * j->params[k];
+}
+
 static void ema_update(ncsn_model *ema, const ncsn_model *model, float r) {
-    const float q = 1.0f - r;
-    const size_t n = model->n_params;
-    if (n < 32768 || ncsn_max_threads() < 2) {
-        for (size_t k = 0; k < n; k++) ema->params[k] = r * ema->params[k] + q * model->params[k];
-        return;
-    }
-#pragma omp parallel
-    {
-        int me = 0, nt = 1, o0, o1;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        size_t *start = ncsn_xmalloc(sizeof(size_t) * 2 * ((size_t)model->D + 4));
-        size_t *count = start + model->D + 4;
-        ncsn_model_units_share(model->H, me, nt, &o0, &o1);
-        const int nr = ncsn_model_unit_params(model, o0, o1, me == 0, start, count);
-        for (int r_ = 0; r_ < nr; r_++)
-            for (size_t k = start[r_]; k < start[r_] + count[r_]; k++)
-                ema->params[k] = r * ema->params[k] + q * model->params[k];
-        free(start);
-    }
+    ema_job j = {ema->params, model->params, r, 1.0f - r};
+    if (model->n_params < 32768 || ncsn_max_threads() < 2) ema_range(0, model->n_params, &j);
+    else ncsn_model_each_owned(model, ema_range, &j);
 }
 
 void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_index,
