@@ -3,6 +3,7 @@
  *   ncsn_seterr()   printf-style fill of an ncsn_error (NULL-safe)
  *   NCSN_ASSERT     invariant check that stays on in release builds
  *   ncsn_xmalloc()  malloc/calloc that abort with file:line on failure
+ *   NCSN_FREE_ALL() free several pointers (any may be NULL) in one statement
  *   ncsn_now()      monotonic wall clock in seconds
  *   ncsn_write_all() write(2) until every byte is written
  *   ncsn_replace_file()  a file replaced atomically: temporary name, fsync, rename
@@ -51,6 +52,12 @@ void *ncsn_xmalloc_at(size_t bytes, const char *file, int line);
 void *ncsn_xcalloc_at(size_t count, size_t size, const char *file, int line);
 #define ncsn_xmalloc(bytes) ncsn_xmalloc_at((bytes), __FILE__, __LINE__)
 #define ncsn_xcalloc(count, size) ncsn_xcalloc_at((count), (size), __FILE__, __LINE__)
+
+/* free() of each of ptrs (n), NULL ones included; NCSN_FREE_ALL(a, b, c) lists them. */
+void ncsn_free_each(void *const *ptrs, size_t n);
+#define NCSN_FREE_ALL(...)                                  \
+    ncsn_free_each((void *const[]){__VA_ARGS__},            \
+                   sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
 
 double ncsn_now(void);
 

@@ -275,9 +275,7 @@ void ncsn_config_default(ncsn_config *c) {
 
 void ncsn_config_free(ncsn_config *c) {
     if (!c) return;
-    free(c->dataset.weights);
-    free(c->dataset.means);
-    free(c->dataset.std);
+    NCSN_FREE_ALL(c->dataset.weights, c->dataset.means, c->dataset.std);
     memset(c, 0, sizeof *c);
 }
 

@@ -186,9 +186,7 @@ int ncsn_dataset_open(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err) {
 void ncsn_dataset_free(ncsn_dataset *ds) {
     if (!ds) return;
     ncsn_gmm_free(&ds->mix);
-    free(ds->Q);
-    free(ds->train);
-    free(ds->heldout);
+    NCSN_FREE_ALL(ds->Q, ds->train, ds->heldout);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -63,10 +63,7 @@ int ncsn_gmm_init_embedded(ncsn_gmm *g, int D, int r, const double *Q, int K,
 
 void ncsn_gmm_free(ncsn_gmm *g) {
     if (!g) return;
-    free(g->weights);
-    free(g->means);
-    free(g->std);
-    free(g->Q);
+    NCSN_FREE_ALL(g->weights, g->means, g->std, g->Q);
     memset(g, 0, sizeof *g);
 }
 

@@ -260,13 +260,8 @@ int ncsn_checkpoint_read(const char *path, const ncsn_config *cfg, size_t n_para
 
 void ncsn_checkpoint_free(ncsn_checkpoint *ck) {
     if (!ck) return;
-    free(ck->model);
-    free(ck->ema);
-    free(ck->adam_m);
-    free(ck->adam_v);
-    free(ck->loss_step);
-    free(ck->loss);
-    free(ck->samples);
+    NCSN_FREE_ALL(ck->model, ck->ema, ck->adam_m, ck->adam_v, ck->loss_step, ck->loss,
+                  ck->samples);
     memset(ck, 0, sizeof *ck);
 }
 

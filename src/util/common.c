@@ -42,6 +42,10 @@ void *ncsn_xcalloc_at(size_t count, size_t size, const char *file, int line) {
     return p;
 }
 
+void ncsn_free_each(void *const *ptrs, size_t n) {
+    for (size_t i = 0; i < n; i++) free(ptrs[i]);
+}
+
 double ncsn_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
