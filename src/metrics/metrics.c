@@ -224,10 +224,12 @@ double ncsn_median_pairwise_distance(const float *x, int n, int D) {
 /* ---------------------------------------------------------------------------------------
  * Unbiased MMD^2 (Gretton et al. 2012, eq. 3), k(x, y) = exp(-|x - y|^2 / (2 h^2)). */
 
-/* sum_{i < j} k(x_i, x_j) over one set x (n, D); inv = 1 / (2 h^2). Blocks of rows are
- * uneven (row i has n - 1 - i partners), hence the dynamic schedule: which thread takes a
- * block does not change what the block sums. */
-static double kernel_sum_within(const float *x, int n, int D, double inv) {
+/* sum_{i, j} k(x_i, y_j) for x (n, D), y (m, D); within = 1 when y is x itself (m = n),
+ * then only the pairs i < j. inv = 1 / (2 h^2). Blocks of rows are uneven within a set
+ * (row i has n - 1 - i partners), hence the dynamic schedule: which thread takes a block
+ * does not change what the block sums. */
+static double kernel_sum(const float *x, int n, const float *y, int m, int D, double inv,
+                         int within) {
     const int nb = n_blocks(n);
     double *part = ncsn_xcalloc((size_t)nb, sizeof(double)); /* (nb) */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -235,7 +237,8 @@ static double kernel_sum_within(const float *x, int n, int D, double inv) {
         double s = 0;
         for (int i = b * BLOCK; i < min_int(n, (b + 1) * BLOCK); i++) {
             const float *xi = x + (size_t)i * D;
-            for (int j = i + 1; j < n; j++) s += exp(-sqdist(xi, x + (size_t)j * D, D) * inv);
+            for (int j = within ? i + 1 : 0; j < m; j++)
+                s += exp(-sqdist(xi, y + (size_t)j * D, D) * inv);
         }
         part[b] = s;
     }
@@ -244,23 +247,15 @@ static double kernel_sum_within(const float *x, int n, int D, double inv) {
     return total;
 }
 
+/* sum_{i < j} k(x_i, x_j) over one set x (n, D). */
+static double kernel_sum_within(const float *x, int n, int D, double inv) {
+    return kernel_sum(x, n, x, n, D, inv, 1);
+}
+
 /* sum_{i, j} k(x_i, y_j) for x (n, D), y (m, D). */
 static double kernel_sum_cross(const float *x, int n, const float *y, int m, int D,
                                double inv) {
-    const int nb = n_blocks(n);
-    double *part = ncsn_xcalloc((size_t)nb, sizeof(double)); /* (nb) */
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int b = 0; b < nb; b++) {
-        double s = 0;
-        for (int i = b * BLOCK; i < min_int(n, (b + 1) * BLOCK); i++) {
-            const float *xi = x + (size_t)i * D;
-            for (int j = 0; j < m; j++) s += exp(-sqdist(xi, y + (size_t)j * D, D) * inv);
-        }
-        part[b] = s;
-    }
-    double total = sum_in_order(part, nb);
-    free(part);
-    return total;
+    return kernel_sum(x, n, y, m, D, inv, 0);
 }
 
 /* kxx = sum_{i<j} k(x_i, x_j), kyy likewise, kxy = sum_{i,j} k(x_i, y_j). The i != j sums
