@@ -156,22 +156,32 @@ static const char *class_name(H5T_class_t cls) {
     }
 }
 
-/* Opens attribute loc.name and checks that it is one value of class cls. */
-static hid_t open_attr(const ncsn_h5_ctx *c, hid_t loc, const char *name, H5T_class_t cls) {
-    htri_t exists = H5Aexists(loc, name);
-    if (exists < 0) {
+/* Opens attribute loc.name (is_attr 1) or dataset name, a path from the root of file loc
+ * (is_attr 0); a missing one, or one HDF5 cannot open, is reported in c. */
+static hid_t open_object(const ncsn_h5_ctx *c, hid_t loc, const char *name, int is_attr) {
+    htri_t exists = is_attr ? H5Aexists(loc, name) : H5Lexists(loc, name, H5P_DEFAULT);
+    if (exists < 0 && is_attr) {
         ncsn_h5_fail(c, "cannot look up attribute", loc, name);
         return H5I_INVALID_HID;
     }
-    if (exists == 0) {
-        ncsn_seterr(c->err, "%s: missing attribute %s (not an ncsn run file?)", c->path, name);
+    if (exists <= 0) {
+        ncsn_seterr(c->err,
+                    is_attr ? "%s: missing attribute %s (not an ncsn run file?)"
+                            : "%s: missing dataset %s",
+                    c->path, name);
         return H5I_INVALID_HID;
     }
-    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
-    if (attr < 0) {
-        ncsn_h5_fail(c, "cannot open attribute", loc, name);
-        return H5I_INVALID_HID;
-    }
+    hid_t obj = is_attr ? H5Aopen(loc, name, H5P_DEFAULT) : H5Dopen2(loc, name, H5P_DEFAULT);
+    if (obj < 0)
+        ncsn_h5_fail(c, is_attr ? "cannot open attribute" : "cannot open dataset",
+                     is_attr ? loc : H5I_INVALID_HID, name);
+    return obj;
+}
+
+/* Opens attribute loc.name and checks that it is one value of class cls. */
+static hid_t open_attr(const ncsn_h5_ctx *c, hid_t loc, const char *name, H5T_class_t cls) {
+    hid_t attr = open_object(c, loc, name, 1);
+    if (attr < 0) return H5I_INVALID_HID;
     hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
     int ok = type >= 0 && space >= 0 && H5Tget_class(type) == cls &&
              H5Sget_simple_extent_npoints(space) == 1;
@@ -247,15 +257,8 @@ static void format_shape(char *buf, size_t size, int rank, const hsize_t *dims) 
  * shape. */
 static hid_t open_dataset(const ncsn_h5_ctx *c, hid_t file, const char *name, H5T_class_t cls,
                           int rank, hsize_t *dims) {
-    if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
-        ncsn_seterr(c->err, "%s: missing dataset %s", c->path, name);
-        return H5I_INVALID_HID;
-    }
-    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
-    if (dset < 0) {
-        ncsn_h5_fail(c, "cannot open dataset", H5I_INVALID_HID, name);
-        return H5I_INVALID_HID;
-    }
+    hid_t dset = open_object(c, file, name, 0);
+    if (dset < 0) return H5I_INVALID_HID;
     hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
     int ok_class = type >= 0 && H5Tget_class(type) == cls;
     int file_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
