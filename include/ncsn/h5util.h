@@ -9,6 +9,7 @@
  *   ncsn_h5_write_*              datasets, attributes and groups, every return checked,
  *                                explicit little-endian file types
  *   ncsn_h5_read_*               attributes and datasets checked for class and shape
+ *   ncsn_h5_read_loss_history    a loss history: steps and losses, as long as each other
  *   ncsn_h5_read_file            open a file for reading, the checks in the order that
  *                                gives the most useful message, and hand it to a reader
  *   ncsn_h5_image                a whole HDF5 file built in memory, as bytes
@@ -84,6 +85,16 @@ int ncsn_h5_read_dataset(const ncsn_h5_ctx *c, hid_t file, const char *name, H5T
 /* *n: the length of the 1-D dataset name of class cls. */
 int ncsn_h5_dataset_length(const ncsn_h5_ctx *c, hid_t file, const char *name,
                            H5T_class_t cls, hsize_t *n);
+/* A loss history: the 1-D datasets step_name (integers) and loss_name (floats), read whole
+ * into *step (int64) and *loss (float), both malloc'd (at least one element, even for an
+ * empty history; the caller frees them, on failure too) and *n long. check, given both
+ * lengths before anything is read, returns 0 or -1 after wording its caller's own complaint
+ * through c (lengths that differ, a history too long). */
+typedef int (*ncsn_h5_history_check_fn)(const ncsn_h5_ctx *c, hsize_t n_step, hsize_t n_loss,
+                                        const void *user);
+int ncsn_h5_read_loss_history(const ncsn_h5_ctx *c, hid_t file, const char *step_name,
+                              const char *loss_name, ncsn_h5_history_check_fn check,
+                              const void *user, int *n, int64_t **step, float **loss);
 
 /* Opens path read-only and hands it to read (which reports its own failures through c).
  * Before HDF5 sees it: "PATH: cannot open (errno's reason)", "PATH: cannot read: it is a

@@ -206,24 +206,19 @@ static int read_weights(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg
 }
 
 /* /loss_step and /loss: as long as each other, and no longer than the steps taken. */
-static int read_loss_history(const ncsn_h5_ctx *c, hid_t file, ncsn_checkpoint *ck) {
-    hsize_t n_step, n_loss;
-    if (ncsn_h5_dataset_length(c, file, "/loss_step", H5T_INTEGER, &n_step) ||
-        ncsn_h5_dataset_length(c, file, "/loss", H5T_FLOAT, &n_loss))
-        return -1;
+static int check_loss_lengths(const ncsn_h5_ctx *c, hsize_t n_step, hsize_t n_loss,
+                              const void *user) {
+    const ncsn_checkpoint *ck = user;
     if (n_step != n_loss || n_loss > (hsize_t)ck->step)
         return ncsn_seterr(c->err, "%s: the loss history has %llu steps and %llu losses for %lld "
                            "training steps", c->path, (unsigned long long)n_step,
                            (unsigned long long)n_loss, (long long)ck->step);
-    ck->n_loss = (int)n_loss;
-    ck->loss_step = ncsn_xcalloc(n_loss ? n_loss : 1, sizeof *ck->loss_step);
-    ck->loss = ncsn_xcalloc(n_loss ? n_loss : 1, sizeof *ck->loss);
-    if (ncsn_h5_read_dataset(c, file, "/loss_step", H5T_INTEGER, H5T_NATIVE_INT64, 1, &n_loss,
-                             ck->loss_step) ||
-        ncsn_h5_read_dataset(c, file, "/loss", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, &n_loss,
-                             ck->loss))
-        return -1;
     return 0;
+}
+
+static int read_loss_history(const ncsn_h5_ctx *c, hid_t file, ncsn_checkpoint *ck) {
+    return ncsn_h5_read_loss_history(c, file, "/loss_step", "/loss", check_loss_lengths, ck,
+                                     &ck->n_loss, &ck->loss_step, &ck->loss);
 }
 
 /* /samples (phase sample): the chains, (sample.n, D). */

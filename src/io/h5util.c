@@ -308,6 +308,25 @@ int ncsn_h5_dataset_length(const ncsn_h5_ctx *c, hid_t file, const char *name,
     return 0;
 }
 
+int ncsn_h5_read_loss_history(const ncsn_h5_ctx *c, hid_t file, const char *step_name,
+                              const char *loss_name, ncsn_h5_history_check_fn check,
+                              const void *user, int *n, int64_t **step, float **loss) {
+    hsize_t n_step, n_loss;
+    if (ncsn_h5_dataset_length(c, file, step_name, H5T_INTEGER, &n_step) ||
+        ncsn_h5_dataset_length(c, file, loss_name, H5T_FLOAT, &n_loss) ||
+        check(c, n_step, n_loss, user))
+        return -1;
+    *n = (int)n_loss;
+    *step = ncsn_xcalloc(n_loss, sizeof **step);
+    *loss = ncsn_xcalloc(n_loss, sizeof **loss);
+    if (ncsn_h5_read_dataset(c, file, step_name, H5T_INTEGER, H5T_NATIVE_INT64, 1, &n_loss,
+                             *step) ||
+        ncsn_h5_read_dataset(c, file, loss_name, H5T_FLOAT, H5T_NATIVE_FLOAT, 1, &n_loss,
+                             *loss))
+        return -1;
+    return 0;
+}
+
 int ncsn_h5_read_file(const char *path, ncsn_h5_reader_fn read, void *data, ncsn_error *err) {
     const ncsn_h5_ctx c = {path, err};
     /* open(2) first, for errno's reason ("No such file or directory"). */

@@ -344,26 +344,23 @@ static int read_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg, 
     return 0;
 }
 
-static int read_history(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in) {
-    hsize_t n_step, n_loss;
-    if (ncsn_h5_dataset_length(c, file, "/train/step", H5T_INTEGER, &n_step) ||
-        ncsn_h5_dataset_length(c, file, "/train/loss", H5T_FLOAT, &n_loss))
-        return -1;
+/* /train/step and /train/loss: as long as each other, and counted by an int. */
+static int check_history_lengths(const ncsn_h5_ctx *c, hsize_t n_step, hsize_t n_loss,
+                                 const void *user) {
+    (void)user;
     if (n_step != n_loss)
         return ncsn_seterr(c->err, "%s: /train/step has %llu entries but /train/loss has %llu",
                            c->path, (unsigned long long)n_step, (unsigned long long)n_loss);
     if (n_loss > (hsize_t)INT32_MAX)
         return ncsn_seterr(c->err, "%s: /train/loss is too long (%llu)", c->path,
                            (unsigned long long)n_loss);
-    in->n_loss = (int)n_loss;
-    in->loss_step = ncsn_xcalloc(n_loss, sizeof *in->loss_step);
-    in->loss = ncsn_xcalloc(n_loss, sizeof *in->loss);
-    if (ncsn_h5_read_dataset(c, file, "/train/step", H5T_INTEGER, H5T_NATIVE_INT64, 1, &n_loss,
-                             in->loss_step) ||
-        ncsn_h5_read_dataset(c, file, "/train/loss", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, &n_loss,
-                             in->loss))
-        return -1;
     return 0;
+}
+
+static int read_history(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in) {
+    return ncsn_h5_read_loss_history(c, file, "/train/step", "/train/loss",
+                                     check_history_lengths, NULL, &in->n_loss, &in->loss_step,
+                                     &in->loss);
 }
 
 /* /config's provenance strings, each left "" when the file predates it. */
