@@ -93,11 +93,21 @@ static int write_arrays(const ncsn_h5_ctx *c, hid_t file, const ncsn_run_output 
     return rc;
 }
 
-/* /model/<layer>/{weight,bias}: "backbone.0.weight" is dataset weight in group backbone.0,
- * with PyTorch's shapes (rows, cols) and (rows). */
-static int write_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_model *m) {
-    hid_t model = ncsn_h5_make_group(c, file, "model");
-    if (model < 0) return -1;
+/* Group loc/name, made, filled by fill (as a file's contents: fill(c, group, data)) and
+ * closed; a failed close counts as a failure. */
+static int write_group(const ncsn_h5_ctx *c, hid_t loc, const char *name,
+                       ncsn_h5_writer_fn fill, const void *data) {
+    hid_t g = ncsn_h5_make_group(c, loc, name);
+    if (g < 0) return -1;
+    int rc = fill(c, g, data);
+    ncsn_h5_close_checked(c, g, loc, name, &rc);
+    return rc;
+}
+
+/* /model/<layer>/{weight,bias} (model: the group /model): "backbone.0.weight" is dataset
+ * weight in group backbone.0, with PyTorch's shapes (rows, cols) and (rows). */
+static int write_model(const ncsn_h5_ctx *c, hid_t model, const void *data) {
+    const ncsn_model *m = data;
     int rc = 0;
     for (int i = 0; m && i < NCSN_MODEL_N_TENSORS && rc == 0; i++) {
         const char *name;
@@ -125,13 +135,12 @@ static int write_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_model *m) {
                                    cols ? 2 : 1, dims, data);
         ncsn_h5_close_checked(c, g, model, layer, &rc);
     }
-    ncsn_h5_close_checked(c, model, file, "model", &rc);
     return rc;
 }
 
-static int write_metrics(const ncsn_h5_ctx *c, hid_t file, const ncsn_metrics *m) {
-    hid_t g = ncsn_h5_make_group(c, file, "metrics");
-    if (g < 0) return -1;
+/* /metrics (g: that group); empty without metrics. */
+static int write_metrics(const ncsn_h5_ctx *c, hid_t g, const void *data) {
+    const ncsn_metrics *m = data;
     int rc = 0;
     if (m) {
         const struct {
@@ -156,7 +165,6 @@ static int write_metrics(const ncsn_h5_ctx *c, hid_t file, const ncsn_metrics *m
         if (rc == 0) rc = write_vector_f64(c, g, "mode_weights", m->mode_weights, m->K);
         if (rc == 0) rc = write_vector_f64(c, g, "score_error", m->score_error, m->L);
     }
-    ncsn_h5_close_checked(c, g, file, "metrics", &rc);
     return rc;
 }
 
@@ -226,11 +234,11 @@ static int write_provenance(const ncsn_h5_ctx *c, hid_t group, const ncsn_run_ou
 }
 
 /* /config: one attribute per configuration key, plus "origins" and the provenance. */
-static int write_config(const ncsn_h5_ctx *c, hid_t file, const ncsn_run_output *r) {
+static int write_config(const ncsn_h5_ctx *c, hid_t group, const void *data) {
+    const ncsn_run_output *r = data;
     char *origins = NULL;
     size_t origins_len = 0;
-    config_writer w = {c, H5I_INVALID_HID, H5I_INVALID_HID, NULL, 0};
-    if ((w.group = ncsn_h5_make_group(c, file, "config")) < 0) return -1;
+    config_writer w = {c, group, H5I_INVALID_HID, NULL, 0};
     if ((w.bool_type = bool_enum()) < 0) {
         w.rc = ncsn_h5_fail(c, "cannot make the bool type for", w.group, NULL);
     } else {
@@ -243,14 +251,14 @@ static int write_config(const ncsn_h5_ctx *c, hid_t file, const ncsn_run_output 
         if (w.rc == 0) w.rc = write_provenance(c, w.group, r);
     }
     ncsn_h5_close_checked(c, w.bool_type, w.group, NULL, &w.rc);
-    ncsn_h5_close_checked(c, w.group, file, "config", &w.rc);
     return w.rc;
 }
 
 static int write_contents(const ncsn_h5_ctx *c, hid_t file, const ncsn_run_output *r) {
     return (write_root_attrs(c, file, r) || write_arrays(c, file, r) ||
-            write_model(c, file, r->model) || write_metrics(c, file, r->metrics) ||
-            write_config(c, file, r))
+            write_group(c, file, "model", write_model, r->model) ||
+            write_group(c, file, "metrics", write_metrics, r->metrics) ||
+            write_group(c, file, "config", write_config, r))
                ? -1
                : 0;
 }
