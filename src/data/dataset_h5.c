@@ -28,6 +28,42 @@ static void fixed_permutation(int N, int *perm) {
     }
 }
 
+/* Why ncsn_h5_read_array failed with st, in words (why, n bytes); returns the key to
+ * blame: dataset.path when the file itself is wrong, dataset.key when what key names is. */
+static const char *array_failure(ncsn_h5_array_status st, const ncsn_h5_array_info *info,
+                                 const char *label, const char *key, char *why, size_t n) {
+    const unsigned long long rows = info->dims[0], cols = info->dims[1];
+    switch (st) {
+    case NCSN_H5_ARRAY_OK: return NULL;
+    case NCSN_H5_ARRAY_NO_FILE:
+        snprintf(why, n, "%s: cannot open (%s)", label, strerror(info->errnum));
+        return "dataset.path";
+    case NCSN_H5_ARRAY_NOT_HDF5: snprintf(why, n, "%s: not an HDF5 file", label); break;
+    case NCSN_H5_ARRAY_UNOPENABLE: snprintf(why, n, "%s: cannot open as HDF5", label); break;
+    case NCSN_H5_ARRAY_NO_OBJECT:
+        snprintf(why, n, "%s has no dataset \"%s\"", label, key);
+        return "dataset.key";
+    case NCSN_H5_ARRAY_NOT_DATASET:
+        snprintf(why, n, "%s: \"%s\" is a group, not a dataset of points", label, key);
+        return "dataset.key";
+    case NCSN_H5_ARRAY_BAD_RANK:
+        snprintf(why, n, "%s:%s has rank %d, expected an (N, D) array of points", label, key,
+                 info->rank);
+        return "dataset.key";
+    case NCSN_H5_ARRAY_NOT_NUMBERS:
+        snprintf(why, n, "%s:%s does not hold numbers (integer or float)", label, key);
+        return "dataset.key";
+    case NCSN_H5_ARRAY_BAD_SHAPE:
+        snprintf(why, n, "%s:%s has shape (%llu, %llu): expected N >= 1 rows of 1 to %d numbers",
+                 label, key, rows, cols, MAX_D);
+        return "dataset.key";
+    case NCSN_H5_ARRAY_UNREADABLE:
+        snprintf(why, n, "%s:%s: reading the values failed", label, key);
+        return "dataset.key";
+    }
+    return "dataset.path"; /* NOT_HDF5, UNOPENABLE */
+}
+
 /* Reads path:key into *x (N, D) as double (ncsn_h5_read_array), every value checked. */
 static int read_array(const ncsn_config *c, const char *path, const char *key, double **x,
                       int *N, int *D, ncsn_error *err) {
@@ -35,40 +71,11 @@ static int read_array(const ncsn_config *c, const char *path, const char *key, d
     void *values = NULL;
     ncsn_h5_array_info info;
     const hsize_t *dims = info.dims;
-    switch (ncsn_h5_read_array(path, key, H5T_NATIVE_DOUBLE, sizeof(double), MAX_D, &values,
-                               &info)) {
-    case NCSN_H5_ARRAY_OK: break;
-    case NCSN_H5_ARRAY_NO_FILE:
-        return ncsn_config_key_error(err, c, "dataset.path", "%s: cannot open (%s)", label,
-                                     strerror(info.errnum));
-    case NCSN_H5_ARRAY_NOT_HDF5:
-        return ncsn_config_key_error(err, c, "dataset.path", "%s: not an HDF5 file", label);
-    case NCSN_H5_ARRAY_UNOPENABLE:
-        return ncsn_config_key_error(err, c, "dataset.path", "%s: cannot open as HDF5", label);
-    case NCSN_H5_ARRAY_NO_OBJECT:
-        return ncsn_config_key_error(err, c, "dataset.key", "%s has no dataset \"%s\"", label,
-                                     key);
-    case NCSN_H5_ARRAY_NOT_DATASET:
-        return ncsn_config_key_error(err, c, "dataset.key",
-                                     "%s: \"%s\" is a group, not a dataset of points", label,
-                                     key);
-    case NCSN_H5_ARRAY_BAD_RANK:
-        return ncsn_config_key_error(err, c, "dataset.key",
-                                     "%s:%s has rank %d, expected an (N, D) array of points",
-                                     label, key, info.rank);
-    case NCSN_H5_ARRAY_NOT_NUMBERS:
-        return ncsn_config_key_error(err, c, "dataset.key",
-                                     "%s:%s does not hold numbers (integer or float)", label,
-                                     key);
-    case NCSN_H5_ARRAY_BAD_SHAPE:
-        return ncsn_config_key_error(err, c, "dataset.key",
-                                     "%s:%s has shape (%llu, %llu): expected N >= 1 rows of 1 "
-                                     "to %d numbers", label, key, (unsigned long long)dims[0],
-                                     (unsigned long long)dims[1], MAX_D);
-    case NCSN_H5_ARRAY_UNREADABLE:
-        return ncsn_config_key_error(err, c, "dataset.key", "%s:%s: reading the values failed",
-                                     label, key);
-    }
+    char why[2 * NCSN_PATH_MAX + 200]; /* the label, the key and the words */
+    const char *blame = array_failure(ncsn_h5_read_array(path, key, H5T_NATIVE_DOUBLE,
+                                                         sizeof(double), MAX_D, &values, &info),
+                                      &info, label, key, why, sizeof why);
+    if (blame) return ncsn_config_key_error(err, c, blame, "%s", why);
     double *buf = values;
     for (size_t j = 0; j < (size_t)(dims[0] * dims[1]); j++) {
         if (isfinite(buf[j]) && fabs(buf[j]) <= FLT_MAX) continue;
