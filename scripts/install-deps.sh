@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs the Debian packages ncsn needs to build, test and analyse.
+# (python3-sklearn: the digits data of scripts/make-digits.sh.)
 # Idempotent: installs only what is missing, and runs apt-get update only then.
 # Run as root (or with sudo available).
 #   scripts/install-deps.sh            what building, testing and analysing need
@@ -13,7 +14,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libcunit1-dev libyaml-dev librandom123-dev libgsl-dev
-  python3-h5py python3-numpy python3-matplotlib python3-pytest
+  python3-h5py python3-numpy python3-matplotlib python3-pytest python3-sklearn
 )
 for arg in "$@"; do
   case $arg in
