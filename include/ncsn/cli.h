@@ -6,8 +6,9 @@
  *   ncsn_cmd_sample       `ncsn sample`: new samples from a trained run file (cli/sample.c)
  *   ncsn_cmd_sweep        `ncsn sweep`: every configuration of a sweep file, over MPI ranks
  *                         (cli/sweep.c)
- *   ncsn_cmd_techniques   `ncsn techniques`: what the techniques of SPEC.md section 6 give
- *                         for a configuration, an HDF5 data set, or a dimension and sigma_1
+ *   ncsn_cmd_techniques   `ncsn techniques`: what the hyperparameter techniques
+ *                         (docs/computation.md, Techniques) give for a configuration, an
+ *                         HDF5 data set, or a dimension and sigma_1
  *                         (cli/techniques.c)
  *   (`ncsn bench` is bench.h's ncsn_cmd_bench.)
  * Shared:

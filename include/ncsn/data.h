@@ -7,7 +7,8 @@
  *   ncsn_gmm_init_embedded  the mixture of r-D means m (K, r) lifted by Q, mu_k = Q m_k
  *   ncsn_gmm_sample       n samples; sample i depends only on (key, first + i)
  *   ncsn_gmm_log_prob     log q_sigma(x), q_sigma = p_data convolved with N(0, sigma^2 I)
- *   ncsn_gmm_score        grad_x log q_sigma(x) (SPEC.md section 7), sigma = 0 gives p_data
+ *   ncsn_gmm_score        grad_x log q_sigma(x), sigma = 0 gives p_data (docs/computation.md,
+ *                         Data and exact scores)
  *   ncsn_gmm_nearest      index of the nearest mean (mode assignment) */
 #ifndef NCSN_DATA_H
 #define NCSN_DATA_H

@@ -12,7 +12,8 @@
  *                            "technique3"); gamma, the realised ratio of the levels
  *                            (sigma_1/sigma_L)^(1/(L-1)); eps_paper = sample.eps / 2, the
  *                            same step in the paper's convention x += eps s + sqrt(2 eps) z
- *                            (SPEC.md section 6; sample.eps is the sampler's, section 4)
+ *                            (docs/computation.md, Techniques; sample.eps is the sampler's,
+ *                            Samplers)
  *   root attributes          format_version, ncsn_version, git_commit, status ("complete"),
  *                            config_yaml, created (ISO 8601 UTC)
  * The file is written to "<path>.tmp.<pid>" and renamed into place when complete, so a

@@ -1,4 +1,4 @@
-/* model.h: the score network of SPEC.md section 2 (the notebook's ScoreModel).
+/* model.h: the score network (the notebook's ScoreModel; docs/computation.md, Score network).
  *   e = W_e2 relu(W_e1 t + b_e1) + b_e2      t = sigma, or log sigma     1 -> E -> E
  *   h = relu(W_1 [x ; e] + b_1)                                          D + E -> H
  *   s = W_2 h + b_2                                                      H -> D
@@ -62,7 +62,7 @@ void ncsn_model_tensor(const ncsn_model *m, int i, const char **name, float **da
 /* e(sigma) (E). */
 void ncsn_model_embed(const ncsn_model *m, float sigma, float *e);
 /* c = W_1[:, D:] e(sigma) + b_1 (H): the part of the first layer that is constant within
- * one noise level (SPEC.md section 2). */
+ * one noise level (docs/computation.md, Score network). */
 void ncsn_model_level_bias(const ncsn_model *m, float sigma, float *c);
 /* s (n, D) = s_theta(x, sigma) for x (n, D). Serial; callers parallelise over points. */
 void ncsn_model_score(const ncsn_model *m, const float *x, int n, float sigma, float *s);

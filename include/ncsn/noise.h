@@ -1,4 +1,4 @@
-/* noise.h: the geometric noise levels of SPEC.md section 1.
+/* noise.h: the geometric noise levels of docs/computation.md, Noise levels.
  *   sigma_i = exp(linspace(ln sigma_1, ln sigma_L, L))_i, in double; L = 1 gives sigma_1. */
 #ifndef NCSN_NOISE_H
 #define NCSN_NOISE_H

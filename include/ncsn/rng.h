@@ -1,4 +1,4 @@
-/* rng.h: counter-based random numbers (SPEC.md section 8).
+/* rng.h: counter-based random numbers (docs/computation.md, Reproducibility).
  * Every random number is Philox4x32-10 (Random123) of a counter under a key.
  *   key     = derived from (seed, configuration, purpose) by ncsn_rng_key()
  *   counter = (a, b, c, d): by convention a = step, b = example or chain,
@@ -243,7 +243,8 @@ static inline float ncsn_u01_open(uint32_t u) {
  * on 1/sqrt from the integer first guess, then one on sqrt (no libm, no rsqrt instruction,
  * whose bits vary by CPU); sin, cos: Cephes sinf and cosf polynomials on [-pi/4, pi/4]
  * after an exact integer quadrant reduction of v. Separate multiplies and adds (never
- * fused: these are the numbers of SPEC.md section 8, the same on every machine).
+ * fused: these are the numbers of docs/computation.md, Reproducibility, the same on every
+ * machine).
  * The body is written once for any lane count (VF, VI, VU: float, int32 and uint32 vectors
  * of that count): every lane sees the same operations, so the 8-lane form and the 32-lane
  * form (four blocks of 8 side by side: independent work that hides the long dependency

@@ -1,4 +1,4 @@
-/* sample.h: Langevin samplers (SPEC.md section 4).
+/* sample.h: Langevin samplers (docs/computation.md, Samplers).
  * Annealed (NCSN 2019, Algorithm 1, the notebook's convention):
  *   for i = 1..L: alpha_i = eps sigma_i^2 / sigma_L^2;
  *     T times: x <- x + (alpha_i / 2) s(x, sigma_i) + sqrt(alpha_i) z

@@ -1,4 +1,4 @@
-/* techniques.h: the hyperparameter techniques of SPEC.md section 6.
+/* techniques.h: the hyperparameter techniques of docs/computation.md, Techniques.
  *   Technique 1  ncsn_t1_max_pairwise_distance   sigma_1: the largest distance between two
  *                                                training points, exact (tiled, OpenMP)
  *   Technique 2  ncsn_t2_g, ncsn_t2_solve_gamma  gamma from g(gamma) = 0.5 (Brent root)

@@ -1,4 +1,5 @@
-/* train.h: denoising score matching with Adam (SPEC.md section 3).
+/* train.h: denoising score matching with Adam (docs/computation.md, Training
+ * objective; Adam and EMA).
  * For each example: a level i uniform in 1..L, z ~ N(0, I), x' = x + sigma_i z,
  * loss = 1/2 |sigma_i s(x', sigma_i) + z|^2; the batch loss is the mean over the batch.
  * Batches walk through a fresh permutation of the training set each epoch (the last batch
@@ -40,17 +41,17 @@ void ncsn_dsm_work_free(ncsn_dsm_work *w);
  * index into sigmas) and noise z (B, D). grad (a view of n_params floats) is overwritten
  * with the gradient of the mean loss.
  *
- * How (SPEC.md section 2, taken one step further): the embedding's input t is a scalar and
- * each of its E hidden units is active on a half-line of t, so its ReLU pattern, the
- * example's "class", takes at most E + 1 values, and within one class the embedding is
- * affine in t: e = t u_k + v_k, hence W_1 [x; e] + b_1 = W_1x x + t A_k + B_k. The forward
- * pass needs A_k, B_k once per class, and the backward pass only the per-class sums
- * P_k = sum t dz1, Q_k = sum dz1 over the examples, from which every embedding gradient
- * follows exactly (W_1e: sum_k P_k u_k' + Q_k v_k'; the rest through W_1e' P_k, W_1e' Q_k).
- * Per example remain the H x D products. Up to D = 6 (E and H multiples of 8) its own
- * kernels do them, vectorised over H: over examples in (class, index) order for one hidden
- * unit at a time, the hidden units split between threads; over H in 8 fixed partial sums.
- * At any other D or width the blocked products of gemm.h do (train/dsm_gemm.c,
+ * How (docs/computation.md, Score network, the per-level bias taken one step further): the
+ * embedding's input t is a scalar and each of its E hidden units is active on a half-line of
+ * t, so its ReLU pattern, the example's "class", takes at most E + 1 values, and within one
+ * class the embedding is affine in t: e = t u_k + v_k, hence W_1 [x; e] + b_1 = W_1x x + t
+ * A_k + B_k. The forward pass needs A_k, B_k once per class, and the backward pass only the
+ * per-class sums P_k = sum t dz1, Q_k = sum dz1 over the examples, from which every embedding
+ * gradient follows exactly (W_1e: sum_k P_k u_k' + Q_k v_k'; the rest through W_1e' P_k,
+ * W_1e' Q_k). Per example remain the H x D products. Up to D = 6 (E and H multiples of 8) its
+ * own kernels do them, vectorised over H: over examples in (class, index) order for one
+ * hidden unit at a time, the hidden units split between threads; over H in 8 fixed partial
+ * sums. At any other D or width the blocked products of gemm.h do (train/dsm_gemm.c,
  * docs/performance.md): every sum one chain of fused multiply-adds in a fixed order, sums
  * over hidden units per fixed block of units. Either way the result is the same for any
  * number of threads and on every instruction set. E > 32 takes the reference path. */

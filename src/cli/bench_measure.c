@@ -246,7 +246,7 @@ void bench_train(const bench_opts *o, const double *sigmas, const float *data, i
 /* ---- sampling ------------------------------------------------------------------------ */
 
 /* Annealed Langevin the straightforward way: ncsn_model_score per block of chains, libm
- * Box-Muller per draw (SPEC.md section 4). */
+ * Box-Muller per draw (docs/computation.md, Samplers). */
 static void ref_sample(const ncsn_model *m, const double *sigmas, int L, int T, double eps,
                        ncsn_key key, float *x, int n) {
     enum { RCB = 64 };

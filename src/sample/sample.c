@@ -1,4 +1,5 @@
-/* sample/sample.c: annealed and plain Langevin dynamics over blocks of chains (SPEC.md s. 4).
+/* sample/sample.c: annealed and plain Langevin dynamics over blocks of chains
+ * (docs/computation.md, Samplers).
  * n = chains, D = data dimension, H = hidden width.
  * The notebook's case (the network, D = 2) has its own kernel (sample_d2.inc): groups of
  * 32 (AVX2+FMA) or 8 chains whose positions stay in registers for all T steps of a level,
@@ -25,10 +26,10 @@
 
 #define CB 64 /* chains per block */
 
-/* The noise of chain c at global step s, coordinate j (SPEC.md section 8): Philox at
- * counter (s / 2, c, j / 2, 0); words (0, 1) serve even s and words (2, 3) odd s; Box-Muller
- * (ncsn_box_muller_lanes) of that pair gives coordinate j's normal as the cosine (j even) or
- * sine (j odd) branch. */
+/* The noise of chain c at global step s, coordinate j (docs/computation.md, Reproducibility):
+ * Philox at counter (s / 2, c, j / 2, 0); words (0, 1) serve even s and words (2, 3) odd s;
+ * Box-Muller (ncsn_box_muller_lanes) of that pair gives coordinate j's normal as the cosine (j
+ * even) or sine (j odd) branch. */
 static inline void step_noise_pairs(ncsn_key key, uint32_t step, uint32_t chain0, uint32_t pair,
                                     float zc[NCSN_RNG_LANES], float zs[NCSN_RNG_LANES]) {
     uint32_t w[4][NCSN_RNG_LANES];
@@ -319,8 +320,9 @@ static update_fn langevin_update(void) {
 }
 
 /* T steps of every chain of x (n, D) at one level, blocks of GB_CHAINS chains in place:
- * h = relu(c + W_1x x) (the level bias c, SPEC.md section 2), s = (W_2 h + b_2) scale by
- * ncsn_gemm_block (each sum a fused multiply-add chain in a fixed order), then the update. */
+ * h = relu(c + W_1x x) (the level bias c, docs/computation.md, Score network) and
+ * s = (W_2 h + b_2) scale by ncsn_gemm_block (each sum a fused multiply-add chain in a fixed
+ * order), then the update. */
 static void level_blocked(const ncsn_model *m, const float *c, float scale, double alpha, int T,
                           uint32_t step0, ncsn_key key, float *x, int n) {
     const int D = m->D, E = m->E, H = m->H;

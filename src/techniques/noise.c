@@ -1,4 +1,4 @@
-/* techniques/noise.c: geometric noise levels (SPEC.md section 1). */
+/* techniques/noise.c: geometric noise levels (docs/computation.md, Noise levels). */
 #include "ncsn/noise.h"
 
 #include <math.h>

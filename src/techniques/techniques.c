@@ -1,4 +1,5 @@
-/* techniques/techniques.c: the hyperparameter techniques of SPEC.md section 6 (Song & Ermon 2020).
+/* techniques/techniques.c: the hyperparameter techniques of Song & Ermon 2020
+ * (docs/computation.md, Techniques).
  *
  *   Technique 1  sigma_1 = the largest Euclidean distance between two training points.
  *                Exact: every pair that could be the farthest is measured, in double.

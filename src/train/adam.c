@@ -1,5 +1,6 @@
 /* train/adam.c: torch.optim.Adam (single-tensor path), weight decay added to the gradient
- * (SPEC.md section 3). No fused operations: every variant gives the same bits. */
+ * (docs/computation.md, Adam and EMA). No fused operations: every variant gives the same
+ * bits. */
 #include "ncsn/train.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
-/* train/dsm.c: the DSM loss and its gradient (SPEC.md section 3): the scratch, the
- * reference path (one example at a time through model.c, summed per shard of NCSN_SHARD
- * examples, shards reduced in order) and the choice between it and the fast path
+/* train/dsm.c: the DSM loss and its gradient (docs/computation.md, Training objective): the
+ * scratch, the reference path (one example at a time through model.c, summed per shard of
+ * NCSN_SHARD examples, shards reduced in order) and the choice between it and the fast path
  * (dsm_fast.c). B = batch size, D = data dimension (see train.h). */
 #include "ncsn/train.h"
 

@@ -417,7 +417,7 @@ static inline __attribute__((always_inline)) void class_backward_impl(const ncsn
                   : class_backward_impl(m, f, k0, nk, (m)->E / 8, hw))
 KERNEL(class_backward_e, (const ncsn_model *m, fast_work *f, int k0, int nk), (m, f, k0, nk))
 
-/* The embedding's gradients from p_k, q_k (SPEC.md section 2's sigma_emb). */
+/* The embedding's gradients from p_k, q_k (docs/computation.md, Score network: sigma_emb). */
 static inline __attribute__((always_inline)) void
 embedding_backward_impl(const ncsn_model *m, const fast_work *f, int K, float inv_b,
                         ncsn_model *g, const int hw_) {

@@ -1,8 +1,8 @@
-/* train/dsm_gemm.c: the DSM loss and its gradient (SPEC.md section 3) by blocked matrix
- * products (gemm.h), for any D and H: the fast path's phases where dsm_fast.c's own kernels
- * (D <= 16, E and H multiples of 8) do not apply. The embedding's classes and their tables
- * are dsm_fast.c's (see ncsn_dsm_loss_grad in train.h); per batch, with positions in
- * (class, index) order:
+/* train/dsm_gemm.c: the DSM loss and its gradient (docs/computation.md, Training objective) by
+ * blocked matrix products (gemm.h), for any D and H: the fast path's phases where dsm_fast.c's
+ * own kernels (D <= 16, E and H multiples of 8) do not apply. The embedding's classes and
+ * their tables are dsm_fast.c's (see ncsn_dsm_loss_grad in train.h); per batch, with positions
+ * in (class, index) order:
  *   zs = t A_k + B_k + X' W_1x'          (B, H)  the first layer, kept for the backward pass
  *   hs = relu(zs);  s = (hs W_2' + b_2) scale                   (B, D)
  *   ds = dloss/ds;  dz = relu'(zs) (ds W_2)                      (B, H)
@@ -83,8 +83,8 @@ NCSN_HOT static void transpose_rows(const float *src, int ld_src, int r0, int r1
         for (int r = r0; r < r1; r++) dst[(size_t)c * ld_dst + r] = src[(size_t)r * ld_src + c];
 }
 
-/* Each class's embedding line e = t u_k + v_k (its ReLU pattern fixed; SPEC.md section 2),
- * split between the threads by class. */
+/* Each class's embedding line e = t u_k + v_k (its ReLU pattern fixed; docs/computation.md,
+ * Score network), split between the threads by class. */
 FMA_CLONES static void class_lines(const ncsn_model *m, int K, fast_work *f) {
     const int E = m->E;
 #pragma omp for schedule(static)

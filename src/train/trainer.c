@@ -1,5 +1,5 @@
-/* train/trainer.c: the training loop (SPEC.md section 3) as a resumable object
- * (ncsn_trainer, train.h): epoch permutations, the step's draws, the loss and gradient
+/* train/trainer.c: the training loop (docs/computation.md, Training objective) as a resumable
+ * object (ncsn_trainer, train.h): epoch permutations, the step's draws, the loss and gradient
  * (dsm.c), Adam (adam.c), the EMA weights and the loss history.
  * B = batch size, D = data dimension, L = number of levels. */
 #include "ncsn/train.h"
@@ -87,8 +87,8 @@ NCSN_HOT static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int D,
     }
 }
 
-/* The step's draws (SPEC.md section 3): example b's level from word 0 of counter
- * (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
+/* The step's draws (docs/computation.md, Reproducibility): example b's level from word 0 of
+ * counter (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
  * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
  * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. */
 NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
