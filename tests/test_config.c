@@ -22,7 +22,7 @@ static const char *const expected_keys[] = {
     "seed",
     "dataset.name", "dataset.dim", "dataset.n", "dataset.weights", "dataset.means",
     "dataset.std", "dataset.base", "dataset.noise", "dataset.path", "dataset.key",
-    "dataset.holdout",
+    "dataset.labels", "dataset.holdout",
     "model.emb", "model.hidden", "model.sigma_input", "model.scale_by_sigma",
     "train.steps", "train.batch", "train.lr", "train.weight_decay", "train.ema",
     "train.log_every", "train.checkpoint_every",

@@ -8,7 +8,11 @@
  *   gmm           bit-identical to the mixture sampler it always used
  *   hdf5          a file written here: split sizes, a fixed shuffle that loses no row, and
  *                 each error (missing file or key, a group, wrong rank, strings, NaN, inf,
- *                 too small, wrong D) naming the key, the file and its dataset
+ *                 too small, wrong D) naming the key, the file and its dataset; dataset.n
+ *                 beyond the training rows takes all of them
+ *   labels        dataset.labels follow their rows through the shuffle and the split;
+ *                 a wrong length, a rank, a fraction, a negative or too large label, a
+ *                 missing dataset are refused naming dataset.labels, the file and the key
  *   metrics       no modes (K = 0) and NaN where the density is unknown; a file's
  *                 reference sets come from its splits
  *   config        the new keys refused where they do not apply
@@ -22,6 +26,7 @@
 #include "ncsn/dataset.h"
 #include "ncsn/io.h"
 #include "ncsn/metrics.h"
+#include "ncsn/plan.h"
 #include "ncsn/run.h"
 
 
@@ -402,6 +407,19 @@ static const char *points_file(void) {
     h5_put(path, 0, "/huge", 2, db, bad);
     h5_put(path, 0, "/r3", 3, dr, r3);
     h5_put(path, 0, "/small", 2, ds, small);
+    /* labels: row i of /x has class i % 3; and bad ones */
+    double lab[50];
+    hsize_t dl[1] = {50}, dl40[1] = {40}, dl2[2] = {50, 1};
+    for (int i = 0; i < 50; i++) lab[i] = i % 3;
+    h5_put(path, 0, "/lab", 1, dl, lab);
+    h5_put(path, 0, "/lab40", 1, dl40, lab);
+    h5_put(path, 0, "/lab2d", 2, dl2, lab);
+    lab[17] = 2.5;
+    h5_put(path, 0, "/lab_half", 1, dl, lab);
+    lab[17] = -1;
+    h5_put(path, 0, "/lab_neg", 1, dl, lab);
+    lab[17] = 256;
+    h5_put(path, 0, "/lab_big", 1, dl, lab);
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     hid_t g = H5Gcreate2(f, "/group", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Gclose(g);
@@ -423,6 +441,13 @@ static const char *points_file(void) {
     s = H5Screate_simple(2, di, NULL);
     d = H5Dcreate2(f, "/ints", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ints);
+    H5Dclose(d);
+    H5Sclose(s);
+    uint8_t ints_lab[20]; /* the label of /ints row r is r */
+    for (int i = 0; i < 20; i++) ints_lab[i] = (uint8_t)i;
+    s = H5Screate_simple(1, di, NULL);
+    d = H5Dcreate2(f, "/ints_lab", H5T_STD_U8LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, ints_lab);
     H5Dclose(d);
     H5Sclose(s);
     H5Fclose(f);
@@ -490,11 +515,83 @@ static void test_hdf5_split(void) {
     ncsn_config_free(&c);
 }
 
+/* The hdf5 data set of points.h5's /x with more overrides, opened. */
+static void open_points(ncsn_dataset *ds, ncsn_config *c, const char *const *more) {
+    char set_path[600];
+    snprintf(set_path, sizeof set_path, "dataset.path=%s", points_file());
+    ncsn_fix_config(c, SETS("dataset.name=hdf5", set_path, "dataset.key=/x", "train.batch=8"));
+    ncsn_error err = {{0}};
+    for (int i = 0; more[i]; i++) CU_ASSERT_FATAL(ncsn_config_set(c, more[i], &err) == 0);
+    CU_ASSERT_FATAL(ncsn_config_validate(c, &err) == 0);
+    int rc = ncsn_dataset_open(ds, c, &err);
+    if (rc) fprintf(stderr, "\n  %s\n", err.msg);
+    CU_ASSERT_FATAL(rc == 0);
+}
+
+/* dataset.n beyond the 40 training rows takes all of them; the plan says so. */
+static void test_hdf5_all_rows(void) {
+    ncsn_dataset ds;
+    ncsn_config c;
+    open_points(&ds, &c, SETS("dataset.n=1000000"));
+    CU_ASSERT_EQUAL(ds.n_points, 40);
+    float *x;
+    ncsn_dataset_training_points(&ds, &c, 0, &x);
+    CU_ASSERT(memcmp(x, ds.train, sizeof(float) * 40 * 3) == 0);
+    free(x);
+    ncsn_dataset_free(&ds);
+    ncsn_plan p;
+    ncsn_error err = {{0}};
+    CU_ASSERT_FATAL(ncsn_config_set(&c, "noise.sigma_1=auto", &err) == 0);
+    CU_ASSERT_FATAL(ncsn_plan_make(&p, &c, 0, &err) == 0);
+    CU_ASSERT_EQUAL(p.cfg.dataset.n, 40);
+    CU_ASSERT_EQUAL(p.ds.n_points, 40);
+    ncsn_plan_free(&p);
+    ncsn_config_free(&c);
+    /* fewer asked: that many; a generator: dataset.n */
+    open_points(&ds, &c, SETS("dataset.n=12"));
+    CU_ASSERT_EQUAL(ds.n_points, 12);
+    ncsn_dataset_free(&ds);
+    ncsn_config_free(&c);
+}
+
+/* dataset.labels: every row keeps its label through the shuffle and the split. */
+static void test_hdf5_labels(void) {
+    ncsn_dataset ds;
+    ncsn_config c;
+    open_points(&ds, &c, SETS("dataset.labels=/lab", "dataset.n=30"));
+    CU_ASSERT_FATAL(ds.train_labels != NULL && ds.heldout_labels != NULL);
+    CU_ASSERT_EQUAL(ds.n_classes, 3);
+    CU_ASSERT(ds.n_train == 40 && ds.n_heldout == 10 && ds.n_points == 30);
+    int moved = 0;
+    for (int i = 0; i < 50; i++) {
+        const int train = i < 40, j = train ? i : i - 40;
+        const int row = (int)(train ? ds.train : ds.heldout)[j * 3];
+        const int label = (train ? ds.train_labels : ds.heldout_labels)[j];
+        CU_ASSERT_EQUAL(label, row % 3);
+        moved += row != i;
+    }
+    CU_ASSERT(moved > 40);
+    ncsn_dataset_free(&ds);
+    ncsn_config_free(&c);
+    /* integer labels, any type */
+    open_points(&ds, &c, SETS("dataset.key=/ints", "dataset.labels=/ints_lab", "dataset.n=8"));
+    CU_ASSERT_EQUAL(ds.n_classes, 20);
+    for (int j = 0; j < ds.n_train; j++) /* /ints row r is (2r, 2r + 1); its label r */
+        CU_ASSERT_EQUAL(2 * ds.train_labels[j], (int)ds.train[j * 2]);
+    ncsn_dataset_free(&ds);
+    ncsn_config_free(&c);
+    /* without dataset.labels: none */
+    open_points(&ds, &c, SETS("dataset.n=30"));
+    CU_ASSERT(ds.train_labels == NULL && ds.heldout_labels == NULL && ds.n_classes == 0);
+    ncsn_dataset_free(&ds);
+    ncsn_config_free(&c);
+}
+
 /* Opening the hdf5 data set with these overrides fails with a message holding each of
  * the wanted parts. */
 static void expect_h5_error(const char *path, const char *key, const char *const *more,
                             const char *const *want, int line) {
-    char set_path[600], set_key[100];
+    char set_path[640], set_key[100];
     snprintf(set_path, sizeof set_path, "dataset.path=%s", path ? path : points_file());
     snprintf(set_key, sizeof set_key, "dataset.key=%s", key);
     ncsn_config c;
@@ -531,9 +628,30 @@ static void test_hdf5_errors(void) {
     const char *tiny_holdout[] = {"dataset.holdout=0.1", NULL};
     EXPECT_H5("/small", tiny_holdout, "--set dataset.holdout: ", "points.h5:/small has 4 rows",
               "fewer than the 2 the metrics need");
-    const char *too_many[] = {"dataset.n=45", NULL};
-    EXPECT_H5("/x", too_many, "--set dataset.n: is 45, but ", "points.h5:/x has 50 rows",
+    const char *big_batch[] = {"dataset.n=100", "train.batch=41", NULL};
+    EXPECT_H5("/x", big_batch, "--set train.batch: is 41, but ", "points.h5:/x has 50 rows",
               "only 40 are left for training");
+    /* labels */
+    const char *lab40[] = {"dataset.labels=/lab40", NULL};
+    EXPECT_H5("/x", lab40, "--set dataset.labels: ", "points.h5:/lab40 has 40 labels, but ",
+              "points.h5:/x has 50 rows: one label per row");
+    const char *half[] = {"dataset.labels=/lab_half", NULL};
+    EXPECT_H5("/x", half, "--set dataset.labels: ", "points.h5:/lab_half: entry 17 is 2.5: "
+              "labels must be whole numbers 0 to 255");
+    const char *neg[] = {"dataset.labels=/lab_neg", NULL};
+    EXPECT_H5("/x", neg, "--set dataset.labels: ", "points.h5:/lab_neg: entry 17 is -1");
+    const char *big[] = {"dataset.labels=/lab_big", NULL};
+    EXPECT_H5("/x", big, "--set dataset.labels: ", "points.h5:/lab_big: entry 17 is 256");
+    const char *lab2d[] = {"dataset.labels=/lab2d", NULL};
+    EXPECT_H5("/x", lab2d, "--set dataset.labels: ", "points.h5:/lab2d has rank 2, expected "
+              "an (N,) array of labels");
+    const char *nolab[] = {"dataset.labels=/nope", NULL};
+    EXPECT_H5("/x", nolab, "--set dataset.labels: ", "points.h5 has no dataset \"/nope\"");
+    const char *grplab[] = {"dataset.labels=/group", NULL};
+    EXPECT_H5("/x", grplab, "--set dataset.labels: ", "\"/group\" is a group, not a dataset "
+              "of labels");
+    const char *txtlab[] = {"dataset.labels=/text", NULL};
+    EXPECT_H5("/x", txtlab, "--set dataset.labels: ", "points.h5:/text has rank 2");
     const char *wrong_dim[] = {"dataset.dim=4", NULL};
     EXPECT_H5("/x", wrong_dim, "--set dataset.dim: is 4, but ", "points.h5:/x has rows of 3");
     /* not HDF5 at all */
@@ -563,12 +681,14 @@ static void test_metrics_without_modes(void) {
     const double sigmas[3] = {1, 0.5, 0.1};
     ncsn_metrics m;
     memset(&m, 0, sizeof m);
-    ncsn_metrics_compute_dataset(&ds, NULL, sigmas, 3, x, M, 1, &m);
+    ncsn_metrics_compute_dataset(&ds, NULL, sigmas, 3, x, M, x, M, 1, &m);
     CU_ASSERT(m.K == 0 && m.mode_weights == NULL);
     CU_ASSERT(isnan(m.mode_weight_error) && isnan(m.nll_true));
     CU_ASSERT(m.L == 3 && isnan(m.score_error[0]) && isnan(m.score_error[2]));
     CU_ASSERT(isfinite(m.mmd2) && isfinite(m.swd) && isfinite(m.noise_floor_mmd2));
     CU_ASSERT(m.mmd2 < 0.05 && m.swd < 0.2); /* fresh moons against fresh moons */
+    CU_ASSERT(isfinite(m.fd) && isfinite(m.noise_floor_fd) && m.fd < 0.05);
+    CU_ASSERT(m.nn_ratio == 0); /* the samples are the training points */
     ncsn_metrics_free(&m);
     free(x);
     ncsn_dataset_free(&ds);
@@ -576,7 +696,7 @@ static void test_metrics_without_modes(void) {
     /* the embedded mixture: modes in D, nll defined with noise */
     open_and_draw(&ds, SETS("dataset.name=manifold", "dataset.dim=8", "dataset.noise=0.1"), M, &x);
     memset(&m, 0, sizeof m);
-    ncsn_metrics_compute_dataset(&ds, NULL, sigmas, 3, x, M, 1, &m);
+    ncsn_metrics_compute_dataset(&ds, NULL, sigmas, 3, x, M, NULL, 0, 1, &m);
     CU_ASSERT(m.K == 2 && m.mode_weight_error < 0.05 && isfinite(m.nll_true));
     ncsn_metrics_free(&m);
     free(x);
@@ -622,6 +742,8 @@ static void test_config_keys(void) {
                    "dataset.means=[[0,0,0],[1,1,1]]");
     EXPECT_INVALID("--set dataset.path: hdf5 needs the file to read, e.g. dataset.path: data.h5",
                    "dataset.name=hdf5");
+    EXPECT_INVALID("--set dataset.labels: applies only to dataset.name hdf5, not to gmm: leave it "
+                   "out", "dataset.labels=/y");
     EXPECT_INVALID("--set sample.score: exact needs a data set whose score is known (dataset.name "
                    "gmm, or manifold with dataset.base gmm), not checkerboard",
                    "dataset.name=checkerboard", "sample.score=exact");
@@ -762,6 +884,8 @@ static const ncsn_test_case tests[] = {
     {"embedded mixture: density dense-checked, score by differences", test_embedded_exact},
     {"gmm: the training points are the mixture sampler's", test_gmm_unchanged},
     {"hdf5: split sizes and a fixed shuffle", test_hdf5_split},
+    {"hdf5: dataset.n beyond the training rows takes them all", test_hdf5_all_rows},
+    {"hdf5: labels follow their rows", test_hdf5_labels},
     {"hdf5: errors name the key, file and dataset", test_hdf5_errors},
     {"metrics: no modes, NaN where unknown", test_metrics_without_modes},
     {"config: dataset keys refused where they do not apply", test_config_keys},

@@ -56,6 +56,7 @@ typedef struct {
         double noise;             /* std of N(0, noise^2 I) added (manifold, 2-D toys) */
         char path[NCSN_PATH_MAX]; /* hdf5: the file */
         char key[NCSN_PATH_MAX];  /* hdf5: the (N, D) dataset in it */
+        char labels[NCSN_PATH_MAX]; /* hdf5: the (N,) class labels in the same file, or "" */
         double holdout;           /* hdf5: the fraction of rows held out for the metrics */
     } dataset;
     struct {

@@ -6,7 +6,9 @@
  *                 hypothesis of the notebook's first section
  *   moons, swissroll, rings, checkerboard    the classic 2-D toys, plus N(0, noise^2 I)
  *   hdf5          an (N, D) array of numbers from dataset.path, dataset.key, shuffled once
- *                 and split into training rows and dataset.holdout held-out rows
+ *                 and split into training rows and dataset.holdout held-out rows; with
+ *                 dataset.labels, each row's class (an (N,) array of whole numbers 0 to
+ *                 NCSN_MAX_CLASSES - 1 in the same file) goes with its row
  * A data set is either a generator of fresh points (sample != NULL) or fixed arrays
  * (train, heldout). exact, where not NULL, is the distribution itself as a mixture (gmm,
  * and manifold with base gmm): its log density, its perturbed score grad log q_sigma
@@ -40,6 +42,8 @@
 
 typedef struct ncsn_dataset ncsn_dataset;
 
+#define NCSN_MAX_CLASSES 256 /* dataset.labels: classes 0 .. 255 */
+
 /* out (n, D): fresh points first .. first + n - 1 of the stream under key. */
 typedef void (*ncsn_dataset_sampler)(const ncsn_dataset *ds, ncsn_key key, uint32_t first,
                                      int n, float *out);
@@ -54,6 +58,13 @@ struct ncsn_dataset {
     int n_train;
     float *heldout;               /* (n_heldout, D) */
     int n_heldout;
+    /* dataset.labels (NULL and 0 without): the class of each row above. */
+    int *train_labels;            /* (n_train) in 0 .. n_classes - 1 */
+    int *heldout_labels;          /* (n_heldout) */
+    int n_classes;                /* 1 + the largest label of the file */
+    /* The training points a run takes: dataset.n, or for a file every training row when
+     * dataset.n asks for more (ncsn_plan_make writes it back into dataset.n). */
+    int n_points;
     char label[2 * NCSN_PATH_MAX + 8]; /* "FILE:KEY" for messages */
     /* What the generators use. */
     ncsn_gmm mix;                 /* gmm, manifold with base gmm */
@@ -65,12 +76,14 @@ struct ncsn_dataset {
 /* Builds the data set of c (dataset.*). Errors read like configuration errors,
  * "ORIGIN: dataset.KEY: reason", and name the file and its dataset for hdf5: missing file
  * or key, not a 2-D array of numbers, a value that is not finite, too few rows for the
- * held-out split and dataset.n, D not dataset.dim. Returns 0 or -1. */
+ * held-out split, fewer training rows than train.batch, D not dataset.dim; labels that
+ * are not an (N,) array of whole numbers 0 .. NCSN_MAX_CLASSES - 1, one per row.
+ * Returns 0 or -1. */
 int ncsn_dataset_open(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err);
 void ncsn_dataset_free(ncsn_dataset *ds); /* safe on zeroed */
 
-/* *x (c->dataset.n, D), malloc'd: drawn with key (seed, config_index, NCSN_RNG_TRAIN_DATA)
- * from a generator, or the first dataset.n training rows of a file. */
+/* *x (ds->n_points, D), malloc'd: drawn with key (seed, config_index, NCSN_RNG_TRAIN_DATA)
+ * from a generator, or the first n_points training rows of a file. */
 void ncsn_dataset_training_points(const ncsn_dataset *ds, const ncsn_config *c,
                                   uint32_t config_index, float **x);
 
@@ -84,7 +97,8 @@ void ncsn_dataset_reference_sets(const ncsn_dataset *ds, uint64_t seed, int n, f
 /* Q (D, 2), orthonormal columns: Gram-Schmidt on standard normals of the fixed key. */
 void ncsn_dataset_embedding(int D, double *Q);
 
-/* ncsn_dataset_open's hdf5 half (data/dataset_h5.c): fills D, train, heldout and label. */
+/* ncsn_dataset_open's hdf5 half (data/dataset_h5.c): fills D, train, heldout, label,
+ * n_points and, with dataset.labels, the labels. */
 int ncsn_dataset_load_h5(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err);
 
 #endif

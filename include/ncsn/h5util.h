@@ -15,7 +15,8 @@
  *   ncsn_h5_image                a whole HDF5 file built in memory, as bytes
  *   ncsn_h5_replace_file         that image written atomically over a path
  *   ncsn_h5_write_file           the same, with the temporary name "<path>.tmp.<pid>"
- *   ncsn_h5_read_array           an (N, D) array of numbers, read whole */
+ *   ncsn_h5_read_array           an (N, D) array of numbers, read whole
+ *   ncsn_h5_read_vector          an (N,) array of numbers, read whole */
 #ifndef NCSN_H5UTIL_H
 #define NCSN_H5UTIL_H
 
@@ -137,7 +138,7 @@ typedef enum {
     NCSN_H5_ARRAY_UNOPENABLE,  /* HDF5 cannot open it */
     NCSN_H5_ARRAY_NO_OBJECT,   /* no object under key */
     NCSN_H5_ARRAY_NOT_DATASET, /* an object, but a group (or a named type) */
-    NCSN_H5_ARRAY_BAD_RANK,    /* rank is not 2 */
+    NCSN_H5_ARRAY_BAD_RANK,    /* rank is not 2 (1 for a vector) */
     NCSN_H5_ARRAY_NOT_NUMBERS, /* neither integers nor floats */
     NCSN_H5_ARRAY_BAD_SHAPE,   /* no rows, no columns, more than max_cols or too large */
     NCSN_H5_ARRAY_UNREADABLE,  /* H5Dread failed */
@@ -155,5 +156,8 @@ typedef struct {
 ncsn_h5_array_status ncsn_h5_read_array(const char *path, const char *key, hid_t mtype,
                                         size_t elem_size, hsize_t max_cols, void **x,
                                         ncsn_h5_array_info *info);
+/* The same for an (N,) array (BAD_RANK unless rank 1); info->dims = {N, 1}. */
+ncsn_h5_array_status ncsn_h5_read_vector(const char *path, const char *key, hid_t mtype,
+                                         size_t elem_size, void **x, ncsn_h5_array_info *info);
 
 #endif

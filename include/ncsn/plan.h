@@ -39,7 +39,8 @@ typedef struct {
 typedef struct {
     /* The configuration as run: dataset.dim, noise.sigma_1, noise.L and sample.eps hold
      * the numbers in use; the *_auto flags stay as given (provenance, and "# auto" in the
-     * run file's YAML). dataset.dim "auto" that only a file could tell becomes explicit. */
+     * run file's YAML). dataset.dim "auto" that only a file could tell becomes explicit;
+     * dataset.n beyond a file's training rows becomes their number. */
     ncsn_config cfg;
     ncsn_dataset ds;         /* the data set (ncsn_plan_make); zeroed by ncsn_plan_resolve */
     float *x;                /* (dataset.n, D) training points (ncsn_plan_make), or NULL */
@@ -52,8 +53,9 @@ typedef struct {
 } ncsn_plan;
 
 /* ds gets the configured data set (dataset.h: its dimension ds->D resolves dataset.dim
- * "auto"); *x (dataset.n, D) the training points: drawn with key (seed, config_index,
- * NCSN_RNG_TRAIN_DATA) from a generator, or a file's first dataset.n training rows.
+ * "auto"); *x (ds->n_points, D) the training points: drawn with key (seed, config_index,
+ * NCSN_RNG_TRAIN_DATA) from a generator, or a file's first dataset.n training rows (all of
+ * them when dataset.n is larger).
  * Free with free() and ncsn_dataset_free() (also after a failure). */
 int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_dataset *ds,
                       float **x, ncsn_error *err);

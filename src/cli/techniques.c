@@ -430,9 +430,9 @@ static int from_config(const options *o, answer *a, float **x, ncsn_error *err) 
     char words[200] = "";
     if (rc == NCSN_EXIT_OK) data_words(&c, &ds, words, sizeof words);
     a->D = ds.D;
+    a->n = ds.n_points;
     ncsn_dataset_free(&ds);
     if (rc == NCSN_EXIT_OK) {
-        a->n = c.dataset.n;
         a->sigma_L = c.noise.sigma_L;
         a->sigma_L_from = "config";
         a->T = c.sample.T;

@@ -101,6 +101,7 @@ static const key_def keys[] = {
     REAL("dataset.noise", dataset.noise, 0, INF, 0),
     STRING("dataset.path", dataset.path),
     STRING("dataset.key", dataset.key),
+    STRING("dataset.labels", dataset.labels),
     REAL("dataset.holdout", dataset.holdout, 0, 1, OPEN_LO | OPEN_HI),
     INT("model.emb", model.emb, 1, MAX_WIDTH),
     INT("model.hidden", model.hidden, 1, MAX_WIDTH),
@@ -1261,6 +1262,7 @@ static int validate_dataset(const ncsn_config *c, ncsn_error *err) {
          "dataset.name manifold, moons, swissroll, rings and checkerboard"},
         {"dataset.path", hdf5, "dataset.name hdf5"},
         {"dataset.key", hdf5, "dataset.name hdf5"},
+        {"dataset.labels", hdf5, "dataset.name hdf5"},
         {"dataset.holdout", hdf5, "dataset.name hdf5"},
     };
     ncsn_config def;

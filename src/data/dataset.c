@@ -134,6 +134,7 @@ int ncsn_dataset_open(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err) {
     const char *name = c->dataset.name;
     const int manifold = !strcmp(name, "manifold");
     ds->noise = c->dataset.noise;
+    ds->n_points = c->dataset.n;
     if (!strcmp(name, "hdf5")) {
         if (ncsn_dataset_load_h5(ds, c, err) != 0) {
             ncsn_dataset_free(ds);
@@ -186,7 +187,7 @@ int ncsn_dataset_open(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err) {
 void ncsn_dataset_free(ncsn_dataset *ds) {
     if (!ds) return;
     ncsn_gmm_free(&ds->mix);
-    NCSN_FREE_ALL(ds->Q, ds->train, ds->heldout);
+    NCSN_FREE_ALL(ds->Q, ds->train, ds->heldout, ds->train_labels, ds->heldout_labels);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -201,12 +202,12 @@ static float *first_rows(const float *a, int n, int D) {
 
 void ncsn_dataset_training_points(const ncsn_dataset *ds, const ncsn_config *c,
                                   uint32_t config_index, float **x) {
-    const int n = c->dataset.n, D = ds->D;
+    const int n = ds->n_points, D = ds->D;
     if (ds->sample) {
         *x = ncsn_xmalloc(sizeof(float) * (size_t)n * (size_t)D);
         ds->sample(ds, ncsn_rng_key(c->seed, config_index, NCSN_RNG_TRAIN_DATA), 0, n, *x);
     } else {
-        NCSN_ASSERT(n <= ds->n_train); /* ncsn_dataset_open checked */
+        NCSN_ASSERT(n <= ds->n_train); /* ncsn_dataset_open made it so */
         *x = first_rows(ds->train, n, D);
     }
 }

@@ -3,7 +3,10 @@
  * value finite and within float range, D = dataset.dim when that is given), its rows
  * shuffled by a fixed permutation (files are often sorted, by class or by time), and split
  * into the first N - m rows for training and the last m = round(dataset.holdout N) held
- * out for the metrics. Every failure is one line naming the key, the file and its dataset.
+ * out for the metrics. With dataset.labels, the (N,) labels in the same file (whole numbers
+ * 0 .. NCSN_MAX_CLASSES - 1, of any number type) follow their rows through the shuffle and
+ * the split. dataset.n beyond the training rows takes all of them (ds->n_points).
+ * Every failure is one line naming the key, the file and its dataset.
  * The file is read by ncsn_h5_read_array (h5util.h); this file words its failures. */
 #include <float.h>
 #include <hdf5.h>
@@ -92,32 +95,99 @@ static int read_array(const ncsn_config *c, const char *path, const char *key, d
     return 0;
 }
 
+/* Why reading the labels at key failed, in words (why, n bytes). The file itself opened
+ * for the points, so what fails here is what key names. */
+static void labels_failure(ncsn_h5_array_status st, const ncsn_h5_array_info *info,
+                           const char *label, const char *key, char *why, size_t n) {
+    switch (st) {
+    case NCSN_H5_ARRAY_NOT_DATASET:
+        snprintf(why, n, "%s: \"%s\" is a group, not a dataset of labels", label, key);
+        break;
+    case NCSN_H5_ARRAY_BAD_RANK:
+        snprintf(why, n, "%s:%s has rank %d, expected an (N,) array of labels, one per row",
+                 label, key, info->rank);
+        break;
+    case NCSN_H5_ARRAY_BAD_SHAPE: snprintf(why, n, "%s:%s holds no labels", label, key); break;
+    default: array_failure(st, info, label, key, why, n); /* the same words as for points */
+    }
+}
+
+/* *labels (N) from path:c->dataset.labels, each a whole number 0 .. NCSN_MAX_CLASSES - 1;
+ * *n_classes = 1 + the largest. Failures name dataset.labels. */
+static int read_labels(const ncsn_config *c, int N, int **labels, int *n_classes,
+                       ncsn_error *err) {
+    const char *label = c->dataset.path, *key = c->dataset.labels;
+    void *values = NULL;
+    ncsn_h5_array_info info;
+    char why[2 * NCSN_PATH_MAX + 200];
+    ncsn_h5_array_status st = ncsn_h5_read_vector(c->dataset.path, key, H5T_NATIVE_DOUBLE,
+                                                  sizeof(double), &values, &info);
+    if (st != NCSN_H5_ARRAY_OK) {
+        labels_failure(st, &info, label, key, why, sizeof why);
+        return ncsn_config_key_error(err, c, "dataset.labels", "%s", why);
+    }
+    const double *v = values;
+    int rc = 0;
+    if ((long long)info.dims[0] != N)
+        rc = ncsn_config_key_error(err, c, "dataset.labels", "%s:%s has %llu labels, but %s:%s "
+                                   "has %d rows: one label per row", label, key,
+                                   (unsigned long long)info.dims[0], label, c->dataset.key, N);
+    int *out = ncsn_xmalloc(sizeof(int) * (size_t)N);
+    *n_classes = 0;
+    for (int i = 0; i < N && rc == 0; i++) {
+        if (!(v[i] >= 0 && v[i] < NCSN_MAX_CLASSES && v[i] == floor(v[i])))
+            rc = ncsn_config_key_error(err, c, "dataset.labels", "%s:%s: entry %d is %g: labels "
+                                       "must be whole numbers 0 to %d", label, key, i, v[i],
+                                       NCSN_MAX_CLASSES - 1);
+        else if ((out[i] = (int)v[i]) >= *n_classes)
+            *n_classes = out[i] + 1;
+    }
+    free(values);
+    if (rc) {
+        free(out);
+        return -1;
+    }
+    *labels = out;
+    return 0;
+}
+
+/* The sizes of the split: m held-out rows of N, and the training points a run takes
+ * (dataset.n, or every training row when it asks for more). Refuses what cannot work. */
+static int split_sizes(const ncsn_config *c, int N, int D, int *m, int *n_points,
+                       ncsn_error *err) {
+    const char *path = c->dataset.path, *key = c->dataset.key;
+    const double holdout = c->dataset.holdout;
+    *m = (int)floor(holdout * N + 0.5);
+    *n_points = c->dataset.n < N - *m ? c->dataset.n : N - *m;
+    if (!c->dataset.dim_auto && D != c->dataset.dim)
+        return ncsn_config_key_error(err, c, "dataset.dim", "is %d, but %s:%s has rows of %d "
+                                     "numbers", c->dataset.dim, path, key, D);
+    if (*m < 2)
+        return ncsn_config_key_error(err, c, "dataset.holdout", "%s:%s has %d rows: holding "
+                                     "out %g of them keeps %d, fewer than the 2 the metrics "
+                                     "need", path, key, N, holdout, *m);
+    if (*n_points < c->train.batch)
+        return ncsn_config_key_error(err, c, "train.batch", "is %d, but %s:%s has %d rows, and "
+                                     "after holding out %d (dataset.holdout %g) only %d are "
+                                     "left for training", c->train.batch, path, key, N, *m,
+                                     holdout, N - *m);
+    return 0;
+}
+
 int ncsn_dataset_load_h5(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err) {
     const char *path = c->dataset.path, *key = c->dataset.key;
     snprintf(ds->label, sizeof ds->label, "%s:%s", path, key);
     double *x = NULL;
-    int N = 0, D = 0;
+    int *labels = NULL;
+    int N = 0, D = 0, m = 0;
     if (read_array(c, path, key, &x, &N, &D, err)) return -1;
-    int rc = 0;
-
-    const double holdout = c->dataset.holdout;
-    const int m = (int)floor(holdout * N + 0.5), n = c->dataset.n;
-    if (!c->dataset.dim_auto && D != c->dataset.dim)
-        rc = ncsn_config_key_error(err, c, "dataset.dim", "is %d, but %s:%s has rows of %d "
-                                   "numbers", c->dataset.dim, path, key, D);
-    else if (m < 2)
-        rc = ncsn_config_key_error(err, c, "dataset.holdout", "%s:%s has %d rows: holding out "
-                                   "%g of them keeps %d, fewer than the 2 the metrics need",
-                                   path, key, N, holdout, m);
-    else if (N - m < n)
-        rc = ncsn_config_key_error(err, c, "dataset.n", "is %d, but %s:%s has %d rows, and "
-                                   "after holding out %d (dataset.holdout %g) only %d are left "
-                                   "for training", n, path, key, N, m, holdout, N - m);
-    if (rc) {
+    if (split_sizes(c, N, D, &m, &ds->n_points, err) != 0 ||
+        (c->dataset.labels[0] && read_labels(c, N, &labels, &ds->n_classes, err) != 0)) {
         free(x);
         return -1;
     }
 
+    /* Row perm[i] of the file becomes row i: training rows first, then the held-out. */
     int *perm = ncsn_xmalloc(sizeof(int) * (size_t)N);
     fixed_permutation(N, perm);
     ds->D = D;
@@ -125,13 +195,19 @@ int ncsn_dataset_load_h5(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err
     ds->n_heldout = m;
     ds->train = ncsn_xmalloc(sizeof(float) * (size_t)ds->n_train * (size_t)D);
     ds->heldout = ncsn_xmalloc(sizeof(float) * (size_t)m * (size_t)D);
+    if (labels) {
+        ds->train_labels = ncsn_xmalloc(sizeof(int) * (size_t)ds->n_train);
+        ds->heldout_labels = ncsn_xmalloc(sizeof(int) * (size_t)m);
+    }
     for (int i = 0; i < N; i++) {
+        const int train = i < ds->n_train, j = train ? i : i - ds->n_train;
         const double *row = x + (size_t)perm[i] * D;
-        float *to = i < ds->n_train ? ds->train + (size_t)i * D
-                                    : ds->heldout + (size_t)(i - ds->n_train) * D;
+        float *to = (train ? ds->train : ds->heldout) + (size_t)j * D;
         for (int d = 0; d < D; d++) to[d] = (float)row[d];
+        if (labels) (train ? ds->train_labels : ds->heldout_labels)[j] = labels[perm[i]];
     }
     free(perm);
+    free(labels);
     free(x);
     return 0;
 }

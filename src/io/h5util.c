@@ -456,9 +456,9 @@ int ncsn_h5_write_file(const char *path, ncsn_h5_writer_fn contents, const void 
 /* ---- (N, D) arrays ------------------------------------------------------------------- */
 
 /* The checks and the read of ncsn_h5_read_array, on an open file. */
-static ncsn_h5_array_status read_array_from(hid_t file, const char *key, hid_t mtype,
-                                            size_t elem_size, hsize_t max_cols, void **x,
-                                            ncsn_h5_array_info *info) {
+static ncsn_h5_array_status read_array_from(hid_t file, const char *key, int want_rank,
+                                            hid_t mtype, size_t elem_size, hsize_t max_cols,
+                                            void **x, ncsn_h5_array_info *info) {
     ncsn_h5_array_status st = NCSN_H5_ARRAY_OK;
     hid_t obj = H5Oopen(file, key, H5P_DEFAULT), space = H5I_INVALID_HID,
           type = H5I_INVALID_HID;
@@ -473,8 +473,9 @@ static ncsn_h5_array_status read_array_from(hid_t file, const char *key, hid_t m
     type = H5Dget_type(obj);
     info->rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
     H5T_class_t cls = type < 0 ? H5T_NO_CLASS : H5Tget_class(type);
-    if (info->rank == 2) H5Sget_simple_extent_dims(space, dims, NULL);
-    if (info->rank != 2) st = NCSN_H5_ARRAY_BAD_RANK;
+    dims[1] = 1; /* an (N,) vector is read as N rows of one */
+    if (info->rank == want_rank) H5Sget_simple_extent_dims(space, dims, NULL);
+    if (info->rank != want_rank) st = NCSN_H5_ARRAY_BAD_RANK;
     else if (cls != H5T_FLOAT && cls != H5T_INTEGER) st = NCSN_H5_ARRAY_NOT_NUMBERS;
     else if (dims[0] < 1 || dims[1] < 1 || dims[0] > INT_MAX || dims[1] > max_cols ||
              dims[0] * dims[1] > (hsize_t)(SIZE_MAX / elem_size))
@@ -495,9 +496,10 @@ done:
     return st;
 }
 
-ncsn_h5_array_status ncsn_h5_read_array(const char *path, const char *key, hid_t mtype,
-                                        size_t elem_size, hsize_t max_cols, void **x,
-                                        ncsn_h5_array_info *info) {
+/* ncsn_h5_read_array and _read_vector: rank want_rank (2 or 1). */
+static ncsn_h5_array_status read_file_array(const char *path, const char *key, int want_rank,
+                                            hid_t mtype, size_t elem_size, hsize_t max_cols,
+                                            void **x, ncsn_h5_array_info *info) {
     memset(info, 0, sizeof *info);
     *x = NULL;
     FILE *probe = fopen(path, "rb");
@@ -514,8 +516,19 @@ ncsn_h5_array_status ncsn_h5_read_array(const char *path, const char *key, hid_t
     else if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
         st = NCSN_H5_ARRAY_UNOPENABLE;
     else
-        st = read_array_from(file, key, mtype, elem_size, max_cols, x, info);
+        st = read_array_from(file, key, want_rank, mtype, elem_size, max_cols, x, info);
     ncsn_h5_close(file);
     ncsn_h5_quiet_end(&quiet);
     return st;
+}
+
+ncsn_h5_array_status ncsn_h5_read_array(const char *path, const char *key, hid_t mtype,
+                                        size_t elem_size, hsize_t max_cols, void **x,
+                                        ncsn_h5_array_info *info) {
+    return read_file_array(path, key, 2, mtype, elem_size, max_cols, x, info);
+}
+
+ncsn_h5_array_status ncsn_h5_read_vector(const char *path, const char *key, hid_t mtype,
+                                         size_t elem_size, void **x, ncsn_h5_array_info *info) {
+    return read_file_array(path, key, 1, mtype, elem_size, 1, x, info);
 }

@@ -163,6 +163,7 @@ int ncsn_plan_make(ncsn_plan *p, const ncsn_config *c, uint32_t config_index, nc
     memset(p, 0, sizeof *p);
     ncsn_config_copy(&p->cfg, c);
     if (ncsn_training_set(&p->cfg, config_index, &p->ds, &p->x, err) != 0) return -1;
+    p->cfg.dataset.n = p->ds.n_points; /* a file's rows, where dataset.n asks for more */
     return resolve(p, p->x, p->cfg.dataset.n, p->ds.D, err);
 }
 

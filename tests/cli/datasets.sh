@@ -99,8 +99,8 @@ expect_error "missing key" '^ncsn run: --set dataset\.key: points\.h5 has no dat
 expect_error "rank 3" 'dataset\.key: points\.h5:/cube has rank 3, expected an \(N, D\) array' \
   "${h[@]}" dataset.key=/cube
 expect_error "NaN" 'dataset\.key: points\.h5:/bad: row 4, column 1 is nan' "${h[@]}" dataset.key=/bad
-expect_error "too small" 'dataset\.n: is 290, but points\.h5:/pts has 300 rows, and after holding out 60' \
-  "${h[@]}" dataset.key=/pts dataset.n=290
+expect_error "too small" 'train\.batch: is 250, but points\.h5:/pts has 300 rows, and after holding out 60' \
+  "${h[@]}" dataset.key=/pts dataset.n=290 train.batch=250
 expect_error "no key" 'dataset\.key: hdf5 needs the \(N, D\) dataset' "${h[@]}"
 expect_error "noise on gmm" 'dataset\.noise: applies only to dataset\.name manifold' dataset.noise=0.1
 expect_error "exact on moons" 'sample\.score: exact needs a data set whose score is known' \
