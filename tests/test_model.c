@@ -28,7 +28,8 @@ static void make_fixture(fixture *f, int sigma_input, int scale_by_sigma) {
 }
 
 /* An independent double-precision forward pass of the mean DSM loss, written from
- * SPEC.md sections 2-3, over parameters P laid out like ncsn_model's block. pat (B, E + H)
+ * docs/computation.md (Score network, Training objective), over parameters P laid out like
+ * ncsn_model's block. pat (B, E + H)
  * receives the ReLU pattern (signs of every pre-activation). */
 static double reference_loss(const fixture *f, const double *P, unsigned char *pat) {
     const double *e0w = P, *e0b = e0w + E, *e2w = e0b + E, *e2b = e2w + E * E;
@@ -152,7 +153,7 @@ static void test_zero_network_loss(void) {
     ncsn_model_view(&m, g, &gv);
     double loss = ncsn_dsm_loss_grad(&m, x, N, lv, sig, z, &gv, &w);
     NCSN_CHECK_CLOSE(loss, expect, 1e-6 * expect);
-    NCSN_CHECK_CLOSE(loss, D / 2.0, 0.1); /* the sanity value of SPEC.md section 3 */
+    NCSN_CHECK_CLOSE(loss, D / 2.0, 0.1); /* docs/computation.md, Training objective */
     free(g);
     ncsn_dsm_work_free(&w);
     free(x);

@@ -1,10 +1,11 @@
-/* test_techniques.c: the techniques of SPEC.md section 6 against reference values.
+/* test_techniques.c: the techniques (docs/computation.md, Techniques) against reference values.
  *   Technique 1  the tiled, pruned, OpenMP diameter equals a plain double loop exactly,
  *                for 1 and 2 threads
  *   Technique 2  g(1), the quoted roots, no root for D = 1..4 (and the sentence), L
  *   Technique 3  the quoted argmin and f_min, f for tiny u against long double, minimality
  *   the run plan (plan.h) resolving "auto" on a hand-filled configuration.
- * Reference digits beyond SPEC.md's come from scipy brentq (g) and mpmath at 50 digits (f). */
+ * Reference digits beyond those docs/computation.md quotes come from scipy brentq (g) and
+ * mpmath at 50 digits (f). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,7 +96,7 @@ static void test_t2_g_at_one(void) {
 
 static void test_t2_reference_roots(void) {
     const int D[] = {16, 64, 784, 5, 3072};
-    const double quoted[] = {2.1292, 1.3608, 1.0820, 19.4868, 1.0398};       /* SPEC.md */
+    const double quoted[] = {2.1292, 1.3608, 1.0820, 19.4868, 1.0398}; /* docs/computation.md */
     const double precise[] = {2.1291549021077016, 1.3608497940920528, 1.0819717378029587,
                               19.486832980505113, 1.0397964165056566}; /* scipy brentq */
     for (int i = 0; i < 5; i++) {
@@ -154,9 +155,9 @@ static void test_t3_reference(void) {
     double gamma = pow(200.0, 1.0 / 99.0), eps = 0, fmin = 0;
     ncsn_error err = {{0}};
     CU_ASSERT_EQUAL(ncsn_t3_solve(0.1, gamma, 1000, &eps, &fmin, &err), 0);
-    NCSN_CHECK_CLOSE(eps, 3.05e-5, 0.005e-5);                 /* SPEC.md */
+    NCSN_CHECK_CLOSE(eps, 3.05e-5, 0.005e-5);                 /* docs/computation.md */
     NCSN_CHECK_CLOSE(2 * eps, 6.1e-5, 0.05e-5);               /* the sampler's */
-    NCSN_CHECK_CLOSE(fmin, 1.00177, 0.000005);                /* SPEC.md */
+    NCSN_CHECK_CLOSE(fmin, 1.00177, 0.000005);                /* docs/computation.md */
     NCSN_CHECK_CLOSE(eps, 3.0464051205505642e-5, 3.05e-5 * 1e-7); /* mpmath */
     NCSN_CHECK_CLOSE(fmin, 1.0017749661300302, 1e-14);
     NCSN_CHECK_CLOSE(ncsn_t3_f(eps / 0.01, gamma, 1000), fmin, 1e-15);

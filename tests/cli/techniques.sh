@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# techniques.sh: `ncsn techniques` end to end (SPEC.md section 6).
+# techniques.sh: `ncsn techniques` end to end (docs/computation.md, Techniques).
 #   --dim 3072 ... --json   answers at once; the fields agree with each other and with
 #                           the formulas (checked in Python)
 #   --dim 2                 Technique 2 has no solution: exit 0, the sentence, eps null;

@@ -8,10 +8,10 @@
 # (scripts/install-deps.sh --slurm); SLURM_LOCAL_INSTALL=1 installs them when missing.
 # Knobs: SLURM_LOCAL_CTLD_PORT (default 16817), SLURM_LOCAL_SLURMD_PORT (16818),
 # SLURM_LOCAL_NODE (default ncsn-node).
-# What it does (see ../shared/notes/slurm-local.md for why): munged runs as the munge user
-# (it refuses root's ownership of the key) with /run/munge made first; an existing munged
-# is reused and left running. slurm.conf: SlurmctldHost=localhost, one node at 127.0.0.1
-# with the CPUs and 95 % of the memory `slurmd -C` reports, proctrack/linuxproc,
+# What it does (docs/testing.md, "A SLURM cluster on one machine", says why): munged runs
+# as the munge user (it refuses root's ownership of the key) with /run/munge made first; an
+# existing munged is reused and left running. slurm.conf: SlurmctldHost=localhost, one node
+# at 127.0.0.1 with the CPUs and 95 % of the memory `slurmd -C` reports, proctrack/linuxproc,
 # task/none, EnforcePartLimits=ALL (impossible requests fail instead of pending forever),
 # batch_sched_delay=0, MpiDefault=pmix, jobcomp/filetxt, MinJobAge=3600 (finished jobs stay
 # visible to `scontrol show job`). Starting again on a running cluster does nothing; on a
