@@ -8,7 +8,7 @@ In a notebook (run Debian's /usr/bin/python3, which has h5py, numpy and matplotl
     res.df                                     # pandas DataFrame (needs pandas)
     run = res.run("c0003-r1")                  # opened on demand
     run.samples, run.model, run.metrics, run.config, run.sigmas, run.loss
-    analysis.score(run.model, run.config, x, sigma)   # the network in numpy (SPEC.md s. 2)
+    analysis.score(run.model, run.config, x, sigma)   # the network in numpy
     run.mixture.score(x, sigma)                # the true score of q_sigma
 
 From the shell: /usr/bin/python3 -m analysis report PATH [-o OUTDIR] [--metric M] [--top K]

@@ -1,13 +1,15 @@
 """model.py: the score network and the data's true score, in numpy.
 
-    score(weights, config, x, sigma)   s_theta(x, sigma): the network of SPEC.md section 2,
+    score(weights, config, x, sigma)   s_theta(x, sigma): the network (docs/computation.md,
+                                        Score network),
                                         computed in float64 from a run's /model weights
     Mixture                             the Gaussian mixture of a run's /config
                                         (dataset.weights, dataset.means, dataset.std): its
                                         density, log density and exact score of q_sigma, the
                                         mixture with covariances (std_k^2 + sigma^2) I
-                                        (SPEC.md section 7)
-    score_error(...)                    SPEC.md section 7's relative score error at one sigma
+                                        (docs/computation.md, Data and exact scores)
+    score_error(...)                    the relative score error at one sigma
+                                        (docs/computation.md, Metrics)
 
 Sizes: n points, D data dimension, E embedding width, H hidden width, K components.
 """
@@ -51,7 +53,8 @@ def _weights(model_weights):
 def score(model_weights, config, x, sigma):
     """s_theta(x, sigma) (n, D) for points x (n, D) at noise level sigma (a scalar, or (n,)).
 
-    SPEC.md section 2, with the run's options from config (a run's /config attributes):
+    docs/computation.md, Score network, with the run's options from config (a run's /config
+    attributes):
         t = sigma, or log sigma when model.sigma_input is log_sigma
         e = W_e2 relu(W_e1 t + b_e1) + b_e2
         h = relu(W_1 [x ; e] + b_1)
@@ -154,7 +157,8 @@ class Mixture:
 
 
 def score_error(model_weights, config, mixture, sigma, n=20000, rng=None):
-    """SPEC.md section 7 at one sigma, estimated with n points x ~ q_sigma:
+    """The score error (docs/computation.md, Metrics) at one sigma, estimated with n points
+    x ~ q_sigma:
     E sigma^2 |s_theta(x, sigma) - grad log q_sigma(x)|^2 / E sigma^2 |grad log q_sigma(x)|^2."""
     rng = np.random.default_rng(0) if rng is None else rng
     x = mixture.sample(n, rng, sigma)
