@@ -1,6 +1,7 @@
 /* config.h: one run's configuration: defaults, YAML files, --set overrides, validation.
- * Every key has a default, the notebook's value (SPEC.md section 5). Keys are dotted
- * paths into nested YAML maps: `train.lr` is `train: {lr: ...}`.
+ * Every key has a default, the notebook's value (docs/computation.md, The notebook's
+ * experiment; docs/configuration.md). Keys are dotted paths into nested YAML maps:
+ * `train.lr` is `train: {lr: ...}`.
  *   ncsn_config_default        the notebook's experiment
  *   ncsn_config_load_file      merge a YAML file over c
  *   ncsn_config_load_string    merge YAML text over c (the run file's config_yaml)
@@ -78,7 +79,7 @@ typedef struct {
         double sigma_1;
         double sigma_L;
         int L;
-        int sigma_1_auto, L_auto; /* "auto": resolved by the techniques (SPEC.md s. 6) */
+        int sigma_1_auto, L_auto; /* "auto": resolved by the techniques */
     } noise;
     struct {
         int n;

@@ -12,7 +12,7 @@
  * A data set is either a generator of fresh points (sample != NULL) or fixed arrays
  * (train, heldout). exact, where not NULL, is the distribution itself as a mixture (gmm,
  * and manifold with base gmm): its log density, its perturbed score grad log q_sigma
- * (SPEC.md section 7) and its modes (the K means).
+ * (docs/computation.md, Data and exact scores) and its modes (the K means).
  *
  * The 2-D toys (fresh point i of a stream uses counters (first + i, 0, .) for uniforms
  * and (first + i, 1, .) for the noise):
@@ -87,10 +87,10 @@ void ncsn_dataset_free(ncsn_dataset *ds); /* safe on zeroed */
 void ncsn_dataset_training_points(const ncsn_dataset *ds, const ncsn_config *c,
                                   uint32_t config_index, float **x);
 
-/* The metrics' sets (SPEC.md section 7), malloc'd. A generator: n fresh points each, keys
- * (seed, 0, NCSN_RNG_REFERENCE) and (seed, 0, NCSN_RNG_FLOOR). A file: the first
- * min(n, n_heldout) held-out rows, and as the noise floor the first min(n, n_train)
- * training rows (data the model saw, but drawn independently of the held-out rows). */
+/* The metrics' sets (docs/computation.md, Metrics), malloc'd. A generator: n fresh points
+ * each, keys (seed, 0, NCSN_RNG_REFERENCE) and (seed, 0, NCSN_RNG_FLOOR). A file: the first
+ * min(n, n_heldout) held-out rows, and as the noise floor the first min(n, n_train) training
+ * rows (data the model saw, but drawn independently of the held-out rows). */
 void ncsn_dataset_reference_sets(const ncsn_dataset *ds, uint64_t seed, int n, float **ref,
                                  int *n_ref, float **floor_set, int *n_floor);
 

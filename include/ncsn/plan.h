@@ -1,9 +1,9 @@
 /* plan.h: the run plan, everything one run needs, worked out once from a configuration and
  * its data: the data set and training points, the values the configuration leaves "auto"
  * (dataset.dim from a file, noise.sigma_1 by Technique 1, noise.L by Technique 2,
- * sample.eps by Technique 3; SPEC.md section 6), the noise levels (section 1), the
- * realised gamma, eps in the paper's convention, where each value came from, and the
- * sampler's settings (section 4). The run, `ncsn sample`, `ncsn techniques`, the sweep's
+ * sample.eps by Technique 3), the noise levels, the realised gamma, eps in the paper's
+ * convention, where each value came from, and the sampler's settings (docs/computation.md:
+ * Techniques, Noise levels, Samplers). The run, `ncsn sample`, `ncsn techniques`, the sweep's
  * checks and the run file read these here; nothing else resolves "auto" or recomputes them.
  *   ncsn_training_set        the configured data set and its dataset.n training points
  *   ncsn_plan_make           the plan of one run of a configuration (reads the data)
@@ -101,9 +101,9 @@ void ncsn_techniques_chain(ncsn_techniques *t, int D, double sigma_1, double sig
                            int T);
 
 double ncsn_realised_gamma(double sigma_1, double sigma_L, int L);
-/* SPEC.md section 4 against section 6: the sampler steps x += (eps/2) s + sqrt(eps) z
- * (alpha/2 at level i), the paper x += eps s + sqrt(2 eps) z, so the sampler's eps is twice
- * the paper's. These two are the only place the factor lives. */
+/* The factor of 2 (docs/computation.md, Techniques): the sampler steps
+ * x += (eps/2) s + sqrt(eps) z (alpha/2 at level i), the paper x += eps s + sqrt(2 eps) z,
+ * so the sampler's eps is twice the paper's. These two are the only place the factor lives. */
 double ncsn_eps_paper(double eps_sampler);
 double ncsn_eps_sampler(double eps_paper);
 /* Annealed Langevin runs L levels; plain Langevin is one level of T steps. */

@@ -1,4 +1,5 @@
-/* cli/techniques.c: `ncsn techniques`, what the techniques of SPEC.md section 6 give.
+/* cli/techniques.c: `ncsn techniques`, what the techniques give (docs/computation.md,
+ * Techniques).
  *
  * Where the numbers come from, one of:
  *   --config FILE [-s KEY=VALUE ...]   the configuration's training set (ncsn_training_set:
@@ -37,7 +38,8 @@ static const char *usage_techniques =
     "       ncsn techniques --data FILE.h5:/DATASET [options]\n"
     "       ncsn techniques --dim D --sigma-1 S [options]\n"
     "\n"
-    "Shows what the hyperparameter techniques of Song & Ermon 2020 give (SPEC.md section 6):\n"
+    "Shows what the hyperparameter techniques of Song & Ermon 2020 give (docs/computation.md,\n"
+    "Techniques):\n"
     "  Technique 1  sigma_1 = the largest distance between two training points\n"
     "  Technique 2  gamma with g(gamma) = 0.5, and L = 1 + ceil(ln(sigma_1/sigma_L) / ln gamma)\n"
     "               (no solution for D <= 4: then give L yourself)\n"
@@ -353,8 +355,8 @@ static void paragraph(const char *label, const char *fmt, ...) {
 }
 
 static void print_text(const answer *a) {
-    printf("Techniques of Song & Ermon 2020 (SPEC.md section 6) for D = %d, %s.\n\n", a->D,
-           a->source);
+    printf("Techniques of Song & Ermon 2020 (docs/computation.md, Techniques) for D = %d, %s.\n\n",
+           a->D, a->source);
     const char *s1_use = "";
     char s1_buf[200];
     if (!strcmp(a->sigma_1_from, "config")) {
@@ -398,8 +400,8 @@ static void print_text(const answer *a) {
     if (a->t.t3_ok) {
         paragraph("Technique 3", "with T = %d steps per level, f is closest to 1 (f = %.6g) at "
                   "eps = %.4g for the paper's update x += eps s + sqrt(2 eps) z. The sampler "
-                  "here (SPEC.md section 4) steps x += (alpha/2) s + sqrt(alpha) z, so its eps is "
-                  "twice that: eps = %.4g.", a->T, a->t.f_min, a->t.eps_paper, a->t.eps);
+                  "here steps x += (alpha/2) s + sqrt(alpha) z, so its eps is twice that: "
+                  "eps = %.4g.", a->T, a->t.f_min, a->t.eps_paper, a->t.eps);
         if (isfinite(a->eps_config))
             paragraph("", "(The configuration sets sample.eps = %.4g explicitly.)", a->eps_config);
     } else {

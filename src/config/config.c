@@ -229,7 +229,7 @@ static double *dup_reals(const double *x, size_t n) {
 }
 
 void ncsn_config_default(ncsn_config *c) {
-    /* The notebook's experiment, SPEC.md section 5. */
+    /* The notebook's experiment (docs/computation.md, The notebook's experiment). */
     static const double weights[] = {0.95, 0.05};
     static const double means[] = {-5, -5, 5, 5}; /* (K = 2, D = 2) */
     static const double std[] = {1, 1};

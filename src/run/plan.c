@@ -38,7 +38,7 @@ void ncsn_provenance_of(const ncsn_config *c, ncsn_provenance *p) {
     p->eps_paper = ncsn_eps_paper(c->sample.eps);
 }
 
-/* ---- Techniques 2 and 3 in order (SPEC.md section 6) --------------------------------- */
+/* ---- Techniques 2 and 3 in order (docs/computation.md, Techniques) ------------------- */
 
 void ncsn_techniques_chain(ncsn_techniques *t, int D, double sigma_1, double sigma_L, int L,
                            int T) {
