@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .modes import TOL
-from .results import METRICS, AnalysisError
+from .results import RANKING, AnalysisError
 
 
 def main(argv=None):
@@ -26,9 +26,9 @@ def main(argv=None):
     r.add_argument("-o", "--outdir", metavar="OUTDIR",
                    help="output folder (default: PATH/report/ for a directory, "
                         "NAME_report/ beside a run file)")
-    r.add_argument("--metric", metavar="NAME", choices=METRICS,
+    r.add_argument("--metric", metavar="NAME", choices=RANKING,
                    help="ranking metric, lower is better: %s (default: mode_weight_error "
-                        "when the data has modes, else mmd2)" % ", ".join(METRICS))
+                        "when the data has modes, else mmd2)" % ", ".join(RANKING))
     r.add_argument("--top", metavar="K", type=int, default=5,
                    help="best runs listed in leaderboard.md and drawn (default 5)")
     r.add_argument("--tol", metavar="W", type=float, default=TOL,

@@ -41,7 +41,15 @@ from . import modes as M
 from .results import _py
 
 # Metrics shown in leaderboard.md beside the ranking metric (the CSV has every metric).
-QUALITY = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss")
+QUALITY = ("mmd2", "swd", "mode_weight_error", "nll_true", "fd", "nn_ratio", "final_loss")
+# What the less familiar columns mean, said under the tables that show them.
+METRIC_NOTES = {
+    "fd": "fd: Fréchet distance between Gaussians fitted to the samples and to the reference "
+          "data (FID's formula in data space; noise_floor_fd: fresh data's)",
+    "nn_ratio": "nn_ratio: median distance from a sample to its nearest training point over "
+                "the same for held-out data (about 1 healthy, far below 1 memorising, far "
+                "above 1 off the data)",
+}
 MAX_GROUPS = 50   # groups listed in leaderboard.md (leaderboard_groups.csv has all)
 BROKEN = ("failed", "diverged", "nonfinite_samples", "corrupt")
 # Keys that may be "auto", and the run file's /config attribute naming where the value came
@@ -251,6 +259,12 @@ def display_columns(results, metric, rows):
     return ["rank", "id", "status"] + results.swept_keys + [metric] + extra + shown
 
 
+def metric_notes(columns):
+    """One line saying what the shown columns fd and nn_ratio mean ("" when neither is)."""
+    notes = [METRIC_NOTES[c] for c in columns if c in METRIC_NOTES]
+    return "; ".join(notes) + "." if notes else ""
+
+
 def unfinished(rows):
     return [r for r in rows if r["status"] != "complete"]
 
@@ -367,7 +381,10 @@ def markdown(results, metric, top, tol=M.TOL):
             out += ["%d more groups in leaderboard_groups.csv." % (len(groups) - MAX_GROUPS), ""]
     out += ["## Best runs", ""]
     if n_ranked:
-        out += [_md_table(rows[:min(top, n_ranked)], display_columns(results, metric, rows)), ""]
+        cols = display_columns(results, metric, rows)
+        out += [_md_table(rows[:min(top, n_ranked)], cols), ""]
+        if metric_notes(cols):
+            out += [metric_notes(cols), ""]
         if n_ranked > top:
             out += ["%d more ranked runs in leaderboard.csv." % (n_ranked - top), ""]
     else:

@@ -211,7 +211,10 @@ def _html(res, metric, top, tol, rows, groups, made, notes):
         parts.append(_html_table(disp[:LB.MAX_GROUPS], cols))
     parts.append("<h2>Best runs</h2>")
     if n_ranked:
-        parts.append(_html_table(rows[:min(top, n_ranked)], LB.display_columns(res, metric, rows)))
+        cols = LB.display_columns(res, metric, rows)
+        parts.append(_html_table(rows[:min(top, n_ranked)], cols))
+        if LB.metric_notes(cols):
+            parts.append("<p>%s</p>" % html.escape(LB.metric_notes(cols)))
     else:
         parts.append("<p>No run has a finite %s yet.</p>" % html.escape(metric))
     left = LB.unfinished(rows)

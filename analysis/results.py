@@ -29,7 +29,11 @@ from . import model as _model
 # Fields of DIR/sweep.h5 /runs that are not swept keys (summary.h).
 ID_FIELDS = ("id", "group", "repeat", "status", "seed")
 METRICS = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss", "train_seconds",
-           "sample_seconds", "noise_floor_mmd2", "noise_floor_swd")
+           "sample_seconds", "noise_floor_mmd2", "noise_floor_swd", "fd", "noise_floor_fd",
+           "nn_ratio")
+# The metrics a leaderboard can rank by (lower is better): not nn_ratio, which is best near 1
+# (far below 1: samples that copy training points).
+RANKING = tuple(m for m in METRICS if m != "nn_ratio")
 FINISHED = ("complete", "diverged", "nonfinite_samples")  # a run file exists
 # A run's state in a sweep directory, from which of runs/<id>.h5, runs/<id>.failed and
 # claims/<id> exist: the precedence of include/ncsn/summary.h (ncsn_run_state_of), which the

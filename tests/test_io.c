@@ -66,6 +66,9 @@ static void fixture_init(ncsn_fix_run *f, const char *status, int n) {
     m->sample_seconds = 2.5;
     m->noise_floor_mmd2 = 1e-4;
     m->noise_floor_swd = 0.02;
+    m->fd = 0.125;
+    m->noise_floor_fd = 0.01;
+    m->nn_ratio = 0.75;
     m->n_nonfinite = 3;
 }
 
@@ -367,7 +370,7 @@ static void test_layout(void) {
     check_dataset(file, "/model/backbone.2/bias", H5T_FLOAT, 4, 1, D, 0);
     const char *scalars[] = {"mmd2", "swd", "mode_weight_error", "nll_true", "final_loss",
                              "train_seconds", "sample_seconds", "noise_floor_mmd2",
-                             "noise_floor_swd"};
+                             "noise_floor_swd", "fd", "noise_floor_fd", "nn_ratio"};
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) {
         char name[64];
         snprintf(name, sizeof name, "/metrics/%s", scalars[i]);
@@ -378,6 +381,9 @@ static void test_layout(void) {
     check_dataset(file, "/metrics/score_error", H5T_FLOAT, 8, 1, L, 0);
     CU_ASSERT(read_scalar_f64(file, "/metrics/mmd2") == f.metrics.mmd2);
     CU_ASSERT(read_scalar_f64(file, "/metrics/noise_floor_swd") == f.metrics.noise_floor_swd);
+    CU_ASSERT(read_scalar_f64(file, "/metrics/fd") == f.metrics.fd);
+    CU_ASSERT(read_scalar_f64(file, "/metrics/noise_floor_fd") == f.metrics.noise_floor_fd);
+    CU_ASSERT(read_scalar_f64(file, "/metrics/nn_ratio") == f.metrics.nn_ratio);
     CU_ASSERT(read_scalar_f64(file, "/metrics/n_nonfinite") == 3.0);
 
     /* The sample values and the noise levels. */

@@ -395,6 +395,260 @@ static void test_score_error_points_from_q_sigma(void) {
     ncsn_gmm_free(&g);
 }
 
+/* ---- Frechet distance (fd.c) ---------------------------------------------------------- */
+
+/* A standard normal from the test-local generator (Box-Muller). */
+static double nrand(void) {
+    double u = urand(), v = urand();
+    return sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v);
+}
+
+/* (n, D) points mu + A z, z ~ N(0, I): covariance A A^T. A (D, D) row-major. */
+static float *gaussian_set(int n, int D, const double *mu, const double *A) {
+    float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
+    double *z = ncsn_xmalloc(sizeof(double) * (size_t)D);
+    for (int i = 0; i < n; i++) {
+        for (int d = 0; d < D; d++) z[d] = nrand();
+        for (int a = 0; a < D; a++) {
+            double s = mu[a];
+            for (int b = 0; b < D; b++) s += A[a * D + b] * z[b];
+            x[(size_t)i * D + a] = (float)s;
+        }
+    }
+    free(z);
+    return x;
+}
+
+/* R (D, D) orthogonal: Gram-Schmidt on random normal columns. */
+static void random_rotation(int D, double *R) {
+    for (int i = 0; i < D * D; i++) R[i] = nrand();
+    for (int c = 0; c < D; c++) {
+        for (int p = 0; p < c; p++) {
+            double dot = 0;
+            for (int r = 0; r < D; r++) dot += R[r * D + c] * R[r * D + p];
+            for (int r = 0; r < D; r++) R[r * D + c] -= dot * R[r * D + p];
+        }
+        double norm = 0;
+        for (int r = 0; r < D; r++) norm += R[r * D + c] * R[r * D + c];
+        for (int r = 0; r < D; r++) R[r * D + c] /= sqrt(norm);
+    }
+}
+
+/* S = R diag(l) R^T. */
+static void rotated_diag(int D, const double *R, const double *l, double *S) {
+    for (int a = 0; a < D; a++)
+        for (int b = 0; b < D; b++) {
+            double s = 0;
+            for (int k = 0; k < D; k++) s += R[a * D + k] * l[k] * R[b * D + k];
+            S[a * D + b] = s;
+        }
+}
+
+/* Diagonal covariances: fd = |mu1 - mu2|^2 + sum_d (s1 + s2 - 2 sqrt(s1 s2)). The same
+ * with both covariances turned by one rotation (non-diagonal, commuting). */
+static void test_fd_closed_form_diagonal_and_rotated(void) {
+    enum { D = 6 };
+    const double mu1[D] = {1, -2, 0.5, 0, 3, -1}, mu2[D] = {0, 0, 1, 2, 3, -4};
+    const double s1[D] = {1, 4, 0.25, 9, 2, 0}, s2[D] = {2, 1, 0.25, 0.5, 7, 3};
+    double want = 0, S1[D * D] = {0}, S2[D * D] = {0};
+    for (int d = 0; d < D; d++) {
+        want += (mu1[d] - mu2[d]) * (mu1[d] - mu2[d]) + s1[d] + s2[d] - 2 * sqrt(s1[d] * s2[d]);
+        S1[d * D + d] = s1[d];
+        S2[d * D + d] = s2[d];
+    }
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu1, S1, mu2, S2, D), want, 1e-12 * want);
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu2, S2, mu1, S1, D), want, 1e-12 * want);
+    /* Turned: rounding now reaches the eigenvalue 0 of S1, and the square root makes an
+     * error e there sqrt(e) (about 1e-8 of S's scale), so the tolerance is looser. */
+    double R[D * D];
+    random_rotation(D, R);
+    rotated_diag(D, R, s1, S1);
+    rotated_diag(D, R, s2, S2);
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu1, S1, mu2, S2, D), want, 1e-6 * want);
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu1, S1, mu1, S1, D), 0, 1e-6);
+    /* No zero eigenvalue: tight again. */
+    const double s3[D] = {1, 4, 0.25, 9, 2, 0.5};
+    double want3 = 0;
+    for (int d = 0; d < D; d++)
+        want3 += (mu1[d] - mu2[d]) * (mu1[d] - mu2[d]) + s3[d] + s2[d] - 2 * sqrt(s3[d] * s2[d]);
+    rotated_diag(D, R, s3, S1);
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu1, S1, mu2, S2, D), want3, 1e-11 * want3);
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu2, S2, mu1, S1, D), want3, 1e-11 * want3);
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu1, S1, mu1, S1, D), 0, 1e-12);
+}
+
+/* Two 2x2 covariances that do not commute: M = S1^{1/2} S2 S1^{1/2} has trace tr(S1 S2)
+ * and determinant det S1 det S2, and tr M^{1/2} = sqrt(tr M + 2 sqrt(det M)). */
+static void test_fd_closed_form_noncommuting(void) {
+    const double S1[4] = {2, 0.8, 0.8, 1}, S2[4] = {1, -0.5, -0.5, 3};
+    const double mu1[2] = {0.5, 1}, mu2[2] = {-1, 2};
+    const double tr12 = S1[0] * S2[0] + S1[1] * S2[2] + S1[2] * S2[1] + S1[3] * S2[3];
+    const double det = (S1[0] * S1[3] - S1[1] * S1[2]) * (S2[0] * S2[3] - S2[1] * S2[2]);
+    const double want = 1.5 * 1.5 + 1 + (2 + 1) + (1 + 3) - 2 * sqrt(tr12 + 2 * sqrt(det));
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu1, S1, mu2, S2, 2), want, 1e-12 * want);
+    NCSN_CHECK_CLOSE(ncsn_fd_gaussians(mu2, S2, mu1, S1, 2), want, 1e-12 * want);
+}
+
+/* ncsn_mean_cov against the textbook double loops, normaliser n - 1. */
+static void test_mean_cov_brute_force(void) {
+    const int n = 101, D = 13; /* D not a multiple of the row tile */
+    float *x = random_set(n, D, -3, 5);
+    double *mu = ncsn_xmalloc(sizeof(double) * D), *S = ncsn_xmalloc(sizeof(double) * D * D);
+    ncsn_mean_cov(x, n, D, mu, S);
+    for (int a = 0; a < D; a++) {
+        double m = 0;
+        for (int i = 0; i < n; i++) m += x[i * D + a];
+        m /= n;
+        NCSN_CHECK_CLOSE(mu[a], m, 1e-12);
+    }
+    for (int a = 0; a < D; a++)
+        for (int b = 0; b < D; b++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += (x[i * D + a] - mu[a]) * (x[i * D + b] - mu[b]);
+            NCSN_CHECK_CLOSE(S[a * D + b], s / (n - 1), 1e-12);
+        }
+    free(mu);
+    free(S);
+    free(x);
+}
+
+/* From points: the fitted Gaussians' distance; a set against itself is 0 to rounding;
+ * large samples of two known Gaussians approach the closed form; singular covariances
+ * (n <= D) still give a number; too few or non-finite points give NaN. */
+static void test_fd_of_points(void) {
+    enum { D = 3 };
+    const double mu1[D] = {0, 1, -1}, mu2[D] = {1, 1, 0};
+    const double A1[D * D] = {1, 0, 0, 0.5, 2, 0, 0, 0, 0.5}, A2[D * D] = {1.5, 0, 0, 0, 1, 0, 0, 0.3, 1};
+    const int n = 20000;
+    float *x = gaussian_set(n, D, mu1, A1), *y = gaussian_set(n - 1000, D, mu2, A2);
+    double mx[D], Sx[D * D], my[D], Sy[D * D];
+    ncsn_mean_cov(x, n, D, mx, Sx);
+    ncsn_mean_cov(y, n - 1000, D, my, Sy);
+    const double fd = ncsn_fd(x, n, y, n - 1000, D);
+    NCSN_CHECK_CLOSE(fd, ncsn_fd_gaussians(my, Sy, mx, Sx, D), 1e-12 * fd);
+    NCSN_CHECK_CLOSE(ncsn_fd(y, n - 1000, x, n, D), fd, 1e-10 * fd);
+    double S1[D * D], S2[D * D]; /* A A^T */
+    for (int a = 0; a < D; a++)
+        for (int b = 0; b < D; b++) {
+            S1[a * D + b] = S2[a * D + b] = 0;
+            for (int k = 0; k < D; k++) {
+                S1[a * D + b] += A1[a * D + k] * A1[b * D + k];
+                S2[a * D + b] += A2[a * D + k] * A2[b * D + k];
+            }
+        }
+    const double truth = ncsn_fd_gaussians(mu1, S1, mu2, S2, D);
+    NCSN_CHECK_CLOSE(fd, truth, 0.05 * truth); /* sampling error */
+    double tr = Sx[0] + Sx[4] + Sx[8];
+    NCSN_CHECK_CLOSE(ncsn_fd(x, n, x, n, D), 0, 1e-10 * tr);
+    CU_ASSERT(ncsn_fd(x, 3, y, 2, D) >= 0); /* singular covariances */
+    CU_ASSERT(isnan(ncsn_fd(x, 1, y, n, D)) && isnan(ncsn_fd(x, n, y, 1, D)));
+    x[7] = NAN;
+    CU_ASSERT(isnan(ncsn_fd(x, n, y, n - 1000, D)) && isnan(ncsn_fd(y, n - 1000, x, n, D)));
+    free(x);
+    free(y);
+}
+
+/* A larger D with a full covariance: the same as the Gaussians' distance, 0 to itself. */
+static void test_fd_dimension_64(void) {
+    enum { D = 64 };
+    const int n = 3000;
+    double mu[D] = {0}, A[D * D];
+    for (int i = 0; i < D * D; i++) A[i] = 0.2 * nrand();
+    float *x = gaussian_set(n, D, mu, A);
+    float *y = random_set(n, D, -1, 1);
+    double mx[D], my[D];
+    double *Sx = ncsn_xmalloc(sizeof(double) * D * D), *Sy = ncsn_xmalloc(sizeof(double) * D * D);
+    ncsn_mean_cov(x, n, D, mx, Sx);
+    ncsn_mean_cov(y, n, D, my, Sy);
+    const double fd = ncsn_fd(x, n, y, n, D);
+    NCSN_CHECK_CLOSE(fd, ncsn_fd_gaussians(my, Sy, mx, Sx, D), 1e-10 * fd);
+    NCSN_CHECK_CLOSE(fd, ncsn_fd_gaussians(mx, Sx, my, Sy, D), 1e-9 * fd);
+    double tr = 0;
+    for (int d = 0; d < D; d++) tr += Sx[d * D + d];
+    NCSN_CHECK_CLOSE(ncsn_fd(x, n, x, n, D), 0, 1e-10 * tr);
+    NCSN_FREE_ALL(x, y, Sx, Sy);
+}
+
+/* ---- nearest neighbours and nn_ratio (nn.c) ------------------------------------------- */
+
+static void test_nearest_distances_brute_force(void) {
+    const int n = 37, D = 5;
+    const int sizes[] = {1, 7, 8, 29};
+    float *q = random_set(n, D, -2, 2);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        const int m = sizes[s];
+        float *r = random_set(m, D, -2, 2);
+        double dist[37];
+        ncsn_nearest_distances(q, n, r, m, D, dist);
+        for (int i = 0; i < n; i++) {
+            double best = INFINITY;
+            for (int j = 0; j < m; j++) best = fmin(best, sqdist_ref(q + i * D, r + j * D, D));
+            CU_ASSERT(dist[i] == sqrt(best)); /* the same sum in the same order */
+        }
+        free(r);
+    }
+    free(q);
+}
+
+/* Copies of training points give 0; fresh draws of the same distribution about 1; points
+ * off the data far more; non-finite samples NaN. */
+static void test_nn_ratio(void) {
+    enum { D = 4 };
+    const int n_train = 2000, n = 3000;
+    const double mu[D] = {0}, A[D * D] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    float *train = gaussian_set(n_train, D, mu, A);
+    float *held = gaussian_set(n, D, mu, A);
+    float *fresh = gaussian_set(n, D, mu, A);
+    float *copies = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
+    for (int i = 0; i < n; i++) memcpy(copies + i * D, train + (i % n_train) * D, sizeof(float) * D);
+    CU_ASSERT(ncsn_nn_ratio(copies, n, train, n_train, held, n, D) == 0);
+    const double healthy = ncsn_nn_ratio(fresh, n, train, n_train, held, n, D);
+    NCSN_CHECK_CLOSE(healthy, 1, 0.05);
+    for (int i = 0; i < n * D; i++) fresh[i] = copies[i] + 0.01f * fresh[i];
+    CU_ASSERT(ncsn_nn_ratio(fresh, n, train, n_train, held, n, D) < 0.2); /* near copies */
+    for (int i = 0; i < n * D; i++) fresh[i] = held[i] + 6;
+    CU_ASSERT(ncsn_nn_ratio(fresh, n, train, n_train, held, n, D) > 5); /* off the data */
+    fresh[5] = NAN;
+    CU_ASSERT(isnan(ncsn_nn_ratio(fresh, n, train, n_train, held, n, D)));
+    CU_ASSERT(isnan(ncsn_nn_ratio(held, 0, train, n_train, held, n, D)));
+    NCSN_FREE_ALL(train, held, fresh, copies);
+}
+
+/* compute_sets: fd and its floor against the reference, nn_ratio against the training
+ * points with the reference as the held-out side. */
+static void test_compute_sets_fd_nn(void) {
+    ncsn_gmm g;
+    ncsn_fix_notebook_gmm(&g);
+    const int n = 500, L = 2;
+    double *sig = geometric_sigmas(20, 0.1, L);
+    float *s = gmm_set(&g, n, 3, NCSN_RNG_SAMPLE_NOISE);
+    float *ref = gmm_set(&g, n, 4, NCSN_RNG_REFERENCE);
+    float *flo = gmm_set(&g, n, 4, NCSN_RNG_FLOOR);
+    float *train = gmm_set(&g, 300, 4, NCSN_RNG_TRAIN_DATA);
+    ncsn_metrics r;
+    memset(&r, 0, sizeof r);
+    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, train, 300, 4, &r);
+    CU_ASSERT(r.fd == ncsn_fd(s, n, ref, n, 2));
+    CU_ASSERT(r.noise_floor_fd == ncsn_fd(flo, n, ref, n, 2));
+    CU_ASSERT(r.nn_ratio == ncsn_nn_ratio(s, n, train, 300, ref, n, 2));
+    /* fresh draws: fd is noisy here (the 5% mode's share moves the covariance a lot) */
+    CU_ASSERT(r.fd < 3 && r.noise_floor_fd < 3 && fabs(r.nn_ratio - 1) < 0.2);
+    ncsn_metrics_free(&r);
+    for (int i = 0; i < 2 * n; i++) s[i] = s[i] * 0.5f + 1; /* shrunk and shifted */
+    memset(&r, 0, sizeof r);
+    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, NULL, 0, 4, &r);
+    CU_ASSERT(r.fd > 10 * r.noise_floor_fd && isnan(r.nn_ratio)); /* no training points */
+    const double floor_fd = r.noise_floor_fd;
+    ncsn_metrics_free(&r);
+    s[3] = INFINITY;
+    memset(&r, 0, sizeof r);
+    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, train, 300, 4, &r);
+    CU_ASSERT(isnan(r.fd) && isnan(r.nn_ratio) && r.noise_floor_fd == floor_fd);
+    ncsn_metrics_free(&r);
+    NCSN_FREE_ALL(sig, s, ref, flo, train);
+    ncsn_gmm_free(&g);
+}
+
 /* ---- ncsn_metrics_compute ------------------------------------------------------------- */
 
 static void test_compute_consistent(void) {
@@ -420,6 +674,9 @@ static void test_compute_consistent(void) {
     CU_ASSERT(r.swd == ncsn_swd(s, n, ref, n, 2, NCSN_SWD_DIRECTIONS, dirs));
     CU_ASSERT(r.noise_floor_swd == ncsn_swd(flo, n, ref, n, 2, NCSN_SWD_DIRECTIONS, dirs));
     CU_ASSERT(r.nll_true == ncsn_nll_true(&g, s, n));
+    CU_ASSERT(r.fd == ncsn_fd(s, n, ref, n, 2));
+    CU_ASSERT(r.noise_floor_fd == ncsn_fd(flo, n, ref, n, 2));
+    CU_ASSERT(isnan(r.nn_ratio)); /* no training points */
     double w[2];
     ncsn_mode_weights(&g, s, n, w);
     CU_ASSERT_FATAL(r.K == 2 && r.mode_weights != NULL);
@@ -432,6 +689,7 @@ static void test_compute_consistent(void) {
     /* Shrunk samples are further from the reference than fresh data is. */
     CU_ASSERT(r.mmd2 > r.noise_floor_mmd2);
     CU_ASSERT(r.swd > r.noise_floor_swd);
+    CU_ASSERT(r.fd > r.noise_floor_fd);
     double floor_mmd = r.noise_floor_mmd2, floor_swd = r.noise_floor_swd;
     ncsn_metrics_free(&r);
     CU_ASSERT(r.mode_weights == NULL && r.score_error == NULL);
@@ -447,6 +705,7 @@ static void test_compute_consistent(void) {
     CU_ASSERT(isnan(r.mode_weight_error));
     CU_ASSERT(isnan(r.mode_weights[0]) && isnan(r.mode_weights[1]));
     CU_ASSERT(r.noise_floor_mmd2 == floor_mmd && r.noise_floor_swd == floor_swd);
+    CU_ASSERT(isnan(r.fd) && isfinite(r.noise_floor_fd));
     ncsn_metrics_free(&r);
 
     free(ref);
@@ -476,7 +735,17 @@ static void everything(const ncsn_gmm *g, const ncsn_model *m, double *out /* (N
     double f[] = {r.mmd2, r.swd, r.mode_weight_error, r.nll_true, r.noise_floor_mmd2,
                   r.noise_floor_swd, r.mode_weights[0], r.mode_weights[1]};
     memcpy(out + 4, f, sizeof f);
-    for (int i = 12; i < N_OUT; i++) out[i] = 0;
+    out[12] = r.fd;
+    out[13] = r.noise_floor_fd;
+    float *z = gmm_set(g, n, 7, NCSN_RNG_SAMPLE_NOISE);
+    out[14] = ncsn_nn_ratio(x, n, y, n - 100, z, n, 2);
+    const uint64_t kept = rng_state; /* the same set on every call */
+    rng_state = 99;
+    float *u = random_set(300, 37, -1, 1); /* a covariance of several row tiles */
+    rng_state = kept;
+    out[15] = ncsn_fd(u, 150, u + 150 * 37, 150, 37);
+    free(u);
+    free(z);
     memcpy(out + N_OUT, r.score_error, sizeof(double) * L);
     ncsn_metrics_free(&r);
     free(x);
@@ -506,8 +775,7 @@ static void test_thread_count_independence(void) {
             CU_ASSERT(memcmp(&ref[i], &other[i], sizeof(double)) == 0);
         }
     }
-    for (int i = 0; i < N_OUT + 4; i++)
-        if (i < 12 || i >= N_OUT) CU_ASSERT(isfinite(ref[i]));
+    for (int i = 0; i < N_OUT + 4; i++) CU_ASSERT(isfinite(ref[i]));
     ncsn_model_free(&m);
     ncsn_gmm_free(&g);
 }
@@ -573,6 +841,14 @@ static const ncsn_test_case tests[] = {
     {"score error of a zero model is 1", test_score_error_zero_model},
     {"score error of a linear model", test_score_error_linear_model},
     {"score error points come from q_sigma", test_score_error_points_from_q_sigma},
+    {"fd closed form: diagonal, rotated", test_fd_closed_form_diagonal_and_rotated},
+    {"fd closed form: non-commuting 2x2", test_fd_closed_form_noncommuting},
+    {"mean and covariance match brute force", test_mean_cov_brute_force},
+    {"fd of points: fitted Gaussians, self 0, NaN", test_fd_of_points},
+    {"fd at D=64", test_fd_dimension_64},
+    {"nearest distances match brute force", test_nearest_distances_brute_force},
+    {"nn_ratio: copies 0, fresh 1, off the data >> 1", test_nn_ratio},
+    {"compute_sets: fd, floor, nn_ratio", test_compute_sets_fd_nn},
     {"metrics_compute consistent, NaN rule", test_compute_consistent},
     {"bit-identical for 1, 2, 3 threads", NCSN_OPENMP_ONLY(test_thread_count_independence)},
     {"timing at n=5000, D=2 (printed)", test_timing_notebook_size},

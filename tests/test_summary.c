@@ -94,6 +94,7 @@ static void sweep_free(ncsn_sweep *s) {
 
 /* The metrics a run file of run r holds: mmd2 = 0.001 (r + 1), and so on. */
 static double metric_value(int r, int m) { return (m + 1) * 0.001 * (r + 1); }
+enum { N_METRIC_FIELDS = 12 }; /* the metric columns, in the table's order */
 
 /* DIR/runs/<id>.h5 for run r, its "auto" values resolved, with the given status. */
 static void write_run_file(const char *dir, const ncsn_sweep *s, int r, const char *status) {
@@ -108,11 +109,12 @@ static void write_run_file(const char *dir, const ncsn_sweep *s, int r, const ch
     memcpy(run.loss, (float[NL]){2.0f, 1.0f}, sizeof(float) * NL);
     memcpy(run.loss_step, (int64_t[NL]){100, 200}, sizeof(int64_t) * NL);
     for (int i = 0; i < N * D; i++) run.samples[i] = (float)i + 0.5f * (float)r;
-    double *v[9] = {&run.metrics.mmd2, &run.metrics.swd, &run.metrics.mode_weight_error,
-                    &run.metrics.nll_true, &run.metrics.final_loss, &run.metrics.train_seconds,
-                    &run.metrics.sample_seconds, &run.metrics.noise_floor_mmd2,
-                    &run.metrics.noise_floor_swd};
-    for (int m = 0; m < 9; m++) *v[m] = metric_value(r, m);
+    double *v[N_METRIC_FIELDS] = {
+        &run.metrics.mmd2,           &run.metrics.swd,           &run.metrics.mode_weight_error,
+        &run.metrics.nll_true,       &run.metrics.final_loss,    &run.metrics.train_seconds,
+        &run.metrics.sample_seconds, &run.metrics.noise_floor_mmd2, &run.metrics.noise_floor_swd,
+        &run.metrics.fd,             &run.metrics.noise_floor_fd, &run.metrics.nn_ratio};
+    for (int m = 0; m < N_METRIC_FIELDS; m++) *v[m] = metric_value(r, m);
     char path[700];
     snprintf(path, sizeof path, "%s/runs/%s.h5", dir, IDS[r]);
     CU_ASSERT_FATAL(ncsn_fix_run_write(&run, path) == 0);
@@ -261,7 +263,8 @@ static void test_table(void) {
                             "dataset.weights", "model.sigma_input", "noise.L",
                             "model.scale_by_sigma", "mmd2", "swd", "mode_weight_error",
                             "nll_true", "final_loss", "train_seconds", "sample_seconds",
-                            "noise_floor_mmd2", "noise_floor_swd", "error"};
+                            "noise_floor_mmd2", "noise_floor_swd", "fd", "noise_floor_fd",
+                            "nn_ratio", "error"};
     const int nf = (int)(sizeof fields / sizeof fields[0]);
     CU_ASSERT(H5Tget_nmembers(type) == nf);
     for (int i = 0; i < nf && i < H5Tget_nmembers(type); i++) {
@@ -342,7 +345,7 @@ static void test_table(void) {
     CU_ASSERT(eps[R_TRUNCATED] == 0.004);
 
     /* Metrics: the run file's, NaN where there is none. */
-    for (int m = 0; m < 9; m++) {
+    for (int m = 0; m < N_METRIC_FIELDS; m++) {
         double v[N_RUNS];
         read_f64(file, fields[11 + m], v);
         CU_ASSERT(v[R_COMPLETE] == metric_value(R_COMPLETE, m));

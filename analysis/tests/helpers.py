@@ -15,7 +15,8 @@ SMALL = ["train.steps=300", "train.batch=64", "dataset.n=200", "sample.n=400",
          "sample.T=10", "noise.L=8"]
 
 METRICS = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss", "train_seconds",
-           "sample_seconds", "noise_floor_mmd2", "noise_floor_swd")
+           "sample_seconds", "noise_floor_mmd2", "noise_floor_swd", "fd", "noise_floor_fd",
+           "nn_ratio")
 
 
 def ncsn_bin():

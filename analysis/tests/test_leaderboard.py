@@ -54,3 +54,9 @@ def test_csv(sweep_dir, tmp_path):
     md = LB.markdown(res, "mmd2", 3)
     assert "## Groups over repeats" in md and "## Not complete" in md
     assert "6 more ranked runs" in md
+    # fd and nn_ratio (real run files) are shown and said what they mean
+    assert all(math.isfinite(r["fd"]) and math.isfinite(r["nn_ratio"])
+               for r in rows if r["status"] == "complete")
+    assert "fd" in LB.display_columns(res, "mmd2", rows)
+    assert "nn_ratio: median distance from a sample to its nearest training point" in md
+    assert "fd: Fréchet distance" in md

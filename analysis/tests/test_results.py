@@ -194,6 +194,8 @@ def test_real_sweep(ncsn_bin, tmp_path):
         assert run.config["seed"] == res.table["seed"][i]
         for m in METRICS:
             assert run.metrics[m] == res.table[m][i], m
+    for m in ("fd", "noise_floor_fd", "nn_ratio"):  # in every run file, any data
+        assert np.isfinite(res.table[m]).all(), m
 
 
 def test_run_state_precedence():

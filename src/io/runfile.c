@@ -156,6 +156,9 @@ static int write_metrics(const ncsn_h5_ctx *c, hid_t g, const void *data) {
             {"sample_seconds", m->sample_seconds},
             {"noise_floor_mmd2", m->noise_floor_mmd2},
             {"noise_floor_swd", m->noise_floor_swd},
+            {"fd", m->fd},
+            {"noise_floor_fd", m->noise_floor_fd},
+            {"nn_ratio", m->nn_ratio},
         };
         for (size_t i = 0; i < sizeof scalars / sizeof scalars[0] && rc == 0; i++)
             rc = write_scalar_f64(c, g, scalars[i].name, scalars[i].value);

@@ -11,9 +11,10 @@
  *                                   (projections sorted by radix sort)
  *   ncsn_mode_weights, _nll_true    what the known mixture says about the samples
  *   ncsn_score_error                E|s_theta - grad log q_sigma|^2 / E|grad log q_sigma|^2
- *   ncsn_metrics_compute_sets       all of them for one run against given reference and
- *                                   noise-floor sets; _compute (a mixture's fresh sets) and
- *                                   _compute_dataset (dataset.h's sets) choose the sets
+ *   ncsn_metrics_compute_sets       all of them, and fd (fd.c) and nn_ratio (nn.c), for
+ *                                   one run against given reference and noise-floor sets;
+ *                                   _compute (a mixture's fresh sets) and _compute_dataset
+ *                                   (dataset.h's sets) choose the sets
  *
  * Determinism (SPEC.md section 8): every floating-point sum is cut into fixed blocks of
  * BLOCK rows, a partition that does not depend on the thread count. Each block is summed
@@ -506,7 +507,8 @@ void ncsn_metrics_free(ncsn_metrics *m) {
 void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
                                const double *sigmas, int L, const float *samples, int n, int D,
                                const float *ref, int n_ref, const float *floor_set, int n_floor,
-                               uint64_t seed, ncsn_metrics *out) {
+                               const float *train, int n_train, uint64_t seed,
+                               ncsn_metrics *out) {
     const ncsn_key dirs = ncsn_rng_key(seed, 0, NCSN_RNG_SWD_DIRS);
     out->n_nonfinite = count_nonfinite(samples, n, D);
     const int finite = out->n_nonfinite == 0;
@@ -527,6 +529,16 @@ void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
                                      kernel_sum_cross(samples, n, ref, n_ref, D, inv))
                     : NAN;
     out->swd = finite ? ncsn_swd(samples, n, ref, n_ref, D, NCSN_SWD_DIRECTIONS, dirs) : NAN;
+
+    /* Frechet distances to one decomposition of the reference (fd.c); nn_ratio against the
+     * training points, the reference as the held-out side (nn.c). */
+    ncsn_fd_ref fref;
+    const int fref_ok = ncsn_fd_ref_of(&fref, ref, n_ref, D) == 0;
+    out->noise_floor_fd = fref_ok ? ncsn_fd_to(&fref, floor_set, n_floor) : NAN;
+    out->fd = fref_ok && finite ? ncsn_fd_to(&fref, samples, n) : NAN;
+    ncsn_fd_ref_free(&fref);
+    out->nn_ratio = train && finite ? ncsn_nn_ratio(samples, n, train, n_train, ref, n_ref, D)
+                                    : NAN;
 
     /* What the mixture knows, where there is one; ncsn_mode_weights and ncsn_nll_true give
      * NaN themselves for non-finite samples. Without one there are no modes (K = 0) and
@@ -568,19 +580,21 @@ void ncsn_metrics_compute(const ncsn_gmm *g, const ncsn_model *model, const doub
     float *floor_ = ncsn_xmalloc(sizeof(float) * (size_t)n * D); /* (n, D) noise-floor set */
     ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, NCSN_RNG_REFERENCE), 0, n, ref);
     ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, NCSN_RNG_FLOOR), 0, n, floor_);
-    ncsn_metrics_compute_sets(g, model, sigmas, L, samples, n, D, ref, n, floor_, n, seed, out);
+    ncsn_metrics_compute_sets(g, model, sigmas, L, samples, n, D, ref, n, floor_, n, NULL, 0,
+                              seed, out);
     free(ref);
     free(floor_);
 }
 
 void ncsn_metrics_compute_dataset(const ncsn_dataset *ds, const ncsn_model *model,
                                   const double *sigmas, int L, const float *samples, int n,
-                                  uint64_t seed, ncsn_metrics *out) {
+                                  const float *train, int n_train, uint64_t seed,
+                                  ncsn_metrics *out) {
     float *ref, *floor_;
     int n_ref, n_floor;
     ncsn_dataset_reference_sets(ds, seed, n, &ref, &n_ref, &floor_, &n_floor);
     ncsn_metrics_compute_sets(ds->exact, model, sigmas, L, samples, n, ds->D, ref, n_ref, floor_,
-                              n_floor, seed, out);
+                              n_floor, train, n_train, seed, out);
     free(ref);
     free(floor_);
 }

@@ -201,8 +201,8 @@ static ncsn_outcome measure_write(const sample_job *job, const float *x, double 
     const int n = p->cfg.sample.n;
     ncsn_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
-    ncsn_metrics_compute_dataset(&p->ds, job->model, p->sigmas, p->L, x, n, p->cfg.seed,
-                                 &metrics);
+    ncsn_metrics_compute_dataset(&p->ds, job->model, p->sigmas, p->L, x, n, p->x,
+                                 p->cfg.dataset.n, p->cfg.seed, &metrics);
     metrics.final_loss = job->log.final_loss;
     metrics.train_seconds = job->log.seconds;
     metrics.sample_seconds = sample_seconds;
