@@ -1,4 +1,4 @@
-/* test_metrics.c: the measurements of SPEC.md section 7 (src/metrics/metrics.c).
+/* test_metrics.c: the measurements (docs/computation.md, Metrics; src/metrics/metrics.c).
  * Each metric is checked against something computed independently here: brute-force double
  * loops (median, MMD^2), the CDF form of 1-D Wasserstein-1, closed-form densities, a score
  * network wired by hand to a known linear score, and hand-made points. Then: bit-for-bit
@@ -96,7 +96,7 @@ static double w1_cdf_brute(const float *x, int n, const float *y, int m) {
     return w;
 }
 
-/* SPEC.md section 1: sigma_i geometric from s1 to sL. */
+/* docs/computation.md, Noise levels: sigma_i geometric from s1 to sL. */
 static double *geometric_sigmas(double s1, double sL, int L) {
     double *s = ncsn_xmalloc(sizeof(double) * (size_t)L);
     for (int i = 0; i < L; i++)
@@ -715,7 +715,7 @@ static void test_compute_consistent(void) {
     ncsn_gmm_free(&g);
 }
 
-/* ---- thread-count independence (SPEC.md section 8) ----------------------------------- */
+/* ---- thread-count independence (docs/computation.md, Reproducibility) ------------------ */
 
 #define N_OUT 16
 /* Everything the module computes, flattened; score errors last. */

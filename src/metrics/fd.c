@@ -1,5 +1,5 @@
 /* metrics/fd.c: the Fréchet distance between Gaussians fitted to two sets of points
- * (SPEC.md section 7), FID's formula in data space:
+ * (docs/computation.md, Metrics), FID's formula in data space:
  *     fd = |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1^{1/2} S2 S1^{1/2})^{1/2}).
  *
  * Sizes: n points of dimension D; S (D, D) row-major, double throughout.

@@ -1,4 +1,4 @@
-/* metrics/nn.c: nearest training points and nn_ratio (SPEC.md section 7).
+/* metrics/nn.c: nearest training points and nn_ratio (docs/computation.md, Metrics).
  *
  *   nn_ratio = median_i min_j |s_i - t_j| / median_k min_j |h_k - t_j|
  * over the samples s (n), the training points t (n_train) and held-out or fresh points h

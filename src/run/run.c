@@ -1,5 +1,5 @@
-/* run/run.c: one run end to end (see run.h): the run plan (plan.h: the data set and the
- * "auto" values), training, sampling, the metrics of SPEC.md section 7, and the run file;
+/* run/run.c: one run end to end (see run.h): the run plan (plan.h: the data set and the "auto"
+ * values), training, sampling, the metrics (docs/computation.md, Metrics), and the run file;
  * checkpoints of both phases, and how the run ended (ncsn_outcome). */
 #include "ncsn/run.h"
 
