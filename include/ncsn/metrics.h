@@ -35,6 +35,11 @@ typedef struct {
     double noise_floor_mmd2, noise_floor_swd;
     double fd, noise_floor_fd; /* Frechet distance to the reference (fd.c) */
     double nn_ratio;      /* nn.c; NaN without training points; no floor (1 by construction) */
+    /* Data with labels (classify.h): the classes are the modes, K of them. */
+    int labelled;               /* 1: classifier_accuracy and train_shares hold numbers */
+    double classifier_accuracy; /* k-NN on the held-out rows */
+    double *train_shares;       /* (K) the classes' shares among the training points, the
+                                   truth of mode_weights; NULL without labels */
     int K;                /* 0 when the data set has no known modes */
     double *mode_weights; /* (K); NULL when K = 0 */
     int L;
@@ -108,7 +113,8 @@ void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
                                const float *train, int n_train, uint64_t seed,
                                ncsn_metrics *out);
 /* The sets of ncsn_dataset_reference_sets(ds, seed, n, ...); train (n_train, D) as above
- * (the run's ncsn_dataset_training_points). */
+ * (the run's ncsn_dataset_training_points). For data with labels, the class metrics too
+ * (ncsn_metrics_classes, classify.h). */
 void ncsn_metrics_compute_dataset(const ncsn_dataset *ds, const ncsn_model *model,
                                   const double *sigmas, int L, const float *samples, int n,
                                   const float *train, int n_train, uint64_t seed,

@@ -25,8 +25,9 @@
  *                float64 for real keys, int64 for integer and bool keys, str for string
  *                and array keys, arrays as YAML flow text), then the metrics mmd2, swd,
  *                mode_weight_error, nll_true, final_loss, train_seconds, sample_seconds,
- *                noise_floor_mmd2, noise_floor_swd, fd, noise_floor_fd, nn_ratio (float64,
- *                NaN when absent), and error (str, why a run failed; empty otherwise)
+ *                noise_floor_mmd2, noise_floor_swd, fd, noise_floor_fd, nn_ratio,
+ *                classifier_accuracy (float64, NaN when absent), and
+ *                error (str, why a run failed; empty otherwise)
  *   /run/<id>    external link to runs/<id>.h5 (only for runs that have a run file), so
  *                h5py.File("DIR/sweep.h5")["run/<id>/samples"] works
  *   root attributes: format_version, ncsn_version, n_runs, n_complete, n_failed,

@@ -162,6 +162,9 @@ static int write_metrics(const ncsn_h5_ctx *c, hid_t g, const void *data) {
         };
         for (size_t i = 0; i < sizeof scalars / sizeof scalars[0] && rc == 0; i++)
             rc = write_scalar_f64(c, g, scalars[i].name, scalars[i].value);
+        if (rc == 0 && m->labelled) /* data with labels only (classify.h) */
+            rc = write_scalar_f64(c, g, "classifier_accuracy", m->classifier_accuracy) ||
+                 write_vector_f64(c, g, "train_shares", m->train_shares, m->K);
         if (rc == 0)
             rc = ncsn_h5_write_dataset(c, g, "n_nonfinite", H5T_STD_I64LE, H5T_NATIVE_INT64,
                                        0, NULL, &m->n_nonfinite);

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ncsn/classify.h"
 #include "ncsn/common.h"
 
 #define BLOCK 64 /* rows per partial sum; fixed, never derived from the thread count */
@@ -496,8 +497,10 @@ void ncsn_metrics_free(ncsn_metrics *m) {
     if (!m) return;
     free(m->mode_weights);
     free(m->score_error);
+    free(m->train_shares);
     m->mode_weights = NULL;
     m->score_error = NULL;
+    m->train_shares = NULL;
     m->K = 0;
     m->L = 0;
 }
@@ -595,6 +598,8 @@ void ncsn_metrics_compute_dataset(const ncsn_dataset *ds, const ncsn_model *mode
     ncsn_dataset_reference_sets(ds, seed, n, &ref, &n_ref, &floor_, &n_floor);
     ncsn_metrics_compute_sets(ds->exact, model, sigmas, L, samples, n, ds->D, ref, n_ref, floor_,
                               n_floor, train, n_train, seed, out);
+    /* Data with labels: the classes are the modes (classify.h). */
+    if (ds->train_labels) ncsn_metrics_classes(ds, samples, n, out);
     free(ref);
     free(floor_);
 }
