@@ -346,11 +346,15 @@ def heatmap_figure(results, key_a, key_b, metric):
 # ---------------------------------------------------------------------------- modes
 
 def mode_weights_figure(runs):
-    """Grouped bars per mixture component: the true weight, then each run's estimate."""
+    """Grouped bars per mixture component (or class, for data with labels): the true weight
+    (the classes' shares among the training points), then each run's estimate."""
     truth = None
     for r in runs:
         if r.mixture is not None:
             truth = r.mixture.weights
+            break
+        if "train_shares" in r.metrics:
+            truth = np.asarray(r.metrics["train_shares"], dtype=np.float64)
             break
     est = [(r.id, np.asarray(r.metrics["mode_weights"], dtype=np.float64))
            for r in runs if "mode_weights" in r.metrics]

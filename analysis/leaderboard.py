@@ -319,6 +319,16 @@ def verdict_lines(results, groups, tol=M.TOL):
     if not has_modes(results):
         return []
     mc = M.columns(results)
+    if mc["mean"] is None:  # data with labels
+        out = ["The classes play the modes' part: each sample's class is a 5-NN classifier's "
+               "(fitted on the training points; classifier_accuracy is its held-out accuracy), "
+               "the truth the classes' shares among the training points. The smallest class "
+               "(class %d) has training share %.3g. A run recovers the shares when its "
+               "mode_weight_error (largest |estimated - true| share) is at most %g and it is "
+               "not a *poor fit* (mmd2 above %s, %g times the best configuration's mean). A "
+               "configuration recovers when every repeat does."
+               % (mc["minor"], mc["truth"], tol, fmt(mc["fit_limit"]), M.FIT_FACTOR), ""]
+        return out + _verdict_list(results, groups)
     where = ", ".join("%g" % v for v in mc["mean"])
     out = ["The minor mode (component %d, mean (%s)) has true weight %.3g. A run recovers "
            "the weights when its mode_weight_error (largest |estimated - true| weight) is at "
@@ -329,6 +339,12 @@ def verdict_lines(results, groups, tol=M.TOL):
            "when every repeat does."
            % (mc["minor"], where, mc["truth"], tol, round(100 * M.OFF_DATA_MAX), M.OFF_DATA_P,
               fmt(mc["fit_limit"]), M.FIT_FACTOR), ""]
+    return out + _verdict_list(results, groups)
+
+
+def _verdict_list(results, groups):
+    """verdict_lines' list: which configurations recover, partly, not, pending, flagged."""
+    out = []
     yes = [g for g in groups if g["verdict"].startswith("yes")]
     part = [g for g in groups if g["verdict"].startswith("partly")]
     no = [g for g in groups if g["verdict"].startswith("no")]

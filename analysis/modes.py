@@ -30,7 +30,11 @@ winning on mode weights.
                                "fit_limit": the mmd2 above which a run fits poorly (NaN
                                without mmd2), "minor": the minor component's index,
                                "truth": its true weight (NaN without a mixture), "mean":
-                               its mean; computed from the run files once, kept on results
+                               its mean; computed from the run files once, kept on results.
+                               Data with labels (run files with /metrics/train_shares): the
+                               classes are the modes, the minor one the class with the
+                               smallest training share, "mean" None and off_data NaN (no
+                               density to say what is off the data)
 """
 
 import math
@@ -137,10 +141,20 @@ def columns(results):
         try:
             run = results.run(rid)
             mix = run.mixture
+            w = run.metrics.get("mode_weights")
+            shares = run.metrics.get("train_shares")
+            if mix is None and shares is not None:  # data with labels: classes, no density
+                shares = np.asarray(shares, dtype=np.float64)
+                if minor is None:
+                    minor = int(np.argmin(shares))
+                    truth = float(shares[minor])
+                if w is not None and np.ndim(w) == 1 and len(w) == len(shares) and \
+                        np.isfinite(w).all():
+                    minor_w[i] = float(w[minor])
+                continue
             if mix is None:
                 continue
             x = run.samples
-            w = run.metrics.get("mode_weights")
         except (OSError, KeyError, ValueError):
             continue
         if minor is None:

@@ -16,7 +16,7 @@ SMALL = ["train.steps=300", "train.batch=64", "dataset.n=200", "sample.n=400",
 
 METRICS = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss", "train_seconds",
            "sample_seconds", "noise_floor_mmd2", "noise_floor_swd", "fd", "noise_floor_fd",
-           "nn_ratio")
+           "nn_ratio", "classifier_accuracy")
 
 
 def ncsn_bin():

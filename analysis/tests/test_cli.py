@@ -128,6 +128,8 @@ def test_help_and_errors(tmp_path):
     assert r.returncode == 2 and "invalid choice" in r.stderr
     r = cli("report", str(tmp_path), "--metric", "nn_ratio")  # best near 1: not a ranking
     assert r.returncode == 2 and "invalid choice" in r.stderr
+    r = cli("report", str(tmp_path), "--metric", "classifier_accuracy")  # higher is better
+    assert r.returncode == 2 and "invalid choice" in r.stderr
     r = cli("report", str(tmp_path), "--tol", "-1")
     assert r.returncode == 2 and "--tol" in r.stderr
     r = cli()
