@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # quickstart.sh: the README's first command. Installs what is missing, builds, runs the
-# notebook's experiment (sweeps/notebook.yaml -> results/notebook.h5), then the sweep
-# around it over one MPI rank per core (sweeps/notebook-sweep.yaml ->
+# notebook's experiment (sweeps/notebook.yaml -> results/notebook.h5), the 8x8 digits
+# (scripts/make-digits.sh, sweeps/digits.yaml -> results/digits.h5), then the sweep
+# around the notebook's experiment over one MPI rank per core (sweeps/notebook-sweep.yaml ->
 # results/notebook-sweep/; about seven minutes on two cores), and writes the sweep's report.
 # Its last line is the report's path (results/notebook-sweep/report/index.html).
 # NCSN_RANKS overrides the number of ranks, PYTHON the Python that runs the analysis.
@@ -13,6 +14,9 @@ scripts/install-deps.sh
 scripts/build.sh
 mkdir -p results
 build/ncsn run sweeps/notebook.yaml -o results/notebook.h5
+# real data: the 8x8 digits (D = 64), every technique auto
+scripts/make-digits.sh data/digits.h5
+build/ncsn run sweeps/digits.yaml -o results/digits.h5
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 ranks=${NCSN_RANKS:-$(nproc)}
 rc=0
