@@ -1,5 +1,5 @@
-/* classify.h: data with labels, where the classes play the modes' part (SPEC.md section 7):
- * a k-nearest-neighbour classifier fitted on the training rows says which class each
+/* classify.h: data with labels, where the classes play the modes' part
+ * (docs/computation.md, metrics): a k-nearest-neighbour classifier fitted on the training rows says which class each
  * sample belongs to.
  *   NCSN_KNN_K             k, the neighbours that vote (5)
  *   ncsn_knn_predict       each query row's class by its k nearest fitted rows

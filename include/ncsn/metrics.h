@@ -1,4 +1,4 @@
-/* metrics.h: what every run measures (SPEC.md section 7).
+/* metrics.h: what every run measures (docs/computation.md, metrics).
  *   ncsn_median_pairwise_distance   bandwidth of the MMD kernel
  *   ncsn_mmd2_unbiased              unbiased MMD^2, k(x,y) = exp(-|x-y|^2 / (2 h^2))
  *   ncsn_swd                        sliced Wasserstein-1 over n_dirs fixed directions

@@ -1,5 +1,6 @@
 /* metrics/classify.c: the k-nearest-neighbour classifier of data with labels and the class
- * metrics of a run (classify.h; SPEC.md section 7: the classes play the modes' part).
+ * metrics of a run (classify.h; docs/computation.md, metrics: the classes play the modes'
+ * part).
  *
  * Sizes: n = queries (samples, or held-out rows), n_fit = fitted rows, D = data dimension,
  * K = classes, k = neighbours.

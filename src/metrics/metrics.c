@@ -1,4 +1,4 @@
-/* metrics/metrics.c: what every run measures (SPEC.md section 7).
+/* metrics/metrics.c: what every run measures (docs/computation.md, metrics).
  *
  * Sizes: n, m = points in the two sets compared, D = data dimension, K = mixture
  * components, L = noise levels, P = points per level for the score error,
@@ -16,9 +16,9 @@
  *                                   _compute (a mixture's fresh sets) and _compute_dataset
  *                                   (dataset.h's sets) choose the sets
  *
- * Determinism (SPEC.md section 8): every floating-point sum is cut into fixed blocks of
- * BLOCK rows, a partition that does not depend on the thread count. Each block is summed
- * serially in double into its own slot, and the slots are added in block order at the
+ * Determinism (docs/computation.md, reproducibility): every floating-point sum is cut into
+ * fixed blocks of BLOCK rows, a partition that does not depend on the thread count. Each
+ * block is summed serially in double into its own slot, and the slots are added in block order at the
  * end. No OpenMP reduction clause ever touches a float or a double, so every number here
  * is bit-for-bit the same for any number of threads. Counts (the median's buckets) are
  * integers, exact in any order.
@@ -72,7 +72,7 @@ static inline double sqdist(const float *a, const float *b, int D) {
 }
 
 /* ---------------------------------------------------------------------------------------
- * Median pairwise distance: the bandwidth of the MMD kernel (SPEC.md section 7). */
+ * Median pairwise distance: the bandwidth of the MMD kernel (docs/computation.md, metrics). */
 
 static inline void swap_d(double *a, size_t i, size_t j) {
     double t = a[i];
@@ -283,8 +283,8 @@ double ncsn_mmd2_unbiased(const float *x, int n, const float *y, int m, int D,
 }
 
 /* ---------------------------------------------------------------------------------------
- * Sliced Wasserstein-1 (SPEC.md section 7): the mean over unit directions v of W1 between
- * the 1-D empirical distributions of v.x and v.y. */
+ * Sliced Wasserstein-1 (docs/computation.md, metrics): the mean over unit directions v of W1
+ * between the 1-D empirical distributions of v.x and v.y. */
 
 /* a (n) sorted ascending, by a least-significant-digit radix sort of the doubles' bits
  * made monotone (negatives: all bits flipped; others: the sign bit set): 8 passes of 8
@@ -392,7 +392,7 @@ double ncsn_swd(const float *x, int n, const float *y, int m, int D, int n_dirs,
 }
 
 /* ---------------------------------------------------------------------------------------
- * What the known mixture says about samples (SPEC.md section 7). */
+ * What the known mixture says about samples (docs/computation.md, metrics). */
 
 void ncsn_mode_weights(const ncsn_gmm *g, const float *x, int n, double *w) {
     const int K = g->K, D = g->D;
@@ -428,7 +428,7 @@ double ncsn_nll_true(const ncsn_gmm *g, const float *x, int n) {
 }
 
 /* ---------------------------------------------------------------------------------------
- * Score error per level (SPEC.md section 7):
+ * Score error per level (docs/computation.md, metrics):
  *   E sigma^2 |s_theta(x, sigma) - grad log q_sigma(x)|^2 / E sigma^2 |grad log q_sigma(x)|^2,
  * x ~ q_sigma. Within one level sigma^2 is a common factor of both sums and cancels, so
  * it is left out. Point p of level l is stream index a = l P + p under key: its data
