@@ -1,6 +1,6 @@
 /* classify.h: data with labels, where the classes play the modes' part
- * (docs/computation.md, metrics): a k-nearest-neighbour classifier fitted on the training rows says which class each
- * sample belongs to.
+ * (docs/computation.md, metrics): a k-nearest-neighbour classifier fitted on the training
+ * rows says which class each sample belongs to.
  *   NCSN_KNN_K             k, the neighbours that vote (5)
  *   ncsn_knn_predict       each query row's class by its k nearest fitted rows
  *   ncsn_class_shares      the classes' shares among n labels
