@@ -14,7 +14,9 @@
 #    step or sampling level, saves each run's state to DIR/checkpoints/<id>.h5, gives the
 #    runs back, rewrites the summary and exits 3.
 # 3. Requeue: when COMMAND exits 3 (or fails after a signal), `scontrol requeue` puts the
-#    job back in the queue (SLURM_RESTART_COUNT counts the restarts); the next start runs
+#    job back in the queue: this job only, and inside an array this task only
+#    (${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}; the array's first task has SLURM_JOB_ID
+#    equal to SLURM_ARRAY_JOB_ID, and requeueing that id would requeue every task) (SLURM_RESTART_COUNT counts the restarts); the next start runs
 #    the same command, which continues the sweep: finished runs are kept, interrupted runs
 #    resume from their checkpoints and give the same bits as uninterrupted ones (so a run
 #    longer than the time limit finishes over several starts). A requeued job is held for
@@ -26,6 +28,12 @@ set -u
 say() { echo "requeue.sh: $(date -u +%H:%M:%S) $*"; }
 [ $# -gt 0 ] || { echo "usage: requeue.sh COMMAND [ARGS...]" >&2; exit 2; }
 job=${SLURM_JOB_ID:-}
+# what to requeue: an array task by its own name, never the array's id
+if [ -n "${SLURM_ARRAY_TASK_ID:-}" ] && [ -n "${SLURM_ARRAY_JOB_ID:-}" ]; then
+  target=${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}
+else
+  target=$job
+fi
 restarts=${SLURM_RESTART_COUNT:-0}
 
 if [ -n "$job" ] && [ -z "${NCSN_DEADLINE:-}" ]; then
@@ -73,10 +81,10 @@ if [ -n "$job" ] && { [ "$rc" -eq 3 ] || { [ -n "$signalled" ] && [ "$rc" -ne 0 
     say "not requeueing: $restarts restarts already (NCSN_MAX_REQUEUES)"
     exit "$rc"
   fi
-  say "requeueing job $job (restart $((restarts + 1)))"
-  if scontrol requeue "$job"; then
+  say "requeueing job $target (restart $((restarts + 1)))"
+  if scontrol requeue "$target"; then
     exit 0
   fi
-  say "scontrol requeue $job failed; the job ends here (run the same sbatch again to continue)"
+  say "scontrol requeue $target failed; the job ends here (run the same sbatch again to continue)"
 fi
 exit "$rc"
