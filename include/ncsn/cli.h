@@ -14,8 +14,10 @@
  * Shared:
  *   ncsn_cli_sets         the -s KEY=VALUE overrides of a command line
  *   ncsn_cli_add_set      one more override ("ncsn CMD: more than 256 overrides")
- *   ncsn_cli_args, ncsn_cli_parse  the options of run and sample (INPUT -s -o -q, and
- *                         run's --checkpoint / --no-checkpoint)
+ *   ncsn_cli_args, ncsn_cli_parse  the options of run and sample (INPUT -s -o -q --force,
+ *                         and run's --checkpoint / --no-checkpoint)
+ *   ncsn_cli_not_an_override  a positional KEY=VALUE that is no file: the hint to use -s
+ *   ncsn_cli_check_output an output that holds a run file is kept unless --force
  *   ncsn_cli_configure    a file and overrides merged into a configuration, validated */
 #ifndef NCSN_CLI_H
 #define NCSN_CLI_H
@@ -45,6 +47,7 @@ typedef struct {
     int quiet;
     const char *checkpoint; /* run: --checkpoint PATH */
     int no_checkpoint;      /* run: --no-checkpoint */
+    int force;              /* --force: overwrite an existing run file at output */
 } ncsn_cli_args;
 
 /* argv of run or sample into a; usage is the command's --help text. checkpoints: whether
@@ -52,6 +55,17 @@ typedef struct {
  * was printed, or -1 on a usage error (already reported). */
 int ncsn_cli_parse(int argc, char **argv, const char *usage, int checkpoints,
                    ncsn_cli_args *a);
+
+/* A positional argument arg of command cmd that contains '=' and names no file (the
+ * Hydra habit `ncsn run train.steps=100`): -1 after "ncsn CMD: ARG: not a file; to set a
+ * key use -s ARG" on stderr; else 0. */
+int ncsn_cli_not_an_override(const char *cmd, const char *arg);
+
+/* a->output already holds a run file (io.h's ncsn_run_file_exists) and --force was not
+ * given: -1 after "ncsn CMD: OUT: exists and holds a finished run file; --force
+ * overwrites it" on stderr; else 0. Nothing else at the path is protected: a file that
+ * is not a run file is replaced as before. */
+int ncsn_cli_check_output(const char *cmd, const ncsn_cli_args *a);
 
 /* The YAML file (NULL: none) merged over c, then the overrides in order, then validation.
  * NCSN_EXIT_OK, or NCSN_EXIT_USAGE with err filled. */

@@ -22,6 +22,7 @@
  * reader never sees a half-written file under the final name.
  *   ncsn_run_file_write      write a run file
  *   ncsn_run_file_check_writable  can a run file be written there? (before any work)
+ *   ncsn_run_file_exists     does path hold a run file already? (`--force` overwrites it)
  *   ncsn_run_file_read       read config and model back (for `ncsn sample`), checking
  *                            format_version and status */
 #ifndef NCSN_IO_H
@@ -60,6 +61,10 @@ int ncsn_run_file_write(const char *path, const ncsn_run_output *r, ncsn_error *
 /* Before any work: fails, with the reason, when path is empty or a directory, or when a
  * file cannot be created beside it (missing directory, no permission). */
 int ncsn_run_file_check_writable(const char *path, ncsn_error *err);
+
+/* 1 when path is an HDF5 file with the root attributes format_version and status (a run
+ * file ncsn wrote, whatever its status), else 0 (absent, not HDF5, something else). */
+int ncsn_run_file_exists(const char *path);
 
 /* What ncsn_run_file_read gives back; free with ncsn_run_input_free. */
 typedef struct {

@@ -1,9 +1,12 @@
 /* cli/args.c: argument handling the commands share (cli.h): overrides, the options of
- * `ncsn run` and `ncsn sample`, and a configuration from a file and overrides. */
+ * `ncsn run` and `ncsn sample`, a positional argument that looks like an override, an
+ * output that already holds a run file, and a configuration from a file and overrides. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ncsn/cli.h"
+#include "ncsn/io.h"
 
 int ncsn_cli_add_set(const char *cmd, ncsn_cli_sets *s, const char *value) {
     if (s->n == NCSN_CLI_MAX_SETS) {
@@ -51,6 +54,8 @@ int ncsn_cli_parse(int argc, char **argv, const char *usage, int checkpoints,
             return 1;
         } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
             a->quiet = 1;
+        } else if (!strcmp(arg, "--force")) {
+            a->force = 1;
         } else if (checkpoints && !strcmp(arg, "--no-checkpoint")) {
             a->no_checkpoint = 1;
         } else if (!strncmp(arg, "--set=", 6)) {
@@ -60,6 +65,8 @@ int ncsn_cli_parse(int argc, char **argv, const char *usage, int checkpoints,
         } else if (arg[0] == '-' && arg[1] != '\0') {
             fprintf(stderr, "ncsn %s: unknown option %s (see ncsn %s --help)\n", argv[0], arg,
                     argv[0]);
+            return -1;
+        } else if (ncsn_cli_not_an_override(argv[0], arg) != 0) {
             return -1;
         } else if (!a->input) {
             a->input = arg;
@@ -75,6 +82,20 @@ int ncsn_cli_parse(int argc, char **argv, const char *usage, int checkpoints,
         return -1;
     }
     return 0;
+}
+
+int ncsn_cli_not_an_override(const char *cmd, const char *arg) {
+    struct stat st;
+    if (!strchr(arg, '=') || stat(arg, &st) == 0) return 0;
+    fprintf(stderr, "ncsn %s: %s: not a file; to set a key use -s %s\n", cmd, arg, arg);
+    return -1;
+}
+
+int ncsn_cli_check_output(const char *cmd, const ncsn_cli_args *a) {
+    if (a->force || !ncsn_run_file_exists(a->output)) return 0;
+    fprintf(stderr, "ncsn %s: %s: exists and holds a finished run file; --force overwrites "
+            "it\n", cmd, a->output);
+    return -1;
 }
 
 int ncsn_cli_configure(ncsn_config *c, const char *file, const ncsn_cli_sets *sets,

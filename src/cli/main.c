@@ -8,7 +8,8 @@
  *   ncsn techniques ...                                         hyperparameter techniques
  *                                                                            cli/techniques.c
  *   ncsn bench [--quick] [--json]                               speed figures  cli/bench.c
- * Exit status: 0 ok, 1 failure at run time, 2 usage or configuration error, 3 interrupted
+ * Exit status: 0 ok, 1 failure at run time, 2 usage, configuration or input error (an input
+ * missing or unreadable, a finished run file at -o without --force), 3 interrupted
  * (SIGUSR1, SIGTERM or SIGINT: stopped at the next training step or sampling level; no run
  * file, the state in a checkpoint; run, sample and sweep install the handlers). */
 #include <stdio.h>
@@ -33,7 +34,7 @@ static const char *usage_main =
     "  ncsn <command> --help   options of a command\n"
     "  ncsn --version          version and build\n"
     "\n"
-    "exit status: 0 ok, 1 failure at run time, 2 usage or configuration error,\n"
+    "exit status: 0 ok, 1 failure at run time, 2 usage, configuration or input error,\n"
     "3 interrupted by SIGUSR1, SIGTERM or SIGINT (no result written; the same command\n"
     "continues: run and sweep resume from their checkpoints)\n";
 

@@ -10,14 +10,17 @@
 #include "ncsn/run.h"
 
 static const char *usage_run =
-    "usage: ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [--checkpoint PATH] [-q]\n"
+    "usage: ncsn run [CONFIG.yaml] [-s KEY=VALUE ...] -o OUT.h5 [--force]\n"
+    "                [--checkpoint PATH] [-q]\n"
     "\n"
     "Trains the score network, runs the sampler, measures the samples and writes\n"
     "everything to OUT.h5 (written under a temporary name, renamed when complete).\n"
     "Without CONFIG the notebook's experiment runs (every key has its default).\n"
     "\n"
     "  -s, --set KEY=VALUE   override one key, e.g. -s train.steps=1000 -s noise.L=auto\n"
-    "  -o, --output OUT.h5   the run file to write (required)\n"
+    "  -o, --output OUT.h5   the run file to write (required); a run file already there\n"
+    "                        is kept (exit 2) unless --force\n"
+    "  --force               overwrite OUT.h5 when it already holds a run file\n"
     "  --checkpoint PATH     where the run's checkpoint lives (default OUT.h5.ckpt)\n"
     "  --no-checkpoint       neither write nor resume from a checkpoint\n"
     "  -q, --quiet           no progress on stderr\n"
@@ -33,7 +36,8 @@ static const char *usage_run =
     "\n"
     "Threads: OMP_NUM_THREADS. Results do not depend on the number of threads.\n"
     "Exit status: 0 ok, 1 failure at run time (a diverged run's file is still written),\n"
-    "2 usage or configuration error, 3 interrupted by a signal (no run file; the state is\n"
+    "2 usage, configuration or input error (an input missing or unreadable, OUT.h5 a run\n"
+    "file already), 3 interrupted by a signal (no run file; the state is\n"
     "in the checkpoint).\n";
 
 int ncsn_cmd_run(int argc, char **argv) {
@@ -48,6 +52,10 @@ int ncsn_cmd_run(int argc, char **argv) {
     ncsn_error err = {{0}};
     ncsn_config_default(&c);
     int rc = ncsn_cli_configure(&c, a.input, &a.sets, &err);
+    if (rc == NCSN_EXIT_OK && ncsn_cli_check_output("run", &a) != 0) {
+        ncsn_config_free(&c);
+        return NCSN_EXIT_USAGE; /* reported */
+    }
     if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
         rc = NCSN_EXIT_RUNTIME;
     if (rc == NCSN_EXIT_OK && a.checkpoint && ncsn_run_file_check_writable(a.checkpoint, &err))

@@ -11,16 +11,22 @@
 #include "ncsn/run.h"
 
 static const char *usage_sample =
-    "usage: ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [-q]\n"
+    "usage: ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [--force] [-q]\n"
     "\n"
     "Draws new samples from the trained model stored in RUN.h5, without training, and\n"
     "writes a run file of the same layout to OUT.h5. Only sample.* keys and seed may be\n"
     "overridden (e.g. -s sample.T=100 -s sample.eps=auto -s seed=3).\n"
     "\n"
     "  -s, --set KEY=VALUE   override one sample.* key or seed\n"
-    "  -o, --output OUT.h5   the file to write (required)\n"
+    "  -o, --output OUT.h5   the file to write (required); a run file already there is\n"
+    "                        kept (exit 2) unless --force\n"
+    "  --force               overwrite OUT.h5 when it already holds a run file\n"
     "  -q, --quiet           no progress on stderr\n"
-    "  -h, --help            this text\n";
+    "  -h, --help            this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 failure at run time, 2 usage, configuration or input error\n"
+    "(RUN.h5 missing, unreadable or not a finished run file; OUT.h5 a run file already),\n"
+    "3 interrupted by a signal (no file written).\n";
 
 /* Only sample.* keys and seed change without training again. */
 static int sample_keys_only(const ncsn_cli_sets *sets) {
@@ -46,8 +52,13 @@ int ncsn_cmd_sample(int argc, char **argv) {
     memset(&c, 0, sizeof c);
     ncsn_error err = {{0}};
     int rc = NCSN_EXIT_OK;
-    if (ncsn_run_file_config(a.input, &c, &err) != 0) rc = NCSN_EXIT_RUNTIME;
+    /* a run file that is missing, unreadable or not a finished run is a bad input */
+    if (ncsn_run_file_config(a.input, &c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK) rc = ncsn_cli_configure(&c, NULL, &a.sets, &err);
+    if (rc == NCSN_EXIT_OK && ncsn_cli_check_output("sample", &a) != 0) {
+        ncsn_config_free(&c);
+        return NCSN_EXIT_USAGE; /* reported */
+    }
     if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
         rc = NCSN_EXIT_RUNTIME;
     if (rc == NCSN_EXIT_OK) {

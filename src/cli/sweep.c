@@ -131,6 +131,8 @@ static int parse_args(int argc, char **argv, sweep_cli *a) {
         } else if (arg[0] == '-' && arg[1] != '\0') {
             fprintf(stderr, "ncsn sweep: unknown option %s (see ncsn sweep --help)\n", arg);
             return -1;
+        } else if (ncsn_cli_not_an_override("sweep", arg) != 0) {
+            return -1;
         } else if (!a->file) {
             a->file = arg;
         } else {

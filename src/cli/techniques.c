@@ -13,8 +13,8 @@
  * Order of work: Technique 1 (sigma_1, from points) -> Technique 2 (gamma, then L) ->
  * Technique 3 (eps, with the realised gamma of the L in use). Technique 2 has no solution
  * for D <= 4; that is an answer, not an error: we say so and solve eps from a given L
- * (or report it as null). Exit 0 on success, 1 when data cannot be read, 2 for usage or
- * configuration errors, with a one-line message. */
+ * (or report it as null). Exit 0 on success, 2 for usage, configuration or input errors
+ * (a file missing or unreadable, points Technique 1 cannot use), with a one-line message. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -57,8 +57,8 @@ static const char *usage_techniques =
     "  --json                one JSON object instead of text\n"
     "  -h, --help            this text\n"
     "\n"
-    "exit status: 0 ok (also when Technique 2 has no solution), 1 data could not be read,\n"
-    "2 usage or configuration error\n";
+    "exit status: 0 ok (also when Technique 2 has no solution), 2 usage, configuration or\n"
+    "input error (a file missing or unreadable, points Technique 1 cannot use)\n";
 
 typedef struct {
     const char *config;
@@ -193,17 +193,12 @@ static int parse_options(int argc, char **argv, options *o) {
 /* ---- points from HDF5 --------------------------------------------------------------- */
 
 /* spec is FILE.h5:/DATASET, read by ncsn_h5_read_array (h5util.h). *x (n, D) is
- * malloc'd. Returns 0, or -1 with err filled and *usage set when the spec itself is
- * malformed. */
-static int read_points_h5(const char *spec, float **x, int *n, int *D, int *usage,
-                          ncsn_error *err) {
-    *usage = 0;
+ * malloc'd. Returns 0, or -1 with err filled (a malformed spec, an unreadable file). */
+static int read_points_h5(const char *spec, float **x, int *n, int *D, ncsn_error *err) {
     const char *sep = NULL;
     for (const char *p = spec; (p = strstr(p, ":/")) != NULL; p++) sep = p;
-    if (!sep || sep == spec) {
-        *usage = 1;
+    if (!sep || sep == spec)
         return ncsn_seterr(err, "--data: expected FILE.h5:/DATASET, got \"%s\"", spec);
-    }
     char path[1024];
     size_t plen = (size_t)(sep - spec);
     if (plen >= sizeof path) return ncsn_seterr(err, "--data: file name too long");
@@ -428,7 +423,7 @@ static int from_config(const options *o, answer *a, float **x, ncsn_error *err) 
     int rc = ncsn_cli_configure(&c, o->config, &o->sets, err);
     ncsn_dataset ds;
     memset(&ds, 0, sizeof ds);
-    if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &ds, x, err) != 0) rc = NCSN_EXIT_RUNTIME;
+    if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &ds, x, err) != 0) rc = NCSN_EXIT_USAGE;
     char words[200] = "";
     if (rc == NCSN_EXIT_OK) data_words(&c, &ds, words, sizeof words);
     a->D = ds.D;
@@ -453,9 +448,7 @@ static int from_config(const options *o, answer *a, float **x, ncsn_error *err) 
 static int from_source(const options *o, answer *a, float **x, ncsn_error *err) {
     if (o->config) return from_config(o, a, x, err);
     if (o->data) {
-        int usage = 0;
-        if (read_points_h5(o->data, x, &a->n, &a->D, &usage, err) != 0)
-            return usage ? NCSN_EXIT_USAGE : NCSN_EXIT_RUNTIME;
+        if (read_points_h5(o->data, x, &a->n, &a->D, err) != 0) return NCSN_EXIT_USAGE;
         snprintf(a->source, sizeof a->source, "the %d points of %s", a->n, o->data);
         return NCSN_EXIT_OK;
     }
@@ -473,12 +466,12 @@ static int sigma_1_and_overrides(const options *o, answer *a, const float *x, nc
     if (x) {
         if (a->n < 2) {
             ncsn_seterr(err, "Technique 1 needs at least two points, %s has %d", a->source, a->n);
-            return NCSN_EXIT_RUNTIME;
+            return NCSN_EXIT_USAGE;
         }
         a->sigma_1_t1 = ncsn_t1_max_pairwise_distance(x, a->n, a->D);
         if (!isfinite(a->sigma_1_t1)) {
             ncsn_seterr(err, "the points (%s) are not all finite numbers", a->source);
-            return NCSN_EXIT_RUNTIME;
+            return NCSN_EXIT_USAGE;
         }
         if (!a->sigma_1_from) a->sigma_1 = a->sigma_1_t1, a->sigma_1_from = "technique1";
     }

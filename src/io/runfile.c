@@ -283,6 +283,22 @@ int ncsn_run_file_check_writable(const char *path, ncsn_error *err) {
     return 0;
 }
 
+int ncsn_run_file_exists(const char *path) {
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    ncsn_h5_quiet q;
+    ncsn_h5_quiet_begin(&q);
+    int is_run = 0;
+    if (H5Fis_hdf5(path) > 0) {
+        hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (file >= 0)
+            is_run = H5Aexists(file, "format_version") > 0 && H5Aexists(file, "status") > 0;
+        ncsn_h5_close(file);
+    }
+    ncsn_h5_quiet_end(&q);
+    return is_run;
+}
+
 static int run_file_contents(const ncsn_h5_ctx *c, hid_t file, const void *data) {
     return write_contents(c, file, (const ncsn_run_output *)data);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bad_inputs.sh: every kind of bad input a user or a batch system can hand ncsn, each a
-# check. For each: the exit status exactly (2 usage or configuration error, 1 failure at
+# check. For each: the exit status exactly (2 usage, configuration or input error, 1 failure at
 # run time; never a signal, so never a core dump), stderr exactly one line that names the
 # file, line and key (or the path and what is wrong with it), no output file, no
 # temporary file left behind, and an existing output file left as it was.
@@ -10,7 +10,8 @@
 #   3. the output path: a file used as a directory, a directory, a directory without
 #      write permission, a full disk (a small tmpfs; skipped when it cannot be mounted)
 #   4. ncsn sample RUN.h5: missing, not HDF5, truncated, a newer format_version, not
-#      complete, missing or misshapen parts, a bad config_yaml
+#      complete, missing or misshapen parts, a bad config_yaml (all exit 2: bad input);
+#      a finished run file at -o kept unless --force (run and sample)
 #   5. ncsn techniques: bad options, bad --config, bad --data files and datasets
 #   6. signals: a run killed while it trains leaves nothing behind
 #   7. ncsn sweep: bad sweep files and overrides (when this build has `ncsn sweep`)
@@ -215,6 +216,14 @@ expect "no -o" 2 '^ncsn run: -o OUT\.h5 is required' run ok.yaml
 expect "-o without a value" 2 '^ncsn run: -o needs a value$' run ok.yaml -o
 expect "two configuration files" 2 '^ncsn run: unexpected argument ok\.yaml' run ok.yaml ok.yaml -o out.h5
 expect "unknown command" 2 "^ncsn: unknown command 'trian' \(see ncsn --help\)$" trian ok.yaml
+# The Hydra habit: a bare KEY=VALUE that names no file gets the hint to use -s.
+expect "run: a bare KEY=VALUE" 2 '^ncsn run: train\.steps=100: not a file; to set a key use -s train\.steps=100$' run train.steps=100 -o out.h5
+expect "run: a bare KEY=VALUE after a file" 2 '^ncsn run: seed=3: not a file; to set a key use -s seed=3$' run ok.yaml seed=3 -o out.h5
+expect "sample: a bare KEY=VALUE" 2 '^ncsn sample: sample\.T=3: not a file; to set a key use -s sample\.T=3$' sample sample.T=3 -o out.h5
+expect "sweep: a bare KEY=VALUE" 2 '^ncsn sweep: train\.lr=\[1,2\]: not a file; to set a key use -s train\.lr=\[1,2\]$' sweep 'train.lr=[1,2]' -o sw
+# A missing input is a bad input (exit 2) for every command (run: section 1, sample:
+# section 4, techniques: section 5), one line naming the file.
+expect "sweep: the sweep file is not there" 2 '^ncsn sweep: missing\.yaml: cannot open: No such file or directory$' sweep missing.yaml -o sw
 empty_output_is_usage_error() {
   local rc=0
   (cd "$work" && "$NCSN" run "${small[@]}" -o "") 2>/dev/null || rc=$?
@@ -298,24 +307,41 @@ fi
 
 (cd "$work" && "$NCSN" run "${small[@]}" -o run.h5) || fail "the small run for the sample checks failed"
 no_leftovers "the small run" "$work"
-expect "a run file that is not there" 1 '^ncsn sample: missing\.h5: cannot open \(No such file or directory\)$' sample missing.h5 -q -o out.h5
-expect "a directory as the run file" 1 '^ncsn sample: confdir: cannot read: it is a directory$' sample confdir -q -o out.h5
-expect "a text file as the run file" 1 '^ncsn sample: afile: not an HDF5 file$' sample afile -q -o out.h5
-expect "an empty run file" 1 '^ncsn sample: /dev/null: not an HDF5 file$' sample /dev/null -q -o out.h5
+expect "a run file that is not there" 2 '^ncsn sample: missing\.h5: cannot open \(No such file or directory\)$' sample missing.h5 -q -o out.h5
+expect "a directory as the run file" 2 '^ncsn sample: confdir: cannot read: it is a directory$' sample confdir -q -o out.h5
+expect "a text file as the run file" 2 '^ncsn sample: afile: not an HDF5 file$' sample afile -q -o out.h5
+expect "an empty run file" 2 '^ncsn sample: /dev/null: not an HDF5 file$' sample /dev/null -q -o out.h5
 size=$(stat -c %s "$work/run.h5")
 head -c $((size / 2)) "$work/run.h5" >"$work/half.h5"
 head -c $((size - 1)) "$work/run.h5" >"$work/short.h5"
 head -c 512 "$work/run.h5" >"$work/head.h5"
-expect "a run file cut in half" 1 '^ncsn sample: half\.h5: cannot open as HDF5 \(truncated file' sample half.h5 -q -o out.h5
-expect "a run file one byte short" 1 '^ncsn sample: short\.h5: cannot open as HDF5 \(truncated file' sample short.h5 -q -o out.h5
-expect "only the first 512 bytes" 1 '^ncsn sample: head\.h5: cannot open as HDF5 \(truncated file' sample head.h5 -q -o out.h5
-expect "a YAML file as the run file" 1 '^ncsn sample: ok\.yaml: not an HDF5 file$' sample ok.yaml -q -o out.h5
+expect "a run file cut in half" 2 '^ncsn sample: half\.h5: cannot open as HDF5 \(truncated file' sample half.h5 -q -o out.h5
+expect "a run file one byte short" 2 '^ncsn sample: short\.h5: cannot open as HDF5 \(truncated file' sample short.h5 -q -o out.h5
+expect "only the first 512 bytes" 2 '^ncsn sample: head\.h5: cannot open as HDF5 \(truncated file' sample head.h5 -q -o out.h5
+expect "a YAML file as the run file" 2 '^ncsn sample: ok\.yaml: not an HDF5 file$' sample ok.yaml -q -o out.h5
 expect "sample: a training key" 2 '^ncsn sample: --set train\.lr=1: only sample\.\* keys and seed' sample run.h5 -s train.lr=1 -q -o out.h5
 expect "sample: a bad sample key" 2 '^ncsn sample: --set sample\.T: expected an integer >= 1, got 0$' sample run.h5 -s sample.T=0 -q -o out.h5
 expect "sample: no run file" 2 '^ncsn sample: which run file\?' sample -q -o out.h5
+# A finished run file at the output is kept unless --force (exit 2, one line), for run
+# and sample; --force overwrites it (another seed, so the bits differ).
+cp "$work/run.h5" "$work/out.h5"
+expect "run: the output is a finished run file" 2 '^ncsn run: out\.h5: exists and holds a finished run file; --force overwrites it$' run "${small[@]}" -o out.h5
+expect "sample: the output is a finished run file" 2 '^ncsn sample: out\.h5: exists and holds a finished run file; --force overwrites it$' sample run.h5 -q -o out.h5
+[ ! -e "$work/out.h5.ckpt" ] || fail "a refused run left a checkpoint"
+for cmd in run sample; do
+  n_checks=$((n_checks + 1))
+  before=$(cksum <"$work/out.h5")
+  if [ $cmd = run ]; then args=(run "${small[@]}" -s seed=7); else args=(sample run.h5 -q -s seed=7); fi
+  (cd "$work" && "$NCSN" "${args[@]}" --force -o out.h5) 2>"$tmp/err" || fail "$cmd --force: $(cat "$tmp/err")"
+  [ "$(cksum <"$work/out.h5")" != "$before" ] || fail "$cmd --force: out.h5 was not overwritten"
+  no_leftovers "$cmd --force" "$work"
+done
+"$NCSN" run --help | grep -q -- '--force' || fail "ncsn run --help does not mention --force"
+"$NCSN" sample --help | grep -q -- '--force' || fail "ncsn sample --help does not mention --force"
+rm "$work/out.h5"
 # The existing output is left alone when the input is bad.
 echo "an older run" >"$work/out.h5"
-expect "a bad input does not touch the output" 1 '^ncsn sample: half\.h5: cannot open as HDF5' sample half.h5 -q -o out.h5
+expect "a bad input does not touch the output" 2 '^ncsn sample: half\.h5: cannot open as HDF5' sample half.h5 -q -o out.h5
 rm "$work/out.h5"
 
 if "$PY" -c 'import h5py, numpy' 2>/dev/null; then
@@ -354,23 +380,23 @@ def nan_weight(f):
     w[...] = a
 variant("nanweight", nan_weight)
 PY
-  expect "a newer format_version" 1 '^ncsn sample: newer\.h5: format_version 2 is newer than this ncsn reads \(1\); upgrade ncsn$' sample newer.h5 -q -o out.h5
-  expect "format_version 0" 1 '^ncsn sample: version0\.h5: format_version 0 is not valid$' sample version0.h5 -q -o out.h5
-  expect "no format_version" 1 '^ncsn sample: noversion\.h5: missing attribute format_version \(not an ncsn run file\?\)$' sample noversion.h5 -q -o out.h5
-  expect "format_version as text" 1 '^ncsn sample: textversion\.h5: attribute format_version is not a single integer$' sample textversion.h5 -q -o out.h5
-  expect "a diverged run" 1 '^ncsn sample: diverged\.h5: status is "diverged", not "complete"' sample diverged.h5 -q -o out.h5
-  expect "no status" 1 '^ncsn sample: nostatus\.h5: missing attribute status' sample nostatus.h5 -q -o out.h5
-  expect "a bad config_yaml" 1 '^ncsn sample: badconfig\.h5:config_yaml:3: train\.lr: expected a positive number, got "fast"$' sample badconfig.h5 -q -o out.h5
-  expect "no config_yaml" 1 '^ncsn sample: noconfig\.h5: missing attribute config_yaml' sample noconfig.h5 -q -o out.h5
-  expect "a missing weight" 1 '^ncsn sample: nomodel\.h5: missing dataset /model/backbone\.0/weight$' sample nomodel.h5 -q -o out.h5
-  expect "a weight of the wrong shape" 1 '^ncsn sample: shape\.h5: /model/backbone\.0/weight has shape \(3, 3\), expected \(128, 18\)$' sample shape.h5 -q -o out.h5
-  expect "a weight of integers" 1 '^ncsn sample: inttype\.h5: /model/backbone\.0/weight is not a float dataset$' sample inttype.h5 -q -o out.h5
-  expect "no loss history" 1 '^ncsn sample: noloss\.h5: missing dataset /train/loss$' sample noloss.h5 -q -o out.h5
+  expect "a newer format_version" 2 '^ncsn sample: newer\.h5: format_version 2 is newer than this ncsn reads \(1\); upgrade ncsn$' sample newer.h5 -q -o out.h5
+  expect "format_version 0" 2 '^ncsn sample: version0\.h5: format_version 0 is not valid$' sample version0.h5 -q -o out.h5
+  expect "no format_version" 2 '^ncsn sample: noversion\.h5: missing attribute format_version \(not an ncsn run file\?\)$' sample noversion.h5 -q -o out.h5
+  expect "format_version as text" 2 '^ncsn sample: textversion\.h5: attribute format_version is not a single integer$' sample textversion.h5 -q -o out.h5
+  expect "a diverged run" 2 '^ncsn sample: diverged\.h5: status is "diverged", not "complete"' sample diverged.h5 -q -o out.h5
+  expect "no status" 2 '^ncsn sample: nostatus\.h5: missing attribute status' sample nostatus.h5 -q -o out.h5
+  expect "a bad config_yaml" 2 '^ncsn sample: badconfig\.h5:config_yaml:3: train\.lr: expected a positive number, got "fast"$' sample badconfig.h5 -q -o out.h5
+  expect "no config_yaml" 2 '^ncsn sample: noconfig\.h5: missing attribute config_yaml' sample noconfig.h5 -q -o out.h5
+  expect "a missing weight" 2 '^ncsn sample: nomodel\.h5: missing dataset /model/backbone\.0/weight$' sample nomodel.h5 -q -o out.h5
+  expect "a weight of the wrong shape" 2 '^ncsn sample: shape\.h5: /model/backbone\.0/weight has shape \(3, 3\), expected \(128, 18\)$' sample shape.h5 -q -o out.h5
+  expect "a weight of integers" 2 '^ncsn sample: inttype\.h5: /model/backbone\.0/weight is not a float dataset$' sample inttype.h5 -q -o out.h5
+  expect "no loss history" 2 '^ncsn sample: noloss\.h5: missing dataset /train/loss$' sample noloss.h5 -q -o out.h5
   nan_weight_refused() {
     local rc=0
     (cd "$work" && "$NCSN" sample nanweight.h5 -q -o nan_out.h5) 2>"$tmp/nan_err" || rc=$?
     rm -f "$work/nan_out.h5"
-    [ "$rc" -eq 1 ] && grep -q "model/backbone.0/weight" "$tmp/nan_err"
+    [ "$rc" -eq 2 ] && grep -q "model/backbone.0/weight" "$tmp/nan_err"
   }
   # ReLU would turn the NaN into 0 and the samples would look fine: the reader refuses it.
   nan_weight_refused || fail "a run file whose model has a NaN weight was not refused: $(cat "$tmp/nan_err")"
@@ -395,12 +421,12 @@ expect "techniques: --config with an unknown key" 2 '^ncsn techniques: unknown\.
 expect "techniques: --config not there" 2 '^ncsn techniques: missing\.yaml: cannot open' techniques --config missing.yaml
 expect "techniques: --config with a bad -s" 2 '^ncsn techniques: --set train\.lr: expected a positive number, got "fast"$' techniques --config ok.yaml -s train.lr=fast
 expect "techniques: --data without a dataset" 2 '^ncsn techniques: --data: expected FILE\.h5:/DATASET, got "run\.h5"$' techniques --data run.h5
-expect "techniques: --data file not there" 1 '^ncsn techniques: missing\.h5: cannot open \(No such file or directory\)$' techniques --data missing.h5:/x
-expect "techniques: --data not HDF5" 1 '^ncsn techniques: afile: not a readable HDF5 file$' techniques --data afile:/x
-expect "techniques: --data truncated" 1 '^ncsn techniques: half\.h5: not a readable HDF5 file$' techniques --data half.h5:/samples
-expect "techniques: --data no such dataset" 1 '^ncsn techniques: run\.h5: no dataset /nope$' techniques --data run.h5:/nope
-expect "techniques: --data a group" 1 '^ncsn techniques: run\.h5: no dataset /model$' techniques --data run.h5:/model
-expect "techniques: --data 1-D" 1 '^ncsn techniques: run\.h5:/noise/sigmas: expected a 2-D \(N, D\) dataset of points, got rank 1$' techniques --data run.h5:/noise/sigmas
+expect "techniques: --data file not there" 2 '^ncsn techniques: missing\.h5: cannot open \(No such file or directory\)$' techniques --data missing.h5:/x
+expect "techniques: --data not HDF5" 2 '^ncsn techniques: afile: not a readable HDF5 file$' techniques --data afile:/x
+expect "techniques: --data truncated" 2 '^ncsn techniques: half\.h5: not a readable HDF5 file$' techniques --data half.h5:/samples
+expect "techniques: --data no such dataset" 2 '^ncsn techniques: run\.h5: no dataset /nope$' techniques --data run.h5:/nope
+expect "techniques: --data a group" 2 '^ncsn techniques: run\.h5: no dataset /model$' techniques --data run.h5:/model
+expect "techniques: --data 1-D" 2 '^ncsn techniques: run\.h5:/noise/sigmas: expected a 2-D \(N, D\) dataset of points, got rank 1$' techniques --data run.h5:/noise/sigmas
 if "$PY" -c 'import h5py, numpy' 2>/dev/null; then
   "$PY" - "$work/points.h5" <<'PY'
 import sys, h5py, numpy as np
@@ -410,10 +436,10 @@ with h5py.File(sys.argv[1], "w") as f:
     f["none"] = np.zeros((0, 3))
     f["text"] = np.array([[b"a", b"b"], [b"c", b"d"]])
 PY
-  expect "techniques: --data with a NaN" 1 '^ncsn techniques: the points \(.*points\.h5:/nan\) are not all finite numbers$' techniques --data points.h5:/nan
-  expect "techniques: --data one point" 1 '^ncsn techniques: Technique 1 needs at least two points' techniques --data points.h5:/one
-  expect "techniques: --data no points" 1 '^ncsn techniques: points\.h5:/none: unusable shape \(0, 3\)$' techniques --data points.h5:/none
-  expect "techniques: --data strings" 1 '^ncsn techniques: points\.h5:/text: expected numbers' techniques --data points.h5:/text
+  expect "techniques: --data with a NaN" 2 '^ncsn techniques: the points \(.*points\.h5:/nan\) are not all finite numbers$' techniques --data points.h5:/nan
+  expect "techniques: --data one point" 2 '^ncsn techniques: Technique 1 needs at least two points' techniques --data points.h5:/one
+  expect "techniques: --data no points" 2 '^ncsn techniques: points\.h5:/none: unusable shape \(0, 3\)$' techniques --data points.h5:/none
+  expect "techniques: --data strings" 2 '^ncsn techniques: points\.h5:/text: expected numbers' techniques --data points.h5:/text
 fi
 
 # ---------------------------------------------------------------- 6. signals

@@ -77,7 +77,7 @@ PYEOF
     set +e
     "$NCSN" techniques --data "$tmp/pts.h5:/nope" 2>"$tmp/err"; rc=$?
     set -e
-    [ "$rc" = 1 ] || fail "a missing dataset exits $rc, not 1"
+    [ "$rc" = 2 ] || fail "a missing dataset exits $rc, not 2 (a bad input)"
     grep -q "pts.h5: no dataset /nope" "$tmp/err" || fail "missing dataset message: $(cat "$tmp/err")"
 fi
 
