@@ -10,7 +10,8 @@
  * which the runner, this summary and analysis/results.py all follow), in this precedence:
  *   failed    runs/<id>.failed: every failure leaves it; a run whose training diverged or
  *             whose samples are not finite also has a run file, whose status says how
- *   finished  runs/<id>.h5 and no runs/<id>.failed
+ *   finished  runs/<id>.h5 and no runs/<id>.failed (a run file that cannot be read is set
+ *             aside by the next `ncsn sweep`, and the run is queued again)
  *   running   claims/<id> alone: a rank took it (or died holding it)
  *   queued    none of them
  * A run's status in sweep.h5: wherever a run file exists, its `status` attribute
@@ -54,6 +55,19 @@ typedef enum {
 ncsn_run_state ncsn_run_state_of(int has_run_file, int has_failed, int has_claim);
 /* The same, looking at DIR (sweep/state.c). */
 ncsn_run_state ncsn_sweep_run_state(const char *dir, const char *id);
+/* NULL when DIR/runs/<id>.h5 of run r (index in s->runs) can be read as the summary reads
+ * it, else why not (malloc'd, "runs/c0004.h5: cannot open as HDF5 (...)"): the test that
+ * makes a row "corrupt". */
+char *ncsn_sweep_run_file_problem(const char *dir, const ncsn_sweep *s, int r);
+/* A run file that cannot be read is not a finished run (sweep/state.c): when run r reads
+ * finished but ncsn_sweep_run_file_problem finds its file unreadable, moves the file aside
+ * to runs/<id>.h5.corrupt (runs/<id>.h5.corrupt.1, .2, ... when taken; never removed) and
+ * removes claims/<id>, so the run reads queued again; returns why (malloc'd; no quotes,
+ * backslashes or control characters) and the new name, relative to DIR, in aside. NULL
+ * when there is nothing to do; "cannot move it aside" in the reason, and aside empty,
+ * when the rename failed (the run stays as it was). */
+char *ncsn_sweep_set_aside_corrupt(const char *dir, const ncsn_sweep *s, int r, char *aside,
+                                   size_t aside_size);
 
 /* Details of DIR/sweep.h5 and of the calls:
  * - Statuses: besides those above, "corrupt": runs/<id>.h5 exists but cannot be used (not

@@ -332,6 +332,15 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
             remove_temporaries(dir, "checkpoints", r->id);
             journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
         } else if (st == NCSN_RUN_FINISHED) {
+            /* a run file that cannot be read is no finished run: set aside, run again */
+            char aside[256];
+            char *why = ncsn_sweep_set_aside_corrupt(dir, s, k, aside, sizeof aside);
+            if (why) {
+                journal(dir, "corrupt", "id=%s moved_to=%s reason=\"%s\"", r->id,
+                        aside[0] ? aside : "none", why);
+                if (aside[0]) journal(dir, "requeued", "id=%s reason=corrupt_run_file", r->id);
+                free(why);
+            }
             /* a checkpoint left by a stop between write and removal */
             path_of(p, sizeof p, dir, "checkpoints", r->id, ".h5");
             unlink(p);

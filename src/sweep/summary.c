@@ -135,7 +135,8 @@ static void note_kind(const ncsn_config_value *v, void *user) {
                                                                 : COL_I64;
 }
 
-static int table_init(table *t, const ncsn_sweep *s, ncsn_error *err) {
+/* Columns for sweep s and n_rows empty rows (s->n_runs for the summary). */
+static int table_init(table *t, const ncsn_sweep *s, int n_rows, ncsn_error *err) {
     memset(t, 0, sizeof *t);
     for (int i = 0; i < NCSN_MAX_KEYS; i++) t->col_of_key[i] = -1;
     key_kinds kinds;
@@ -173,7 +174,7 @@ static int table_init(table *t, const ncsn_sweep *s, ncsn_error *err) {
     t->c_error = n;
     t->cols[n++] = (column){"error", COL_STR, -1, 0, 0, 0};
     t->n_cols = n;
-    t->n_rows = s->n_runs;
+    t->n_rows = n_rows;
     t->cells = ncsn_xcalloc((size_t)t->n_rows * (size_t)n + 1, sizeof *t->cells);
     return 0;
 }
@@ -930,13 +931,38 @@ static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncs
     }
     table t;
     int lock_fd = -1, lock_state = LOCK_NONE;
-    int rc = table_init(&t, s, err);
+    int rc = table_init(&t, s, s->n_runs, err);
     if (rc == 0) rc = lock_file(dir, ".summary.lock", 1, &lock_fd, &lock_state, err);
     if (wait_fd >= 0) close(wait_fd);
     if (rc == 0) rc = scan_and_write(dir, s, &t, lock_state == LOCK_HELD, err);
     if (lock_fd >= 0) close(lock_fd); /* releases the lock */
     if (t.cols) table_free(&t);
     return rc ? -1 : 0;
+}
+
+char *ncsn_sweep_run_file_problem(const char *dir, const ncsn_sweep *s, int r) {
+    NCSN_ASSERT(dir && s && r >= 0 && r < s->n_runs);
+    table t;
+    ncsn_error err = {{0}};
+    if (table_init(&t, s, 1, &err) != 0) return ncsn_xstrdup(err.msg);
+    const ncsn_sweep_run *run = &s->runs[r];
+    char *path = ncsn_xasprintf("%s/runs/%s.h5", dir, run->id);
+    char *label = ncsn_xasprintf("runs/%s.h5", run->id);
+    char *why = NULL;
+    fill_from_sweep(&t, run, row_of(&t, 0));
+    ncsn_h5_quiet q;
+    ncsn_h5_quiet_begin(&q);
+    if (read_run_file(path, label, &t, row_of(&t, 0), &why) == 0) {
+        free(why);
+        why = NULL;
+    } else if (!why) {
+        why = ncsn_xasprintf("%s: cannot read", label);
+    }
+    ncsn_h5_quiet_end(&q);
+    free(label);
+    free(path);
+    table_free(&t);
+    return why;
 }
 
 int ncsn_sweep_summary_write(const char *dir, const ncsn_sweep *s, ncsn_error *err) {
