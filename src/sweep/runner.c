@@ -92,8 +92,27 @@ static int create_text_once(const char *path, const char *text, ncsn_error *err)
     return rc;
 }
 
+/* value as one journal value: as it is when it has no space, quote, backslash or control
+ * character and is not empty; else in double quotes, with \\ and \" for a backslash
+ * and a double quote inside and a control character (a newline) as a space, so that one
+ * `key=value` line splits back into its pairs (Python: shlex.split). */
+static void journal_value(char *buf, size_t size, const char *value) {
+    size_t n = 0;
+    int plain = value[0] != '\0';
+    for (const char *p = value; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\'' || *p == '\\') plain = 0;
+    if (!plain) buf[n++] = '"';
+    for (const char *p = value; *p && n + 3 < size; p++) {
+        if (!plain && (*p == '"' || *p == '\\')) buf[n++] = '\\';
+        buf[n++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+    }
+    if (!plain) buf[n++] = '"';
+    buf[n] = '\0';
+}
+
 /* One line "time=... event=... rest" appended with a single write(), so lines from
- * several ranks never interleave. */
+ * several ranks never interleave. Values that may hold spaces or quotes go through
+ * journal_value. */
 static void journal(const char *dir, const char *event, const char *fmt, ...)
     NCSN_PRINTF(3, 4);
 static void journal(const char *dir, const char *event, const char *fmt, ...) {
@@ -428,8 +447,10 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         snprintf(text, sizeof text, "%s\n", err.msg);
         if (write_text_atomic(failed, text, &werr) != 0)
             fprintf(stderr, "ncsn sweep: %s\n", werr.msg);
-        journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.2f reason=\"%s\"", r->id,
-                w->rank, ncsn_outcome_status(o), seconds, err.msg);
+        char reason[2 * sizeof err.msg + 3];
+        journal_value(reason, sizeof reason, err.msg);
+        journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.2f reason=%s", r->id,
+                w->rank, ncsn_outcome_status(o), seconds, reason);
         if (log) fprintf(log, "failed: %s\n", err.msg);
     }
     if (log) fclose(log);

@@ -102,6 +102,24 @@ set +e
 set -e
 [ $rc -eq 1 ] || fail "sweep with a diverged run: exit $rc, expected 1"
 grep -q "status=diverged" "$tmp/div/journal.log" || fail "journal lacks the diverged run"
+# Every journal line splits back into key=value pairs (values with spaces or quotes are
+# double-quoted, \\ and \" inside): the diverged run's reason, which quotes its status,
+# reads back as runs/<id>.failed says it.
+"$PY" - "$tmp/div" <<'PY' || fail "the journal does not parse back"
+import glob, os, shlex, sys
+d = sys.argv[1]
+reasons = {}
+for line in open(os.path.join(d, "journal.log")):
+    pairs = dict(t.split("=", 1) for t in shlex.split(line))
+    assert "time" in pairs and "event" in pairs, line
+    if pairs["event"] == "failed":
+        reasons[pairs["id"]] = pairs["reason"]
+(failed,) = glob.glob(os.path.join(d, "runs", "*.failed"))
+rid = os.path.basename(failed)[:-len(".failed")]
+want = open(failed).read().rstrip("\n")
+assert reasons.get(rid) == want, (reasons, want)
+assert 'records status "diverged"' in want, want
+PY
 "$PY" - "$tmp/div/sweep.h5" <<'PY'
 import sys, h5py
 t = h5py.File(sys.argv[1])["runs"][:]
