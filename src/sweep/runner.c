@@ -355,8 +355,10 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
             char aside[256];
             char *why = ncsn_sweep_set_aside_corrupt(dir, s, k, aside, sizeof aside);
             if (why) {
-                journal(dir, "corrupt", "id=%s moved_to=%s reason=\"%s\"", r->id,
-                        aside[0] ? aside : "none", why);
+                char reason[2048];
+                journal_value(reason, sizeof reason, why);
+                journal(dir, "corrupt", "id=%s moved_to=%s reason=%s", r->id,
+                        aside[0] ? aside : "none", reason);
                 if (aside[0]) journal(dir, "requeued", "id=%s reason=corrupt_run_file", r->id);
                 free(why);
             }
