@@ -3,7 +3,8 @@
 # notebook's experiment (sweeps/notebook.yaml -> results/notebook.h5), the 8x8 digits
 # (scripts/make-digits.sh, sweeps/digits.yaml -> results/digits.h5), then the sweep
 # around the notebook's experiment over one MPI rank per core (sweeps/notebook-sweep.yaml ->
-# results/notebook-sweep/; about seven minutes on two cores), and writes the sweep's report.
+# results/notebook-sweep/; about three and a half minutes on two cores in all), and writes
+# the sweep's report.
 # Its last line is the report's path (results/notebook-sweep/report/index.html).
 # NCSN_RANKS overrides the number of ranks, PYTHON the Python that runs the analysis.
 # A sweep in which some runs failed (a configuration whose samples turn non-finite, say)
