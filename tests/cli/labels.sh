@@ -9,7 +9,8 @@
 #                 mode_weights (3,) summing to 1, train_shares about 1/2, 1/3, 1/6 and
 #                 mode_weight_error = max |mode_weights - train_shares|; the same data
 #                 without labels has no classifier_accuracy; the
-#                 digits, when there, through sweeps/digits.yaml at tiny sizes
+#                 digits, when there, through sweeps/digits.yaml at tiny sizes, and
+#                 sweeps/digits-sweep.yaml's dry run (32 runs)
 #   refusals      exit 2 with one line naming dataset.labels (and the file's line for a
 #                 YAML file): labels on gmm, a wrong length, a fraction, a negative label
 #   sweep         sweep.h5 has a classifier_accuracy column; the report's mode-weight
@@ -106,6 +107,11 @@ check("classifier_accuracy" not in g and "train_shares" not in g and g["mode_wei
       "an unlabelled run has class metrics")
 PYEOF
 if [ "$have_digits" -eq 1 ]; then
+  # sweeps/digits-sweep.yaml lists its 32 runs (every technique resolved on the data)
+  "$NCSN" sweep "$SRC/sweeps/digits-sweep.yaml" -s dataset.path=d/digits.h5 --dry-run \
+    >dry.txt 2>err.txt || fail "digits-sweep --dry-run: $(cat err.txt)"
+  grep -q "^32 runs (16 configurations x 2 repeats)" dry.txt ||
+    fail "digits-sweep --dry-run: $(head -1 dry.txt)"
   # sweeps/digits.yaml itself (the README's run), at tiny sizes
   "$NCSN" run -q "$SRC/sweeps/digits.yaml" -s dataset.path=d/digits.h5 -s model.hidden=32 \
     -s train.steps=20 -s noise.L=5 -s sample.T=2 -s sample.n=200 -o digits_run.h5 2>err.txt ||
