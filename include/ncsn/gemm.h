@@ -47,8 +47,4 @@ typedef struct {
 /* The block of C at rows [i0, i1) and columns [j0, j1), by the variant ncsn_isa() names. */
 void ncsn_gemm_block(const ncsn_gemm *g, int i0, int i1, int j0, int j1);
 
-/* The columns a variant's register block spans (a multiple of the vector width): a split
- * of C's columns at multiples of it keeps every thread's blocks whole. */
-int ncsn_gemm_panel(void);
-
 #endif

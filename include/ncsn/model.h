@@ -81,7 +81,10 @@ int ncsn_model_unit_params(const ncsn_model *m, int o0, int o1, int with_rest, s
 /* fn(start, count, user) over every parameter, in parallel: each thread of a new OpenMP
  * team calls it on the ranges of the units it owns (ncsn_model_units_share; thread 0 also
  * the embedding's and b_2). For elementwise updates (Adam, EMA), which give the bits of one
- * thread whatever the split, done where the blocked training path left those parameters. */
+ * thread whatever the split, done where the blocked training path left those parameters.
+ * Small models (under NCSN_MODEL_OWNED_MIN parameters, the notebook's 2.8 k among them) and
+ * one-thread runs: fn(0, n_params, user) once, with no OpenMP team. */
+#define NCSN_MODEL_OWNED_MIN 32768
 void ncsn_model_each_owned(const ncsn_model *m, void (*fn)(size_t start, size_t count, void *user),
                            void *user);
 

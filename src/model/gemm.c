@@ -100,12 +100,3 @@ void ncsn_gemm_block(const ncsn_gemm *g, int i0, int i1, int j0, int j1) {
 #endif
     gemm_base_block(g, i0, i1, j0, j1);
 }
-
-int ncsn_gemm_panel(void) {
-#ifdef HAVE_GEMM_VECTOR
-    const int isa = ncsn_isa();
-    if (isa == NCSN_ISA_AVX512) return 64;
-    if (isa == NCSN_ISA_AVX2_FMA) return 16;
-#endif
-    return 4;
-}

@@ -128,6 +128,10 @@ int ncsn_model_unit_params(const ncsn_model *m, int o0, int o1, int with_rest, s
 
 void ncsn_model_each_owned(const ncsn_model *m, void (*fn)(size_t start, size_t count, void *user),
                            void *user) {
+    if (m->n_params < NCSN_MODEL_OWNED_MIN || ncsn_max_threads() < 2) {
+        fn(0, m->n_params, user);
+        return;
+    }
 #pragma omp parallel
     {
         int me = 0, nt = 1, o0, o1;

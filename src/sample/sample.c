@@ -335,7 +335,7 @@ static void level_blocked(const ncsn_model *m, const float *c, float scale, doub
         }
     const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
     const update_fn update = langevin_update();
-    ncsn_gemm_panel(); /* the variant is decided before the threads read it */
+    ncsn_isa(); /* the variant is decided before the threads read it */
     const int n_blocks = (n + GB_CHAINS - 1) / GB_CHAINS;
 #pragma omp parallel
     {

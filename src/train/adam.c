@@ -120,15 +120,10 @@ static void adam_owned(size_t start, size_t count, void *user) {
 }
 
 void ncsn_adam_step_model(ncsn_adam *a, const ncsn_model *m, float *grad) {
-    /* Every element's update is its own, so any split gives the bits of one thread. Large
-     * models in parallel, each thread on the parameters of the hidden units it owns in the
-     * blocked training path, which are in its cache; small ones (the notebook's 2.8 k
-     * parameters) with no OpenMP team. */
+    /* Every element's update is its own, so any split gives the bits of one thread: each
+     * thread updates the parameters of the hidden units it owns in the blocked training
+     * path, which are in its cache (small models in one piece). */
     const adam_consts c = adam_next(a);
-    if (a->n < 32768 || ncsn_max_threads() < 2) {
-        adam_range(&c, m->params, grad, a->m, a->v, a->n);
-        return;
-    }
     adam_job j = {&c, a, m->params, grad};
     ncsn_model_each_owned(m, adam_owned, &j);
 }

@@ -118,7 +118,7 @@ FMA_CLONES static void gather(const ncsn_model *m, const float *x, const float *
         const int b = f->ord[i];
         const float sigma = f->sig[b];
         f->kpos[i] = f->cls[b];
-        f->ts[i] = f->tone[i] = f->t[b];
+        f->tone[i] = f->t[b];
         f->tone[B + i] = 1.0f;
         f->scale[i] = m->scale_by_sigma ? 1.0f / sigma : 1.0f;
         for (int d = 0; d < D; d++) {
@@ -161,7 +161,7 @@ static void forward_owned(const owned *w) {
     g1.init_b = f->Bk;
     g1.ld_init = H;
     g1.row_cls = f->kpos;
-    g1.row_t = f->ts;
+    g1.row_t = f->tone; /* its first row: t by position */
     g1.Zout = f->zs;
     g1.ldz = H;
     g1.relu = 1;

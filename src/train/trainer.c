@@ -135,8 +135,7 @@ static void ema_range(size_t start, size_t count, void *user) {
 
 static void ema_update(ncsn_model *ema, const ncsn_model *model, float r) {
     ema_job j = {ema->params, model->params, r, 1.0f - r};
-    if (model->n_params < 32768 || ncsn_max_threads() < 2) ema_range(0, model->n_params, &j);
-    else ncsn_model_each_owned(model, ema_range, &j);
+    ncsn_model_each_owned(model, ema_range, &j);
 }
 
 void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_index,
