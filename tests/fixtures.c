@@ -223,3 +223,26 @@ int ncsn_fix_have_h5py(void) {
     ncsn_test_skip("/usr/bin/python3 cannot import h5py");
     return 0;
 }
+
+void ncsn_fix_check_grads_close(const ncsn_model *m, const float *got, const float *want,
+                                double rel, const char *label) {
+    ncsn_model vg, vw;
+    ncsn_model_view(m, (float *)got, &vg);
+    ncsn_model_view(m, (float *)want, &vw);
+    for (int t = 0; t < NCSN_MODEL_N_TENSORS; t++) {
+        const char *name;
+        float *a, *b;
+        int rows, cols;
+        ncsn_model_tensor(&vg, t, &name, &a, &rows, &cols);
+        ncsn_model_tensor(&vw, t, &name, &b, &rows, &cols);
+        double mx = 0, worst = 0;
+        for (int j = 0; j < rows * (cols ? cols : 1); j++) {
+            mx = fmax(mx, fabs(b[j]));
+            worst = fmax(worst, fabs(a[j] - b[j]));
+        }
+        if (getenv("NCSN_TEST_VERBOSE") || !(worst <= rel * mx))
+            fprintf(stderr, "\n  %s (%s): max %.3g, worst difference %.3g\n", name, label, mx,
+                    worst);
+        CU_ASSERT(worst <= rel * mx);
+    }
+}

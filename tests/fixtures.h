@@ -31,6 +31,11 @@
 void ncsn_fix_check_msg(const char *got, const char *want, const char *file, int line);
 /* An operation was refused: rc is -1 and its message is want; what differs is printed with
  * file and line (the caller's). */
+/* Every tensor of the gradient got within rel of want's largest entry in that tensor
+ * (both blocks laid out like m's parameters); a tensor that is not, or every one under
+ * NCSN_TEST_VERBOSE, is printed with label. */
+void ncsn_fix_check_grads_close(const ncsn_model *m, const float *got, const float *want,
+                                double rel, const char *label);
 void ncsn_fix_check_refused(int rc, const char *got, const char *want, const char *file,
                             int line);
 
