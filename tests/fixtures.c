@@ -196,8 +196,8 @@ int ncsn_fix_threads_next(ncsn_fix_threads *t) {
 
 void ncsn_fix_isa_auto(void) {
     ncsn_isa_force(NCSN_ISA_AUTO);
-    printf("(variant %s) ", ncsn_isa() == NCSN_ISA_AVX2_FMA ? "avx2+fma" : "baseline only");
-    if (ncsn_isa() != NCSN_ISA_AVX2_FMA)
+    printf("(variant %s) ", ncsn_isa_name(ncsn_isa()));
+    if (ncsn_isa_best() < NCSN_ISA_AVX2_FMA)
         ncsn_test_skip("this CPU has no AVX2+FMA: the baseline was compared with itself");
 }
 
