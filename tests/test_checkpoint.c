@@ -29,17 +29,22 @@ typedef struct {
     float *x;       /* (dataset.n, D) */
     double *sigmas; /* (L) */
     ncsn_model model, ema;
+    uint32_t id;    /* the training key's id, as ncsn_run's plan has it */
 } setup;
 
 static void setup_init(setup *s, const ncsn_config *c) {
     memset(s, 0, sizeof *s);
     ncsn_error err;
-    CU_ASSERT_FATAL(ncsn_training_set(c, 0, &s->ds, &s->x, &err) == 0);
+    CU_ASSERT_FATAL(ncsn_training_set(c, &s->ds, &s->x, &err) == 0);
+    ncsn_plan p;
+    CU_ASSERT_FATAL(ncsn_plan_make(&p, c, &err) == 0);
+    s->id = p.train_id;
+    ncsn_plan_free(&p);
     s->sigmas = malloc(sizeof(double) * (size_t)c->noise.L);
     ncsn_noise_levels(c->noise.sigma_1, c->noise.sigma_L, c->noise.L, s->sigmas);
     ncsn_model_alloc(&s->model, 2, c->model.emb, c->model.hidden, c->model.sigma_input,
                      c->model.scale_by_sigma);
-    ncsn_model_init_params(&s->model, ncsn_rng_key(c->seed, 0, NCSN_RNG_INIT));
+    ncsn_model_init_params(&s->model, ncsn_rng_key(c->seed, s->id, NCSN_RNG_INIT));
 }
 
 static void setup_free(setup *s) {
@@ -59,7 +64,7 @@ static void checkpoint_at(const ncsn_config *c, int64_t at, const char *path) {
     setup s;
     setup_init(&s, c);
     ncsn_trainer t;
-    ncsn_trainer_init(&t, c, 0, s.sigmas, c->noise.L, s.x, c->dataset.n, &s.model, &s.ema);
+    ncsn_trainer_init(&t, c, s.id, s.sigmas, c->noise.L, s.x, c->dataset.n, &s.model, &s.ema);
     CU_ASSERT(ncsn_trainer_run(&t, at, NULL, NULL) == 0);
     CU_ASSERT(t.step == at);
     ncsn_checkpoint ck;
@@ -79,7 +84,7 @@ static void test_trainer_pieces(void) {
     setup ref;
     setup_init(&ref, &c);
     ncsn_train_log log;
-    CU_ASSERT_FATAL(ncsn_train(&c, 0, ref.sigmas, c.noise.L, ref.x, c.dataset.n, &ref.model,
+    CU_ASSERT_FATAL(ncsn_train(&c, ref.id, ref.sigmas, c.noise.L, ref.x, c.dataset.n, &ref.model,
                                &ref.ema, &log, NULL, NULL) == 0);
 
     char path[1024];
@@ -101,7 +106,7 @@ static void test_trainer_pieces(void) {
     NCSN_CHECK_CLOSE(sample_done, 0, 0);
     CU_ASSERT(ck.n_loss == 11); /* steps 7, 14, ..., 77 */
     ncsn_trainer t;
-    ncsn_trainer_init(&t, &c, 0, s.sigmas, c.noise.L, s.x, c.dataset.n, &s.model, &s.ema);
+    ncsn_trainer_init(&t, &c, s.id, s.sigmas, c.noise.L, s.x, c.dataset.n, &s.model, &s.ema);
     ncsn_trainer_restore(&t, &ck);
     ncsn_checkpoint_free(&ck);
     CU_ASSERT(ncsn_trainer_run(&t, c.train.steps, NULL, NULL) == 0);
@@ -291,7 +296,7 @@ static void test_run_resumes(void) {
     ncsn_fix_path(ref, sizeof ref, "ref.h5");
     ncsn_fix_path(out, sizeof out, "out.h5");
     ncsn_fix_path(ckpt, sizeof ckpt, "run.ckpt");
-    ncsn_run_options opt = {1, 0, NULL, NULL, NULL, NULL};
+    ncsn_run_options opt = {1, NULL, NULL, NULL, NULL};
     ncsn_error err = {{0}};
     CU_ASSERT_FATAL(ncsn_run(&c, ref, &opt, &err) == NCSN_EXIT_OK);
 

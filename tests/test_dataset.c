@@ -355,12 +355,13 @@ static void test_gmm_unchanged(void) {
     ncsn_dataset ds;
     float *x;
     ncsn_error err = {{0}};
-    CU_ASSERT_FATAL(ncsn_training_set(&c, 3, &ds, &x, &err) == 0);
+    CU_ASSERT_FATAL(ncsn_training_set(&c, &ds, &x, &err) == 0);
     ncsn_gmm g;
     const double w[2] = {0.95, 0.05}, mu[4] = {-5, -5, 5, 5}, sd[2] = {1, 1};
     CU_ASSERT_FATAL(ncsn_gmm_init(&g, 2, 2, w, mu, sd) == 0);
     float y[300 * 2];
-    ncsn_gmm_sample(&g, ncsn_rng_key(5, 3, NCSN_RNG_TRAIN_DATA), 0, 300, y);
+    ncsn_gmm_sample(&g, ncsn_rng_key(5, ncsn_config_id(&c, NCSN_PART_DATA), NCSN_RNG_TRAIN_DATA),
+                    0, 300, y);
     CU_ASSERT(memcmp(x, y, sizeof y) == 0);
     CU_ASSERT(ds.exact != NULL && ds.exact->K == 2);
     ncsn_gmm_free(&g);
@@ -489,7 +490,7 @@ static void test_hdf5_split(void) {
     CU_ASSERT(memcmp(ds.train, again.train, sizeof(float) * 40 * 3) == 0);
     /* training points: the first dataset.n training rows */
     float *x;
-    ncsn_dataset_training_points(&ds, &c, 0, &x);
+    ncsn_dataset_training_points(&ds, &c, &x);
     CU_ASSERT(memcmp(x, ds.train, sizeof(float) * 30 * 3) == 0);
     free(x);
     /* the metrics' sets: held-out rows, and training rows as the floor */
@@ -535,14 +536,14 @@ static void test_hdf5_all_rows(void) {
     open_points(&ds, &c, SETS("dataset.n=1000000"));
     CU_ASSERT_EQUAL(ds.n_points, 40);
     float *x;
-    ncsn_dataset_training_points(&ds, &c, 0, &x);
+    ncsn_dataset_training_points(&ds, &c, &x);
     CU_ASSERT(memcmp(x, ds.train, sizeof(float) * 40 * 3) == 0);
     free(x);
     ncsn_dataset_free(&ds);
     ncsn_plan p;
     ncsn_error err = {{0}};
     CU_ASSERT_FATAL(ncsn_config_set(&c, "noise.sigma_1=auto", &err) == 0);
-    CU_ASSERT_FATAL(ncsn_plan_make(&p, &c, 0, &err) == 0);
+    CU_ASSERT_FATAL(ncsn_plan_make(&p, &c, &err) == 0);
     CU_ASSERT_EQUAL(p.cfg.dataset.n, 40);
     CU_ASSERT_EQUAL(p.ds.n_points, 40);
     ncsn_plan_free(&p);
@@ -848,7 +849,7 @@ static void test_provenance(void) {
                        "sample.T=3", "noise.sigma_1=auto", "noise.L=12", "sample.eps=auto",
                        "model.hidden=16"));
     ncsn_error err = {{0}};
-    ncsn_run_options opt = {1, 0, NULL, NULL, NULL, NULL};
+    ncsn_run_options opt = {1, NULL, NULL, NULL, NULL};
     int rc = ncsn_run(&c, out, &opt, &err);
     if (rc) fprintf(stderr, "\n  %s\n", err.msg);
     CU_ASSERT_FATAL(rc == 0);

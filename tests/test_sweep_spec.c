@@ -61,8 +61,7 @@ static void test_plain_file_is_one_run(void) {
     CU_ASSERT_EQUAL(s.n_swept, 0);
     CU_ASSERT_EQUAL(s.repeats, 1);
     CU_ASSERT_EQUAL(s.base_seed, 7);
-    CU_ASSERT_EQUAL(s.runs[0].cfg.seed, ncsn_sweep_seed(7, "c0000"));
-    CU_ASSERT_NOT_EQUAL(s.runs[0].cfg.seed, 7);
+    CU_ASSERT_EQUAL(s.runs[0].cfg.seed, 7); /* repeat 0: the file's own seed */
     CU_ASSERT_PTR_NOT_NULL(s.canonical);
 
     /* The same configuration as the configuration module's own loader gives. */
@@ -93,7 +92,6 @@ static void test_no_file_is_the_defaults(void) {
     CU_ASSERT_EQUAL_FATAL(s.n_runs, 1);
     ncsn_config c;
     ncsn_config_default(&c);
-    c.seed = ncsn_sweep_seed(0, "c0000");
     CU_ASSERT(ncsn_config_equal(&c, &s.runs[0].cfg));
     ncsn_config_free(&c);
     ncsn_sweep_free(&s);
@@ -140,8 +138,7 @@ static void test_grid_count_and_order(void) {
         CU_ASSERT_EQUAL(s.runs[k].cfg.model.hidden, hidden[k / 4]);
         CU_ASSERT_EQUAL(s.runs[k].cfg.train.lr, lr[(k / 2) % 2]);
         CU_ASSERT_EQUAL(s.runs[k].cfg.sample.eps_auto, k % 2);
-        CU_ASSERT_EQUAL(s.runs[k].cfg.seed, ncsn_sweep_seed(0, id));
-        for (int j = 0; j < k; j++) CU_ASSERT_NOT_EQUAL(s.runs[k].cfg.seed, s.runs[j].cfg.seed);
+        CU_ASSERT_EQUAL(s.runs[k].cfg.seed, 0); /* the configurations share the seed */
     }
     CU_ASSERT_EQUAL_FATAL(s.n_swept, 3);
     CU_ASSERT_STRING_EQUAL(s.swept_keys[0], "model.hidden");
@@ -164,27 +161,25 @@ static void test_seeds_are_stable(void) {
     CU_ASSERT_EQUAL_FATAL(b.n_runs, 3);
     for (int k = 0; k < 3; k++) {
         CU_ASSERT_EQUAL(a.runs[k].cfg.seed, b.runs[k].cfg.seed);
-        CU_ASSERT_EQUAL(a.runs[k].cfg.seed, ncsn_sweep_seed(3, a.runs[k].id));
+        CU_ASSERT_EQUAL(a.runs[k].cfg.seed, 3);
     }
-    CU_ASSERT_NOT_EQUAL(a.runs[0].cfg.seed, a.runs[1].cfg.seed);
-    CU_ASSERT_NOT_EQUAL(a.runs[1].cfg.seed, a.runs[2].cfg.seed);
     CU_ASSERT_STRING_EQUAL(a.canonical, b.canonical);
     ncsn_sweep_free(&a);
     ncsn_sweep_free(&b);
 
-    /* The mix: different ids and different base seeds give different seeds; known value. */
-    CU_ASSERT_NOT_EQUAL(ncsn_sweep_seed(0, "c0000"), ncsn_sweep_seed(0, "c0001"));
-    CU_ASSERT_NOT_EQUAL(ncsn_sweep_seed(0, "c0000"), ncsn_sweep_seed(1, "c0000"));
-    CU_ASSERT_NOT_EQUAL(ncsn_sweep_seed(0, "c0001"), ncsn_sweep_seed(1, "c0000"));
-    CU_ASSERT_EQUAL(ncsn_sweep_seed(0, "c0000"), ncsn_sweep_seed(0, "c0000"));
-    /* Low bits of nearby inputs are not correlated: the seeds of 64 ids spread over both
-     * values of every bit. */
+    /* The mix: repeat 0 keeps the seed; other repeats and other base seeds differ. */
+    CU_ASSERT_EQUAL(ncsn_sweep_seed(5, 0), 5);
+    CU_ASSERT_NOT_EQUAL(ncsn_sweep_seed(0, 1), ncsn_sweep_seed(0, 2));
+    CU_ASSERT_NOT_EQUAL(ncsn_sweep_seed(0, 1), ncsn_sweep_seed(1, 1));
+    CU_ASSERT_NOT_EQUAL(ncsn_sweep_seed(0, 2), ncsn_sweep_seed(1, 1));
+    CU_ASSERT_NOT_EQUAL(ncsn_sweep_seed(0, 1), 0);
+    CU_ASSERT_EQUAL(ncsn_sweep_seed(0, 1), ncsn_sweep_seed(0, 1));
+    /* Low bits of nearby inputs are not correlated: the seeds of 64 repeats spread over
+     * both values of every bit. */
     uint64_t any = 0, all = ~UINT64_C(0);
-    for (int k = 0; k < 64; k++) {
-        char id[16];
-        snprintf(id, sizeof id, "c%04d", k);
-        any |= ncsn_sweep_seed(0, id);
-        all &= ncsn_sweep_seed(0, id);
+    for (int k = 1; k <= 64; k++) {
+        any |= ncsn_sweep_seed(0, k);
+        all &= ncsn_sweep_seed(0, k);
     }
     CU_ASSERT_EQUAL(any, ~UINT64_C(0));
     CU_ASSERT_EQUAL(all, 0);
@@ -195,8 +190,8 @@ static void test_swept_seed(void) {
     LOAD(&s, "seed: [5, 9]\n", NULL, 0);
     CU_ASSERT_EQUAL_FATAL(s.n_runs, 2);
     CU_ASSERT_EQUAL(s.base_seed, 5);
-    CU_ASSERT_EQUAL(s.runs[0].cfg.seed, ncsn_sweep_seed(5, "c0000"));
-    CU_ASSERT_EQUAL(s.runs[1].cfg.seed, ncsn_sweep_seed(9, "c0001"));
+    CU_ASSERT_EQUAL(s.runs[0].cfg.seed, 5);
+    CU_ASSERT_EQUAL(s.runs[1].cfg.seed, 9);
     CU_ASSERT_EQUAL_FATAL(s.n_swept, 1);
     CU_ASSERT_STRING_EQUAL(s.swept_keys[0], "seed");
     ncsn_sweep_free(&s);
@@ -214,8 +209,10 @@ static void test_repeats(void) {
         CU_ASSERT_EQUAL(s.runs[k].repeat, k % 3);
         CU_ASSERT_EQUAL(s.runs[k].index, (uint32_t)k);
         CU_ASSERT_EQUAL(s.runs[k].cfg.train.lr, k < 3 ? 1e-3 : 1e-4);
-        CU_ASSERT_EQUAL(s.runs[k].cfg.seed, ncsn_sweep_seed(1, ids[k]));
-        for (int j = 0; j < k; j++) CU_ASSERT_NOT_EQUAL(s.runs[k].cfg.seed, s.runs[j].cfg.seed);
+        CU_ASSERT_EQUAL(s.runs[k].cfg.seed, ncsn_sweep_seed(1, k % 3));
+        /* repeats differ; repeat r of every configuration has the same seed */
+        for (int j = 0; j < k; j++)
+            CU_ASSERT_EQUAL(s.runs[k].cfg.seed == s.runs[j].cfg.seed, j % 3 == k % 3);
         /* Repeats differ only in the seed. */
         ncsn_config c;
         ncsn_config_copy(&c, &s.runs[k - k % 3].cfg);
@@ -327,7 +324,7 @@ static void test_random_mode(void) {
         seen_auto[c->sample.eps_auto]++;
         if (c->train.lr < lr_min) lr_min = c->train.lr;
         if (c->train.lr > lr_max) lr_max = c->train.lr;
-        CU_ASSERT_EQUAL(c->seed, ncsn_sweep_seed(11, a.runs[k].id));
+        CU_ASSERT_EQUAL(c->seed, 11);
     }
     for (int j = 0; j < 3; j++) CU_ASSERT(seen_hidden[j] > 30);
     for (int j = 0; j < 4; j++) CU_ASSERT(seen_steps[j] > 20); /* both ends included */

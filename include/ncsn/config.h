@@ -9,6 +9,8 @@
  *   ncsn_config_validate       impossible values, named with where they came from
  *   ncsn_config_key_error      "ORIGIN: KEY: reason" for one key
  *   ncsn_config_to_yaml        the resolved configuration as YAML text (malloc'd)
+ *   ncsn_config_identity, _id  a run's identity: the text and 32-bit id of its data or
+ *                              training keys (its random streams' keys)
  *   ncsn_config_visit          every key with its value, for HDF5 attributes
  *   ncsn_config_copy / _free
  *   ncsn_config_equal          same values and auto flags (origins ignored)
@@ -139,6 +141,26 @@ char *ncsn_config_to_yaml(const ncsn_config *c);
  * sample.checkpoint_every): equal text, equal results. A sweep's identity and a
  * checkpoint's configuration use it. */
 char *ncsn_config_results_yaml(const ncsn_config *c);
+
+/* A run's identity (docs/computation.md, Reproducibility): its random streams are keyed by
+ * the seed and a 32-bit id of configuration values, so that a run depends on its
+ * configuration alone, never on its place in a sweep. Two parts:
+ *   NCSN_PART_DATA      the dataset.* keys (the training points a generator draws), as
+ *                       given: an auto dataset.dim counts as "auto"
+ *   NCSN_PART_TRAINING  every key but sample.*: the training key. The sampler's streams
+ *                       use it too, so that the samplers of one trained model start from
+ *                       the same points and draw the same noise, whatever else they share
+ *                       the model with
+ * Neither the seed (a key of its own in every stream) nor the keys that do not change
+ * results (checkpoint intervals) count. The training part is meant for a resolved
+ * configuration (plan.h): it counts each key's value whether or not it came from "auto",
+ * so a run and the `ncsn run` of its run file's config_yaml (which holds the numbers) have
+ * the same id.
+ *   ncsn_config_identity  the part's text, "KEY: VALUE" lines in visit order (malloc'd)
+ *   ncsn_config_id        FNV-1a (64-bit) of that text, folded to 32 bits */
+enum ncsn_config_part { NCSN_PART_DATA, NCSN_PART_TRAINING };
+char *ncsn_config_identity(const ncsn_config *c, enum ncsn_config_part part);
+uint32_t ncsn_config_id(const ncsn_config *c, enum ncsn_config_part part);
 
 /* Sets key from value, YAML text (a scalar, a flow list, ...), as ncsn_config_set does.
  * With file NULL, errors read `--set KEY: reason` and the origin is "--set"; else value was

@@ -82,10 +82,10 @@ struct ncsn_dataset {
 int ncsn_dataset_open(ncsn_dataset *ds, const ncsn_config *c, ncsn_error *err);
 void ncsn_dataset_free(ncsn_dataset *ds); /* safe on zeroed */
 
-/* *x (ds->n_points, D), malloc'd: drawn with key (seed, config_index, NCSN_RNG_TRAIN_DATA)
- * from a generator, or the first n_points training rows of a file. */
-void ncsn_dataset_training_points(const ncsn_dataset *ds, const ncsn_config *c,
-                                  uint32_t config_index, float **x);
+/* *x (ds->n_points, D), malloc'd: drawn from a generator with key (seed, the id of c's
+ * dataset.* keys (config.h, NCSN_PART_DATA), NCSN_RNG_TRAIN_DATA), so runs of one seed and
+ * data set train on the same points; or the first n_points training rows of a file. */
+void ncsn_dataset_training_points(const ncsn_dataset *ds, const ncsn_config *c, float **x);
 
 /* The metrics' sets (docs/computation.md, Metrics), malloc'd. A generator: n fresh points
  * each, keys (seed, 0, NCSN_RNG_REFERENCE) and (seed, 0, NCSN_RNG_FLOOR). A file: the first

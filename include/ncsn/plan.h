@@ -50,22 +50,25 @@ typedef struct {
     ncsn_provenance prov;
     ncsn_sampler sampler;    /* method, T, eps, denoise, sigmas, L: what the sampler runs */
     int levels;              /* the sampler's levels (ncsn_sampler_level_count) */
+    /* The id of the resolved configuration's training key (config.h, NCSN_PART_TRAINING):
+     * with the seed, the key of every stream of the run but the data's and the metrics'
+     * (initialisation, epochs, levels, training noise, the sampler's start and noise). */
+    uint32_t train_id;
 } ncsn_plan;
 
 /* ds gets the configured data set (dataset.h: its dimension ds->D resolves dataset.dim
- * "auto"); *x (ds->n_points, D) the training points: drawn with key (seed, config_index,
- * NCSN_RNG_TRAIN_DATA) from a generator, or a file's first dataset.n training rows (all of
- * them when dataset.n is larger).
+ * "auto"); *x (ds->n_points, D) the training points: drawn from a generator with key
+ * (seed, id of the dataset.* keys, NCSN_RNG_TRAIN_DATA) (ncsn_dataset_training_points), or
+ * a file's first dataset.n training rows (all of them when dataset.n is larger).
  * Free with free() and ncsn_dataset_free() (also after a failure). */
-int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_dataset *ds,
-                      float **x, ncsn_error *err);
+int ncsn_training_set(const ncsn_config *c, ncsn_dataset *ds, float **x, ncsn_error *err);
 
-/* The plan of run config_index of c, a configuration that passed ncsn_config_validate:
+/* The plan of a run of c, a configuration that passed ncsn_config_validate:
  * its training set, then every "auto" value in order (sigma_1 feeds L; the realised gamma
  * of the final sigma_1, sigma_L, L feeds eps). 0, or -1 with err filled (a data set that
  * cannot be used, or a technique without an answer, naming the key). Free with
  * ncsn_plan_free (also after a failure). */
-int ncsn_plan_make(ncsn_plan *p, const ncsn_config *c, uint32_t config_index, ncsn_error *err);
+int ncsn_plan_make(ncsn_plan *p, const ncsn_config *c, ncsn_error *err);
 /* The same values from training points x (n, D) given by the caller (borrowed; NULL when
  * there are none: then Technique 1 fails), without a data set. */
 int ncsn_plan_resolve(ncsn_plan *p, const ncsn_config *c, const float *x, int n, int D,

@@ -1,6 +1,8 @@
 /* rng.h: counter-based random numbers (docs/computation.md, Reproducibility).
  * Every random number is Philox4x32-10 (Random123) of a counter under a key.
- *   key     = derived from (seed, configuration, purpose) by ncsn_rng_key()
+ *   key     = derived from (seed, configuration id, purpose) by ncsn_rng_key(); the
+ *             configuration id is config.h's ncsn_config_id of the run's data or training
+ *             key (docs/computation.md, Reproducibility)
  *   counter = (a, b, c, d): by convention a = step, b = example or chain,
  *             c = coordinate block (coordinates 4c .. 4c+3), d = 0
  * So a number depends only on what it is for and where it is used, never on which

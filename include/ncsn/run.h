@@ -19,7 +19,6 @@
 
 typedef struct {
     int quiet;               /* no progress at all */
-    uint32_t config_index;   /* the configuration's index in a sweep (0 for a single run) */
     ncsn_progress_fn progress; /* where progress goes; NULL: ncsn_progress_stderr */
     void *progress_user;
     FILE *log;               /* the closing summary line and notes; NULL: stderr */

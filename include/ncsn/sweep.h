@@ -6,8 +6,12 @@
  *   repeats: R                 R independent seeds of every configuration (default 1)
  * and, in random mode, distributions as values: {uniform: [a, b]},
  * {log_uniform: [a, b]}, {choice: [v1, v2, ...]}.
- * Every run gets a stable id ("c0003", or "c0003-r1" with repeats) and a seed derived
- * from the sweep's seed and that id.
+ * Every run gets a stable id ("c0003", or "c0003-r1" with repeats) and a seed: repeat r of
+ * a configuration gets ncsn_sweep_seed(its seed, r), the configuration's own seed for
+ * r = 0. A run is its configuration (config.h, ncsn_config_id): its random streams depend
+ * on its configuration's values, seed included, never on its id or index, so a sweep's run
+ * equals `ncsn run` of its configuration, and configurations that differ only in sample.*
+ * keys train the same model.
  *
  * Which lists sweep (src/sweep/spec.c): a list sweeps when it nests deeper than the key's
  * own value. So any list sweeps a number or a name (lr: [1e-3, 1e-4]; auto may be one of
@@ -24,8 +28,8 @@
  * first value. -s KEY=VALUE overrides replace a key's value, lists and distributions
  * included (-s train.lr=[1e-3,1e-4]), or set sweep.mode / sweep.trials / sweep.repeats.
  * At most NCSN_SWEEP_MAX_RUNS runs.
- * swept_keys lists seed only when the configurations' base seeds differ (every run's
- * cfg.seed is derived, so it always differs). canonical leaves out origins: comments and
+ * swept_keys lists seed only when the configurations' base seeds differ (repeats' seeds
+ * differ anyway). canonical leaves out origins: comments and
  * moved lines do not change it.
  *   ncsn_sweep_load      expand and validate every run, before any work
  *   ncsn_sweep_free
@@ -44,9 +48,8 @@ typedef struct {
     char id[32];          /* "c0003" or "c0003-r1" */
     char group[32];       /* the id without its repeat suffix */
     int repeat;           /* 0 .. repeats-1 */
-    uint32_t index;       /* position in the expansion: the configuration index of the
-                             run's random streams */
-    ncsn_config cfg;      /* the run's configuration; cfg.seed is the derived seed */
+    uint32_t index;       /* position in the expansion (shards; ties in cost) */
+    ncsn_config cfg;      /* the run's configuration; cfg.seed is the repeat's seed */
     double cost;          /* work estimate: steps * batch * (D+E) * H + n * L * T * D * H */
     double train_cost;    /* its training part, steps * batch * (D+E) * H */
 } ncsn_sweep_run;
@@ -67,7 +70,8 @@ int ncsn_sweep_load(ncsn_sweep *s, const char *path, const char *const *sets, in
                     ncsn_error *err);
 void ncsn_sweep_free(ncsn_sweep *s);
 
-/* The derived seed of a run: a 64-bit mix of the sweep's seed and the run's id. */
-uint64_t ncsn_sweep_seed(uint64_t base_seed, const char *id);
+/* The seed of repeat `repeat` of a configuration whose seed is base_seed: base_seed itself
+ * for repeat 0, else a 64-bit mix (splitmix64) of the two. */
+uint64_t ncsn_sweep_seed(uint64_t base_seed, int repeat);
 
 #endif

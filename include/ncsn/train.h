@@ -105,7 +105,7 @@ void ncsn_train_log_free(ncsn_train_log *log);
 typedef struct {
     /* the run: set by ncsn_trainer_init, not owned */
     const ncsn_config *cfg;
-    uint32_t config_index;
+    uint32_t config_id;       /* the training key's id (plan.h train_id): part of every key */
     const float *x;          /* (n, D) training points */
     int n, L;
     ncsn_model *model;       /* trained in place */
@@ -130,8 +130,9 @@ typedef struct {
 } ncsn_trainer;
 
 /* Ready to take step 0: ema (if not NULL) becomes a copy of model, Adam's moments zero.
- * Keys come from (cfg->seed, config_index, purpose). */
-void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_index,
+ * Keys come from (cfg->seed, config_id, purpose): config_id is the training key's id
+ * (plan.h, train_id; config.h, NCSN_PART_TRAINING). */
+void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_id,
                        const double *sigmas, int L, const float *x, int n, ncsn_model *model,
                        ncsn_model *ema);
 /* After the caller has put a checkpoint's weights, EMA, Adam moments (adam.m, adam.v,
@@ -148,7 +149,7 @@ void ncsn_trainer_free(ncsn_trainer *t);
 /* The whole loop in one call: trains model (already initialised) on x (n, D); ema, if not
  * NULL, is allocated like model and receives the EMA weights (rate cfg->train.ema > 0).
  * Returns as ncsn_trainer_run does (2: stopped early, the model is not the trained one). */
-int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
+int ncsn_train(const ncsn_config *cfg, uint32_t config_id, const double *sigmas, int L,
                const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
                ncsn_progress_fn progress, void *user);
 

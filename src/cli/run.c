@@ -63,7 +63,7 @@ int ncsn_cmd_run(int argc, char **argv) {
     char default_checkpoint[4200];
     snprintf(default_checkpoint, sizeof default_checkpoint, "%s.ckpt", a.output);
     if (rc == NCSN_EXIT_OK) {
-        ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL,
+        ncsn_run_options opt = {a.quiet, NULL, NULL, NULL,
                                 a.no_checkpoint ? NULL
                                 : a.checkpoint  ? a.checkpoint
                                                 : default_checkpoint};

@@ -62,7 +62,7 @@ int ncsn_cmd_sample(int argc, char **argv) {
     if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
         rc = NCSN_EXIT_RUNTIME;
     if (rc == NCSN_EXIT_OK) {
-        ncsn_run_options opt = {a.quiet, 0, NULL, NULL, NULL, NULL};
+        ncsn_run_options opt = {a.quiet, NULL, NULL, NULL, NULL};
         ncsn_stop_install();
         rc = ncsn_resample(a.input, &c, a.output, &opt, &err);
     }

@@ -423,7 +423,7 @@ static int from_config(const options *o, answer *a, float **x, ncsn_error *err) 
     int rc = ncsn_cli_configure(&c, o->config, &o->sets, err);
     ncsn_dataset ds;
     memset(&ds, 0, sizeof ds);
-    if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, 0, &ds, x, err) != 0) rc = NCSN_EXIT_USAGE;
+    if (rc == NCSN_EXIT_OK && ncsn_training_set(&c, &ds, x, err) != 0) rc = NCSN_EXIT_USAGE;
     char words[200] = "";
     if (rc == NCSN_EXIT_OK) data_words(&c, &ds, words, sizeof words);
     a->D = ds.D;

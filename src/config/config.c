@@ -1121,6 +1121,40 @@ char *ncsn_config_to_yaml(const ncsn_config *c) { return to_yaml(c, 0); }
 
 char *ncsn_config_results_yaml(const ncsn_config *c) { return to_yaml(c, 1); }
 
+/* The identity text of part of c (config.h): one "KEY: VALUE" line per key of the part, in
+ * visit order, without the seed and the operational keys. The data part writes an auto key
+ * as "auto" (it is taken before anything is resolved); the training part writes every value as
+ * the number it holds, auto or not (it is taken after resolution). */
+char *ncsn_config_identity(const ncsn_config *c, enum ncsn_config_part part) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    NCSN_ASSERT(f != NULL);
+    for (int i = 0; i < N_KEYS; i++) {
+        const key_def *k = &keys[i];
+        if (strcmp(k->name, "seed") == 0 || is_operational(k)) continue;
+        if (part == NCSN_PART_DATA && strncmp(k->name, "dataset.", 8) != 0) continue;
+        if (part == NCSN_PART_TRAINING && strncmp(k->name, "sample.", 7) == 0) continue;
+        fprintf(f, "%s:", k->name);
+        if (part == NCSN_PART_DATA && is_auto(c, k)) fputs(" auto", f);
+        else print_value(f, c, i, 1, "");
+        fputc('\n', f);
+    }
+    fclose(f);
+    return text;
+}
+
+uint32_t ncsn_config_id(const ncsn_config *c, enum ncsn_config_part part) {
+    char *text = ncsn_config_identity(c, part);
+    uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(0x100000001b3);
+    }
+    free(text);
+    return (uint32_t)(h ^ (h >> 32));
+}
+
 char *ncsn_config_key_to_yaml(const ncsn_config *c, int i) {
     if (i < 0 || i >= N_KEYS) return NULL;
     char *text = NULL;

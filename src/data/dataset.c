@@ -200,12 +200,11 @@ static float *first_rows(const float *a, int n, int D) {
     return x;
 }
 
-void ncsn_dataset_training_points(const ncsn_dataset *ds, const ncsn_config *c,
-                                  uint32_t config_index, float **x) {
+void ncsn_dataset_training_points(const ncsn_dataset *ds, const ncsn_config *c, float **x) {
     const int n = ds->n_points, D = ds->D;
     if (ds->sample) {
         *x = ncsn_xmalloc(sizeof(float) * (size_t)n * (size_t)D);
-        ds->sample(ds, ncsn_rng_key(c->seed, config_index, NCSN_RNG_TRAIN_DATA), 0, n, *x);
+        ds->sample(ds, ncsn_rng_key(c->seed, ncsn_config_id(c, NCSN_PART_DATA), NCSN_RNG_TRAIN_DATA), 0, n, *x);
     } else {
         NCSN_ASSERT(n <= ds->n_train); /* ncsn_dataset_open made it so */
         *x = first_rows(ds->train, n, D);

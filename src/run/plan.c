@@ -71,11 +71,10 @@ void ncsn_techniques_chain(ncsn_techniques *t, int D, double sigma_1, double sig
 
 /* ---- the training set ---------------------------------------------------------------- */
 
-int ncsn_training_set(const ncsn_config *c, uint32_t config_index, ncsn_dataset *ds,
-                      float **x, ncsn_error *err) {
+int ncsn_training_set(const ncsn_config *c, ncsn_dataset *ds, float **x, ncsn_error *err) {
     *x = NULL;
     if (ncsn_dataset_open(ds, c, err) != 0) return -1;
-    ncsn_dataset_training_points(ds, c, config_index, x);
+    ncsn_dataset_training_points(ds, c, x);
     return 0;
 }
 
@@ -132,6 +131,7 @@ static void derive(ncsn_plan *p) {
                             p->sigmas, p->L};
     p->sampler = s;
     p->levels = ncsn_plan_levels(c);
+    p->train_id = ncsn_config_id(c, NCSN_PART_TRAINING);
 }
 
 /* dataset.dim "auto" that only the data could tell (a file's D) becomes that number, so
@@ -159,10 +159,10 @@ int ncsn_plan_resolve(ncsn_plan *p, const ncsn_config *c, const float *x, int n,
     return resolve(p, x, n, D, err);
 }
 
-int ncsn_plan_make(ncsn_plan *p, const ncsn_config *c, uint32_t config_index, ncsn_error *err) {
+int ncsn_plan_make(ncsn_plan *p, const ncsn_config *c, ncsn_error *err) {
     memset(p, 0, sizeof *p);
     ncsn_config_copy(&p->cfg, c);
-    if (ncsn_training_set(&p->cfg, config_index, &p->ds, &p->x, err) != 0) return -1;
+    if (ncsn_training_set(&p->cfg, &p->ds, &p->x, err) != 0) return -1;
     p->cfg.dataset.n = p->ds.n_points; /* a file's rows, where dataset.n asks for more */
     return resolve(p, p->x, p->cfg.dataset.n, p->ds.D, err);
 }

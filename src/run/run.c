@@ -144,14 +144,14 @@ static ncsn_outcome draw(const sample_job *job, const ncsn_run_options *opt, flo
     }
     const ncsn_score_fn score = {c->sample.score == NCSN_SCORE_MODEL ? job->model : NULL,
                                  p->ds.exact};
-    const ncsn_key key = ncsn_rng_key(c->seed, opt->config_index, NCSN_RNG_SAMPLE_NOISE);
+    const ncsn_key key = ncsn_rng_key(c->seed, p->train_id, NCSN_RNG_SAMPLE_NOISE);
     int done = 0;
     if (job->resume) { /* the chains after job->resume->level levels */
         memcpy(x, job->resume->samples, sizeof(float) * (size_t)n * (size_t)D);
         done = job->resume->level;
         before = job->resume->sample_seconds;
     } else {
-        ncsn_sampler_start(ncsn_rng_key(c->seed, opt->config_index, NCSN_RNG_SAMPLE_START), n,
+        ncsn_sampler_start(ncsn_rng_key(c->seed, p->train_id, NCSN_RNG_SAMPLE_START), n,
                            D, c->sample.low, c->sample.high, x);
     }
     while (done < n_levels) {
@@ -331,7 +331,7 @@ static ncsn_outcome get_model(const ncsn_plan *p, const ncsn_run_options *opt,
     job->resume = sample_phase ? ck : NULL;
     if (c->sample.score == NCSN_SCORE_MODEL && !sample_phase) {
         ncsn_trainer t;
-        ncsn_trainer_init(&t, c, opt->config_index, p->sigmas, p->L, p->x, c->dataset.n, model,
+        ncsn_trainer_init(&t, c, p->train_id, p->sigmas, p->L, p->x, c->dataset.n, model,
                           c->train.ema > 0 ? ema : NULL);
         if (ck) ncsn_trainer_restore(&t, ck);
         int saved;
@@ -364,7 +364,7 @@ static ncsn_outcome get_model(const ncsn_plan *p, const ncsn_run_options *opt,
 ncsn_outcome ncsn_run_outcome(const ncsn_config *cfg, const char *out_path,
                               const ncsn_run_options *opt, ncsn_error *err) {
     ncsn_plan plan;
-    if (ncsn_plan_make(&plan, cfg, opt->config_index, err) != 0) {
+    if (ncsn_plan_make(&plan, cfg, err) != 0) {
         ncsn_plan_free(&plan);
         return NCSN_OUTCOME_CONFIG_ERROR;
     }
@@ -374,7 +374,7 @@ ncsn_outcome ncsn_run_outcome(const ncsn_config *cfg, const char *out_path,
     memset(&ema, 0, sizeof ema);
     ncsn_model_alloc(&model, plan.D, c->model.emb, c->model.hidden, c->model.sigma_input,
                      c->model.scale_by_sigma);
-    ncsn_model_init_params(&model, ncsn_rng_key(c->seed, opt->config_index, NCSN_RNG_INIT));
+    ncsn_model_init_params(&model, ncsn_rng_key(c->seed, plan.train_id, NCSN_RNG_INIT));
     ncsn_checkpoint ck;
     const int resumed = load_checkpoint(opt, c, model.n_params, &ck);
     ncsn_train_log log;
@@ -412,7 +412,7 @@ int ncsn_resample(const char *in_path, const ncsn_config *cfg, const char *out_p
     if (ncsn_run_file_read(in_path, &in, err) != 0) return NCSN_EXIT_RUNTIME;
     ncsn_plan plan;
     ncsn_outcome o = NCSN_OUTCOME_CONFIG_ERROR;
-    if (ncsn_plan_make(&plan, cfg, opt->config_index, err) != 0) {
+    if (ncsn_plan_make(&plan, cfg, err) != 0) {
     } else if (plan.D != in.model.D) {
         ncsn_seterr(err, "the data set has dimension %d, but %s's model was trained on "
                     "dimension %d", plan.D, in_path, in.model.D);

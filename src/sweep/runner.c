@@ -9,7 +9,7 @@
  * Nothing is lost: run files are written atomically; running the same command again keeps
  * finished runs, forgets the claims of runs that were in flight, and runs what is left.
  * Results do not depend on the number of ranks: a run's random streams depend only on its
- * seed and index.
+ * configuration (seed included; sweep.h).
  *
  * Stopping early (batch jobs, time limits): SIGUSR1, SIGTERM or SIGINT (common.h's stop
  * flag) stops every run in flight at its next training step or sampling level; the rank
@@ -421,7 +421,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         fflush(log);
     }
     p->log = log;
-    ncsn_run_options opt = {0, r->index, run_progress, p, log, checkpoint};
+    ncsn_run_options opt = {0, run_progress, p, log, checkpoint};
     ncsn_error err = {{0}};
     double t0 = ncsn_now();
     const ncsn_outcome o = ncsn_run_outcome(&r->cfg, out, &opt, &err);

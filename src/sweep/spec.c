@@ -10,7 +10,7 @@
  * Then: the base configuration (defaults + every single value), each listed value checked
  * once against it, the run count checked, and the expansion: configuration g gets the
  * base plus its values of the swept keys, in key order, and is validated as a whole; its
- * repeats differ only in their derived seed.
+ * repeats differ only in their seed (repeat 0 keeps the configuration's own).
  *
  * When a list is a sweep: a key holding numbers (train.lr) or a name sweeps any list;
  * dataset.weights and dataset.std hold a list already, so they sweep a list that has a
@@ -521,13 +521,9 @@ static uint64_t splitmix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
-uint64_t ncsn_sweep_seed(uint64_t base_seed, const char *id) {
-    uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a over the id */
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
-        h ^= *p;
-        h *= UINT64_C(0x100000001b3);
-    }
-    return splitmix64(h ^ splitmix64(base_seed));
+uint64_t ncsn_sweep_seed(uint64_t base_seed, int repeat) {
+    if (repeat == 0) return base_seed;
+    return splitmix64(splitmix64(base_seed) ^ splitmix64((uint64_t)repeat));
 }
 
 static int apply_value(ncsn_config *c, int i, const value *v, ncsn_error *err) {
@@ -672,7 +668,7 @@ static int count(const plan *pl, int *n_configs, ncsn_error *err) {
 }
 
 /* swept_keys: the keys whose values differ between configurations; seed when the base
- * seeds differ (every run's cfg.seed is derived, so it differs anyway). */
+ * seeds differ (repeats have seeds of their own, but those are no swept key). */
 static void find_swept(ncsn_sweep *s, const uint64_t *base_seeds, int n_configs) {
     const int n_keys = ncsn_config_n_keys(), seed = ncsn_config_key_index("seed");
     s->swept_keys = ncsn_xcalloc((size_t)n_keys, sizeof *s->swept_keys);
@@ -744,7 +740,7 @@ static int expand(ncsn_sweep *s, const plan *pl, const ncsn_config *base, int n_
             run->repeat = r;
             run->index = (uint32_t)s->n_runs;
             ncsn_config_copy(&run->cfg, &c);
-            run->cfg.seed = ncsn_sweep_seed(c.seed, run->id);
+            run->cfg.seed = ncsn_sweep_seed(c.seed, r);
             run->cost = cost(&run->cfg, &run->train_cost);
             s->n_runs++;
         }

@@ -138,21 +138,21 @@ static void ema_update(ncsn_model *ema, const ncsn_model *model, float r) {
     ncsn_model_each_owned(model, ema_range, &j);
 }
 
-void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_index,
+void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_id,
                        const double *sigmas, int L, const float *x, int n, ncsn_model *model,
                        ncsn_model *ema) {
     memset(t, 0, sizeof *t);
     const int D = model->D, B = cfg->train.batch;
     t->cfg = cfg;
-    t->config_index = config_index;
+    t->config_id = config_id;
     t->x = x;
     t->n = n;
     t->L = L;
     t->model = model;
     t->ema = ema;
-    t->k_shuffle = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_SHUFFLE);
-    t->k_level = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_TRAIN_LEVEL);
-    t->k_noise = ncsn_rng_key(cfg->seed, config_index, NCSN_RNG_TRAIN_NOISE);
+    t->k_shuffle = ncsn_rng_key(cfg->seed, config_id, NCSN_RNG_SHUFFLE);
+    t->k_level = ncsn_rng_key(cfg->seed, config_id, NCSN_RNG_TRAIN_LEVEL);
+    t->k_noise = ncsn_rng_key(cfg->seed, config_id, NCSN_RNG_TRAIN_NOISE);
     t->sig = ncsn_xmalloc(sizeof(float) * (size_t)L);
     for (int i = 0; i < L; i++) t->sig[i] = (float)sigmas[i];
     t->perm = ncsn_xmalloc(sizeof(int) * (size_t)n);
@@ -246,11 +246,11 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
     return status;
 }
 
-int ncsn_train(const ncsn_config *cfg, uint32_t config_index, const double *sigmas, int L,
+int ncsn_train(const ncsn_config *cfg, uint32_t config_id, const double *sigmas, int L,
                const float *x, int n, ncsn_model *model, ncsn_model *ema, ncsn_train_log *log,
                ncsn_progress_fn progress, void *user) {
     ncsn_trainer t;
-    ncsn_trainer_init(&t, cfg, config_index, sigmas, L, x, n, model, ema);
+    ncsn_trainer_init(&t, cfg, config_id, sigmas, L, x, n, model, ema);
     const int status = ncsn_trainer_run(&t, cfg->train.steps, progress, user);
     *log = t.log; /* the caller frees it */
     ncsn_trainer_free(&t);

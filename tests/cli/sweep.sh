@@ -48,6 +48,51 @@ assert not np.array_equal(a["run/c0000-r0/samples"][:], a["run/c0000-r1/samples"
 print("P=1 and P=2 bit-identical over", len(ids), "runs")
 PY
 
+# A run is its configuration: `ncsn run` on a run file's own config_yaml writes that run
+# file again bit for bit, times aside (a repeat's seed, an auto eps and a run that differs
+# from another only in sample.* keys included), and runs that differ only in sample.* keys
+# train the same model.
+cat > "$tmp/own.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: 120, batch: 64, lr: [0.001, 0.003], log_every: 40}
+noise: {L: 8}
+sample: {n: 200, T: [10, 15], eps: [0.001, auto]}
+sweep: {repeats: 2}
+YAML
+"$NCSN" sweep "$tmp/own.yaml" -q -o "$tmp/own" > /dev/null
+for id in c0000-r0 c0003-r1 c0005-r1; do
+  "$PY" -c 'import sys, h5py; open(sys.argv[2], "w").write(h5py.File(sys.argv[1], "r").attrs["config_yaml"])' \
+    "$tmp/own/runs/$id.h5" "$tmp/own-$id.yaml"
+  "$NCSN" run "$tmp/own-$id.yaml" -q -o "$tmp/own-$id.h5"
+done
+"$PY" - "$tmp" <<'PY'
+import sys, h5py, h5same, numpy as np
+d = sys.argv[1]
+for i in ("c0000-r0", "c0003-r1", "c0005-r1"):
+    a, b = h5py.File(f"{d}/own/runs/{i}.h5", "r"), h5py.File(f"{d}/own-{i}.h5", "r")
+    h5same.same_run(a, b, i)
+    for k in a.attrs:
+        if k != "created":
+            assert a.attrs[k] == b.attrs[k] or k == "config_yaml", (i, k)
+    # where the sweep's configuration said auto, the replay's gives the number: its
+    # provenance says so, and that and the files and lines values came from (origins)
+    # are the only differences
+    assert a.attrs["config_yaml"].replace("  # auto", "") == b.attrs["config_yaml"], i
+    for k in a["config"].attrs:
+        same = np.array_equal(a["config"].attrs[k], b["config"].attrs[k]) or k == "origins"
+        assert same or (k.endswith("_source") and b["config"].attrs[k] == "explicit"), (i, k)
+t = h5py.File(f"{d}/own/sweep.h5", "r")["runs"][:]
+seed = {r["id"].decode(): int(r["seed"]) for r in t}
+assert seed["c0000-r0"] == seed["c0003-r0"] == 0 and seed["c0000-r1"] == seed["c0007-r1"] != 0
+f = lambda i, k: h5py.File(f"{d}/own/runs/{i}.h5", "r")[k][()]
+for i, j in (("c0000-r0", "c0003-r0"), ("c0004-r1", "c0007-r1")):  # same training key
+    assert np.array_equal(f(i, "model/backbone.2/weight"), f(j, "model/backbone.2/weight")), (i, j)
+    assert np.array_equal(f(i, "train/loss"), f(j, "train/loss")), (i, j)
+for i, j in (("c0000-r0", "c0000-r1"), ("c0000-r0", "c0004-r0")):  # another seed, another lr
+    assert not np.array_equal(f(i, "model/backbone.2/weight"), f(j, "model/backbone.2/weight"))
+print("run files rewritten bit for bit from their own config_yaml; sample.* variants share the model")
+PY
+
 # kill -9 after some runs, then continue
 "$NCSN" sweep "$tmp/small.yaml" -q -o "$tmp/k" > /dev/null 2>&1 &
 pid=$!
