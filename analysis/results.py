@@ -468,7 +468,7 @@ def _load_run_dir(d):
     for i in ids:
         if i in files:  # finished, or failed with a run file: the file says how
             status.append(runs[i].status)
-            errors.append("")
+            errors.append(failed.get(i, ""))
         elif state[i] == "failed":
             status.append("failed")
             errors.append(failed[i])

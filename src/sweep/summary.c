@@ -635,6 +635,11 @@ static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, cons
             snprintf(label, sizeof label, "runs/%s", h5);
             if (read_run_file(path, label, t, row, &why) == 0) {
                 linked[r] = 1;
+                if (state == NCSN_RUN_FAILED) { /* diverged, non-finite: why, as for any failure */
+                    snprintf(path, path_size, "%s/runs/%s", dir, failed);
+                    snprintf(label, sizeof label, "runs/%s", failed);
+                    set_string(&row[t->c_error], read_failed_reason(path, label));
+                }
             } else {
                 set_string(&row[C_STATUS], ncsn_xstrdup("corrupt"));
                 truncate_utf8(why, ERROR_TEXT_MAX);

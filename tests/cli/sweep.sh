@@ -163,6 +163,36 @@ for line in open(os.path.join(d, "journal.log")):
 rid = os.path.basename(failed)[:-len(".failed")]
 want = open(failed).read().rstrip("\n")
 assert reasons.get(rid) == want, (reasons, want)
+PY
+# ... and sweep.h5's error column holds it (the run has a run file, status diverged), as
+# analysis.load's table (and r.df) does, with sweep.h5 and without it
+"$PY" - "$tmp/div" "$SRC" <<'PY' || fail "the failed run's reason is not in sweep.h5 or analysis.load"
+import glob, os, shutil, sys
+import h5py
+d = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+import analysis
+(failed,) = glob.glob(os.path.join(d, "runs", "*.failed"))
+rid = os.path.basename(failed)[:-len(".failed")]
+want = open(failed).read().rstrip("\n")
+t = h5py.File(os.path.join(d, "sweep.h5"), "r")["runs"][:]
+err = {r["id"].decode(): r["error"].decode() for r in t}
+st = {r["id"].decode(): r["status"].decode() for r in t}
+assert st[rid] == "diverged" and err[rid] == want, (st, err)
+assert all(e == "" for i, e in err.items() if i != rid), err
+nosum = d + "-nosum"
+shutil.copytree(d, nosum)
+os.remove(os.path.join(nosum, "sweep.h5"))
+for path in (d, nosum):
+    r = analysis.load(path)
+    ids = [str(i) for i in r.table["id"]]
+    got = dict(zip(ids, (str(e) for e in r.table["error"])))
+    assert got[rid] == want and all(got[i] == "" for i in ids if i != rid), (path, got)
+    try:
+        df = r.df
+    except ImportError:
+        continue
+    assert df.set_index("id").loc[rid, "error"] == want, path
 assert 'records status "diverged"' in want, want
 PY
 "$PY" - "$tmp/div/sweep.h5" <<'PY'
