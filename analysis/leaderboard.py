@@ -51,7 +51,7 @@ METRIC_NOTES = {
                 "above 1 off the data)",
 }
 MAX_GROUPS = 50   # groups listed in leaderboard.md (leaderboard_groups.csv has all)
-BROKEN = ("failed", "diverged", "nonfinite_samples", "corrupt")
+BROKEN = ("failed", "diverged", "bad_samples", "corrupt")
 # Keys that may be "auto", and the run file's /config attribute naming where the value came
 # from ("explicit" or a technique): shown as "auto (0.000371)".
 AUTO_SOURCES = {"sample.eps": "eps_source", "noise.sigma_1": "sigma_1_source",

@@ -30,12 +30,13 @@ from . import model as _model
 ID_FIELDS = ("id", "group", "repeat", "status", "seed")
 METRICS = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss", "train_seconds",
            "sample_seconds", "noise_floor_mmd2", "noise_floor_swd", "fd", "noise_floor_fd",
-           "nn_ratio", "classifier_accuracy")
+           "nn_ratio", "classifier_accuracy", "n_bad")
 # The metrics a leaderboard can rank by (lower is better): not nn_ratio, which is best near 1
 # (far below 1: samples that copy training points), nor classifier_accuracy (data with
-# labels: the k-NN classifier's held-out accuracy, the same for every run of the data).
-RANKING = tuple(m for m in METRICS if m not in ("nn_ratio", "classifier_accuracy"))
-FINISHED = ("complete", "diverged", "nonfinite_samples")  # a run file exists
+# labels: the k-NN classifier's held-out accuracy, the same for every run of the data), nor
+# n_bad (the count of bad samples the other metrics leave out: a health flag).
+RANKING = tuple(m for m in METRICS if m not in ("nn_ratio", "classifier_accuracy", "n_bad"))
+FINISHED = ("complete", "diverged", "bad_samples")  # a run file exists
 # A run's state in a sweep directory, from which of runs/<id>.h5, runs/<id>.failed and
 # claims/<id> exist: the precedence of include/ncsn/summary.h (ncsn_run_state_of), which the
 # runner and sweep.h5 follow. A failed run may have a run file too (diverged, non-finite

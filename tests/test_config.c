@@ -28,7 +28,7 @@ static const char *const expected_keys[] = {
     "train.log_every", "train.checkpoint_every",
     "noise.sigma_1", "noise.sigma_L", "noise.L",
     "sample.n", "sample.T", "sample.eps", "sample.low", "sample.high", "sample.method",
-    "sample.score", "sample.denoise", "sample.checkpoint_every",
+    "sample.score", "sample.denoise", "sample.checkpoint_every", "sample.max_bad_fraction",
 };
 #define N_EXPECTED ((int)(sizeof expected_keys / sizeof expected_keys[0]))
 

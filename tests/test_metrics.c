@@ -627,7 +627,7 @@ static void test_compute_sets_fd_nn(void) {
     float *train = gmm_set(&g, 300, 4, NCSN_RNG_TRAIN_DATA);
     ncsn_metrics r;
     memset(&r, 0, sizeof r);
-    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, train, 300, 4, &r);
+    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, train, 300, -8, 8, 4, &r);
     CU_ASSERT(r.fd == ncsn_fd(s, n, ref, n, 2));
     CU_ASSERT(r.noise_floor_fd == ncsn_fd(flo, n, ref, n, 2));
     CU_ASSERT(r.nn_ratio == ncsn_nn_ratio(s, n, train, 300, ref, n, 2));
@@ -636,16 +636,51 @@ static void test_compute_sets_fd_nn(void) {
     ncsn_metrics_free(&r);
     for (int i = 0; i < 2 * n; i++) s[i] = s[i] * 0.5f + 1; /* shrunk and shifted */
     memset(&r, 0, sizeof r);
-    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, NULL, 0, 4, &r);
+    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, NULL, 0, -8, 8, 4, &r);
     CU_ASSERT(r.fd > 10 * r.noise_floor_fd && isnan(r.nn_ratio)); /* no training points */
     const double floor_fd = r.noise_floor_fd;
     ncsn_metrics_free(&r);
-    s[3] = INFINITY;
+    /* A bad sample (here not finite) is counted and left out: the numbers are those of
+     * the other n - 1 samples. */
+    s[1] = INFINITY; /* row 0 */
     memset(&r, 0, sizeof r);
-    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, train, 300, 4, &r);
-    CU_ASSERT(isnan(r.fd) && isnan(r.nn_ratio) && r.noise_floor_fd == floor_fd);
+    ncsn_metrics_compute_sets(&g, NULL, sig, L, s, n, 2, ref, n, flo, n, train, 300, -8, 8, 4, &r);
+    CU_ASSERT(r.n_bad == 1 && r.n_nonfinite == 1 && r.noise_floor_fd == floor_fd);
+    CU_ASSERT(r.fd == ncsn_fd(s + 2, n - 1, ref, n, 2));
+    CU_ASSERT(r.nn_ratio == ncsn_nn_ratio(s + 2, n - 1, train, 300, ref, n, 2));
     ncsn_metrics_free(&r);
     NCSN_FREE_ALL(sig, s, ref, flo, train);
+    ncsn_gmm_free(&g);
+}
+
+/* The bad-sample radius: mean of the reference set, the box corner farthest from it,
+ * plus 3 sigma_1; a sample just inside is good, just outside is bad. */
+static void test_bad_radius(void) {
+    const float ref[4] = {1, 1, 3, 3}; /* mean (2, 2) */
+    double mean[2];
+    const double r = ncsn_bad_radius(ref, 2, 2, -8, 8, 5, mean);
+    CU_ASSERT(mean[0] == 2 && mean[1] == 2);
+    CU_ASSERT_DOUBLE_EQUAL(r, sqrt(200.0) + 15, 1e-12); /* corner (-8, -8): 10 per axis */
+    CU_ASSERT(isnan(ncsn_bad_radius(ref, 0, 2, -8, 8, 5, mean)));
+
+    ncsn_gmm g;
+    ncsn_fix_notebook_gmm(&g);
+    const int n = 200;
+    double sig[1] = {5};
+    float *s = gmm_set(&g, n, 3, NCSN_RNG_SAMPLE_NOISE);
+    float *rf = gmm_set(&g, n, 4, NCSN_RNG_REFERENCE);
+    double m[2];
+    const double R = ncsn_bad_radius(rf, n, 2, -8, 8, sig[0], m);
+    s[0] = (float)(m[0] + 0.999 * R); /* inside, on the first axis */
+    s[1] = (float)m[1];
+    s[2] = (float)(m[0] + 1.001 * R); /* outside */
+    s[3] = (float)m[1];
+    ncsn_metrics out;
+    memset(&out, 0, sizeof out);
+    ncsn_metrics_compute_sets(&g, NULL, sig, 1, s, n, 2, rf, n, rf, n, NULL, 0, -8, 8, 1, &out);
+    CU_ASSERT(out.n_bad == 1 && out.n_nonfinite == 0 && out.bad_radius == R);
+    ncsn_metrics_free(&out);
+    NCSN_FREE_ALL(s, rf);
     ncsn_gmm_free(&g);
 }
 
@@ -662,7 +697,7 @@ static void test_compute_consistent(void) {
     ncsn_metrics r;
     memset(&r, 0, sizeof r);
     r.final_loss = 7;
-    ncsn_metrics_compute(&g, NULL, sig, L, s, n, seed, &r);
+    ncsn_metrics_compute(&g, NULL, sig, L, s, n, -8, 8, seed, &r);
 
     /* The same numbers from the public pieces. */
     float *ref = gmm_set(&g, n, seed, NCSN_RNG_REFERENCE);
@@ -695,17 +730,31 @@ static void test_compute_consistent(void) {
     CU_ASSERT(r.mode_weights == NULL && r.score_error == NULL);
     ncsn_metrics_free(&r); /* twice is fine */
 
-    /* Non-finite samples: NaN sample metrics, never a number; the floor is unaffected. */
+    /* Bad samples (two not finite, one far away) are counted and left out: every sample
+     * metric is that of the n - 3 others, and the floors are unaffected. */
     s[2 * 3 + 1] = NAN;
     s[2 * 10] = INFINITY;
+    s[2 * 20] = 1e6f;
     memset(&r, 0, sizeof r);
-    ncsn_metrics_compute(&g, NULL, sig, L, s, n, seed, &r);
-    CU_ASSERT(r.n_nonfinite == 2);
-    CU_ASSERT(isnan(r.mmd2) && isnan(r.swd) && isnan(r.nll_true));
-    CU_ASSERT(isnan(r.mode_weight_error));
-    CU_ASSERT(isnan(r.mode_weights[0]) && isnan(r.mode_weights[1]));
+    ncsn_metrics_compute(&g, NULL, sig, L, s, n, -8, 8, seed, &r);
+    CU_ASSERT(r.n_bad == 3 && r.n_nonfinite == 2);
+    float *good = malloc(sizeof(float) * 2 * n);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (i != 3 && i != 10 && i != 20) {
+            good[2 * k] = s[2 * i];
+            good[2 * k + 1] = s[2 * i + 1];
+            k++;
+        }
+    CU_ASSERT_FATAL(k == n - 3);
+    CU_ASSERT(r.mmd2 == ncsn_mmd2_unbiased(good, k, ref, n, 2, h));
+    CU_ASSERT(r.swd == ncsn_swd(good, k, ref, n, 2, NCSN_SWD_DIRECTIONS, dirs));
+    CU_ASSERT(r.nll_true == ncsn_nll_true(&g, good, k));
+    CU_ASSERT(r.fd == ncsn_fd(good, k, ref, n, 2));
+    ncsn_mode_weights(&g, good, k, w);
+    CU_ASSERT(r.mode_weights[0] == w[0] && r.mode_weights[1] == w[1]);
     CU_ASSERT(r.noise_floor_mmd2 == floor_mmd && r.noise_floor_swd == floor_swd);
-    CU_ASSERT(isnan(r.fd) && isfinite(r.noise_floor_fd));
+    free(good);
     ncsn_metrics_free(&r);
 
     free(ref);
@@ -731,7 +780,7 @@ static void everything(const ncsn_gmm *g, const ncsn_model *m, double *out /* (N
     out[3] = ncsn_nll_true(g, x, n);
     ncsn_metrics r;
     memset(&r, 0, sizeof r);
-    ncsn_metrics_compute(g, m, sig, L, x, n, 17, &r);
+    ncsn_metrics_compute(g, m, sig, L, x, n, -8, 8, 17, &r);
     double f[] = {r.mmd2, r.swd, r.mode_weight_error, r.nll_true, r.noise_floor_mmd2,
                   r.noise_floor_swd, r.mode_weights[0], r.mode_weights[1]};
     memcpy(out + 4, f, sizeof f);
@@ -806,7 +855,7 @@ static void test_timing_notebook_size(void) {
     double t4 = ncsn_now();
     ncsn_metrics r;
     memset(&r, 0, sizeof r);
-    ncsn_metrics_compute(&g, &m, sig, L, s, n, 1, &r);
+    ncsn_metrics_compute(&g, &m, sig, L, s, n, -8, 8, 1, &r);
     double t5 = ncsn_now();
     printf("\n  n=%d D=2 L=%d threads=%d: median %.3fs, mmd2 %.3fs, swd %.3fs, "
            "score_error %.3fs; ncsn_metrics_compute %.3fs\n"
@@ -836,6 +885,7 @@ static const ncsn_test_case tests[] = {
     {"swd is symmetric", test_swd_symmetric},
     {"swd in 2-D: shift and directions", test_swd_2d_shift_and_directions},
     {"swd of non-finite input is NaN", test_swd_nonfinite},
+    {"bad-sample radius, and a sample either side of it", test_bad_radius},
     {"mode weights", test_mode_weights_hand_made},
     {"nll_true closed form", test_nll_true_closed_form},
     {"score error of a zero model is 1", test_score_error_zero_model},
@@ -849,7 +899,7 @@ static const ncsn_test_case tests[] = {
     {"nearest distances match brute force", test_nearest_distances_brute_force},
     {"nn_ratio: copies 0, fresh 1, off the data >> 1", test_nn_ratio},
     {"compute_sets: fd, floor, nn_ratio", test_compute_sets_fd_nn},
-    {"metrics_compute consistent, NaN rule", test_compute_consistent},
+    {"metrics_compute consistent, bad samples left out", test_compute_consistent},
     {"bit-identical for 1, 2, 3 threads", NCSN_OPENMP_ONLY(test_thread_count_independence)},
     {"timing at n=5000, D=2 (printed)", test_timing_notebook_size},
     {NULL},

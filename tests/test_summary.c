@@ -264,7 +264,7 @@ static void test_table(void) {
                             "model.scale_by_sigma", "mmd2", "swd", "mode_weight_error",
                             "nll_true", "final_loss", "train_seconds", "sample_seconds",
                             "noise_floor_mmd2", "noise_floor_swd", "fd", "noise_floor_fd",
-                            "nn_ratio", "classifier_accuracy", "error"};
+                            "nn_ratio", "classifier_accuracy", "n_bad", "error"};
     const int nf = (int)(sizeof fields / sizeof fields[0]);
     CU_ASSERT(H5Tget_nmembers(type) == nf);
     for (int i = 0; i < nf && i < H5Tget_nmembers(type); i++) {

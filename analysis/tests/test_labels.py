@@ -25,7 +25,7 @@ def test_labelled_sweep(ncsn_bin, tmp_path):
     y = tmp_path / "s.yaml"
     y.write_text("dataset: {name: hdf5, path: %s, key: /x, labels: /y, n: 100000}\n"
                  "model: {hidden: 32}\ntrain: {steps: [30, 300], batch: 32}\n"
-                 "noise: {L: 6}\nsample: {n: 200, T: 5}\nsweep: {repeats: 2}\n"
+                 "noise: {L: 6}\nsample: {n: 200, T: 5, max_bad_fraction: 1}\nsweep: {repeats: 2}\n"
                  % (tmp_path / "lab.h5"))
     d = str(tmp_path / "out")
     r = subprocess.run([ncsn_bin, "sweep", str(y), "-q", "-o", d], capture_output=True,

@@ -178,7 +178,7 @@ def test_real_sweep(ncsn_bin, tmp_path):
         pytest.skip("this ncsn has no sweep command")
     y = tmp_path / "s.yaml"
     y.write_text("dataset: {n: 200}\ntrain: {steps: 100, batch: 64, lr: [0.001, 0.01]}\n"
-                 "noise: {L: 6}\nsample: {n: 200, T: 5}\nsweep: {repeats: 2}\n")
+                 "noise: {L: 6}\nsample: {n: 200, T: 5, max_bad_fraction: 1}\nsweep: {repeats: 2}\n")
     d = str(tmp_path / "out")
     r = subprocess.run([ncsn_bin, "sweep", str(y), "-q", "-o", d], capture_output=True,
                        text=True)

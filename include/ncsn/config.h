@@ -93,6 +93,8 @@ typedef struct {
         int score;          /* enum ncsn_score_source: "model" | "exact" */
         int denoise;        /* bool: final x += sigma_L^2 s(x, sigma_L) */
         int checkpoint_every; /* levels between checkpoints; 0: only when stopped */
+        double max_bad_fraction; /* more bad samples than this share of n: status
+                                    "bad_samples" (docs/computation.md, bad samples) */
     } sample;
     /* Where each key's value came from, indexed like ncsn_config_visit: "" (or NULL) for
      * the default, "FILE:LINE" for a file, "--set" for an override. The texts are interned

@@ -4,7 +4,8 @@
  *   /train/step, /train/loss (n_loss) int64, float32: the loss history
  *   /noise/sigmas            (L) float64: the noise levels used
  *   /model/<layer>/weight, /model/<layer>/bias   PyTorch names and shapes, float32
- *   /metrics/<name>          scalars (float64); mode_weights (K), score_error (L);
+ *   /metrics/<name>          scalars (float64); n_bad and n_nonfinite (int64, metrics.h's
+ *                            bad samples); mode_weights (K), score_error (L);
  *                            classifier_accuracy and train_shares (K), the truth of
  *                            mode_weights, only for data with labels
  *   /config                  group whose attributes are every resolved configuration value,

@@ -15,7 +15,14 @@
  * other than gmm and manifold with base gmm) K = 0, mode_weights is NULL, and
  * mode_weight_error, nll_true and every score_error are NaN.
  * All reductions run in double over fixed blocks in a fixed order, so the numbers do not
- * depend on the thread count. Non-finite samples make every sample metric NaN. */
+ * depend on the thread count.
+ *
+ * Bad samples (docs/computation.md, bad samples): a sample with a non-finite coordinate,
+ * or farther from the reference set's mean than
+ *   R = |the corner of the start box [low, high]^D farthest from that mean| + 3 sigma_1,
+ * is bad. The _compute functions count the bad samples (n_bad) and measure the others
+ * only, so a few escaped chains never turn a metric into NaN or 1e21; the building blocks
+ * (ncsn_mmd2_unbiased, ...) still give NaN for non-finite input. */
 #ifndef NCSN_METRICS_H
 #define NCSN_METRICS_H
 
@@ -44,7 +51,9 @@ typedef struct {
     double *mode_weights; /* (K); NULL when K = 0 */
     int L;
     double *score_error;  /* (L); NaN when no model was trained */
-    int64_t n_nonfinite;  /* samples with a NaN or infinite coordinate */
+    int64_t n_bad;        /* bad samples, left out of every sample metric */
+    int64_t n_nonfinite;  /* of those, the ones with a NaN or infinite coordinate */
+    double bad_radius;    /* R above; NaN when the reference set cannot give a mean */
 } ncsn_metrics;
 
 void ncsn_metrics_free(ncsn_metrics *m); /* safe on zeroed */
@@ -97,27 +106,33 @@ void ncsn_nearest_distances(const float *q, int n, const float *ref, int m, int 
 double ncsn_nn_ratio(const float *samples, int n, const float *train, int n_train,
                      const float *held, int n_held, int D);
 
+/* R of the rule above for the reference set ref (n_ref >= 1, D), the start box and sigma_1;
+ * mean (D) receives the reference set's mean. NaN for an empty or non-finite ref. */
+double ncsn_bad_radius(const float *ref, int n_ref, int D, double low, double high,
+                       double sigma1, double *mean);
+
 /* Fills every field but final_loss, train_seconds and sample_seconds.
+ * low, high: the chains' start box (sample.low, sample.high), for the bad-sample rule.
  * seed: the run's seed; the reference set (NCSN_RNG_REFERENCE) and the noise-floor set
  * (NCSN_RNG_FLOOR) have n samples each. model may be NULL (score_error is then NaN).
  * There are no training points here: nn_ratio is NaN. */
 void ncsn_metrics_compute(const ncsn_gmm *g, const ncsn_model *model, const double *sigmas,
-                          int L, const float *samples, int n, uint64_t seed,
-                          ncsn_metrics *out);
+                          int L, const float *samples, int n, double low, double high,
+                          uint64_t seed, ncsn_metrics *out);
 /* ref (n_ref, D) and floor_set (n_floor, D) may differ in size from the samples (n, D);
  * exact may be NULL. train (n_train, D): the points the model was trained on, for
  * nn_ratio against ref (NULL: nn_ratio NaN). */
 void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
                                const double *sigmas, int L, const float *samples, int n, int D,
                                const float *ref, int n_ref, const float *floor_set, int n_floor,
-                               const float *train, int n_train, uint64_t seed,
-                               ncsn_metrics *out);
+                               const float *train, int n_train, double low, double high,
+                               uint64_t seed, ncsn_metrics *out);
 /* The sets of ncsn_dataset_reference_sets(ds, seed, n, ...); train (n_train, D) as above
  * (the run's ncsn_dataset_training_points). For data with labels, the class metrics too
  * (ncsn_metrics_classes, classify.h). */
 void ncsn_metrics_compute_dataset(const ncsn_dataset *ds, const ncsn_model *model,
                                   const double *sigmas, int L, const float *samples, int n,
-                                  const float *train, int n_train, uint64_t seed,
-                                  ncsn_metrics *out);
+                                  const float *train, int n_train, double low,
+                                  double high, uint64_t seed, ncsn_metrics *out);
 
 #endif

@@ -35,7 +35,8 @@ typedef enum {
     NCSN_OUTCOME_COMPLETE = 0,  /* run file written, status "complete" */
     NCSN_OUTCOME_DIVERGED,      /* run file written, status "diverged": training's loss
                                    became non-finite, sampling was skipped */
-    NCSN_OUTCOME_NONFINITE,     /* run file written, status "nonfinite_samples" */
+    NCSN_OUTCOME_BAD_SAMPLES,   /* run file written, status "bad_samples": more bad samples
+                                   than sample.max_bad_fraction allows */
     NCSN_OUTCOME_CONFIG_ERROR,  /* a configuration or data error: nothing computed */
     NCSN_OUTCOME_FAILED,        /* no run file: an input could not be read, or the output
                                    not written */
@@ -46,7 +47,7 @@ typedef enum {
 /* NCSN_EXIT_OK (complete), NCSN_EXIT_USAGE (configuration error), NCSN_EXIT_INTERRUPTED,
  * or NCSN_EXIT_RUNTIME (the rest). */
 int ncsn_outcome_exit(ncsn_outcome o);
-/* The status a run file records ("complete", "diverged", "nonfinite_samples"); "failed"
+/* The status a run file records ("complete", "diverged", "bad_samples"); "failed"
  * when there is no run file, "interrupted" for a stop. */
 const char *ncsn_outcome_status(ncsn_outcome o);
 

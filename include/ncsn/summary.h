@@ -9,13 +9,13 @@
  * A run's state, from which of its files exist (ncsn_run_state_of: the one definition,
  * which the runner, this summary and analysis/results.py all follow), in this precedence:
  *   failed    runs/<id>.failed: every failure leaves it; a run whose training diverged or
- *             whose samples are not finite also has a run file, whose status says how
+ *             with too many bad samples also has a run file, whose status says how
  *   finished  runs/<id>.h5 and no runs/<id>.failed (a run file that cannot be read is set
  *             aside by the next `ncsn sweep`, and the run is queued again)
  *   running   claims/<id> alone: a rank took it (or died holding it)
  *   queued    none of them
  * A run's status in sweep.h5: wherever a run file exists, its `status` attribute
- * (complete, diverged, nonfinite_samples; "corrupt" when it cannot be read), else
+ * (complete, diverged, bad_samples; "corrupt" when it cannot be read), else
  * "failed", "running" or "queued" as above.
  *
  * DIR/sweep.h5 (format_version 1), rewritten atomically (temporary name + rename):
@@ -78,7 +78,7 @@ char *ncsn_sweep_set_aside_corrupt(const char *dir, const ncsn_sweep *s, int r, 
  *   (truncated file: ...)"), the row keeps the configuration's values, and no /run/<id>
  *   link is made. The summary itself never fails because of one run.
  * - Counts: n_failed counts every finished run that is not "complete" (failed, diverged,
- *   nonfinite_samples, corrupt), so n_complete + n_failed + n_running + n_queued = n_runs.
+ *   bad_samples, corrupt), so n_complete + n_failed + n_running + n_queued = n_runs.
  *   A claim left by a rank that died reads "running" until the run is redone.
  * - Strings in /runs (id, group, status, string and array keys, error) are fixed-length
  *   UTF-8, NUL-padded, each column as wide as its longest value. h5py (3.x) returns string

@@ -126,6 +126,7 @@ static const key_def keys[] = {
     ENUM("sample.score", sample.score, score_sources),
     BOOL("sample.denoise", sample.denoise),
     INT("sample.checkpoint_every", sample.checkpoint_every, 0, INF),
+    REAL("sample.max_bad_fraction", sample.max_bad_fraction, 0, 1, 0),
 };
 #undef U64
 #undef INT
@@ -272,6 +273,7 @@ void ncsn_config_default(ncsn_config *c) {
     c->sample.method = NCSN_SAMPLE_ANNEALED;
     c->sample.score = NCSN_SCORE_MODEL;
     c->sample.denoise = 0;
+    c->sample.max_bad_fraction = 0.01;
 }
 
 void ncsn_config_free(ncsn_config *c) {

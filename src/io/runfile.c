@@ -159,6 +159,7 @@ static int write_metrics(const ncsn_h5_ctx *c, hid_t g, const void *data) {
             {"fd", m->fd},
             {"noise_floor_fd", m->noise_floor_fd},
             {"nn_ratio", m->nn_ratio},
+            {"bad_radius", m->bad_radius},
         };
         for (size_t i = 0; i < sizeof scalars / sizeof scalars[0] && rc == 0; i++)
             rc = write_scalar_f64(c, g, scalars[i].name, scalars[i].value);
@@ -166,7 +167,9 @@ static int write_metrics(const ncsn_h5_ctx *c, hid_t g, const void *data) {
             rc = write_scalar_f64(c, g, "classifier_accuracy", m->classifier_accuracy) ||
                  write_vector_f64(c, g, "train_shares", m->train_shares, m->K);
         if (rc == 0)
-            rc = ncsn_h5_write_dataset(c, g, "n_nonfinite", H5T_STD_I64LE, H5T_NATIVE_INT64,
+            rc = ncsn_h5_write_dataset(c, g, "n_bad", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL,
+                                       &m->n_bad) ||
+                 ncsn_h5_write_dataset(c, g, "n_nonfinite", H5T_STD_I64LE, H5T_NATIVE_INT64,
                                        0, NULL, &m->n_nonfinite);
         if (rc == 0) rc = write_vector_f64(c, g, "mode_weights", m->mode_weights, m->K);
         if (rc == 0) rc = write_vector_f64(c, g, "score_error", m->score_error, m->L);

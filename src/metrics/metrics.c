@@ -23,8 +23,9 @@
  * is bit-for-bit the same for any number of threads. Counts (the median's buckets) are
  * integers, exact in any order.
  *
- * Non-finite input: a NaN or infinite coordinate makes a sample metric NaN rather than a
- * misleading number (metrics.h). */
+ * Bad samples (metrics.h): the _compute functions measure the good samples only and count
+ * the rest; the building blocks give NaN for a non-finite coordinate rather than a
+ * misleading number. */
 #include "ncsn/metrics.h"
 
 #include <math.h>
@@ -507,14 +508,71 @@ void ncsn_metrics_free(ncsn_metrics *m) {
 
 /* The run's samples (n) against a reference set (n_ref) and the noise floor, a second set
  * (n_floor) against the same reference. exact, when not NULL, is the data's mixture. */
-void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
-                               const double *sigmas, int L, const float *samples, int n, int D,
-                               const float *ref, int n_ref, const float *floor_set, int n_floor,
-                               const float *train, int n_train, uint64_t seed,
-                               ncsn_metrics *out) {
-    const ncsn_key dirs = ncsn_rng_key(seed, 0, NCSN_RNG_SWD_DIRS);
+/* ---------------------------------------------------------------------------------------
+ * Bad samples (metrics.h, docs/computation.md, bad samples). */
+
+double ncsn_bad_radius(const float *ref, int n_ref, int D, double low, double high,
+                       double sigma1, double *mean) {
+    for (int d = 0; d < D; d++) mean[d] = 0;
+    if (n_ref < 1) return NAN;
+    for (int i = 0; i < n_ref; i++) /* serial, in row order: the same bits everywhere */
+        for (int d = 0; d < D; d++) mean[d] += ref[(size_t)i * D + d];
+    double corner2 = 0; /* |farthest corner - mean|^2: per coordinate, the farther face */
+    for (int d = 0; d < D; d++) {
+        mean[d] /= n_ref;
+        const double far = fmax(fabs(mean[d] - low), fabs(high - mean[d]));
+        corner2 += far * far;
+    }
+    const double r = sqrt(corner2) + 3 * sigma1;
+    return isfinite(r) ? r : NAN;
+}
+
+/* The samples that are not bad, in their order: a copy in *good (caller frees; NULL when
+ * every sample is good, and then *good_x is samples itself). Sets n_bad, n_nonfinite and
+ * bad_radius in out; returns the number of good samples. */
+static int split_bad(const float *samples, int n, int D, const float *ref, int n_ref,
+                     double low, double high, double sigma1, ncsn_metrics *out, float **good,
+                     const float **good_x) {
+    double *mean = ncsn_xmalloc(sizeof(double) * (size_t)(D > 0 ? D : 1));
+    const double radius = ncsn_bad_radius(ref, n_ref, D, low, high, sigma1, mean);
+    out->bad_radius = radius;
     out->n_nonfinite = count_nonfinite(samples, n, D);
-    const int finite = out->n_nonfinite == 0;
+    unsigned char *bad = ncsn_xcalloc((size_t)(n > 0 ? n : 1), 1);
+    int64_t n_bad = 0;
+    for (int i = 0; i < n; i++) {
+        const float *xi = samples + (size_t)i * D;
+        double r2 = 0;
+        for (int d = 0; d < D; d++) {
+            const double diff = (double)xi[d] - mean[d];
+            r2 += diff * diff;
+        }
+        /* NaN r2 (a non-finite coordinate) fails the comparison: bad. A NaN radius
+         * (no reference mean) leaves only the non-finite ones bad. */
+        bad[i] = !(r2 <= radius * radius) && !(isnan(radius) && isfinite(r2));
+        n_bad += bad[i];
+    }
+    out->n_bad = n_bad;
+    *good = NULL;
+    *good_x = samples;
+    if (n_bad > 0) {
+        *good = ncsn_xmalloc(sizeof(float) * (size_t)(n - n_bad > 0 ? n - n_bad : 1) * D);
+        size_t k = 0;
+        for (int i = 0; i < n; i++)
+            if (!bad[i]) memcpy(*good + k++ * D, samples + (size_t)i * D, sizeof(float) * D);
+        *good_x = *good;
+    }
+    free(bad);
+    free(mean);
+    return (int)(n - n_bad);
+}
+
+/* Every metric of good samples (n, D) only (split_bad's). */
+static void compute_good(const ncsn_gmm *exact, const ncsn_model *model, const double *sigmas,
+                         int L, const float *samples, int n, int D, const float *ref,
+                         int n_ref, const float *floor_set, int n_floor, const float *train,
+                         int n_train, uint64_t seed, ncsn_metrics *out) {
+    const ncsn_key dirs = ncsn_rng_key(seed, 0, NCSN_RNG_SWD_DIRS);
+    const int finite = count_nonfinite(samples, n, D) == 0; /* always, after split_bad */
 
     /* Distances to the reference set; its own kernel sum is shared by both MMDs, which
      * then equal ncsn_mmd2_unbiased(., ref, median) bit for bit. */
@@ -531,7 +589,8 @@ void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
                     ? mmd2_from_sums(kernel_sum_within(samples, n, D, inv), n, k_ref, n_ref,
                                      kernel_sum_cross(samples, n, ref, n_ref, D, inv))
                     : NAN;
-    out->swd = finite ? ncsn_swd(samples, n, ref, n_ref, D, NCSN_SWD_DIRECTIONS, dirs) : NAN;
+    out->swd = finite && n >= 1 ? ncsn_swd(samples, n, ref, n_ref, D, NCSN_SWD_DIRECTIONS, dirs)
+                                : NAN;
 
     /* Frechet distances to one decomposition of the reference (fd.c); nn_ratio against the
      * training points, the reference as the held-out side (nn.c). */
@@ -571,35 +630,52 @@ void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
                      ncsn_rng_key(seed, 0, NCSN_RNG_SCORE_ERROR), out->score_error);
 }
 
+void ncsn_metrics_compute_sets(const ncsn_gmm *exact, const ncsn_model *model,
+                               const double *sigmas, int L, const float *samples, int n, int D,
+                               const float *ref, int n_ref, const float *floor_set, int n_floor,
+                               const float *train, int n_train, double low, double high,
+                               uint64_t seed, ncsn_metrics *out) {
+    float *good;
+    const float *x;
+    const int n_good = split_bad(samples, n, D, ref, n_ref, low, high, L > 0 ? sigmas[0] : 0,
+                                 out, &good, &x);
+    compute_good(exact, model, sigmas, L, x, n_good, D, ref, n_ref, floor_set, n_floor, train,
+                 n_train, seed, out);
+    free(good);
+}
+
 /* The reference and floor sets use configuration 0 of the run's seed: every configuration
  * of a sweep that shares a seed is measured against the same reference set, so their
  * metrics differ only through their samples. out's arrays are allocated here (out must
  * not hold arrays already; ncsn_metrics_free releases them). */
 void ncsn_metrics_compute(const ncsn_gmm *g, const ncsn_model *model, const double *sigmas,
-                          int L, const float *samples, int n, uint64_t seed,
-                          ncsn_metrics *out) {
+                          int L, const float *samples, int n, double low, double high,
+                          uint64_t seed, ncsn_metrics *out) {
     const int D = g->D;
     float *ref = ncsn_xmalloc(sizeof(float) * (size_t)n * D);   /* (n, D) reference set */
     float *floor_ = ncsn_xmalloc(sizeof(float) * (size_t)n * D); /* (n, D) noise-floor set */
     ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, NCSN_RNG_REFERENCE), 0, n, ref);
     ncsn_gmm_sample(g, ncsn_rng_key(seed, 0, NCSN_RNG_FLOOR), 0, n, floor_);
     ncsn_metrics_compute_sets(g, model, sigmas, L, samples, n, D, ref, n, floor_, n, NULL, 0,
-                              seed, out);
+                              low, high, seed, out);
     free(ref);
     free(floor_);
 }
 
 void ncsn_metrics_compute_dataset(const ncsn_dataset *ds, const ncsn_model *model,
                                   const double *sigmas, int L, const float *samples, int n,
-                                  const float *train, int n_train, uint64_t seed,
-                                  ncsn_metrics *out) {
+                                  const float *train, int n_train, double low, double high,
+                                  uint64_t seed, ncsn_metrics *out) {
     float *ref, *floor_;
     int n_ref, n_floor;
     ncsn_dataset_reference_sets(ds, seed, n, &ref, &n_ref, &floor_, &n_floor);
-    ncsn_metrics_compute_sets(ds->exact, model, sigmas, L, samples, n, ds->D, ref, n_ref, floor_,
-                              n_floor, train, n_train, seed, out);
+    float *good;
+    const float *x;
+    const int n_good = split_bad(samples, n, ds->D, ref, n_ref, low, high,
+                                 L > 0 ? sigmas[0] : 0, out, &good, &x);
+    compute_good(ds->exact, model, sigmas, L, x, n_good, ds->D, ref, n_ref, floor_, n_floor,
+                 train, n_train, seed, out);
     /* Data with labels: the classes are the modes (classify.h). */
-    if (ds->train_labels) ncsn_metrics_classes(ds, samples, n, out);
-    free(ref);
-    free(floor_);
+    if (ds->train_labels) ncsn_metrics_classes(ds, x, n_good, out);
+    NCSN_FREE_ALL(good, ref, floor_);
 }

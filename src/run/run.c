@@ -47,7 +47,7 @@ const char *ncsn_outcome_status(ncsn_outcome o) {
     switch (o) {
     case NCSN_OUTCOME_COMPLETE: return "complete";
     case NCSN_OUTCOME_DIVERGED: return "diverged";
-    case NCSN_OUTCOME_NONFINITE: return "nonfinite_samples";
+    case NCSN_OUTCOME_BAD_SAMPLES: return "bad_samples";
     case NCSN_OUTCOME_INTERRUPTED: return "interrupted";
     default: return "failed";
     }
@@ -179,16 +179,24 @@ static void report(const sample_job *job, ncsn_outcome o, const ncsn_metrics *m,
         ncsn_seterr(err, "training diverged: the loss became non-finite at step %lld; %s "
                     "records status \"diverged\" (try a smaller train.lr)",
                     (long long)job->log.step[job->log.n - 1], out_path);
-    } else if (o == NCSN_OUTCOME_NONFINITE) {
-        ncsn_seterr(err, "%lld of %d samples are not finite (sample.eps %g is too large for "
-                    "this sampler?); %s records status \"nonfinite_samples\"",
-                    (long long)m->n_nonfinite, job->plan->cfg.sample.n,
+    } else if (o == NCSN_OUTCOME_BAD_SAMPLES) {
+        ncsn_seterr(err, "%lld of %d samples are bad (%lld not finite, the rest farther than "
+                    "%.4g from the data's mean), more than sample.max_bad_fraction %g allows "
+                    "(sample.eps %g too large for this sampler?); %s records status "
+                    "\"bad_samples\"; its metrics measure the other samples",
+                    (long long)m->n_bad, job->plan->cfg.sample.n, (long long)m->n_nonfinite,
+                    m->bad_radius, job->plan->cfg.sample.max_bad_fraction,
                     job->plan->cfg.sample.eps, out_path);
     } else if (o == NCSN_OUTCOME_COMPLETE && !opt->quiet) {
         fprintf(opt->log ? opt->log : stderr, "done out=%s mmd2=%.4g swd=%.4g "
                 "mode_weight_error=%.4g final_loss=%.4f train_seconds=%.2f "
                 "sample_seconds=%.2f\n", out_path, m->mmd2, m->swd, m->mode_weight_error,
                 m->final_loss, m->train_seconds, m->sample_seconds);
+        if (m->n_bad > 0)
+            fprintf(opt->log ? opt->log : stderr, "ncsn: note: %lld of %d samples are bad "
+                    "(%lld not finite) and are left out of the metrics (n_bad in %s)\n",
+                    (long long)m->n_bad, job->plan->cfg.sample.n, (long long)m->n_nonfinite,
+                    out_path);
     }
 }
 
@@ -202,13 +210,17 @@ static ncsn_outcome measure_write(const sample_job *job, const float *x, double 
     ncsn_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
     ncsn_metrics_compute_dataset(&p->ds, job->model, p->sigmas, p->L, x, n, p->x,
-                                 p->cfg.dataset.n, p->cfg.seed, &metrics);
+                                 p->cfg.dataset.n, p->cfg.sample.low, p->cfg.sample.high,
+                                 p->cfg.seed, &metrics);
     metrics.final_loss = job->log.final_loss;
     metrics.train_seconds = job->log.seconds;
     metrics.sample_seconds = sample_seconds;
-    ncsn_outcome o = job->diverged             ? NCSN_OUTCOME_DIVERGED
-                     : metrics.n_nonfinite > 0 ? NCSN_OUTCOME_NONFINITE
-                                               : NCSN_OUTCOME_COMPLETE;
+    /* One rule for both kinds of bad sample (docs/computation.md, bad samples). */
+    const int too_many_bad =
+        (double)metrics.n_bad > p->cfg.sample.max_bad_fraction * (double)n;
+    ncsn_outcome o = job->diverged  ? NCSN_OUTCOME_DIVERGED
+                     : too_many_bad ? NCSN_OUTCOME_BAD_SAMPLES
+                                    : NCSN_OUTCOME_COMPLETE;
     const ncsn_run_output out = {&p->cfg, job->model, p->sigmas, p->L, x, n, p->D,
                                  job->log.step, job->log.loss, job->log.n, &metrics,
                                  ncsn_outcome_status(o), &p->prov};

@@ -102,7 +102,7 @@ typedef union {
 static const char *const METRIC_NAMES[] = {
     "mmd2",           "swd",           "mode_weight_error", "nll_true",        "final_loss",
     "train_seconds", "sample_seconds", "noise_floor_mmd2",  "noise_floor_swd", "fd",
-    "noise_floor_fd", "nn_ratio",      "classifier_accuracy",
+    "noise_floor_fd", "nn_ratio",      "classifier_accuracy", "n_bad",
 };
 enum { N_METRICS = sizeof METRIC_NAMES / sizeof METRIC_NAMES[0] };
 

@@ -13,7 +13,7 @@ cat > "$tmp/small.yaml" <<'YAML'
 dataset: {n: 200}
 train: {steps: [150, 300], batch: 64, lr: [0.001, 0.003], log_every: 50}
 noise: {L: 8}
-sample: {n: 300, T: 15}
+sample: {n: 300, T: 15, max_bad_fraction: 1} # quality is not what this tests
 sweep: {repeats: 2}
 YAML
 d=$tmp/s

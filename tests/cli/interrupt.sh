@@ -20,7 +20,7 @@ cat > "$tmp/mid.yaml" <<'YAML'
 dataset: {n: 200}
 train: {steps: 10000, batch: 64, lr: [0.001, 0.002, 0.003, 0.004], log_every: 500}
 noise: {L: 8}
-sample: {n: 300, T: 15}
+sample: {n: 300, T: 15, max_bad_fraction: 1} # quality is not what this tests
 YAML
 
 # in_flight DIR: prints the ids claimed and not finished

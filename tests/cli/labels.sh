@@ -79,7 +79,8 @@ with h5py.File("lab.h5", "w") as f:
     f["neg"] = neg
 PYEOF
 tiny=(-q -s train.steps=30 -s train.batch=32 -s sample.n=120 -s sample.T=4 -s noise.L=6
-      -s model.hidden=32 -s dataset.name=hdf5 -s dataset.path=lab.h5 -s dataset.key=/x)
+      -s model.hidden=32 -s dataset.name=hdf5 -s dataset.path=lab.h5 -s dataset.key=/x
+      -s sample.max_bad_fraction=1)
 "$NCSN" run "${tiny[@]}" -s dataset.labels=/y -s dataset.n=100000 -o lab_run.h5 2>err.txt ||
   fail "labelled run: $(cat err.txt)"
 "$NCSN" run "${tiny[@]}" -o plain_run.h5 2>err.txt || fail "unlabelled run: $(cat err.txt)"
@@ -114,7 +115,8 @@ if [ "$have_digits" -eq 1 ]; then
     fail "digits-sweep --dry-run: $(head -1 dry.txt)"
   # sweeps/digits.yaml itself (the README's run), at tiny sizes
   "$NCSN" run -q "$SRC/sweeps/digits.yaml" -s dataset.path=d/digits.h5 -s model.hidden=32 \
-    -s train.steps=20 -s noise.L=5 -s sample.T=2 -s sample.n=200 -o digits_run.h5 2>err.txt ||
+    -s train.steps=20 -s noise.L=5 -s sample.T=2 -s sample.n=200 -s sample.max_bad_fraction=1 \
+    -o digits_run.h5 2>err.txt ||
     fail "digits run: $(cat err.txt)"
   "$PY" - <<'PYEOF' || fail "digits run file check failed"
 import sys, h5py
@@ -154,7 +156,7 @@ dataset: {name: hdf5, path: lab.h5, key: /x, labels: /y, n: 100000}
 model: {hidden: 32}
 train: {steps: [20, 40], batch: 32}
 noise: {L: 6}
-sample: {n: 120, T: 4}
+sample: {n: 120, T: 4, max_bad_fraction: 1} # quality is not what this tests
 EOF
 "$NCSN" sweep sweep.yaml -o sw -q >sweep.txt 2>&1 || fail "labelled sweep: $(cat sweep.txt)"
 "$PY" - <<'PYEOF' || fail "sweep.h5 check failed"
