@@ -29,7 +29,7 @@
  *                noise_floor_mmd2, noise_floor_swd, fd, noise_floor_fd, nn_ratio,
  *                classifier_accuracy (float64, NaN when absent), and
  *                error (str, why a run failed: runs/<id>.failed's text, for a failed run
- *                with a run file (diverged, nonfinite_samples) too; why a run file cannot
+ *                with a run file (diverged, bad_samples) too; why a run file cannot
  *                be read for a corrupt one; empty otherwise)
  *   /run/<id>    external link to runs/<id>.h5 (only for runs that have a run file), so
  *                h5py.File("DIR/sweep.h5")["run/<id>/samples"] works

@@ -56,7 +56,7 @@ cat > "$tmp/own.yaml" <<'YAML'
 dataset: {n: 200}
 train: {steps: 120, batch: 64, lr: [0.001, 0.003], log_every: 40}
 noise: {L: 8}
-sample: {n: 200, T: [10, 15], eps: [0.001, auto]}
+sample: {n: 200, T: [10, 15], eps: [0.001, auto], max_bad_fraction: 1}
 sweep: {repeats: 2}
 YAML
 "$NCSN" sweep "$tmp/own.yaml" -q -o "$tmp/own" > /dev/null
@@ -140,7 +140,7 @@ cat > "$tmp/div.yaml" <<'YAML'
 dataset: {n: 200}
 train: {steps: 100, batch: 64, lr: [0.001, 1.0e+30]}
 noise: {L: 5}
-sample: {n: 100, T: 5}
+sample: {n: 100, T: 5, max_bad_fraction: 1}
 YAML
 set +e
 "$NCSN" sweep "$tmp/div.yaml" -q -o "$tmp/div" > /dev/null 2>&1; rc=$?
@@ -212,7 +212,7 @@ cat > "$tmp/ff.yaml" <<'YAML'
 dataset: {n: 200}
 train: {steps: 100, batch: 64, lr: [1.0e+30, 1.0e+31, 1.0e+32]}
 noise: {L: 5}
-sample: {n: 100, T: 5}
+sample: {n: 100, T: 5, max_bad_fraction: 1}
 YAML
 set +e
 "$NCSN" sweep "$tmp/ff.yaml" -q --fail-fast -o "$tmp/ff" > /dev/null 2>&1; rc=$?
