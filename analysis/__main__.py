@@ -1,6 +1,7 @@
 """__main__.py: the command line, `python3 -m analysis report PATH [-o OUTDIR] [--metric M]
-[--top K] [--tol W]`. Exit status 0 on success, 2 for a usage error or a path that is missing or not
-ncsn's. Prints the report's index.html path on stdout when done."""
+[--top K] [--tol W]`. Exit status 0 on success (runs that failed are listed in the report and
+on stderr, one line each with the reason), 2 for a usage error or a path that is missing or
+not ncsn's. Prints the report's index.html path on stdout when done."""
 
 import argparse
 import sys
@@ -37,15 +38,24 @@ def main(argv=None):
                         "are on the data (default %g)" % TOL)
     args = p.parse_args(argv)
 
-    from .report import make_report
+    from .report import failure_summary, make_report
+    from .results import load
     try:
         index = make_report(args.path, args.outdir, args.metric, args.top, args.tol)
     except AnalysisError as e:
         print("analysis: error: %s" % e, file=sys.stderr)
         return 2
+    failed = failure_summary(load(args.path))
+    if failed:  # the report is made all the same, and lists them
+        print("analysis: " + failed, file=sys.stderr)
     print(index)
     return 0
 
 
-if __name__ == "__main__":
+def cli():
+    """The ncsn-analysis command of an installed package (pyproject.toml)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()

@@ -97,45 +97,52 @@ def samples_figure(runs, metric=None, max_points=5000, ncols=4):
     for ax in axes[len(runs):]:
         ax.set_visible(False)
     for ax, run in zip(axes, runs):
-        x = np.asarray(run.samples, dtype=np.float64)[:max_points]
-        mix = run.mixture
-        D = x.shape[1]
         title = run.id
         if metric is not None and metric in run.metrics and np.ndim(run.metrics[metric]) == 0:
             title += "\n%s = %s" % (metric, _fmt(float(run.metrics[metric])))
-        ax.set_title(title, fontsize=9)
-        if D == 1:
-            ax.hist(x[:, 0], bins=60, density=True, alpha=0.6, gid="samples")
-            if mix is not None:
-                lo, hi = _grid_range(run, mix)
-                g = np.linspace(lo, hi, 400)[:, None]
-                ax.plot(g[:, 0], mix.density(g), "k-", lw=1, gid="density")
-            continue
-        lo, hi = _grid_range(run, mix)
-        if mix is not None:
-            X, Y, P = grid(lo, hi, 120)
-            dens = mix.marginal([0, 1]).density(P).reshape(X.shape)
-            # Geometric levels, so a light mode (weight 0.05) gets its rings too.
-            top = float(dens.max())
-            cs = ax.contour(X, Y, dens, levels=top * np.logspace(-4, -0.1, 8), cmap="plasma",
-                            linewidths=0.8)
-            _tag(fig, cs, "density:" + run.id)
-        sc = ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, color="tab:blue", gid="samples")
-        sc.set_rasterized(True)
-        sc.set_in_layout(False)
-        # The data's window (the notebook's view), not the far-flung chains of a bad run:
-        # those are counted in the title instead.
-        out = int((~((x[:, :2] >= lo) & (x[:, :2] <= hi)).all(axis=1)).sum())
-        if out:
-            ax.set_title(title + "\n%d of %d samples outside the view" % (out, len(x)),
-                         fontsize=9)
-        ax.set_xlim(lo, hi)
-        ax.set_ylim(lo, hi)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x[0]")
-        ax.set_ylabel("x[1]")
+        draw_samples(fig, ax, run, title, max_points)
     fig.tight_layout()
     return fig
+
+
+def draw_samples(fig, ax, run, title, max_points=5000):
+    """One run's samples on ax: a histogram over the density for D = 1, else the first two
+    coordinates over the density's contours, in the data's window (samples outside it are
+    counted in the title)."""
+    x = np.asarray(run.samples, dtype=np.float64)[:max_points]
+    mix = run.mixture
+    D = x.shape[1]
+    ax.set_title(title, fontsize=9)
+    if D == 1:
+        ax.hist(x[np.isfinite(x[:, 0]), 0], bins=60, density=True, alpha=0.6, gid="samples")
+        if mix is not None:
+            lo, hi = _grid_range(run, mix)
+            g = np.linspace(lo, hi, 400)[:, None]
+            ax.plot(g[:, 0], mix.density(g), "k-", lw=1, gid="density")
+        return
+    lo, hi = _grid_range(run, mix)
+    if mix is not None:
+        X, Y, P = grid(lo, hi, 120)
+        dens = mix.marginal([0, 1]).density(P).reshape(X.shape)
+        # Geometric levels, so a light mode (weight 0.05) gets its rings too.
+        top = float(dens.max())
+        cs = ax.contour(X, Y, dens, levels=top * np.logspace(-4, -0.1, 8), cmap="plasma",
+                        linewidths=0.8)
+        _tag(fig, cs, "density:" + run.id)
+    sc = ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, color="tab:blue", gid="samples")
+    sc.set_rasterized(True)
+    sc.set_in_layout(False)
+    # The data's window (the notebook's view), not the far-flung chains of a bad run:
+    # those are counted in the title instead.
+    out = int((~((x[:, :2] >= lo) & (x[:, :2] <= hi)).all(axis=1)).sum())
+    if out:
+        ax.set_title(title + "\n%d of %d samples outside the view" % (out, len(x)),
+                     fontsize=9)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x[0]")
+    ax.set_ylabel("x[1]")
 
 
 # ---------------------------------------------------------------------------- training
@@ -249,15 +256,38 @@ def score_error_figure(runs):
 
 # ---------------------------------------------------------------------------- sweeps
 
+def key_values(results, key):
+    """A swept key's column as people name its values: the table's column, except that a
+    key some runs took from "auto" reads "auto" for those runs (one value, whatever it
+    resolved to) and the others' numbers as text. Returns a numpy column."""
+    col = results.table[key]
+    if key not in results.auto_keys:
+        return col
+    auto = results.table[key + "_auto"]
+    return np.array(["auto" if a else ("" if isinstance(v, float) and math.isnan(v)
+                                       else _fmt(_py(v)))
+                     for v, a in zip(col, auto)], dtype=object).astype(str)
+
+
 def axis_values(column):
-    """A table column as plot positions: (x (n,) float, categories or None, log?)."""
+    """A table column as plot positions: (x (n,) float, categories or None, log?).
+    Strings are categories (numbers among them in numeric order, then the rest)."""
     if column.dtype.kind in "US":
         vals = [str(v) for v in column]
-        cats = sorted(set(v for v in vals if v != ""))
+        cats = sorted(set(v for v in vals if v != ""), key=_category_order)
         pos = {c: float(i) for i, c in enumerate(cats)}
         return np.array([pos.get(v, math.nan) for v in vals]), cats, False
+    if column.dtype.kind == "b":
+        return column.astype(np.float64), ["false", "true"], False
     x = column.astype(np.float64)
     return x, None, _spans_decades(x)
+
+
+def _category_order(v):
+    try:
+        return (0, float(v), "")
+    except ValueError:
+        return (1, 0.0, v)
 
 
 def _set_axis(ax, which, cats, log):
@@ -269,13 +299,45 @@ def _set_axis(ax, which, cats, log):
         getattr(ax, "set_%sscale" % which)("log")
 
 
+FENCE = 3.0  # robust limits: quartiles -/+ FENCE interquartile ranges
+
+
+def robust_limits(y):
+    """(lo, hi, log): axis limits that hold every value except outliers beyond FENCE
+    interquartile ranges below the first or above the third quartile (in log10 when every
+    value is positive and the kept ones span decades), padded 5%; (nan, nan, False) for no
+    finite value. One run with swd 9e18 then no longer flattens the others."""
+    y = np.asarray(y, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    if y.size == 0:
+        return math.nan, math.nan, False
+    pos = bool((y > 0).all())
+    z = np.log10(y) if pos else y
+    q1, q3 = np.percentile(z, [25, 75])
+    iqr = q3 - q1
+    keep = z[(z >= q1 - FENCE * iqr) & (z <= q3 + FENCE * iqr)]
+    log = pos and keep.size > 1 and keep.max() - keep.min() > math.log10(20)
+    if not log:
+        keep = y[np.isin(z, keep)] if pos else keep
+    lo, hi = float(keep.min()), float(keep.max())
+    pad = 0.05 * (hi - lo) if hi > lo else (0.05 * abs(hi) if hi != 0 else 1.0)
+    lo, hi = lo - pad, hi + pad
+    return (10 ** lo, 10 ** hi, True) if log else (lo, hi, False)
+
+
 def metric_vs_key_figure(results, key, metrics):
     """One panel per metric: every run's value against the swept key (dots), and the median
-    over the runs at each value (line; robust to the one run that blew up)."""
+    over the runs at each value (line; robust to the one run that blew up). The y axis
+    spans robust_limits; runs beyond it are drawn as triangles on its edge and counted."""
     t = results.table
-    x, cats, logx = axis_values(t[key])
-    fig, axes = new_figure(1, len(metrics))
-    for ax, m in zip(axes[0], metrics):
+    x, cats, logx = axis_values(key_values(results, key))
+    ncols = min(4, len(metrics))
+    nrows = (len(metrics) + ncols - 1) // ncols
+    fig, axes = new_figure(nrows, ncols, height=3.6 * nrows + 0.4)
+    axes = axes.ravel()
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    for ax, m in zip(axes, metrics):
         y = t[m].astype(np.float64)
         ok = np.isfinite(x) & np.isfinite(y)
         ax.scatter(x[ok], y[ok], s=14, alpha=0.7, gid="runs")
@@ -284,8 +346,25 @@ def metric_vs_key_figure(results, key, metrics):
             ax.plot(ux, [np.median(y[ok][x[ok] == u]) for u in ux], "k-", lw=1, alpha=0.6,
                     gid="median")
         _set_axis(ax, "x", cats, logx)
-        if _spans_decades(y[ok]):
-            ax.set_yscale("log")
+        lo, hi, logy = robust_limits(y[ok])
+        title = m
+        if math.isfinite(lo):
+            if logy:
+                ax.set_yscale("log")
+            ax.set_ylim(lo, hi)
+            above, below = ok & (y > hi), ok & (y < lo)
+            if above.any():
+                ax.scatter(x[above], np.full(int(above.sum()), hi), marker="^", s=40,
+                           color="red", clip_on=False, zorder=4, gid="above")
+            if below.any():
+                ax.scatter(x[below], np.full(int(below.sum()), lo), marker="v", s=40,
+                           color="red", clip_on=False, zorder=4, gid="below")
+            n_out = int(above.sum() + below.sum())
+            if n_out:
+                title += "\n%d run%s beyond the axis (red), up to %s" % (
+                    n_out, "" if n_out == 1 else "s",
+                    _fmt(float(y[above].max() if above.any() else y[below].min())))
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel(key)
         ax.set_ylabel(m)
         ax.grid(True, lw=0.3)
@@ -296,26 +375,38 @@ def metric_vs_key_figure(results, key, metrics):
 
 
 def heatmap_data(results, key_a, key_b, metric):
-    """(values of a, values of b, means (len(b), len(a))): the mean of metric over every run
-    with a finite value at each (a, b), NaN where there is none. The values are those of
-    runs with a finite metric (an unfinished run's unresolved "auto" reads -1 or NaN)."""
-    t = results.table
-    y = t[metric].astype(np.float64)
-    ok = np.isfinite(y)
+    """(values of a, values of b, medians (len(b), len(a))): the median of metric over every
+    run with a finite value at each (a, b), NaN where there is none. A key's values are as
+    key_values names them ("auto" one value); the levels are those some run has."""
+    y = results.table[metric].astype(np.float64)
 
-    def levels(col):
+    def levels(key):
+        col = key_values(results, key)
         v = [str(u) for u in col] if col.dtype.kind in "US" else [_py(u) for u in col]
-        return v, sorted({u for u, good in zip(v, ok) if good})
+        present = {u for u in v if not (isinstance(u, float) and math.isnan(u)) and u != ""}
+        key_fn = _category_order if col.dtype.kind in "US" else None
+        return v, sorted(present, key=key_fn)
 
-    va, la = levels(t[key_a])
-    vb, lb = levels(t[key_b])
+    va, la = levels(key_a)
+    vb, lb = levels(key_b)
     M = np.full((len(lb), len(la)), math.nan)
     for j, b in enumerate(lb):
         for i, a in enumerate(la):
-            sel = [k for k in range(len(t)) if va[k] == a and vb[k] == b and math.isfinite(y[k])]
+            sel = [k for k in range(len(y)) if va[k] == a and vb[k] == b and math.isfinite(y[k])]
             if sel:
-                M[j, i] = y[sel].mean()
+                M[j, i] = float(np.median(y[sel]))
     return la, lb, M
+
+
+def heatmap_blank_note(results, key_a, key_b, metric):
+    """"; blank cells: no run there has a finite value yet (...)" when the heatmap has
+    blank cells, else ""."""
+    _, _, M = heatmap_data(results, key_a, key_b, metric)
+    n = int(np.isnan(M).sum())
+    if not n:
+        return ""
+    return "; %d blank cell%s: no run there has a finite %s (failed, diverged or not finished)" \
+        % (n, "" if n == 1 else "s", metric)
 
 
 def heatmap_figure(results, key_a, key_b, metric):
@@ -324,11 +415,11 @@ def heatmap_figure(results, key_a, key_b, metric):
     ax = axes[0, 0]
     im = ax.imshow(np.ma.masked_invalid(M), origin="lower", cmap="viridis_r", aspect="auto")
     im.set_gid("heatmap")
-    fig.colorbar(im, ax=ax, label="mean " + metric)
+    fig.colorbar(im, ax=ax, label="median " + metric)
     ax.set_xticks(range(len(la)))
-    ax.set_xticklabels([_fmt(a) for a in la], rotation=30, fontsize=8)
+    ax.set_xticklabels([_label(a) for a in la], rotation=30, fontsize=8)
     ax.set_yticks(range(len(lb)))
-    ax.set_yticklabels([_fmt(b) for b in lb], fontsize=8)
+    ax.set_yticklabels([_label(b) for b in lb], fontsize=8)
     ax.set_xlabel(key_a)
     ax.set_ylabel(key_b)
     norm = im.norm
@@ -338,9 +429,15 @@ def heatmap_figure(results, key_a, key_b, metric):
                 light = norm(M[j, i]) < 0.5  # viridis_r: small values are light
                 ax.text(i, j, "%.3g" % M[j, i], ha="center", va="center", fontsize=7,
                         color="k" if light else "w")
-    ax.set_title("mean %s over repeats and other keys" % metric)
+    ax.set_title("median %s over repeats and other keys" % metric)
     fig.tight_layout()
     return fig
+
+
+def _label(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return _fmt(v)
 
 
 # ---------------------------------------------------------------------------- modes
@@ -417,8 +514,9 @@ def minor_weight_figure(results, groups, tol, max_groups=60):
                         capsize=3, lw=1, zorder=4, gid="mean:" + g["group"])
         vals = ", ".join("%s=%s" % (k.split(".")[-1], shown(g, k)) for k in keys)
         missing = g["runs"] - int(fin.sum())
-        labels.append("%s  %s%s" % (g["group"], vals,
-                                     "  (%d without a value)" % missing if missing else ""))
+        labels.append("%s  %s%s%s" % (g["group"], vals,
+                                       "  (%d without a value)" % missing if missing else "",
+                                       "  [baseline]" if g.get("baseline") else ""))
         colours.append(colour.get(g.get("verdict", "").split(" ")[0], "0.35"))
     ax.set_yticks([-r for r in range(len(groups))])
     ax.set_yticklabels(labels, fontsize=8)

@@ -51,11 +51,7 @@ METRIC_NOTES = {
                 "above 1 off the data)",
 }
 MAX_GROUPS = 50   # groups listed in leaderboard.md (leaderboard_groups.csv has all)
-BROKEN = ("failed", "diverged", "bad_samples", "corrupt")
-# Keys that may be "auto", and the run file's /config attribute naming where the value came
-# from ("explicit" or a technique): shown as "auto (0.000371)".
-AUTO_SOURCES = {"sample.eps": "eps_source", "noise.sigma_1": "sigma_1_source",
-                "noise.L": "L_source"}
+BROKEN = ("failed", "diverged", "bad_samples", "nonfinite_samples", "corrupt")
 
 
 def has_modes(results):
@@ -123,20 +119,11 @@ def _stats(v):
 
 
 def _key_kinds(results, idx, keys):
-    """(the swept keys whose value the runs at idx got from "auto" (their run file's source
-    attribute), the boolean ones (sweep.h5 stores them as integers)), read from the first
-    of them that has a run file."""
-    for i in idx:
-        rid = str(results.table["id"][i])
-        if keys and results.has_file(rid):
-            try:
-                cfg = results.run(rid).config
-            except (OSError, KeyError):
-                continue
-            return ({k for k in keys if k in AUTO_SOURCES
-                     and str(cfg.get(AUTO_SOURCES[k], "explicit")) != "explicit"},
-                    {k for k in keys if isinstance(cfg.get(k), (bool, np.bool_))})
-    return set(), set()
+    """(the swept keys whose value the runs at idx took from "auto" (the table's KEY_auto),
+    the boolean ones)."""
+    t = results.table
+    auto = {k for k in keys if k in results.auto_keys and bool(t[k + "_auto"][idx[0]])}
+    return auto, {k for k in keys if t[k].dtype.kind == "b"}
 
 
 def shown(group_row, key):
@@ -145,6 +132,8 @@ def shown(group_row, key):
     v = group_row[key]
     if key in group_row.get("bools", ()) and v in (0, 1):
         v = bool(v)
+    if key in group_row.get("auto", ()) and isinstance(v, float) and math.isnan(v):
+        return "auto"
     text = str(v).lower() if isinstance(v, bool) else fmt(v) if isinstance(v, float) else str(v)
     return "auto (%s)" % text if key in group_row.get("auto", ()) else text
 
@@ -170,8 +159,10 @@ def group_rows(results, metric, tol=M.TOL):
         n, mean, std, lo, hi = _stats(t[metric][idx])
         r = {"group": g, "n": n, "runs": len(idx)}
         for k in keys:
-            vals = {str(_py(t[k][i])) for i in idx}
-            r[k] = _py(t[k][idx[0]]) if len(vals) == 1 else "varies"
+            # an unfinished run's unresolved "auto" (NaN) does not make the value vary
+            have = [i for i in idx if not (t[k].dtype.kind == "f" and math.isnan(t[k][i]))]
+            vals = {str(_py(t[k][i])) for i in have}
+            r[k] = _py(t[k][have[0]]) if len(vals) == 1 else "varies" if vals else math.nan
         r[metric + "_mean"], r[metric + "_std"] = mean, std
         r[metric + "_min"], r[metric + "_max"] = lo, hi
         r["auto"], r["bools"] = _key_kinds(results, idx, keys)
@@ -375,13 +366,20 @@ def _verdict_list(results, groups):
     return out + [""]
 
 
-def markdown(results, metric, top, tol=M.TOL):
+def markdown(results, metric, top, tol=M.TOL, groups=None, decision=None, failures=None):
+    """leaderboard.md: the decision (decision.py: the baseline against the configurations
+    that recover in every repeat), the failures, which configurations recover, the groups,
+    the best single runs, the runs not finished yet."""
+    from . import configs as C
+    from . import decision as D
     rows = run_rows(results, metric)
-    groups = group_rows(results, metric, tol)
-    out = ["# ncsn leaderboard", "", summary_line(results) + ".", "",
-           "Ranked by **%s** (lower is better); flagged runs (off data, poor fit) rank "
-           "after the rest. `leaderboard.csv` has every run and metric, "
-           "`leaderboard_groups.csv` every group." % metric, ""]
+    groups = groups if groups is not None else C.rows(results, metric, tol)
+    decision = decision if decision is not None else D.blocks(results, groups, metric, tol)
+    failures = failures if failures is not None else D.failure_blocks(results)
+    out = ["# ncsn report", "", summary_line(results) + ".", "", "## Decision", "",
+           D.markdown(decision)]
+    if failures:
+        out += ["## Failures", "", D.markdown(failures)]
     if has_modes(results):
         out += ["## Which configurations recover the weights", ""]
         out += verdict_lines(results, groups, tol)
@@ -395,7 +393,11 @@ def markdown(results, metric, top, tol=M.TOL):
         out += [_md_table(disp[:MAX_GROUPS], cols), ""]
         if len(groups) > MAX_GROUPS:
             out += ["%d more groups in leaderboard_groups.csv." % (len(groups) - MAX_GROUPS), ""]
-    out += ["## Best runs", ""]
+    out += ["## Best runs", "",
+            "Single runs ranked by **%s** (lower is better); flagged runs (off data, poor "
+            "fit) rank after the rest. One seed misleads: decide by the configurations "
+            "above. `leaderboard.csv` has every run and metric, `leaderboard_groups.csv` "
+            "every group." % metric, ""]
     if n_ranked:
         cols = display_columns(results, metric, rows)
         out += [_md_table(rows[:min(top, n_ranked)], cols), ""]

@@ -4,9 +4,15 @@
                                that sweep.h5 itself, a directory of run files without a
                                sweep.h5 yet (DIR/runs/*.h5 or DIR/*.h5), or one run file
     Results.table              numpy structured array, one row per run: id, group, repeat,
-                               status, seed, the swept keys, the metrics (NaN when absent),
-                               error; strings as numpy str
-    Results.df                 the same as a pandas DataFrame (ImportError without pandas)
+                               status, seed, the swept keys (booleans as bool; KEY_auto
+                               beside a key some runs set to auto), the metrics (NaN when
+                               absent), error (why a run failed: sweep.h5's column, else
+                               runs/<id>.failed); strings as numpy str
+    Results.df                 the same as a pandas DataFrame indexed by id (ImportError
+                               without pandas)
+    Results.configs()          one row per configuration (configs.py); configs_df(): pandas
+    parse_canonical(text)      the sweep's expansion (sweep.h5's `sweep` attribute): what
+                               every run asked for, the grid's settings
     Results.run(id) -> Run     one run file, opened on demand; every field read lazily:
                                samples, model (PyTorch names), metrics, config, sigmas,
                                loss_step, loss, status, mixture, score(x, sigma)
@@ -34,9 +40,14 @@ METRICS = ("mmd2", "swd", "mode_weight_error", "nll_true", "final_loss", "train_
 # The metrics a leaderboard can rank by (lower is better): not nn_ratio, which is best near 1
 # (far below 1: samples that copy training points), nor classifier_accuracy (data with
 # labels: the k-NN classifier's held-out accuracy, the same for every run of the data), nor
-# n_bad (the count of bad samples the other metrics leave out: a health flag).
+# n_bad (the samples left out of the metrics: non-finite or far outside the data; written
+# by newer ncsn versions, NaN in older files).
 RANKING = tuple(m for m in METRICS if m not in ("nn_ratio", "classifier_accuracy", "n_bad"))
-FINISHED = ("complete", "diverged", "bad_samples")  # a run file exists
+# Rows with these statuses have no usable run file (summary.h); every other status but
+# queued and running is a finished run whose file says how it ended (complete, diverged,
+# bad_samples, nonfinite_samples in older files, or a status newer versions add).
+NO_FILE = ("failed", "corrupt")
+UNFINISHED = ("queued", "running")
 # A run's state in a sweep directory, from which of runs/<id>.h5, runs/<id>.failed and
 # claims/<id> exist: the precedence of include/ncsn/summary.h (ncsn_run_state_of), which the
 # runner and sweep.h5 follow. A failed run may have a run file too (diverged, non-finite
@@ -98,6 +109,80 @@ def _finite(x):
         return math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
+
+
+def _split_flow(text):
+    """'a: 1, b: [[1, 2], [3, 4]]' -> ['a: 1', 'b: [[1, 2], [3, 4]]'] (commas at depth 0)."""
+    out, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    if "".join(cur).strip():
+        out.append("".join(cur).strip())
+    return out
+
+
+_RUN_LINE = re.compile(r"^(c\d{4,}(?:-r\d+)?): \{(.*)\}$")
+
+
+def parse_canonical(text):
+    """The expansion of a sweep file that ncsn keeps in sweep.h5's `sweep` attribute and in
+    DIR/sweep.txt (src/sweep/spec.c, write_canonical): (settings, swept, spec) with settings
+    {"mode": "grid" | "random", "repeats": "3", ...} (text), swept the swept keys in the
+    file's order, and spec {run id: {key: value as written, e.g. "auto", "false", "0.001"}}
+    for every run, unfinished ones included. ({}, [], {}) for text that is not one."""
+    lines = (text or "").splitlines()
+    if not lines or not lines[0].startswith("# ncsn sweep"):
+        return {}, [], {}
+    settings, swept, spec = {}, [], {}
+    in_first = False
+    for line in lines[1:]:
+        m = _RUN_LINE.match(line)
+        if m:
+            in_first = False
+            vals = {}
+            for item in _split_flow(m.group(2)):
+                k, _, v = item.partition(": ")
+                vals[k.strip()] = v.strip()
+            spec[m.group(1)] = vals
+        elif line.startswith("first run:"):
+            in_first = True
+        elif not in_first and ": " in line:
+            k, _, v = line.partition(": ")
+            settings[k.strip()] = v.strip()
+            if k.strip() == "swept":
+                swept = v.split()
+        elif not in_first and line.startswith("swept:"):
+            swept = line[len("swept:"):].split()
+    return settings, swept, spec
+
+
+def spec_value(text):
+    """A value of parse_canonical's spec as Python: "auto" stays "auto", true/false bool,
+    numbers int or float, [..] lists, anything else the text."""
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "auto":
+        return "auto"
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    if text.startswith("["):
+        try:
+            import json
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
 
 
 class Run:
@@ -227,15 +312,25 @@ class Results:
     path         the directory (or the run file for kind "run")
     table        numpy structured array, one row per run (see the module docstring)
     swept_keys   the dotted configuration keys that vary between runs, in table order
+    auto_keys    the swept keys some of whose runs took their value from "auto": the table
+                 has a bool column KEY_auto for each (the value column holds what auto
+                 resolved to, NaN for a run that has not resolved it yet)
     attrs        sweep.h5's root attributes (counts, updated, sweep text), else {}
+    settings     the sweep's settings from its expansion (mode, repeats, ...; text), else {}
+    spec         {run id: {swept key: value as the sweep file gives it ("auto", "false",
+                 "0.001")}} for every run of a sweep, unfinished ones included, else {}
     """
 
-    def __init__(self, path, kind, table, swept_keys, files, attrs=None):
+    def __init__(self, path, kind, table, swept_keys, files, attrs=None, auto_keys=(),
+                 settings=None, spec=None):
         self.path = path
         self.kind = kind
         self.table = table
         self.swept_keys = list(swept_keys)
+        self.auto_keys = list(auto_keys)
         self.attrs = dict(attrs or {})
+        self.settings = dict(settings or {})
+        self.spec = dict(spec or {})
         self._files = dict(files)  # id -> run file path (runs that have one)
         self._runs = {}
         self._index = {str(r): i for i, r in enumerate(table["id"])}
@@ -256,15 +351,29 @@ class Results:
 
     @property
     def df(self):
-        """The table as a pandas DataFrame indexed by id (needs pandas)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("Results.df needs pandas, which is not installed "
-                              "(apt-get install python3-pandas); Results.table has the same "
-                              "data as a numpy structured array") from None
-        return pd.DataFrame({k: self.table[k] for k in self.table.dtype.names}).set_index(
-            "id", drop=False)
+        """The table as a pandas DataFrame (needs pandas): indexed by run id (index name
+        "id", no "id" column: df.loc["c0003-r1"], df.reset_index() for a plain column),
+        boolean keys as bool, KEY_auto bool columns beside the keys that may be auto, NaN
+        for missing metrics, the failure reason in "error" ("" when none)."""
+        pd = _pandas("Results.df", "Results.table")
+        names = [k for k in self.table.dtype.names if k != "id"]
+        return pd.DataFrame({k: _df_column(self.table[k]) for k in names},
+                            index=pd.Index(self.ids, name="id"))
+
+    def configs(self, metric=None, tol=None):
+        """One row per configuration (the repeats of a group), as a numpy structured array:
+        analysis.configs.table. metric: the one summarised (default: default_metric());
+        tol: the recovery tolerance (default modes.TOL)."""
+        from . import configs as _configs
+        return _configs.table(self, metric, tol)
+
+    def configs_df(self, metric=None, tol=None):
+        """configs() as a pandas DataFrame indexed by group (needs pandas)."""
+        pd = _pandas("Results.configs_df", "Results.configs()")
+        t = self.configs(metric, tol)
+        names = [k for k in t.dtype.names if k != "group"]
+        return pd.DataFrame({k: _df_column(t[k]) for k in names},
+                            index=pd.Index([str(g) for g in t["group"]], name="group"))
 
     def row(self, id):
         """The table row of run id as a dict."""
@@ -308,6 +417,23 @@ class Results:
         for s in self.table["status"]:
             out[str(s)] = out.get(str(s), 0) + 1
         return out
+
+
+def _pandas(what, instead):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("%s needs pandas, which is not installed (apt-get install "
+                          "python3-pandas); %s has the same data as a numpy structured "
+                          "array" % (what, instead)) from None
+    return pd
+
+
+def _df_column(col):
+    """A structured array's column for pandas: numpy str as Python str objects."""
+    if col.dtype.kind in "US":
+        return np.array([str(v) for v in col], dtype=object)
+    return col
 
 
 # ---------------------------------------------------------------------------- loading
@@ -384,7 +510,18 @@ def _load_sweep(summary):
         cols[m] = cols[m].astype(np.float64)
     if "error" not in cols:
         cols["error"] = _str_column([""] * n)
-    swept = [k for k in names if k not in ID_FIELDS and k not in METRICS and k != "error"]
+    settings, canon_swept, spec = parse_canonical(attrs.get("sweep", ""))
+    if not spec:  # sweep.h5 before its expansion was kept in it: DIR/sweep.txt
+        try:
+            with open(os.path.join(d, "sweep.txt"), errors="replace") as fh:
+                settings, canon_swept, spec = parse_canonical(fh.read())
+        except OSError:
+            pass
+    # The swept keys: the expansion's list where there is one, else the dotted
+    # (configuration key) fields that are not metrics; fields a newer writer adds are
+    # neither.
+    swept = [k for k in names if k not in ID_FIELDS and k not in METRICS and k != "error"
+             and (k in canon_swept if canon_swept else "." in k)]
 
     # Run files: a finished row's file (via its /run/<id> link, else runs/<id>.h5); a
     # queued or running row whose file has appeared since sweep.h5 was written is read
@@ -397,9 +534,7 @@ def _load_sweep(summary):
         p = target if os.path.isabs(target) else os.path.join(d, target)
         if not os.path.isfile(p):
             continue
-        if status[i] in FINISHED:
-            files[rid] = p
-        elif status[i] in ("running", "queued"):
+        if status[i] in UNFINISHED:
             try:
                 check_run_file(p)
                 r = Run(p, rid)
@@ -410,9 +545,96 @@ def _load_sweep(summary):
             for m, v in metrics.items():
                 cols[m][i] = v
             files[rid] = p
+        elif status[i] not in NO_FILE:
+            files[rid] = p
     cols["status"] = _str_column(status)
-    order = ["id", "group", "repeat", "status", "seed"] + swept + list(METRICS) + ["error"]
-    return Results(d, "sweep", _make_table(cols, order), swept, files, attrs)
+    # Why a run failed: sweep.h5's error, else its runs/<id>.failed (older writers left
+    # the column empty); a diverged run or one with bad samples has both a run file and
+    # a .failed file.
+    errors = [str(v) for v in cols["error"]]
+    for i, rid in enumerate(cols["id"]):
+        if not errors[i] and status[i] not in ("complete",) + UNFINISHED:
+            errors[i] = _read_failed(os.path.join(d, "runs", str(rid) + ".failed"))
+    cols["error"] = _str_column(errors)
+    auto = _key_columns(cols, swept, files, spec)
+    order = ["id", "group", "repeat", "status", "seed"] + _with_auto(swept, auto) \
+        + list(METRICS) + ["error"]
+    return Results(d, "sweep", _make_table(cols, order), swept, files, attrs, auto,
+                   settings, spec)
+
+
+def _read_failed(path):
+    """runs/<id>.failed's text on one line ("" when it cannot be read)."""
+    try:
+        with open(path, errors="replace") as fh:
+            return fh.read().strip().replace("\n", " ")
+    except OSError:
+        return ""
+
+
+def _with_auto(swept, auto):
+    """The swept keys, each followed by its KEY_auto column where it has one."""
+    out = []
+    for k in swept:
+        out += [k] + ([k + "_auto"] if k in auto else [])
+    return out
+
+
+# Keys that may be "auto", and the run file's /config attribute naming where the value came
+# from ("explicit" or a technique).
+AUTO_SOURCES = {"sample.eps": "eps_source", "noise.sigma_1": "sigma_1_source",
+                "noise.L": "L_source"}
+
+
+def _key_columns(cols, swept, files, spec):
+    """For the swept keys in cols (one row per id of cols["id"]): boolean keys become bool
+    columns, and each key that some run took from "auto" gets a bool column KEY_auto (its
+    value column: what auto resolved to, NaN where no run file says yet). What a run asked
+    for comes from the sweep's expansion (spec) where there is one, else from a run file of
+    its group. Returns the keys with an auto column."""
+    ids = [str(i) for i in cols["id"]]
+    groups = [str(g) for g in cols["group"]]
+    cfg_of_group = {}
+
+    def group_config(g):
+        if g not in cfg_of_group:
+            cfg_of_group[g] = None
+            for i, h in zip(ids, groups):
+                if h == g and i in files:
+                    try:
+                        cfg_of_group[g] = Run(files[i], i).config
+                        break
+                    except (OSError, KeyError):
+                        continue
+        return cfg_of_group[g]
+
+    auto_keys = []
+    for k in swept:
+        asked = [spec.get(i, {}).get(k) for i in ids]
+        if any(a is not None for a in asked):
+            is_auto = [a == "auto" for a in asked]
+            is_bool = all(a in ("true", "false") for a in asked if a is not None)
+            bools = [a == "true" for a in asked]
+        else:
+            cfgs = [group_config(g) for g in groups]
+            is_auto = [c is not None and k in AUTO_SOURCES and
+                       str(c.get(AUTO_SOURCES[k], "explicit")) != "explicit" for c in cfgs]
+            kinds = [isinstance(c.get(k), bool) for c in cfgs if c is not None and k in c]
+            is_bool = bool(kinds) and all(kinds)
+            bools = [bool(c.get(k)) if c is not None else False for c in cfgs]
+        col = cols[k]
+        if is_bool and col.dtype.kind in "biuf":
+            cols[k] = np.array(bools, dtype=bool)
+        if any(is_auto):
+            auto_keys.append(k)
+            cols[k + "_auto"] = np.array(is_auto, dtype=bool)
+            if cols[k].dtype.kind == "f":
+                v = cols[k].astype(np.float64)
+                for j, i in enumerate(ids):
+                    if is_auto[j] and i not in files:
+                        v[j] = math.nan
+                cols[k] = v
+    return auto_keys
 
 
 def _load_run_file(path):
@@ -442,8 +664,7 @@ def _load_run_dir(d):
             continue  # not a run file (e.g. a report's own or someone else's HDF5 file)
         files[os.path.splitext(os.path.basename(p))[0]] = p
     for p in sorted(glob.glob(os.path.join(base, "*.failed"))):
-        with open(p, errors="replace") as fh:
-            failed[os.path.splitext(os.path.basename(p))[0]] = fh.read().strip().replace("\n", " ")
+        failed[os.path.splitext(os.path.basename(p))[0]] = _read_failed(p)
     cdir = os.path.join(d, "claims")
     if os.path.isdir(cdir):
         claims = set(os.listdir(cdir))
@@ -504,5 +725,7 @@ def _load_run_dir(d):
         cols[m] = np.array([_metric_values(runs[i])[m] if i in files else math.nan
                             for i in ids])
     cols["error"] = _str_column(errors)
-    order = ["id", "group", "repeat", "status", "seed"] + swept + list(METRICS) + ["error"]
-    return Results(d, "runs", _make_table(cols, order), swept, files)
+    auto = _key_columns(cols, swept, files, {})
+    order = ["id", "group", "repeat", "status", "seed"] + _with_auto(swept, auto) \
+        + list(METRICS) + ["error"]
+    return Results(d, "runs", _make_table(cols, order), swept, files, auto_keys=auto)

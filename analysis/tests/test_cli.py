@@ -44,9 +44,20 @@ def test_report_on_running_sweep(sweep_dir, tmp_path):
     assert {"samples.png", "loss.png", "score_error.png", "mode_weights.png",
             "metric_vs_train.lr.png", "metric_vs_model.sigma_input.png",
             "heatmap_train.lr__model.sigma_input.png", "minor_weight.png"} <= pngs
-    assert len([p for p in pngs if p.startswith("score_field_")]) == 3
+    # one score field per configuration shown: the baseline (c0000) and the best one
+    assert len([p for p in pngs if p.startswith("score_field_")]) == 2
+    assert "score_field_c0000.png" in pngs
     for rid in (FAILED, RUNNING, QUEUED):
         assert rid in page
+    # the decision first, each figure once, the failure and its reason, no markdown left
+    assert page.index("<h2>Decision</h2>") < page.index("<h2>Failures</h2>") \
+        < page.index("Groups over repeats") < page.index("<h2>Single runs</h2>")
+    assert "<b>Baseline</b> c0000" in page
+    assert page.count("<img src='minor_weight.png'") == 1
+    assert "`" not in page and "**" not in page
+    assert "noise.L: auto has no solution" in page
+    assert "analysis: 1 of 12 runs did not complete" in r.stderr
+    assert "%s failed: noise.L: auto has no solution" % FAILED in r.stderr
     # leaderboard.csv: every run, ranked by mode_weight_error (the data has modes)
     res = analysis.load(d)
     with open(os.path.join(out, "leaderboard.csv")) as fh:
@@ -63,15 +74,17 @@ def test_report_on_running_sweep(sweep_dir, tmp_path):
     assert {"verdict", "recovers", "minor_weight_mean", "minor_weight_std", "flagged"} <= set(groups[0])
     md = open(os.path.join(out, "leaderboard.md")).read()
     assert "mode_weight_error" in md and "Groups over repeats" in md
-    assert md.index("Which configurations recover") < md.index("Groups over repeats") \
+    assert md.index("## Decision") < md.index("## Failures") \
+        < md.index("Which configurations recover") < md.index("Groups over repeats") \
         < md.index("Best runs")
+    assert "| c0000 (baseline) |" in md
     assert "Which configurations recover the weights" in page
 
     # the default output folder, and another metric
     r = cli("report", d, "--metric", "mmd2", "--top", "1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == os.path.join(d, "report", "index.html")
-    assert "Ranked by **mmd2**" in open(os.path.join(d, "report", "leaderboard.md")).read()
+    assert "ranked by **mmd2**" in open(os.path.join(d, "report", "leaderboard.md")).read()
 
 
 def test_report_tol(mixed_sweep, tmp_path):
@@ -93,6 +106,16 @@ def test_report_tol(mixed_sweep, tmp_path):
     page, pngs = check_index(out)
     assert "minor_weight.png" in pngs
     assert "<b>Recover</b>" in page and "<i>poor fit</i>" in page and "**" not in page
+    # the decision: the baseline c0000 (off the data in one repeat) against c0002 and c0003,
+    # every repeat of each drawn
+    assert "<b>Recommended: 2 of 6 configurations recover the weights" in page
+    md = open(os.path.join(out, "leaderboard.md")).read()
+    decision = md[md.index("## Decision"):md.index("## Failures")]
+    first = decision.index("| c0000 (baseline) | partly 1/2")
+    assert first < decision.index("| c0002 (train.lr=0.001) | yes 2/2")
+    assert first < decision.index("| c0003 (train.lr=0.001, model.sigma_input=log_sigma) | yes 2/2")
+    assert "samples of every repeat of the baseline and the recommended configurations" \
+        in page.lower()
 
 
 def test_report_on_run_file(run_file):

@@ -102,9 +102,85 @@ def test_heatmap(sweep_dir):
         for i, lr in enumerate([1e-4, 1e-3, 1e-2]):
             sel = (t["model.sigma_input"] == inp) & (t["train.lr"] == lr) & np.isfinite(t["mmd2"])
             if sel.any():
-                assert np.isclose(M[j, i], t["mmd2"][sel].mean())
+                assert np.isclose(M[j, i], np.median(t["mmd2"][sel]))
             else:
                 assert M.mask[j, i]
     # lr 1e-2 with log_sigma (c0005): one run running, one queued: masked;
     # with sigma (c0004): one failed, one complete: that one's value
     assert M.mask[0, 2] and not M.mask[1, 2]
+    note = F.heatmap_blank_note(res, "train.lr", "model.sigma_input", "mmd2")
+    assert note.startswith("; 1 blank cell: no run there has a finite mmd2")
+
+
+def test_robust_limits():
+    rng = np.random.default_rng(1)
+    y = rng.uniform(0.1, 0.6, 95)
+    lo, hi, log = F.robust_limits(np.append(y, 9e18))  # swd of one run that blew up
+    assert not log and lo < y.min() and y.max() < hi < 1.0
+    lo, hi, log = F.robust_limits(y)  # nothing beyond the fences: every value inside
+    assert lo <= y.min() and hi >= y.max()
+    z = 10 ** rng.uniform(-4, -1, 50)  # spans decades: log, every value inside
+    lo, hi, log = F.robust_limits(z)
+    assert log and lo <= z.min() and hi >= z.max()
+    assert np.isnan(F.robust_limits([np.nan])[0])
+
+
+def test_metric_vs_key_outliers(sweep_dir, tmp_path):
+    """One run's swd set to 9e18: drawn on the axis' edge, counted, the rest unflattened."""
+    import shutil
+    d = str(tmp_path / "sweep")
+    shutil.copytree(sweep_dir[0], d)
+    res = analysis.load(d)
+    i = int(np.flatnonzero(np.isfinite(res.table["swd"]))[0])
+    res.table["swd"][i] = 9e18
+    fig = F.metric_vs_key_figure(res, "train.lr", ["swd"])
+    ax = fig.axes[0]
+    ok = np.isfinite(res.table["swd"])
+    others = res.table["swd"][ok & (np.arange(len(res.table)) != i)]
+    lo, hi = ax.get_ylim()
+    assert hi < 1e3 and lo <= others.min() and hi >= others.max()
+    up = [c for c in ax.collections if c.get_gid() == "above"][0].get_offsets()
+    assert up.shape == (1, 2) and up[0, 1] == hi and up[0, 0] == res.table["train.lr"][i]
+    assert "1 run beyond the axis" in ax.get_title() and "9e+18" in ax.get_title()
+
+
+def test_config_figures(mixed_sweep):
+    """Per configuration: every repeat drawn, the median over repeats of the smoothed loss
+    and of the score error, the mode weights' mean, repeats and truth."""
+    from analysis import config_figures as CF
+    from analysis import configs as C
+    res = analysis.load(mixed_sweep)
+    rows = C.rows(res, "mode_weight_error", 1.0)
+    shown = [(C.name(res, r, "c0000"), r["group"]) for r in rows
+             if r["group"] in ("c0000", "c0002")]
+    fig = CF.samples_figure(res, shown)
+    for _, g in shown:
+        for rid, run, _ in CF.group_runs(res, g):
+            sc = [a for ax in fig.axes for a in ax.collections if a.get_gid() == "samples"
+                  and rid in ax.get_title()]
+            assert len(sc) == 1
+            np.testing.assert_allclose(sc[0].get_offsets(), run.samples)
+    fig = CF.loss_figure(res, shown, "c0000")
+    ax = fig.axes[0]
+    for _, g in shown:
+        runs = [r for _, r, _ in CF.group_runs(res, g)]
+        sm = [CF.smooth(r.loss, max(3, len(r.loss) // 15)) for r in runs]
+        med = artist(fig, "loss_median:" + g)
+        np.testing.assert_allclose(med.get_ydata(), np.median(np.stack(sm), axis=0))
+        np.testing.assert_array_equal(med.get_xdata(), runs[0].loss_step)
+    fig = CF.score_error_figure(res, shown, "c0000")
+    for _, g in shown:
+        runs = [r for _, r, _ in CF.group_runs(res, g)]
+        line = artist(fig, "score_error:" + g)
+        np.testing.assert_allclose(line.get_ydata(), np.median(
+            np.stack([r.metrics["score_error"] for r in runs]), axis=0))
+    fig = CF.mode_weights_figure(res, shown, "c0000")
+    assert len(fig.axes) == 2  # one panel per mode
+    for k, ax in enumerate(fig.axes):
+        truth = [a for a in ax.collections if a.get_gid() == "truth:%d" % k][0]
+        assert np.isclose(truth.get_segments()[0][0][1], [0.95, 0.05][k])
+        for _, g in shown:
+            W = np.stack([r.metrics["mode_weights"] for _, r, _ in CF.group_runs(res, g)])
+            dots = [a for a in ax.collections if a.get_gid() == "repeat:%s:0" % g][0]
+            assert np.isclose(dots.get_offsets()[0, 1], W[0, k])
+    assert CF.smooth([1, 100, 1, 1, 1], 3).tolist() == [50.5, 1, 1, 1, 1]

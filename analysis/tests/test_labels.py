@@ -20,7 +20,8 @@ def test_labelled_sweep(ncsn_bin, tmp_path):
     rng = np.random.default_rng(3)
     k = np.repeat([0, 1, 2], [150, 100, 50])
     with h5py.File(tmp_path / "lab.h5", "w") as f:
-        f["x"] = rng.normal(0, 0.3, (300, 3)) + 6.0 * k[:, None]
+        f["x"] = rng.normal(0, 0.3, (300, 4)) + 6.0 * k[:, None]
+        f["x"].attrs["image_shape"] = np.array([2, 2], dtype=np.int64)  # as make-digits.sh
         f["y"] = k
     y = tmp_path / "s.yaml"
     y.write_text("dataset: {name: hdf5, path: %s, key: /x, labels: /y, n: 100000}\n"
@@ -52,3 +53,31 @@ def test_labelled_sweep(ncsn_bin, tmp_path):
     fig = mode_weights_figure(res.runs())
     bars = fig.axes[0].containers[0]
     assert np.allclose([b.get_height() for b in bars], shares)
+
+    # the samples as images beside their nearest images of the data file
+    from analysis import images
+    from analysis import configs as C
+    rows = C.rows(res, "mode_weight_error")
+    shown = [(r["name"], r["group"]) for r in rows]
+    img = images.find_images(res, shown)
+    assert img is not None and img["shape"] == (2, 2) and img["x"].shape == (300, 4)
+    x = img["x"]
+    s = res.run(res.ids[0]).samples[:50].astype(np.float64)
+    s[3] = np.nan
+    brute = [int(np.argmin(((x - v) ** 2).sum(1))) if np.isfinite(v).all() else -1 for v in s]
+    assert images.nearest(s, x).tolist() == brute
+    fig = images.samples_images_figure(res, shown, img, per_run=3)
+    arts = {a.get_gid(): a for ax in fig.axes for a in ax.get_images()}
+    for _, g in shown:
+        for rid in [i for i in res.ids if i.startswith(g)]:
+            smp = res.run(rid).samples[:3].astype(np.float64)
+            near = images.nearest(smp, x)
+            for j in range(3):
+                np.testing.assert_allclose(arts["sample:%s:%d" % (rid, j)].get_array(),
+                                           np.clip(smp[j], x.min(), x.max()).reshape(2, 2))
+                np.testing.assert_allclose(arts["nearest:%s:%d" % (rid, j)].get_array(),
+                                           x[near[j]].reshape(2, 2))
+    # without image_shape: no image figure
+    with h5py.File(tmp_path / "lab.h5", "r+") as f:
+        del f["x"].attrs["image_shape"]
+    assert images.find_images(res, shown) is None

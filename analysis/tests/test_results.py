@@ -80,10 +80,21 @@ def test_df(sweep_dir):
     if importlib.util.find_spec("pandas") is None:
         with pytest.raises(ImportError, match="pandas"):
             res.df
+        with pytest.raises(ImportError, match="pandas"):
+            res.configs_df()
         return
     df = res.df
-    assert list(df["id"]) == res.ids
+    # indexed by id, without an "id" column to clash with it
+    assert df.index.name == "id" and list(df.index) == res.ids and "id" not in df.columns
     np.testing.assert_array_equal(df["mmd2"].to_numpy(), res.table["mmd2"])
+    assert df.loc[helpers.FAILED, "status"] == "failed"
+    assert "D <= 4" in df.loc[helpers.FAILED, "error"]
+    assert df.reset_index()["id"].tolist() == res.ids
+    assert df.groupby("group")["mmd2"].median().shape == (6,)
+    assert df["model.sigma_input"].map(type).eq(str).all()
+    c = res.configs_df()
+    assert c.index.name == "group" and list(c.index) == [str(g) for g in res.configs()["group"]]
+    assert c.loc["c0000", "baseline"] and c["baseline"].sum() == 1
 
 
 def test_stale_summary_row_read_from_run_file(sweep_dir, tmp_path):
@@ -195,8 +206,8 @@ def test_real_sweep(ncsn_bin, tmp_path):
         for m in METRICS:
             if m in run.metrics:
                 assert run.metrics[m] == res.table[m][i], m
-            else:  # written only for data with labels: NaN in the table
-                assert m == "classifier_accuracy" and np.isnan(res.table[m][i]), m
+            else:  # written only for data with labels, or by newer versions: NaN here
+                assert m in ("classifier_accuracy", "n_bad") and np.isnan(res.table[m][i]), m
     for m in ("fd", "noise_floor_fd", "nn_ratio"):  # in every run file, any data
         assert np.isfinite(res.table[m]).all(), m
 
@@ -210,3 +221,108 @@ def test_run_state_precedence():
     assert run_state(True, False, True) == "finished"
     assert run_state(False, False, True) == "running"
     assert run_state(False, False, False) == "queued"
+
+
+def test_keys_as_asked(ncsn_bin, tmp_path):
+    """A real sweep with a boolean key and a key that is "auto" in some runs: booleans are
+    bool in the table, the auto origin is a KEY_auto column beside the resolved value, the
+    sweep's expansion gives what every run asked for, the baseline is the first
+    configuration, and the per-configuration table names each by how it differs."""
+    y = tmp_path / "s.yaml"
+    y.write_text("dataset: {n: 200}\nmodel: {scale_by_sigma: [false, true]}\n"
+                 "train: {steps: 50, batch: 32}\nnoise: {L: 6}\n"
+                 "sample: {n: 100, T: 5, eps: [0.001, auto], max_bad_fraction: 1}\n"
+                 "sweep: {repeats: 2}\n")
+    d = str(tmp_path / "out")
+    r = subprocess.run([ncsn_bin, "sweep", str(y), "-q", "-o", d], capture_output=True,
+                       text=True)
+    assert r.returncode in (0, 1), r.stderr
+    res = analysis.load(d)
+    t = res.table
+    assert res.swept_keys == ["model.scale_by_sigma", "sample.eps"]
+    assert res.auto_keys == ["sample.eps"] and res.settings["mode"] == "grid"
+    assert t["model.scale_by_sigma"].dtype == bool
+    assert list(t["model.scale_by_sigma"]) == [False] * 4 + [True] * 4
+    assert list(t["sample.eps_auto"]) == [False, False, True, True] * 2
+    assert t.dtype.names.index("sample.eps_auto") == t.dtype.names.index("sample.eps") + 1
+    for i, rid in enumerate(res.ids):
+        run = res.run(rid)
+        assert run.config["model.scale_by_sigma"] == t["model.scale_by_sigma"][i]
+        assert run.config["sample.eps"] == t["sample.eps"][i]
+        assert (run.config["eps_source"] != "explicit") == t["sample.eps_auto"][i]
+        assert res.spec[rid]["sample.eps"] == ("auto" if t["sample.eps_auto"][i] else "0.001")
+    from analysis import configs as C
+    assert C.baseline(res) == "c0000"
+    c = res.configs(metric="mmd2")
+    assert list(c["group"]) == sorted(c["group"], key=lambda g: list(c["group"]).index(g))
+    by = {str(g): k for k, g in enumerate(c["group"])}
+    assert c["baseline"][by["c0000"]] and c["baseline"].sum() == 1
+    assert c["differs"][by["c0000"]] == ""
+    assert c["differs"][by["c0003"]] == "model.scale_by_sigma=true, sample.eps=auto"
+    assert c["differs"][by["c0001"]] == "sample.eps=auto"
+    assert c["sample.eps_auto"][by["c0001"]] and not c["sample.eps_auto"][by["c0002"]]
+    assert c["model.scale_by_sigma"].dtype == bool and c["model.scale_by_sigma"][by["c0002"]]
+    for k, g in enumerate(c["group"]):
+        sel = t["group"] == g
+        v = t["mmd2"][sel]
+        v = v[np.isfinite(v)]
+        assert c["runs"][k] == 2 and c["n"][k] == v.size
+        if v.size:
+            assert np.isclose(c["mmd2_median"][k], np.median(v))
+            assert np.isclose(c["mmd2_mean"][k], v.mean())
+    # the same from a directory of run files without sweep.h5 (no expansion at hand)
+    os.remove(os.path.join(d, "sweep.h5"))
+    os.remove(os.path.join(d, "sweep.txt"))
+    res2 = analysis.load(d)
+    assert res2.kind == "runs" and res2.auto_keys == ["sample.eps"]
+    assert res2.table["model.scale_by_sigma"].dtype == bool
+    done = [i for i, rid in enumerate(res.ids) if res.has_file(rid)]
+    np.testing.assert_array_equal(res2.table["sample.eps_auto"],
+                                  t["sample.eps_auto"][done])
+    assert C.baseline(res2) == "c0000"
+
+
+def test_parse_canonical():
+    from analysis.results import parse_canonical, spec_value
+    text = ("# ncsn sweep 1\nmode: grid\ntrials: 0\nrepeats: 2\nbase_seed: 0\nruns: 2\n"
+            "swept: dataset.means sample.eps\nfirst run:\n# ncsn configuration\nseed: 5\n"
+            "sample:\n  eps: 0.001\n"
+            "c0000-r0: {seed: 5, dataset.means: [[-5, -5], [5, 5]], sample.eps: 0.001}\n"
+            "c0001-r0: {seed: 6, dataset.means: [[0, 0], [1, 1]], sample.eps: auto}\n")
+    settings, swept, spec = parse_canonical(text)
+    assert settings["mode"] == "grid" and settings["repeats"] == "2"
+    assert "seed" not in settings and "eps" not in settings  # the first run's config
+    assert swept == ["dataset.means", "sample.eps"]
+    assert spec == {"c0000-r0": {"seed": "5", "dataset.means": "[[-5, -5], [5, 5]]",
+                                 "sample.eps": "0.001"},
+                    "c0001-r0": {"seed": "6", "dataset.means": "[[0, 0], [1, 1]]",
+                                 "sample.eps": "auto"}}
+    assert parse_canonical("# test sweep\n") == ({}, [], {})
+    assert [spec_value(v) for v in ("auto", "true", "3", "0.5", "[[1, 2]]", "sigma")] == \
+        ["auto", True, 3, 0.5, [[1, 2]], "sigma"]
+
+
+def test_error_and_n_bad(sweep_dir, tmp_path):
+    """An older sweep.h5 with an empty error column: the reason comes from
+    runs/<id>.failed; a newer one with an n_bad column: the table has it."""
+    import numpy.lib.recfunctions as rfn
+    d, rows = sweep_dir
+    d2 = str(tmp_path / "sweep")
+    shutil.copytree(d, d2)
+    rows = [dict(r, error="") for r in rows]
+    helpers.write_sweep_h5(d2, rows, helpers.SWEPT)
+    res = analysis.load(d2)
+    assert "D <= 4" in res.table["error"][res.ids.index(helpers.FAILED)]
+    assert np.isnan(res.table["n_bad"]).all()  # not in this file: NaN
+    with h5py.File(os.path.join(d2, "sweep.h5"), "r+") as f:
+        runs = f["runs"][()]
+        nb = np.arange(len(runs), dtype=np.int64)
+        runs = rfn.append_fields(runs, "n_bad", nb, usemask=False)
+        del f["runs"]
+        f["runs"] = runs
+    res = analysis.load(d2)
+    assert "n_bad" not in res.swept_keys
+    np.testing.assert_array_equal(res.table["n_bad"], np.arange(len(rows)))
+    c = res.configs(metric="mmd2")
+    for k, g in enumerate(c["group"]):
+        assert c["n_bad"][k] == res.table["n_bad"][res.table["group"] == g].sum()

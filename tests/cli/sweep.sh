@@ -192,7 +192,7 @@ for path in (d, nosum):
         df = r.df
     except ImportError:
         continue
-    assert df.set_index("id").loc[rid, "error"] == want, path
+    assert df.loc[rid, "error"] == want, path  # r.df is indexed by id
 assert 'records status "diverged"' in want, want
 PY
 "$PY" - "$tmp/div/sweep.h5" <<'PY'
