@@ -8,7 +8,11 @@
 #   A  jobs/sweep.sbatch, 2 ranks (srun --mpi=pmix): SIGUSR1 (scancel --batch) while both
 #      ranks train; the job must checkpoint both runs, give them back, requeue itself and
 #      complete, the runs resuming from their checkpoints
-#   R  jobs/report.sbatch with --dependency=afterok:A: must start only after A's last end
+#   R  jobs/report.sbatch with --dependency=afterany:A: must start only after A's last end
+#      (A requeues itself: a requeue is not an end)
+#   E  jobs/sweep.sbatch on a 2-run sweep whose second run diverges: exit 1, FAILED
+#   F  jobs/report.sbatch with --dependency=afterany:E: runs all the same, COMPLETED, and its
+#      report and output list the diverged run with its reason
 #   B  jobs/array.sbatch --array=0-1: task 0 signalled the same way; both shares complete
 #      and the summary the last task leaves is complete
 #   C  jobs/sweep.sbatch with NCSN_LAUNCHER=mpirun, 2 ranks, not signalled
@@ -103,19 +107,27 @@ sample: {n: 300, T: 15}
 YAML
 "$NCSN" sweep "$tmp/sweep.yaml" -q -o "$tmp/ref" > /dev/null
 say "reference sweep done"
+cat > "$tmp/failing.yaml" << 'YAML'
+dataset: {n: 200}
+train: {steps: 100, batch: 64, lr: [0.001, 1.0e+30]}
+noise: {L: 5}
+sample: {n: 100, T: 5}
+YAML
 
 mkdir -p "$tmp/out"
 export NCSN_BIN=$NCSN NCSN_ROOT=$SRC
 cd "$SRC" # submitted from the repository root, as users do
 sb() { sbatch --parsable --output="$tmp/out/%x-%j.out" "$@"; }
 A=$(sb --job-name=A --ntasks-per-node=2 --time=5 jobs/sweep.sbatch "$tmp/sweep.yaml" "$tmp/a")
-R=$(sb --job-name=R --dependency=afterok:"$A" jobs/report.sbatch "$tmp/a")
+R=$(sb --job-name=R --dependency=afterany:"$A" jobs/report.sbatch "$tmp/a")
+E=$(sb --job-name=E --ntasks-per-node=1 --time=5 jobs/sweep.sbatch "$tmp/failing.yaml" "$tmp/e")
+F=$(sb --job-name=F --dependency=afterany:"$E" jobs/report.sbatch "$tmp/e")
 B=$(sb --job-name=B --array=0-1 --time=5 jobs/array.sbatch "$tmp/sweep.yaml" "$tmp/b")
 C=$(NCSN_LAUNCHER=mpirun sb --job-name=C --ntasks-per-node=2 --time=5 jobs/sweep.sbatch \
   "$tmp/sweep.yaml" "$tmp/c")
 D=$(NCSN_DEADLINE_MARGIN=57 sb --job-name=D --ntasks-per-node=1 --time=1 --signal=B:USR1@10 \
   jobs/sweep.sbatch "$tmp/sweep.yaml" "$tmp/d")
-say "submitted A=$A R=$R B=$B C=$C D=$D"
+say "submitted A=$A R=$R B=$B C=$C D=$D E=$E F=$F"
 
 # in_flight DIR [SHARD_IDS...]: runs claimed and not finished
 in_flight() {
@@ -165,7 +177,7 @@ say "every job has ended"
 [ $signalled_a = 1 ] || fail "A was never seen with two runs in flight"
 [ $signalled_b = 1 ] || fail "B_0 was never seen with a run in flight"
 
-for j in "$A" "$R" "${B}_0" "${B}_1" "$C" "$D"; do
+for j in "$A" "$R" "${B}_0" "${B}_1" "$C" "$D" "$F"; do
   line=$(scontrol show job -o "$j")
   grep -q 'JobState=COMPLETED' <<< "$line" || fail "job $j: $(grep -o 'JobState=[^ ]*' <<< "$line") $(grep -o 'ExitCode=[^ ]*' <<< "$line")"
   grep -q 'ExitCode=0:0' <<< "$line" || fail "job $j: $(grep -o 'ExitCode=[^ ]*' <<< "$line")"
@@ -201,6 +213,18 @@ r_start=$(scontrol show job -o "$R" | grep -o 'StartTime=[^ ]*' | cut -d= -f2)
 [ "$(date -d "$r_start" +%s)" -ge "$(date -d "$a_end" +%s)" ] ||
   fail "R started ($r_start) before A ended ($a_end)"
 [ -s "$tmp/a/report/index.html" ] || fail "R: no $tmp/a/report/index.html"
+# E failed (a diverged run), F reported it all the same
+line=$(scontrol show job -o "$E")
+grep -q 'JobState=FAILED' <<< "$line" && grep -q 'ExitCode=1:0' <<< "$line" ||
+  fail "E: expected FAILED with exit 1: $(grep -o 'JobState=[^ ]*\|ExitCode=[^ ]*' <<< "$line" | tr '\n' ' ')"
+e_end=$(grep -o 'EndTime=[^ ]*' <<< "$line" | cut -d= -f2)
+f_start=$(scontrol show job -o "$F" | grep -o 'StartTime=[^ ]*' | cut -d= -f2)
+[ "$(date -d "$f_start" +%s)" -ge "$(date -d "$e_end" +%s)" ] || fail "F started before E ended"
+div=$(basename "$(ls "$tmp"/e/runs/*.failed)" .failed)
+grep -q "<h2>Failures</h2>" "$tmp/e/report/index.html" || fail "F: the report has no Failures section"
+grep -q "$div.*diverged" "$tmp/e/report/index.html" || fail "F: the report does not list $div as diverged"
+grep -q "did not complete" "$tmp"/out/F-"$F".out && grep -q "$div diverged" "$tmp"/out/F-"$F".out ||
+  fail "F: its output does not list the failed run: $(cat "$tmp"/out/F-"$F".out)"
 # B: task 0 interrupted and continued; each share ran only its own runs
 grep -Eq 'event=interrupted id=c000[02] reason=signal' "$tmp/b/journal.log" || fail "B: no interrupted run in share 0"
 grep -Eq 'event=interrupted id=c000[13]' "$tmp/b/journal.log" && fail "B: share 1 was interrupted"
