@@ -224,6 +224,13 @@ int ncsn_fix_have_h5py(void) {
     return 0;
 }
 
+void ncsn_fix_model_alloc(ncsn_model *m, int D, int E, int H, int option) {
+    const int input = option == 1   ? NCSN_SIGMA_INPUT_LOG_SIGMA
+                      : option == 3 ? NCSN_SIGMA_INPUT_NONE
+                                    : NCSN_SIGMA_INPUT_SIGMA;
+    ncsn_model_alloc(m, D, E, H, input, option >= 2);
+}
+
 void ncsn_fix_check_grads_close(const ncsn_model *m, const float *got, const float *want,
                                 double rel, const char *label) {
     ncsn_model vg, vw;

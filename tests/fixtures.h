@@ -36,6 +36,10 @@ void ncsn_fix_check_msg(const char *got, const char *want, const char *file, int
  * NCSN_TEST_VERBOSE, is printed with label. */
 void ncsn_fix_check_grads_close(const ncsn_model *m, const float *got, const float *want,
                                 double rel, const char *label);
+/* The network's input options, numbered for loops: 0 sigma, 1 log sigma, 2 sigma with
+ * scale_by_sigma, 3 none (the unconditional net(x) / sigma). */
+enum { NCSN_FIX_MODEL_OPTIONS = 4 };
+void ncsn_fix_model_alloc(ncsn_model *m, int D, int E, int H, int option);
 void ncsn_fix_check_refused(int rc, const char *got, const char *want, const char *file,
                             int line);
 

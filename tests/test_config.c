@@ -436,7 +436,7 @@ static void test_wrong_types(void) {
                       "x.yaml:2: model.scale_by_sigma: expected true or false (or yes/no, "
                       "on/off), got 1");
     expect_load_error("model:\n  sigma_input: log-sigma\n",
-                      "x.yaml:2: model.sigma_input: expected sigma or log_sigma, got "
+                      "x.yaml:2: model.sigma_input: expected sigma, log_sigma or none, got "
                       "\"log-sigma\" (did you mean log_sigma?)");
     expect_load_error("sample:\n  method: langevin\n",
                       "x.yaml:2: sample.method: expected annealed or plain, got \"langevin\"");
@@ -648,6 +648,12 @@ static void test_validation_names_the_origin(void) {
                    "x.yaml:2: noise.sigma_1: must be larger than noise.sigma_L (0.1)");
     expect_invalid("", SETS("noise.sigma_L=20"),
                    "--set noise.sigma_L: must be smaller than noise.sigma_1 (20)");
+    expect_invalid("model:\n  sigma_input: none\n", NULL,
+                   "x.yaml:2: model.sigma_input: none (the unconditional net(x) / sigma) needs "
+                   "model.scale_by_sigma: true, or the score would not depend on sigma at all");
+    expect_invalid("model:\n  sigma_input: none\n  scale_by_sigma: false\n", NULL,
+                   "x.yaml:2: model.sigma_input: none (the unconditional net(x) / sigma) needs "
+                   "model.scale_by_sigma: true, or the score would not depend on sigma at all");
     expect_invalid("", SETS("train.batch=2000"),
                    "--set train.batch: must not exceed dataset.n (1000), got 2000");
     expect_invalid("dataset:\n  n: 100\n", NULL,

@@ -118,7 +118,7 @@ typedef struct {
 static void batch_make(batch *b, int D, int E, int H, int B, int opt) {
     b->B = B;
     b->L = 9;
-    ncsn_model_alloc(&b->m, D, E, H, opt == 1, opt == 2);
+    ncsn_fix_model_alloc(&b->m, D, E, H, opt);
     ncsn_model_init_params(&b->m, ncsn_rng_key(31, (uint32_t)(D * 1000 + H), NCSN_RNG_INIT));
     b->x = normals(11, (size_t)B * D);
     b->z = normals(12, (size_t)B * D);
@@ -163,7 +163,7 @@ static void test_training_any_d(void) {
     const int nv = variants(isa);
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
         for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
-            const int opt = (int)((d + w) % 3);
+            const int opt = (int)((d + w) % NCSN_FIX_MODEL_OPTIONS);
             batch b;
             batch_make(&b, dims[d], widths[w][0], widths[w][1], 45, opt);
             const size_t P = b.m.n_params;
@@ -246,7 +246,7 @@ static void plain_sampler(const ncsn_model *m, const double *sig, int L, int T, 
  * on every variant and thread count (odd D, chains not a multiple of a block, odd T so
  * levels start at odd steps). */
 static void test_sampling_any_d(void) {
-    const int dims[] = {1, 2, 3, 13, 30, 64};
+    const int dims[] = {1, 2, 3, 13, 30, 64, 7, 2}; /* the options cycle: D 2 also meets the unconditional network */
     enum { N = 101, L = 3, T = 3 };
     double sig[L] = {3.0, 1.0, 0.3};
     int isa[3];
@@ -254,7 +254,7 @@ static void test_sampling_any_d(void) {
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
         const int D = dims[d];
         ncsn_model m;
-        ncsn_model_alloc(&m, D, 16, 37, 0, (int)(d % 2));
+        ncsn_fix_model_alloc(&m, D, 16, 37, (int)(d % NCSN_FIX_MODEL_OPTIONS));
         ncsn_model_init_params(&m, ncsn_rng_key(41, (uint32_t)D, NCSN_RNG_INIT));
         const ncsn_key ks = ncsn_rng_key(42, 0, NCSN_RNG_SAMPLE_START);
         const ncsn_key kn = ncsn_rng_key(42, 0, NCSN_RNG_SAMPLE_NOISE);

@@ -133,6 +133,25 @@ static void test_gradients_sigma(void) { check_gradients(NCSN_SIGMA_INPUT_SIGMA,
 static void test_gradients_log_sigma(void) { check_gradients(NCSN_SIGMA_INPUT_LOG_SIGMA, 0); }
 static void test_gradients_scaled(void) { check_gradients(NCSN_SIGMA_INPUT_SIGMA, 1); }
 
+/* sigma_input none: no embedding (E = 0, D H + H + H D + D parameters) and
+ * s(x, sigma) = net(x) / sigma, so sigma s(x, sigma) is the same for every sigma. */
+static void test_unconditional_network(void) {
+    ncsn_model m;
+    ncsn_model_alloc(&m, 3, 16, 20, NCSN_SIGMA_INPUT_NONE, 1);
+    CU_ASSERT(m.E == 0 && m.n_params == (size_t)(3 * 20 + 20 + 20 * 3 + 3));
+    CU_ASSERT(m.n_params == ncsn_model_param_count(3, 0, 20));
+    ncsn_model_init_params(&m, ncsn_rng_key(5, 0, NCSN_RNG_INIT));
+    const float x[6] = {0.5f, -1, 2, 3, 0.25f, -0.75f};
+    float s1[6], s2[6];
+    ncsn_model_score(&m, x, 2, 0.5f, s1);
+    ncsn_model_score(&m, x, 2, 4.0f, s2);
+    for (int i = 0; i < 6; i++) NCSN_CHECK_CLOSE(0.5 * s1[i], 4.0 * s2[i], 1e-6 * fabs(s1[i]));
+    float c[20];
+    ncsn_model_level_bias(&m, 7.0f, c);
+    CU_ASSERT(memcmp(c, m.bb0_b, sizeof c) == 0); /* the first layer's bias alone */
+    ncsn_model_free(&m);
+}
+
 static void test_zero_network_loss(void) {
     /* s = 0 gives loss = 1/2 |z|^2 per example: D/2 in expectation, exactly the mean of
      * 1/2 |z|^2 for the given z. */
@@ -285,10 +304,9 @@ static void batch_free(batch *bt) {
 /* The fast path (ncsn_dsm_loss_grad) against the per-example reference path, at the
  * notebook's sizes and at the fixture's, for every input option: same loss and gradient up
  * to float rounding (each tensor compared relative to its largest element). */
-static void compare_fast_reference(int Dm, int Em, int Hm, int Bm, int Lm, int sigma_input,
-                                   int scale) {
+static void compare_fast_reference(int Dm, int Em, int Hm, int Bm, int Lm, int opt) {
     ncsn_model m;
-    ncsn_model_alloc(&m, Dm, Em, Hm, sigma_input, scale);
+    ncsn_fix_model_alloc(&m, Dm, Em, Hm, opt);
     ncsn_model_init_params(&m, ncsn_rng_key(8, 1, NCSN_RNG_INIT));
     batch bt;
     batch_init(&bt, Bm, Dm, Lm, ncsn_rng_key(12, 0, NCSN_RNG_MISC), 37, 11);
@@ -302,8 +320,7 @@ static void compare_fast_reference(int Dm, int Em, int Hm, int Bm, int Lm, int s
     double l2 = ncsn_dsm_loss_grad_reference(&m, bt.x, Bm, bt.lv, bt.sig, bt.z, &v2, &w);
     NCSN_CHECK_CLOSE(l1, l2, 1e-6 * l2);
     char label[96];
-    snprintf(label, sizeof label, "D %d E %d H %d B %d, input %d, scale %d", Dm, Em, Hm, Bm,
-             sigma_input, scale);
+    snprintf(label, sizeof label, "D %d E %d H %d B %d, option %d", Dm, m.E, Hm, Bm, opt);
     ncsn_fix_check_grads_close(&m, g1, g2, 1e-4, label);
     free(g1);
     free(g2);
@@ -313,11 +330,10 @@ static void compare_fast_reference(int Dm, int Em, int Hm, int Bm, int Lm, int s
 }
 
 static void test_fast_matches_reference(void) {
-    for (int opt = 0; opt < 3; opt++) {
-        int si = opt == 1 ? NCSN_SIGMA_INPUT_LOG_SIGMA : NCSN_SIGMA_INPUT_SIGMA, sc = opt == 2;
-        compare_fast_reference(2, 16, 128, 128, 100, si, sc); /* the notebook's network */
-        compare_fast_reference(D, E, H, B, L, si, sc);
-        compare_fast_reference(5, 8, 24, 1000, 7, si, sc);
+    for (int opt = 0; opt < NCSN_FIX_MODEL_OPTIONS; opt++) {
+        compare_fast_reference(2, 16, 128, 128, 100, opt); /* the notebook's network */
+        compare_fast_reference(D, E, H, B, L, opt);
+        compare_fast_reference(5, 8, 24, 1000, 7, opt);
     }
 }
 
@@ -362,11 +378,11 @@ static double loss_grad_isa(int isa, const ncsn_model *m, const float *x, int Bm
 static void test_fast_isa_variants_identical(void) {
     const int shapes[3][5] = {{2, 16, 128, 128, 100}, {5, 8, 24, 300, 7}, {D, E, H, B, L}};
     for (int sh = 0; sh < 3; sh++)
-        for (int opt = 0; opt < 3; opt++) {
+        for (int opt = 0; opt < NCSN_FIX_MODEL_OPTIONS; opt++) {
             const int Dm = shapes[sh][0], Em = shapes[sh][1], Hm = shapes[sh][2];
             const int Bm = shapes[sh][3], Lm = shapes[sh][4];
             ncsn_model m;
-            ncsn_model_alloc(&m, Dm, Em, Hm, opt == 1, opt == 2);
+            ncsn_fix_model_alloc(&m, Dm, Em, Hm, opt);
             ncsn_model_init_params(&m, ncsn_rng_key(9, (uint32_t)sh, NCSN_RNG_INIT));
             batch bt;
             batch_init(&bt, Bm, Dm, Lm, ncsn_rng_key(13, (uint32_t)sh, NCSN_RNG_MISC), 37, 11);
@@ -414,6 +430,7 @@ static const ncsn_test_case tests[] = {
     {"finite-difference gradients, log sigma input", test_gradients_log_sigma},
     {"finite-difference gradients, scale by sigma", test_gradients_scaled},
     {"zero network scores D/2", test_zero_network_loss},
+    {"sigma_input none: net(x) / sigma, no embedding", test_unconditional_network},
     {"Adam against hand-computed steps", test_adam_hand_computed},
     {"nn.Linear initialisation bounds", test_init_bounds},
     {"per-level bias path equals forward", test_score_matches_forward},

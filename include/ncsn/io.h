@@ -3,7 +3,9 @@
  *   /samples                 (n, D) float32
  *   /train/step, /train/loss (n_loss) int64, float32: the loss history
  *   /noise/sigmas            (L) float64: the noise levels used
- *   /model/<layer>/weight, /model/<layer>/bias   PyTorch names and shapes, float32
+ *   /model/<layer>/weight, /model/<layer>/bias   PyTorch names and shapes, float32; no
+ *                            /model for sample.score exact (no network was trained), no
+ *                            sigma_emb layers for model.sigma_input none
  *   /metrics/<name>          scalars (float64); n_bad and n_nonfinite (int64, metrics.h's
  *                            bad samples); mode_weights (K), score_error (L);
  *                            classifier_accuracy and train_shares (K), the truth of
@@ -42,7 +44,8 @@
 
 typedef struct {
     const ncsn_config *cfg;     /* resolved configuration */
-    const ncsn_model *model;    /* the weights the sampler used (EMA copy when train.ema > 0) */
+    const ncsn_model *model;    /* the weights the sampler used (EMA copy when train.ema > 0);
+                                   NULL for the exact score */
     const double *sigmas;       /* (L) */
     int L;
     const float *samples;       /* (n, D) */
@@ -70,7 +73,9 @@ int ncsn_run_file_exists(const char *path);
 /* What ncsn_run_file_read gives back; free with ncsn_run_input_free. */
 typedef struct {
     ncsn_config cfg;        /* parsed from config_yaml */
-    ncsn_model model;       /* allocated and filled from /model */
+    ncsn_model model;       /* allocated and filled from /model; zeroed (has_model 0) for a
+                               run with sample.score exact, which trained no network */
+    int has_model;
     int64_t *loss_step;     /* (n_loss) */
     float *loss;            /* (n_loss) */
     int n_loss;

@@ -23,7 +23,14 @@
 
 #include "ncsn/rng.h"
 
-enum ncsn_sigma_input { NCSN_SIGMA_INPUT_SIGMA = 0, NCSN_SIGMA_INPUT_LOG_SIGMA = 1 };
+/* What the network sees of sigma: sigma or log sigma through the embedding, or nothing
+ * (none: the unconditional net(x) of the paper's Technique 3, with E = 0 and no embedding
+ * tensors; the configuration then requires scale_by_sigma, s = net(x) / sigma). */
+enum ncsn_sigma_input {
+    NCSN_SIGMA_INPUT_SIGMA = 0,
+    NCSN_SIGMA_INPUT_LOG_SIGMA = 1,
+    NCSN_SIGMA_INPUT_NONE = 2
+};
 
 typedef struct {
     int D, E, H;
@@ -45,7 +52,8 @@ typedef struct {
 #define NCSN_MODEL_N_TENSORS 8
 
 size_t ncsn_model_param_count(int D, int E, int H);
-/* Allocates the block, zeroed. */
+/* Allocates the block, zeroed. With sigma_input NCSN_SIGMA_INPUT_NONE, E is 0 whatever is
+ * passed: the first layer sees x alone. */
 void ncsn_model_alloc(ncsn_model *m, int D, int E, int H, int sigma_input, int scale_by_sigma);
 /* nn.Linear's default: every weight and bias uniform in +-1/sqrt(fan_in), from key. */
 void ncsn_model_init_params(ncsn_model *m, ncsn_key key);

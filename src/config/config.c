@@ -65,7 +65,7 @@ typedef struct {
 static const char *const dataset_names[] = {"gmm",   "manifold",     "moons", "swissroll",
                                             "rings", "checkerboard", "hdf5",  NULL};
 static const char *const manifold_bases[] = {"gmm", "swissroll", NULL};
-static const char *const sigma_inputs[] = {"sigma", "log_sigma", NULL}; /* enum ncsn_sigma_input */
+static const char *const sigma_inputs[] = {"sigma", "log_sigma", "none", NULL}; /* enum ncsn_sigma_input */
 static const char *const sample_methods[] = {"annealed", "plain", NULL};
 static const char *const score_sources[] = {"model", "exact", NULL};
 
@@ -1415,6 +1415,16 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
         snprintf(why2, sizeof why2, "must be larger than sample.low (%s)",
                  ncsn_format_real(c->sample.low, y));
         return fail_pair(c, err, i_lo, why, i_hi, why2);
+    }
+    /* The unconditional network only knows sigma through the division by it. */
+    if (c->model.sigma_input == NCSN_SIGMA_INPUT_NONE && !c->model.scale_by_sigma) {
+        const int i_in = ncsn_config_key_index("model.sigma_input"),
+                  i_sc = ncsn_config_key_index("model.scale_by_sigma");
+        snprintf(why, sizeof why, "none (the unconditional net(x) / sigma) needs "
+                 "model.scale_by_sigma: true, or the score would not depend on sigma at all");
+        snprintf(why2, sizeof why2, "must be true with model.sigma_input none (the score is "
+                 "net(x) / sigma)");
+        return fail_pair(c, err, i_in, why, i_sc, why2);
     }
     return 0;
 }

@@ -114,6 +114,7 @@ static int write_model(const ncsn_h5_ctx *c, hid_t model, const void *data) {
         float *data;
         int rows, cols;
         ncsn_model_tensor(m, i, &name, &data, &rows, &cols);
+        if (rows == 0) continue; /* sigma_input none: there is no sigma_emb (model.h) */
         const char *dot = strrchr(name, '.');
         NCSN_ASSERT(dot && dot != name);
         char layer[NCSN_NAME_MAX];
@@ -265,7 +266,7 @@ static int write_config(const ncsn_h5_ctx *c, hid_t group, const void *data) {
 
 static int write_contents(const ncsn_h5_ctx *c, hid_t file, const ncsn_run_output *r) {
     return (write_root_attrs(c, file, r) || write_arrays(c, file, r) ||
-            write_group(c, file, "model", write_model, r->model) ||
+            (r->model && write_group(c, file, "model", write_model, r->model)) ||
             write_group(c, file, "metrics", write_metrics, r->metrics) ||
             write_group(c, file, "config", write_config, r))
                ? -1
@@ -351,7 +352,10 @@ static int read_config(const ncsn_h5_ctx *c, hid_t file, ncsn_config *cfg) {
 }
 
 /* The model's shape comes from the configuration; each tensor must match it. */
-static int read_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg, ncsn_model *m) {
+static int read_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg, ncsn_model *m,
+                      int *has_model) {
+    *has_model = cfg->sample.score != NCSN_SCORE_EXACT;
+    if (!*has_model) return 0; /* an exact-score run trained nothing, and wrote no /model */
     ncsn_model_alloc(m, cfg->dataset.dim, cfg->model.emb, cfg->model.hidden,
                      cfg->model.sigma_input, cfg->model.scale_by_sigma);
     for (int i = 0; i < NCSN_MODEL_N_TENSORS; i++) {
@@ -359,6 +363,7 @@ static int read_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg, 
         float *data;
         int rows, cols;
         ncsn_model_tensor(m, i, &name, &data, &rows, &cols);
+        if (rows == 0) continue; /* no sigma_emb to read (write_model) */
         const char *dot = strrchr(name, '.');
         NCSN_ASSERT(dot);
         char object[NCSN_NAME_MAX + 16];
@@ -424,7 +429,7 @@ static int read_provenance(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in)
 
 static int read_contents(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in) {
     if (check_header(c, file) || read_config(c, file, &in->cfg) || read_provenance(c, file, in) ||
-        read_model(c, file, &in->cfg, &in->model) || read_history(c, file, in) ||
+        read_model(c, file, &in->cfg, &in->model, &in->has_model) || read_history(c, file, in) ||
         ncsn_h5_read_dataset(c, file, "/metrics/train_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE,
                              0, NULL, &in->train_seconds) ||
         ncsn_h5_read_dataset(c, file, "/metrics/final_loss", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0,

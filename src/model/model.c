@@ -33,6 +33,7 @@ static void point(ncsn_model *m, float *block) {
 
 void ncsn_model_alloc(ncsn_model *m, int D, int E, int H, int sigma_input, int scale_by_sigma) {
     memset(m, 0, sizeof *m);
+    if (sigma_input == NCSN_SIGMA_INPUT_NONE) E = 0; /* no embedding (model.h) */
     m->D = D;
     m->E = E;
     m->H = H;

@@ -209,10 +209,13 @@ static ncsn_outcome measure_write(const sample_job *job, const float *x, double 
     const int n = p->cfg.sample.n;
     ncsn_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
-    ncsn_metrics_compute_dataset(&p->ds, job->model, p->sigmas, p->L, x, n, p->x,
+    /* The exact score trains nothing: no loss, no learned-score error, no /model. */
+    const int exact = p->cfg.sample.score == NCSN_SCORE_EXACT;
+    const ncsn_model *learned = exact ? NULL : job->model;
+    ncsn_metrics_compute_dataset(&p->ds, learned, p->sigmas, p->L, x, n, p->x,
                                  p->cfg.dataset.n, p->cfg.sample.low, p->cfg.sample.high,
                                  p->cfg.seed, &metrics);
-    metrics.final_loss = job->log.final_loss;
+    metrics.final_loss = exact ? NAN : job->log.final_loss;
     metrics.train_seconds = job->log.seconds;
     metrics.sample_seconds = sample_seconds;
     /* One rule for both kinds of bad sample (docs/computation.md, bad samples). */
@@ -221,7 +224,7 @@ static ncsn_outcome measure_write(const sample_job *job, const float *x, double 
     ncsn_outcome o = job->diverged  ? NCSN_OUTCOME_DIVERGED
                      : too_many_bad ? NCSN_OUTCOME_BAD_SAMPLES
                                     : NCSN_OUTCOME_COMPLETE;
-    const ncsn_run_output out = {&p->cfg, job->model, p->sigmas, p->L, x, n, p->D,
+    const ncsn_run_output out = {&p->cfg, learned, p->sigmas, p->L, x, n, p->D,
                                  job->log.step, job->log.loss, job->log.n, &metrics,
                                  ncsn_outcome_status(o), &p->prov};
     if (ncsn_run_file_write(out_path, &out, err) != 0) {
@@ -425,7 +428,10 @@ int ncsn_resample(const char *in_path, const ncsn_config *cfg, const char *out_p
     ncsn_plan plan;
     ncsn_outcome o = NCSN_OUTCOME_CONFIG_ERROR;
     if (ncsn_plan_make(&plan, cfg, err) != 0) {
-    } else if (plan.D != in.model.D) {
+    } else if (!in.has_model && plan.cfg.sample.score == NCSN_SCORE_MODEL) {
+        ncsn_seterr(err, "%s holds no trained network (it ran with sample.score exact): sample "
+                    "it with the exact score, or train a network with ncsn run", in_path);
+    } else if (in.has_model && plan.D != in.model.D) {
         ncsn_seterr(err, "the data set has dimension %d, but %s's model was trained on "
                     "dimension %d", plan.D, in_path, in.model.D);
     } else {

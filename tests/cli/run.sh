@@ -125,4 +125,32 @@ else:  # nothing left to measure
     assert math.isnan(a["metrics/mmd2"][()]) and math.isnan(a["metrics/fd"][()])
 PY
 
+# the exact score trains nothing: no /model, no loss, no learned-score error; its run file
+# samples again with the exact score, and refuses the model's (exit 2)
+ex=(-s sample.score=exact -s sample.n=300 -s sample.T=10 -s noise.L=10)
+"$NCSN" run "${ex[@]}" -q -o "$tmp/exact.h5" || fail "exact run"
+"$NCSN" sample "$tmp/exact.h5" -s sample.n=100 -q -o "$tmp/exact2.h5" || fail "exact resample"
+set +e
+"$NCSN" sample "$tmp/exact.h5" -s sample.score=model -q -o "$tmp/exact3.h5" 2>"$tmp/err"; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "holds no trained network" "$tmp/err" ||
+  fail "model score from an exact run file: exit $rc, $(cat "$tmp/err")"
+[ -e "$tmp/exact3.h5" ] && fail "refused resample wrote its output"
+# the unconditional network (model.sigma_input none): no sigma_emb, s = net(x) / sigma
+"$NCSN" run "${small[@]}" -s model.sigma_input=none -s model.scale_by_sigma=true -q \
+  -o "$tmp/uncond.h5" || fail "sigma_input none run"
+"$PY" - "$tmp" <<'PY'
+import sys, math, h5py
+d = sys.argv[1]
+e = h5py.File(f"{d}/exact.h5", "r")
+assert "model" not in e and e["train/loss"].shape == (0,)
+assert math.isnan(e["metrics/final_loss"][()])
+assert all(math.isnan(v) for v in e["metrics/score_error"][:])
+assert math.isfinite(e["metrics/mmd2"][()])
+u = h5py.File(f"{d}/uncond.h5", "r")
+assert sorted(u["model"]) == ["backbone.0", "backbone.2"], list(u["model"])
+assert u["model/backbone.0/weight"].shape == (128, 2)
+assert u["config"].attrs["model.sigma_input"] == "none"
+PY
+
 all_passed
