@@ -440,7 +440,7 @@ static void test_errors(void) {
     expect_error("dataset:\n  weights:\n    - [0.95, 0.05]\n    - [0.9,\n       -0.1]\n", NULL, 0,
                  "FILE:5: dataset.weights: entry 2: expected a number >= 0, got -0.1");
     expect_error("model:\n  sigma_input: [sigma, log_sigmaa]\n", NULL, 0,
-                 "FILE:2: model.sigma_input: expected sigma or log_sigma, got \"log_sigmaa\" "
+                 "FILE:2: model.sigma_input: expected sigma, log_sigma or none, got \"log_sigmaa\" "
                  "(did you mean log_sigma?)");
     expect_error("train:\n  lr: auto\n", NULL, 0,
                  "FILE:2: train.lr: expected a positive number, got \"auto\"");
