@@ -525,6 +525,68 @@ static void test_rewrite_after_a_run_completes(void) {
     sweep_free(&s);
 }
 
+/* DIR/sweep.h5's /runs as its bytes in the file's own type, and their count; malloc'd. */
+static unsigned char *runs_bytes(const char *dir, size_t *size) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/sweep.h5", dir);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CU_ASSERT_FATAL(file >= 0);
+    hid_t dset = H5Dopen2(file, "runs", H5P_DEFAULT), type = H5Dget_type(dset);
+    hid_t space = H5Dget_space(dset);
+    *size = H5Tget_size(type) * (size_t)H5Sget_simple_extent_npoints(space);
+    unsigned char *buf = calloc(*size + 1, 1);
+    CU_ASSERT(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Dclose(dset);
+    H5Fclose(file);
+    return buf;
+}
+
+/* A summary that keeps its rows (ncsn_summary_update) writes, after every change to the
+ * directory, the table a summary from scratch writes: a run completes, a claim goes, a
+ * run fails, a run file is set aside and another written. */
+static void test_kept_rows_follow_changes(void) {
+    ncsn_sweep s;
+    sweep_init(&s);
+    char dir[512], path[800], aside[820];
+    lay_out("kept", &s, dir, sizeof dir);
+    ncsn_error err = {{0}};
+    ncsn_summary *m = ncsn_summary_new(&s, &err);
+    CU_ASSERT_FATAL(m != NULL);
+    for (int step = 0; step < 5; step++) {
+        if (step == 1) write_run_file(dir, &s, R_QUEUED, "complete");
+        if (step == 2) {
+            snprintf(path, sizeof path, "%s/claims/%s", dir, IDS[R_RUNNING]);
+            CU_ASSERT(unlink(path) == 0); /* running -> queued */
+        }
+        if (step == 3) {
+            snprintf(path, sizeof path, "%s/runs/%s.failed", dir, IDS[R_RUNNING]);
+            ncsn_fix_write_file(path, "why\n", 4);
+        }
+        if (step == 4) { /* the truncated file set aside, a good one in its place */
+            snprintf(path, sizeof path, "%s/runs/%s.h5", dir, IDS[R_TRUNCATED]);
+            snprintf(aside, sizeof aside, "%s.corrupt", path);
+            CU_ASSERT(rename(path, aside) == 0);
+            CU_ASSERT_FATAL(ncsn_summary_update(m, dir, 0, &err) == 0);
+            write_run_file(dir, &s, R_TRUNCATED, "complete");
+        }
+        CU_ASSERT_FATAL(ncsn_summary_update(m, dir, step % 2, &err) == 0);
+        size_t n_kept, n_fresh;
+        unsigned char *kept = runs_bytes(dir, &n_kept);
+        CU_ASSERT_FATAL(summarise(dir, &s) == 0);
+        unsigned char *fresh = runs_bytes(dir, &n_fresh);
+        CU_ASSERT(n_kept == n_fresh && memcmp(kept, fresh, n_kept) == 0);
+        if (n_kept != n_fresh || memcmp(kept, fresh, n_kept) != 0)
+            fprintf(stderr, "\n  kept rows differ from a fresh summary after step %d\n", step);
+        free(kept);
+        free(fresh);
+    }
+    ncsn_summary_free(m);
+    ncsn_summary_free(NULL);
+    sweep_free(&s);
+}
+
 /* A temporary file that a writer left when it died is removed by the next writer. */
 static void test_stale_temporary_removed(void) {
     ncsn_sweep s;
@@ -903,6 +965,8 @@ static const ncsn_test_case tests[] = {
     {"external links resolve from another directory", test_links_from_another_directory},
     {"h5py: bytes fields, np.char.decode, links from another cwd", test_h5py},
     {"rewrite after a run completes; old readers unaffected", test_rewrite_after_a_run_completes},
+    {"kept rows (ncsn_summary_update) equal a fresh summary after changes",
+     test_kept_rows_follow_changes},
     {"a dead writer's temporary file is removed", test_stale_temporary_removed},
     {"broken run files are \"corrupt\", quietly", test_corrupt_run_files},
     {"a long .failed text is cut at a character boundary", test_long_failed_reason},

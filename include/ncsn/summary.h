@@ -55,8 +55,14 @@ typedef enum {
 } ncsn_run_state;
 /* From which of runs/<id>.h5, runs/<id>.failed and claims/<id> exist. */
 ncsn_run_state ncsn_run_state_of(int has_run_file, int has_failed, int has_claim);
-/* The same, looking at DIR (sweep/state.c). */
+/* The same, looking at DIR (sweep/state.c): three stat() calls. */
 ncsn_run_state ncsn_sweep_run_state(const char *dir, const char *id);
+/* Every run's state from one listing of DIR/runs and one of DIR/claims (two directory
+ * reads for the whole sweep instead of three stat() calls a run): state[r] (an
+ * ncsn_run_state) and, when not NULL, has_run_file[r], both (s->n_runs). A directory that
+ * does not exist is empty. 0, or -1 with err when one cannot be read. */
+int ncsn_sweep_states(const char *dir, const ncsn_sweep *s, unsigned char *state,
+                      unsigned char *has_run_file, ncsn_error *err);
 /* NULL when DIR/runs/<id>.h5 of run r (index in s->runs) can be read as the summary reads
  * it, else why not (malloc'd, "runs/c0004.h5: cannot open as HDF5 (...)"): the test that
  * makes a row "corrupt". */
@@ -110,7 +116,7 @@ char *ncsn_sweep_set_aside_corrupt(const char *dir, const ncsn_sweep *s, int r, 
  *   removed by the next one.
  * - Cost: every call opens each run file (read-only, no HDF5 file locking: about 1 ms each
  *   on a local disk) and reads only its root attributes, /metrics scalars and the swept
- *   keys' /config attributes.
+ *   keys' /config attributes; ncsn_summary_update (below) opens only the new ones.
  *   ncsn_sweep_summary_refresh  as ncsn_sweep_summary_write, except that it returns 0 at
  *                               once when another process is already waiting for
  *                               DIR/.summary.lock (it holds DIR/.summary.wait): that
@@ -121,5 +127,24 @@ char *ncsn_sweep_set_aside_corrupt(const char *dir, const ncsn_sweep *s, int r, 
  *                               a sweep, when the caller needs the file to be written on
  *                               return. */
 int ncsn_sweep_summary_refresh(const char *dir, const ncsn_sweep *s, ncsn_error *err);
+
+/* A summary that keeps its rows between rewrites, for a process that rewrites DIR/sweep.h5
+ * again and again (the runner): each ncsn_summary_update lists DIR/runs and DIR/claims
+ * once (ncsn_sweep_states) and reads again only the runs whose listing changed since the
+ * last one (a run file or runs/<id>.failed appeared or went, a claim came or went); the
+ * others' rows are kept, a run file being written once and never changed in place. So an
+ * update costs two directory reads, the new runs' files and the table's write, not one
+ * open of every run file. It holds the same locks as ncsn_sweep_summary_write (and, with
+ * coalesce, returns at once like ncsn_sweep_summary_refresh). A run file replaced under
+ * the same name between two updates (another process's --retry-failed, or a corrupt file
+ * set aside and its run redone) keeps its old row until a summary from scratch
+ * (ncsn_sweep_summary_write), which is what the runner writes last.
+ *   ncsn_summary_new     NULL with err when a swept key is not a configuration key
+ *   ncsn_summary_update  0, or -1 with err
+ *   ncsn_summary_free    safe on NULL; s must outlive the summary */
+typedef struct ncsn_summary ncsn_summary;
+ncsn_summary *ncsn_summary_new(const ncsn_sweep *s, ncsn_error *err);
+int ncsn_summary_update(ncsn_summary *m, const char *dir, int coalesce, ncsn_error *err);
+void ncsn_summary_free(ncsn_summary *m);
 
 #endif

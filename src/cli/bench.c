@@ -19,6 +19,7 @@
 static const char *usage_bench =
     "usage: ncsn bench [--dim D] [--hidden H] [--quick] [--json] [--threads N,...] [--steps N]\n"
     "                  [--chains N] [--sweep]\n"
+    "       ncsn bench --sweep-overhead N,... [--sweep-ranks P] [--json]\n"
     "\n"
     "Measures the notebook's network (emb 16, batch 128, L 100) at D = --dim, H = --hidden:\n"
     "  training     microseconds per Adam step (draws, loss and gradient, Adam included)\n"
@@ -43,6 +44,11 @@ static const char *usage_bench =
     "                   sweeps/notebook-sweep.yaml at full size (eps x EMA, one seed), with\n"
     "                   P = 1 rank (all threads) and P = 2 ranks (mpiexec, threads split),\n"
     "                   reported as runs per hour; about a minute (not with --quick)\n"
+    "  --sweep-overhead N,...  instead of the above: the sweep runner's own cost per run,\n"
+    "                   `ncsn sweep` of N trivial runs (no training step, 2 chains, one\n"
+    "                   level: a few ms each) for each N (at most 100000), one thread a\n"
+    "                   rank: (P x wall time - the runs' own time from the journal) / N\n"
+    "  --sweep-ranks P  ranks for --sweep-overhead (default 1; mpiexec when > 1)\n"
     "  -h, --help       this text\n";
 
 static int parse_threads(const char *s, bench_opts *o) {
@@ -90,6 +96,25 @@ static int parse_options(int argc, char **argv, bench_opts *o, int max_t) {
             return NCSN_EXIT_OK + 1;
         } else if (!strcmp(a, "--quick")) o->quick = 1;
         else if (!strcmp(a, "--sweep")) o->sweep = 1;
+        else if (!strcmp(a, "--sweep-overhead") && v) {
+            i++;
+            for (const char *s = v; *s && !bad;) {
+                char *end;
+                long r = strtol(s, &end, 10);
+                bad = end == s || r < 1 || r > 100000 || o->n_overhead == BENCH_MAX_SIZES ||
+                      (*end && *end != ',');
+                if (!bad) o->overhead[o->n_overhead++] = (int)r;
+                s = *end ? end + 1 : end;
+            }
+            if (bad)
+                fprintf(stderr, "ncsn bench: --sweep-overhead: expected a list like "
+                        "100,1000 of at most %d sizes from 1 to 100000, got \"%s\"\n",
+                        BENCH_MAX_SIZES, v);
+        } else if (!strcmp(a, "--sweep-ranks") && v) {
+            i++;
+            bad = parse_count(a, v, 1, 1024, &n) != 0;
+            o->overhead_ranks = (int)n;
+        }
         else if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--threads") && v) {
             i++;
@@ -143,6 +168,32 @@ static void print_table(const bench_opts *o, const bench_row *rows, int same_tra
                         int same_sample, int isa_train, int isa_sample, int isa_steps,
                         int isa_chains, const bench_sweep_row *sweeps, int n_sweeps);
 
+/* --sweep-overhead: one row per size, as a table or JSON. */
+static int bench_overhead(const bench_opts *o) {
+    const int P = o->overhead_ranks > 0 ? o->overhead_ranks : 1;
+    bench_overhead_row rows[BENCH_MAX_SIZES];
+    for (int k = 0; k < o->n_overhead; k++) bench_sweep_overhead(o->overhead[k], P, &rows[k]);
+    if (o->json) printf("{\"sweep_overhead\": [");
+    else printf("sweep runner overhead (trivial runs, %d rank%s of 1 thread)\n"
+                "%8s %10s %12s %16s\n", P, P > 1 ? "s" : "", "runs", "wall s", "runs' own s",
+                "overhead ms/run");
+    for (int k = 0; k < o->n_overhead; k++) {
+        const bench_overhead_row *r = &rows[k];
+        if (o->json) {
+            printf("%s{\"runs\": %d, \"ranks\": %d, ", k ? ", " : "", r->runs, r->P);
+            if (r->wall < 0) printf("\"note\": \"%s\"}", r->note);
+            else printf("\"wall_seconds\": %.4f, \"run_seconds\": %.4f, \"overhead_ms\": %.3f}",
+                        r->wall, r->run_seconds, r->overhead_ms);
+        } else if (r->wall < 0) {
+            printf("%8d  %s\n", r->runs, r->note);
+        } else {
+            printf("%8d %10.2f %12.2f %16.2f\n", r->runs, r->wall, r->run_seconds, r->overhead_ms);
+        }
+    }
+    if (o->json) printf("]}\n");
+    return NCSN_EXIT_OK;
+}
+
 int ncsn_cmd_bench(int argc, char **argv) {
 #ifdef _OPENMP
     const int max_t = omp_get_num_procs();
@@ -152,6 +203,7 @@ int ncsn_cmd_bench(int argc, char **argv) {
     bench_opts o;
     const int rc = parse_options(argc, argv, &o, max_t);
     if (rc) return rc - 1;
+    if (o.n_overhead > 0) return bench_overhead(&o);
     size_work(&o);
     double sigmas[BENCH_L];
     ncsn_noise_levels(20.0, 0.1, BENCH_L, sigmas);

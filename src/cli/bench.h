@@ -10,8 +10,11 @@
 
 enum { BENCH_MAX_T = 8, BENCH_E = 16, BENCH_B = 128, BENCH_L = 100 };
 
+enum { BENCH_MAX_SIZES = 8 };
 typedef struct {
     int quick, json, sweep;
+    int overhead[BENCH_MAX_SIZES], n_overhead; /* --sweep-overhead: sweep sizes (runs) */
+    int overhead_ranks;                         /* --sweep-ranks: P for them (1) */
     int threads[BENCH_MAX_T], n_threads;
     int D, H;
     long steps;        /* training steps per measurement */
@@ -53,5 +56,17 @@ typedef struct {
     char note[4400]; /* why not, when not */
 } bench_sweep_row;
 void bench_sweeps(bench_sweep_row *rows, int *n_rows, int max_t);
+
+/* The runner's own cost per run: `ncsn sweep` of `runs` trivial runs (a random search over
+ * train.lr of a run with no training step, 2 chains and 1 level: a few milliseconds each)
+ * on P ranks of one thread, timed as a child process. overhead_ms = (P * wall - the runs'
+ * own seconds, summed from the journal) / runs: everything a rank does that is not a run
+ * (expansion, directory, claims, state checks, journal, logs, every sweep.h5 rewrite). */
+typedef struct {
+    int runs, P;
+    double wall, run_seconds, overhead_ms; /* wall < 0: not run */
+    char note[4400];
+} bench_overhead_row;
+void bench_sweep_overhead(int runs, int P, bench_overhead_row *row);
 
 #endif

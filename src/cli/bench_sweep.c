@@ -1,6 +1,8 @@
 /* cli/bench_sweep.c: `ncsn bench --sweep`: the real `ncsn sweep` of 4 configurations at
  * the notebook's full size, timed as a child process with P = 1 rank (all threads) and
- * P = 2 ranks (mpiexec, threads split), reported as runs per hour (cli/bench.h). */
+ * P = 2 ranks (mpiexec, threads split), reported as runs per hour; and
+ * `ncsn bench --sweep-overhead N,...`: the runner's own cost per run over sweeps of N
+ * trivial runs (cli/bench.h). */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,4 +136,90 @@ void bench_sweeps(bench_sweep_row *rows, int *n_rows, int max_t) {
     if (had_omp) setenv("OMP_NUM_THREADS", saved_omp, 1);
     else unsetenv("OMP_NUM_THREADS");
     if (!keep && ok) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A run that does next to nothing: no training step, 2 chains, 1 level, 1 hidden unit. */
+static const char *trivial_yaml =
+    "dataset: {n: 2}\n"
+    "model: {emb: 1, hidden: 1}\n"
+    "train: {steps: 0, batch: 1, lr: {log_uniform: [1.0e-4, 1.0e-2]}}\n"
+    "noise: {L: 1}\n"
+    "sample: {n: 2, T: 1}\n"
+    "sweep: {mode: random, trials: %d}\n";
+
+/* The seconds= of every finished or failed line of a journal, summed; -1 when unreadable. */
+static double journal_run_seconds(const char *path, int *n_runs) {
+    FILE *f = fopen(path, "r");
+    *n_runs = 0;
+    if (!f) return -1;
+    char line[4096];
+    double sum = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, " event=finished ") && !strstr(line, " event=failed ")) continue;
+        const char *p = strstr(line, " seconds=");
+        if (!p) continue;
+        sum += strtod(p + 9, NULL);
+        ++*n_runs;
+    }
+    fclose(f);
+    return sum;
+}
+
+void bench_sweep_overhead(int runs, int P, bench_overhead_row *row) {
+    memset(row, 0, sizeof *row);
+    row->runs = runs;
+    row->P = P;
+    row->wall = -1;
+    char self[4096], mpiexec[4096], dir[4096], file[4200], log[4200], out[4200], journal[4300];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/ncsn-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (len <= 0 || !mkdtemp(dir)) {
+        snprintf(row->note, sizeof row->note, "skipped: no temporary directory or no /proc/self/exe");
+        return;
+    }
+    self[len] = 0;
+    snprintf(file, sizeof file, "%s/trivial.yaml", dir);
+    snprintf(log, sizeof log, "%s/sweep.log", dir);
+    snprintf(out, sizeof out, "%s/sweep", dir);
+    snprintf(journal, sizeof journal, "%s/journal.log", out);
+    FILE *fp = fopen(file, "w");
+    int ok = fp != NULL;
+    if (fp) {
+        fprintf(fp, trivial_yaml, runs);
+        ok = fclose(fp) == 0;
+    }
+    if (ok && P > 1 && !find_in_path("mpiexec", mpiexec, sizeof mpiexec)) {
+        snprintf(row->note, sizeof row->note, "skipped: mpiexec not found in PATH");
+        ok = 0;
+    }
+    int keep = 0;
+    if (ok) {
+        char np[16];
+        snprintf(np, sizeof np, "%d", P);
+        char *argv_1[] = {self, "sweep", file, "-q", "-o", out, NULL};
+        char *argv_p[] = {mpiexec, "-n", np, "--oversubscribe", "-x", "OMP_NUM_THREADS",
+                          self, "sweep", file, "-q", "-o", out, NULL};
+        const char *old_omp = getenv("OMP_NUM_THREADS");
+        char saved[64] = "";
+        const int had = old_omp && strlen(old_omp) < sizeof saved;
+        if (had) strcpy(saved, old_omp);
+        fprintf(stderr, "bench: `ncsn sweep` of %d trivial runs, P = %d...\n", runs, P);
+        const double t0 = ncsn_now();
+        const int rc = spawn_wait(P > 1 ? argv_p : argv_1, log, 1);
+        row->wall = ncsn_now() - t0;
+        if (had) setenv("OMP_NUM_THREADS", saved, 1);
+        else unsetenv("OMP_NUM_THREADS");
+        int n_done = 0;
+        row->run_seconds = journal_run_seconds(journal, &n_done);
+        if (rc != 0 || n_done != runs || row->run_seconds < 0) {
+            snprintf(row->note, sizeof row->note, "failed: exit status %d, %d of %d runs "
+                     "journaled (log: %s)", rc, n_done, runs, log);
+            row->wall = -1;
+            keep = 1;
+        } else {
+            row->overhead_ms = 1e3 * (P * row->wall - row->run_seconds) / runs;
+        }
+    }
+    if (!keep) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

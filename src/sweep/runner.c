@@ -160,15 +160,21 @@ typedef struct {
     double cost_left;   /* queued and running */
 } sweep_census;
 
+/* From one listing of the directory (ncsn_sweep_states); a directory that cannot be read
+ * counts every run as queued. */
 static sweep_census census(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a) {
     sweep_census c;
     memset(&c, 0, sizeof c);
+    unsigned char *state = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
+    ncsn_error err;
+    if (ncsn_sweep_states(dir, s, state, NULL, &err) != 0) memset(state, NCSN_RUN_QUEUED, (size_t)s->n_runs);
     for (int k = 0; k < s->n_runs; k++) {
         if (!ncsn_sweep_in_shard(a, &s->runs[k])) continue;
-        ncsn_run_state st = ncsn_sweep_run_state(dir, s->runs[k].id);
+        const int st = state[k];
         c.counts[st]++;
         if (st == NCSN_RUN_QUEUED || st == NCSN_RUN_RUNNING) c.cost_left += s->runs[k].cost;
     }
+    free(state);
     return c;
 }
 
@@ -184,6 +190,8 @@ typedef struct {
     sweep_census last;
     double last_check;
     FILE *log;          /* the current run's log, for the run's own progress */
+    ncsn_summary *summary; /* rank 0: sweep.h5's rows, kept between rewrites; else NULL */
+    double summary_at, summary_took; /* when the last rewrite ended, and what it took */
 } progress_state;
 
 static void fmt_duration(char *buf, size_t size, double seconds) {
@@ -214,12 +222,41 @@ static void print_progress(progress_state *p, int force) {
     fflush(stderr);
 }
 
+/* A rewrite of sweep.h5 is due when the time since the last one is at least this many
+ * times what the last one took: its cost stays under 1/(1 + SUMMARY_SPACING) of rank 0's
+ * time whatever the sweep's size (a rewrite that takes 2 ms happens after every run of a
+ * small sweep, one of 1 s every 10 s or so at 10^5 runs). */
+#define SUMMARY_SPACING 10.0
+
+enum summary_when {
+    SUMMARY_IF_DUE, /* from the rows kept, when due; skipped when another process waits */
+    SUMMARY_NOW,    /* from the rows kept (the first call reads every run file) */
+    SUMMARY_FRESH,  /* from scratch, every run file read: the end of an invocation */
+};
+
+/* Rank 0 rewrites sweep.h5 (the other ranks never do): from the rows it keeps
+ * (ncsn_summary_update: only the runs that changed are read), or from scratch. */
+static void refresh_summary(progress_state *p, enum summary_when when) {
+    if (!p->summary) return;
+    const double now = ncsn_now();
+    if (when == SUMMARY_IF_DUE && now - p->summary_at < SUMMARY_SPACING * p->summary_took)
+        return;
+    ncsn_error err;
+    int rc = when == SUMMARY_FRESH
+                 ? ncsn_sweep_summary_write(p->dir, p->s, &err)
+                 : ncsn_summary_update(p->summary, p->dir, when == SUMMARY_IF_DUE, &err);
+    if (rc != 0) fprintf(stderr, "ncsn sweep: summary: %s\n", err.msg);
+    p->summary_at = ncsn_now();
+    p->summary_took = p->summary_at - now;
+}
+
 /* A run's progress goes to its log; on rank 0 it is also the moment to report the sweep. */
 static void run_progress(const char *phase, int64_t done, int64_t total, double rate,
                          const char *extra, void *user) {
     progress_state *p = user;
     ncsn_progress_stderr(phase, done, total, rate, extra, p->log);
     if (p->a && !p->a->quiet) print_progress(p, 0);
+    refresh_summary(p, SUMMARY_IF_DUE); /* rank 0: other ranks' runs end during its own */
 }
 
 /* ---- MPI --------------------------------------------------------------------------- */
@@ -245,7 +282,7 @@ void ncsn_world_start(ncsn_world *w, int *argc, char ***argv) {
 }
 
 /* Waits for every rank without spinning: a non-blocking barrier polled every 50 ms.
- * While it waits, rank 0 reports the sweep's progress. */
+ * While it waits, rank 0 reports the sweep's progress and keeps sweep.h5 up to date. */
 static void world_wait(ncsn_world *w, progress_state *p) {
     if (!w->use_mpi) return;
     MPI_Request req;
@@ -254,7 +291,8 @@ static void world_wait(ncsn_world *w, progress_state *p) {
         int done = 0;
         MPI_Test(&req, &done, MPI_STATUS_IGNORE);
         if (done) break;
-        if (p) print_progress(p, 0);
+        if (p && p->a && !p->a->quiet) print_progress(p, 0);
+        if (p) refresh_summary(p, SUMMARY_IF_DUE);
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -429,7 +467,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
     *seconds_out = seconds;
     enum run_outcome outcome = o == NCSN_OUTCOME_COMPLETE ? RUN_COMPLETE : RUN_FAILED;
     if (o == NCSN_OUTCOME_COMPLETE) {
-        journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.2f", r->id, w->rank,
+        journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.4f", r->id, w->rank,
                 seconds);
     } else if (o == NCSN_OUTCOME_INTERRUPTED) {
         outcome = RUN_INTERRUPTED;
@@ -437,7 +475,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         path_of(claim_path, sizeof claim_path, dir, "claims", r->id, NULL);
         unlink(claim_path);
         const int saved = exists(checkpoint);
-        journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.2f%s%s%s",
+        journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.4f%s%s%s",
                 r->id, journal_signal(), w->rank, seconds,
                 saved ? " checkpoint=checkpoints/" : "", saved ? r->id : "", saved ? ".h5" : "");
         if (log) fprintf(log, "interrupted: %s\n", err.msg);
@@ -451,7 +489,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
             fprintf(stderr, "ncsn sweep: %s\n", werr.msg);
         char reason[2 * sizeof err.msg + 3];
         journal_value(reason, sizeof reason, err.msg);
-        journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.2f reason=%s", r->id,
+        journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.4f reason=%s", r->id,
                 w->rank, ncsn_outcome_status(o), seconds, reason);
         if (log) fprintf(log, "failed: %s\n", err.msg);
     }
@@ -464,15 +502,6 @@ static int by_cost_desc(const void *x, const void *y) {
     const ncsn_sweep_run *a = *(ncsn_sweep_run *const *)x, *b = *(ncsn_sweep_run *const *)y;
     if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
     return a->index < b->index ? -1 : a->index > b->index;
-}
-
-/* After each run: skipped when another rank is already about to rewrite the summary
- * (its scan will include this run). final: always rewrite. */
-static void refresh_summary(const char *dir, const ncsn_sweep *s, int final) {
-    ncsn_error err;
-    int rc = final ? ncsn_sweep_summary_write(dir, s, &err)
-                   : ncsn_sweep_summary_refresh(dir, s, &err);
-    if (rc != 0) fprintf(stderr, "ncsn sweep: summary: %s\n", err.msg);
 }
 
 /* The work left of run r: its cost, less what its checkpoint (if any) says is done. */
@@ -499,7 +528,12 @@ typedef struct {
 
 /* Takes runs, costliest first, until none is left, a failure under --fail-fast, or a stop
  * signal. With a deadline, skips (defers) runs that would not end before it at the speed
- * (cost per second) measured on this rank's complete runs so far. */
+ * (cost per second) measured on this rank's complete runs so far.
+ * What each run costs the file system here: the directory is listed once (two readdirs)
+ * when the rank starts, so a run that was finished, failed or taken then costs nothing;
+ * any other run one create of its claim (O_EXCL), which fails when another rank has it;
+ * a run this rank takes three stat() calls more (its state, checked again), its log, two
+ * journal lines, its checkpoint probe and its run file. */
 static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a,
                         const ncsn_world *w, progress_state *p) {
     ncsn_sweep_run **order = ncsn_xmalloc(sizeof *order * (size_t)(s->n_runs ? s->n_runs : 1));
@@ -509,6 +543,10 @@ static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_o
     path_of(stop, sizeof stop, dir, "STOP", NULL, NULL);
     work_result res = {0, STOP_NONE};
     double cost_done = 0, seconds_done = 0; /* over this rank's complete runs */
+    unsigned char *at_start = ncsn_xcalloc((size_t)s->n_runs + 1, 1); /* NCSN_RUN_QUEUED */
+    ncsn_error lerr;
+    if (ncsn_sweep_states(dir, s, at_start, NULL, &lerr) != 0)
+        fprintf(stderr, "ncsn sweep: %s\n", lerr.msg); /* then every run is tried */
     for (int k = 0; k < s->n_runs; k++) {
         const ncsn_sweep_run *r = order[k];
         if (ncsn_stop_requested()) {
@@ -516,8 +554,7 @@ static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_o
             break;
         }
         if (a->fail_fast && exists(stop)) break;
-        if (!ncsn_sweep_in_shard(a, r) || ncsn_sweep_run_state(dir, r->id) != NCSN_RUN_QUEUED)
-            continue;
+        if (!ncsn_sweep_in_shard(a, r) || at_start[r - s->runs] != NCSN_RUN_QUEUED) continue;
         const double work_left = a->deadline > 0 ? cost_left(dir, r) : r->cost;
         if (a->deadline > 0) {
             const double left = a->deadline - unix_now();
@@ -531,6 +568,7 @@ static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_o
             }
         }
         if (!claim(dir, r->id, w)) continue;
+        if (ncsn_sweep_run_state(dir, r->id) != NCSN_RUN_RUNNING) continue; /* done meanwhile */
         double seconds = 0;
         enum run_outcome outcome = run_one(dir, r, w, p, &seconds);
         if (outcome == RUN_INTERRUPTED) {
@@ -542,7 +580,7 @@ static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_o
             seconds_done += seconds;
         }
         res.failures += outcome == RUN_FAILED;
-        refresh_summary(dir, s, 0);
+        refresh_summary(p, SUMMARY_IF_DUE);
         if (w->rank == 0 && !a->quiet) print_progress(p, 0);
         if (outcome == RUN_FAILED && a->fail_fast) {
             ncsn_error err;
@@ -552,6 +590,7 @@ static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_o
         }
     }
     if (ncsn_stop_requested()) res.stopped = STOP_SIGNAL; /* e.g. during the last run */
+    free(at_start);
     free(order);
     return res;
 }
@@ -575,7 +614,7 @@ static void announce(const ncsn_sweep *s, const ncsn_sweep_options *a, const ncs
                 s->n_runs, todo, w->size, ncsn_max_threads());
         print_progress(prog, 1);
     }
-    refresh_summary(a->dir, s, 1);
+    refresh_summary(prog, SUMMARY_NOW);
 }
 
 /* Rank 0's closing: the summary, the journal's sweep_ended line and the verdict. stopped:
@@ -583,7 +622,7 @@ static void announce(const ncsn_sweep *s, const ncsn_sweep_options *a, const ncs
 static int conclude(const ncsn_sweep *s, const ncsn_sweep_options *a, progress_state *prog,
                     int stopped) {
     int status = NCSN_EXIT_OK;
-    refresh_summary(a->dir, s, 1);
+    refresh_summary(prog, SUMMARY_FRESH);
     sweep_census c = census(a->dir, s, a);
     const int left = c.counts[NCSN_RUN_QUEUED] + c.counts[NCSN_RUN_RUNNING];
     const char *why = !stopped || left == 0 ? ""
@@ -626,14 +665,19 @@ int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *a, ncsn_wo
     prog.s = s;
     prog.a = w->rank == 0 ? a : NULL; /* only rank 0 reports the sweep */
     prog.t0 = ncsn_now();
+    if (w->rank == 0) { /* a bad swept key is found by ncsn_sweep_load: none here */
+        prog.summary = ncsn_summary_new(s, &err);
+        if (!prog.summary) fprintf(stderr, "ncsn sweep: summary: %s\n", err.msg);
+    }
     const sweep_census c0 = census(a->dir, s, a);
     prog.done_at_start = c0.counts[NCSN_RUN_FINISHED] + c0.counts[NCSN_RUN_FAILED];
     prog.cost_at_start = c0.cost_left;
     if (w->rank == 0) announce(s, a, w, &prog, c0.counts[NCSN_RUN_QUEUED]);
 
     const work_result res = work(a->dir, s, a, w, &prog);
-    world_wait(w, w->rank == 0 && !a->quiet ? &prog : NULL);
+    world_wait(w, w->rank == 0 ? &prog : NULL);
     const int stopped = world_max(w, ncsn_stop_requested() ? STOP_SIGNAL : (int)res.stopped);
     if (w->rank == 0) status = conclude(s, a, &prog, stopped);
+    ncsn_summary_free(prog.summary);
     return status;
 }

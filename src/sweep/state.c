@@ -1,8 +1,11 @@
 /* sweep/state.c: a run's state in a sweep directory, the one definition (summary.h) that
- * the runner and the summary share, from which of the run's files exist; and setting aside
- * a run file that cannot be read, so that its run is queued again. */
+ * the runner and the summary share, from which of the run's files exist (one run by stat,
+ * or every run from one listing of runs/ and claims/); and setting aside a run file that
+ * cannot be read, so that its run is queued again. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +31,75 @@ static int exists(const char *dir, const char *sub, const char *id, const char *
 ncsn_run_state ncsn_sweep_run_state(const char *dir, const char *id) {
     return ncsn_run_state_of(exists(dir, "runs", id, ".h5"), exists(dir, "runs", id, ".failed"),
                              exists(dir, "claims", id, ""));
+}
+
+/* The sorted names in a directory (none when it does not exist). */
+typedef struct {
+    char **names;
+    size_t n;
+} listing;
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(const char *path, listing *l, ncsn_error *err) {
+    memset(l, 0, sizeof *l);
+    DIR *d = opendir(path);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        return ncsn_seterr(err, "%s: cannot list (%s)", path, strerror(errno));
+    }
+    size_t cap = 0;
+    errno = 0;
+    for (struct dirent *e; (e = readdir(d)); errno = 0) {
+        if (e->d_name[0] == '.') continue;
+        if (l->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(l->names, cap * sizeof *grown);
+            NCSN_ASSERT(grown);
+            l->names = grown;
+        }
+        l->names[l->n++] = ncsn_xstrdup(e->d_name);
+    }
+    int e = errno;
+    closedir(d);
+    if (e) return ncsn_seterr(err, "%s: cannot list (%s)", path, strerror(e));
+    if (l->n) qsort(l->names, l->n, sizeof *l->names, cmp_names);
+    return 0;
+}
+
+static int listed(const listing *l, const char *name) {
+    return l->n && bsearch(&name, l->names, l->n, sizeof *l->names, cmp_names) != NULL;
+}
+
+static void listing_free(listing *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->names[i]);
+    free(l->names);
+    memset(l, 0, sizeof *l);
+}
+
+int ncsn_sweep_states(const char *dir, const ncsn_sweep *s, unsigned char *state,
+                      unsigned char *has_run_file, ncsn_error *err) {
+    char *runs_dir = ncsn_xasprintf("%s/runs", dir), *claims_dir = ncsn_xasprintf("%s/claims", dir);
+    listing runs = {0}, claims = {0};
+    int rc = list_dir(runs_dir, &runs, err);
+    if (rc == 0) rc = list_dir(claims_dir, &claims, err);
+    for (int r = 0; rc == 0 && r < s->n_runs; r++) {
+        const char *id = s->runs[r].id;
+        char h5[64], failed[64];
+        snprintf(h5, sizeof h5, "%s.h5", id);
+        snprintf(failed, sizeof failed, "%s.failed", id);
+        const int has_h5 = listed(&runs, h5);
+        state[r] = (unsigned char)ncsn_run_state_of(has_h5, listed(&runs, failed),
+                                                    listed(&claims, id));
+        if (has_run_file) has_run_file[r] = (unsigned char)has_h5;
+    }
+    listing_free(&claims);
+    listing_free(&runs);
+    free(claims_dir);
+    free(runs_dir);
+    return rc;
 }
 
 /* Quotes, backslashes and control characters become spaces: the text goes into one

@@ -543,52 +543,6 @@ static int read_run_file(const char *path, const char *label, const table *t, ce
 
 /* ---- filling a row: the directory ---------------------------------------------------- */
 
-/* The sorted names in a directory (none when it does not exist). */
-typedef struct {
-    char **names;
-    size_t n;
-} listing;
-
-static int cmp_names(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_dir(const char *path, listing *l, ncsn_error *err) {
-    memset(l, 0, sizeof *l);
-    DIR *d = opendir(path);
-    if (!d) {
-        if (errno == ENOENT) return 0;
-        return ncsn_seterr(err, "%s: cannot list (%s)", path, strerror(errno));
-    }
-    size_t cap = 0;
-    errno = 0;
-    for (struct dirent *e; (e = readdir(d)); errno = 0) {
-        if (e->d_name[0] == '.') continue;
-        if (l->n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(l->names, cap * sizeof *grown);
-            NCSN_ASSERT(grown);
-            l->names = grown;
-        }
-        l->names[l->n++] = ncsn_xstrdup(e->d_name);
-    }
-    int e = errno;
-    closedir(d);
-    if (e) return ncsn_seterr(err, "%s: cannot list (%s)", path, strerror(e));
-    if (l->n) qsort(l->names, l->n, sizeof *l->names, cmp_names);
-    return 0;
-}
-
-static int listed(const listing *l, const char *name) {
-    return l->n && bsearch(&name, l->names, l->n, sizeof *l->names, cmp_names) != NULL;
-}
-
-static void listing_free(listing *l) {
-    for (size_t i = 0; i < l->n; i++) free(l->names[i]);
-    free(l->names);
-    memset(l, 0, sizeof *l);
-}
-
 /* runs/<id>.failed: its text without trailing white space, at most ERROR_TEXT_MAX bytes. */
 static char *read_failed_reason(const char *path, const char *label) {
     FILE *f = fopen(path, "rb");
@@ -612,54 +566,85 @@ typedef struct {
     int n_complete, n_failed, n_running, n_queued;
 } counts;
 
-/* Every run's row; linked[r] says whether run r's file opened (it gets a /run/<id> link). */
-static void scan_runs(const char *dir, const ncsn_sweep *s, const table *t, const listing *runs,
-                      const listing *claims, unsigned char *linked, counts *n) {
+/* A summary whose rows are kept between rewrites (summary.h). A row is filled again only
+ * when the listing it was filled from changes (a run file or runs/<id>.failed appears or
+ * goes, a claim comes or goes): a run file is written once, complete, and never changed in
+ * place, so a row read from it stays true while the file is there. */
+struct ncsn_summary {
+    const ncsn_sweep *s;
+    table t;
+    unsigned char *linked; /* (n_runs) run r's file opened: it gets a /run/<id> link */
+    unsigned char *seen;   /* (n_runs) the listing row r was filled from: 1 + its state +
+                              4 * (it had a run file); 0 before the first fill */
+};
+
+/* Fills row r from DIR as ncsn_sweep_states found run r: its configuration, then whatever
+ * its run file or runs/<id>.failed says. */
+static void fill_row(const char *dir, ncsn_summary *m, int r, ncsn_run_state state, int has_h5,
+                     char *path, size_t path_size) {
+    const table *t = &m->t;
+    const ncsn_sweep_run *run = &m->s->runs[r];
+    cell *row = row_of(t, r);
+    char h5[64], failed[64], label[80];
+    snprintf(h5, sizeof h5, "%s.h5", run->id);
+    snprintf(failed, sizeof failed, "%s.failed", run->id);
+    fill_from_sweep(t, run, row);
+    m->linked[r] = 0;
+    if (has_h5) { /* finished, or failed with a run file: the file says how */
+        char *why = NULL;
+        snprintf(path, path_size, "%s/runs/%s", dir, h5);
+        snprintf(label, sizeof label, "runs/%s", h5);
+        if (read_run_file(path, label, t, row, &why) == 0) {
+            m->linked[r] = 1;
+            if (state == NCSN_RUN_FAILED) { /* diverged, non-finite: why, as for any failure */
+                snprintf(path, path_size, "%s/runs/%s", dir, failed);
+                snprintf(label, sizeof label, "runs/%s", failed);
+                set_string(&row[t->c_error], read_failed_reason(path, label));
+            }
+        } else {
+            set_string(&row[C_STATUS], ncsn_xstrdup("corrupt"));
+            truncate_utf8(why, ERROR_TEXT_MAX);
+            set_string(&row[t->c_error], why);
+        }
+    } else if (state == NCSN_RUN_FAILED) {
+        snprintf(path, path_size, "%s/runs/%s", dir, failed);
+        snprintf(label, sizeof label, "runs/%s", failed);
+        set_string(&row[C_STATUS], ncsn_xstrdup("failed"));
+        set_string(&row[t->c_error], read_failed_reason(path, label));
+    } else if (state == NCSN_RUN_RUNNING) {
+        set_string(&row[C_STATUS], ncsn_xstrdup("running"));
+    }
+}
+
+/* Every run's row, from one listing of DIR: rows whose listing changed are filled again. */
+static int scan_runs(const char *dir, ncsn_summary *m, counts *n, ncsn_error *err) {
+    const ncsn_sweep *s = m->s;
     memset(n, 0, sizeof *n);
+    unsigned char *state = ncsn_xmalloc((size_t)s->n_runs + 1);
+    unsigned char *has_h5 = ncsn_xmalloc((size_t)s->n_runs + 1);
+    if (ncsn_sweep_states(dir, s, state, has_h5, err) != 0) {
+        free(has_h5);
+        free(state);
+        return -1;
+    }
     size_t path_size = strlen(dir) + 128;
     char *path = ncsn_xmalloc(path_size);
     for (int r = 0; r < s->n_runs; r++) {
-        const ncsn_sweep_run *run = &s->runs[r];
-        cell *row = row_of(t, r);
-        char h5[64], failed[64], label[80];
-        snprintf(h5, sizeof h5, "%s.h5", run->id);
-        snprintf(failed, sizeof failed, "%s.failed", run->id);
-        fill_from_sweep(t, run, row);
-        linked[r] = 0;
-        const int has_h5 = listed(runs, h5);
-        const ncsn_run_state state =
-            ncsn_run_state_of(has_h5, listed(runs, failed), listed(claims, run->id));
-        if (has_h5) { /* finished, or failed with a run file: the file says how */
-            char *why = NULL;
-            snprintf(path, path_size, "%s/runs/%s", dir, h5);
-            snprintf(label, sizeof label, "runs/%s", h5);
-            if (read_run_file(path, label, t, row, &why) == 0) {
-                linked[r] = 1;
-                if (state == NCSN_RUN_FAILED) { /* diverged, non-finite: why, as for any failure */
-                    snprintf(path, path_size, "%s/runs/%s", dir, failed);
-                    snprintf(label, sizeof label, "runs/%s", failed);
-                    set_string(&row[t->c_error], read_failed_reason(path, label));
-                }
-            } else {
-                set_string(&row[C_STATUS], ncsn_xstrdup("corrupt"));
-                truncate_utf8(why, ERROR_TEXT_MAX);
-                set_string(&row[t->c_error], why);
-            }
-        } else if (state == NCSN_RUN_FAILED) {
-            snprintf(path, path_size, "%s/runs/%s", dir, failed);
-            snprintf(label, sizeof label, "runs/%s", failed);
-            set_string(&row[C_STATUS], ncsn_xstrdup("failed"));
-            set_string(&row[t->c_error], read_failed_reason(path, label));
-        } else if (state == NCSN_RUN_RUNNING) {
-            set_string(&row[C_STATUS], ncsn_xstrdup("running"));
+        const unsigned char key = (unsigned char)(1 + state[r] + 4 * has_h5[r]);
+        if (m->seen[r] != key) {
+            fill_row(dir, m, r, (ncsn_run_state)state[r], has_h5[r], path, path_size);
+            m->seen[r] = key;
         }
-        const char *st = row[C_STATUS].s;
+        const char *st = row_of(&m->t, r)[C_STATUS].s;
         if (strcmp(st, "complete") == 0) n->n_complete++;
         else if (strcmp(st, "running") == 0) n->n_running++;
         else if (strcmp(st, "queued") == 0) n->n_queued++;
         else n->n_failed++;
     }
     free(path);
+    free(has_h5);
+    free(state);
+    return 0;
 }
 
 /* ---- building the file --------------------------------------------------------------- */
@@ -873,35 +858,24 @@ static char *temp_name(const char *dir) {
 }
 
 /* With the summary lock taken (lock_held: really held, not unsupported): list DIR once,
- * fill every row, and replace DIR/sweep.h5 (built in memory, written to the temporary
- * name, fsync'd, renamed over it). */
-static int scan_and_write(const char *dir, const ncsn_sweep *s, table *t, int lock_held,
-                          ncsn_error *err) {
+ * fill the rows that changed, and replace DIR/sweep.h5 (built in memory, written to the
+ * temporary name, fsync'd, renamed over it). */
+static int scan_and_write(const char *dir, ncsn_summary *m, int lock_held, ncsn_error *err) {
     char *path = ncsn_xasprintf("%s/sweep.h5", dir), *tmp = temp_name(dir);
-    char *runs_dir = ncsn_xasprintf("%s/runs", dir), *claims_dir = ncsn_xasprintf("%s/claims", dir);
-    listing runs = {0}, claims = {0};
-    unsigned char *linked = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
     /* temporary files of writers that died holding the lock (only theirs while we hold it) */
     if (lock_held) ncsn_remove_prefixed(dir, "sweep.h5.tmp.");
-    int rc = list_dir(runs_dir, &runs, err);
-    if (rc == 0) rc = list_dir(claims_dir, &claims, err);
+    char updated[NCSN_ISO_TIME_MAX];
+    ncsn_iso_time(updated, sizeof updated);
+    counts n;
+    ncsn_h5_quiet q;
+    ncsn_h5_quiet_begin(&q);
+    int rc = scan_runs(dir, m, &n, err);
+    ncsn_h5_quiet_end(&q);
     if (rc == 0) {
-        char updated[NCSN_ISO_TIME_MAX];
-        ncsn_iso_time(updated, sizeof updated);
-        counts n;
-        ncsn_h5_quiet q;
-        ncsn_h5_quiet_begin(&q);
-        scan_runs(dir, s, t, &runs, &claims, linked, &n);
-        ncsn_h5_quiet_end(&q);
         const ncsn_h5_ctx c = {path, err};
-        summary_fill f = {&c, s, t, linked, &n, updated};
+        summary_fill f = {&c, m->s, &m->t, m->linked, &n, updated};
         rc = ncsn_h5_replace_file(path, tmp, -1, fill_summary, &f, err);
     }
-    free(linked);
-    listing_free(&claims);
-    listing_free(&runs);
-    free(claims_dir);
-    free(runs_dir);
     free(tmp);
     free(path);
     return rc;
@@ -917,12 +891,31 @@ static int check_dir(const char *dir, ncsn_error *err) {
     return 0;
 }
 
-/* write: always scan and write. coalesce: return at once when another process already
- * waits to write (summary.h). */
-static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
-    NCSN_ASSERT(dir && s && s->n_runs >= 0 && s->n_swept >= 0);
+ncsn_summary *ncsn_summary_new(const ncsn_sweep *s, ncsn_error *err) {
+    NCSN_ASSERT(s && s->n_runs >= 0 && s->n_swept >= 0);
     NCSN_ASSERT(s->runs || s->n_runs == 0);
     NCSN_ASSERT(s->swept_keys || s->n_swept == 0);
+    ncsn_summary *m = ncsn_xcalloc(1, sizeof *m);
+    m->s = s;
+    if (table_init(&m->t, s, s->n_runs, err) != 0) {
+        free(m);
+        return NULL;
+    }
+    m->linked = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
+    m->seen = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
+    return m;
+}
+
+void ncsn_summary_free(ncsn_summary *m) {
+    if (!m) return;
+    if (m->t.cols) table_free(&m->t);
+    free(m->linked);
+    free(m->seen);
+    free(m);
+}
+
+int ncsn_summary_update(ncsn_summary *m, const char *dir, int coalesce, ncsn_error *err) {
+    NCSN_ASSERT(m && dir);
     if (check_dir(dir, err)) return -1;
     /* The waiter's lock: its holder has not begun its scan yet, so that scan will see every
      * change made before now. Released once the summary lock is ours, before our scan. */
@@ -934,15 +927,21 @@ static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncs
             return 0;
         }
     }
-    table t;
     int lock_fd = -1, lock_state = LOCK_NONE;
-    int rc = table_init(&t, s, s->n_runs, err);
-    if (rc == 0) rc = lock_file(dir, ".summary.lock", 1, &lock_fd, &lock_state, err);
+    int rc = lock_file(dir, ".summary.lock", 1, &lock_fd, &lock_state, err);
     if (wait_fd >= 0) close(wait_fd);
-    if (rc == 0) rc = scan_and_write(dir, s, &t, lock_state == LOCK_HELD, err);
+    if (rc == 0) rc = scan_and_write(dir, m, lock_state == LOCK_HELD, err);
     if (lock_fd >= 0) close(lock_fd); /* releases the lock */
-    if (t.cols) table_free(&t);
     return rc ? -1 : 0;
+}
+
+/* A summary from scratch: every row read. */
+static int summary_write(const char *dir, const ncsn_sweep *s, int coalesce, ncsn_error *err) {
+    ncsn_summary *m = ncsn_summary_new(s, err);
+    if (!m) return -1;
+    int rc = ncsn_summary_update(m, dir, coalesce, err);
+    ncsn_summary_free(m);
+    return rc;
 }
 
 char *ncsn_sweep_run_file_problem(const char *dir, const ncsn_sweep *s, int r) {

@@ -5,6 +5,7 @@
 #                    between every kernel variant and the baseline ones (fmaf per lane);
 #                    the notebook's D = 2 and an odd --dim 13 --hidden 37 (the blocked
 #                    kernels, tails in every vector width)
+#   --sweep-overhead 3,5 --json   the runner's cost per run over two tiny sweeps
 #   --help           exit 0;  an unknown option or a bad value: exit 2
 # ctest sets NCSN_BIN (the binary) and PYTHON.
 set -euo pipefail
@@ -54,6 +55,19 @@ check_json "$tmp/bench.json" 2 128
 "$NCSN" bench --quick --json --threads 1,2 --dim 13 --hidden 37 >"$tmp/bench13.json"
 check_json "$tmp/bench13.json" 13 37
 
+# the runner's overhead per run over a tiny sweep: the fields, a positive wall time, the
+# runs' own time from the journal below it
+"$NCSN" bench --sweep-overhead 3,5 --json >"$tmp/overhead.json" 2>/dev/null
+"$PY" - "$tmp/overhead.json" <<'PYEOF' || fail "bench --sweep-overhead: $(cat "$tmp/overhead.json")"
+import json, math, sys
+rows = json.load(open(sys.argv[1]))["sweep_overhead"]
+assert [(r["runs"], r["ranks"]) for r in rows] == [(3, 1), (5, 1)], rows
+for r in rows:
+    assert 0 < r["run_seconds"] < r["wall_seconds"], r
+    assert math.isclose(r["overhead_ms"], 1e3 * (r["wall_seconds"] - r["run_seconds"]) / r["runs"],
+                        rel_tol=1e-2, abs_tol=0.1), r
+PYEOF
+
 "$NCSN" bench --help >"$tmp/help.txt" || fail "bench --help exited $?"
 grep -q -- "--sweep" "$tmp/help.txt" || fail "bench --help does not mention --sweep"
 
@@ -69,4 +83,7 @@ expect_usage --steps x
 expect_usage --dim 0
 expect_usage --dim 4097
 expect_usage --hidden 1.5
+expect_usage --sweep-overhead 0
+expect_usage --sweep-overhead 100,x
+expect_usage --sweep-overhead 100001
 all_passed
