@@ -16,7 +16,8 @@
  *   ncsn_h5_replace_file         that image written atomically over a path
  *   ncsn_h5_write_file           the same, with the temporary name "<path>.tmp.<pid>"
  *   ncsn_h5_read_array           an (N, D) array of numbers, read whole
- *   ncsn_h5_read_vector          an (N,) array of numbers, read whole */
+ *   ncsn_h5_read_vector          an (N,) array of numbers, read whole
+ *   ncsn_h5_array_shape          an (N, D) array's shape, checked like _read_array, unread */
 #ifndef NCSN_H5UTIL_H
 #define NCSN_H5UTIL_H
 
@@ -156,6 +157,10 @@ typedef struct {
 ncsn_h5_array_status ncsn_h5_read_array(const char *path, const char *key, hid_t mtype,
                                         size_t elem_size, hsize_t max_cols, void **x,
                                         ncsn_h5_array_info *info);
+/* The checks of ncsn_h5_read_array (any number of columns) without reading the values:
+ * info->dims the shape (memory estimates know a file's size before reading it). */
+ncsn_h5_array_status ncsn_h5_array_shape(const char *path, const char *key,
+                                         ncsn_h5_array_info *info);
 /* The same for an (N,) array (BAD_RANK unless rank 1); info->dims = {N, 1}. */
 ncsn_h5_array_status ncsn_h5_read_vector(const char *path, const char *key, hid_t mtype,
                                          size_t elem_size, void **x, ncsn_h5_array_info *info);

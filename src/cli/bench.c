@@ -20,6 +20,7 @@ static const char *usage_bench =
     "usage: ncsn bench [--dim D] [--hidden H] [--quick] [--json] [--threads N,...] [--steps N]\n"
     "                  [--chains N] [--sweep]\n"
     "       ncsn bench --sweep-overhead N,... [--sweep-ranks P] [--json]\n"
+    "       ncsn bench --calibrate FILE [--threads T]\n"
     "\n"
     "Measures the notebook's network (emb 16, batch 128, L 100) at D = --dim, H = --hidden:\n"
     "  training     microseconds per Adam step (draws, loss and gradient, Adam included)\n"
@@ -49,6 +50,13 @@ static const char *usage_bench =
     "                   level: a few ms each) for each N (at most 100000), one thread a\n"
     "                   rank: (P x wall time - the runs' own time from the journal) / N\n"
     "  --sweep-ranks P  ranks for --sweep-overhead (default 1; mpiexec when > 1)\n"
+    "  --calibrate FILE measure the rates of the time estimates of `ncsn sweep --dry-run`\n"
+    "                   and of the deadline planning (training and sampling GFLOP/s of both\n"
+    "                   kernel families, ns per metric pair at D = 2 and 64, SWD and FD)\n"
+    "                   with 1 and T threads (--threads T, default all), and the process's\n"
+    "                   own memory from tiny child runs; write them to FILE (KEY=VALUE\n"
+    "                   lines; use with NCSN_CALIBRATION=FILE or --calibration FILE).\n"
+    "                   About half a minute\n"
     "  -h, --help       this text\n";
 
 static int parse_threads(const char *s, bench_opts *o) {
@@ -116,6 +124,7 @@ static int parse_options(int argc, char **argv, bench_opts *o, int max_t) {
             o->overhead_ranks = (int)n;
         }
         else if (!strcmp(a, "--json")) o->json = 1;
+        else if (!strcmp(a, "--calibrate") && v) o->calibrate = argv[++i];
         else if (!strcmp(a, "--threads") && v) {
             i++;
             if (parse_threads(v, o) != 0) {
@@ -203,6 +212,7 @@ int ncsn_cmd_bench(int argc, char **argv) {
     bench_opts o;
     const int rc = parse_options(argc, argv, &o, max_t);
     if (rc) return rc - 1;
+    if (o.calibrate) return bench_calibrate(o.threads[o.n_threads - 1], o.calibrate);
     if (o.n_overhead > 0) return bench_overhead(&o);
     size_work(&o);
     double sigmas[BENCH_L];

@@ -2,10 +2,12 @@
  *   bench_measure.c  the FMA peak, training and sampling speed beside the straightforward
  *                    reference paths, and the bits of every kernel variant
  *   bench_sweep.c    a real `ncsn sweep` timed as a child process
+ *   bench_calibrate.c  the cost model's rates (`ncsn bench --calibrate`)
  * Sizes: D data dimension, E embedding width, H hidden width, B batch, L noise levels. */
 #ifndef NCSN_CLI_BENCH_H
 #define NCSN_CLI_BENCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { BENCH_MAX_T = 8, BENCH_E = 16, BENCH_B = 128, BENCH_L = 100 };
@@ -19,6 +21,7 @@ typedef struct {
     int D, H;
     long steps;        /* training steps per measurement */
     int chains, levels, T;
+    const char *calibrate; /* --calibrate FILE */
 } bench_opts;
 
 typedef struct {
@@ -28,6 +31,9 @@ typedef struct {
     double sample_eps, sample_ref_eps; /* network evaluations per second */
     uint64_t train_hash, sample_hash;  /* bits of the library's results */
 } bench_row;
+
+/* OpenMP's thread count for what follows (nothing without OpenMP). */
+void bench_set_threads(int t);
 
 /* FLOPs counted (the products that grow with D and H, whatever the implementation does):
  * a training step 2 B 5 D H (forward W_1x x' and W_2 h, backward W_2' ds, ds h', dz x'),
@@ -44,6 +50,16 @@ float *bench_data(int D, int n);
 void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
                  bench_row *r);
 void bench_sample(const bench_opts *o, const double *sigmas, bench_row *r);
+/* The library's paths alone, best of reps: microseconds per training step of o->steps
+ * steps, and evaluations per second of o->chains chains, o->levels levels of o->T steps;
+ * *hash the bits of the result. */
+double bench_train_us(const bench_opts *o, const double *sigmas, const float *data, int n,
+                      int reps, uint64_t *hash);
+double bench_sample_eps(const bench_opts *o, const double *sigmas, int reps, uint64_t *hash);
+/* Their clock (and bench_clock's): wall time (0, the default) or this process's CPU time
+ * (1: one thread's rate on a busy machine). */
+void bench_use_cpu_clock(int on);
+double bench_clock(void);
 /* A few training steps and sampling steps on every variant the CPU has (cpu.h), compared
  * with the baseline's bits; *steps and *chains say how many were run. */
 void bench_isa_identity(const bench_opts *o, const double *sigmas, const float *data, int n,
@@ -56,6 +72,18 @@ typedef struct {
     char note[4400]; /* why not, when not */
 } bench_sweep_row;
 void bench_sweeps(bench_sweep_row *rows, int *n_rows, int max_t);
+/* Removes dir and everything in it. */
+void bench_remove_tree(const char *dir);
+/* The directory of PATH that holds name into out (searched like execvp): 1, or 0. */
+int bench_find_in_path(const char *name, char *out, size_t cap);
+/* Runs argv with stdout and stderr to log, OMP_NUM_THREADS = threads (and the Open MPI
+ * root permissions when root); returns the exit status, or -1. *maxrss_kb (when not
+ * NULL): the largest resident set of the child or of any process it waited for. */
+int bench_spawn(char **argv, const char *log, int threads, long *maxrss_kb);
+
+/* `ncsn bench --calibrate`: the cost model's rates (resources.h) with 1 and `threads`
+ * threads, and the process's own memory, written to path (cli/bench_calibrate.c). */
+int bench_calibrate(int threads, const char *path);
 
 /* The runner's own cost per run: `ncsn sweep` of `runs` trivial runs (a random search over
  * train.lr of a run with no training step, 2 chains and 1 level: a few milliseconds each)

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ncsn/common.h"
 #include "ncsn/config.h"
@@ -26,7 +27,7 @@
 #include <immintrin.h>
 #endif
 
-static void set_threads(int t) {
+void bench_set_threads(int t) {
 #ifdef _OPENMP
     omp_set_num_threads(t);
 #else
@@ -39,6 +40,16 @@ static uint64_t fnv1a(const void *p, size_t n) {
     uint64_t h = 14695981039346656037ull;
     for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
     return h;
+}
+
+/* The clock of train_once and bench_sample_eps: wall time, or this process's CPU time. */
+static int use_cpu_clock;
+void bench_use_cpu_clock(int on) { use_cpu_clock = on; }
+double bench_clock(void) {
+    if (!use_cpu_clock) return ncsn_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 double bench_flops_train_step(const bench_opts *o) { return 2.0 * BENCH_B * 5.0 * o->D * o->H; }
@@ -114,7 +125,7 @@ double bench_peak(int t, int kind, long iters) {
     for (int rep = 0; rep < 3; rep++) {
         double total = 0;
         float sink = 0;
-        set_threads(t);
+        bench_set_threads(t);
 #pragma omp parallel reduction(+ : total, sink)
         {
 #pragma omp barrier
@@ -219,9 +230,9 @@ static double train_once(const bench_opts *o, const double *sigmas, const float 
     ncsn_model m;
     model_make(o, &m);
     ncsn_train_log log;
-    const double t0 = ncsn_now();
+    const double t0 = bench_clock();
     ncsn_train(&cfg, 0, sigmas, BENCH_L, data, n, &m, NULL, &log, NULL, NULL);
-    const double seconds = ncsn_now() - t0;
+    const double seconds = bench_clock() - t0;
     *hash = fnv1a(m.params, sizeof(float) * m.n_params);
     ncsn_train_log_free(&log);
     ncsn_model_free(&m);
@@ -229,15 +240,20 @@ static double train_once(const bench_opts *o, const double *sigmas, const float 
     return seconds;
 }
 
+double bench_train_us(const bench_opts *o, const double *sigmas, const float *data, int n,
+                      int reps, uint64_t *hash) {
+    double best = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+        const double us = train_once(o, sigmas, data, n, o->steps, hash) / (double)o->steps * 1e6;
+        if (us < best) best = us;
+    }
+    return best;
+}
+
 void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
                  bench_row *r) {
     const int reps = o->quick ? 1 : 3;
-    r->train_us = 1e30;
-    for (int rep = 0; rep < reps; rep++) {
-        const double us = train_once(o, sigmas, data, n, o->steps, &r->train_hash) /
-                          (double)o->steps * 1e6;
-        if (us < r->train_us) r->train_us = us;
-    }
+    r->train_us = bench_train_us(o, sigmas, data, n, reps, &r->train_hash);
     /* the reference: fewer steps, it is slow */
     const long ref_steps = o->quick ? 5 : o->steps / 10 > 20 ? o->steps / 10 : 20;
     r->train_ref_us = ref_train_us(o, sigmas, data, n, ref_steps, reps);
@@ -279,28 +295,49 @@ static void ref_sample(const ncsn_model *m, const double *sigmas, int L, int T, 
     }
 }
 
-void bench_sample(const bench_opts *o, const double *all_sigmas, bench_row *r) {
-    const int reps = o->quick ? 1 : 3, D = o->D;
-    const int n = o->chains, L = o->levels, T = o->T;
-    /* L levels spread over the notebook's 100, sampled with the notebook's eps */
-    double sig[BENCH_L];
+/* L levels spread over the notebook's 100 */
+static void spread_levels(const double *all_sigmas, int L, double *sig) {
     for (int i = 0; i < L; i++) sig[i] = all_sigmas[(BENCH_L - 1) * i / (L > 1 ? L - 1 : 1)];
+}
+
+double bench_sample_eps(const bench_opts *o, const double *all_sigmas, int reps,
+                        uint64_t *hash) {
+    const int D = o->D, n = o->chains, L = o->levels, T = o->T;
+    double sig[BENCH_L];
+    spread_levels(all_sigmas, L, sig);
     ncsn_model m;
     model_make(o, &m);
     float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
     const ncsn_key ks = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START);
     const ncsn_key kn = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE);
-    ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, T, 0.001, 0, sig, L};
+    ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, T, 0.001, 0, sig, L}; /* the notebook's eps */
     ncsn_score_fn score = {&m, NULL};
-    r->sample_eps = r->sample_ref_eps = 0;
+    double best = 0;
     for (int rep = 0; rep < reps; rep++) {
         ncsn_sampler_start(ks, n, D, -8, 8, x);
-        double t0 = ncsn_now();
+        double t0 = bench_clock();
         ncsn_sample(&s, score, kn, x, n, D, NULL, NULL);
-        double e = (double)n * L * T / (ncsn_now() - t0);
-        if (e > r->sample_eps) r->sample_eps = e;
-        r->sample_hash = fnv1a(x, sizeof(float) * (size_t)n * D);
+        double e = (double)n * L * T / (bench_clock() - t0);
+        if (e > best) best = e;
+        *hash = fnv1a(x, sizeof(float) * (size_t)n * D);
     }
+    free(x);
+    ncsn_model_free(&m);
+    return best;
+}
+
+void bench_sample(const bench_opts *o, const double *all_sigmas, bench_row *r) {
+    const int reps = o->quick ? 1 : 3, D = o->D;
+    const int n = o->chains, L = o->levels, T = o->T;
+    double sig[BENCH_L];
+    spread_levels(all_sigmas, L, sig);
+    ncsn_model m;
+    model_make(o, &m);
+    float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
+    const ncsn_key ks = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START);
+    const ncsn_key kn = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE);
+    r->sample_eps = bench_sample_eps(o, all_sigmas, reps, &r->sample_hash);
+    r->sample_ref_eps = 0;
     /* the reference: fewer chains and steps */
     const int nr = n < 1000 ? n : 1000, Tr = T / 4 > 1 ? T / 4 : 1;
     for (int rep = 0; rep < reps; rep++) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,8 +35,9 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-/* The directory of PATH that holds name, or "" (searched like execvp). */
-static int find_in_path(const char *name, char *out, size_t cap) {
+void bench_remove_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+int bench_find_in_path(const char *name, char *out, size_t cap) {
     const char *path = getenv("PATH");
     if (!path) return 0;
     while (*path) {
@@ -53,9 +55,7 @@ static int find_in_path(const char *name, char *out, size_t cap) {
 
 extern char **environ;
 
-/* Runs argv with stdout and stderr to log, OMP_NUM_THREADS = threads (and the Open MPI
- * root permissions when root); returns the exit status, or -1. */
-static int spawn_wait(char **argv, const char *log, int threads) {
+int bench_spawn(char **argv, const char *log, int threads, long *maxrss_kb) {
     char omp[32];
     snprintf(omp, sizeof omp, "%d", threads);
     setenv("OMP_NUM_THREADS", omp, 1);
@@ -73,8 +73,10 @@ static int spawn_wait(char **argv, const char *log, int threads) {
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) return -1;
     int st;
-    while (waitpid(pid, &st, 0) < 0)
+    struct rusage ru;
+    while (wait4(pid, &st, 0, &ru) < 0)
         if (errno != EINTR) return -1;
+    if (maxrss_kb) *maxrss_kb = ru.ru_maxrss;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -95,7 +97,7 @@ void bench_sweeps(bench_sweep_row *rows, int *n_rows, int max_t) {
     } else {
         ok = 0;
     }
-    const int have_mpiexec = find_in_path("mpiexec", mpiexec, sizeof mpiexec);
+    const int have_mpiexec = bench_find_in_path("mpiexec", mpiexec, sizeof mpiexec);
     const char *old_omp = getenv("OMP_NUM_THREADS");
     char saved_omp[64];
     const int had_omp = old_omp && strlen(old_omp) < sizeof saved_omp;
@@ -124,7 +126,7 @@ void bench_sweeps(bench_sweep_row *rows, int *n_rows, int max_t) {
         fprintf(stderr, "bench: timing `ncsn sweep` of %d runs with P = %d (%d thread%s each)...\n",
                 BENCH_SWEEP_RUNS, P, r->threads, r->threads > 1 ? "s" : "");
         const double t0 = ncsn_now();
-        const int rc = spawn_wait(P > 1 ? argv_p : argv_1, log, r->threads);
+        const int rc = bench_spawn(P > 1 ? argv_p : argv_1, log, r->threads, NULL);
         const double t1 = ncsn_now();
         if (rc != 0) {
             snprintf(r->note, sizeof r->note, "failed: exit status %d (log: %s)", rc, log);
@@ -135,7 +137,7 @@ void bench_sweeps(bench_sweep_row *rows, int *n_rows, int max_t) {
     }
     if (had_omp) setenv("OMP_NUM_THREADS", saved_omp, 1);
     else unsetenv("OMP_NUM_THREADS");
-    if (!keep && ok) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (!keep && ok) bench_remove_tree(dir);
 }
 
 /* A run that does next to nothing: no training step, 2 chains, 1 level, 1 hidden unit. */
@@ -189,7 +191,7 @@ void bench_sweep_overhead(int runs, int P, bench_overhead_row *row) {
         fprintf(fp, trivial_yaml, runs);
         ok = fclose(fp) == 0;
     }
-    if (ok && P > 1 && !find_in_path("mpiexec", mpiexec, sizeof mpiexec)) {
+    if (ok && P > 1 && !bench_find_in_path("mpiexec", mpiexec, sizeof mpiexec)) {
         snprintf(row->note, sizeof row->note, "skipped: mpiexec not found in PATH");
         ok = 0;
     }
@@ -206,7 +208,7 @@ void bench_sweep_overhead(int runs, int P, bench_overhead_row *row) {
         if (had) strcpy(saved, old_omp);
         fprintf(stderr, "bench: `ncsn sweep` of %d trivial runs, P = %d...\n", runs, P);
         const double t0 = ncsn_now();
-        const int rc = spawn_wait(P > 1 ? argv_p : argv_1, log, 1);
+        const int rc = bench_spawn(P > 1 ? argv_p : argv_1, log, 1, NULL);
         row->wall = ncsn_now() - t0;
         if (had) setenv("OMP_NUM_THREADS", saved, 1);
         else unsetenv("OMP_NUM_THREADS");
@@ -221,5 +223,5 @@ void bench_sweep_overhead(int runs, int P, bench_overhead_row *row) {
             row->overhead_ms = 1e3 * (P * row->wall - row->run_seconds) / runs;
         }
     }
-    if (!keep) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (!keep) bench_remove_tree(dir);
 }

@@ -7,6 +7,7 @@
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/io.h"
+#include "ncsn/resources.h"
 #include "ncsn/run.h"
 
 static const char *usage_run =
@@ -37,8 +38,9 @@ static const char *usage_run =
     "Threads: OMP_NUM_THREADS. Results do not depend on the number of threads.\n"
     "Exit status: 0 ok, 1 failure at run time (a diverged run's file is still written),\n"
     "2 usage, configuration or input error (an input missing or unreadable, OUT.h5 a run\n"
-    "file already), 3 interrupted by a signal (no run file; the state is\n"
-    "in the checkpoint).\n";
+    "file already, a run whose estimated peak memory exceeds what this process may use:\n"
+    "NCSN_MEMORY_LIMIT bytes, else the cgroup's limit, else MemAvailable), 3 interrupted\n"
+    "by a signal (no run file; the state is in the checkpoint).\n";
 
 int ncsn_cmd_run(int argc, char **argv) {
     ncsn_cli_args a;
@@ -52,6 +54,10 @@ int ncsn_cmd_run(int argc, char **argv) {
     ncsn_error err = {{0}};
     ncsn_config_default(&c);
     int rc = ncsn_cli_configure(&c, a.input, &a.sets, &err);
+    /* a run that cannot fit in memory is refused before anything is read or written */
+    if (rc == NCSN_EXIT_OK &&
+        ncsn_memory_check_config(&c, ncsn_max_threads(), 1, !a.no_checkpoint, &err) != 0)
+        rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK && ncsn_cli_check_output("run", &a) != 0) {
         ncsn_config_free(&c);
         return NCSN_EXIT_USAGE; /* reported */

@@ -8,6 +8,7 @@
 #include "ncsn/common.h"
 #include "ncsn/config.h"
 #include "ncsn/io.h"
+#include "ncsn/resources.h"
 #include "ncsn/run.h"
 
 static const char *usage_sample =
@@ -25,7 +26,8 @@ static const char *usage_sample =
     "  -h, --help            this text\n"
     "\n"
     "Exit status: 0 ok, 1 failure at run time, 2 usage, configuration or input error\n"
-    "(RUN.h5 missing, unreadable or not a finished run file; OUT.h5 a run file already),\n"
+    "(RUN.h5 missing, unreadable or not a finished run file; OUT.h5 a run file already;\n"
+    "more memory needed than this process may use, as for ncsn run),\n"
     "3 interrupted by a signal (no file written).\n";
 
 /* Only sample.* keys and seed change without training again. */
@@ -55,6 +57,9 @@ int ncsn_cmd_sample(int argc, char **argv) {
     /* a run file that is missing, unreadable or not a finished run is a bad input */
     if (ncsn_run_file_config(a.input, &c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK) rc = ncsn_cli_configure(&c, NULL, &a.sets, &err);
+    if (rc == NCSN_EXIT_OK &&
+        ncsn_memory_check_config(&c, ncsn_max_threads(), 0, 0, &err) != 0)
+        rc = NCSN_EXIT_USAGE; /* it cannot fit in memory: refused before any work */
     if (rc == NCSN_EXIT_OK && ncsn_cli_check_output("sample", &a) != 0) {
         ncsn_config_free(&c);
         return NCSN_EXIT_USAGE; /* reported */

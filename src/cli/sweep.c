@@ -1,7 +1,9 @@
-/* cli/sweep.c: `ncsn sweep`: its arguments, the run plan's check of every run before any
- * work, the listing of --dry-run, then the runner (runner.h) over MPI ranks. */
+/* cli/sweep.c: `ncsn sweep`: its arguments, the run plan's and the memory's check of every
+ * run before any work, the listing of --dry-run with each run's estimated memory and time
+ * (cli/sweep_cost.c), then the runner (runner.h) over MPI ranks. */
 #include <errno.h>
 #include <math.h>
+#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "ncsn/plan.h"
 #include "ncsn/runner.h"
 #include "ncsn/sweep.h"
+#include "sweep_cost.h"
 
 static const char *usage_sweep =
     "usage: ncsn sweep [SWEEP.yaml] [-s KEY=VALUE ...] -o DIR [options]\n"
@@ -41,7 +44,15 @@ static const char *usage_sweep =
     "\n"
     "  -s, --set KEY=VALUE  override one key; a list sweeps it (-s train.lr=[1e-3,1e-4])\n"
     "  -o, --output DIR     the sweep directory (required)\n"
-    "  --dry-run            validate every configuration, list them, run nothing\n"
+    "  --dry-run            validate every configuration, list them with each run's\n"
+    "                       estimated peak memory and core-seconds, the totals and the\n"
+    "                       sbatch request (--mem, --time, tasks); run nothing\n"
+    "  --ranks P            the dry run's ranks (default: the MPI ranks, 1 without mpirun)\n"
+    "  --threads T          the dry run's threads per rank (default: OMP_NUM_THREADS, else\n"
+    "                       this machine's cores / P)\n"
+    "  --json               the dry run as one JSON object\n"
+    "  --calibration FILE   the rates of the time estimates (`ncsn bench --calibrate`;\n"
+    "                       default: NCSN_CALIBRATION, else built in)\n"
     "  --retry-failed       run the failed runs (failed, diverged, non-finite) again\n"
     "  --fail-fast          stop taking new runs after the first failure\n"
     "  --shard I/N          take only runs whose index is I modulo N (job arrays)\n"
@@ -53,6 +64,10 @@ static const char *usage_sweep =
     "  -q, --quiet          no progress lines\n"
     "  -h, --help           this text\n"
     "\n"
+    "A run whose estimated peak memory, times the ranks on a node, exceeds what the process\n"
+    "may use (NCSN_MEMORY_LIMIT bytes, else the cgroup's limit, i.e. SLURM's --mem, else\n"
+    "MemAvailable) is refused before any work (exit 2, naming the run and the key).\n"
+    "\n"
     "Exit status: 0 every run complete, 1 some run failed or the sweep stopped early,\n"
     "2 usage or configuration error (nothing is run), 3 interrupted by a signal or runs\n"
     "deferred by --deadline: runs are left to do, and the same command continues.\n";
@@ -60,7 +75,9 @@ static const char *usage_sweep =
 typedef struct {
     const char *file;
     ncsn_cli_sets sets;
-    int dry_run;
+    int dry_run, json;
+    int ranks, threads;      /* --ranks, --threads (0: not given) */
+    const char *calibration; /* --calibration */
     ncsn_sweep_options opt; /* dir, retry_failed, fail_fast, quiet, shard, deadline */
 } sweep_cli;
 
@@ -77,10 +94,25 @@ static int parse_deadline(const char *what, const char *text, double *out) {
     return 0;
 }
 
-/* An option that takes a value: -s/--set, -o/--output, --shard, --deadline. */
+/* An option that takes a value: -s/--set, -o/--output, --shard, --deadline, --ranks,
+ * --threads, --calibration. */
 static int takes_value(const char *arg) {
     return !strcmp(arg, "-s") || !strcmp(arg, "--set") || !strcmp(arg, "-o") ||
-           !strcmp(arg, "--output") || !strcmp(arg, "--shard") || !strcmp(arg, "--deadline");
+           !strcmp(arg, "--output") || !strcmp(arg, "--shard") || !strcmp(arg, "--deadline") ||
+           !strcmp(arg, "--ranks") || !strcmp(arg, "--threads") || !strcmp(arg, "--calibration");
+}
+
+/* A count of ranks or threads, 1 to 100000. */
+static int parse_count(const char *opt, const char *val, int *out) {
+    char *end;
+    errno = 0;
+    const long v = strtol(val, &end, 10);
+    if (end == val || *end || errno || v < 1 || v > 100000) {
+        fprintf(stderr, "ncsn sweep: %s %s: expected a whole number from 1 to 100000\n", opt, val);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
 }
 
 /* Option arg with its value val. 0, or -1 after a usage error (reported). */
@@ -91,6 +123,12 @@ static int take_value(sweep_cli *a, const char *arg, const char *val, int *have_
     } else if (!strcmp(arg, "--deadline")) {
         if (parse_deadline("--deadline", val, &o->deadline) != 0) return -1;
         *have_deadline = 1;
+    } else if (!strcmp(arg, "--ranks")) {
+        return parse_count(arg, val, &a->ranks);
+    } else if (!strcmp(arg, "--threads")) {
+        return parse_count(arg, val, &a->threads);
+    } else if (!strcmp(arg, "--calibration")) {
+        a->calibration = val;
     } else if (!strcmp(arg, "--shard")) {
         char tail;
         if (sscanf(val, "%d/%d%c", &o->shard_i, &o->shard_n, &tail) != 2 || o->shard_n < 1 ||
@@ -118,6 +156,8 @@ static int parse_args(int argc, char **argv, sweep_cli *a) {
             o->quiet = 1;
         } else if (!strcmp(arg, "--dry-run")) {
             a->dry_run = 1;
+        } else if (!strcmp(arg, "--json")) {
+            a->json = 1;
         } else if (!strcmp(arg, "--retry-failed")) {
             o->retry_failed = 1;
         } else if (!strcmp(arg, "--fail-fast")) {
@@ -157,7 +197,8 @@ static void value_text(const ncsn_config *c, const char *key, char *buf, size_t 
     free(text);
 }
 
-static void list_runs(const ncsn_sweep *s, const ncsn_sweep_options *a) {
+static void list_runs(const ncsn_sweep *s, const ncsn_sweep_options *a,
+                      const sweep_run_cost *cost) {
     double total = 0;
     for (int k = 0; k < s->n_runs; k++) total += s->runs[k].cost;
     printf("%d runs", s->n_runs);
@@ -165,14 +206,15 @@ static void list_runs(const ncsn_sweep *s, const ncsn_sweep_options *a) {
     printf(", swept: ");
     for (int j = 0; j < s->n_swept; j++) printf("%s%s", j ? ", " : "", s->swept_keys[j]);
     printf("%s\n", s->n_swept ? "" : "nothing");
-    printf("%-12s %8s %20s", "id", "cost%", "seed");
+    printf("%-12s %8s %20s %10s %10s", "id", "cost%", "seed", "peak_MiB", "core_s");
     for (int j = 0; j < s->n_swept; j++) printf("  %s", s->swept_keys[j]);
     printf("\n");
     for (int k = 0; k < s->n_runs; k++) {
         const ncsn_sweep_run *r = &s->runs[k];
         if (!ncsn_sweep_in_shard(a, r)) continue;
-        printf("%-12s %8.2f %20llu", r->id, total > 0 ? 100 * r->cost / total : 0,
-               (unsigned long long)r->cfg.seed);
+        printf("%-12s %8.2f %20llu %10.1f %10.3f", r->id, total > 0 ? 100 * r->cost / total : 0,
+               (unsigned long long)r->cfg.seed, (double)cost[k].mem.peak / (1024.0 * 1024.0),
+               cost[k].core_seconds);
         for (int j = 0; j < s->n_swept; j++) {
             char v[256];
             value_text(&r->cfg, s->swept_keys[j], v, sizeof v);
@@ -184,7 +226,7 @@ static void list_runs(const ncsn_sweep *s, const ncsn_sweep_options *a) {
 
 /* The sweep file expanded (every run validated) and checked by the run plan for what can
  * fail before any work (Technique 2 without a solution). Rank 0 reports a failure. */
-static int load(ncsn_sweep *s, const sweep_cli *a, const ncsn_world *w) {
+static int load_checked(ncsn_sweep *s, const sweep_cli *a, const ncsn_world *w) {
     ncsn_error err = {{0}};
     if (ncsn_sweep_load(s, a->file, a->sets.sets, a->sets.n, &err) != 0) {
         if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
@@ -198,6 +240,45 @@ static int load(ncsn_sweep *s, const sweep_cli *a, const ncsn_world *w) {
     return NCSN_EXIT_OK;
 }
 
+/* The sizing the estimates use: --ranks and --threads for a dry run, else this job's. */
+static int sizing_of(const sweep_cli *a, const ncsn_world *w, sweep_sizing *z) {
+    ncsn_error err = {{0}};
+    if (ncsn_calibration_load(&z->cal, a->calibration, &err) != 0) {
+        if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+        return NCSN_EXIT_USAGE;
+    }
+    z->ranks = a->ranks ? a->ranks : w->size;
+    const int per_node = a->dry_run ? 1 : w->local_size;
+    z->threads = a->threads ? a->threads
+                 : getenv("OMP_NUM_THREADS") ? ncsn_max_threads()
+                 : ncsn_max_threads() / per_node > 1 ? ncsn_max_threads() / per_node : 1;
+    if (a->dry_run && !a->threads && !getenv("OMP_NUM_THREADS"))
+        z->threads = ncsn_max_threads() / z->ranks > 1 ? ncsn_max_threads() / z->ranks : 1;
+    z->mpi = w->use_mpi || z->ranks > 1;
+    return NCSN_EXIT_OK;
+}
+
+/* load_checked, then every run's memory against what this process may use (for a dry run,
+ * only sizes that overflow): every rank checks its own node and all agree. *cost gets
+ * every run's estimates (the caller frees it). */
+static int load(ncsn_sweep *s, const sweep_cli *a, ncsn_world *w, const sweep_sizing *z,
+                sweep_run_cost **cost) {
+    int status = load_checked(s, a, w);
+    *cost = NULL;
+    if (status != NCSN_EXIT_OK) return status;
+    *cost = ncsn_xcalloc((size_t)(s->n_runs ? s->n_runs : 1), sizeof **cost);
+    sweep_cost_of(s, z, *cost);
+    ncsn_error err = {{0}};
+    if (sweep_cost_check(s, &a->opt, *cost, w->local_size, !a->dry_run, &err) != 0)
+        status = NCSN_EXIT_USAGE;
+    int worst = status;
+    if (w->use_mpi) MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (status != NCSN_EXIT_OK) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+    else if (worst != NCSN_EXIT_OK && w->rank == 0)
+        fprintf(stderr, "ncsn sweep: another rank's node has too little memory for the sweep\n");
+    return worst;
+}
+
 int ncsn_cmd_sweep(int argc, char **argv) {
     ncsn_world w;
     ncsn_world_start(&w, &argc, &argv);
@@ -207,12 +288,21 @@ int ncsn_cmd_sweep(int argc, char **argv) {
     if (p != 0) return ncsn_world_end(&w, p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE);
     ncsn_sweep s;
     memset(&s, 0, sizeof s);
-    int status = load(&s, &a, &w);
+    sweep_sizing z;
+    sweep_run_cost *cost = NULL;
+    int status = sizing_of(&a, &w, &z);
+    if (status == NCSN_EXIT_OK) status = load(&s, &a, &w, &z, &cost);
     if (status == NCSN_EXIT_OK && a.dry_run) {
-        if (w.rank == 0) list_runs(&s, &a.opt);
+        if (w.rank == 0 && a.json) {
+            sweep_cost_json(stdout, &s, &a.opt, cost, &z);
+        } else if (w.rank == 0) {
+            list_runs(&s, &a.opt, cost);
+            sweep_cost_print(stdout, &s, &a.opt, cost, &z);
+        }
     } else if (status == NCSN_EXIT_OK) {
         status = ncsn_sweep_execute(&s, &a.opt, &w);
     }
+    free(cost);
     ncsn_sweep_free(&s);
     return ncsn_world_end(&w, status);
 }

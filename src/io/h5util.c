@@ -480,7 +480,7 @@ static ncsn_h5_array_status read_array_from(hid_t file, const char *key, int wan
     else if (dims[0] < 1 || dims[1] < 1 || dims[0] > INT_MAX || dims[1] > max_cols ||
              dims[0] * dims[1] > (hsize_t)(SIZE_MAX / elem_size))
         st = NCSN_H5_ARRAY_BAD_SHAPE;
-    if (st != NCSN_H5_ARRAY_OK) goto done;
+    if (st != NCSN_H5_ARRAY_OK || !x) goto done; /* x NULL: the shape only */
     buf = ncsn_xmalloc(elem_size * (size_t)(dims[0] * dims[1]));
     if (H5Dread(obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         st = NCSN_H5_ARRAY_UNREADABLE;
@@ -501,7 +501,7 @@ static ncsn_h5_array_status read_file_array(const char *path, const char *key, i
                                             hid_t mtype, size_t elem_size, hsize_t max_cols,
                                             void **x, ncsn_h5_array_info *info) {
     memset(info, 0, sizeof *info);
-    *x = NULL;
+    if (x) *x = NULL;
     FILE *probe = fopen(path, "rb");
     if (!probe) {
         info->errnum = errno;
@@ -526,6 +526,12 @@ ncsn_h5_array_status ncsn_h5_read_array(const char *path, const char *key, hid_t
                                         size_t elem_size, hsize_t max_cols, void **x,
                                         ncsn_h5_array_info *info) {
     return read_file_array(path, key, 2, mtype, elem_size, max_cols, x, info);
+}
+
+ncsn_h5_array_status ncsn_h5_array_shape(const char *path, const char *key,
+                                         ncsn_h5_array_info *info) {
+    return read_file_array(path, key, 2, H5T_NATIVE_DOUBLE, sizeof(double), HSIZE_UNDEF - 1,
+                           NULL, info);
 }
 
 ncsn_h5_array_status ncsn_h5_read_vector(const char *path, const char *key, hid_t mtype,

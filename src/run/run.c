@@ -14,6 +14,7 @@
 #include "ncsn/metrics.h"
 #include "ncsn/model.h"
 #include "ncsn/plan.h"
+#include "ncsn/resources.h"
 #include "ncsn/sample.h"
 #include "ncsn/train.h"
 
@@ -379,7 +380,9 @@ static ncsn_outcome get_model(const ncsn_plan *p, const ncsn_run_options *opt,
 ncsn_outcome ncsn_run_outcome(const ncsn_config *cfg, const char *out_path,
                               const ncsn_run_options *opt, ncsn_error *err) {
     ncsn_plan plan;
-    if (ncsn_plan_make(&plan, cfg, err) != 0) {
+    /* the memory once more with what only the data could tell (noise.L auto) */
+    if (ncsn_plan_make(&plan, cfg, err) != 0 ||
+        ncsn_memory_check_plan(&plan, 1, opt->checkpoint != NULL, err) != 0) {
         ncsn_plan_free(&plan);
         return NCSN_OUTCOME_CONFIG_ERROR;
     }

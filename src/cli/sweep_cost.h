@@ -1,0 +1,43 @@
+/* cli/sweep_cost.h: what `ncsn sweep` knows of its runs' resources before running them
+ * (cli/sweep_cost.c, from resources.h), private to src/cli/.
+ *   sweep_cost_of        every run's peak memory and seconds
+ *   sweep_cost_check     refuse a sweep one of whose runs cannot fit in memory
+ *   sweep_cost_print, sweep_cost_json   the dry run's totals and what to ask SLURM for */
+#ifndef NCSN_CLI_SWEEP_COST_H
+#define NCSN_CLI_SWEEP_COST_H
+
+#include <stdio.h>
+
+#include "ncsn/resources.h"
+#include "ncsn/runner.h"
+#include "ncsn/sweep.h"
+
+typedef struct {
+    ncsn_memory mem;        /* the run's peak, the process's baseline included */
+    double seconds;         /* wall seconds on one rank of `threads` threads */
+    double train_seconds;   /* the training part */
+    double core_seconds;    /* seconds x threads */
+} sweep_run_cost;
+
+/* The sizing of a sweep for P ranks of T threads each. */
+typedef struct {
+    int ranks, threads;
+    int mpi;                   /* the ranks run under MPI (baseline memory) */
+    ncsn_calibration cal;
+} sweep_sizing;
+
+/* out (s->n_runs): every run's estimates. */
+void sweep_cost_of(const ncsn_sweep *s, const sweep_sizing *z, sweep_run_cost *out);
+/* 0, or -1 with err naming the run and key when a run of this shard cannot fit in the
+ * memory this process may use, local_ranks of them at once (the ranks on this node), or
+ * its sizes overflow. limit_too: 0 checks only overflow (a dry run sizes a job elsewhere). */
+int sweep_cost_check(const ncsn_sweep *s, const ncsn_sweep_options *o, const sweep_run_cost *c,
+                     int local_ranks, int limit_too, ncsn_error *err);
+/* The dry run's closing lines: totals over the shard's runs (the sums of their lines) and
+ * the SLURM request; and the same as one JSON object with every run. */
+void sweep_cost_print(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *o,
+                      const sweep_run_cost *c, const sweep_sizing *z);
+void sweep_cost_json(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *o,
+                     const sweep_run_cost *c, const sweep_sizing *z);
+
+#endif
