@@ -11,10 +11,10 @@
                                    repository holding this package
     nearest(samples, x)            (n,) index of each sample's nearest row of x (Euclidean;
                                    -1 for a sample that is not finite)
-    samples_images_figure(results, shown, img, per_run=4)
+    samples_images_figure(results, shown, img, per_run=None)
                                    a row of training images (random rows, fixed seed), then
-                                   per configuration: the first per_run samples of every
-                                   repeat (top) above each one's nearest image of the data
+                                   per configuration: the first per_run samples (default:
+                                   12 over the repeats, at least 4 each) of every repeat (top) above each one's nearest image of the data
                                    file (bottom, with the distance), and the classes' shares
                                    among its samples against the truth (with labels)
     caption(img, shown)
@@ -99,13 +99,15 @@ def _show(ax, v, shape, lo, hi, gid=None):
     ax.set_yticks([])
 
 
-def samples_images_figure(results, shown, img, per_run=4):
+def samples_images_figure(results, shown, img, per_run=None):
     x, shape = img["x"], img["shape"]
     lo, hi = float(np.min(x)), float(np.max(x))
     blocks = []
     for label, g in shown:
         runs = [(rid, r) for rid, r, _ in CF.group_runs(results, g) if r is not None]
         blocks.append((label, g, runs))
+    if per_run is None:  # about N_TRAIN samples per configuration, at least 4 per run
+        per_run = max(4, N_TRAIN // max(1, max(len(b[2]) for b in blocks)))
     ncols = max([N_TRAIN] + [per_run * len(b[2]) for b in blocks])
     with_shares = img["labels"] is not None
     extra = 4 if with_shares else 0
@@ -151,7 +153,11 @@ def samples_images_figure(results, shown, img, per_run=4):
                             transform=ax.transAxes)
                 if k == 0:
                     ax.set_title(rid, fontsize=7, loc="left")
+                if col == 0:
+                    ax.set_ylabel("sample", fontsize=7)
                 ax2 = sub.add_subplot(gs[1, col])
+                if col == 0:
+                    ax2.set_ylabel("nearest", fontsize=7)
                 if near[k] >= 0:
                     _show(ax2, x[near[k]], shape, lo, hi, gid="nearest:%s:%d" % (rid, k))
                     ax2.set_xlabel("d %.2f" % float(np.linalg.norm(s[k] - x[near[k]])),

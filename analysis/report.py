@@ -250,7 +250,9 @@ def _html(res, metric, top, tol, rows, groups, made, notes, decision, failures):
              "<p>%s.</p>" % D.inline(LB.summary_line(res))]
     parts.append("<h2>Decision</h2>")
     parts.append(D.html(decision))
-    for name, caption, where in made:
+    # the samples of the baseline and the recommended configurations first, then every
+    # configuration's minor weight
+    for name, caption, where in sorted(made, key=lambda m: not m[0].startswith("samples")):
         if where == "decision":
             parts.append(_fig_html(name, caption))
     if failures:
