@@ -28,6 +28,8 @@ typedef struct {
     int quiet;               /* no progress lines */
     int shard_i, shard_n;    /* only runs whose index is shard_i mod shard_n (0, 0: all) */
     double deadline;         /* Unix time by which this invocation must end; 0: none */
+    const double *estimate;  /* (n_runs) each run's seconds by the cost model at this rank's
+                                threads (resources.h), for the deadline; NULL: unknown */
 } ncsn_sweep_options;
 
 int ncsn_sweep_in_shard(const ncsn_sweep_options *o, const ncsn_sweep_run *r);

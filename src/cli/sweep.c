@@ -299,8 +299,12 @@ int ncsn_cmd_sweep(int argc, char **argv) {
             list_runs(&s, &a.opt, cost);
             sweep_cost_print(stdout, &s, &a.opt, cost, &z);
         }
-    } else if (status == NCSN_EXIT_OK) {
+    } else if (status == NCSN_EXIT_OK) { /* the deadline planning's estimates */
+        double *seconds = ncsn_xmalloc(sizeof(double) * (size_t)(s.n_runs ? s.n_runs : 1));
+        for (int k = 0; k < s.n_runs; k++) seconds[k] = cost[k].seconds;
+        a.opt.estimate = seconds;
         status = ncsn_sweep_execute(&s, &a.opt, &w);
+        free(seconds);
     }
     free(cost);
     ncsn_sweep_free(&s);

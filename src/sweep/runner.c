@@ -504,15 +504,15 @@ static int by_cost_desc(const void *x, const void *y) {
     return a->index < b->index ? -1 : a->index > b->index;
 }
 
-/* The work left of run r: its cost, less what its checkpoint (if any) says is done. */
-static double cost_left(const char *dir, const ncsn_sweep_run *r) {
+/* The share of run r's work left: 1, less what its checkpoint (if any) says is done. */
+static double share_left(const char *dir, const ncsn_sweep_run *r) {
     char p[4200];
     path_of(p, sizeof p, dir, "checkpoints", r->id, ".h5");
     double train_done, sample_done;
-    if (!exists(p) || ncsn_checkpoint_progress(p, &train_done, &sample_done) != 0)
-        return r->cost;
+    if (r->cost <= 0 || !exists(p) || ncsn_checkpoint_progress(p, &train_done, &sample_done) != 0)
+        return 1;
     const double train = r->train_cost, sample = r->cost - r->train_cost;
-    return train * (1 - train_done) + sample * (1 - sample_done);
+    return (train * (1 - train_done) + sample * (1 - sample_done)) / r->cost;
 }
 
 /* Why a rank stopped taking runs early; ranks agree on the largest. */
@@ -527,8 +527,12 @@ typedef struct {
 } work_result;
 
 /* Takes runs, costliest first, until none is left, a failure under --fail-fast, or a stop
- * signal. With a deadline, skips (defers) runs that would not end before it at the speed
- * (cost per second) measured on this rank's complete runs so far.
+ * signal. With a deadline, skips (defers) runs that would not end before it: a run's
+ * estimate is the cost model's seconds (a->estimate, resources.h) of the work it has left,
+ * scaled by the ratio of measured to estimated seconds over this rank's complete runs so
+ * far once it has some. Until this rank has run something, a run the model rules out is
+ * passed over quietly for a smaller one; if none fits, the first of them runs all the same
+ * (every start makes progress), and the runs passed over are looked at again.
  * What each run costs the file system here: the directory is listed once (two readdirs)
  * when the rank starts, so a run that was finished, failed or taken then costs nothing;
  * any other run one create of its claim (O_EXCL), which fails when another rank has it;
@@ -542,25 +546,48 @@ static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_o
     char stop[4200];
     path_of(stop, sizeof stop, dir, "STOP", NULL, NULL);
     work_result res = {0, STOP_NONE};
-    double cost_done = 0, seconds_done = 0; /* over this rank's complete runs */
+    double model_done = 0, seconds_done = 0; /* over this rank's complete runs */
     unsigned char *at_start = ncsn_xcalloc((size_t)s->n_runs + 1, 1); /* NCSN_RUN_QUEUED */
     ncsn_error lerr;
     if (ncsn_sweep_states(dir, s, at_start, NULL, &lerr) != 0)
         fprintf(stderr, "ncsn sweep: %s\n", lerr.msg); /* then every run is tried */
-    for (int k = 0; k < s->n_runs; k++) {
-        const ncsn_sweep_run *r = order[k];
+    const ncsn_sweep_run *fallback = NULL;   /* the first run passed over quietly */
+    int quiet = 1;       /* a run the model rules out may be passed over without a word */
+    int passed_over = 0; /* and one was */
+    for (int k = 0;; k++) {
+        const ncsn_sweep_run *r;
+        int forced = 0;
+        if (k < s->n_runs) {
+            r = order[k];
+        } else if (quiet && passed_over) { /* nothing fitted: the first one passed over runs */
+            quiet = 0;                     /* all the same; then every run is looked at again */
+            k = -1;
+            if (!fallback) continue;
+            r = fallback;
+            forced = 1;
+        } else {
+            break;
+        }
         if (ncsn_stop_requested()) {
             res.stopped = STOP_SIGNAL;
             break;
         }
         if (a->fail_fast && exists(stop)) break;
         if (!ncsn_sweep_in_shard(a, r) || at_start[r - s->runs] != NCSN_RUN_QUEUED) continue;
-        const double work_left = a->deadline > 0 ? cost_left(dir, r) : r->cost;
+        const double model = a->estimate ? a->estimate[r - s->runs] : 0;
+        const double model_left = a->deadline > 0 ? model * share_left(dir, r) : model;
         if (a->deadline > 0) {
             const double left = a->deadline - unix_now();
-            const double rate = seconds_done > 0 ? cost_done / seconds_done : 0; /* cost/s */
-            const double estimate = rate > 0 ? DEADLINE_SAFETY * work_left / rate : 0;
-            if (left <= 0 || estimate > left) {
+            const int measured = seconds_done > 0 && model_done > 0;
+            const double estimate =
+                DEADLINE_SAFETY * model_left * (measured ? seconds_done / model_done : 1);
+            if (quiet && !forced && left > 0 && estimate > left) {
+                if (!fallback) fallback = r; /* maybe a smaller run fits */
+                passed_over = 1;
+                if (res.stopped < STOP_DEADLINE) res.stopped = STOP_DEADLINE;
+                continue;
+            }
+            if (left <= 0 || (!forced && estimate > left)) {
                 journal(dir, "deferred", "id=%s rank=%d reason=deadline estimate_seconds=%.1f "
                         "seconds_left=%.1f", r->id, w->rank, estimate, left);
                 if (res.stopped < STOP_DEADLINE) res.stopped = STOP_DEADLINE;
@@ -576,9 +603,11 @@ static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_o
             break;
         }
         if (outcome == RUN_COMPLETE) { /* a resumed run did only the work it had left */
-            cost_done += work_left;
+            model_done += model_left;
             seconds_done += seconds;
         }
+        if (quiet && passed_over) k = -1; /* the runs passed over, once more */
+        quiet = 0;
         res.failures += outcome == RUN_FAILED;
         refresh_summary(p, SUMMARY_IF_DUE);
         if (w->rank == 0 && !a->quiet) print_progress(p, 0);

@@ -6,6 +6,8 @@
 #     one huge run (the run named, its directory not created)
 #   - the dry run: its totals are the sums of its per-run lines (text and --json), and it
 #     says what to ask SLURM for
+#   - the deadline planning takes a smaller run the model says fits before a larger one it
+#     says does not, and still runs the first when none fits
 #   - the estimates against the peak RSS (/usr/bin/time) of two small real runs: within 25%
 # NCSN_MEMORY_LIMIT makes the limit the same on every machine.
 set -euo pipefail
@@ -127,6 +129,27 @@ assert d["slurm"]["time_seconds"] >= t["seconds"] / 3, d["slurm"]
 print("dry run: %d runs, %.2f core-seconds = the sum of the lines; %s" % (len(runs), total, sb))
 PY
 
+# ---- the deadline planning uses the model -------------------------------------------------
+# A calibration that makes training look 10^4 times slower than it is: c0000 (1000 steps)
+# is estimated at about 330 s, c0001 (10 steps) at about 3 s.
+printf 'threads=1\ntrain_small_gflops_1=0.001\ntrain_small_gflops_threads=0.001\n' > slow.cal
+dl() { "$PY" -c "import time; print(f'{time.time() + $1:.3f}')"; }
+order() { grep -o 'event=started id=c000[01]' "$1/journal.log" | tr '\n' ' '; }
+# 60 s left: the model passes over c0000 for c0001, which then measures the model 10^4 times
+# too slow, so c0000 fits after all
+NCSN_CALIBRATION=slow.cal "$NCSN" sweep -s "train.steps=[1000,10]" -s sample.n=200 \
+  -s sample.T=5 -s noise.L=5 -s sample.max_bad_fraction=1 -q -o dl1 --deadline "$(dl 60)" > /dev/null
+[ "$(order dl1)" = "event=started id=c0001 event=started id=c0000 " ] ||
+  fail "deadline: the smaller run first: $(order dl1)"
+grep -q "event=deferred" dl1/journal.log && fail "deadline: a run deferred: $(cat dl1/journal.log)"
+# 2 s left: nothing fits by the model, so the first (the costliest) runs all the same
+NCSN_CALIBRATION=slow.cal "$NCSN" sweep -s "train.steps=[1000,10]" -s sample.n=200 \
+  -s sample.T=5 -s noise.L=5 -s sample.max_bad_fraction=1 -q -o dl2 --deadline "$(dl 2)" > /dev/null 2>&1 || true
+case "$(order dl2)" in
+  "event=started id=c0000 "*) ;;
+  *) fail "deadline: nothing fits, the first runs all the same: $(order dl2)" ;;
+esac
+
 # ---- the estimates against real runs ----------------------------------------------------
 if ! /usr/bin/time -f %M true > /dev/null 2>&1; then
   skip "estimates against peak RSS: no GNU time at /usr/bin/time"
@@ -158,10 +181,10 @@ printf 'baseline_bytes=%s\nsweep_bytes=1\n' "$base" > here.cal
 # B: D = 256, H = 4096 with EMA (training's weights, moments and checkpoint images; no
 # mixture, so no score error to compute)
 A=(-s train.steps=2000 -s sample.n=8000 -s sample.T=10 -s noise.L=10
-   -s train.checkpoint_every=1000 -s sample.checkpoint_every=5)
+   -s train.checkpoint_every=1000 -s sample.checkpoint_every=5 -s sample.max_bad_fraction=1)
 B=(-s dataset.name=manifold -s dataset.base=swissroll -s dataset.dim=256 -s model.hidden=4096 -s train.steps=30
    -s train.batch=32 -s sample.n=600 -s sample.T=3 -s noise.L=4 -s train.ema=0.999
-   -s train.checkpoint_every=15 -s sample.checkpoint_every=2)
+   -s train.checkpoint_every=15 -s sample.checkpoint_every=2 -s sample.max_bad_fraction=1)
 for name in A B; do
   declare -n args=$name
   got=$(rss "${args[@]}")
