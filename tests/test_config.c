@@ -25,10 +25,11 @@ static const char *const expected_keys[] = {
     "dataset.labels", "dataset.holdout",
     "model.emb", "model.hidden", "model.sigma_input", "model.scale_by_sigma",
     "train.steps", "train.batch", "train.lr", "train.weight_decay", "train.ema",
-    "train.log_every", "train.checkpoint_every",
+    "train.log_every", "train.checkpoint_every", "train.snapshot_every",
     "noise.sigma_1", "noise.sigma_L", "noise.L",
     "sample.n", "sample.T", "sample.eps", "sample.low", "sample.high", "sample.method",
     "sample.score", "sample.denoise", "sample.checkpoint_every", "sample.max_bad_fraction",
+    "sample.snapshot",
 };
 #define N_EXPECTED ((int)(sizeof expected_keys / sizeof expected_keys[0]))
 

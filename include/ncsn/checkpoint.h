@@ -11,7 +11,9 @@
  *   /model, /ema      (n_params) float32: the weights block (ema only with train.ema > 0)
  *   /adam_m, /adam_v  (n_params) float32: Adam's moments (phase train)
  *   /loss_step, /loss the loss history so far
- *   /samples          (n, D) float32: the chains after `level` levels (phase sample) */
+ *   /samples          (n, D) float32: the chains after `level` levels (phase sample)
+ *   /snap_step, /snap_model, /snap_ema   with train.snapshot_every > 0: the snapshots
+ *                     so far, (S) int64 and (S * n_params) float32 each (train.h) */
 #ifndef NCSN_CHECKPOINT_H
 #define NCSN_CHECKPOINT_H
 
@@ -20,6 +22,7 @@
 
 #include "ncsn/common.h"
 #include "ncsn/config.h"
+#include "ncsn/train.h"
 
 #define NCSN_CHECKPOINT_VERSION 1
 enum ncsn_checkpoint_phase { NCSN_CHECKPOINT_TRAIN = 0, NCSN_CHECKPOINT_SAMPLE = 1 };
@@ -43,6 +46,7 @@ typedef struct {
     int n_loss;
     float *samples;            /* (n, D); phase sample */
     int n, D;
+    ncsn_snapshots snaps;      /* written from (borrowed), read into (owned) */
 } ncsn_checkpoint;
 
 /* Writes ck (its arrays are borrowed) as the checkpoint of configuration cfg. */

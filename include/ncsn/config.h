@@ -76,6 +76,7 @@ typedef struct {
         double ema;         /* 0 = off, else the EMA rate (e.g. 0.999) */
         int64_t log_every;  /* loss history every this many steps */
         int64_t checkpoint_every; /* steps between checkpoints; 0: only when stopped */
+        int64_t snapshot_every;   /* keep the weights every this many steps; 0: none */
     } train;
     struct {
         double sigma_1;
@@ -93,6 +94,8 @@ typedef struct {
         int score;          /* enum ncsn_score_source: "model" | "exact" */
         int denoise;        /* bool: final x += sigma_L^2 s(x, sigma_L) */
         int checkpoint_every; /* levels between checkpoints; 0: only when stopped */
+        int64_t snapshot;   /* sample the snapshot of this step (train.snapshot_every);
+                               0: the final weights */
         double max_bad_fraction; /* more bad samples than this share of n: status
                                     "bad_samples" (docs/computation.md, bad samples) */
     } sample;
@@ -149,10 +152,15 @@ char *ncsn_config_results_yaml(const ncsn_config *c);
  * configuration alone, never on its place in a sweep. Two parts:
  *   NCSN_PART_DATA      the dataset.* keys (the training points a generator draws), as
  *                       given: an auto dataset.dim counts as "auto"
- *   NCSN_PART_TRAINING  every key but sample.*: the training key. The sampler's streams
- *                       use it too, so that the samplers of one trained model start from
- *                       the same points and draw the same noise, whatever else they share
- *                       the model with
+ *   NCSN_PART_TRAINING  every key but sample.*: the training key (which runs can share
+ *                       one trained model)
+ *   NCSN_PART_STREAMS   the training key without how long training runs and what it
+ *                       records (train.steps, train.log_every, train.snapshot_every): the
+ *                       id of every training and sampling stream (plan.h train_id). So a
+ *                       shorter training is exactly the first steps of a longer one (a
+ *                       snapshot at step k holds the weights a run of k steps ends with),
+ *                       and the samplers of one trained model start from the same points
+ *                       and draw the same noise, whatever else they share the model with
  * Neither the seed (a key of its own in every stream) nor the keys that do not change
  * results (checkpoint intervals) count. The training part is meant for a resolved
  * configuration (plan.h): it counts each key's value whether or not it came from "auto",
@@ -160,7 +168,7 @@ char *ncsn_config_results_yaml(const ncsn_config *c);
  * the same id.
  *   ncsn_config_identity  the part's text, "KEY: VALUE" lines in visit order (malloc'd)
  *   ncsn_config_id        FNV-1a (64-bit) of that text, folded to 32 bits */
-enum ncsn_config_part { NCSN_PART_DATA, NCSN_PART_TRAINING };
+enum ncsn_config_part { NCSN_PART_DATA, NCSN_PART_TRAINING, NCSN_PART_STREAMS };
 char *ncsn_config_identity(const ncsn_config *c, enum ncsn_config_part part);
 uint32_t ncsn_config_id(const ncsn_config *c, enum ncsn_config_part part);
 

@@ -6,6 +6,9 @@
  *   /model/<layer>/weight, /model/<layer>/bias   PyTorch names and shapes, float32; no
  *                            /model for sample.score exact (no network was trained), no
  *                            sigma_emb layers for model.sigma_input none
+ *   /snapshots/step (S) int64, /snapshots/model and /snapshots/ema (S, n_params) float32
+ *                            with train.snapshot_every: the weights block (the tensors of
+ *                            /model in their order, flattened) after each S-th step
  *   /metrics/<name>          scalars (float64); n_bad and n_nonfinite (int64, metrics.h's
  *                            bad samples); mode_weights (K), score_error (L);
  *                            classifier_accuracy and train_shares (K), the truth of
@@ -44,8 +47,9 @@
 
 typedef struct {
     const ncsn_config *cfg;     /* resolved configuration */
-    const ncsn_model *model;    /* the weights the sampler used (EMA copy when train.ema > 0);
-                                   NULL for the exact score */
+    const ncsn_model *model;    /* the trained weights (EMA copy when train.ema > 0), whichever
+                                   snapshot was sampled; NULL for the exact score */
+    const ncsn_snapshots *snapshots; /* NULL or none kept: no /snapshots */
     const double *sigmas;       /* (L) */
     int L;
     const float *samples;       /* (n, D) */
@@ -76,6 +80,7 @@ typedef struct {
     ncsn_model model;       /* allocated and filled from /model; zeroed (has_model 0) for a
                                run with sample.score exact, which trained no network */
     int has_model;
+    ncsn_snapshots snapshots; /* /snapshots (train.snapshot_every > 0), else none */
     int64_t *loss_step;     /* (n_loss) */
     float *loss;            /* (n_loss) */
     int n_loss;

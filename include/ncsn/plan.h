@@ -50,7 +50,7 @@ typedef struct {
     ncsn_provenance prov;
     ncsn_sampler sampler;    /* method, T, eps, denoise, sigmas, L: what the sampler runs */
     int levels;              /* the sampler's levels (ncsn_sampler_level_count) */
-    /* The id of the resolved configuration's training key (config.h, NCSN_PART_TRAINING):
+    /* The id of the resolved configuration's streams part (config.h, NCSN_PART_STREAMS):
      * with the seed, the key of every stream of the run but the data's and the metrics'
      * (initialisation, epochs, levels, training noise, the sampler's start and noise). */
     uint32_t train_id;

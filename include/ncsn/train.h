@@ -98,6 +98,26 @@ typedef struct {
 
 void ncsn_train_log_free(ncsn_train_log *log);
 
+/* Snapshots (train/snapshots.c; docs/computation.md, snapshots): the weights, and their EMA
+ * copy, after every train.snapshot_every steps, so a run can be sampled at any of those
+ * points of its training (sample.snapshot). Sized once for train.steps / snapshot_every. */
+typedef struct {
+    int n, n_max;      /* kept so far, and room */
+    size_t n_params;
+    int64_t *step;     /* (n_max) the step after which each was taken */
+    float *model;      /* (n_max, n_params) */
+    float *ema;        /* (n_max, n_params), or NULL without train.ema */
+} ncsn_snapshots;
+
+/* Room for every snapshot of a training of `steps` steps (none when every is 0). */
+void ncsn_snapshots_alloc(ncsn_snapshots *s, int64_t steps, int64_t every, size_t n_params,
+                          int with_ema);
+/* Keeps model (and ema, when s has room for it) as the snapshot of step. */
+void ncsn_snapshots_push(ncsn_snapshots *s, int64_t step, const float *model, const float *ema);
+/* The index of step's snapshot, or -1. */
+int ncsn_snapshots_find(const ncsn_snapshots *s, int64_t step);
+void ncsn_snapshots_free(ncsn_snapshots *s); /* safe on zeroed */
+
 /* The training loop as an object whose state a checkpoint can hold and restore, so a run
  * stopped at step k and resumed computes exactly what an uninterrupted run computes:
  * step k + 1 draws from counters indexed by the step alone, and the batch order follows
@@ -105,7 +125,7 @@ void ncsn_train_log_free(ncsn_train_log *log);
 typedef struct {
     /* the run: set by ncsn_trainer_init, not owned */
     const ncsn_config *cfg;
-    uint32_t config_id;       /* the training key's id (plan.h train_id): part of every key */
+    uint32_t config_id;       /* the streams id (plan.h train_id): part of every key */
     const float *x;          /* (n, D) training points */
     int n, L;
     ncsn_model *model;       /* trained in place */
@@ -116,6 +136,8 @@ typedef struct {
     int pos;                 /* examples of the current permutation used (n: none left) */
     ncsn_adam adam;          /* moments and step count */
     ncsn_train_log log;      /* loss history; seconds accumulates over resumed pieces */
+    ncsn_snapshots snaps;    /* every train.snapshot_every steps (owned; ncsn_trainer_free
+                                frees them unless the caller took them) */
     /* scratch, and progress of this process */
     ncsn_key k_shuffle, k_level, k_noise;
     float *sig;              /* (L) */
@@ -131,7 +153,7 @@ typedef struct {
 
 /* Ready to take step 0: ema (if not NULL) becomes a copy of model, Adam's moments zero.
  * Keys come from (cfg->seed, config_id, purpose): config_id is the training key's id
- * (plan.h, train_id; config.h, NCSN_PART_TRAINING). */
+ * (plan.h, train_id; config.h, NCSN_PART_STREAMS). */
 void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_id,
                        const double *sigmas, int L, const float *x, int n, ncsn_model *model,
                        ncsn_model *ema);

@@ -114,6 +114,7 @@ static const key_def keys[] = {
     REAL("train.ema", train.ema, 0, 1, OPEN_HI),
     I64("train.log_every", train.log_every, 1, INF),
     I64("train.checkpoint_every", train.checkpoint_every, 0, INF),
+    I64("train.snapshot_every", train.snapshot_every, 0, INF),
     REAL_AUTO("noise.sigma_1", noise.sigma_1, noise.sigma_1_auto, 0, INF, OPEN_LO),
     REAL("noise.sigma_L", noise.sigma_L, 0, INF, OPEN_LO),
     INT_AUTO("noise.L", noise.L, noise.L_auto, 1, INF),
@@ -127,6 +128,7 @@ static const key_def keys[] = {
     BOOL("sample.denoise", sample.denoise),
     INT("sample.checkpoint_every", sample.checkpoint_every, 0, INF),
     REAL("sample.max_bad_fraction", sample.max_bad_fraction, 0, 1, 0),
+    I64("sample.snapshot", sample.snapshot, 0, INF),
 };
 #undef U64
 #undef INT
@@ -1136,7 +1138,11 @@ char *ncsn_config_identity(const ncsn_config *c, enum ncsn_config_part part) {
         const key_def *k = &keys[i];
         if (strcmp(k->name, "seed") == 0 || is_operational(k)) continue;
         if (part == NCSN_PART_DATA && strncmp(k->name, "dataset.", 8) != 0) continue;
-        if (part == NCSN_PART_TRAINING && strncmp(k->name, "sample.", 7) == 0) continue;
+        if (part != NCSN_PART_DATA && strncmp(k->name, "sample.", 7) == 0) continue;
+        if (part == NCSN_PART_STREAMS && (strcmp(k->name, "train.steps") == 0 ||
+                                          strcmp(k->name, "train.log_every") == 0 ||
+                                          strcmp(k->name, "train.snapshot_every") == 0))
+            continue;
         fprintf(f, "%s:", k->name);
         if (part == NCSN_PART_DATA && is_auto(c, k)) fputs(" auto", f);
         else print_value(f, c, i, 1, "");
@@ -1415,6 +1421,20 @@ int ncsn_config_validate(const ncsn_config *c, ncsn_error *err) {
         snprintf(why2, sizeof why2, "must be larger than sample.low (%s)",
                  ncsn_format_real(c->sample.low, y));
         return fail_pair(c, err, i_lo, why, i_hi, why2);
+    }
+    /* A snapshot to sample must be one that training keeps. */
+    const int64_t snap = c->sample.snapshot, every = c->train.snapshot_every;
+    if (snap > 0) {
+        const int i_snap = ncsn_config_key_index("sample.snapshot");
+        const char *why_not = c->sample.score == NCSN_SCORE_EXACT ? "the exact score trains nothing"
+                              : every == 0 ? "train.snapshot_every is 0 (no snapshots are kept)"
+                              : snap > c->train.steps ? "it is beyond train.steps"
+                              : snap % every != 0 ? "it is not a multiple of train.snapshot_every"
+                                                  : NULL;
+        if (why_not)
+            return fail(err, origin_of(c, i_snap), keys[i_snap].name,
+                        "no snapshot of step %lld: %s (0 samples the final weights)",
+                        (long long)snap, why_not);
     }
     /* The unconditional network only knows sigma through the division by it. */
     if (c->model.sigma_input == NCSN_SIGMA_INPUT_NONE && !c->model.scale_by_sigma) {

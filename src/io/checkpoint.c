@@ -59,6 +59,17 @@ static int write_f32_checked(const ncsn_h5_ctx *c, hid_t loc, const char *name, 
     return write_checked(c, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dims, v);
 }
 
+/* The snapshots so far (none written when none are kept). */
+static int write_snapshots(const ncsn_h5_ctx *c, hid_t file, const ncsn_snapshots *s) {
+    if (s->n_max == 0) return 0;
+    const hsize_t dims[1] = {(hsize_t)s->n};
+    const size_t count = (size_t)s->n * s->n_params;
+    return write_checked(c, file, "snap_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, dims,
+                         s->step) ||
+           write_f32_checked(c, file, "snap_model", count, s->model) ||
+           (s->ema && write_f32_checked(c, file, "snap_ema", count, s->ema));
+}
+
 static int checkpoint_contents(const ncsn_h5_ctx *c, hid_t file, const void *data) {
     const ncsn_checkpoint *ck = ((const checkpoint_out *)data)->ck;
     char *yaml = ncsn_config_results_yaml(((const checkpoint_out *)data)->cfg);
@@ -88,7 +99,8 @@ static int checkpoint_contents(const ncsn_h5_ctx *c, hid_t file, const void *dat
                            ck->loss) ||
              (ck->phase == NCSN_CHECKPOINT_SAMPLE &&
               write_checked(c, file, "samples", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2,
-                            sample_dims, ck->samples));
+                            sample_dims, ck->samples)) ||
+             write_snapshots(c, file, &ck->snaps);
     free(yaml);
     return rc ? -1 : 0;
 }
@@ -232,12 +244,37 @@ static int read_chains(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg,
                                 ck->samples);
 }
 
+/* /snap_*: one snapshot for every train.snapshot_every steps taken, at those steps. */
+static int read_snapshots(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg,
+                          ncsn_checkpoint *ck) {
+    const int64_t every = cfg->train.snapshot_every;
+    ncsn_snapshots *s = &ck->snaps;
+    ncsn_snapshots_alloc(s, cfg->train.steps, every, ck->n_params, cfg->train.ema > 0);
+    if (s->n_max == 0) return 0;
+    const int n = (int)(ck->step / every);
+    const hsize_t dims[1] = {(hsize_t)n};
+    const size_t count = (size_t)n * ck->n_params;
+    const hsize_t wdims[1] = {(hsize_t)count};
+    if (ncsn_h5_read_dataset(c, file, "/snap_step", H5T_INTEGER, H5T_NATIVE_INT64, 1, dims,
+                             s->step) ||
+        ncsn_h5_read_dataset(c, file, "/snap_model", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, wdims,
+                             s->model) ||
+        (s->ema && ncsn_h5_read_dataset(c, file, "/snap_ema", H5T_FLOAT, H5T_NATIVE_FLOAT, 1,
+                                        wdims, s->ema)))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (s->step[i] != (i + 1) * every) return bad_value(c, "snap_step", s->step[i]);
+    s->n = n;
+    return 0;
+}
+
 static int checkpoint_reader(const ncsn_h5_ctx *c, hid_t file, void *data) {
     const ncsn_config *cfg = ((checkpoint_in *)data)->cfg;
     ncsn_checkpoint *ck = ((checkpoint_in *)data)->ck;
     if (check_identity(c, file, cfg, ck) || read_counters(c, file, cfg, ck) ||
         read_weights(c, file, cfg, ck) || read_loss_history(c, file, ck) ||
-        (ck->phase == NCSN_CHECKPOINT_SAMPLE && read_chains(c, file, cfg, ck)))
+        (ck->phase == NCSN_CHECKPOINT_SAMPLE && read_chains(c, file, cfg, ck)) ||
+        read_snapshots(c, file, cfg, ck))
         return -1;
     return 0;
 }
@@ -257,6 +294,7 @@ void ncsn_checkpoint_free(ncsn_checkpoint *ck) {
     if (!ck) return;
     NCSN_FREE_ALL(ck->model, ck->ema, ck->adam_m, ck->adam_v, ck->loss_step, ck->loss,
                   ck->samples);
+    ncsn_snapshots_free(&ck->snaps);
     memset(ck, 0, sizeof *ck);
 }
 

@@ -178,6 +178,20 @@ static int write_metrics(const ncsn_h5_ctx *c, hid_t g, const void *data) {
     return rc;
 }
 
+/* /snapshots (train.h): step (S), model and ema (S, n_params). */
+static int write_snapshots(const ncsn_h5_ctx *c, hid_t g, const void *data) {
+    const ncsn_snapshots *s = data;
+    const hsize_t steps[1] = {(hsize_t)s->n}, dims[2] = {(hsize_t)s->n, (hsize_t)s->n_params};
+    return ncsn_h5_write_dataset(c, g, "step", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, steps,
+                                 s->step) ||
+           ncsn_h5_write_dataset(c, g, "model", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims,
+                                 s->model) ||
+           (s->ema && ncsn_h5_write_dataset(c, g, "ema", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2,
+                                            dims, s->ema))
+               ? -1
+               : 0;
+}
+
 /* State of the /config visitor: the first failure stops further writes. */
 typedef struct {
     const ncsn_h5_ctx *c;
@@ -267,6 +281,8 @@ static int write_config(const ncsn_h5_ctx *c, hid_t group, const void *data) {
 static int write_contents(const ncsn_h5_ctx *c, hid_t file, const ncsn_run_output *r) {
     return (write_root_attrs(c, file, r) || write_arrays(c, file, r) ||
             (r->model && write_group(c, file, "model", write_model, r->model)) ||
+            (r->model && r->snapshots && r->snapshots->n_max > 0 &&
+             write_group(c, file, "snapshots", write_snapshots, r->snapshots)) ||
             write_group(c, file, "metrics", write_metrics, r->metrics) ||
             write_group(c, file, "config", write_config, r))
                ? -1
@@ -382,6 +398,31 @@ static int read_model(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg, 
     return 0;
 }
 
+/* /snapshots of a complete run: one every train.snapshot_every steps, at those steps. */
+static int read_snapshots(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg,
+                          ncsn_run_input *in) {
+    ncsn_snapshots *s = &in->snapshots;
+    ncsn_snapshots_alloc(s, cfg->train.steps, cfg->train.snapshot_every, in->model.n_params,
+                         cfg->train.ema > 0);
+    if (!in->has_model || s->n_max == 0) return 0;
+    const hsize_t steps[1] = {(hsize_t)s->n_max},
+                  dims[2] = {(hsize_t)s->n_max, (hsize_t)s->n_params};
+    if (ncsn_h5_read_dataset(c, file, "/snapshots/step", H5T_INTEGER, H5T_NATIVE_INT64, 1,
+                             steps, s->step) ||
+        ncsn_h5_read_dataset(c, file, "/snapshots/model", H5T_FLOAT, H5T_NATIVE_FLOAT, 2, dims,
+                             s->model) ||
+        (s->ema && ncsn_h5_read_dataset(c, file, "/snapshots/ema", H5T_FLOAT, H5T_NATIVE_FLOAT,
+                                        2, dims, s->ema)))
+        return -1;
+    for (int i = 0; i < s->n_max; i++)
+        if (s->step[i] != (i + 1) * cfg->train.snapshot_every)
+            return ncsn_seterr(c->err, "%s: /snapshots/step[%d] is %lld, expected %lld", c->path,
+                               i, (long long)s->step[i],
+                               (long long)((i + 1) * cfg->train.snapshot_every));
+    s->n = s->n_max;
+    return 0;
+}
+
 /* /train/step and /train/loss: as long as each other, and counted by an int. */
 static int check_history_lengths(const ncsn_h5_ctx *c, hsize_t n_step, hsize_t n_loss,
                                  const void *user) {
@@ -429,7 +470,8 @@ static int read_provenance(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in)
 
 static int read_contents(const ncsn_h5_ctx *c, hid_t file, ncsn_run_input *in) {
     if (check_header(c, file) || read_config(c, file, &in->cfg) || read_provenance(c, file, in) ||
-        read_model(c, file, &in->cfg, &in->model, &in->has_model) || read_history(c, file, in) ||
+        read_model(c, file, &in->cfg, &in->model, &in->has_model) ||
+        read_snapshots(c, file, &in->cfg, in) || read_history(c, file, in) ||
         ncsn_h5_read_dataset(c, file, "/metrics/train_seconds", H5T_FLOAT, H5T_NATIVE_DOUBLE,
                              0, NULL, &in->train_seconds) ||
         ncsn_h5_read_dataset(c, file, "/metrics/final_loss", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0,
@@ -454,6 +496,7 @@ void ncsn_run_input_free(ncsn_run_input *in) {
     if (!in) return;
     ncsn_config_free(&in->cfg);
     ncsn_model_free(&in->model);
+    ncsn_snapshots_free(&in->snapshots);
     free(in->loss_step);
     free(in->loss);
     memset(in, 0, sizeof *in);

@@ -131,7 +131,7 @@ static void derive(ncsn_plan *p) {
                             p->sigmas, p->L};
     p->sampler = s;
     p->levels = ncsn_plan_levels(c);
-    p->train_id = ncsn_config_id(c, NCSN_PART_TRAINING);
+    p->train_id = ncsn_config_id(c, NCSN_PART_STREAMS);
 }
 
 /* dataset.dim "auto" that only the data could tell (a file's D) becomes that number, so

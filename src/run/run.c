@@ -57,7 +57,9 @@ const char *ncsn_outcome_status(ncsn_outcome o) {
 /* What sampling, measuring and writing need, whether or not this process trained. */
 typedef struct {
     const ncsn_plan *plan;
-    const ncsn_model *model;   /* the weights to sample with and to store */
+    const ncsn_model *model;   /* the weights to sample with: final's, or a snapshot's */
+    const ncsn_model *final;   /* the trained weights (EMA copy with train.ema), /model */
+    const ncsn_snapshots *snaps; /* kept during training (none: n_max 0) */
     ncsn_train_log log;        /* the loss history, final loss, training time (borrowed) */
     int diverged;              /* training diverged: skip sampling */
     const ncsn_checkpoint *resume; /* a phase "sample" checkpoint to continue, or NULL */
@@ -114,14 +116,15 @@ static int save_sample_checkpoint(const sample_job *job, const ncsn_run_options 
                                 .train_seconds = job->log.seconds,
                                 .sample_seconds = sample_seconds,
                                 .final_loss = job->log.final_loss,
-                                .n_params = job->model->n_params,
-                                .model = job->model->params,
+                                .n_params = job->final->n_params,
+                                .model = job->final->params,
                                 .loss_step = job->log.step,
                                 .loss = job->log.loss,
                                 .n_loss = job->log.n,
                                 .samples = (float *)x,
                                 .n = c->sample.n,
-                                .D = job->plan->D};
+                                .D = job->plan->D,
+                                .snaps = *job->snaps};
     return save_checkpoint(opt, c, &ck);
 }
 
@@ -225,7 +228,8 @@ static ncsn_outcome measure_write(const sample_job *job, const float *x, double 
     ncsn_outcome o = job->diverged  ? NCSN_OUTCOME_DIVERGED
                      : too_many_bad ? NCSN_OUTCOME_BAD_SAMPLES
                                     : NCSN_OUTCOME_COMPLETE;
-    const ncsn_run_output out = {&p->cfg, learned, p->sigmas, p->L, x, n, p->D,
+    const ncsn_run_output out = {&p->cfg, exact ? NULL : job->final, job->snaps,
+                                 p->sigmas, p->L, x, n, p->D,
                                  job->log.step, job->log.loss, job->log.n, &metrics,
                                  ncsn_outcome_status(o), &p->prov};
     if (ncsn_run_file_write(out_path, &out, err) != 0) {
@@ -268,7 +272,8 @@ void ncsn_trainer_checkpoint(const ncsn_trainer *t, ncsn_checkpoint *ck) {
                                .adam_v = t->adam.v,
                                .loss_step = t->log.step,
                                .loss = t->log.loss,
-                               .n_loss = t->log.n};
+                               .n_loss = t->log.n,
+                               .snaps = t->snaps};
     *ck = c;
 }
 
@@ -296,6 +301,9 @@ void ncsn_trainer_restore(ncsn_trainer *t, ncsn_checkpoint *ck) {
     ck->loss = NULL;
     t->log.seconds = ck->train_seconds;
     t->log.final_loss = ck->final_loss;
+    ncsn_snapshots_free(&t->snaps);
+    t->snaps = ck->snaps; /* taken */
+    memset(&ck->snaps, 0, sizeof ck->snaps);
     ncsn_trainer_resume(t, ck->step, ck->epoch, ck->pos);
 }
 
@@ -334,16 +342,32 @@ static int load_checkpoint(const ncsn_run_options *opt, const ncsn_config *c, si
     return 1;
 }
 
+/* The weights to sample with: the final ones (sample.snapshot 0), else sample.snapshot's
+ * snapshot (its EMA copy with train.ema), copied into scratch (allocated like final). */
+static const ncsn_model *sampling_weights(const ncsn_config *c, const ncsn_model *final,
+                                          const ncsn_snapshots *snaps, ncsn_model *scratch) {
+    if (c->sample.snapshot == 0) return final;
+    const int i = ncsn_snapshots_find(snaps, c->sample.snapshot);
+    NCSN_ASSERT(i >= 0); /* the configuration's validation keeps sample.snapshot to these */
+    ncsn_model_copy(final, scratch);
+    const float *w = (snaps->ema ? snaps->ema : snaps->model) + (size_t)i * snaps->n_params;
+    memcpy(scratch->params, w, sizeof(float) * snaps->n_params);
+    return scratch;
+}
+
 /* The model the run samples with, into job: trained (from the start, or from a
  * training-phase checkpoint ck), a sampling-phase checkpoint's trained weights, or the
- * initial weights for the exact score. log receives the loss history (the caller frees
- * it). Returns COMPLETE, or INTERRUPTED when a stop signal stopped training. */
+ * initial weights for the exact score; then the snapshot to sample, if one is chosen
+ * (into scratch). log receives the loss history and snaps the snapshots (the caller frees
+ * both). Returns COMPLETE, or INTERRUPTED when a stop signal stopped training. */
 static ncsn_outcome get_model(const ncsn_plan *p, const ncsn_run_options *opt,
                               ncsn_checkpoint *ck, ncsn_model *model, ncsn_model *ema,
-                              ncsn_train_log *log, sample_job *job, ncsn_error *err) {
+                              ncsn_model *scratch, ncsn_train_log *log, ncsn_snapshots *snaps,
+                              sample_job *job, ncsn_error *err) {
     const ncsn_config *c = &p->cfg;
     const int sample_phase = ck && ck->phase == NCSN_CHECKPOINT_SAMPLE;
-    job->model = model;
+    job->model = job->final = model;
+    job->snaps = snaps;
     job->resume = sample_phase ? ck : NULL;
     if (c->sample.score == NCSN_SCORE_MODEL && !sample_phase) {
         ncsn_trainer t;
@@ -354,6 +378,8 @@ static ncsn_outcome get_model(const ncsn_plan *p, const ncsn_run_options *opt,
         const int trained = train_with_checkpoints(&t, opt, &saved);
         const int64_t at = t.step;
         *log = t.log; /* the caller frees it */
+        *snaps = t.snaps;
+        memset(&t.snaps, 0, sizeof t.snaps);
         ncsn_trainer_free(&t);
         if (trained == 2) {
             char where[64];
@@ -362,8 +388,8 @@ static ncsn_outcome get_model(const ncsn_plan *p, const ncsn_run_options *opt,
             return stopped(opt, saved, where, err);
         }
         job->diverged = trained != 0;
-        if (c->train.ema > 0) job->model = ema;
-    } else if (sample_phase) { /* trained already: the weights the sampler uses */
+        if (c->train.ema > 0) job->model = job->final = ema;
+    } else if (sample_phase) { /* trained already: the final weights and the snapshots */
         memcpy(model->params, ck->model, sizeof(float) * model->n_params);
         log->step = ck->loss_step;
         log->loss = ck->loss;
@@ -372,7 +398,10 @@ static ncsn_outcome get_model(const ncsn_plan *p, const ncsn_run_options *opt,
         ck->loss = NULL;
         log->final_loss = ck->final_loss;
         log->seconds = ck->train_seconds;
+        *snaps = ck->snaps;
+        memset(&ck->snaps, 0, sizeof ck->snaps);
     }
+    if (!job->diverged) job->model = sampling_weights(c, job->final, snaps, scratch);
     job->log = *log;
     return NCSN_OUTCOME_COMPLETE;
 }
@@ -387,9 +416,10 @@ ncsn_outcome ncsn_run_outcome(const ncsn_config *cfg, const char *out_path,
         return NCSN_OUTCOME_CONFIG_ERROR;
     }
     const ncsn_config *c = &plan.cfg;
-    ncsn_model model, ema;
+    ncsn_model model, ema, scratch;
     memset(&model, 0, sizeof model);
     memset(&ema, 0, sizeof ema);
+    memset(&scratch, 0, sizeof scratch);
     ncsn_model_alloc(&model, plan.D, c->model.emb, c->model.hidden, c->model.sigma_input,
                      c->model.scale_by_sigma);
     ncsn_model_init_params(&model, ncsn_rng_key(c->seed, plan.train_id, NCSN_RNG_INIT));
@@ -398,11 +428,18 @@ ncsn_outcome ncsn_run_outcome(const ncsn_config *cfg, const char *out_path,
     ncsn_train_log log;
     memset(&log, 0, sizeof log);
     log.diverged_at = -1;
-    sample_job job = {&plan, &model, log, 0, NULL};
-    ncsn_outcome o = get_model(&plan, opt, resumed ? &ck : NULL, &model, &ema, &log, &job, err);
+    ncsn_snapshots snaps;
+    memset(&snaps, 0, sizeof snaps);
+    sample_job job;
+    memset(&job, 0, sizeof job);
+    job.plan = &plan;
+    ncsn_outcome o = get_model(&plan, opt, resumed ? &ck : NULL, &model, &ema, &scratch, &log,
+                               &snaps, &job, err);
     if (o == NCSN_OUTCOME_COMPLETE) o = sample_measure_write(&job, out_path, opt, err);
     ncsn_checkpoint_free(&ck);
     ncsn_train_log_free(&log);
+    ncsn_snapshots_free(&snaps);
+    ncsn_model_free(&scratch);
     ncsn_model_free(&ema);
     ncsn_model_free(&model);
     ncsn_plan_free(&plan);
@@ -443,8 +480,13 @@ int ncsn_resample(const char *in_path, const ncsn_config *cfg, const char *out_p
         ncsn_plan_carry(&plan, &in.cfg, in.sigma_1_source, in.L_source, in.eps_source);
         const ncsn_train_log log = {in.loss_step, in.loss, in.n_loss, in.n_loss,
                                     in.final_loss, in.train_seconds, -1};
-        const sample_job job = {&plan, &in.model, log, 0, NULL};
+        ncsn_model scratch;
+        memset(&scratch, 0, sizeof scratch);
+        const sample_job job = {&plan, sampling_weights(&plan.cfg, &in.model, &in.snapshots,
+                                                        &scratch),
+                                &in.model, &in.snapshots, log, 0, NULL};
         o = sample_measure_write(&job, out_path, opt, err);
+        ncsn_model_free(&scratch);
     }
     ncsn_plan_free(&plan);
     ncsn_run_input_free(&in);

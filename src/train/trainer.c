@@ -1,6 +1,7 @@
 /* train/trainer.c: the training loop (docs/computation.md, Training objective) as a resumable
  * object (ncsn_trainer, train.h): epoch permutations, the step's draws, the loss and gradient
- * (dsm.c), Adam (adam.c), the EMA weights and the loss history.
+ * (dsm.c), Adam (adam.c), the EMA weights, the loss history and the snapshots
+ * (snapshots.c).
  * B = batch size, D = data dimension, L = number of levels. */
 #include "ncsn/train.h"
 
@@ -164,6 +165,8 @@ void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_
     ncsn_dsm_work_alloc(&t->work, model, B);
     ncsn_adam_init(&t->adam, model->n_params, cfg->train.lr, cfg->train.weight_decay);
     if (ema) ncsn_model_copy(model, ema);
+    ncsn_snapshots_alloc(&t->snaps, cfg->train.steps, cfg->train.snapshot_every,
+                         model->n_params, ema != NULL);
     t->log.diverged_at = -1;
     t->pos = n; /* n forces a new epoch at the first step */
     t->t_start = t->last_report = ncsn_now();
@@ -179,6 +182,7 @@ void ncsn_trainer_resume(ncsn_trainer *t, int64_t step, uint32_t epoch, int pos)
 }
 
 void ncsn_trainer_free(ncsn_trainer *t) {
+    ncsn_snapshots_free(&t->snaps);
     ncsn_adam_free(&t->adam);
     ncsn_dsm_work_free(&t->work);
     free(t->gblock);
@@ -231,6 +235,9 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
         log->final_loss = loss;
         if (t->step % cfg->train.log_every == 0 || t->step == steps)
             log_push(log, t->step, (float)loss);
+        if (cfg->train.snapshot_every > 0 && t->step % cfg->train.snapshot_every == 0)
+            ncsn_snapshots_push(&t->snaps, t->step, t->model->params,
+                                t->ema ? t->ema->params : NULL);
         if (progress) {
             const double now = ncsn_now();
             if (now - t->last_report >= 1.0 || t->step == steps) {
