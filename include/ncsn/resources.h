@@ -37,6 +37,7 @@
 typedef struct {
     int64_t D, E, H, B, P;      /* P = ncsn_model_param_count(D, E, H) */
     int64_t steps, log_every;   /* training steps (the loss history's; 0: exact score) */
+    int64_t snapshots;          /* snapshots kept (train.snapshot_every; train.h) */
     int64_t L, levels, T;       /* noise levels; the sampler's levels and steps per level */
     int64_t n;                  /* sample.n: chains */
     int64_t n_train;            /* training points (dataset.n, at most a file's training rows) */

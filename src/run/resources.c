@@ -56,6 +56,9 @@ static void common_sizes(ncsn_run_sizes *s, const ncsn_config *c, int threads, i
     s->trains = trains && !s->exact_score;
     s->steps = s->exact_score ? 0 : c->train.steps; /* the loss history, trained or read */
     s->log_every = c->train.log_every;
+    s->snapshots = s->exact_score || c->train.snapshot_every <= 0
+                       ? 0
+                       : c->train.steps / c->train.snapshot_every;
     s->ema = c->train.ema > 0;
     s->T = c->sample.T;
     s->n = c->sample.n;
@@ -245,9 +248,11 @@ static uint64_t train_peak(calc *k, const ncsn_run_sizes *s, uint64_t keep) {
     return b;
 }
 
-/* The weights that live past training: the model, and the EMA copy it samples with. */
+/* The weights that live past training: the model, the EMA copy it samples with, and the
+ * snapshots (each a model and, with EMA, its copy), trained or read from a run file. */
 static uint64_t weights(calc *k, const ncsn_run_sizes *s) {
-    return mul3(k, u(s->P), s->trains && s->ema ? 2 : 1, 4);
+    const uint64_t kept = mul3(k, u(s->P), s->trains && s->ema ? 2 : 1, 4);
+    return add(k, kept, mul3(k, mul(k, u(s->snapshots), u(s->P)), s->ema ? 2 : 1, 4));
 }
 
 /* Sampling (sample.c): the chains, the level's packed weights, each thread's block, a
@@ -321,6 +326,7 @@ static uint64_t write_peak(calc *k, const ncsn_run_sizes *s, uint64_t keep) {
     const uint64_t chains = mul3(k, u(s->n), u(s->D), 4);
     const uint64_t hist = mul(k, u(s->steps) / (s->log_every > 0 ? u(s->log_every) : 1) + 2, 12);
     uint64_t file = add(k, add(k, chains, mul(k, u(s->P), 4)), hist);
+    file = add(k, file, mul3(k, mul(k, u(s->snapshots), u(s->P)), s->ema ? 2 : 1, 4));
     file = add(k, file, mul(k, u(s->L), 16));
     return add(k, add(k, add(k, keep, chains), mul(k, u(s->L), 8)), image_bytes(k, file, 0));
 }
@@ -359,6 +365,7 @@ static void least_D(ncsn_run_sizes *s) { s->D = 1; }
 static void least_E(ncsn_run_sizes *s) { s->E = 1; }
 static void least_B(ncsn_run_sizes *s) { s->B = 1; }
 static void least_steps(ncsn_run_sizes *s) { s->steps = s->steps < 1 ? s->steps : 1; }
+static void least_snapshots(ncsn_run_sizes *s) { s->snapshots = 0; }
 static void least_file(ncsn_run_sizes *s) {
     s->file_rows = s->file_train = s->file_held = s->n_train = s->file_rows > 0 ? 2 : 0;
 }
@@ -367,6 +374,7 @@ static const size_key size_keys[] = {
     {"sample.n", least_n},        {"noise.L", least_L},        {"dataset.n", least_train},
     {"model.hidden", least_H},    {"dataset.dim", least_D},    {"model.emb", least_E},
     {"train.batch", least_B},     {"train.steps", least_steps}, {"dataset.path", least_file},
+    {"train.snapshot_every", least_snapshots},
 };
 
 void ncsn_memory_estimate(const ncsn_run_sizes *s, uint64_t baseline, ncsn_memory *m) {

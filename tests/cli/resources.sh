@@ -37,6 +37,8 @@ refused() {
 refused "run sample.n" "--set sample.n:" "$NCSN" run -s sample.n=2000000000 -o out/r.h5
 refused "run noise.L" "--set noise.L:" "$NCSN" run -s noise.L=1000000000 -o out/r.h5
 refused "run dataset.n" "--set dataset.n:" "$NCSN" run -s dataset.n=2000000000 -o out/r.h5
+refused "run train.snapshot_every" "--set train.snapshot_every:" \
+  "$NCSN" run -s train.snapshot_every=1 -s train.steps=100000000 -o out/r.h5
 NCSN_MEMORY_LIMIT=64M refused "run model.hidden" "--set model.hidden:" \
   "$NCSN" run -s model.hidden=65536 -o out/r.h5
 NCSN_MEMORY_LIMIT=256M refused "run dataset.dim" "--set dataset.dim:" \
