@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs the Debian packages ncsn needs to build, test and analyse.
-# (python3-sklearn: the digits data of scripts/make-digits.sh.)
+# (python3-sklearn: the digits data of scripts/make-digits.sh; python3-pandas: analysis's r.df;
+# python3-venv: the test that installs analysis/ with pip into a virtual environment.)
 # Idempotent: installs only what is missing, and runs apt-get update only then.
 # Run as root (or with sudo available).
 #   scripts/install-deps.sh            what building, testing and analysing need
@@ -15,6 +16,7 @@ packages=(
   libhdf5-dev hdf5-tools
   libcunit1-dev libyaml-dev librandom123-dev libgsl-dev
   python3-h5py python3-numpy python3-matplotlib python3-pytest python3-sklearn
+  python3-pandas python3-venv
 )
 for arg in "$@"; do
   case $arg in
