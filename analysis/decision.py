@@ -177,8 +177,9 @@ def failure_blocks(results):
     for i in left:
         counts[str(t["status"][i])] = counts.get(str(t["status"][i]), 0) + 1
     if left:
-        out.append(("p", "**%d of %d runs did not complete** (%s); their metrics are NaN and "
-                    "they count as not recovering:" % (
+        out.append(("p", "**%d of %d runs did not complete** (%s); they count as not "
+                    "recovering (a bad_samples run's metrics measure its good samples only; "
+                    "a failed or diverged run has none):" % (
                         len(left), len(t), ", ".join("%d %s" % (n, s)
                                                      for s, n in counts.items()))))
     cols = ["run", "status", "reason"] + (["bad samples"] if np.isfinite(bad).any() else [])

@@ -4,8 +4,9 @@
     find_images(results, shown)    {"x": (N, D) float64, the data file's rows, "shape":
                                    (h, w), "labels": (N,) or None, "path": the file} from
                                    the first shown configuration's run file (dataset.path,
-                                   dataset.key, dataset.labels), or None: not hdf5 data, no
-                                   image_shape, h * w != D, or the file not found. A
+                                   dataset.key, dataset.labels); {"missing": dataset.path}
+                                   when the file is not found; None: not hdf5 data, no
+                                   image_shape, or h * w != D. A
                                    relative dataset.path is looked for from the current
                                    directory, the sweep directory and its parents, and the
                                    repository holding this package
@@ -62,9 +63,11 @@ def find_images(results, shown):
         return None
     key = str(c.get("dataset.key", "")) or "/x"
     labels = str(c.get("dataset.labels", "")) or None
+    found = False
     for p in _candidates(results, str(c["dataset.path"])):
         if not os.path.isfile(p):
             continue
+        found = True
         try:
             with h5py.File(p, "r") as f:
                 if key not in f or "image_shape" not in f[key].attrs:
@@ -78,6 +81,8 @@ def find_images(results, shown):
                 x.shape[1] != run.samples.shape[1]:
             return None
         return {"x": x, "shape": shape, "labels": y, "path": p}
+    if not found:
+        return {"missing": str(c["dataset.path"])}
     return None
 
 

@@ -130,6 +130,11 @@ def make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL):
         D_ = res.run(next(i for i, h in zip(res.ids, res.table["group"])
                           if h == shown[0][1] and res.has_file(i))).samples.shape[1]
         img = images.find_images(res, shown)
+        if img is not None and "missing" in img:
+            notes.append("no samples_images.png: the data file %s (dataset.path) is not found "
+                         "from here; run the report from the directory the sweep ran in"
+                         % img["missing"])
+            img = None
         if img is not None:
             figure("samples_images.png", images.caption(img, shown),
                    lambda: images.samples_images_figure(res, shown, img), "decision")

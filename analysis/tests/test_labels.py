@@ -81,3 +81,6 @@ def test_labelled_sweep(ncsn_bin, tmp_path):
     with h5py.File(tmp_path / "lab.h5", "r+") as f:
         del f["x"].attrs["image_shape"]
     assert images.find_images(res, shown) is None
+    # the data file gone: the report says why there is no image figure
+    (tmp_path / "lab.h5").rename(tmp_path / "elsewhere.h5")
+    assert images.find_images(res, shown) == {"missing": str(tmp_path / "lab.h5")}
