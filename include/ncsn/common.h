@@ -8,6 +8,7 @@
  *   ncsn_write_all() write(2) until every byte is written
  *   ncsn_replace_file()  a file replaced atomically: temporary name, fsync, rename
  *   ncsn_remove_prefixed()  remove a directory's files whose names start with a prefix
+ *   ncsn_remove_stale_temporaries()  remove a path's temporaries whose writer is dead
  *   ncsn_stop_*     the stop flag: set by SIGUSR1, SIGTERM or SIGINT once installed, checked
  *                   by the training loop (every step) and the sampler (every level)
  * Exit codes of the command line: 0 ok, 1 failure at run time, 2 usage or configuration,
@@ -72,6 +73,10 @@ int ncsn_replace_file(const char *path, const char *tmp, int fd, const void *dat
 /* Removes every file in dir whose name starts with prefix (the temporary files of a writer
  * that died); errors are ignored. */
 void ncsn_remove_prefixed(const char *dir, const char *prefix);
+/* Removes path's temporaries "PATH.tmp.<pid>" (ncsn_replace_file's, the HDF5 writers')
+ * whose process no longer runs on this machine: what a writer killed mid-write (kill -9)
+ * left. Errors are ignored. */
+void ncsn_remove_stale_temporaries(const char *path);
 
 /* Number of OpenMP threads that parallel regions will use (1 without OpenMP). */
 int ncsn_max_threads(void);

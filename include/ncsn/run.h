@@ -63,7 +63,9 @@ ncsn_outcome ncsn_run_outcome(const ncsn_config *c, const char *out_path,
                               const ncsn_run_options *opt, ncsn_error *err);
 
 /* New samples from a run file's trained model under c (its sample.* keys may differ from
- * the file's); the loss history and training time are carried over. Same return codes. */
+ * the file's); the loss history and training time are carried over. Same return codes.
+ * Checkpointed and resumed like a run's sampling (opt->checkpoint: a sampling-phase
+ * checkpoint of c); not for a file of the exact score, which has no network to store. */
 int ncsn_resample(const char *in_path, const ncsn_config *c, const char *out_path,
                   const ncsn_run_options *opt, ncsn_error *err);
 

@@ -69,6 +69,10 @@ int ncsn_cmd_run(int argc, char **argv) {
     char default_checkpoint[4200];
     snprintf(default_checkpoint, sizeof default_checkpoint, "%s.ckpt", a.output);
     if (rc == NCSN_EXIT_OK) {
+        /* what an earlier `ncsn run` of this output left when killed while writing */
+        ncsn_remove_stale_temporaries(a.output);
+        if (!a.no_checkpoint) ncsn_remove_stale_temporaries(a.checkpoint ? a.checkpoint
+                                                                          : default_checkpoint);
         ncsn_run_options opt = {a.quiet, NULL, NULL, NULL,
                                 a.no_checkpoint ? NULL
                                 : a.checkpoint  ? a.checkpoint

@@ -1,6 +1,7 @@
 /* cli/sample.c: `ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5`: the run file's
  * configuration with sample.* (and seed) overrides, validated, then new samples from its
- * trained model (run.h's ncsn_resample), without training. */
+ * trained model (run.h's ncsn_resample), without training; resumable from its checkpoint
+ * (OUT.h5.ckpt by default) like `ncsn run`'s sampling. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@
 #include "ncsn/run.h"
 
 static const char *usage_sample =
-    "usage: ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [--force] [-q]\n"
+    "usage: ncsn sample RUN.h5 [-s sample.KEY=VALUE ...] -o OUT.h5 [--force]\n"
+    "                   [--checkpoint PATH | --no-checkpoint] [-q]\n"
     "\n"
     "Draws new samples from the trained model stored in RUN.h5, without training, and\n"
     "writes a run file of the same layout to OUT.h5. Only sample.* keys and seed may be\n"
@@ -22,13 +24,20 @@ static const char *usage_sample =
     "  -o, --output OUT.h5   the file to write (required); a run file already there is\n"
     "                        kept (exit 2) unless --force\n"
     "  --force               overwrite OUT.h5 when it already holds a run file\n"
+    "  --checkpoint PATH     where the sampling's checkpoint lives (default OUT.h5.ckpt)\n"
+    "  --no-checkpoint       neither write nor resume from a checkpoint\n"
     "  -q, --quiet           no progress on stderr\n"
     "  -h, --help            this text\n"
+    "\n"
+    "Checkpoints as for ncsn run's sampling: SIGUSR1, SIGTERM or SIGINT stops at the next\n"
+    "level and saves the chains to the checkpoint, as does sample.checkpoint_every\n"
+    "(levels); the same command resumes from it, with the samples of an uninterrupted\n"
+    "run. (A run file of the exact score has no network to store: no checkpoint.)\n"
     "\n"
     "Exit status: 0 ok, 1 failure at run time, 2 usage, configuration or input error\n"
     "(RUN.h5 missing, unreadable or not a finished run file; OUT.h5 a run file already;\n"
     "more memory needed than this process may use, as for ncsn run),\n"
-    "3 interrupted by a signal (no file written).\n";
+    "3 interrupted by a signal (no file written; the chains are in the checkpoint).\n";
 
 /* Only sample.* keys and seed change without training again. */
 static int sample_keys_only(const ncsn_cli_sets *sets) {
@@ -43,13 +52,17 @@ static int sample_keys_only(const ncsn_cli_sets *sets) {
 
 int ncsn_cmd_sample(int argc, char **argv) {
     ncsn_cli_args a;
-    const int p = ncsn_cli_parse(argc, argv, usage_sample, 0, &a);
+    const int p = ncsn_cli_parse(argc, argv, usage_sample, 1, &a);
     if (p != 0) return p > 0 ? NCSN_EXIT_OK : NCSN_EXIT_USAGE;
     if (!a.input) {
         fprintf(stderr, "ncsn sample: which run file? (see ncsn sample --help)\n");
         return NCSN_EXIT_USAGE;
     }
     if (!sample_keys_only(&a.sets)) return NCSN_EXIT_USAGE;
+    if (a.checkpoint && a.no_checkpoint) {
+        fprintf(stderr, "ncsn sample: --checkpoint and --no-checkpoint contradict each other\n");
+        return NCSN_EXIT_USAGE;
+    }
     ncsn_config c;
     memset(&c, 0, sizeof c);
     ncsn_error err = {{0}};
@@ -58,7 +71,7 @@ int ncsn_cmd_sample(int argc, char **argv) {
     if (ncsn_run_file_config(a.input, &c, &err) != 0) rc = NCSN_EXIT_USAGE;
     if (rc == NCSN_EXIT_OK) rc = ncsn_cli_configure(&c, NULL, &a.sets, &err);
     if (rc == NCSN_EXIT_OK &&
-        ncsn_memory_check_config(&c, ncsn_max_threads(), 0, 0, &err) != 0)
+        ncsn_memory_check_config(&c, ncsn_max_threads(), 0, !a.no_checkpoint, &err) != 0)
         rc = NCSN_EXIT_USAGE; /* it cannot fit in memory: refused before any work */
     if (rc == NCSN_EXIT_OK && ncsn_cli_check_output("sample", &a) != 0) {
         ncsn_config_free(&c);
@@ -66,8 +79,16 @@ int ncsn_cmd_sample(int argc, char **argv) {
     }
     if (rc == NCSN_EXIT_OK && ncsn_run_file_check_writable(a.output, &err) != 0)
         rc = NCSN_EXIT_RUNTIME;
+    if (rc == NCSN_EXIT_OK && a.checkpoint && ncsn_run_file_check_writable(a.checkpoint, &err))
+        rc = NCSN_EXIT_RUNTIME;
+    char default_checkpoint[4200];
+    snprintf(default_checkpoint, sizeof default_checkpoint, "%s.ckpt", a.output);
+    const char *checkpoint = a.no_checkpoint ? NULL : a.checkpoint ? a.checkpoint
+                                                                   : default_checkpoint;
     if (rc == NCSN_EXIT_OK) {
-        ncsn_run_options opt = {a.quiet, NULL, NULL, NULL, NULL};
+        ncsn_remove_stale_temporaries(a.output); /* left by a writer killed mid-write */
+        if (checkpoint) ncsn_remove_stale_temporaries(checkpoint);
+        ncsn_run_options opt = {a.quiet, NULL, NULL, NULL, checkpoint};
         ncsn_stop_install();
         rc = ncsn_resample(a.input, &c, a.output, &opt, &err);
     }

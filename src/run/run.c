@@ -139,7 +139,7 @@ static ncsn_outcome draw(const sample_job *job, const ncsn_run_options *opt, flo
     const ncsn_config *c = &p->cfg;
     const int n = c->sample.n, D = p->D, n_levels = p->levels, every = c->sample.checkpoint_every;
     const double t0 = ncsn_now();
-    double before = 0;
+    double before = 0, writes = 0; /* writes: periodic checkpoints, not sampling time */
     *seconds = 0;
     if (job->diverged) {
         for (size_t j = 0; j < (size_t)n * D; j++) x[j] = NAN;
@@ -163,16 +163,19 @@ static ncsn_outcome draw(const sample_job *job, const ncsn_run_options *opt, flo
         if (to > n_levels) to = n_levels;
         if (ncsn_sample_levels(&p->sampler, score, key, x, n, D, done, to, &done,
                                progress_of(opt), opt->progress_user) != 0) {
-            *seconds = before + ncsn_now() - t0;
+            *seconds = before + ncsn_now() - t0 - writes;
             const int saved = save_sample_checkpoint(job, opt, x, done, *seconds) == 0;
             char where[64];
             snprintf(where, sizeof where, "sampling level %d of %d", done, n_levels);
             return stopped(opt, saved, where, err);
         }
-        if (every > 0 && done < n_levels)
-            save_sample_checkpoint(job, opt, x, done, before + ncsn_now() - t0);
+        if (every > 0 && done < n_levels) {
+            const double w0 = ncsn_now();
+            save_sample_checkpoint(job, opt, x, done, before + w0 - t0 - writes);
+            writes += ncsn_now() - w0;
+        }
     }
-    *seconds = before + ncsn_now() - t0;
+    *seconds = before + ncsn_now() - t0 - writes;
     return NCSN_OUTCOME_COMPLETE;
 }
 
@@ -480,13 +483,26 @@ int ncsn_resample(const char *in_path, const ncsn_config *cfg, const char *out_p
         ncsn_plan_carry(&plan, &in.cfg, in.sigma_1_source, in.L_source, in.eps_source);
         const ncsn_train_log log = {in.loss_step, in.loss, in.n_loss, in.n_loss,
                                     in.final_loss, in.train_seconds, -1};
+        /* resumable like a run's sampling (a file of the exact score, with no network to
+         * store, is sampled without a checkpoint) */
+        ncsn_run_options o2 = *opt;
+        if (!in.has_model) o2.checkpoint = NULL;
+        ncsn_checkpoint ck;
+        int resumed = load_checkpoint(&o2, &plan.cfg, in.model.n_params, &ck);
+        if (resumed && ck.phase != NCSN_CHECKPOINT_SAMPLE) {
+            note(&o2, "ncsn: warning: not resuming: %s holds a training checkpoint; sampling "
+                 "from the beginning", o2.checkpoint);
+            ncsn_checkpoint_free(&ck);
+            resumed = 0;
+        }
         ncsn_model scratch;
         memset(&scratch, 0, sizeof scratch);
         const sample_job job = {&plan, sampling_weights(&plan.cfg, &in.model, &in.snapshots,
                                                         &scratch),
-                                &in.model, &in.snapshots, log, 0, NULL};
-        o = sample_measure_write(&job, out_path, opt, err);
+                                &in.model, &in.snapshots, log, 0, resumed ? &ck : NULL};
+        o = sample_measure_write(&job, out_path, &o2, err);
         ncsn_model_free(&scratch);
+        ncsn_checkpoint_free(&ck);
     }
     ncsn_plan_free(&plan);
     ncsn_run_input_free(&in);

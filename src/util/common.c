@@ -171,3 +171,33 @@ void ncsn_remove_prefixed(const char *dir, const char *prefix) {
     free(path);
     closedir(d);
 }
+
+void ncsn_remove_stale_temporaries(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const size_t dir_len = slash ? (size_t)(slash - path) : 0;
+    char *dir = ncsn_xmalloc(dir_len + 2);
+    if (slash) memcpy(dir, path, dir_len ? dir_len : 1), dir[dir_len ? dir_len : 1] = '\0';
+    else strcpy(dir, ".");
+    const char *base = slash ? slash + 1 : path;
+    DIR *d = opendir(dir);
+    if (!d) {
+        free(dir);
+        return;
+    }
+    const size_t n = strlen(base), size = strlen(dir) + strlen(base) + 64;
+    char *file = ncsn_xmalloc(size);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const char *rest = e->d_name + n;
+        if (strncmp(e->d_name, base, n) != 0 || strncmp(rest, ".tmp.", 5) != 0) continue;
+        char *end;
+        errno = 0;
+        const long pid = strtol(rest + 5, &end, 10);
+        if (end == rest + 5 || *end || errno || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer still runs */
+        snprintf(file, size, "%s/%s", dir, e->d_name);
+        unlink(file);
+    }
+    free(file);
+    free(dir);
+    closedir(d);
+}
