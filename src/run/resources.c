@@ -36,14 +36,26 @@ static void derive(ncsn_run_sizes *s) {
 }
 
 /* The hdf5 file's rows and columns without reading its values; 0 and 0 when it cannot be
- * read (the run says why when it opens the file). */
+ * read (the run says why when it opens the file). The last file's are kept: the runs of a
+ * sweep share theirs (configuration loading is single-threaded). */
 static void file_shape(const ncsn_config *c, int64_t *rows, int64_t *cols) {
+    static char last_path[NCSN_PATH_MAX], last_key[NCSN_PATH_MAX];
+    static int64_t last_rows, last_cols;
+    if (last_path[0] && !strcmp(last_path, c->dataset.path) && !strcmp(last_key, c->dataset.key)) {
+        *rows = last_rows;
+        *cols = last_cols;
+        return;
+    }
     ncsn_h5_array_info info;
     *rows = *cols = 0;
     if (ncsn_h5_array_shape(c->dataset.path, c->dataset.key, &info) == NCSN_H5_ARRAY_OK) {
         *rows = (int64_t)info.dims[0];
         *cols = (int64_t)info.dims[1];
     }
+    snprintf(last_path, sizeof last_path, "%s", c->dataset.path);
+    snprintf(last_key, sizeof last_key, "%s", c->dataset.key);
+    last_rows = *rows;
+    last_cols = *cols;
 }
 
 static void common_sizes(ncsn_run_sizes *s, const ncsn_config *c, int threads, int trains,
