@@ -1,6 +1,7 @@
 /* test_sweep_spec.c: sweep files expanded into runs (src/sweep/spec.c): the grid's count
  * and order, ids, derived seeds, repeats, random mode, -s overrides that sweep, array
- * values that sweep, errors with FILE:LINE: KEY, swept_keys, cost and canonical text. */
+ * values that sweep, errors with FILE:LINE: KEY, swept_keys, cost and canonical text, and
+ * which runs share a training (src/sweep/trainings.c). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -579,6 +580,54 @@ static const ncsn_test_case grids_tests[] = {
     {NULL},
 };
 
+/* ------------------------------------------------------------------ shared trainings */
+
+/* Run k's trainer by brute force: the first run j <= k with its seed, shard and values of
+ * every key but sample.* (auto flags included); k itself for an exact-score run. */
+static int trainer_by_brute_force(const ncsn_sweep *s, int k, int shard_n) {
+    const ncsn_config *c = &s->runs[k].cfg;
+    if (c->sample.score == NCSN_SCORE_EXACT) return k;
+    for (int j = 0; j <= k; j++) {
+        const ncsn_config *d = &s->runs[j].cfg;
+        int same = d->sample.score == NCSN_SCORE_MODEL && d->seed == c->seed &&
+                   (shard_n < 2 || s->runs[j].index % (uint32_t)shard_n ==
+                                       s->runs[k].index % (uint32_t)shard_n);
+        for (int i = 0; same && i < ncsn_config_n_keys(); i++)
+            if (strncmp(ncsn_config_key_name(i), "sample.", 7) != 0)
+                same = ncsn_config_key_equal(c, d, i);
+        if (same) return j;
+    }
+    return -1;
+}
+
+static void test_trainings(void) {
+    ncsn_sweep s;
+    /* sigma_1 auto and a number are two trainings whatever number auto gives; steps too;
+     * T and the score source are sampling keys; the exact score trains nothing */
+    LOAD(&s, "train: {steps: [100, 200]}\nnoise: {sigma_1: [auto, 20]}\n"
+             "sample: {T: [10, 20], score: [model, exact]}\nsweep: {repeats: 2}\n", NULL, 0);
+    CU_ASSERT_EQUAL_FATAL(s.n_runs, 32);
+    int by[32];
+    for (int shard_n = 1; shard_n <= 3; shard_n++) {
+        const int trainings = ncsn_sweep_trainings(&s, shard_n, by);
+        int own = 0;
+        for (int k = 0; k < s.n_runs; k++) {
+            CU_ASSERT_EQUAL(by[k], trainer_by_brute_force(&s, k, shard_n));
+            own += by[k] == k && s.runs[k].cfg.sample.score == NCSN_SCORE_MODEL;
+        }
+        CU_ASSERT_EQUAL(trainings, own);
+        /* 2 steps x 2 sigma_1 x 2 seeds; shards train apart: the two T of a training are
+         * 4 runs apart (score, then the repeat, vary faster), in one shard of 2, in two of 3 */
+        CU_ASSERT_EQUAL(trainings, shard_n == 3 ? 16 : 8);
+    }
+    ncsn_sweep_free(&s);
+}
+
+static const ncsn_test_case trainings_tests[] = {
+    {"runs that differ only in sample.* share one", test_trainings},
+    {NULL},
+};
+
 static const ncsn_test_case random_mode_tests[] = {
     {"reproducible, within bounds", test_random_mode},
     {NULL},
@@ -607,4 +656,5 @@ void ncsn_test_register(void) {
     ncsn_test_suite("sweep spec: overrides", overrides_tests);
     ncsn_test_suite("sweep spec: canonical text", canonical_text_tests);
     ncsn_test_suite("sweep spec: errors", errors_tests);
+    ncsn_test_suite("sweep spec: shared trainings", trainings_tests);
 }

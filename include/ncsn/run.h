@@ -2,6 +2,7 @@
  * measure, write.
  *   ncsn_run            what `ncsn run` does; ncsn_run_outcome: the same, saying how it ended
  *   ncsn_resample       what `ncsn sample` does: new samples from a run file's model
+ *   ncsn_sample_model   a sweep's sampling job: a run from another run file's model
  *   ncsn_outcome_exit, ncsn_outcome_status   an outcome's exit code and run file status
  *   ncsn_trainer_checkpoint / _restore  a training loop's state to and from a checkpoint
  *   ncsn_progress_stderr  the progress printer both use (key=value lines with rate, ETA),
@@ -68,6 +69,16 @@ ncsn_outcome ncsn_run_outcome(const ncsn_config *c, const char *out_path,
  * checkpoint of c); not for a file of the exact score, which has no network to store. */
 int ncsn_resample(const char *in_path, const ncsn_config *c, const char *out_path,
                   const ncsn_run_options *opt, ncsn_error *err);
+
+/* A sweep's sampling job (sweep/runner.c): c (whose training keys and seed are those of
+ * model_path's run, and whose sample.* keys may differ) sampled from model_path's trained
+ * model, written to out_path bit for bit as ncsn_run of c writes it, times aside: no
+ * provenance is carried over from model_path (c's own "auto" values say where its values
+ * come from), and a sampling-phase checkpoint at opt->checkpoint is continued from. How it
+ * ended, as ncsn_run_outcome (FAILED when model_path cannot be read). */
+ncsn_outcome ncsn_sample_model(const char *model_path, const ncsn_config *c,
+                               const char *out_path, const ncsn_run_options *opt,
+                               ncsn_error *err);
 
 /* The configuration stored in a run file (for overriding before ncsn_resample). */
 int ncsn_run_file_config(const char *in_path, ncsn_config *c, ncsn_error *err);

@@ -1,6 +1,8 @@
 /* runner.h: the sweep runner (sweep/runner.c), what `ncsn sweep` calls once it has its
  * arguments and the expanded sweep (sweep.h): every MPI rank takes runs from the sweep
- * directory (summary.h has its layout), costliest first, and runs them one at a time.
+ * directory (summary.h has its layout), costliest first, and runs them one at a time; a
+ * run that shares its training (ncsn_sweep_trainings) samples the trained model of the run
+ * that trains it, once that run's file exists.
  *   ncsn_world_start / _end   MPI, when launched by mpirun or srun (rank 0 of 1 otherwise);
  *                             _end returns the largest exit status of every rank
  *   ncsn_sweep_in_shard       whether a run belongs to this invocation (--shard I/N)
@@ -29,7 +31,10 @@ typedef struct {
     int shard_i, shard_n;    /* only runs whose index is shard_i mod shard_n (0, 0: all) */
     double deadline;         /* Unix time by which this invocation must end; 0: none */
     const double *estimate;  /* (n_runs) each run's seconds by the cost model at this rank's
-                                threads (resources.h), for the deadline; NULL: unknown */
+                                threads (resources.h), for the deadline, for a run that
+                                samples another's model its sampling alone; NULL: unknown */
+    const int *trained_by;   /* (n_runs) ncsn_sweep_trainings (sweep.h); NULL: every run
+                                trains its own model */
 } ncsn_sweep_options;
 
 int ncsn_sweep_in_shard(const ncsn_sweep_options *o, const ncsn_sweep_run *r);

@@ -33,6 +33,7 @@
  * moved lines do not change it.
  *   ncsn_sweep_load      expand and validate every run, before any work
  *   ncsn_sweep_free
+ *   ncsn_sweep_trainings which runs share a training: train once, sample many
  *   ncsn_cmd_sweep       `ncsn sweep` (cli.h) */
 #ifndef NCSN_SWEEP_H
 #define NCSN_SWEEP_H
@@ -69,6 +70,15 @@ typedef struct {
 int ncsn_sweep_load(ncsn_sweep *s, const char *path, const char *const *sets, int n_sets,
                     ncsn_error *err);
 void ncsn_sweep_free(ncsn_sweep *s);
+
+/* Train once, sample many (sweep/trainings.c): runs with the same seed and the same values
+ * of every key but sample.* (NCSN_PART_TRAINING, "auto" flags included) train
+ * bit-identical models. trained_by (s->n_runs) gets, for every run, the index of the run
+ * whose model it samples: the first such run in expansion order (itself for that one, which
+ * trains; itself for an exact-score run, which trains nothing). With shard_n > 1 only runs
+ * of one shard (--shard) share. Returns the number of trainings (runs k with
+ * trained_by[k] == k and sample.score model). */
+int ncsn_sweep_trainings(const ncsn_sweep *s, int shard_n, int *trained_by);
 
 /* The seed of repeat `repeat` of a configuration whose seed is base_seed: base_seed itself
  * for repeat 0, else a 64-bit mix (splitmix64) of the two. */

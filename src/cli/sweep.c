@@ -29,6 +29,9 @@ static const char *usage_sweep =
     "  DIR/checkpoints/<id>.h5  the state of a run stopped part-way (removed when done)\n"
     "  DIR/sweep.h5       the table /runs and links /run/<id> to every run file\n"
     "Every MPI rank runs configurations, costliest first; OpenMP threads inside each.\n"
+    "Runs that differ only in sample.* keys share one training: the first of them trains,\n"
+    "the others sample the model in its run file once it exists (journal: kind=train,\n"
+    "kind=sample), each run file the same as a separate `ncsn run` writes.\n"
     "Running the same command again continues: finished runs are kept, runs that were in\n"
     "flight resume from their checkpoints (or start again if they have none). A different\n"
     "sweep into an existing DIR is refused.\n"
@@ -45,7 +48,8 @@ static const char *usage_sweep =
     "  -s, --set KEY=VALUE  override one key; a list sweeps it (-s train.lr=[1e-3,1e-4])\n"
     "  -o, --output DIR     the sweep directory (required)\n"
     "  --dry-run            validate every configuration, list them with each run's\n"
-    "                       estimated peak memory and core-seconds, the totals and the\n"
+    "                       estimated peak memory and core-seconds and the run whose\n"
+    "                       model it samples, the totals (runs, trainings) and the\n"
     "                       sbatch request (--mem, --time, tasks); run nothing\n"
     "  --ranks P            the dry run's ranks (default: the MPI ranks, 1 without mpirun)\n"
     "  --threads T          the dry run's threads per rank (default: OMP_NUM_THREADS, else\n"
@@ -197,24 +201,37 @@ static void value_text(const ncsn_config *c, const char *key, char *buf, size_t 
     free(text);
 }
 
+/* Every run of the shard: its share of the sweep's work, seed, estimates, the run whose
+ * model it samples ("-": it trains its own; "exact": none) and its swept values. */
 static void list_runs(const ncsn_sweep *s, const ncsn_sweep_options *a,
                       const sweep_run_cost *cost) {
     double total = 0;
-    for (int k = 0; k < s->n_runs; k++) total += s->runs[k].cost;
+    int trainings = 0;
+    for (int k = 0; k < s->n_runs; k++) {
+        total += cost[k].core_seconds;
+        trainings += ncsn_sweep_in_shard(a, &s->runs[k]) && a->trained_by[k] == k &&
+                     s->runs[k].cfg.sample.score == NCSN_SCORE_MODEL;
+    }
     printf("%d runs", s->n_runs);
     if (s->repeats > 1) printf(" (%d configurations x %d repeats)", s->n_runs / s->repeats, s->repeats);
-    printf(", swept: ");
+    printf(", %d trainings, swept: ", trainings);
     for (int j = 0; j < s->n_swept; j++) printf("%s%s", j ? ", " : "", s->swept_keys[j]);
     printf("%s\n", s->n_swept ? "" : "nothing");
-    printf("%-12s %8s %20s %10s %10s", "id", "cost%", "seed", "peak_MiB", "core_s");
+    printf("%-12s %8s %20s %10s %10s %-12s", "id", "cost%", "seed", "peak_MiB", "core_s",
+           "model");
     for (int j = 0; j < s->n_swept; j++) printf("  %s", s->swept_keys[j]);
     printf("\n");
     for (int k = 0; k < s->n_runs; k++) {
         const ncsn_sweep_run *r = &s->runs[k];
         if (!ncsn_sweep_in_shard(a, r)) continue;
-        printf("%-12s %8.2f %20llu %10.1f %10.3f", r->id, total > 0 ? 100 * r->cost / total : 0,
+        const int by = a->trained_by[k];
+        printf("%-12s %8.2f %20llu %10.1f %10.3f %-12s", r->id,
+               total > 0 ? 100 * cost[k].core_seconds / total : 0,
                (unsigned long long)r->cfg.seed, (double)cost[k].mem.peak / (1024.0 * 1024.0),
-               cost[k].core_seconds);
+               cost[k].core_seconds,
+               r->cfg.sample.score == NCSN_SCORE_EXACT ? "exact"
+               : by == k                              ? "-"
+                                                      : s->runs[by].id);
         for (int j = 0; j < s->n_swept; j++) {
             char v[256];
             value_text(&r->cfg, s->swept_keys[j], v, sizeof v);
@@ -258,16 +275,20 @@ static int sizing_of(const sweep_cli *a, const ncsn_world *w, sweep_sizing *z) {
     return NCSN_EXIT_OK;
 }
 
-/* load_checked, then every run's memory against what this process may use (for a dry run,
- * only sizes that overflow): every rank checks its own node and all agree. *cost gets
- * every run's estimates (the caller frees it). */
-static int load(ncsn_sweep *s, const sweep_cli *a, ncsn_world *w, const sweep_sizing *z,
+/* load_checked, then which runs share a training (into a->opt.trained_by, malloc'd) and
+ * every run's memory against what this process may use (for a dry run, only sizes that
+ * overflow): every rank checks its own node and all agree. *cost gets every run's
+ * estimates (the caller frees it). */
+static int load(ncsn_sweep *s, sweep_cli *a, ncsn_world *w, const sweep_sizing *z,
                 sweep_run_cost **cost) {
     int status = load_checked(s, a, w);
     *cost = NULL;
     if (status != NCSN_EXIT_OK) return status;
+    int *trained_by = ncsn_xmalloc(sizeof(int) * (size_t)(s->n_runs ? s->n_runs : 1));
+    ncsn_sweep_trainings(s, a->opt.shard_n, trained_by);
+    a->opt.trained_by = trained_by;
     *cost = ncsn_xcalloc((size_t)(s->n_runs ? s->n_runs : 1), sizeof **cost);
-    sweep_cost_of(s, z, *cost);
+    sweep_cost_of(s, z, trained_by, *cost);
     ncsn_error err = {{0}};
     if (sweep_cost_check(s, &a->opt, *cost, w->local_size, !a->dry_run, &err) != 0)
         status = NCSN_EXIT_USAGE;
@@ -307,6 +328,7 @@ int ncsn_cmd_sweep(int argc, char **argv) {
         free(seconds);
     }
     free(cost);
+    free((int *)a.opt.trained_by);
     ncsn_sweep_free(&s);
     return ncsn_world_end(&w, status);
 }

@@ -70,7 +70,8 @@ static int levels_of(levels_cache *lc, const ncsn_sweep_run *r) {
     return L;
 }
 
-void sweep_cost_of(const ncsn_sweep *s, const sweep_sizing *z, sweep_run_cost *out) {
+void sweep_cost_of(const ncsn_sweep *s, const sweep_sizing *z, const int *trained_by,
+                   sweep_run_cost *out) {
     levels_cache lc = {NULL, NULL, 0};
     /* the sweep's own (its journal, summary, MPI) and its table of runs beside every run */
     const uint64_t table = (uint64_t)s->n_runs * (sizeof(ncsn_sweep_run) + 256);
@@ -90,6 +91,10 @@ void sweep_cost_of(const ncsn_sweep *s, const sweep_sizing *z, sweep_run_cost *o
         ncsn_work w;
         ncsn_work_of(&sz, &w);
         c->seconds = ncsn_seconds_estimate(&w, &sz, &z->cal, z->threads, &c->train_seconds);
+        if (trained_by && trained_by[k] != k) { /* it samples another run's model */
+            c->seconds -= c->train_seconds;
+            c->train_seconds = 0;
+        }
         c->core_seconds = c->seconds * z->threads;
     }
     for (int i = 0; i < lc.n; i++) free(lc.keys[i]);
@@ -118,7 +123,7 @@ int sweep_cost_check(const ncsn_sweep *s, const ncsn_sweep_options *o, const swe
 /* ---- the totals ------------------------------------------------------------------------ */
 
 typedef struct {
-    int runs;
+    int runs, trainings;
     double core_seconds, seconds;   /* sums over the runs */
     uint64_t peak;                  /* the largest run's */
     int peak_run;
@@ -135,6 +140,7 @@ static int by_cost(const void *x, const void *y) { /* runner.c's order: costlies
 
 static totals sum_up(const ncsn_sweep *s, const ncsn_sweep_options *o, const sweep_run_cost *c,
                      const sweep_sizing *z) {
+    const int *by = o->trained_by;
     totals t;
     memset(&t, 0, sizeof t);
     t.peak_run = -1;
@@ -145,6 +151,7 @@ static totals sum_up(const ncsn_sweep *s, const ncsn_sweep_options *o, const swe
     for (int k = 0; k < s->n_runs; k++) {
         if (!ncsn_sweep_in_shard(o, &s->runs[k])) continue;
         order[n++] = &s->runs[k];
+        t.trainings += (!by || by[k] == k) && s->runs[k].cfg.sample.score == NCSN_SCORE_MODEL;
         t.core_seconds += c[k].core_seconds;
         t.seconds += c[k].seconds;
         if (t.peak_run < 0 || c[k].mem.peak > t.peak) t.peak = c[k].mem.peak, t.peak_run = k;
@@ -189,8 +196,9 @@ void sweep_cost_print(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *
     ncsn_bytes_text(t.peak, peak, sizeof peak);
     slurm_time(t.wall, wall, sizeof wall);
     slurm_time(t.time_limit, tl, sizeof tl);
-    fprintf(out, "total: %d runs, %.1f core-seconds (%.1f s on one rank of %d thread%s); "
-            "peak memory %s (run %s, %s)\n", t.runs, t.core_seconds, t.seconds, z->threads,
+    fprintf(out, "total: %d runs, %d trainings, %.1f core-seconds (%.1f s on one rank of %d "
+            "thread%s); peak memory %s (run %s, %s)\n", t.runs, t.trainings, t.core_seconds,
+            t.seconds, z->threads,
             z->threads > 1 ? "s" : "", peak, s->runs[t.peak_run].id,
             ncsn_phase_name(c[t.peak_run].mem.peak_phase));
     fprintf(out, "%d rank%s of %d thread%s: about %s of wall time (calibration: %s)\n",
@@ -214,17 +222,20 @@ static void json_string(FILE *out, const char *v) {
 void sweep_cost_json(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *o,
                      const sweep_run_cost *c, const sweep_sizing *z) {
     const totals t = sum_up(s, o, c, z);
-    fprintf(out, "{\"runs\": %d, \"ranks\": %d, \"threads_per_rank\": %d, \"calibration\": ",
-            t.runs, z->ranks, z->threads);
+    fprintf(out, "{\"runs\": %d, \"trainings\": %d, \"ranks\": %d, \"threads_per_rank\": %d, "
+            "\"calibration\": ", t.runs, t.trainings, z->ranks, z->threads);
     json_string(out, z->cal.source);
     fprintf(out, ",\n \"per_run\": [");
     int first = 1;
     for (int k = 0; k < s->n_runs; k++) {
         if (!ncsn_sweep_in_shard(o, &s->runs[k])) continue;
         const sweep_run_cost *r = &c[k];
-        fprintf(out, "%s\n  {\"id\": \"%s\", \"peak_bytes\": %llu, \"peak_phase\": \"%s\", "
+        const int by_k = o->trained_by ? o->trained_by[k] : k;
+        fprintf(out, "%s\n  {\"id\": \"%s\", \"trained_by\": \"%s\", \"peak_bytes\": %llu, "
+                "\"peak_phase\": \"%s\", "
                 "\"key\": \"%s\", \"seconds\": %.17g, \"train_seconds\": %.17g, "
                 "\"core_seconds\": %.17g, \"phase_bytes\": {", first ? "" : ",", s->runs[k].id,
+                s->runs[by_k].id,
                 (unsigned long long)r->mem.peak, ncsn_phase_name(r->mem.peak_phase),
                 r->mem.key ? r->mem.key : "", r->seconds, r->train_seconds, r->core_seconds);
         for (int i = 0; i < NCSN_N_PHASES; i++)

@@ -26,15 +26,20 @@ typedef struct {
     ncsn_calibration cal;
 } sweep_sizing;
 
-/* out (s->n_runs): every run's estimates. */
-void sweep_cost_of(const ncsn_sweep *s, const sweep_sizing *z, sweep_run_cost *out);
+/* out (s->n_runs): every run's estimates; a run that samples another's model
+ * (trained_by[k] != k, ncsn_sweep_trainings; trained_by may be NULL) costs its sampling
+ * alone. */
+void sweep_cost_of(const ncsn_sweep *s, const sweep_sizing *z, const int *trained_by,
+                   sweep_run_cost *out);
 /* 0, or -1 with err naming the run and key when a run of this shard cannot fit in the
  * memory this process may use, local_ranks of them at once (the ranks on this node), or
  * its sizes overflow. limit_too: 0 checks only overflow (a dry run sizes a job elsewhere). */
 int sweep_cost_check(const ncsn_sweep *s, const ncsn_sweep_options *o, const sweep_run_cost *c,
                      int local_ranks, int limit_too, ncsn_error *err);
-/* The dry run's closing lines: totals over the shard's runs (the sums of their lines) and
- * the SLURM request; and the same as one JSON object with every run. */
+/* The dry run's closing lines: totals over the shard's runs (the sums of their lines), the
+ * trainings among them (o->trained_by) and the SLURM request; and the same as one JSON
+ * object with every run (its "trained_by": the run whose model it samples, itself when it
+ * trains). */
 void sweep_cost_print(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *o,
                       const sweep_run_cost *c, const sweep_sizing *z);
 void sweep_cost_json(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *o,

@@ -463,11 +463,13 @@ int ncsn_run_file_config(const char *in_path, ncsn_config *c, ncsn_error *err) {
     return 0;
 }
 
-int ncsn_resample(const char *in_path, const ncsn_config *cfg, const char *out_path,
-                  const ncsn_run_options *opt, ncsn_error *err) {
+/* ncsn_resample and ncsn_sample_model: carry says whether sigma_1, L and eps keep the
+ * provenance the trained run gave them (ncsn_plan_carry). */
+static ncsn_outcome resample(const char *in_path, const ncsn_config *cfg, const char *out_path,
+                             const ncsn_run_options *opt, int carry, ncsn_error *err) {
     ncsn_run_input in;
     memset(&in, 0, sizeof in);
-    if (ncsn_run_file_read(in_path, &in, err) != 0) return NCSN_EXIT_RUNTIME;
+    if (ncsn_run_file_read(in_path, &in, err) != 0) return NCSN_OUTCOME_FAILED;
     ncsn_plan plan;
     ncsn_outcome o = NCSN_OUTCOME_CONFIG_ERROR;
     if (ncsn_plan_make(&plan, cfg, err) != 0) {
@@ -480,7 +482,8 @@ int ncsn_resample(const char *in_path, const ncsn_config *cfg, const char *out_p
     } else {
         /* sigma_1, L and eps the trained run got from a technique keep that provenance
          * while they keep their value */
-        ncsn_plan_carry(&plan, &in.cfg, in.sigma_1_source, in.L_source, in.eps_source);
+        if (carry)
+            ncsn_plan_carry(&plan, &in.cfg, in.sigma_1_source, in.L_source, in.eps_source);
         const ncsn_train_log log = {in.loss_step, in.loss, in.n_loss, in.n_loss,
                                     in.final_loss, in.train_seconds, -1};
         /* resumable like a run's sampling (a file of the exact score, with no network to
@@ -506,5 +509,16 @@ int ncsn_resample(const char *in_path, const ncsn_config *cfg, const char *out_p
     }
     ncsn_plan_free(&plan);
     ncsn_run_input_free(&in);
-    return ncsn_outcome_exit(o);
+    return o;
+}
+
+int ncsn_resample(const char *in_path, const ncsn_config *cfg, const char *out_path,
+                  const ncsn_run_options *opt, ncsn_error *err) {
+    return ncsn_outcome_exit(resample(in_path, cfg, out_path, opt, 1, err));
+}
+
+ncsn_outcome ncsn_sample_model(const char *model_path, const ncsn_config *cfg,
+                               const char *out_path, const ncsn_run_options *opt,
+                               ncsn_error *err) {
+    return resample(model_path, cfg, out_path, opt, 0, err);
 }

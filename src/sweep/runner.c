@@ -6,6 +6,10 @@
  * remains, and the same mechanism works without mpirun, across job-array tasks (--shard)
  * and after a restart. The directory layout is in summary.h.
  *
+ * Train once, sample many (sweep.h, ncsn_sweep_trainings): of the runs that differ only in
+ * sample.* keys, the first trains and the others sample the model in its run file
+ * (ncsn_sample_model) once that file exists; ranks take the training runs first.
+ *
  * Nothing is lost: run files are written atomically; running the same command again keeps
  * finished runs, forgets the claims of runs that were in flight, and runs what is left.
  * Results do not depend on the number of ranks: a run's random streams depend only on its
@@ -435,19 +439,36 @@ static int claim(const char *dir, const char *id, const ncsn_world *w) {
 
 enum run_outcome { RUN_COMPLETE, RUN_FAILED, RUN_INTERRUPTED };
 
+/* What a run does: train (and sample its own configuration), sample the model another run
+ * trained, or sample the exact score (train nothing). */
+typedef struct {
+    const char *kind;   /* "train", "sample" or "exact" (the journal's kind=) */
+    const char *model;  /* sample: the id of the run whose file holds the model */
+    int shares;         /* train: how many other runs sample this run's model */
+} run_kind;
+
 /* Runs one configuration (claimed by this rank). An interrupted run is given back: its
  * claim is removed, so it is queued again, and nothing else of it remains but its log. */
 static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const ncsn_world *w,
-                                progress_state *p, double *seconds_out) {
+                                progress_state *p, const run_kind *kind, double *seconds_out) {
     char log_path[4200], out[4200], failed[4200], checkpoint[4200];
     path_of(log_path, sizeof log_path, dir, "logs", r->id, ".log");
     path_of(out, sizeof out, dir, "runs", r->id, ".h5");
     path_of(failed, sizeof failed, dir, "runs", r->id, ".failed");
     path_of(checkpoint, sizeof checkpoint, dir, "checkpoints", r->id, ".h5");
     const int has_checkpoint = exists(checkpoint);
-    journal(dir, "started", "id=%s rank=%d host=%s pid=%ld%s%s%s", r->id, w->rank, w->host,
+    char model[4200], what[160];
+    if (kind->model) {
+        path_of(model, sizeof model, dir, "runs", kind->model, ".h5");
+        snprintf(what, sizeof what, "kind=sample model=runs/%s.h5", kind->model);
+    } else if (!strcmp(kind->kind, "train")) {
+        snprintf(what, sizeof what, "kind=train shares=%d", kind->shares);
+    } else {
+        snprintf(what, sizeof what, "kind=%s", kind->kind);
+    }
+    journal(dir, "started", "id=%s rank=%d host=%s pid=%ld%s%s%s %s", r->id, w->rank, w->host,
             (long)getpid(), has_checkpoint ? " resume=checkpoints/" : "",
-            has_checkpoint ? r->id : "", has_checkpoint ? ".h5" : "");
+            has_checkpoint ? r->id : "", has_checkpoint ? ".h5" : "", what);
     FILE *log = fopen(log_path, "a");
     if (log) {
         char *yaml = ncsn_config_to_yaml(&r->cfg);
@@ -462,13 +483,14 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
     ncsn_run_options opt = {0, run_progress, p, log, checkpoint};
     ncsn_error err = {{0}};
     double t0 = ncsn_now();
-    const ncsn_outcome o = ncsn_run_outcome(&r->cfg, out, &opt, &err);
+    const ncsn_outcome o = kind->model ? ncsn_sample_model(model, &r->cfg, out, &opt, &err)
+                                       : ncsn_run_outcome(&r->cfg, out, &opt, &err);
     double seconds = ncsn_now() - t0;
     *seconds_out = seconds;
     enum run_outcome outcome = o == NCSN_OUTCOME_COMPLETE ? RUN_COMPLETE : RUN_FAILED;
     if (o == NCSN_OUTCOME_COMPLETE) {
-        journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.4f", r->id, w->rank,
-                seconds);
+        journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.4f kind=%s", r->id,
+                w->rank, seconds, kind->kind);
     } else if (o == NCSN_OUTCOME_INTERRUPTED) {
         outcome = RUN_INTERRUPTED;
         char claim_path[4200];
@@ -489,8 +511,8 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
             fprintf(stderr, "ncsn sweep: %s\n", werr.msg);
         char reason[2 * sizeof err.msg + 3];
         journal_value(reason, sizeof reason, err.msg);
-        journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.4f reason=%s", r->id,
-                w->rank, ncsn_outcome_status(o), seconds, reason);
+        journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.4f kind=%s reason=%s", r->id,
+                w->rank, ncsn_outcome_status(o), seconds, kind->kind, reason);
         if (log) fprintf(log, "failed: %s\n", err.msg);
     }
     if (log) fclose(log);
@@ -498,19 +520,30 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
     return outcome;
 }
 
-static int by_cost_desc(const void *x, const void *y) {
-    const ncsn_sweep_run *a = *(ncsn_sweep_run *const *)x, *b = *(ncsn_sweep_run *const *)y;
+/* A run in the order ranks take them: the runs that train (or need no training) first,
+ * then the runs that sample another's model; each part costliest first. */
+typedef struct {
+    const ncsn_sweep_run *r;
+    int samples;        /* it samples another run's model (trained_by[k] != k) */
+    double cost;        /* its cost model's work: a sampling run's sampling alone */
+} job;
+
+static int by_job(const void *x, const void *y) {
+    const job *a = x, *b = y;
+    if (a->samples != b->samples) return a->samples - b->samples;
     if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
-    return a->index < b->index ? -1 : a->index > b->index;
+    return a->r->index < b->r->index ? -1 : a->r->index > b->r->index;
 }
 
-/* The share of run r's work left: 1, less what its checkpoint (if any) says is done. */
-static double share_left(const char *dir, const ncsn_sweep_run *r) {
+/* The share of run r's work left: 1, less what its checkpoint (if any) says is done.
+ * sampling_only: r samples a model trained already, and sampling is all its work. */
+static double share_left(const char *dir, const ncsn_sweep_run *r, int sampling_only) {
     char p[4200];
     path_of(p, sizeof p, dir, "checkpoints", r->id, ".h5");
     double train_done, sample_done;
     if (r->cost <= 0 || !exists(p) || ncsn_checkpoint_progress(p, &train_done, &sample_done) != 0)
         return 1;
+    if (sampling_only) return 1 - sample_done;
     const double train = r->train_cost, sample = r->cost - r->train_cost;
     return (train * (1 - train_done) + sample * (1 - sample_done)) / r->cost;
 }
@@ -526,102 +559,209 @@ typedef struct {
     enum stop_reason stopped;
 } work_result;
 
-/* Takes runs, costliest first, until none is left, a failure under --fail-fast, or a stop
- * signal. With a deadline, skips (defers) runs that would not end before it: a run's
- * estimate is the cost model's seconds (a->estimate, resources.h) of the work it has left,
- * scaled by the ratio of measured to estimated seconds over this rank's complete runs so
- * far once it has some. Until this rank has run something, a run the model rules out is
- * passed over quietly for a smaller one; if none fits, the first of them runs all the same
- * (every start makes progress), and the runs passed over are looked at again.
+/* What this rank knows of a run in the order (worker.seen). */
+enum { SEEN_OPEN = 0, SEEN_DONE, SEEN_DEFERRED };
+
+/* One rank's taking of runs (work). */
+typedef struct {
+    const char *dir;
+    const ncsn_sweep *s;
+    const ncsn_sweep_options *a;
+    const ncsn_world *w;
+    progress_state *p;
+    job *order;                 /* (n_runs) */
+    int *pos_of;                /* (n_runs) a run's place in order, by its index in s->runs */
+    int *shares;                /* (n_runs) how many other runs sample each run's model */
+    unsigned char *at_start;    /* (n_runs) ncsn_run_state when this rank started */
+    unsigned char *seen;        /* (n_runs, by place in order) SEEN_* */
+    int pos;                    /* every place before it is SEEN_DONE or SEEN_DEFERRED */
+    char stop[4200];            /* DIR/STOP (--fail-fast) */
+    double model_done, seconds_done; /* over this rank's complete runs */
+    int quiet;                  /* a run the model rules out may be passed over quietly */
+    int passed_over;            /* and one was */
+    int fallback;               /* the place of the first run passed over, or -1 */
+    work_result res;
+} worker;
+
+enum take { TAKE_NONE, TAKE_RAN, TAKE_WAIT, TAKE_STOP };
+
+/* Run k's trainer, when k samples another's model, and that run's state now (FINISHED: its
+ * file holds the model; FAILED: k trains itself; else it is still to come). */
+static int trainer_of(const worker *wk, int k, ncsn_run_state *state) {
+    const int first = wk->a->trained_by ? wk->a->trained_by[k] : k;
+    if (first != k) *state = ncsn_sweep_run_state(wk->dir, wk->s->runs[first].id);
+    return first;
+}
+
+/* Takes the run at place i if it is this rank's to take: a run that samples another's model
+ * waits for that model (TAKE_WAIT); with a deadline, a run that would not end before it is
+ * passed over (quietly, until this rank has run something) or deferred; forced: the run
+ * passed over first, which runs all the same. */
+static enum take take(worker *wk, int i, int forced) {
+    const ncsn_sweep *s = wk->s;
+    const ncsn_sweep_options *a = wk->a;
+    const ncsn_sweep_run *r = wk->order[i].r;
+    const int k = (int)(r - s->runs);
+    if (ncsn_stop_requested()) {
+        wk->res.stopped = STOP_SIGNAL;
+        return TAKE_STOP;
+    }
+    if (a->fail_fast && exists(wk->stop)) return TAKE_STOP;
+    if (!ncsn_sweep_in_shard(a, r) || wk->at_start[k] != NCSN_RUN_QUEUED) {
+        wk->seen[i] = SEEN_DONE;
+        return TAKE_NONE;
+    }
+    ncsn_run_state trainer_state = NCSN_RUN_FINISHED;
+    const int first = trainer_of(wk, k, &trainer_state);
+    run_kind kind = {r->cfg.sample.score == NCSN_SCORE_EXACT ? "exact" : "train", NULL,
+                     wk->shares[k]};
+    if (first != k) {
+        const int fi = wk->pos_of[first];
+        if (trainer_state == NCSN_RUN_QUEUED || trainer_state == NCSN_RUN_RUNNING) {
+            if (wk->seen[fi] == SEEN_DEFERRED) { /* the model will not come before then */
+                journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline trainer=%s", r->id,
+                        wk->w->rank, s->runs[first].id);
+                wk->seen[i] = SEEN_DEFERRED;
+                if (wk->res.stopped < STOP_DEADLINE) wk->res.stopped = STOP_DEADLINE;
+                return TAKE_NONE;
+            }
+            if (trainer_state == NCSN_RUN_QUEUED && wk->seen[fi] == SEEN_DONE) {
+                /* given back by the rank that took it: this rank may take it */
+                wk->seen[fi] = SEEN_OPEN;
+                wk->at_start[first] = NCSN_RUN_QUEUED;
+                if (fi < wk->pos) wk->pos = fi;
+            }
+            return TAKE_WAIT;
+        }
+        if (trainer_state == NCSN_RUN_FINISHED)
+            kind = (run_kind){"sample", s->runs[first].id, 0};
+        /* else its trainer failed: it trains its own model (the same bits) */
+    }
+    const double model = a->estimate ? a->estimate[k] : 0;
+    const double model_left =
+        a->deadline > 0 ? model * share_left(wk->dir, r, kind.model != NULL) : model;
+    if (a->deadline > 0) {
+        const double left = a->deadline - unix_now();
+        const int measured = wk->seconds_done > 0 && wk->model_done > 0;
+        const double estimate =
+            DEADLINE_SAFETY * model_left * (measured ? wk->seconds_done / wk->model_done : 1);
+        if (wk->quiet && !forced && left > 0 && estimate > left) {
+            if (wk->fallback < 0) wk->fallback = i; /* maybe a smaller run fits */
+            wk->passed_over = 1;
+            if (wk->res.stopped < STOP_DEADLINE) wk->res.stopped = STOP_DEADLINE;
+            return TAKE_NONE;
+        }
+        if (left <= 0 || (!forced && estimate > left)) {
+            journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline estimate_seconds=%.1f "
+                    "seconds_left=%.1f", r->id, wk->w->rank, estimate, left);
+            wk->seen[i] = SEEN_DEFERRED;
+            if (wk->res.stopped < STOP_DEADLINE) wk->res.stopped = STOP_DEADLINE;
+            return TAKE_NONE;
+        }
+    }
+    wk->seen[i] = SEEN_DONE;
+    if (!claim(wk->dir, r->id, wk->w)) return TAKE_NONE;
+    if (ncsn_sweep_run_state(wk->dir, r->id) != NCSN_RUN_RUNNING)
+        return TAKE_NONE; /* done meanwhile */
+    double seconds = 0;
+    const enum run_outcome outcome = run_one(wk->dir, r, wk->w, wk->p, &kind, &seconds);
+    if (outcome == RUN_INTERRUPTED) {
+        wk->res.stopped = STOP_SIGNAL;
+        return TAKE_STOP;
+    }
+    if (outcome == RUN_COMPLETE) { /* a resumed run did only the work it had left */
+        wk->model_done += model_left;
+        wk->seconds_done += seconds;
+    }
+    wk->quiet = 0;
+    wk->res.failures += outcome == RUN_FAILED;
+    refresh_summary(wk->p, SUMMARY_IF_DUE);
+    if (wk->w->rank == 0 && !a->quiet) print_progress(wk->p, 0);
+    if (outcome == RUN_FAILED && a->fail_fast) {
+        ncsn_error err;
+        write_text_atomic(wk->stop, r->id, &err);
+        journal(wk->dir, "stopping", "reason=fail_fast id=%s", r->id);
+        return TAKE_STOP;
+    }
+    return TAKE_RAN;
+}
+
+/* A rank with nothing to take but runs waiting for models other ranks are training: 50 ms
+ * (rank 0 reports the sweep meanwhile). */
+static void wait_for_models(progress_state *p) {
+    if (p->a && !p->a->quiet) print_progress(p, 0);
+    refresh_summary(p, SUMMARY_IF_DUE);
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* Takes runs until none is left, a failure under --fail-fast, or a stop signal: the runs
+ * that train first (costliest first), then the runs that sample a model another run
+ * trained, each once that model's run file exists (costliest first; a run whose trainer
+ * failed trains its own). After each run the order is looked at again from its first open
+ * place, so a model that appeared meanwhile is sampled before a rank waits. A rank waits
+ * only when every run left waits for a model that another rank is training.
+ * With a deadline, skips (defers) runs that would not end before it: a run's estimate is the
+ * cost model's seconds (a->estimate, resources.h) of the work it has left, scaled by the
+ * ratio of measured to estimated seconds over this rank's complete runs so far once it has
+ * some. Until this rank has run something, a run the model rules out is passed over quietly
+ * for a smaller one; if none fits, the first of them runs all the same (every start makes
+ * progress), and the runs passed over are looked at again. A run whose model this rank
+ * deferred is deferred too.
  * What each run costs the file system here: the directory is listed once (two readdirs)
  * when the rank starts, so a run that was finished, failed or taken then costs nothing;
  * any other run one create of its claim (O_EXCL), which fails when another rank has it;
- * a run this rank takes three stat() calls more (its state, checked again), its log, two
- * journal lines, its checkpoint probe and its run file. */
+ * a run that samples another's model three stat() calls each time it is looked at while
+ * that model is on its way; a run this rank takes three stat() calls more (its state,
+ * checked again), its log, two journal lines, its checkpoint probe and its run file. */
 static work_result work(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a,
                         const ncsn_world *w, progress_state *p) {
-    ncsn_sweep_run **order = ncsn_xmalloc(sizeof *order * (size_t)(s->n_runs ? s->n_runs : 1));
-    for (int k = 0; k < s->n_runs; k++) order[k] = &s->runs[k];
-    qsort(order, (size_t)s->n_runs, sizeof *order, by_cost_desc);
-    char stop[4200];
-    path_of(stop, sizeof stop, dir, "STOP", NULL, NULL);
-    work_result res = {0, STOP_NONE};
-    double model_done = 0, seconds_done = 0; /* over this rank's complete runs */
-    unsigned char *at_start = ncsn_xcalloc((size_t)s->n_runs + 1, 1); /* NCSN_RUN_QUEUED */
-    ncsn_error lerr;
-    if (ncsn_sweep_states(dir, s, at_start, NULL, &lerr) != 0)
-        fprintf(stderr, "ncsn sweep: %s\n", lerr.msg); /* then every run is tried */
-    const ncsn_sweep_run *fallback = NULL;   /* the first run passed over quietly */
-    int quiet = 1;       /* a run the model rules out may be passed over without a word */
-    int passed_over = 0; /* and one was */
-    for (int k = 0;; k++) {
-        const ncsn_sweep_run *r;
-        int forced = 0;
-        if (k < s->n_runs) {
-            r = order[k];
-        } else if (quiet && passed_over) { /* nothing fitted: the first one passed over runs */
-            quiet = 0;                     /* all the same; then every run is looked at again */
-            k = -1;
-            if (!fallback) continue;
-            r = fallback;
-            forced = 1;
-        } else {
-            break;
-        }
-        if (ncsn_stop_requested()) {
-            res.stopped = STOP_SIGNAL;
-            break;
-        }
-        if (a->fail_fast && exists(stop)) break;
-        if (!ncsn_sweep_in_shard(a, r) || at_start[r - s->runs] != NCSN_RUN_QUEUED) continue;
-        const double model = a->estimate ? a->estimate[r - s->runs] : 0;
-        const double model_left = a->deadline > 0 ? model * share_left(dir, r) : model;
-        if (a->deadline > 0) {
-            const double left = a->deadline - unix_now();
-            const int measured = seconds_done > 0 && model_done > 0;
-            const double estimate =
-                DEADLINE_SAFETY * model_left * (measured ? seconds_done / model_done : 1);
-            if (quiet && !forced && left > 0 && estimate > left) {
-                if (!fallback) fallback = r; /* maybe a smaller run fits */
-                passed_over = 1;
-                if (res.stopped < STOP_DEADLINE) res.stopped = STOP_DEADLINE;
-                continue;
-            }
-            if (left <= 0 || (!forced && estimate > left)) {
-                journal(dir, "deferred", "id=%s rank=%d reason=deadline estimate_seconds=%.1f "
-                        "seconds_left=%.1f", r->id, w->rank, estimate, left);
-                if (res.stopped < STOP_DEADLINE) res.stopped = STOP_DEADLINE;
-                continue;
-            }
-        }
-        if (!claim(dir, r->id, w)) continue;
-        if (ncsn_sweep_run_state(dir, r->id) != NCSN_RUN_RUNNING) continue; /* done meanwhile */
-        double seconds = 0;
-        enum run_outcome outcome = run_one(dir, r, w, p, &seconds);
-        if (outcome == RUN_INTERRUPTED) {
-            res.stopped = STOP_SIGNAL;
-            break;
-        }
-        if (outcome == RUN_COMPLETE) { /* a resumed run did only the work it had left */
-            model_done += model_left;
-            seconds_done += seconds;
-        }
-        if (quiet && passed_over) k = -1; /* the runs passed over, once more */
-        quiet = 0;
-        res.failures += outcome == RUN_FAILED;
-        refresh_summary(p, SUMMARY_IF_DUE);
-        if (w->rank == 0 && !a->quiet) print_progress(p, 0);
-        if (outcome == RUN_FAILED && a->fail_fast) {
-            ncsn_error err;
-            write_text_atomic(stop, r->id, &err);
-            journal(dir, "stopping", "reason=fail_fast id=%s", r->id);
-            break;
-        }
+    const int n = s->n_runs;
+    const size_t cells = (size_t)(n ? n : 1);
+    worker wk = {dir, s, a, w, p, ncsn_xmalloc(sizeof(job) * cells),
+                 ncsn_xmalloc(sizeof(int) * cells), ncsn_xcalloc(cells, sizeof(int)),
+                 ncsn_xcalloc(cells, 1), ncsn_xcalloc(cells, 1), 0, "", 0, 0, 1, 0, -1,
+                 {0, STOP_NONE}};
+    for (int k = 0; k < n; k++) {
+        const ncsn_sweep_run *r = &s->runs[k];
+        const int first = a->trained_by ? a->trained_by[k] : k;
+        if (first != k) wk.shares[first]++;
+        wk.order[k] = (job){r, first != k, first != k ? r->cost - r->train_cost : r->cost};
     }
-    if (ncsn_stop_requested()) res.stopped = STOP_SIGNAL; /* e.g. during the last run */
-    free(at_start);
-    free(order);
-    return res;
+    qsort(wk.order, (size_t)n, sizeof *wk.order, by_job);
+    for (int i = 0; i < n; i++) wk.pos_of[wk.order[i].r - s->runs] = i;
+    path_of(wk.stop, sizeof wk.stop, dir, "STOP", NULL, NULL);
+    ncsn_error lerr; /* unread: NCSN_RUN_QUEUED, every run is tried */
+    if (ncsn_sweep_states(dir, s, wk.at_start, NULL, &lerr) != 0)
+        fprintf(stderr, "ncsn sweep: %s\n", lerr.msg);
+    for (;;) {
+        while (wk.pos < n && wk.seen[wk.pos] != SEEN_OPEN) wk.pos++;
+        enum take t = TAKE_NONE;
+        int waiting = 0;
+        for (int i = wk.pos; i < n && t != TAKE_RAN && t != TAKE_STOP; i++) {
+            if (wk.seen[i] != SEEN_OPEN) continue;
+            t = take(&wk, i, 0);
+            waiting |= t == TAKE_WAIT;
+        }
+        if (t == TAKE_STOP) break;
+        if (t == TAKE_RAN) continue;
+        if (wk.quiet && wk.passed_over) { /* nothing fitted: the first one passed over runs */
+            wk.quiet = 0;                 /* all the same; then every run is looked at again */
+            if (wk.fallback >= 0 && wk.seen[wk.fallback] == SEEN_OPEN &&
+                take(&wk, wk.fallback, 1) == TAKE_STOP)
+                break;
+            continue;
+        }
+        if (!waiting) break;
+        wait_for_models(p);
+    }
+    if (ncsn_stop_requested()) wk.res.stopped = STOP_SIGNAL; /* e.g. during the last run */
+    free(wk.seen);
+    free(wk.at_start);
+    free(wk.shares);
+    free(wk.pos_of);
+    free(wk.order);
+    return wk.res;
 }
 
 /* Rank 0's opening: the journal's sweep_started line, the first progress lines and the
