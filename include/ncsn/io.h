@@ -73,6 +73,9 @@ int ncsn_run_file_check_writable(const char *path, ncsn_error *err);
 /* 1 when path is an HDF5 file with the root attributes format_version and status (a run
  * file ncsn wrote, whatever its status), else 0 (absent, not HDF5, something else). */
 int ncsn_run_file_exists(const char *path);
+/* 1 when path is a run file whose training finished (status "complete", or "bad_samples":
+ * only its samples went wrong), so its model can be sampled again; else 0. */
+int ncsn_run_file_has_model(const char *path);
 
 /* What ncsn_run_file_read gives back; free with ncsn_run_input_free. */
 typedef struct {

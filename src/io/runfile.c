@@ -11,7 +11,8 @@
  *
  * Reading: the checks run in the order that gives the most useful message: the file can
  * be opened, is HDF5, opens as HDF5 (a truncated copy fails here), has a format_version
- * this build reads, and says status "complete"; then config_yaml is parsed and /model,
+ * this build reads, and says status "complete" (or "bad_samples": training finished, only
+ * the samples went wrong, and the model is sound); then config_yaml is parsed and /model,
  * /train and /metrics are read with their shapes checked against the configuration.
  *
  * HDF5's own error printing is switched off while these functions run and restored after.
@@ -303,8 +304,11 @@ int ncsn_run_file_check_writable(const char *path, ncsn_error *err) {
     return 0;
 }
 
-int ncsn_run_file_exists(const char *path) {
+/* 1 when path is a run file (format_version and status); its status into *status
+ * (malloc'd, NULL when status is NULL or it cannot be read). */
+static int run_file_status(const char *path, char **status) {
     struct stat st;
+    if (status) *status = NULL;
     if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     ncsn_h5_quiet q;
     ncsn_h5_quiet_begin(&q);
@@ -313,10 +317,29 @@ int ncsn_run_file_exists(const char *path) {
         hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
         if (file >= 0)
             is_run = H5Aexists(file, "format_version") > 0 && H5Aexists(file, "status") > 0;
+        if (is_run && status) {
+            ncsn_error err;
+            const ncsn_h5_ctx c = {path, &err};
+            if (ncsn_h5_read_attr_string(&c, file, "status", status) != 0) *status = NULL;
+        }
         ncsn_h5_close(file);
     }
     ncsn_h5_quiet_end(&q);
     return is_run;
+}
+
+int ncsn_run_file_exists(const char *path) { return run_file_status(path, NULL); }
+
+/* The statuses whose run file holds a trained model: sampling went wrong, not training. */
+static int status_has_model(const char *status) {
+    return strcmp(status, "complete") == 0 || strcmp(status, "bad_samples") == 0;
+}
+
+int ncsn_run_file_has_model(const char *path) {
+    char *status;
+    const int ok = run_file_status(path, &status) && status && status_has_model(status);
+    free(status);
+    return ok;
 }
 
 static int run_file_contents(const ncsn_h5_ctx *c, hid_t file, const void *data) {
@@ -347,7 +370,7 @@ static int check_header(const ncsn_h5_ctx *c, hid_t file) {
     char *status;
     if (ncsn_h5_read_attr_string(c, file, "status", &status)) return -1;
     int rc = 0;
-    if (strcmp(status, "complete") != 0)
+    if (!status_has_model(status))
         rc = ncsn_seterr(c->err, "%s: status is \"%s\", not \"complete\": the run did not finish",
                          c->path, status);
     free(status);

@@ -587,6 +587,14 @@ enum take { TAKE_NONE, TAKE_RAN, TAKE_WAIT, TAKE_STOP };
 
 /* Run k's trainer, when k samples another's model, and that run's state now (FINISHED: its
  * file holds the model; FAILED: k trains itself; else it is still to come). */
+/* A failed trainer whose run file still holds its trained model (bad_samples: the samples
+ * went wrong, not the training) serves its group all the same. */
+static int trainer_has_model(const worker *wk, int first) {
+    char path[4200];
+    path_of(path, sizeof path, wk->dir, "runs", wk->s->runs[first].id, ".h5");
+    return ncsn_run_file_has_model(path);
+}
+
 static int trainer_of(const worker *wk, int k, ncsn_run_state *state) {
     const int first = wk->a->trained_by ? wk->a->trained_by[k] : k;
     if (first != k) *state = ncsn_sweep_run_state(wk->dir, wk->s->runs[first].id);
@@ -633,9 +641,9 @@ static enum take take(worker *wk, int i, int forced) {
             }
             return TAKE_WAIT;
         }
-        if (trainer_state == NCSN_RUN_FINISHED)
+        if (trainer_state == NCSN_RUN_FINISHED || trainer_has_model(wk, first))
             kind = (run_kind){"sample", s->runs[first].id, 0};
-        /* else its trainer failed: it trains its own model (the same bits) */
+        /* else its trainer failed before it had a model: it trains its own (the same bits) */
     }
     const double model = a->estimate ? a->estimate[k] : 0;
     const double model_left =

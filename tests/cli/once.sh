@@ -168,4 +168,28 @@ grep -q "event=failed id=c0003 .*status=diverged" "$tmp/div/journal.log" || fail
 grep -q "event=started id=c0001 .*kind=sample model=runs/c0000.h5" "$tmp/div/journal.log" ||
   fail "c0001 did not sample c0000's model"
 
+# ---- a trainer with bad samples still has its model: its samplers sample it --------------
+cat > "$tmp/bad.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: 5, batch: 64}
+noise: {L: 5}
+sample: {n: 100, T: 5, eps: [0.05, 0.00001]}
+YAML
+rc=0
+"$NCSN" sweep "$tmp/bad.yaml" -q -o "$tmp/bad" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "bad-samples trainer: exit $rc, expected 1"
+grep -q "event=failed id=c0000 .*status=bad_samples" "$tmp/bad/journal.log" ||
+  fail "c0000 is not bad_samples: $(grep c0000 "$tmp/bad/journal.log")"
+grep -q "event=started id=c0001 .*kind=sample model=runs/c0000.h5" "$tmp/bad/journal.log" ||
+  fail "c0001 did not sample the bad-samples trainer's model: $(grep c0001 "$tmp/bad/journal.log")"
+"$PY" -c "import sys, h5py; print(h5py.File(sys.argv[1])['/'].attrs['config_yaml'])" \
+  "$tmp/bad/runs/c0001.h5" > "$tmp/bad-c0001.yaml"
+"$NCSN" run "$tmp/bad-c0001.yaml" -q -o "$tmp/bad-c0001.h5" || fail "a separate run of c0001"
+"$PY" - "$tmp" <<'PY'
+import sys, h5same
+d = sys.argv[1]
+h5same.same_run(f"{d}/bad/runs/c0001.h5", f"{d}/bad-c0001.h5", "c0001")
+print("a sampler of a bad-samples trainer equals its separate run")
+PY
+
 all_passed "8 trainings for 32 runs"
