@@ -566,13 +566,12 @@ static int split_bad(const float *samples, int n, int D, const float *ref, int n
     return (int)(n - n_bad);
 }
 
-/* Every metric of good samples (n, D) only (split_bad's). */
+/* Every metric of good samples (n, D) only: split_bad's, all finite. */
 static void compute_good(const ncsn_gmm *exact, const ncsn_model *model, const double *sigmas,
                          int L, const float *samples, int n, int D, const float *ref,
                          int n_ref, const float *floor_set, int n_floor, const float *train,
                          int n_train, uint64_t seed, ncsn_metrics *out) {
     const ncsn_key dirs = ncsn_rng_key(seed, 0, NCSN_RNG_SWD_DIRS);
-    const int finite = count_nonfinite(samples, n, D) == 0; /* always, after split_bad */
 
     /* Distances to the reference set; its own kernel sum is shared by both MMDs, which
      * then equal ncsn_mmd2_unbiased(., ref, median) bit for bit. */
@@ -585,21 +584,20 @@ static void compute_good(const ncsn_gmm *exact, const ncsn_model *model, const d
                              kernel_sum_cross(floor_set, n_floor, ref, n_ref, D, inv))
             : NAN;
     out->noise_floor_swd = ncsn_swd(floor_set, n_floor, ref, n_ref, D, NCSN_SWD_DIRECTIONS, dirs);
-    out->mmd2 = ref_ok && n >= 2 && finite
+    out->mmd2 = ref_ok && n >= 2
                     ? mmd2_from_sums(kernel_sum_within(samples, n, D, inv), n, k_ref, n_ref,
                                      kernel_sum_cross(samples, n, ref, n_ref, D, inv))
                     : NAN;
-    out->swd = finite && n >= 1 ? ncsn_swd(samples, n, ref, n_ref, D, NCSN_SWD_DIRECTIONS, dirs)
-                                : NAN;
+    out->swd = n >= 1 ? ncsn_swd(samples, n, ref, n_ref, D, NCSN_SWD_DIRECTIONS, dirs) : NAN;
 
     /* Frechet distances to one decomposition of the reference (fd.c); nn_ratio against the
      * training points, the reference as the held-out side (nn.c). */
     ncsn_fd_ref fref;
     const int fref_ok = ncsn_fd_ref_of(&fref, ref, n_ref, D) == 0;
     out->noise_floor_fd = fref_ok ? ncsn_fd_to(&fref, floor_set, n_floor) : NAN;
-    out->fd = fref_ok && finite ? ncsn_fd_to(&fref, samples, n) : NAN;
+    out->fd = fref_ok ? ncsn_fd_to(&fref, samples, n) : NAN;
     ncsn_fd_ref_free(&fref);
-    out->nn_ratio = train && finite ? ncsn_nn_ratio(samples, n, train, n_train, ref, n_ref, D)
+    out->nn_ratio = train ? ncsn_nn_ratio(samples, n, train, n_train, ref, n_ref, D)
                                     : NAN;
 
     /* What the mixture knows, where there is one; ncsn_mode_weights and ncsn_nll_true give

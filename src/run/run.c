@@ -352,7 +352,8 @@ static const ncsn_model *sampling_weights(const ncsn_config *c, const ncsn_model
     if (c->sample.snapshot == 0) return final;
     const int i = ncsn_snapshots_find(snaps, c->sample.snapshot);
     NCSN_ASSERT(i >= 0); /* the configuration's validation keeps sample.snapshot to these */
-    ncsn_model_copy(final, scratch);
+    ncsn_model_alloc(scratch, final->D, final->E, final->H, final->sigma_input,
+                     final->scale_by_sigma);
     const float *w = (snaps->ema ? snaps->ema : snaps->model) + (size_t)i * snaps->n_params;
     memcpy(scratch->params, w, sizeof(float) * snaps->n_params);
     return scratch;

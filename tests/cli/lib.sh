@@ -8,6 +8,8 @@
 #   skip MSG    a check that cannot run here: "NAME: SKIP MSG", counted in the last line
 #   skip_all MSG  nothing can run here: exit 77, which ctest reports as "Skipped"
 #   mpi_setup   mpiexec may run as root and oversubscribe the cores
+#   kill9_after_runs N DIR CMD...  runs CMD (a sweep into DIR) in the background and
+#               kill -9s it once DIR/runs holds N run files (or after 60 s)
 #   all_passed [DETAIL]  the last line: "NAME: all checks passed (DETAIL, N skipped)"
 NAME=$(basename "$0")
 NCSN=${NCSN_BIN:-build/ncsn}
@@ -31,6 +33,20 @@ skip_all() { echo "$NAME: SKIPPED: $*"; exit 77; }
 mpi_setup() {
   if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
   export OMPI_MCA_rmaps_base_oversubscribe=1
+}
+
+kill9_after_runs() {
+  local want=$1 dir=$2 n pid
+  shift 2
+  "$@" > /dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 1200); do
+    n=$(ls "$dir/runs" 2>/dev/null | grep -c '\.h5$' || true)
+    [ "$n" -ge "$want" ] && break
+    sleep 0.05
+  done
+  kill -9 $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
 }
 
 all_passed() { echo "$NAME: all checks passed (${1:+$1, }$n_skipped skipped)"; }

@@ -88,15 +88,7 @@ print("32 run files equal to separate runs")
 PY
 
 # ---- kill -9 in the middle, then continue: the same files, finished runs kept ------------
-"$NCSN" sweep "$tmp/once.yaml" -q -o "$tmp/k" > /dev/null 2>&1 &
-pid=$!
-for _ in $(seq 600); do
-  n=$(ls "$tmp/k/runs" 2>/dev/null | grep -c '\.h5$' || true)
-  [ "$n" -ge 6 ] && break
-  sleep 0.05
-done
-kill -9 $pid 2>/dev/null || true
-wait $pid 2>/dev/null || true
+kill9_after_runs 6 "$tmp/k" "$NCSN" sweep "$tmp/once.yaml" -q -o "$tmp/k"
 done_before=$(ls "$tmp/k/runs" | grep '\.h5$' | sort)
 n_before=$(echo "$done_before" | grep -c . || true)
 [ "$n_before" -ge 1 ] && [ "$n_before" -lt 32 ] || fail "kill: $n_before runs finished before it"

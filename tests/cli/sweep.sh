@@ -94,15 +94,7 @@ print("run files rewritten bit for bit from their own config_yaml; sample.* vari
 PY
 
 # kill -9 after some runs, then continue
-"$NCSN" sweep "$tmp/small.yaml" -q -o "$tmp/k" > /dev/null 2>&1 &
-pid=$!
-for _ in $(seq 600); do
-  n=$(ls "$tmp/k/runs" 2>/dev/null | grep -c '\.h5$' || true)
-  [ "$n" -ge 2 ] && break
-  sleep 0.1
-done
-kill -9 $pid 2>/dev/null || true
-wait $pid 2>/dev/null || true
+kill9_after_runs 2 "$tmp/k" "$NCSN" sweep "$tmp/small.yaml" -q -o "$tmp/k"
 done_before=$(ls "$tmp/k/runs" | grep '\.h5$' | sort)
 [ -n "$done_before" ] || fail "no run finished before the kill"
 stat -c '%n %i %Y' "$tmp/k/runs"/*.h5 > "$tmp/before"
