@@ -20,12 +20,14 @@ configurations to recommend: what the report opens with.
                                samples, corrupt), n_bad (bad samples over its runs, NaN when
                                the files do not count them), errors (the distinct failure
                                reasons), metric median, mmd2_median, seconds (mean train +
-                               sample seconds of a run)
+                               sample seconds of a run), train_step (the training step its
+                               runs sampled; NaN when unknown)
     recommended(rows)          the rows whose every repeat recovers the weights ("yes"),
                                best first
     table(results, metric, tol)
                                rows as a numpy structured array (Results.configs()): group,
-                               baseline, differs, each swept key (and KEY_auto), runs, n,
+                               baseline, differs, each swept key (and KEY_auto), train_step,
+                               runs, n,
                                complete, not_complete, n_bad, verdict, recovers (runs that
                                recover; -1 without modes), minor_weight_mean, _std,
                                METRIC_mean, _std, _median, _min, _max, mmd2_median, seconds,
@@ -147,6 +149,10 @@ def rows(results, metric, tol=M.TOL):
             m = t["mmd2"][idx].astype(np.float64)
             m = m[np.isfinite(m)]
             r["mmd2_median"] = float(np.median(m)) if m.size else math.nan
+        st = t["train_step"][idx].astype(np.float64) if "train_step" in t.dtype.names \
+            else np.array([])
+        st = st[np.isfinite(st)]
+        r["train_step"] = float(st[0]) if st.size else math.nan
         secs = np.array([t["train_seconds"][i] + t["sample_seconds"][i] for i in idx])
         secs = secs[np.isfinite(secs)]
         r["seconds"] = float(secs.mean()) if secs.size else math.nan
@@ -180,6 +186,8 @@ def table(results, metric=None, tol=None):
             cols[k + "_auto"] = np.array([t[k + "_auto"][members[r["group"]][0]] for r in rs],
                                          dtype=bool)
             names.append(k + "_auto")
+    cols["train_step"] = np.array([r["train_step"] for r in rs], dtype=np.float64)
+    names.append("train_step")
     modes = LB.has_modes(results)
     for f, dt in (("runs", np.int64), ("n", np.int64), ("complete", np.int64),
                   ("not_complete", np.int64), ("n_bad", np.float64)):

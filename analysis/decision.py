@@ -14,7 +14,10 @@ Built as blocks, rendered to markdown or HTML:
                                 when none recovers every time the closest ones (most
                                 repeats recovering)
     blocks(results, rows, metric, tol)
-                                the decision section's blocks
+                                the decision section's blocks; where a sweep samples
+                                trainings at several steps (sample.snapshot), the table
+                                has each configuration's step and the best step of every
+                                training configuration follows (steps.blocks)
     failure_blocks(results)     the runs that did not complete (status, reason, n_bad) and
                                 the runs with bad samples
     markdown(blocks), html(blocks)
@@ -29,6 +32,7 @@ import numpy as np
 from . import configs as C
 from . import leaderboard as LB
 from . import modes as M
+from . import steps as S
 from .results import UNFINISHED
 
 MAX_RECOMMENDED = 4   # recommended configurations drawn (the table lists every one)
@@ -78,11 +82,12 @@ def _repeats_text(results, group):
     return " ".join(out)
 
 
-def _table(results, rows, metric, with_modes):
+def _table(results, rows, metric, with_modes, by_step=False):
     mc = M.columns(results)
-    cols = ["configuration"]
+    cols = ["configuration"] + (["step"] if by_step else [])
+    minor = "minor weight (truth %.3g)" % mc["truth"]
     if with_modes:
-        cols += ["recovers", "minor weight (truth %.3g)" % mc["truth"], "per repeat"]
+        cols += ["recovers", minor, "per repeat"]
     cols += [metric, "mmd2 (median)"]
     if any(math.isfinite(r["n_bad"]) for r in rows):
         cols.append("bad samples")
@@ -93,16 +98,27 @@ def _table(results, rows, metric, with_modes):
                                                        r[metric + "_std"]),
              "mmd2 (median)": LB.fmt(r.get("mmd2_median", math.nan)),
              "bad samples": "" if not math.isfinite(r["n_bad"]) else "%d" % r["n_bad"],
-             "s per run": "%.0f" % r["seconds"] if math.isfinite(r["seconds"]) else "-"}
+             "s per run": "%.0f" % r["seconds"] if math.isfinite(r["seconds"]) else "-",
+             "step": "%d" % r["train_step"] if math.isfinite(r["train_step"]) else "-"}
         if with_modes:
             d["recovers"] = "%s %s" % (r["verdict"], r["recovers"])
-            d[cols[2]] = _pm(r["minor_weight_mean"], r["minor_weight_std"])
+            d[minor] = _pm(r["minor_weight_mean"], r["minor_weight_std"])
             d["per repeat"] = _repeats_text(results, r["group"])
         out.append(d)
     return ("table", cols, out)
 
 
 def blocks(results, rows, metric, tol=M.TOL):
+    """The decision: the baseline, the recommended (or closest, or best) configurations,
+    and where a sweep samples trainings at several steps, the best step of each
+    (steps.blocks)."""
+    lines = S.lines(results, rows, metric)
+    by_step = S.varies(results, lines)
+    return _blocks(results, rows, metric, tol, by_step) + \
+        (S.blocks(results, rows, metric, lines) if by_step else [])
+
+
+def _blocks(results, rows, metric, tol, by_step):
     base = C.baseline(results)
     with_modes = LB.has_modes(results)
     by_group = {r["group"]: r for r in rows}
@@ -135,7 +151,8 @@ def blocks(results, rows, metric, tol=M.TOL):
                     "ranked by the mean of %s over their repeats (lower is better), sound "
                     "ones (no failed, diverged or flagged run) first." % metric))
         out.append(_table(results, ([by_group[base]] if base else [])
-                          + [r for r in listed if r["group"] != base], metric, False))
+                          + [r for r in listed if r["group"] != base], metric, False,
+                          by_step))
         return out
     word = "repeats" if max(r["runs"] for r in rows) > 1 else "runs"
     if kind == "recommended":
@@ -150,7 +167,7 @@ def blocks(results, rows, metric, tol=M.TOL):
                     "mean %s:" % metric))
     table_rows = ([by_group[base]] if base is not None else []) + \
         [r for r in listed if r["group"] != base]
-    out.append(_table(results, table_rows, metric, True))
+    out.append(_table(results, table_rows, metric, True, by_step))
     mc = M.columns(results)
     out.append(("p", "A run recovers the weights when its %s (largest |estimated − true| "
                 "weight) is at most %g and it is not flagged (*off data*: over %d%% of its "

@@ -15,6 +15,10 @@ check the data behind a figure rather than its pixels.
     score_error_figure(runs)         /metrics/score_error against /noise/sigmas, log x
     metric_vs_key_figure(res, key)   each metric against one swept key, runs and group means
     heatmap_figure(res, a, b, m)     mean of m over every run at each (a, b)
+    metric_vs_step_figure(res, lines, metrics, best_metric)
+                                     each metric against the training step, one line per
+                                     training configuration (steps.lines): every repeat,
+                                     their mean and range, the best step marked
     mode_weights_figure(runs)        estimated mode weights beside the true weights
     minor_weight_figure(res, groups, tol)  the minor mode's weight per configuration, every
                                      repeat and mean ± std, against the truth
@@ -325,18 +329,25 @@ def robust_limits(y):
     return (10 ** lo, 10 ** hi, True) if log else (lo, hi, False)
 
 
+def metric_panels(n, extra_height):
+    """A figure of n panels, four a row, 3.6 inches tall each plus extra_height; the axes
+    as a flat array, those beyond n hidden."""
+    ncols = min(4, n)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = new_figure(nrows, ncols, height=3.6 * nrows + extra_height)
+    axes = axes.ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
 def metric_vs_key_figure(results, key, metrics):
     """One panel per metric: every run's value against the swept key (dots), and the median
     over the runs at each value (line; robust to the one run that blew up). The y axis
     spans robust_limits; runs beyond it are drawn as triangles on its edge and counted."""
     t = results.table
     x, cats, logx = axis_values(key_values(results, key))
-    ncols = min(4, len(metrics))
-    nrows = (len(metrics) + ncols - 1) // ncols
-    fig, axes = new_figure(nrows, ncols, height=3.6 * nrows + 0.4)
-    axes = axes.ravel()
-    for ax in axes[len(metrics):]:
-        ax.set_visible(False)
+    fig, axes = metric_panels(len(metrics), 0.4)
     for ax, m in zip(axes, metrics):
         y = t[m].astype(np.float64)
         ok = np.isfinite(x) & np.isfinite(y)
@@ -438,6 +449,64 @@ def _label(v):
     if isinstance(v, bool):
         return "true" if v else "false"
     return _fmt(v)
+
+
+# ---------------------------------------------------------------------------- steps
+
+def metric_vs_step_figure(results, lines, metrics, best_metric):
+    """One panel per metric against the training step (steps.lines: one line per training
+    configuration, each in its own colour): every repeat (thin line through its runs, the
+    same seed at every step), the mean over repeats (thick, markers) and their range (band),
+    and in best_metric's panel each configuration's best step (star). score_error is the
+    mean over the noise levels of the per-level error (steps.values). Gids:
+    "repeat:LABEL:R", "mean:LABEL", "spread:LABEL", "best:LABEL"."""
+    from . import config_figures as CF
+    from . import steps as S
+    fig, axes = metric_panels(len(metrics), 0.5)
+    colour = {}
+    for j, ln in enumerate(lines):
+        colour[ln["label"]] = CF.BASELINE_COLOUR if ln["baseline"] else \
+            CF.COLOURS[(j - (1 if lines[0]["baseline"] else 0)) % len(CF.COLOURS)]
+    for ax, m in zip(axes, metrics):
+        means = []
+        for ln in lines:
+            c = colour[ln["label"]]
+            x = np.array([p["step"] for p in ln["points"]])
+            reps = max(len(p["idx"]) for p in ln["points"])
+            Y = np.full((len(x), reps), np.nan)
+            for a, p in enumerate(ln["points"]):
+                v = S.values(results, p["idx"], m)
+                Y[a, :len(v)] = v
+            for rep in range(reps):
+                ok = np.isfinite(Y[:, rep])
+                ax.plot(x[ok], Y[ok, rep], "-", color=c, lw=0.7, alpha=0.35,
+                        gid="repeat:%s:%d" % (ln["label"], rep))
+            n = np.isfinite(Y).sum(1)
+            mean = np.array([np.nanmean(Y[a]) if n[a] else np.nan for a in range(len(x))])
+            ok = np.isfinite(mean)
+            lo = np.array([np.nanmin(Y[a]) if n[a] else np.nan for a in range(len(x))])
+            hi = np.array([np.nanmax(Y[a]) if n[a] else np.nan for a in range(len(x))])
+            ax.fill_between(x[ok], lo[ok], hi[ok], color=c, alpha=0.15, lw=0,
+                            gid="spread:" + ln["label"])
+            ax.plot(x[ok], mean[ok], "o-", color=c, lw=2, ms=4, label=ln["label"],
+                    gid="mean:" + ln["label"])
+            means += list(mean[ok])
+            b = ln["best"]
+            if m == best_metric and b is not None:
+                a = [p["group"] for p in ln["points"]].index(b["group"])
+                ax.plot([x[a]], [mean[a]], "*", color=c, ms=14, mec="k", mew=0.6,
+                        gid="best:" + ln["label"])
+        if _spans_decades(means):
+            ax.set_yscale("log")
+        ax.set_xlabel("training step")
+        ax.set_title(m + (" (mean over noise levels)" if m == "score_error" else "")
+                     + (", best step: star" if m == best_metric else ""), fontsize=9)
+        ax.grid(True, lw=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
+    fig.tight_layout(rect=(0, 0.4 / fig.get_figheight(), 1, 1))
+    return fig
 
 
 # ---------------------------------------------------------------------------- modes

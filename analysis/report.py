@@ -14,7 +14,9 @@
     index.html, which shows the tables and every figure once, with a caption. Both open
     with the decision (decision.py): the baseline against the configurations that recover
     the weights in every repeat, with figures of every repeat of those (samples.png, or
-    samples_images.png for image data) and minor_weight.png; then the failures, the
+    samples_images.png for image data) and minor_weight.png; where the sweep samples
+    trainings at several steps (sample.snapshot), the best step of each and
+    metric_vs_step.png (steps.py); then the failures, the
     groups, the per-configuration figures, the sweep figures and the best single runs.
     failure_summary(results)   the runs that did not complete, for stderr
 """
@@ -35,10 +37,12 @@ from . import figures as F
 from . import images
 from . import leaderboard as LB
 from . import modes
+from . import steps as S
 from .results import AnalysisError, load
 
 MAX_SCORE_FIELDS = 2   # shown configurations (baseline, best recommended) with a score field
 MAX_HEATMAPS = 10      # pairs of swept keys
+MAX_STEP_LINES = 8     # training configurations drawn against the step
 
 
 def default_outdir(results, path):
@@ -114,6 +118,26 @@ def make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL):
                   round(100 * modes.OFF_DATA_MAX), modes.FIT_FACTOR, tol),
                lambda: F.minor_weight_figure(res, groups, tol), "decision")
 
+    lines = S.lines(res, groups, metric)
+    by_step = S.varies(res, lines)
+    if by_step:
+        shown_lines = lines[:MAX_STEP_LINES]
+        step_metrics = _step_metrics(res, metric)
+        figure("metric_vs_step.png",
+               "%s against the training step the samples came from (sample.snapshot; the "
+               "last step is train.steps, the final weights), one colour per training "
+               "configuration (the swept keys but sample.snapshot)%s: every repeat (thin "
+               "line; a repeat is one training, its seed the same at every step), the mean "
+               "over repeats (thick) and their range (band), and the best step by %s (star; the "
+               "decision's table above)%s." % (
+                   ", ".join(step_metrics), ", the baseline's in grey" if any(
+                       ln["baseline"] for ln in shown_lines) else "",
+                   metric, "" if len(lines) <= MAX_STEP_LINES else
+                   "; %d of %d training configurations, the baseline's and the best by "
+                   "their best step's mean %s" % (len(shown_lines), len(lines), metric)),
+               lambda: F.metric_vs_step_figure(res, shown_lines, step_metrics, metric),
+               "decision")
+
     kind, _ = D.candidates(groups, LB.has_modes(res))
     which = {"recommended": "recommended configurations",
              "closest": "configurations closest to recovering",
@@ -181,8 +205,8 @@ def make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL):
                    "Score field of %s: run %s, the repeat with the median %s, at the largest, "
                    "a middle and the smallest σ: the learned s(x, σ) (quiver, blue) and its "
                    "norm (contourf), beside the true score of q_σ (red) and its norm, on one "
-                   "arrow and colour scale per row; computed in numpy from the run's /model "
-                   "weights." % (label, r.id, metric),
+                   "arrow and colour scale per row; computed in numpy from the weights the run "
+                   "sampled (/model, or its sample.snapshot's entry of /snapshots)." % (label, r.id, metric),
                    lambda r=r: F.score_field_figure(r))
 
     t = res.table
@@ -190,6 +214,8 @@ def make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL):
                if m in res.metric_names and np.isfinite(t[m].astype(float)).any()]
     if quality and res.swept_keys and len(groups) > 1:
         for key in res.swept_keys:
+            if by_step and key in S.STEP_KEYS:
+                continue  # metric_vs_step.png draws it against the step it means
             figure("metric_vs_%s.png" % _safe(key),
                    "Each metric against %s: every run (dots) and the median over the runs at "
                    "each value (line); %s. The y axis spans the 2nd to 98th percentile of the "
@@ -209,6 +235,19 @@ def make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL):
     with open(index, "w") as fh:
         fh.write(_html(res, metric, top, tol, rows, groups, made, notes, decision, failures))
     return index
+
+
+def _step_metrics(res, metric):
+    """The metrics metric_vs_step.png draws: the ranking metric, mmd2, swd and the score
+    error, those that some run has."""
+    t = res.table
+    out = [m for m in [metric, "mmd2", "swd"] if m in res.metric_names and
+           (m == metric or np.isfinite(t[m].astype(float)).any())]
+    out = list(dict.fromkeys(out))
+    runs = res.runs()
+    if runs and "score_error" in runs[0].metrics:
+        out.append("score_error")
+    return out
 
 
 def failure_summary(results):
@@ -257,7 +296,8 @@ def _html(res, metric, top, tol, rows, groups, made, notes, decision, failures):
     parts.append(D.html(decision))
     # the samples of the baseline and the recommended configurations first, then every
     # configuration's minor weight
-    for name, caption, where in sorted(made, key=lambda m: not m[0].startswith("samples")):
+    for name, caption, where in sorted(made, key=lambda m: (not m[0].startswith("samples"),
+                                                            m[0] != "metric_vs_step.png")):
         if where == "decision":
             parts.append(_fig_html(name, caption))
     if failures:

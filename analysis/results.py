@@ -5,16 +5,21 @@
                                sweep.h5 yet (DIR/runs/*.h5 or DIR/*.h5), or one run file
     Results.table              numpy structured array, one row per run: id, group, repeat,
                                status, seed, the swept keys (booleans as bool; KEY_auto
-                               beside a key some runs set to auto), the metrics (NaN when
+                               beside a key some runs set to auto), train_step (the
+                               training step whose weights the run sampled: sample.snapshot,
+                               or train.steps for the final weights), the metrics (NaN when
                                absent), error (why a run failed: sweep.h5's column, else
                                runs/<id>.failed); strings as numpy str
     Results.df                 the same as a pandas DataFrame indexed by id (ImportError
                                without pandas)
     Results.configs()          one row per configuration (configs.py); configs_df(): pandas
+    Results.by_step()          each training configuration's metric at every training step
+                               it was sampled at (steps.py); by_step_df(): pandas
     parse_canonical(text)      the sweep's expansion (sweep.h5's `sweep` attribute): what
                                every run asked for, the grid's settings
     Results.run(id) -> Run     one run file, opened on demand; every field read lazily:
-                               samples, model (PyTorch names), metrics, config, sigmas,
+                               samples, model (PyTorch names), sampled_model (the
+                               snapshot it sampled, else model), metrics, config, sigmas,
                                loss_step, loss, status, mixture, score(x, sigma)
     AnalysisError              a path that is missing or not ncsn's (the CLI exits 2)
 
@@ -239,6 +244,37 @@ class Run:
         return self._get("model", read)
 
     @property
+    def sampled_model(self):
+        """The weights the run sampled (and its score error measured), under PyTorch's
+        names: the snapshot of step sample.snapshot (its EMA copy with train.ema) from
+        /snapshots (docs/computation.md, Snapshots), else /model, the final weights."""
+        snap = int(self.config.get("sample.snapshot", 0) or 0)
+        if snap <= 0:
+            return self.model
+
+        def read(f):
+            if "snapshots" not in f or "model" not in f:
+                return self.model
+            steps = list(f["snapshots/step"][()])
+            if snap not in steps:
+                raise KeyError("%s: no snapshot of step %d in /snapshots" % (self.path, snap))
+            which = "ema" if float(self.config.get("train.ema", 0) or 0) > 0 and \
+                "ema" in f["snapshots"] else "model"
+            flat = f["snapshots"][which][steps.index(snap)]
+            out, at = {}, 0
+            for name in _model.TENSOR_NAMES:  # the weights block's order
+                layer, _, p = name.rpartition(".")
+                shape = f["model"][layer][p].shape
+                size = int(np.prod(shape))
+                out[name] = np.asarray(flat[at:at + size]).reshape(shape)
+                at += size
+            if at != len(flat):
+                raise KeyError("%s: /snapshots/%s holds %d weights, /model %d"
+                               % (self.path, which, len(flat), at))
+            return out
+        return self._get("sampled_model", read)
+
+    @property
     def metrics(self):
         """{name: float, or ndarray for mode_weights (K) and score_error (L)}."""
         def read(f):
@@ -269,8 +305,9 @@ class Run:
         return _model.Mixture.from_config(self.config)
 
     def score(self, x, sigma):
-        """The learned score s_theta(x, sigma) (n, D), in numpy (model.score)."""
-        return _model.score(self.model, self.config, x, sigma)
+        """The learned score s_theta(x, sigma) (n, D) of the weights the run sampled
+        (sampled_model), in numpy (model.score)."""
+        return _model.score(self.sampled_model, self.config, x, sigma)
 
 
 def check_run_file(path):
@@ -374,6 +411,19 @@ class Results:
         names = [k for k in t.dtype.names if k != "group"]
         return pd.DataFrame({k: _df_column(t[k]) for k in names},
                             index=pd.Index([str(g) for g in t["group"]], name="group"))
+
+    def by_step(self, metric=None, tol=None):
+        """Each training configuration (the swept keys but sample.snapshot) at every
+        training step it was sampled at, as a numpy structured array: analysis.steps.table
+        (empty when no configuration was sampled at more than one step)."""
+        from . import steps as _steps
+        return _steps.table(self, metric, tol)
+
+    def by_step_df(self, metric=None, tol=None):
+        """by_step() as a pandas DataFrame (needs pandas)."""
+        pd = _pandas("Results.by_step_df", "Results.by_step()")
+        t = self.by_step(metric, tol)
+        return pd.DataFrame({k: _df_column(t[k]) for k in t.dtype.names})
 
     def row(self, id):
         """The table row of run id as a dict."""
@@ -557,10 +607,81 @@ def _load_sweep(summary):
             errors[i] = _read_failed(os.path.join(d, "runs", str(rid) + ".failed"))
     cols["error"] = _str_column(errors)
     auto = _key_columns(cols, swept, files, spec)
+    first = _first_run_config(attrs.get("sweep", "")) or _first_run_config(_read_text(
+        os.path.join(d, "sweep.txt")))
+    configs = {}
+
+    def known(j, key, default):
+        if key in swept:
+            return _py(cols[key][j])
+        if key in first:
+            return spec_value(first[key])
+        rid = str(cols["id"][j])
+        if rid not in files:
+            return math.nan
+        if rid not in configs:
+            try:
+                configs[rid] = Run(files[rid], rid).config
+            except (OSError, KeyError):
+                configs[rid] = {}
+        return configs[rid].get(key, default)
+    cols["train_step"] = _train_step_column(len(cols["id"]), known)
     order = ["id", "group", "repeat", "status", "seed"] + _with_auto(swept, auto) \
-        + list(METRICS) + ["error"]
+        + ["train_step"] + list(METRICS) + ["error"]
     return Results(d, "sweep", _make_table(cols, order), swept, files, attrs, auto,
                    settings, spec)
+
+
+def _read_text(path):
+    try:
+        with open(path, errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def _first_run_config(text):
+    """{dotted key: value as text} of the scalar keys of the first run's configuration in
+    a sweep's expansion (its "first run:" section: keys the sweep does not vary have that
+    value in every run); {} when there is none."""
+    out, section, inside = {}, None, False
+    for line in (text or "").splitlines():
+        if line.startswith("first run:"):
+            inside = True
+            continue
+        if not inside or not line.strip() or line.lstrip().startswith(("#", "-")):
+            continue
+        if _RUN_LINE.match(line):
+            break
+        key, sep, value = line.strip().partition(":")
+        if not sep:
+            continue
+        if not line.startswith(" "):
+            section = key if not value.strip() else None
+            if value.strip():
+                out[key] = value.strip()
+        elif section and line.startswith("  ") and not line.startswith("   ") \
+                and value.strip():
+            out[section + "." + key] = value.strip().strip('"')
+    return out
+
+
+def _train_step_column(n, known):
+    """The training step whose weights each of n runs sampled (docs/computation.md,
+    Snapshots): sample.snapshot, or train.steps where that is 0 (the final weights); NaN
+    for a run of the exact score (nothing trained) or where the values are not known.
+    known(j, key, default): run j's value of a configuration key (NaN when unknown)."""
+    out = np.full(n, math.nan)
+    for j in range(n):
+        if str(known(j, "sample.score", "model")) == "exact":
+            continue
+        snap, steps = known(j, "sample.snapshot", 0), known(j, "train.steps", math.nan)
+        try:
+            snap, steps = float(snap), float(steps)
+        except (TypeError, ValueError):
+            continue
+        out[j] = snap if snap > 0 else steps
+    return out
 
 
 def _read_failed(path):
@@ -646,7 +767,9 @@ def _load_run_file(path):
     for m, v in _metric_values(r).items():
         cols[m] = np.array([v])
     cols["error"] = _str_column([""])
-    order = ["id", "group", "repeat", "status", "seed"] + list(METRICS) + ["error"]
+    cols["train_step"] = _train_step_column(1, lambda j, k, d: r.config.get(k, d))
+    order = ["id", "group", "repeat", "status", "seed", "train_step"] + list(METRICS) \
+        + ["error"]
     return Results(os.path.abspath(path), "run", _make_table(cols, order), [], {r.id: path})
 
 
@@ -726,6 +849,8 @@ def _load_run_dir(d):
                             for i in ids])
     cols["error"] = _str_column(errors)
     auto = _key_columns(cols, swept, files, {})
+    cols["train_step"] = _train_step_column(
+        len(ids), lambda j, k, d: configs[ids[j]].get(k, d) if ids[j] in files else math.nan)
     order = ["id", "group", "repeat", "status", "seed"] + _with_auto(swept, auto) \
-        + list(METRICS) + ["error"]
+        + ["train_step"] + list(METRICS) + ["error"]
     return Results(d, "runs", _make_table(cols, order), swept, files, auto_keys=auto)
