@@ -75,7 +75,7 @@ def ranked(results, metric):
 def run_columns(results, metric):
     others = [m for m in results.metric_names if m != metric]
     return (["rank", "id", "group", "repeat", "status", "seed"] + results.swept_keys
-            + [metric, "minor_weight", "off_data", "flag"] + others + ["error"])
+            + ["train_step", metric, "minor_weight", "off_data", "flag"] + others + ["error"])
 
 
 def run_rows(results, metric):

@@ -267,7 +267,8 @@ def failure_summary(results):
 
 def GROUP_EXTRA_COLUMNS(metric):
     """leaderboard_groups.csv's columns beyond leaderboard.group_columns (configs.rows)."""
-    return ["baseline", "differs", "complete", "not_complete", "n_bad", metric + "_median"] \
+    return ["baseline", "differs", "train_step", "complete", "not_complete", "n_bad",
+            metric + "_median"] \
         + (["mmd2_median"] if metric != "mmd2" else []) + ["seconds", "errors"]
 
 

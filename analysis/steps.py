@@ -92,6 +92,9 @@ def lines(results, rows, metric):
     result = []
     for key, ln in out.items():
         ln["points"].sort(key=lambda p: p["step"])
+        last = [p["step"] for p in ln["points"] if p["final"]]
+        for p in ln["points"]:  # a snapshot of step train.steps holds the final weights
+            p["final"] = p["final"] or p["step"] in last
         ln["baseline"] = key == base_key
         if base_key is not None:
             diff = ["%s=%s" % (k, v) for k, v, b in zip(keys, key, base_key) if v != b]

@@ -3,6 +3,7 @@
 mode weights per step: the table's train_step, Results.by_step's best step, the decision's
 step table, metric_vs_step.png's lines and points, and the snapshot weights a run sampled."""
 
+import csv
 import os
 import subprocess
 import sys
@@ -116,6 +117,13 @@ def test_decision_names_the_best_step(step_sweep, tmp_path):
         in decision
     # the recommended configurations carry their step
     assert "| c0004 (train.lr=0.0003, sample.snapshot=100) | 100 | yes 2/2 |" in decision
+    with open(os.path.join(out, "leaderboard_groups.csv")) as fh:
+        steps = {g["group"]: float(g["train_step"]) for g in csv.DictReader(fh)}
+    assert steps == {"c0000": 300, "c0001": 100, "c0002": 200, "c0003": 300, "c0004": 100,
+                     "c0005": 200}
+    with open(os.path.join(out, "leaderboard.csv")) as fh:
+        assert {(r["id"][:5], float(r["train_step"])) for r in csv.DictReader(fh)} == \
+            set(steps.items())
     pngs = set(os.listdir(out))
     assert "metric_vs_step.png" in pngs and "metric_vs_train.lr.png" in pngs
     assert "metric_vs_sample.snapshot.png" not in pngs
