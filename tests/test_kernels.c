@@ -51,16 +51,26 @@ static void naive(const ncsn_gemm *g, float *C, float *Z) {
         }
 }
 
+/* B's three layouts (gemm.h): rows N + 1 apart; rows a multiple of 1 KB apart (the
+ * driver copies each strip); panel-major (ncsn_gemm_pack_b). */
+enum { B_PLAIN, B_ALIASED, B_PANELS, B_LAYOUTS };
+
 static void test_gemm_matches_definition(void) {
     const int shapes[][3] = {{1, 1, 1},   {7, 13, 5},   {6, 16, 64},  {13, 64, 3},
-                             {37, 100, 30}, {128, 37, 64}, {5, 130, 17}, {64, 67, 128}};
+                             {37, 100, 30}, {128, 37, 64}, {5, 130, 17}, {64, 67, 128},
+                             {40, 130, 300}};
+    static const char *layout_names[B_LAYOUTS] = {"plain", "aliased", "panels"};
     int isa[3];
     const int nv = variants(isa);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int layout = 0; layout < B_LAYOUTS; layout++)
         for (int opt = 0; opt < 4; opt++) {
             const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
             const int transposed = opt & 1, ldc = N + 3;
-            float *A = normals(1, (size_t)M * K), *B = normals(2, (size_t)K * (N + 1));
+            const int ldb = layout == B_ALIASED ? (N + 256) / 256 * 256 : N + 1;
+            float *A = normals(1, (size_t)M * K), *B = normals(2, (size_t)K * ldb);
+            float *packed = malloc(sizeof(float) * ncsn_gemm_packed_floats(K, N));
+            ncsn_gemm_pack_b(B, ldb, K, N, packed);
             float *ia = normals(3, 3 * (size_t)N), *ib = normals(4, 3 * (size_t)N);
             float *t = normals(5, M), *bias = normals(6, N), *rs = normals(7, M);
             float *mask = normals(8, (size_t)M * ldc);
@@ -71,7 +81,7 @@ static void test_gemm_matches_definition(void) {
             g.M = M, g.N = N, g.K = K, g.A = A;
             g.a_rs = transposed ? 1 : K;
             g.a_ks = transposed ? M : 1;
-            g.B = B, g.ldb = N + 1, g.ldc = ldc;
+            g.B = B, g.ldb = ldb, g.ldc = ldc;
             if (opt >= 1) g.init_b = ib, g.ld_init = N, g.row_cls = cls;
             if (opt >= 2) g.init_a = ia, g.row_t = t, g.bias = bias, g.relu = 1;
             if (opt == 1) g.has_scale = 1, g.scale = 0.37f;
@@ -82,27 +92,28 @@ static void test_gemm_matches_definition(void) {
             g.Zout = opt >= 2 ? wz : NULL;
             g.ldz = ldc;
             naive(&g, want, wz);
+            if (layout == B_PANELS) g.B = packed, g.ldb = (ptrdiff_t)NCSN_GEMM_PANEL * K, g.b_panels = 1;
             for (int v = 0; v < nv; v++) {
                 ncsn_isa_force(isa[v]);
                 memset(got, 0, sizeof(float) * M * ldc);
                 g.C = got;
                 g.Zout = opt >= 2 ? gz : NULL;
                 g.ldz = ldc;
-                /* in two pieces each way: the split changes nothing */
+                /* in pieces each way: the split changes nothing (N / 3 cuts a panel) */
                 ncsn_gemm_block(&g, 0, M / 2, 0, N / 3);
                 ncsn_gemm_block(&g, 0, M / 2, N / 3, N);
                 ncsn_gemm_block(&g, M / 2, M, 0, N);
                 const int same = memcmp(got, want, sizeof(float) * M * ldc) == 0;
                 if (!same)
-                    fprintf(stderr, "\n  gemm %s: M %d N %d K %d option %d differs\n",
-                            ncsn_isa_name(isa[v]), M, N, K, opt);
+                    fprintf(stderr, "\n  gemm %s: M %d N %d K %d option %d, B %s, differs\n",
+                            ncsn_isa_name(isa[v]), M, N, K, opt, layout_names[layout]);
                 CU_ASSERT(same);
                 if (opt >= 2) CU_ASSERT(memcmp(gz, wz, sizeof(float) * M * ldc) == 0);
                 g.Zout = NULL;
             }
             ncsn_isa_force(NCSN_ISA_AUTO);
-            free(A), free(B), free(ia), free(ib), free(t), free(bias), free(rs), free(mask);
-            free(cls), free(want), free(wz), free(got), free(gz);
+            free(A), free(B), free(packed), free(ia), free(ib), free(t), free(bias), free(rs);
+            free(mask), free(cls), free(want), free(wz), free(got), free(gz);
         }
     printf("(variants up to %s) ", ncsn_isa_name(ncsn_isa_best()));
 }
@@ -210,6 +221,78 @@ static void test_training_threads(void) {
     }
 }
 
+/* The trainer's update on the fly (ncsn_dsm_loss_grad_update): Adam and an EMA applied
+ * by the blocked phases on each thread's parameters give the bits of the gradient first
+ * and then Adam over every parameter; a non-finite loss updates nothing. */
+typedef struct {
+    ncsn_adam *adam;
+    ncsn_adam_coef coef;
+    float *params, *grad, *ema;
+} update_job;
+
+static void update_range(size_t start, size_t count, void *user) {
+    update_job *j = user;
+    ncsn_adam_update(j->adam, &j->coef, j->params, j->grad, start, count);
+    for (size_t k = start; k < start + count; k++) j->ema[k] = 0.9f * j->ema[k] + 0.1f * j->params[k];
+}
+
+static void test_training_update(void) {
+    const int shapes[][4] = {{64, 16, 512, 300}, {13, 16, 77, 300}, {30, 5, 21, 45}, {2, 16, 64, 45}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        batch b;
+        batch_make(&b, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], (int)s);
+        const size_t P = b.m.n_params;
+        const int blocked = shapes[s][0] > 2; /* D = 2 takes dsm_fast.c's own kernels */
+        /* the separate way: gradient, then Adam and the EMA over every parameter */
+        float *want = malloc(sizeof(float) * P), *want_ema = malloc(sizeof(float) * P);
+        float *g = calloc(P, sizeof(float)), *init = malloc(sizeof(float) * P);
+        memcpy(init, b.m.params, sizeof(float) * P);
+        ncsn_adam a;
+        ncsn_adam_init(&a, P, 1e-3, 0.01);
+        const double lw = batch_grad(&b, g, 0);
+        update_job sep = {&a, ncsn_adam_next_coef(&a), b.m.params, g, want_ema};
+        memcpy(want_ema, init, sizeof(float) * P);
+        update_range(0, P, &sep);
+        memcpy(want, b.m.params, sizeof(float) * P);
+        for (ncsn_fix_threads th = ncsn_fix_threads_range(1, 3); ncsn_fix_threads_next(&th);) {
+            ncsn_adam a2;
+            ncsn_adam_init(&a2, P, 1e-3, 0.01);
+            float *ema = malloc(sizeof(float) * P);
+            memcpy(b.m.params, init, sizeof(float) * P);
+            memcpy(ema, init, sizeof(float) * P);
+            ncsn_dsm_work w;
+            ncsn_dsm_work_alloc(&w, &b.m, b.B);
+            ncsn_model gv;
+            ncsn_model_view(&b.m, g, &gv);
+            update_job fused = {&a2, ncsn_adam_next_coef(&a2), b.m.params, g, ema};
+            ncsn_param_update up = {update_range, &fused, 0};
+            const double l = ncsn_dsm_loss_grad_update(&b.m, b.x, b.B, b.lv, b.sig, b.z, &gv, &w, &up);
+            CU_ASSERT(l == lw);
+            CU_ASSERT(up.applied == blocked);
+            if (!up.applied) update_range(0, P, &fused);
+            CU_ASSERT(memcmp(b.m.params, want, sizeof(float) * P) == 0);
+            CU_ASSERT(memcmp(ema, want_ema, sizeof(float) * P) == 0);
+            CU_ASSERT(memcmp(a2.m, a.m, sizeof(float) * P) == 0 && memcmp(a2.v, a.v, sizeof(float) * P) == 0);
+            /* a non-finite loss: nothing updated */
+            memcpy(b.m.params, init, sizeof(float) * P);
+            const float z0 = b.z[0];
+            b.z[0] = NAN;
+            up.applied = 1;
+            const double ln = ncsn_dsm_loss_grad_update(&b.m, b.x, b.B, b.lv, b.sig, b.z, &gv, &w, &up);
+            CU_ASSERT(!isfinite(ln));
+            CU_ASSERT(up.applied == 0);
+            CU_ASSERT(memcmp(b.m.params, init, sizeof(float) * P) == 0);
+            b.z[0] = z0;
+            ncsn_dsm_work_free(&w);
+            ncsn_adam_free(&a2);
+            free(ema);
+        }
+        ncsn_adam_free(&a);
+        free(want), free(want_ema), free(g), free(init);
+        batch_free(&b);
+    }
+}
+
 /* Annealed Langevin written plainly: ncsn_model_score per chain (no fused operations) and
  * the sampler's noise (counter (step / 2, chain, pair); words 0, 1 at even steps, 2, 3 at
  * odd ones; ncsn_box_muller_lanes), over levels sig (L) with T steps each. */
@@ -294,6 +377,8 @@ static const ncsn_test_case tests[] = {
      "count", test_sampling_any_d},
     {"training at odd D and H: same bits on 1, 2, 3 threads",
      NCSN_OPENMP_ONLY(test_training_threads)},
+    {"Adam and the EMA applied by the blocked phases: the bits of a separate step; a "
+     "non-finite loss updates nothing", test_training_update},
     {NULL},
 };
 

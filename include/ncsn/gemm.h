@@ -6,7 +6,9 @@
  * AVX-512, AVX2+FMA and baseline variants, cpu.h, agree bit for bit), nor the register
  * blocking, nor how the caller splits C between threads.
  *   A(i, k) = A[i a_rs + k a_ks]   any strides: A or its transpose, row-major
- *   B(k, j) = B[k ldb + j]         rows of B contiguous in j (the vectorised axis)
+ *   B(k, j) = B[k ldb + j]         rows of B contiguous in j (the vectorised axis), or with
+ *                                  b_panels, panels of NCSN_GEMM_PANEL columns one after
+ *                                  another (ncsn_gemm_pack_b): B[(j / 64) ldb + 64 k + j % 64]
  *   C(i, j) = C[i ldc + j]
  * init(i, j), with r = row_cls ? row_cls[i] : 0:
  *   0                                       init_b == NULL
@@ -26,7 +28,8 @@ typedef struct {
     const float *A;
     ptrdiff_t a_rs, a_ks;
     const float *B;
-    ptrdiff_t ldb;
+    ptrdiff_t ldb;                /* B's row stride, or with b_panels its panel stride */
+    int b_panels;
     float *C;
     ptrdiff_t ldc;
     const float *init_a, *init_b; /* (classes, ld_init) */
@@ -43,6 +46,15 @@ typedef struct {
     const float *mask;            /* (M, ldm) or NULL */
     ptrdiff_t ldm;
 } ncsn_gemm;
+
+/* The columns of a panel of a panel-major B. */
+#define NCSN_GEMM_PANEL 64
+
+/* B (K, N) at row stride ldb, copied panel-major into packed (ncsn_gemm_packed_floats(K, N)
+ * floats; panel stride 64 K, the last panel's missing columns zero): for a B that many
+ * products read, packed once (the sampler's weights per level). */
+size_t ncsn_gemm_packed_floats(int K, int N);
+void ncsn_gemm_pack_b(const float *B, ptrdiff_t ldb, int K, int N, float *packed);
 
 /* The block of C at rows [i0, i1) and columns [j0, j1), by the variant ncsn_isa() names. */
 void ncsn_gemm_block(const ncsn_gemm *g, int i0, int i1, int j0, int j1);

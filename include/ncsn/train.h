@@ -59,6 +59,23 @@ double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int 
                           const float *sigmas, const float *z, ncsn_model *grad,
                           ncsn_dsm_work *w);
 
+/* An update of the parameters [start, start + count) from their gradient, elementwise (the
+ * trainer's Adam and EMA step). */
+typedef struct {
+    void (*fn)(size_t start, size_t count, void *user);
+    void *user;
+    int applied; /* out: 1 when every parameter went through fn during the call */
+} ncsn_param_update;
+
+/* ncsn_dsm_loss_grad, and where the blocked products run (docs/performance.md, Training
+ * at any D) and the loss is finite, update->fn on every parameter once: on each thread's
+ * own parameters as soon as their gradient is final and the step reads their values no
+ * more, while they are still in that thread's cache. Elsewhere update->applied stays 0
+ * and the caller updates. The bits are those of ncsn_dsm_loss_grad and then update. */
+double ncsn_dsm_loss_grad_update(const ncsn_model *m, const float *x, int B, const int *levels,
+                                 const float *sigmas, const float *z, ncsn_model *grad,
+                                 ncsn_dsm_work *w, ncsn_param_update *update);
+
 /* The same loss and gradient by the straightforward path: one example at a time through
  * ncsn_model_forward / _backward, summed per shard. Slower; kept as the reference that
  * tests and `ncsn bench` compare the fast path with (equal up to float rounding). */
@@ -76,12 +93,20 @@ typedef struct {
 
 void ncsn_adam_init(ncsn_adam *a, size_t n, double lr, double weight_decay);
 void ncsn_adam_free(ncsn_adam *a);
+
+/* One step in pieces: the coefficients of step a->t + 1, the update of any ranges (each
+ * element its own, so any split and order give the same bits; grad gains the weight
+ * decay), then the step counted. */
+typedef struct {
+    float step_size, bc2_sqrt, b1, b2, eps, wd;
+} ncsn_adam_coef;
+ncsn_adam_coef ncsn_adam_next_coef(const ncsn_adam *a);
+void ncsn_adam_update(ncsn_adam *a, const ncsn_adam_coef *c, float *params, float *grad,
+                      size_t start, size_t count);
+void ncsn_adam_count(ncsn_adam *a);
+
 /* params -= Adam update for grad (both n floats). grad is modified (weight decay added). */
 void ncsn_adam_step(ncsn_adam *a, float *params, float *grad);
-/* The same step on m's parameters (a->n == m->n_params), for large models in parallel,
- * each thread on the parameters of its hidden units (ncsn_model_units_share): the bits of
- * ncsn_adam_step. */
-void ncsn_adam_step_model(ncsn_adam *a, const ncsn_model *m, float *grad);
 
 /* Progress reporting: called about once a second and at the end. */
 typedef void (*ncsn_progress_fn)(const char *phase, int64_t done, int64_t total, double rate,

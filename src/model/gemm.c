@@ -6,6 +6,7 @@
 #include "ncsn/gemm.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "ncsn/common.h"
 #include "ncsn/cpu.h"
@@ -13,6 +14,10 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #endif
+
+/* The longest sum whose strip of B the driver copies (gemm_body.inc): 256 rows of NR W
+ * floats, 64 KB per thread for AVX-512. */
+#define GB_PACK_K 256
 
 /* ---- the baseline: scalars ---------------------------------------------------------- */
 #define GB_NAME(x) gemm_base_##x
@@ -99,4 +104,20 @@ void ncsn_gemm_block(const ncsn_gemm *g, int i0, int i1, int j0, int j1) {
     }
 #endif
     gemm_base_block(g, i0, i1, j0, j1);
+}
+
+size_t ncsn_gemm_packed_floats(int K, int N) {
+    return (size_t)(N + NCSN_GEMM_PANEL - 1) / NCSN_GEMM_PANEL * NCSN_GEMM_PANEL * (size_t)K;
+}
+
+void ncsn_gemm_pack_b(const float *B, ptrdiff_t ldb, int K, int N, float *packed) {
+    for (int j0 = 0; j0 < N; j0 += NCSN_GEMM_PANEL) {
+        const int nj = N - j0 < NCSN_GEMM_PANEL ? N - j0 : NCSN_GEMM_PANEL;
+        float *panel = packed + (size_t)j0 * K;
+        for (int k = 0; k < K; k++) {
+            float *row = panel + (size_t)k * NCSN_GEMM_PANEL;
+            memcpy(row, B + k * ldb + j0, sizeof(float) * nj);
+            memset(row + nj, 0, sizeof(float) * (NCSN_GEMM_PANEL - nj));
+        }
+    }
 }

@@ -333,6 +333,9 @@ static void level_blocked(const ncsn_model *m, const float *c, float scale, doub
             w1xT[(size_t)d * H + o] = m->bb0_w[(size_t)o * (D + E) + d];
             w2T[(size_t)o * D + d] = m->bb2_w[(size_t)d * H + o];
         }
+    /* W_1x' panel-major, read by every step of every block (gemm.h) */
+    float *w1xP = ncsn_xmalloc(sizeof(float) * ncsn_gemm_packed_floats(D, H));
+    ncsn_gemm_pack_b(w1xT, H, D, H, w1xP);
     const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
     const update_fn update = langevin_update();
     ncsn_isa(); /* the variant is decided before the threads read it */
@@ -346,7 +349,8 @@ static void level_blocked(const ncsn_model *m, const float *c, float scale, doub
         ncsn_gemm g1, g2;
         memset(&g1, 0, sizeof g1);
         memset(&g2, 0, sizeof g2);
-        g1.N = H, g1.K = D, g1.a_rs = D, g1.a_ks = 1, g1.B = w1xT, g1.ldb = H;
+        g1.N = H, g1.K = D, g1.a_rs = D, g1.a_ks = 1, g1.B = w1xP, g1.b_panels = 1;
+        g1.ldb = (ptrdiff_t)NCSN_GEMM_PANEL * D;
         g1.C = h, g1.ldc = H, g1.init_b = c, g1.relu = 1;
         g2.N = D, g2.K = H, g2.A = h, g2.a_rs = H, g2.a_ks = 1, g2.B = w2T, g2.ldb = D;
         g2.C = s, g2.ldc = D, g2.bias = m->bb2_b, g2.has_scale = 1, g2.scale = scale;
@@ -371,6 +375,7 @@ static void level_blocked(const ncsn_model *m, const float *c, float scale, doub
         free(odd_words);
     }
     free(w1xT);
+    free(w1xP);
     free(w2T);
 }
 

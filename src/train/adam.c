@@ -30,9 +30,7 @@ void ncsn_adam_free(ncsn_adam *a) {
 
 /* Adam over [0, n): the scalar form below, 8 (AVX2) or 4 (SSE) lanes at a time. sqrt is
  * correctly rounded on every path, so all give the same bits. */
-typedef struct {
-    float step_size, bc2_sqrt, b1, b2, eps, wd;
-} adam_consts;
+typedef ncsn_adam_coef adam_consts;
 
 #define ADAM_SCALAR(c, p, g, m, v, i)                                        \
     do {                                                                     \
@@ -97,38 +95,26 @@ static void adam_range(const adam_consts *c, float *p, float *g, float *m, float
 #endif
 }
 
-static adam_consts adam_next(ncsn_adam *a) {
+ncsn_adam_coef ncsn_adam_next_coef(const ncsn_adam *a) {
     /* torch.optim.Adam (single-tensor path): g += wd p; m = b1 m + (1-b1) g;
      * v = b2 v + (1-b2) g^2; p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). */
-    a->t++;
-    const double bc1 = 1.0 - pow(a->beta1, (double)a->t);
-    const double bc2 = 1.0 - pow(a->beta2, (double)a->t);
+    const double t = (double)(a->t + 1);
+    const double bc1 = 1.0 - pow(a->beta1, t);
+    const double bc2 = 1.0 - pow(a->beta2, t);
     const adam_consts c = {(float)(a->lr / bc1), (float)sqrt(bc2), (float)a->beta1,
                            (float)a->beta2, (float)a->eps, (float)a->weight_decay};
     return c;
 }
 
-typedef struct {
-    const adam_consts *c;
-    ncsn_adam *a;
-    float *params, *grad;
-} adam_job;
-
-static void adam_owned(size_t start, size_t count, void *user) {
-    const adam_job *j = user;
-    adam_range(j->c, j->params + start, j->grad + start, j->a->m + start, j->a->v + start, count);
+void ncsn_adam_update(ncsn_adam *a, const ncsn_adam_coef *c, float *params, float *grad,
+                      size_t start, size_t count) {
+    adam_range(c, params + start, grad + start, a->m + start, a->v + start, count);
 }
 
-void ncsn_adam_step_model(ncsn_adam *a, const ncsn_model *m, float *grad) {
-    /* Every element's update is its own, so any split gives the bits of one thread: each
-     * thread updates the parameters of the hidden units it owns in the blocked training
-     * path, which are in its cache (small models in one piece). */
-    const adam_consts c = adam_next(a);
-    adam_job j = {&c, a, m->params, grad};
-    ncsn_model_each_owned(m, adam_owned, &j);
-}
+void ncsn_adam_count(ncsn_adam *a) { a->t++; }
 
 void ncsn_adam_step(ncsn_adam *a, float *params, float *grad) {
-    const adam_consts c = adam_next(a);
+    const adam_consts c = ncsn_adam_next_coef(a);
     adam_range(&c, params, grad, a->m, a->v, a->n);
+    ncsn_adam_count(a);
 }

@@ -96,12 +96,19 @@ double ncsn_dsm_loss_grad_reference(const ncsn_model *m, const float *x, int B,
     return loss / (double)B;
 }
 
+double ncsn_dsm_loss_grad_update(const ncsn_model *m, const float *x, int B, const int *levels,
+                                 const float *sigmas, const float *z, ncsn_model *grad,
+                                 ncsn_dsm_work *w, ncsn_param_update *update) {
+    double loss;
+    if (update) update->applied = 0;
+    if (w->fast && B > 0 && B <= w->max_batch &&
+        dsm_fast_loss_grad(m, x, B, levels, sigmas, z, grad, w->fast, update, &loss) == 0)
+        return loss;
+    return ncsn_dsm_loss_grad_reference(m, x, B, levels, sigmas, z, grad, w);
+}
+
 double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad,
                           ncsn_dsm_work *w) {
-    double loss;
-    if (w->fast && B > 0 && B <= w->max_batch &&
-        dsm_fast_loss_grad(m, x, B, levels, sigmas, z, grad, w->fast, &loss) == 0)
-        return loss;
-    return ncsn_dsm_loss_grad_reference(m, x, B, levels, sigmas, z, grad, w);
+    return ncsn_dsm_loss_grad_update(m, x, B, levels, sigmas, z, grad, w, NULL);
 }

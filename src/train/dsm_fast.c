@@ -587,7 +587,7 @@ static void fast_phases(const fast_ctx *c, double *loss) {
 /* *loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
 int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
-                          double *mean_loss) {
+                          ncsn_param_update *update, double *mean_loss) {
     const int D = m->D, H = m->H;
     const int K = classify(m, B, levels, sigmas, f);
     if (K < 0) return -1;
@@ -603,11 +603,11 @@ int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *le
     if (parallel && ncsn_max_threads() > 1) {
 #pragma omp parallel
         {
-            if (f->blocked) dsm_gemm_phases(m, x, z, B, K, f, grad, &loss);
+            if (f->blocked) dsm_gemm_phases(m, x, z, B, K, f, grad, update, &loss);
             else fast_phases(&c, &loss);
         }
     } else if (f->blocked) {
-        dsm_gemm_phases(m, x, z, B, K, f, grad, &loss);
+        dsm_gemm_phases(m, x, z, B, K, f, grad, update, &loss);
     } else {
         fast_phases(&c, &loss);
     }

@@ -68,17 +68,19 @@ int dsm_fast_blocked(const ncsn_model *m);
 fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax);
 void dsm_fast_free(fast_work *f); /* NULL is a no-op */
 /* *mean_loss = the batch's mean loss, grad its gradient; returns 0, or -1 when the batch
- * does not fit the tables (the caller then takes the reference path). */
+ * does not fit the tables (the caller then takes the reference path). update: NULL, or
+ * applied by the blocked phases (ncsn_dsm_loss_grad_update). */
 int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                        const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
-                       double *mean_loss);
+                       ncsn_param_update *update, double *mean_loss);
 
 /* The embedding's gradients from p_k, q_k (the last phase of both). */
 void dsm_embedding_backward(const ncsn_model *m, const fast_work *f, int K, float inv_b,
                             ncsn_model *grad);
 /* The blocked kernels' phases (dsm_gemm.c), called like dsm_fast.c's own: by every thread
- * of a parallel region (orphaned worksharing), or outside one. *loss = the summed loss. */
+ * of a parallel region (orphaned worksharing), or outside one. *loss = the summed loss.
+ * update: NULL, or applied to each thread's parameters as they become final. */
 void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B, int K,
-                     fast_work *f, ncsn_model *grad, double *loss);
+                     fast_work *f, ncsn_model *grad, ncsn_param_update *update, double *loss);
 
 #endif

@@ -3,9 +3,10 @@
  * own kernels (D <= 16, E and H multiples of 8) do not apply. The embedding's classes and
  * their tables are dsm_fast.c's (see ncsn_dsm_loss_grad in train.h); per batch, with positions
  * in (class, index) order:
- *   zs = t A_k + B_k + X' W_1x'          (B, H)  the first layer, kept for the backward pass
+ *   zs = t A_k + B_k + X' W_1x'          (B, H)  the first layer
  *   hs = relu(zs);  s = (hs W_2' + b_2) scale                   (B, D)
  *   ds = dloss/ds;  dz = relu'(zs) (ds W_2)                      (B, H)
+ *   (relu'(zs) is 1 exactly where hs > 0, so only hs is kept for the backward pass)
  *   dW_2 = ds' hs,  dW_1x = dz' X',  db_1 = 1' dz,  P_k, Q_k = t' dz, 1' dz over class k
  *   dW_1e = sum_k P_k u_k' + Q_k v_k';   p_k, q_k = W_1e' P_k, W_1e' Q_k -> the embedding
  * Every sum is one chain of fused multiply-adds in a fixed order (gemm.h): over d, over
@@ -137,13 +138,19 @@ typedef struct {
     ncsn_model *grad;
     int B, K, o0, o1, blk0, blk1; /* blocks [blk0, blk1) of f->ob units */
     float inv_b;
+    ncsn_param_update *update;    /* NULL: the caller updates the parameters */
 } owned;
+
+/* The update of the n parameters at p of m (a piece of m->params). */
+static void update(const owned *w, const float *p, size_t n) {
+    if (w->update) w->update->fn((size_t)(p - w->m->params), n, w->update->user);
+}
 
 /* A product over the owned columns [o0, o1) of an (., H) output. */
 static void cols(ncsn_gemm *g, const owned *w) { ncsn_gemm_block(g, 0, g->M, w->o0, w->o1); }
 
 /* Forward over the owned units: W_1's rows and W_2's columns transposed, A_k and B_k,
- * zs and hs, and the output's partial sums over each owned block of units. */
+ * hs, and the output's partial sums over each owned block of units. */
 static void forward_owned(const owned *w) {
     const ncsn_model *m = w->m;
     fast_work *f = w->f;
@@ -162,8 +169,6 @@ static void forward_owned(const owned *w) {
     g1.ld_init = H;
     g1.row_cls = f->kpos;
     g1.row_t = f->tone; /* its first row: t by position */
-    g1.Zout = f->zs;
-    g1.ldz = H;
     g1.relu = 1;
     cols(&g1, w);
     for (int blk = w->blk0; blk < w->blk1; blk++) {
@@ -206,7 +211,7 @@ static void backward_owned(const owned *w) {
     const int D = m->D, E = m->E, H = m->H, DE = D + E, B = w->B, K = w->K;
     const int o0 = w->o0, no = w->o1 - w->o0;
     ncsn_gemm g3 = product(B, H, D, f->ds, D, 1, m->bb2_w, H, f->dz, H);
-    g3.mask = f->zs;
+    g3.mask = f->hs;
     g3.ldm = H;
     cols(&g3, w);
     ncsn_gemm gw2 = product(D, H, B, f->ds, 1, D, f->hs, H, grad->bb2_w, H);
@@ -216,6 +221,9 @@ static void backward_owned(const owned *w) {
     gw2.scale = gb1.scale = gw1.scale = w->inv_b;
     cols(&gw2, w);
     cols(&gb1, w);
+    /* W_2's owned columns and b_1's units: final, and read no more this step (g3 above) */
+    for (int d = 0; d < D; d++) update(w, m->bb2_w + (size_t)d * H + o0, (size_t)no);
+    update(w, m->bb0_b + o0, (size_t)no);
     ncsn_gemm_block(&gw1, 0, no, 0, D);
     for (int k = 0; k < K; k++) { /* P_k, Q_k: rows t and 1 against class k's dz */
         const int i0 = f->kstart[k], nk = f->kstart[k + 1] - i0;
@@ -235,6 +243,7 @@ static void backward_owned(const owned *w) {
                                 f->pqpart + (size_t)blk * 2 * K * E, E);
         ncsn_gemm_block(&gpk, 0, 2 * K, 0, E);
     }
+    update(w, m->bb0_w + (size_t)o0 * DE, (size_t)no * DE); /* W_1's owned rows, after gpk */
 }
 
 /* p_k, q_k: the blocks' partial sums in block order; then the embedding's gradients. */
@@ -250,11 +259,11 @@ static void embedding(const ncsn_model *m, int K, int n_blk, float inv_b, fast_w
 }
 
 void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B, int K,
-                     fast_work *f, ncsn_model *grad, double *loss) {
+                     fast_work *f, ncsn_model *grad, ncsn_param_update *upd, double *loss) {
     const int D = m->D, H = m->H, n_blk = (H + f->ob - 1) / f->ob;
     const float inv_b = 1.0f / (float)B;
-    /* this thread's blocks of hidden units (the parameters Adam updates on it too) */
-    owned w = {m, f, grad, B, K, 0, 0, 0, 0, inv_b};
+    /* this thread's blocks of hidden units (the parameters it updates too) */
+    owned w = {m, f, grad, B, K, 0, 0, 0, 0, inv_b, NULL};
     ncsn_model_units_share(H, omp_thread(), team_size(), &w.o0, &w.o1);
     w.blk0 = w.o0 / f->ob;
     w.blk1 = (w.o1 + f->ob - 1) / f->ob;
@@ -263,10 +272,12 @@ void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B,
     forward_owned(&w);
 #pragma omp barrier
     loss_and_ds(m, B, n_blk, f);
+    /* every thread sums the loss in the same order: a non-finite one updates nothing */
+    double l = 0;
+    for (int b = 0; b < B; b++) l += f->lossb[b];
+    if (upd && isfinite(l)) w.update = upd;
 #pragma omp single nowait
     {
-        double l = 0;
-        for (int b = 0; b < B; b++) l += f->lossb[b];
         for (int d = 0; d < D; d++) {
             float acc = 0;
             for (int b = 0; b < B; b++) acc += f->dout[(size_t)b * D + d];
@@ -277,5 +288,11 @@ void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B,
     backward_owned(&w);
 #pragma omp barrier
 #pragma omp single
-    embedding(m, K, n_blk, inv_b, f, grad);
+    {
+        embedding(m, K, n_blk, inv_b, f, grad);
+        /* the embedding's four tensors and b_2, read by nothing after this */
+        update(&w, m->emb0_w, (size_t)(m->bb0_w - m->emb0_w));
+        update(&w, m->bb2_b, (size_t)D);
+        if (upd) upd->applied = w.update != NULL;
+    }
 }

@@ -121,22 +121,23 @@ NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t ste
     }
 }
 
-/* ema = r ema + (1 - r) model, elementwise (the bits of one thread): large models split
- * like Adam's step (ncsn_adam_step_model), small ones with no OpenMP team. */
+/* One step's update of a range of parameters: Adam, then the EMA of the new weights
+ * (ema = r ema + (1 - r) model), each element its own (the bits of one thread whatever
+ * the split). Called by the blocked loss and gradient on each thread's own parameters as
+ * they become final (ncsn_dsm_loss_grad_update), else over ncsn_model_each_owned. */
 typedef struct {
-    float *ema;
-    const float *params;
+    ncsn_adam *adam;
+    ncsn_adam_coef coef;
+    float *params, *grad, *ema;
     float r, q;
-} ema_job;
+} step_job;
 
-static void ema_range(size_t start, size_t count, void *user) {
-    const ema_job *j = user;
-    for (size_t k = start; k < start + count; k++) j->ema[k] = j->r * j->ema[k] + j->q * j->params[k];
-}
-
-static void ema_update(ncsn_model *ema, const ncsn_model *model, float r) {
-    ema_job j = {ema->params, model->params, r, 1.0f - r};
-    ncsn_model_each_owned(model, ema_range, &j);
+static void step_range(size_t start, size_t count, void *user) {
+    step_job *j = user;
+    ncsn_adam_update(j->adam, &j->coef, j->params, j->grad, start, count);
+    if (j->ema)
+        for (size_t k = start; k < start + count; k++)
+            j->ema[k] = j->r * j->ema[k] + j->q * j->params[k];
 }
 
 void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_id,
@@ -220,8 +221,12 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
         draw_batch(t->k_level, t->k_noise, (uint32_t)step, bsz, t->L, D, t->levels, t->zb);
         t->pos += bsz;
 
-        const double loss = ncsn_dsm_loss_grad(t->model, t->xb, bsz, t->levels, t->sig, t->zb,
-                                               &t->grad, &t->work);
+        const float r = (float)cfg->train.ema;
+        step_job job = {&t->adam, ncsn_adam_next_coef(&t->adam), t->model->params,
+                        t->grad.params, t->ema ? t->ema->params : NULL, r, 1.0f - r};
+        ncsn_param_update update = {step_range, &job, 0};
+        const double loss = ncsn_dsm_loss_grad_update(t->model, t->xb, bsz, t->levels, t->sig,
+                                                      t->zb, &t->grad, &t->work, &update);
         if (!isfinite(loss)) {
             log->diverged_at = step;
             log_push(log, step + 1, (float)loss);
@@ -229,8 +234,8 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
             status = 1;
             break;
         }
-        ncsn_adam_step_model(&t->adam, t->model, t->grad.params);
-        if (t->ema) ema_update(t->ema, t->model, (float)cfg->train.ema);
+        if (!update.applied) ncsn_model_each_owned(t->model, step_range, &job);
+        ncsn_adam_count(&t->adam);
         t->step = step + 1;
         log->final_loss = loss;
         if (t->step % cfg->train.log_every == 0 || t->step == steps)
