@@ -167,18 +167,19 @@ ncsn_philox_v8_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t 
                     ncsn_v8u out[4]) {
     NCSN_PHILOX_V8_BODY(ncsn_mulhilo_avx2)
 }
-/* nblk (<= 4) blocks of 8 counters (a, b0 + 8 j + l, c, d) whose rounds go side by side, so
- * that one block's multiplies need not wait on its last round: out[i][j] = word i of
- * block j. Only inside functions built for AVX2; the same bits as ncsn_philox_v8. */
+/* nblk (<= 4) blocks of 8 counters (a, b0 + b_step j + l, c + c_step j, d) whose rounds go
+ * side by side, so that one block's multiplies need not wait on its last round:
+ * out[i][j] = word i of block j. Blocks of consecutive counters: b_step 8, c_step 0.
+ * Only inside functions built for AVX2; the same bits as ncsn_philox_v8. */
 static inline __attribute__((always_inline, target("avx2"))) void
 ncsn_philox_blocks_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
-                        const int nblk, ncsn_v8u out[4][4]) {
+                        const int nblk, uint32_t b_step, uint32_t c_step, ncsn_v8u out[4][4]) {
     const ncsn_v8u lane = {0, 1, 2, 3, 4, 5, 6, 7};
     ncsn_v8u x0[4], x1[4], x2[4], x3[4];
     for (int j = 0; j < nblk; j++) {
         x0[j] = lane * 0 + a;
-        x1[j] = lane + (b0 + 8u * (uint32_t)j);
-        x2[j] = lane * 0 + c;
+        x1[j] = lane + (b0 + b_step * (uint32_t)j);
+        x2[j] = lane * 0 + (c + c_step * (uint32_t)j);
         x3[j] = lane * 0 + d;
     }
     uint32_t k0 = key.k[0], k1 = key.k[1];
@@ -211,7 +212,7 @@ static inline __attribute__((always_inline, target("avx2"))) void
 ncsn_philox_v32_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
                      ncsn_v32u out[4]) {
     ncsn_v8u w[4][4];
-    ncsn_philox_blocks_avx2(key, a, b0, c, d, 4, w);
+    ncsn_philox_blocks_avx2(key, a, b0, c, d, 4, 8, 0, w);
     memcpy(out, w, sizeof w);
 }
 #endif

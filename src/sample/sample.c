@@ -23,6 +23,7 @@
 #include "ncsn/common.h"
 #include "ncsn/gemm.h"
 #include "ncsn/plan.h"
+#include "ncsn/simd.h"
 
 #define CB 64 /* chains per block */
 
@@ -260,49 +261,98 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
 #define GB_CHAINS 48
 
 /* x (nb, D) += (alpha / 2) s + sqrt(alpha) z for chains [chain0, chain0 + nb) at step:
- * the noise of step_noise_pairs, 8 chains and two coordinates per Philox call; plain float
- * arithmetic in a fixed order (the same bits in both builds). One call serves an even step
- * and the odd one after it (words 0, 1 and words 2, 3): an even step keeps words 2, 3 in
- * odd_words (nb / 8 rounded up, D / 2 rounded up, 2 vectors) for the next step, which
- * passes reuse = 1. */
-#define LANGEVIN_UPDATE_BODY(PHILOX)                                                         \
-    const int q = (int)(step & 1) * 2, np = (D + 1) / 2;                                     \
+ * the noise of step_noise_pairs, 8 chains and two coordinates per Philox counter; plain
+ * float arithmetic in a fixed order (the same bits in every build). One counter serves an
+ * even step and the odd one after it (words 0, 1 and words 2, 3): an even step keeps words
+ * 2, 3 in odd_words (LANGEVIN_KEPT(nb, D) vectors) for the next step, which passes
+ * reuse = 1. The counters of 8 chains by 4 pairs of coordinates go side by side (PHILOX4:
+ * words w[i] lane 8 p + l of chain l, pair p), then Box-Muller on the 32 lanes; per 8
+ * coordinates the draws are transposed to one row per chain, so that every chain's update
+ * runs along its coordinates, 8 at a time. */
+#define LANGEVIN_KEPT(nb, D) ((size_t)(((nb) + 7) / 8) * (size_t)(((D) + 7) / 8) * 2)
+#define LANGEVIN_UPDATE_BODY(PHILOX4)                                                        \
+    const int q = (int)(step & 1) * 2, n8 = (D + 7) / 8;                                     \
+    const ncsn_v8f ha = (ncsn_v8f){0} + half_alpha, sa = (ncsn_v8f){0} + sqrt_alpha;         \
     for (int i0 = 0; i0 < nb; i0 += NCSN_RNG_LANES) {                                        \
         const int i1 = nb - i0 < NCSN_RNG_LANES ? nb : i0 + NCSN_RNG_LANES;                  \
-        for (int d0 = 0; d0 < D; d0 += 2) {                                                  \
-            ncsn_v8u w[4];                                                                   \
-            ncsn_v8u *kept = odd_words + 2 * ((size_t)(i0 / NCSN_RNG_LANES) * np + d0 / 2);  \
-            ncsn_v8f zc, zs;                                                                 \
+        for (int d8 = 0; d8 < D; d8 += 8) {                                                  \
+            ncsn_v32u w[4];                                                                  \
+            ncsn_v32u *kept = odd_words + 2 * ((size_t)(i0 / NCSN_RNG_LANES) * n8 + d8 / 8); \
             if (reuse) {                                                                     \
-                memcpy(&w[2], kept, 2 * sizeof(ncsn_v8u));                                   \
+                memcpy(&w[2], kept, 2 * sizeof(ncsn_v32u));                                  \
             } else {                                                                         \
-                PHILOX(key, step >> 1, chain0 + (uint32_t)i0, (uint32_t)(d0 / 2), 0, w);     \
-                memcpy(kept, &w[2], 2 * sizeof(ncsn_v8u));                                   \
+                PHILOX4(key, step >> 1, chain0 + (uint32_t)i0, (uint32_t)(d8 / 2), w);       \
+                memcpy(kept, &w[2], 2 * sizeof(ncsn_v32u));                                  \
             }                                                                                \
-            ncsn_box_muller_v8(&w[q], &w[q + 1], &zc, &zs);                                  \
+            ncsn_v32f zc, zs;                                                                \
+            ncsn_box_muller_v32(&w[q], &w[q + 1], &zc, &zs);                                 \
+            float zcol[8][8], zrow[8][8]; /* (coordinate, chain), then (chain, coordinate) */ \
+            for (int p = 0; p < 4; p++) {                                                    \
+                memcpy(zcol[2 * p], (const float *)&zc + 8 * p, sizeof zcol[0]);             \
+                memcpy(zcol[2 * p + 1], (const float *)&zs + 8 * p, sizeof zcol[0]);         \
+            }                                                                                \
+            transpose8(zcol[0], 8, zrow[0], 8);                                              \
+            const int nd = D - d8 < 8 ? D - d8 : 8;                                          \
             for (int i = i0; i < i1; i++) {                                                  \
-                float *xi = x + (size_t)i * D + d0;                                          \
-                const float *si = s + (size_t)i * D + d0;                                    \
-                xi[0] += half_alpha * si[0] + sqrt_alpha * zc[i - i0];                       \
-                if (d0 + 1 < D) xi[1] += half_alpha * si[1] + sqrt_alpha * zs[i - i0];       \
+                float *xi = x + (size_t)i * D + d8;                                          \
+                const float *si = s + (size_t)i * D + d8;                                    \
+                if (nd == 8) {                                                               \
+                    ncsn_v8f xv, sv, zv;                                                     \
+                    memcpy(&xv, xi, sizeof xv);                                              \
+                    memcpy(&sv, si, sizeof sv);                                              \
+                    memcpy(&zv, zrow[i - i0], sizeof zv);                                    \
+                    xv += ha * sv + sa * zv;                                                 \
+                    memcpy(xi, &xv, sizeof xv);                                              \
+                } else {                                                                     \
+                    for (int d = 0; d < nd; d++)                                             \
+                        xi[d] += half_alpha * si[d] + sqrt_alpha * zrow[i - i0][d];          \
+                }                                                                            \
             }                                                                                \
         }                                                                                    \
     }
 #define LANGEVIN_UPDATE_PARAMS                                                               \
-    (ncsn_key key, uint32_t step, int reuse, ncsn_v8u *odd_words, uint32_t chain0, int nb,   \
+    (ncsn_key key, uint32_t step, int reuse, ncsn_v32u *odd_words, uint32_t chain0, int nb,  \
      int D, float half_alpha, float sqrt_alpha, const float *s, float *x)
+/* PHILOX4: the words of counters (a, b0 + l, c + p, 0), l < 8, p < 4, as above */
+#define PHILOX4_BY_BLOCKS(V8)                                                                \
+    ncsn_v8u blk[4][4];                                                                      \
+    for (int p = 0; p < 4; p++) {                                                            \
+        ncsn_v8u one[4];                                                                     \
+        V8(key, a, b0, c + (uint32_t)p, 0, one);                                             \
+        for (int i = 0; i < 4; i++) blk[i][p] = one[i];                                      \
+    }                                                                                        \
+    memcpy(w, blk, sizeof blk);
 #if defined(NCSN_RNG_X86)
+static inline void philox4_sse2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
+                                ncsn_v32u w[4]) {
+    PHILOX4_BY_BLOCKS(ncsn_philox_v8_sse2)
+}
 static void langevin_update_sse2 LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(ncsn_philox_v8_sse2)
+    LANGEVIN_UPDATE_BODY(philox4_sse2)
 }
 #ifndef NCSN_NO_CLONES
+static inline __attribute__((always_inline, target("avx2"))) void
+philox4_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, ncsn_v32u w[4]) {
+    ncsn_v8u blk[4][4];
+    ncsn_philox_blocks_avx2(key, a, b0, c, 0, 4, 0, 1, blk);
+    memcpy(w, blk, sizeof blk);
+}
 __attribute__((target("avx2"))) static void langevin_update_avx2 LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(ncsn_philox_v8_avx2)
+    LANGEVIN_UPDATE_BODY(philox4_avx2)
+}
+/* the same with Box-Muller's 32 lanes in two 16-lane registers */
+__attribute__((target("avx512f,avx2,fma"))) static void langevin_update_avx512
+    LANGEVIN_UPDATE_PARAMS {
+    LANGEVIN_UPDATE_BODY(philox4_avx2)
 }
 #endif
 #else
+static inline void philox4_portable(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
+                                    ncsn_v32u w[4]) {
+    PHILOX4_BY_BLOCKS(ncsn_philox_v8)
+}
 static void langevin_update_portable LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(ncsn_philox_v8)
+    LANGEVIN_UPDATE_BODY(philox4_portable)
 }
 #endif
 
@@ -311,6 +361,7 @@ typedef void (*update_fn) LANGEVIN_UPDATE_PARAMS;
 static update_fn langevin_update(void) {
 #if defined(NCSN_RNG_X86)
 #ifndef NCSN_NO_CLONES
+    if (ncsn_isa() >= NCSN_ISA_AVX512) return langevin_update_avx512;
     if (ncsn_isa() >= NCSN_ISA_AVX2_FMA) return langevin_update_avx2;
 #endif
     return langevin_update_sse2;
@@ -344,8 +395,7 @@ static void level_blocked(const ncsn_model *m, const float *c, float scale, doub
     {
         float *h = ncsn_xmalloc(sizeof(float) * (size_t)GB_CHAINS * H); /* (chains, H) */
         float *s = ncsn_xmalloc(sizeof(float) * (size_t)GB_CHAINS * D); /* (chains, D) */
-        ncsn_v8u *odd_words = ncsn_xmalloc(sizeof(ncsn_v8u) * 2 * (GB_CHAINS / NCSN_RNG_LANES) *
-                                           (size_t)((D + 1) / 2));
+        ncsn_v32u *odd_words = ncsn_xmalloc(sizeof(ncsn_v32u) * LANGEVIN_KEPT(GB_CHAINS, D));
         ncsn_gemm g1, g2;
         memset(&g1, 0, sizeof g1);
         memset(&g2, 0, sizeof g2);

@@ -90,7 +90,7 @@ __attribute__((target("avx2"))) static void philox_run_avx2(ncsn_key key, uint32
     int j = 0;
     for (; j + 4 <= n_blocks; j += 4) {
         ncsn_v8u w[4][4];
-        ncsn_philox_blocks_avx2(key, a, b0 + 8u * (uint32_t)j, c, d, 4, w);
+        ncsn_philox_blocks_avx2(key, a, b0 + 8u * (uint32_t)j, c, d, 4, 8, 0, w);
         for (int jj = 0; jj < 4; jj++)
             for (int i = 0; i < 4; i++) out[j + jj][i] = w[i][jj];
     }
