@@ -17,7 +17,8 @@
  * epilogue, in this order, each step only where its field is set (unfused):
  *   v = v + bias[j];  v = v * row_scale[i] (or v * scale where has_scale);
  *   Zout(i, j) = v;  v = v > 0 ? v : 0 (relu);  v = mask(i, j) > 0 ? v : 0;  C(i, j) = v.
- * Sizes: M rows, N columns, K terms of each sum. */
+ * Sizes: M rows, N columns, K terms of each sum. C may be mask itself (ldm = ldc): each
+ * element's mask is read before that element is written. */
 #ifndef NCSN_GEMM_H
 #define NCSN_GEMM_H
 

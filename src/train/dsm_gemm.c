@@ -6,7 +6,8 @@
  *   zs = t A_k + B_k + X' W_1x'          (B, H)  the first layer
  *   hs = relu(zs);  s = (hs W_2' + b_2) scale                   (B, D)
  *   ds = dloss/ds;  dz = relu'(zs) (ds W_2)                      (B, H)
- *   (relu'(zs) is 1 exactly where hs > 0, so only hs is kept for the backward pass)
+ *   (relu'(zs) is 1 exactly where hs > 0, so only hs is kept for the backward pass,
+ *   and dz overwrites it once dW_2 has read it)
  *   dW_2 = ds' hs,  dW_1x = dz' X',  db_1 = 1' dz,  P_k, Q_k = t' dz, 1' dz over class k
  *   dW_1e = sum_k P_k u_k' + Q_k v_k';   p_k, q_k = W_1e' P_k, W_1e' Q_k -> the embedding
  * Every sum is one chain of fused multiply-adds in a fixed order (gemm.h): over d, over
@@ -202,24 +203,26 @@ FMA_CLONES static void loss_and_ds(const ncsn_model *m, int B, int n_blk, fast_w
     }
 }
 
-/* Backward over the owned units: dz, the gradients of W_2's columns, W_1's rows and b_1,
- * P_k and Q_k, W_1e's rows, and the partial sums of p_k, q_k over each owned block. */
+/* Backward over the owned units: the gradient of W_2's columns, dz (over hs, in place: hs
+ * is read by nothing after W_2's gradient), the gradients of W_1's rows and b_1, P_k and
+ * Q_k, W_1e's rows, and the partial sums of p_k, q_k over each owned block. */
 static void backward_owned(const owned *w) {
     const ncsn_model *m = w->m;
     fast_work *f = w->f;
     ncsn_model *grad = w->grad;
     const int D = m->D, E = m->E, H = m->H, DE = D + E, B = w->B, K = w->K;
     const int o0 = w->o0, no = w->o1 - w->o0;
-    ncsn_gemm g3 = product(B, H, D, f->ds, D, 1, m->bb2_w, H, f->dz, H);
-    g3.mask = f->hs;
-    g3.ldm = H;
-    cols(&g3, w);
+    float *dz = f->hs; /* (B, H): hs until g3 turns the owned columns into dz */
     ncsn_gemm gw2 = product(D, H, B, f->ds, 1, D, f->hs, H, grad->bb2_w, H);
-    ncsn_gemm gb1 = product(1, H, B, f->tone + B, 0, 1, f->dz, H, grad->bb0_b, H);
-    ncsn_gemm gw1 = product(no, D, B, f->dz + o0, 1, H, f->xs, D, grad->bb0_w + (size_t)o0 * DE, DE);
+    ncsn_gemm g3 = product(B, H, D, f->ds, D, 1, m->bb2_w, H, dz, H);
+    g3.mask = f->hs; /* relu'(zs) = [hs > 0], each element read before it is overwritten */
+    g3.ldm = H;
+    ncsn_gemm gb1 = product(1, H, B, f->tone + B, 0, 1, dz, H, grad->bb0_b, H);
+    ncsn_gemm gw1 = product(no, D, B, dz + o0, 1, H, f->xs, D, grad->bb0_w + (size_t)o0 * DE, DE);
     gw2.has_scale = gb1.has_scale = gw1.has_scale = 1;
     gw2.scale = gb1.scale = gw1.scale = w->inv_b;
     cols(&gw2, w);
+    cols(&g3, w);
     cols(&gb1, w);
     /* W_2's owned columns and b_1's units: final, and read no more this step (g3 above) */
     for (int d = 0; d < D; d++) update(w, m->bb2_w + (size_t)d * H + o0, (size_t)no);
@@ -227,7 +230,7 @@ static void backward_owned(const owned *w) {
     ncsn_gemm_block(&gw1, 0, no, 0, D);
     for (int k = 0; k < K; k++) { /* P_k, Q_k: rows t and 1 against class k's dz */
         const int i0 = f->kstart[k], nk = f->kstart[k + 1] - i0;
-        ncsn_gemm gpq = product(2, H, nk, f->tone + i0, B, 1, f->dz + (size_t)i0 * H, H,
+        ncsn_gemm gpq = product(2, H, nk, f->tone + i0, B, 1, dz + (size_t)i0 * H, H,
                                 f->pq + (size_t)k * 2 * H, H);
         cols(&gpq, w);
     }
