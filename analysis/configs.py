@@ -55,7 +55,7 @@ def baseline(results):
     named = results.settings.get("baseline")
     if named:
         return named if named in groups else None
-    if results.settings.get("mode") == "grid" and results.spec:
+    if results.settings.get("mode") in ("grid", "halving") and results.spec:
         first = next(iter(results.spec))
         return str(results.table["group"][results.ids.index(first)]) \
             if first in results.ids else None

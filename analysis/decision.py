@@ -141,9 +141,11 @@ def _blocks(results, rows, metric, tol, by_step):
                 base, C.baseline_origin(results), vals, metric,
                 LB._pm(b[metric + "_mean"], b[metric + "_std"]))))
     elif len(rows) > 1:
+        mode = results.settings.get("mode")
         out.append(("p", "No baseline: %s. Configurations are named by their swept values."
-                    % ("a random search has no first values" if
-                       results.settings.get("mode") == "random"
+                    % ("a random search has no first values" if mode == "random"
+                       else "the first configuration of the halving sweep did not reach its "
+                       "last rung (see the rungs below)" if mode == "halving"
                        else "the runs do not come from one grid sweep")))
     kind, listed = candidates(rows, with_modes)
     if not with_modes:

@@ -16,7 +16,8 @@
     the weights in every repeat, with figures of every repeat of those (samples.png, or
     samples_images.png for image data) and minor_weight.png; where the sweep samples
     trainings at several steps (sample.snapshot), the best step of each and
-    metric_vs_step.png (steps.py); then the failures, the
+    metric_vs_step.png (steps.py); for a halving sweep every rung's scores and promotions
+    (rungs.py); then the failures, the
     groups, the per-configuration figures, the sweep figures and the best single runs.
     failure_summary(results)   the runs that did not complete, for stderr
 """
@@ -33,6 +34,7 @@ import numpy as np
 from . import config_figures as CF
 from . import configs as C
 from . import decision as D
+from . import rungs as RG
 from . import figures as F
 from . import images
 from . import leaderboard as LB
@@ -49,6 +51,8 @@ def default_outdir(results, path):
     if results.kind == "run":
         stem = os.path.splitext(os.path.basename(path))[0]
         return os.path.join(os.path.dirname(os.path.abspath(path)), stem + "_report")
+    if getattr(results, "rungs", None) and os.path.isdir(path):  # a halving sweep's DIR
+        return os.path.join(path, "report")
     return os.path.join(results.path, "report")
 
 
@@ -94,7 +98,7 @@ def make_report(path, outdir=None, metric=None, top=5, tol=modes.TOL):
     LB.write_csv(rows, LB.run_columns(res, metric), os.path.join(outdir, "leaderboard.csv"))
     LB.write_csv(groups, LB.group_columns(res, metric) + GROUP_EXTRA_COLUMNS(metric),
                  os.path.join(outdir, "leaderboard_groups.csv"))
-    decision = D.blocks(res, groups, metric, tol)
+    decision = D.blocks(res, groups, metric, tol) + RG.blocks(res)
     failures = D.failure_blocks(res)
     with open(os.path.join(outdir, "leaderboard.md"), "w") as fh:
         fh.write(LB.markdown(res, metric, top, tol, groups, decision, failures))

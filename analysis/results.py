@@ -2,7 +2,9 @@
 
     load(PATH) -> Results      PATH: a sweep directory (DIR/sweep.h5, include/ncsn/summary.h),
                                that sweep.h5 itself, a directory of run files without a
-                               sweep.h5 yet (DIR/runs/*.h5 or DIR/*.h5), or one run file
+                               sweep.h5 yet (DIR/runs/*.h5 or DIR/*.h5), or one run file;
+                               a halving sweep's directory gives its last rung's results,
+                               with Results.rungs (rungs.py) beside them
     Results.table              numpy structured array, one row per run: id, group, repeat,
                                status, seed, the swept keys (booleans as bool; KEY_auto
                                beside a key some runs set to auto), train_step (the
@@ -36,6 +38,7 @@ import numpy as np
 import h5py
 
 from . import model as _model
+from . import rungs as _rungs
 
 # Fields of DIR/sweep.h5 /runs that are not swept keys (summary.h).
 ID_FIELDS = ("id", "group", "repeat", "status", "seed")
@@ -144,8 +147,12 @@ def parse_canonical(text):
     file's order, and spec {run id: {key: value as written, e.g. "auto", "false", "0.001"}}
     for every run, unfinished ones included. ({}, [], {}) for text that is not one."""
     lines = (text or "").splitlines()
-    if not lines or not lines[0].startswith("# ncsn sweep"):
+    # a halving rung's expansion (src/sweep/halving.c) opens with its own lines, then the
+    # halving sweep's
+    start = next((i for i, line in enumerate(lines) if line.startswith("# ncsn sweep")), None)
+    if start is None or (start > 0 and not lines[0].startswith("# ncsn halving rung")):
         return {}, [], {}
+    lines = lines[start:]
     settings, swept, spec = {}, [], {}
     in_first = False
     for line in lines[1:]:
@@ -497,6 +504,13 @@ def load(path):
         summary = os.path.join(path, "sweep.h5")
         if os.path.isfile(summary):
             return _load_sweep(summary)
+        if os.path.isfile(os.path.join(path, "rungs.tsv")):  # a halving sweep: its last rung
+            last = _rungs.last_rung_dir(path)
+            if last is None:
+                raise AnalysisError("%s: a halving sweep with no rung summarised yet" % path)
+            res = _load_sweep(os.path.join(last, "sweep.h5"))
+            res.rungs, res.rungs_header = _rungs.read(path), _rungs.header(path)
+            return res
         return _load_run_dir(path)
     try:
         with _open(path) as f:

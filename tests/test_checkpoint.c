@@ -299,7 +299,7 @@ static void test_run_resumes(void) {
     ncsn_fix_path(ref, sizeof ref, "ref.h5");
     ncsn_fix_path(out, sizeof out, "out.h5");
     ncsn_fix_path(ckpt, sizeof ckpt, "run.ckpt");
-    ncsn_run_options opt = {1, NULL, NULL, NULL, NULL};
+    ncsn_run_options opt = {1, NULL, NULL, NULL, NULL, NULL, NULL};
     ncsn_error err = {{0}};
     CU_ASSERT_FATAL(ncsn_run(&c, ref, &opt, &err) == NCSN_EXIT_OK);
 

@@ -849,7 +849,7 @@ static void test_provenance(void) {
                        "sample.T=3", "noise.sigma_1=auto", "noise.L=12", "sample.eps=auto",
                        "model.hidden=16", "sample.max_bad_fraction=1")); /* untrained */
     ncsn_error err = {{0}};
-    ncsn_run_options opt = {1, NULL, NULL, NULL, NULL};
+    ncsn_run_options opt = {1, NULL, NULL, NULL, NULL, NULL, NULL};
     int rc = ncsn_run(&c, out, &opt, &err);
     if (rc) fprintf(stderr, "\n  %s\n", err.msg);
     CU_ASSERT_FATAL(rc == 0);

@@ -80,7 +80,7 @@ static void test_run_writes_nothing(void) {
     small_config(&c);
     char path[1024];
     ncsn_fix_path(path, sizeof path, "stopped.h5");
-    ncsn_run_options opt = {1, NULL, NULL, NULL, NULL};
+    ncsn_run_options opt = {1, NULL, NULL, NULL, NULL, NULL, NULL};
     ncsn_error err = {{0}};
     ncsn_stop_request(SIGTERM);
     CU_ASSERT(ncsn_run(&c, path, &opt, &err) == NCSN_EXIT_INTERRUPTED);

@@ -467,10 +467,11 @@ static void test_errors(void) {
     expect_error("sweep:\n  mode: random\n", NULL, 0,
                  "FILE:2: sweep.mode: random mode needs sweep.trials: N, the number of draws");
     expect_error("sweep:\n  repeat: 5\n", NULL, 0,
-                 "FILE:2: sweep.repeat: unknown key: the sweep block takes mode, trials and "
-                 "repeats (did you mean sweep.repeats?)");
+                 "FILE:2: sweep.repeat: unknown key: the sweep block takes mode, trials, "
+                 "repeats, and for halving rungs, keep, metric and sample_n (did you mean "
+                 "sweep.repeats?)");
     expect_error("sweep:\n  mode: grd\n", NULL, 0,
-                 "FILE:2: sweep.mode: expected grid or random, got \"grd\"");
+                 "FILE:2: sweep.mode: expected grid, random or halving, got \"grd\"");
     expect_error("sweep:\n  repeats: 2\nsweep.repeats: 3\n", NULL, 0,
                  "FILE:3: sweep.repeats: duplicate key (first given at line 2)");
     expect_error("sweep:\nsweep:\n", NULL, 0,
@@ -480,7 +481,8 @@ static void test_errors(void) {
     expect_error("sweep:\n  repeats: 0\n", NULL, 0,
                  "FILE:2: sweep.repeats: expected an integer from 1 to 100000, got 0");
     expect_error("sweep: 3\n", NULL, 0,
-                 "FILE:1: sweep: expected a map of sweep.* keys (mode, trials, repeats), got 3");
+                 "FILE:1: sweep: expected a map of sweep.* keys (mode, trials, repeats, rungs, keep, "
+                 "metric, sample_n), got 3");
     expect_error("sweeps:\n  repeats: 2\n", NULL, 0, "FILE:1: sweeps: unknown key (did you mean sweep?)");
     expect_error("train:\n  lrate: [1, 2]\n", NULL, 0,
                  "FILE:2: train.lrate: unknown key (did you mean train.lr?)");
@@ -541,8 +543,9 @@ static void test_override_errors(void) {
     expect_error(NULL, SETS("sweep.repeats=x"), 1,
                  "--set sweep.repeats: expected an integer from 1 to 100000, got \"x\"");
     expect_error(NULL, SETS("sweep.repeat=2"), 1,
-                 "--set sweep.repeat: unknown key: the sweep block takes mode, trials and "
-                 "repeats (did you mean sweep.repeats?)");
+                 "--set sweep.repeat: unknown key: the sweep block takes mode, trials, "
+                 "repeats, and for halving rungs, keep, metric and sample_n (did you mean "
+                 "sweep.repeats?)");
     expect_error(NULL, SETS("sweep=2"), 1,
                  "--set sweep: a group of keys: set one of them, e.g. sweep.repeats=VALUE");
     expect_error(NULL, SETS("train.lr"), 1,

@@ -57,6 +57,13 @@ int ncsn_checkpoint_write(const char *path, const ncsn_config *cfg, const ncsn_c
  * (free with ncsn_checkpoint_free). Fails, with the reason, on anything else. */
 int ncsn_checkpoint_read(const char *path, const ncsn_config *cfg, size_t n_params,
                          ncsn_checkpoint *ck, ncsn_error *err);
+/* Reads a training-phase checkpoint written when a shorter training of cfg's model ended
+ * (a halving sweep's training state): its configuration has cfg's training streams
+ * (NCSN_PART_STREAMS), seed, train.log_every and train.snapshot_every, and at most cfg's
+ * train.steps, and it was taken at its last step; its sample.* keys may differ. ck->steps is
+ * that training's train.steps. Fails, with the reason, on anything else. */
+int ncsn_checkpoint_read_start(const char *path, const ncsn_config *cfg, size_t n_params,
+                               ncsn_checkpoint *ck, ncsn_error *err);
 void ncsn_checkpoint_free(ncsn_checkpoint *ck);
 /* How far the run of a checkpoint got, without checking its configuration: the fraction
  * of its training steps and of its sampling levels done (each in [0, 1]). For planning

@@ -29,6 +29,14 @@ typedef struct {
      * every train.checkpoint_every steps and sample.checkpoint_every levels; it is removed
      * once the run file is written. */
     const char *checkpoint;
+    /* Successive halving (docs/cluster.md): a training state (checkpoint.h,
+     * ncsn_checkpoint_read_start) written at the end of a shorter training of this run's
+     * model, which training continues from when there is no checkpoint to resume; the run
+     * file is bit for bit the one a training from step 0 writes, times aside. One that is
+     * not such a state is reported and ignored (training starts at step 0). NULL: none. */
+    const char *train_from;
+    /* Where to write the training state once training has run its steps (NULL: nowhere). */
+    const char *train_state_out;
 } ncsn_run_options;
 
 /* How a run ended. */
@@ -86,7 +94,10 @@ int ncsn_run_file_config(const char *in_path, ncsn_config *c, ncsn_error *err);
 /* A training-phase checkpoint (io.h) of t's whole state; its arrays are t's (borrowed). */
 void ncsn_trainer_checkpoint(const ncsn_trainer *t, ncsn_checkpoint *ck);
 /* Puts a training-phase checkpoint's state into t, just initialised with the same run
- * (ck's loss history moves into t), ready to continue where the checkpoint was taken. */
+ * (ck's loss history moves into t), ready to continue where the checkpoint was taken; ck may
+ * be the state at the end of a shorter training of the same model
+ * (ncsn_checkpoint_read_start): its last loss entry, logged only because that training
+ * ended there, is dropped, and its snapshots make room for the longer training's. */
 void ncsn_trainer_restore(ncsn_trainer *t, ncsn_checkpoint *ck);
 
 void ncsn_progress_stderr(const char *phase, int64_t done, int64_t total, double rate,

@@ -6,11 +6,15 @@
  *   ncsn_world_start / _end   MPI, when launched by mpirun or srun (rank 0 of 1 otherwise);
  *                             _end returns the largest exit status of every rank
  *   ncsn_sweep_in_shard       whether a run belongs to this invocation (--shard I/N)
+ *   ncsn_sweep_own_dir, ncsn_sweep_journal, ncsn_world_share   what the halving runner
+ *                             (sweep/halving_run.c) shares with this one
+ *   ncsn_halving_execute      a halving sweep: rungs of grid sweeps, scored and promoted
  *   ncsn_sweep_execute        prepare the directory, run what is left, write sweep.h5 and
  *                             say how it went (rank 0); returns the exit status */
 #ifndef NCSN_RUNNER_H
 #define NCSN_RUNNER_H
 
+#include "ncsn/common.h"
 #include "ncsn/sweep.h"
 
 /* MPI state: without a launcher the process is rank 0 of 1 and MPI is never started. */
@@ -35,11 +39,39 @@ typedef struct {
                                 samples another's model its sampling alone; NULL: unknown */
     const int *trained_by;   /* (n_runs) ncsn_sweep_trainings (sweep.h); NULL: every run
                                 trains its own model */
+    /* Successive halving (sweep/halving_run.c): */
+    const char *const *train_from; /* (n_runs) a training state of the run's model after
+                                fewer steps, to continue from (run.h); NULL entries or
+                                array: train from step 0 */
+    int keep_states;         /* write DIR/states/<id>.h5, the training state at the end of
+                                every training, for the next rung */
 } ncsn_sweep_options;
 
 int ncsn_sweep_in_shard(const ncsn_sweep_options *o, const ncsn_sweep_run *r);
+/* DIR as the directory of the sweep whose canonical text is given: created with
+ * DIR/sweep.txt when new (journal: created, and queued for each of ids, n_ids, when ids is
+ * not NULL); NCSN_EXIT_USAGE when it holds another sweep, NCSN_EXIT_RUNTIME when it
+ * cannot be written, else 0. */
+int ncsn_sweep_own_dir(const char *dir, const char *canonical, const char *const *ids,
+                       int n_ids, ncsn_error *err);
+/* One `time=... event=EVENT rest` line appended to DIR/journal.log with one write(). */
+void ncsn_sweep_journal(const char *dir, const char *event, const char *fmt, ...)
+    NCSN_PRINTF(3, 4);
+/* Rank 0's value of status on every rank. */
+int ncsn_world_share(const ncsn_world *w, int status);
 /* Exit status: 0 every run of the shard complete, 1 some failed or were not run, 2 the
  * directory holds another sweep, 3 stopped by a signal or the deadline with runs left. */
 int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_world *w);
+
+/* A halving sweep (s->halving.on; sweep/halving_run.c): rung after rung, each run like a
+ * grid sweep in DIR/rung<k> (o's settings, each rung's trainings and training states), then
+ * scored and promoted; DIR/rungs.tsv records every rung's scores and promotions. estimate
+ * (may be NULL) gives a rung's runs their seconds for the deadline planning (o->estimate
+ * is not used). Exit status as ncsn_sweep_execute's, over every rung; 3 also when, with
+ * --shard, a rung waits for the runs of other tasks. */
+typedef void (*ncsn_halving_estimate_fn)(const ncsn_sweep *rung, const int *trained_by,
+                                         double *seconds, void *user);
+int ncsn_halving_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_world *w,
+                         ncsn_halving_estimate_fn estimate, void *user);
 
 #endif

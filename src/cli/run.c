@@ -76,7 +76,8 @@ int ncsn_cmd_run(int argc, char **argv) {
         ncsn_run_options opt = {a.quiet, NULL, NULL, NULL,
                                 a.no_checkpoint ? NULL
                                 : a.checkpoint  ? a.checkpoint
-                                                : default_checkpoint};
+                                                : default_checkpoint,
+                                NULL, NULL};
         ncsn_stop_install();
         rc = ncsn_run(&c, a.output, &opt, &err);
     }

@@ -88,7 +88,7 @@ int ncsn_cmd_sample(int argc, char **argv) {
     if (rc == NCSN_EXIT_OK) {
         ncsn_remove_stale_temporaries(a.output); /* left by a writer killed mid-write */
         if (checkpoint) ncsn_remove_stale_temporaries(checkpoint);
-        ncsn_run_options opt = {a.quiet, NULL, NULL, NULL, checkpoint};
+        ncsn_run_options opt = {a.quiet, NULL, NULL, NULL, checkpoint, NULL, NULL};
         ncsn_stop_install();
         rc = ncsn_resample(a.input, &c, a.output, &opt, &err);
     }

@@ -32,6 +32,10 @@ static const char *usage_sweep =
     "Runs that differ only in sample.* keys share one training: the first of them trains,\n"
     "the others sample the model in its run file once it exists (journal: kind=train,\n"
     "kind=sample), each run file the same as a separate `ncsn run` writes.\n"
+    "sweep.mode: halving (sweep.rungs, sweep.keep, sweep.metric, sweep.sample_n) runs the\n"
+    "grid by successive halving: rung k in DIR/rung<k>/ trains the configurations still in\n"
+    "for its steps (continuing rung k-1's trainings), scores each by the mean metric over its\n"
+    "repeats and promotes the best; DIR/rungs.tsv records the scores and promotions.\n"
     "Running the same command again continues: finished runs are kept, runs that were in\n"
     "flight resume from their checkpoints (or start again if they have none). A different\n"
     "sweep into an existing DIR is refused.\n"
@@ -314,9 +318,20 @@ int ncsn_cmd_sweep(int argc, char **argv) {
     int status = sizing_of(&a, &w, &z);
     if (status == NCSN_EXIT_OK) status = load(&s, &a, &w, &z, &cost);
     if (status == NCSN_EXIT_OK && a.dry_run) {
-        if (w.rank == 0 && a.json) {
+        if (w.rank == 0 && a.json && s.halving.on) {
+            printf("{\"halving\": ");
+            sweep_halving_print(stdout, &s, &a.opt, cost, &z, 1);
+            printf(", \"grid\": ");
+            sweep_cost_json(stdout, &s, &a.opt, cost, &z);
+            printf("}\n");
+        } else if (w.rank == 0 && a.json) {
             sweep_cost_json(stdout, &s, &a.opt, cost, &z);
         } else if (w.rank == 0) {
+            if (s.halving.on) {
+                sweep_halving_print(stdout, &s, &a.opt, cost, &z, 0);
+                printf("every configuration at the last rung, as a grid (the halving runs "
+                       "the promoted ones):\n");
+            }
             list_runs(&s, &a.opt, cost);
             sweep_cost_print(stdout, &s, &a.opt, cost, &z);
         }
@@ -324,7 +339,8 @@ int ncsn_cmd_sweep(int argc, char **argv) {
         double *seconds = ncsn_xmalloc(sizeof(double) * (size_t)(s.n_runs ? s.n_runs : 1));
         for (int k = 0; k < s.n_runs; k++) seconds[k] = cost[k].seconds;
         a.opt.estimate = seconds;
-        status = ncsn_sweep_execute(&s, &a.opt, &w);
+        status = s.halving.on ? ncsn_halving_execute(&s, &a.opt, &w, sweep_halving_estimate, &z)
+                              : ncsn_sweep_execute(&s, &a.opt, &w);
         free(seconds);
     }
     free(cost);

@@ -2,7 +2,9 @@
  * (cli/sweep_cost.c, from resources.h), private to src/cli/.
  *   sweep_cost_of        every run's peak memory and seconds
  *   sweep_cost_check     refuse a sweep one of whose runs cannot fit in memory
- *   sweep_cost_print, sweep_cost_json   the dry run's totals and what to ask SLURM for */
+ *   sweep_cost_print, sweep_cost_json   the dry run's totals and what to ask SLURM for
+ *   sweep_halving_print, sweep_halving_estimate   the same for a halving sweep's rungs
+ *                        (cli/sweep_halving.c) */
 #ifndef NCSN_CLI_SWEEP_COST_H
 #define NCSN_CLI_SWEEP_COST_H
 
@@ -44,5 +46,18 @@ void sweep_cost_print(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *
                       const sweep_run_cost *c, const sweep_sizing *z);
 void sweep_cost_json(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *o,
                      const sweep_run_cost *c, const sweep_sizing *z);
+
+/* A halving sweep's rungs for the dry run (text, or one JSON object): at most how many
+ * configurations, runs and trainings each has (rung 0 every configuration; then
+ * ncsn_halving_promoted of the rung before, each of which may need a training of its own),
+ * the training steps they take (a later rung continues the rung before's) and their
+ * estimated core-seconds (each rung's runs as a share of every configuration's at that
+ * rung); and the totals against the grid of every configuration at the last rung, whose
+ * estimates are grid_cost (sweep_cost_of of s). */
+void sweep_halving_print(FILE *out, const ncsn_sweep *s, const ncsn_sweep_options *o,
+                         const sweep_run_cost *grid_cost, const sweep_sizing *z, int json);
+/* ncsn_halving_estimate_fn (runner.h) for the deadline planning; user: the sweep_sizing. */
+void sweep_halving_estimate(const ncsn_sweep *rung, const int *trained_by, double *seconds,
+                            void *user);
 
 #endif

@@ -119,6 +119,7 @@ int ncsn_checkpoint_write(const char *path, const ncsn_config *cfg, const ncsn_c
 typedef struct {
     const ncsn_config *cfg;
     ncsn_checkpoint *ck;
+    ncsn_config *shorter; /* ncsn_checkpoint_read_start: the file's configuration; else NULL */
 } checkpoint_in;
 
 static float *read_f32(const ncsn_h5_ctx *c, hid_t file, const char *name, size_t n, int *rc) {
@@ -135,9 +136,32 @@ static int bad_value(const ncsn_h5_ctx *c, const char *name, long long v) {
                        name, v);
 }
 
-/* checkpoint_version, phase and the configuration: is this the checkpoint of this run? */
+/* Whether yaml is the configuration of a shorter training of cfg's model (into *shorter):
+ * the same training streams, seed and records, at most cfg's steps. */
+static int check_shorter(const ncsn_h5_ctx *c, const char *yaml, const ncsn_config *cfg,
+                         ncsn_config *shorter) {
+    ncsn_error perr;
+    ncsn_config_default(shorter);
+    if (ncsn_config_load_string(shorter, yaml, c->path, &perr) != 0)
+        return ncsn_seterr(c->err, "%s: its config_yaml cannot be read (%s)", c->path, perr.msg);
+    char *a = ncsn_config_identity(shorter, NCSN_PART_STREAMS);
+    char *b = ncsn_config_identity(cfg, NCSN_PART_STREAMS);
+    const int same = strcmp(a, b) == 0 && shorter->seed == cfg->seed &&
+                     shorter->train.log_every == cfg->train.log_every &&
+                     shorter->train.snapshot_every == cfg->train.snapshot_every &&
+                     shorter->train.steps <= cfg->train.steps;
+    free(a);
+    free(b);
+    if (!same)
+        return ncsn_seterr(c->err, "%s: is not the state of a shorter training of this "
+                           "configuration's model", c->path);
+    return 0;
+}
+
+/* checkpoint_version, phase and the configuration: is this the checkpoint of this run (or,
+ * with shorter, the end of a shorter training of its model)? */
 static int check_identity(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *cfg,
-                          ncsn_checkpoint *ck) {
+                          ncsn_checkpoint *ck, ncsn_config *shorter) {
     int64_t version;
     char *phase = NULL, *yaml = NULL;
     if (ncsn_h5_read_attr_int64(c, file, "checkpoint_version", &version)) return -1;
@@ -151,6 +175,14 @@ static int check_identity(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *c
         return ncsn_seterr(c->err, "%s: phase is neither \"train\" nor \"sample\"", c->path);
     ck->phase = is_train ? NCSN_CHECKPOINT_TRAIN : NCSN_CHECKPOINT_SAMPLE;
     if (ncsn_h5_read_attr_string(c, file, "config_yaml", &yaml)) return -1;
+    if (shorter) {
+        const int rc = ck->phase != NCSN_CHECKPOINT_TRAIN
+                           ? ncsn_seterr(c->err, "%s: is not a training state (phase sample)",
+                                         c->path)
+                           : check_shorter(c, yaml, cfg, shorter);
+        free(yaml);
+        return rc;
+    }
     char *want = ncsn_config_results_yaml(cfg);
     const int same = strcmp(yaml, want) == 0;
     free(want);
@@ -269,12 +301,19 @@ static int read_snapshots(const ncsn_h5_ctx *c, hid_t file, const ncsn_config *c
 }
 
 static int checkpoint_reader(const ncsn_h5_ctx *c, hid_t file, void *data) {
-    const ncsn_config *cfg = ((checkpoint_in *)data)->cfg;
-    ncsn_checkpoint *ck = ((checkpoint_in *)data)->ck;
-    if (check_identity(c, file, cfg, ck) || read_counters(c, file, cfg, ck) ||
-        read_weights(c, file, cfg, ck) || read_loss_history(c, file, ck) ||
+    const checkpoint_in *in = data;
+    const ncsn_config *cfg = in->cfg;
+    ncsn_checkpoint *ck = in->ck;
+    if (check_identity(c, file, cfg, ck, in->shorter)) return -1;
+    /* the counters and snapshots are those of the training that wrote the file */
+    const ncsn_config *own = in->shorter ? in->shorter : cfg;
+    if (read_counters(c, file, own, ck)) return -1;
+    if (in->shorter && ck->step != own->train.steps)
+        return ncsn_seterr(c->err, "%s: was taken at step %lld, not at the end of its %lld "
+                           "steps", c->path, (long long)ck->step, (long long)own->train.steps);
+    if (read_weights(c, file, cfg, ck) || read_loss_history(c, file, ck) ||
         (ck->phase == NCSN_CHECKPOINT_SAMPLE && read_chains(c, file, cfg, ck)) ||
-        read_snapshots(c, file, cfg, ck))
+        read_snapshots(c, file, own, ck))
         return -1;
     return 0;
 }
@@ -284,8 +323,22 @@ int ncsn_checkpoint_read(const char *path, const ncsn_config *cfg, size_t n_para
     NCSN_ASSERT(path && cfg && ck);
     memset(ck, 0, sizeof *ck);
     ck->n_params = n_params;
-    checkpoint_in in = {cfg, ck};
+    checkpoint_in in = {cfg, ck, NULL};
     int rc = ncsn_h5_read_file(path, checkpoint_reader, &in, err);
+    if (rc) ncsn_checkpoint_free(ck);
+    return rc;
+}
+
+int ncsn_checkpoint_read_start(const char *path, const ncsn_config *cfg, size_t n_params,
+                               ncsn_checkpoint *ck, ncsn_error *err) {
+    NCSN_ASSERT(path && cfg && ck);
+    memset(ck, 0, sizeof *ck);
+    ck->n_params = n_params;
+    ncsn_config shorter;
+    memset(&shorter, 0, sizeof shorter);
+    checkpoint_in in = {cfg, ck, &shorter};
+    int rc = ncsn_h5_read_file(path, checkpoint_reader, &in, err);
+    ncsn_config_free(&shorter);
     if (rc) ncsn_checkpoint_free(ck);
     return rc;
 }

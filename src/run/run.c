@@ -302,12 +302,38 @@ void ncsn_trainer_restore(ncsn_trainer *t, ncsn_checkpoint *ck) {
     t->log.n = t->log.cap = ck->n_loss;
     ck->loss_step = NULL;
     ck->loss = NULL;
+    /* the end of a shorter training logged its last step whatever train.log_every says
+     * (trainer.c); a longer training logs that step only on the interval */
+    const int64_t every = t->cfg->train.log_every;
+    if (ck->steps < t->cfg->train.steps && t->log.n > 0 &&
+        t->log.step[t->log.n - 1] == ck->step && ck->step % every != 0)
+        t->log.n--;
     t->log.seconds = ck->train_seconds;
     t->log.final_loss = ck->final_loss;
-    ncsn_snapshots_free(&t->snaps);
-    t->snaps = ck->snaps; /* taken */
-    memset(&ck->snaps, 0, sizeof ck->snaps);
+    if (ck->snaps.n_max < t->snaps.n_max) { /* a shorter training's: into the room made */
+        for (int i = 0; i < ck->snaps.n; i++)
+            ncsn_snapshots_push(&t->snaps, ck->snaps.step[i],
+                                ck->snaps.model + (size_t)i * ck->snaps.n_params,
+                                ck->snaps.ema ? ck->snaps.ema + (size_t)i * ck->snaps.n_params
+                                              : NULL);
+        ncsn_snapshots_free(&ck->snaps);
+    } else {
+        ncsn_snapshots_free(&t->snaps);
+        t->snaps = ck->snaps; /* taken */
+        memset(&ck->snaps, 0, sizeof ck->snaps);
+    }
     ncsn_trainer_resume(t, ck->step, ck->epoch, ck->pos);
+}
+
+/* The state at the end of training, to opt->train_state_out, for a longer training of the
+ * same model to continue from (a halving sweep's next rung). A failure is reported: the
+ * longer training then starts from step 0, to the same bits. */
+static void save_train_state(const ncsn_trainer *t, const ncsn_run_options *opt) {
+    ncsn_checkpoint ck;
+    ncsn_trainer_checkpoint(t, &ck);
+    ncsn_error err;
+    if (ncsn_checkpoint_write(opt->train_state_out, t->cfg, &ck, &err) != 0)
+        note(opt, "ncsn: warning: no training state written: %s", err.msg);
 }
 
 /* Trains in pieces of train.checkpoint_every steps (one piece when 0), writing a
@@ -327,15 +353,33 @@ static int train_with_checkpoints(ncsn_trainer *t, const ncsn_run_options *opt, 
     return status;
 }
 
-/* The checkpoint at opt->checkpoint, if there is one this run can continue from. */
+/* The training state at opt->train_from, if it is the end of a shorter training of this
+ * run's model. */
+static int load_train_from(const ncsn_run_options *opt, const ncsn_config *c, size_t n_params,
+                           ncsn_checkpoint *ck) {
+    memset(ck, 0, sizeof *ck);
+    if (!opt->train_from || access(opt->train_from, F_OK) != 0) return 0;
+    ncsn_error err;
+    if (ncsn_checkpoint_read_start(opt->train_from, c, n_params, ck, &err) != 0) {
+        note(opt, "ncsn: warning: not continuing: %s; training from step 0", err.msg);
+        return 0;
+    }
+    note(opt, "continuing the training of %s: step %lld of %lld", opt->train_from,
+         (long long)ck->step, (long long)c->train.steps);
+    return 1;
+}
+
+/* The checkpoint at opt->checkpoint, if there is one this run can continue from; else the
+ * training state at opt->train_from, if any. */
 static int load_checkpoint(const ncsn_run_options *opt, const ncsn_config *c, size_t n_params,
                            ncsn_checkpoint *ck) {
     memset(ck, 0, sizeof *ck);
-    if (!opt->checkpoint || access(opt->checkpoint, F_OK) != 0) return 0;
+    if (!opt->checkpoint || access(opt->checkpoint, F_OK) != 0)
+        return load_train_from(opt, c, n_params, ck);
     ncsn_error err;
     if (ncsn_checkpoint_read(opt->checkpoint, c, n_params, ck, &err) != 0) {
         note(opt, "ncsn: warning: not resuming: %s; starting from the beginning", err.msg);
-        return 0;
+        return load_train_from(opt, c, n_params, ck);
     }
     if (ck->phase == NCSN_CHECKPOINT_TRAIN)
         note(opt, "resuming from %s: training step %lld of %lld", opt->checkpoint,
@@ -381,6 +425,7 @@ static ncsn_outcome get_model(const ncsn_plan *p, const ncsn_run_options *opt,
         int saved;
         const int trained = train_with_checkpoints(&t, opt, &saved);
         const int64_t at = t.step;
+        if (trained == 0 && opt->train_state_out) save_train_state(&t, opt);
         *log = t.log; /* the caller frees it */
         *snaps = t.snaps;
         memset(&t.snaps, 0, sizeof t.snaps);
@@ -490,6 +535,7 @@ static ncsn_outcome resample(const char *in_path, const ncsn_config *cfg, const 
         /* resumable like a run's sampling (a file of the exact score, with no network to
          * store, is sampled without a checkpoint) */
         ncsn_run_options o2 = *opt;
+        o2.train_from = o2.train_state_out = NULL; /* nothing is trained here */
         if (!in.has_model) o2.checkpoint = NULL;
         ncsn_checkpoint ck;
         int resumed = load_checkpoint(&o2, &plan.cfg, in.model.n_params, &ck);

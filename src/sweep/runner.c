@@ -117,17 +117,12 @@ static void journal_value(char *buf, size_t size, const char *value) {
 /* One line "time=... event=... rest" appended with a single write(), so lines from
  * several ranks never interleave. Values that may hold spaces or quotes go through
  * journal_value. */
-static void journal(const char *dir, const char *event, const char *fmt, ...)
-    NCSN_PRINTF(3, 4);
-static void journal(const char *dir, const char *event, const char *fmt, ...) {
+static void journal_v(const char *dir, const char *event, const char *fmt, va_list ap) {
     char path[4200], line[2048], when[32];
     path_of(path, sizeof path, dir, "journal.log", NULL, NULL);
     ncsn_iso_time(when, sizeof when);
     int n = snprintf(line, sizeof line, "time=%s event=%s ", when, event);
-    va_list ap;
-    va_start(ap, fmt);
     n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
     if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
     line[n++] = '\n';
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
@@ -138,6 +133,13 @@ static void journal(const char *dir, const char *event, const char *fmt, ...) {
     if (write(fd, line, (size_t)n) != n)
         fprintf(stderr, "ncsn sweep: %s: short write (%s)\n", path, strerror(errno));
     close(fd);
+}
+
+void ncsn_sweep_journal(const char *dir, const char *event, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    journal_v(dir, event, fmt, ap);
+    va_end(ap);
 }
 
 /* The stop signal's name without "SIG" for the journal ("USR1"; "other" when unknown). */
@@ -310,7 +312,7 @@ static int world_max(ncsn_world *w, int value) {
 }
 
 /* Rank 0's verdict (an exit status) shared with every rank. */
-static int world_share(ncsn_world *w, int status) {
+int ncsn_world_share(const ncsn_world *w, int status) {
     if (w->use_mpi) MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return status;
 }
@@ -347,30 +349,25 @@ static void remove_temporaries(const char *dir, const char *sub, const char *id)
     ncsn_remove_prefixed(d, prefix);
 }
 
-static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a,
-                       ncsn_error *err) {
+int ncsn_sweep_own_dir(const char *dir, const char *canonical, const char *const *ids,
+                       int n_ids, ncsn_error *err) {
     char p[4200];
     if (make_dir(dir, err) != 0) return NCSN_EXIT_RUNTIME;
-    const char *subs[] = {"runs", "logs", "claims", "checkpoints"};
-    for (int i = 0; i < 4; i++) {
-        path_of(p, sizeof p, dir, subs[i], NULL, NULL);
-        if (make_dir(p, err) != 0) return NCSN_EXIT_RUNTIME;
-    }
     path_of(p, sizeof p, dir, "sweep.txt", NULL, NULL);
     char *have;
     ncsn_read_file(p, &have, NULL, NULL); /* NULL: none yet */
-    if (have && strcmp(have, s->canonical) != 0) {
+    if (have && strcmp(have, canonical) != 0) {
         free(have);
         ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory", dir, p);
         return NCSN_EXIT_USAGE;
     }
     if (!have) {
-        int created = create_text_once(p, s->canonical, err);
+        int created = create_text_once(p, canonical, err);
         if (created < 0) return NCSN_EXIT_RUNTIME;
-        if (created) {
-            journal(dir, "created", "runs=%d", s->n_runs);
-            for (int k = 0; k < s->n_runs; k++) journal(dir, "queued", "id=%s", s->runs[k].id);
-        } else if (ncsn_read_file(p, &have, NULL, NULL) != 0 || strcmp(have, s->canonical) != 0) {
+        if (created && ids) {
+            ncsn_sweep_journal(dir, "created", "runs=%d", n_ids);
+            for (int k = 0; ids && k < n_ids; k++) ncsn_sweep_journal(dir, "queued", "id=%s", ids[k]);
+        } else if (ncsn_read_file(p, &have, NULL, NULL) != 0 || strcmp(have, canonical) != 0) {
             /* another process created it a moment ago */
             free(have);
             ncsn_seterr(err, "%s holds a different sweep (see %s); use a new output directory",
@@ -379,6 +376,23 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
         }
     }
     free(have);
+    return 0;
+}
+
+static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_options *a,
+                       ncsn_error *err) {
+    char p[4200];
+    if (make_dir(dir, err) != 0) return NCSN_EXIT_RUNTIME;
+    const char *subs[] = {"runs", "logs", "claims", "checkpoints", "states"};
+    for (int i = 0; i < (a->keep_states ? 5 : 4); i++) {
+        path_of(p, sizeof p, dir, subs[i], NULL, NULL);
+        if (make_dir(p, err) != 0) return NCSN_EXIT_RUNTIME;
+    }
+    const char **ids = ncsn_xmalloc(sizeof *ids * (size_t)(s->n_runs ? s->n_runs : 1));
+    for (int k = 0; k < s->n_runs; k++) ids[k] = s->runs[k].id;
+    const int own = ncsn_sweep_own_dir(dir, s->canonical, ids, s->n_runs, err);
+    free(ids);
+    if (own != 0) return own;
     /* Runs that were in flight when an earlier invocation stopped start again; failed
      * runs too with --retry-failed. Only this shard's runs are touched. */
     for (int k = 0; k < s->n_runs; k++) {
@@ -391,7 +405,7 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
             unlink(claim);
             remove_temporaries(dir, "runs", r->id);
             remove_temporaries(dir, "checkpoints", r->id);
-            journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
+            ncsn_sweep_journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
         } else if (st == NCSN_RUN_FINISHED) {
             /* a run file that cannot be read is no finished run: set aside, run again */
             char aside[256];
@@ -399,9 +413,9 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
             if (why) {
                 char reason[2048];
                 journal_value(reason, sizeof reason, why);
-                journal(dir, "corrupt", "id=%s moved_to=%s reason=%s", r->id,
+                ncsn_sweep_journal(dir, "corrupt", "id=%s moved_to=%s reason=%s", r->id,
                         aside[0] ? aside : "none", reason);
-                if (aside[0]) journal(dir, "requeued", "id=%s reason=corrupt_run_file", r->id);
+                if (aside[0]) ncsn_sweep_journal(dir, "requeued", "id=%s reason=corrupt_run_file", r->id);
                 free(why);
             }
             /* a checkpoint left by a stop between write and removal */
@@ -413,7 +427,7 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
             path_of(p, sizeof p, dir, "runs", r->id, ".h5");
             unlink(p);
             unlink(claim);
-            journal(dir, "requeued", "id=%s reason=retry_failed", r->id);
+            ncsn_sweep_journal(dir, "requeued", "id=%s reason=retry_failed", r->id);
         }
     }
     path_of(p, sizeof p, dir, "STOP", NULL, NULL);
@@ -447,26 +461,35 @@ typedef struct {
     int shares;         /* train: how many other runs sample this run's model */
 } run_kind;
 
-/* Runs one configuration (claimed by this rank). An interrupted run is given back: its
- * claim is removed, so it is queued again, and nothing else of it remains but its log. */
-static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const ncsn_world *w,
+/* Runs one configuration, run k of the sweep (claimed by this rank). An interrupted run is
+ * given back: its claim is removed, so it is queued again, and nothing else of it remains
+ * but its log. */
+static enum run_outcome run_one(const char *dir, const ncsn_sweep_options *a,
+                                const ncsn_sweep_run *r, int k, const ncsn_world *w,
                                 progress_state *p, const run_kind *kind, double *seconds_out) {
-    char log_path[4200], out[4200], failed[4200], checkpoint[4200];
+    char log_path[4200], out[4200], failed[4200], checkpoint[4200], state[4200];
     path_of(log_path, sizeof log_path, dir, "logs", r->id, ".log");
     path_of(out, sizeof out, dir, "runs", r->id, ".h5");
     path_of(failed, sizeof failed, dir, "runs", r->id, ".failed");
     path_of(checkpoint, sizeof checkpoint, dir, "checkpoints", r->id, ".h5");
+    path_of(state, sizeof state, dir, "states", r->id, ".h5");
     const int has_checkpoint = exists(checkpoint);
-    char model[4200], what[160];
+    /* halving: a training continues the shorter one of the rung before (without that
+     * state, it trains from step 0 to the same bits) */
+    const char *from = a->train_from && !kind->model && !strcmp(kind->kind, "train")
+                           ? a->train_from[k] : NULL;
+    if (from && !exists(from)) from = NULL;
+    char model[4200], what[4400];
     if (kind->model) {
         path_of(model, sizeof model, dir, "runs", kind->model, ".h5");
         snprintf(what, sizeof what, "kind=sample model=runs/%s.h5", kind->model);
     } else if (!strcmp(kind->kind, "train")) {
-        snprintf(what, sizeof what, "kind=train shares=%d", kind->shares);
+        snprintf(what, sizeof what, "kind=train shares=%d%s%s", kind->shares,
+                 from ? " continues=" : "", from ? from : "");
     } else {
         snprintf(what, sizeof what, "kind=%s", kind->kind);
     }
-    journal(dir, "started", "id=%s rank=%d host=%s pid=%ld%s%s%s %s", r->id, w->rank, w->host,
+    ncsn_sweep_journal(dir, "started", "id=%s rank=%d host=%s pid=%ld%s%s%s %s", r->id, w->rank, w->host,
             (long)getpid(), has_checkpoint ? " resume=checkpoints/" : "",
             has_checkpoint ? r->id : "", has_checkpoint ? ".h5" : "", what);
     FILE *log = fopen(log_path, "a");
@@ -480,7 +503,8 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         fflush(log);
     }
     p->log = log;
-    ncsn_run_options opt = {0, run_progress, p, log, checkpoint};
+    ncsn_run_options opt = {0, run_progress, p, log, checkpoint, from,
+                            a->keep_states ? state : NULL};
     ncsn_error err = {{0}};
     double t0 = ncsn_now();
     const ncsn_outcome o = kind->model ? ncsn_sample_model(model, &r->cfg, out, &opt, &err)
@@ -489,7 +513,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
     *seconds_out = seconds;
     enum run_outcome outcome = o == NCSN_OUTCOME_COMPLETE ? RUN_COMPLETE : RUN_FAILED;
     if (o == NCSN_OUTCOME_COMPLETE) {
-        journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.4f kind=%s", r->id,
+        ncsn_sweep_journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.4f kind=%s", r->id,
                 w->rank, seconds, kind->kind);
     } else if (o == NCSN_OUTCOME_INTERRUPTED) {
         outcome = RUN_INTERRUPTED;
@@ -497,7 +521,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
         path_of(claim_path, sizeof claim_path, dir, "claims", r->id, NULL);
         unlink(claim_path);
         const int saved = exists(checkpoint);
-        journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.4f%s%s%s",
+        ncsn_sweep_journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.4f%s%s%s",
                 r->id, journal_signal(), w->rank, seconds,
                 saved ? " checkpoint=checkpoints/" : "", saved ? r->id : "", saved ? ".h5" : "");
         if (log) fprintf(log, "interrupted: %s\n", err.msg);
@@ -511,7 +535,7 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_run *r, const 
             fprintf(stderr, "ncsn sweep: %s\n", werr.msg);
         char reason[2 * sizeof err.msg + 3];
         journal_value(reason, sizeof reason, err.msg);
-        journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.4f kind=%s reason=%s", r->id,
+        ncsn_sweep_journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.4f kind=%s reason=%s", r->id,
                 w->rank, ncsn_outcome_status(o), seconds, kind->kind, reason);
         if (log) fprintf(log, "failed: %s\n", err.msg);
     }
@@ -627,7 +651,7 @@ static enum take take(worker *wk, int i, int forced) {
         const int fi = wk->pos_of[first];
         if (trainer_state == NCSN_RUN_QUEUED || trainer_state == NCSN_RUN_RUNNING) {
             if (wk->seen[fi] == SEEN_DEFERRED) { /* the model will not come before then */
-                journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline trainer=%s", r->id,
+                ncsn_sweep_journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline trainer=%s", r->id,
                         wk->w->rank, s->runs[first].id);
                 wk->seen[i] = SEEN_DEFERRED;
                 if (wk->res.stopped < STOP_DEADLINE) wk->res.stopped = STOP_DEADLINE;
@@ -660,7 +684,7 @@ static enum take take(worker *wk, int i, int forced) {
             return TAKE_NONE;
         }
         if (left <= 0 || (!forced && estimate > left)) {
-            journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline estimate_seconds=%.1f "
+            ncsn_sweep_journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline estimate_seconds=%.1f "
                     "seconds_left=%.1f", r->id, wk->w->rank, estimate, left);
             wk->seen[i] = SEEN_DEFERRED;
             if (wk->res.stopped < STOP_DEADLINE) wk->res.stopped = STOP_DEADLINE;
@@ -672,7 +696,7 @@ static enum take take(worker *wk, int i, int forced) {
     if (ncsn_sweep_run_state(wk->dir, r->id) != NCSN_RUN_RUNNING)
         return TAKE_NONE; /* done meanwhile */
     double seconds = 0;
-    const enum run_outcome outcome = run_one(wk->dir, r, wk->w, wk->p, &kind, &seconds);
+    const enum run_outcome outcome = run_one(wk->dir, a, r, k, wk->w, wk->p, &kind, &seconds);
     if (outcome == RUN_INTERRUPTED) {
         wk->res.stopped = STOP_SIGNAL;
         return TAKE_STOP;
@@ -688,7 +712,7 @@ static enum take take(worker *wk, int i, int forced) {
     if (outcome == RUN_FAILED && a->fail_fast) {
         ncsn_error err;
         write_text_atomic(wk->stop, r->id, &err);
-        journal(wk->dir, "stopping", "reason=fail_fast id=%s", r->id);
+        ncsn_sweep_journal(wk->dir, "stopping", "reason=fail_fast id=%s", r->id);
         return TAKE_STOP;
     }
     return TAKE_RAN;
@@ -784,7 +808,7 @@ static void announce(const ncsn_sweep *s, const ncsn_sweep_options *a, const ncs
     if (a->deadline > 0)
         snprintf(when, sizeof when, " deadline=%.0f seconds_left=%.0f", a->deadline,
                  a->deadline - unix_now());
-    journal(a->dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s", w->size,
+    ncsn_sweep_journal(a->dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s", w->size,
             s->n_runs, todo, w->host, (long)getpid(), job, when);
     if (!a->quiet) {
         fprintf(stderr, "sweep dir=%s runs=%d todo=%d ranks=%d threads_per_rank=%d\n", a->dir,
@@ -804,7 +828,7 @@ static int conclude(const ncsn_sweep *s, const ncsn_sweep_options *a, progress_s
     const int left = c.counts[NCSN_RUN_QUEUED] + c.counts[NCSN_RUN_RUNNING];
     const char *why = !stopped || left == 0 ? ""
                       : stopped == STOP_SIGNAL ? " stopped=signal" : " stopped=deadline";
-    journal(a->dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[NCSN_RUN_FINISHED],
+    ncsn_sweep_journal(a->dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[NCSN_RUN_FINISHED],
             c.counts[NCSN_RUN_FAILED], left, why);
     if (!a->quiet) print_progress(prog, 1);
     if (stopped && left > 0) {
@@ -832,7 +856,7 @@ int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *a, ncsn_wo
     ncsn_error err = {{0}};
     int status = NCSN_EXIT_OK;
     if (w->rank == 0) status = prepare_dir(a->dir, s, a, &err);
-    if (world_share(w, status) != NCSN_EXIT_OK) {
+    if (ncsn_world_share(w, status) != NCSN_EXIT_OK) {
         if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
         return status;
     }

@@ -12,6 +12,10 @@
  * base plus its values of the swept keys, in key order, and is validated as a whole; its
  * repeats differ only in their seed (repeat 0 keeps the configuration's own).
  *
+ * sweep.mode: halving expands the same grid (at the last rung's train.steps) and keeps its
+ * settings (sweep.rungs, keep, metric, sample_n) in ncsn_sweep.halving; its rungs are built
+ * by sweep/halving.c.
+ *
  * When a list is a sweep: a key holding numbers (train.lr) or a name sweeps any list;
  * dataset.weights and dataset.std hold a list already, so they sweep a list that has a
  * list inside (weights: [[0.95, 0.05], [0.9, 0.1]]; std: [[1, 1], [2, 2]], or
@@ -224,6 +228,9 @@ typedef struct {
     spec specs[NCSN_MAX_KEYS];
     int random, trials, repeats;
     place mode_at, trials_at, repeats_at;
+    ncsn_halving halving;                  /* halving.on: sweep.mode halving (a grid) */
+    place rungs_at, keep_at, metric_at, sample_n_at;
+    int halving_given;                     /* one of rungs, keep, metric, sample_n given */
 } plan;
 
 static void plan_free(plan *pl) {
@@ -324,24 +331,114 @@ static int take_value(plan *pl, int i, yaml_document_t *d, yaml_node_t *vn, cons
     return 0;
 }
 
+/* The metrics a halving sweep may score by: a run file's /metrics scalars for which lower
+ * is better. */
+static const char *const halving_metrics[] = {"mode_weight_error", "mmd2", "swd", "fd",
+                                              "final_loss"};
+#define N_HALVING_METRICS 5
+
+/* An integer from 1 to max in node n, or -1. */
+static long long positive_integer(yaml_node_t *n, long long max) {
+    const char *t = ncsn_yaml_plain(n);
+    char *end = NULL;
+    long long v = 0;
+    if (!t || !t[0]) return -1;
+    errno = 0;
+    v = strtoll(t, &end, 10);
+    return *end || errno || v < 1 || v > max ? -1 : v;
+}
+
+/* sweep.rungs, sweep.keep, sweep.metric or sweep.sample_n (full: its dotted name). */
+static int take_halving_setting(plan *pl, yaml_document_t *d, const char *name,
+                                yaml_node_t *n, place at, const char *full, ncsn_error *err) {
+    char g[100];
+    ncsn_halving *h = &pl->halving;
+    if (strcmp(name, "rungs") == 0) {
+        if (n->type != YAML_SEQUENCE_NODE || ncsn_yaml_items(n) < 2 ||
+            ncsn_yaml_items(n) > NCSN_HALVING_MAX_RUNGS) {
+            if (n->type == YAML_SEQUENCE_NODE)
+                snprintf(g, sizeof g, "%d", ncsn_yaml_items(n));
+            return place_fail(err, at, full, "expected a list of 2 to %d training step counts, "
+                              "increasing, the last equal to train.steps (e.g. [3000, 10000, "
+                              "30000]), got %s%s", NCSN_HALVING_MAX_RUNGS,
+                              n->type == YAML_SEQUENCE_NODE ? g : ncsn_yaml_got(n, g, sizeof g),
+                              n->type == YAML_SEQUENCE_NODE ? " rungs" : "");
+        }
+        h->n_rungs = ncsn_yaml_items(n);
+        for (int k = 0; k < h->n_rungs; k++) {
+            yaml_node_t *e = ncsn_yaml_item(d, n, k);
+            const long long v = positive_integer(e, INT64_MAX / 2);
+            if (v < 0)
+                return place_fail(err, at, full, "rung %d: expected a positive whole number of "
+                                  "training steps, got %s", k, ncsn_yaml_got(e, g, sizeof g));
+            if (k > 0 && v <= h->steps[k - 1])
+                return place_fail(err, at, full, "rung %d: %lld steps is not more than rung "
+                                  "%d's %lld: rungs train longer and longer", k, v, k - 1,
+                                  (long long)h->steps[k - 1]);
+            h->steps[k] = v;
+        }
+        pl->rungs_at = at;
+    } else if (strcmp(name, "keep") == 0) {
+        double v;
+        if (ncsn_yaml_real(n, &v) != 0 || !(v > 0 && v < 1))
+            return place_fail(err, at, full, "expected the share of configurations promoted "
+                              "from one rung to the next, a number between 0 and 1 (e.g. "
+                              "0.34), got %s", ncsn_yaml_got(n, g, sizeof g));
+        h->keep = v;
+        pl->keep_at = at;
+    } else if (strcmp(name, "metric") == 0) {
+        const char *t = ncsn_yaml_plain(n);
+        int found = -1;
+        for (int j = 0; t && j < N_HALVING_METRICS; j++)
+            if (strcmp(t, halving_metrics[j]) == 0) found = j;
+        if (found < 0)
+            return place_fail(err, at, full, "expected one of mode_weight_error, mmd2, swd, fd, "
+                              "final_loss (lower is better), got %s",
+                              ncsn_yaml_got(n, g, sizeof g));
+        snprintf(h->metric, sizeof h->metric, "%s", halving_metrics[found]);
+        pl->metric_at = at;
+    } else {
+        const long long v = positive_integer(n, 1000000000);
+        if (v < 0)
+            return place_fail(err, at, full, "expected the chains of the rungs' samples, a "
+                              "whole number from 1 to 1000000000, got %s",
+                              ncsn_yaml_got(n, g, sizeof g));
+        h->sample_n = (int)v;
+        pl->sample_n_at = at;
+    }
+    return 0;
+}
+
 /* A sweep.* setting from node n. A file may give each once; overrides replace it. */
-static int take_setting(plan *pl, const char *name, yaml_node_t *n, place at, ncsn_error *err) {
+static int take_setting(plan *pl, yaml_document_t *d, const char *name, yaml_node_t *n,
+                        place at, ncsn_error *err) {
     char full[64], g[100];
     snprintf(full, sizeof full, "sweep.%s", name);
-    const place *before = !strcmp(name, "mode")      ? &pl->mode_at
-                          : !strcmp(name, "trials")  ? &pl->trials_at
-                          : !strcmp(name, "repeats") ? &pl->repeats_at
-                                                     : NULL;
+    const place *before = !strcmp(name, "mode")       ? &pl->mode_at
+                          : !strcmp(name, "trials")   ? &pl->trials_at
+                          : !strcmp(name, "repeats")  ? &pl->repeats_at
+                          : !strcmp(name, "rungs")    ? &pl->rungs_at
+                          : !strcmp(name, "keep")     ? &pl->keep_at
+                          : !strcmp(name, "metric")   ? &pl->metric_at
+                          : !strcmp(name, "sample_n") ? &pl->sample_n_at
+                                                      : NULL;
     if (before && at.file && before->file)
         return place_fail(err, at, full, "duplicate key (first given at line %d)", before->line);
     if (strcmp(name, "mode") == 0) {
         const char *t = ncsn_yaml_plain(n);
-        if (!t || (strcmp(t, "grid") != 0 && strcmp(t, "random") != 0))
-            return place_fail(err, at, full, "expected grid or random, got %s",
+        if (!t || (strcmp(t, "grid") != 0 && strcmp(t, "random") != 0 &&
+                   strcmp(t, "halving") != 0))
+            return place_fail(err, at, full, "expected grid, random or halving, got %s",
                               ncsn_yaml_got(n, g, sizeof g));
         pl->random = strcmp(t, "random") == 0;
+        pl->halving.on = strcmp(t, "halving") == 0;
         pl->mode_at = at;
         return 0;
+    }
+    if (before == &pl->rungs_at || before == &pl->keep_at || before == &pl->metric_at ||
+        before == &pl->sample_n_at) {
+        pl->halving_given = 1;
+        return take_halving_setting(pl, d, name, n, at, full, err);
     }
     int is_trials = strcmp(name, "trials") == 0;
     if (is_trials || strcmp(name, "repeats") == 0) {
@@ -359,11 +456,13 @@ static int take_setting(plan *pl, const char *name, yaml_node_t *n, place at, nc
         *(is_trials ? &pl->trials_at : &pl->repeats_at) = at;
         return 0;
     }
-    static const char *const names[] = {"sweep.mode", "sweep.trials", "sweep.repeats"};
+    static const char *const names[] = {"sweep.mode",  "sweep.trials", "sweep.repeats",
+                                        "sweep.rungs", "sweep.keep",   "sweep.metric",
+                                        "sweep.sample_n"};
     char hint[200];
-    ncsn_config_suggest(full, names, 3, hint, sizeof hint);
-    return place_fail(err, at, full, "unknown key: the sweep block takes mode, trials and "
-                      "repeats%s", hint);
+    ncsn_config_suggest(full, names, 7, hint, sizeof hint);
+    return place_fail(err, at, full, "unknown key: the sweep block takes mode, trials, "
+                      "repeats, and for halving rungs, keep, metric and sample_n%s", hint);
 }
 
 /* ---------------------------------------------------------------- the file */
@@ -375,7 +474,8 @@ static int walk_sweep(plan *pl, yaml_document_t *d, yaml_node_t *kn, yaml_node_t
     if (ncsn_yaml_is_null(vn)) return 0;
     if (vn->type != YAML_MAPPING_NODE)
         return fail(err, file, ncsn_yaml_line(kn), "sweep",
-                    "expected a map of sweep.* keys (mode, trials, repeats), got %s",
+                    "expected a map of sweep.* keys (mode, trials, repeats, rungs, keep, "
+                    "metric, sample_n), got %s",
                     ncsn_yaml_got(vn, g, sizeof g));
     for (yaml_node_pair_t *p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top;
          p++) {
@@ -383,7 +483,7 @@ static int walk_sweep(plan *pl, yaml_document_t *d, yaml_node_t *kn, yaml_node_t
         const char *name = ncsn_yaml_scalar(k);
         if (!name) return fail(err, file, ncsn_yaml_line(k), "sweep", "expected a key name, got %s",
                                ncsn_yaml_got(k, g, sizeof g));
-        if (take_setting(pl, name, yaml_document_get_node(d, p->value),
+        if (take_setting(pl, d, name, yaml_document_get_node(d, p->value),
                          (place){file, ncsn_yaml_line(k)}, err))
             return -1;
     }
@@ -413,7 +513,7 @@ static int walk_key(plan *pl, yaml_document_t *d, yaml_node_t *kn, yaml_node_t *
         return take_value(pl, i, d, vn, file, ncsn_yaml_line(kn), err);
     }
     if (top && strncmp(full, "sweep.", 6) == 0)
-        return take_setting(pl, full + 6, vn, (place){file, ncsn_yaml_line(kn)}, err);
+        return take_setting(pl, d, full + 6, vn, (place){file, ncsn_yaml_line(kn)}, err);
     if (top && is_section(full)) {
         if (ncsn_yaml_is_null(vn)) return 0;
         if (vn->type != YAML_MAPPING_NODE)
@@ -506,7 +606,7 @@ static int read_override(plan *pl, const char *assignment, ncsn_error *err) {
     yaml_document_t doc;
     if (parse(&doc, eq + 1, strlen(eq + 1), NULL, key, err)) return -1;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    int rc = setting ? take_setting(pl, key + 6, root, (place){NULL, -1}, err)
+    int rc = setting ? take_setting(pl, &doc, key + 6, root, (place){NULL, -1}, err)
                      : take_value(pl, i, &doc, root, NULL, 0, err);
     yaml_document_delete(&doc);
     return rc;
@@ -589,7 +689,7 @@ static int configure(const plan *pl, const ncsn_config *base, int g, ncsn_key ke
 
 /* The work estimate of sweep.h: steps * batch * (D + E) * H + n * L * T * D * H, and its
  * training part. */
-static double cost(const ncsn_config *c, double *train) {
+double ncsn_sweep_run_cost(const ncsn_config *c, double *train) {
     double D = c->dataset.dim, E = c->model.emb, H = c->model.hidden;
     double L = c->noise.L_auto ? L_AUTO_COST : c->noise.L;
     *train = (double)c->train.steps * c->train.batch * (D + E) * H;
@@ -628,6 +728,21 @@ static int check_plan(const plan *pl, ncsn_error *err) {
     if (pl->random && !pl->trials_at.line)
         return place_fail(err, pl->mode_at, "sweep.mode",
                           "random mode needs sweep.trials: N, the number of draws");
+    if (!pl->halving.on && pl->halving_given) {
+        const place at = pl->rungs_at.line  ? pl->rungs_at
+                         : pl->keep_at.line ? pl->keep_at
+                         : pl->metric_at.line ? pl->metric_at
+                                              : pl->sample_n_at;
+        const char *key = pl->rungs_at.line  ? "sweep.rungs"
+                          : pl->keep_at.line ? "sweep.keep"
+                          : pl->metric_at.line ? "sweep.metric"
+                                               : "sweep.sample_n";
+        return place_fail(err, at, key, "only used with sweep.mode: halving");
+    }
+    if (pl->halving.on && !pl->rungs_at.line)
+        return place_fail(err, pl->mode_at, "sweep.mode",
+                          "halving needs sweep.rungs: [s_1, ..., s_K], the training steps of "
+                          "each rung, the last equal to train.steps");
     for (int i = 0; !pl->random && i < ncsn_config_n_keys(); i++) {
         const spec *p = &pl->specs[i];
         if (p->distribution)
@@ -635,6 +750,24 @@ static int check_plan(const plan *pl, ncsn_error *err) {
                         "{%s: ...} is a distribution: it needs sweep.mode: random (a grid "
                         "takes a list)", p->dist);
     }
+    return 0;
+}
+
+/* Halving's last rung is train.steps as the file gives it, one value for every
+ * configuration. */
+static int check_halving(const plan *pl, const ncsn_config *base, ncsn_error *err) {
+    if (!pl->halving.on) return 0;
+    const spec *p = &pl->specs[ncsn_config_key_index("train.steps")];
+    if (p->kind == SPEC_VALUES && p->n > 1)
+        return fail(err, p->file, p->line, "train.steps",
+                    "halving gives every rung its own training steps (sweep.rungs); "
+                    "train.steps, the last rung's, cannot be swept");
+    const int64_t last = pl->halving.steps[pl->halving.n_rungs - 1];
+    if (last != base->train.steps)
+        return place_fail(err, pl->rungs_at, "sweep.rungs",
+                          "the last rung, %lld steps, must equal train.steps (%lld): the last "
+                          "rung trains the configurations as the sweep file gives them",
+                          (long long)last, (long long)base->train.steps);
     return 0;
 }
 
@@ -690,9 +823,16 @@ static void write_canonical(ncsn_sweep *s, const plan *pl, const uint64_t *base_
     size_t size = 0;
     FILE *f = open_memstream(&s->canonical, &size);
     NCSN_ASSERT(f != NULL);
-    fprintf(f, "# ncsn sweep 1\nmode: %s\ntrials: %d\nrepeats: %d\nbase_seed: %" PRIu64
-            "\nruns: %d\nswept:", pl->random ? "random" : "grid", pl->trials, s->repeats,
-            s->base_seed, s->n_runs);
+    fprintf(f, "# ncsn sweep 1\nmode: %s\ntrials: %d\nrepeats: %d\n",
+            pl->random ? "random" : pl->halving.on ? "halving" : "grid", pl->trials, s->repeats);
+    if (pl->halving.on) {
+        fputs("rungs: [", f);
+        for (int k = 0; k < pl->halving.n_rungs; k++)
+            fprintf(f, "%s%lld", k ? ", " : "", (long long)pl->halving.steps[k]);
+        fprintf(f, "]\nkeep: %.17g\nmetric: %s\nsample_n: %d\n", pl->halving.keep,
+                pl->halving.metric, pl->halving.sample_n);
+    }
+    fprintf(f, "base_seed: %" PRIu64 "\nruns: %d\nswept:", s->base_seed, s->n_runs);
     for (int k = 0; k < s->n_swept; k++) fprintf(f, " %s", s->swept_keys[k]);
     char *first = ncsn_config_results_yaml(&s->runs[0].cfg);
     fprintf(f, "\nfirst run:\n%s", first);
@@ -741,7 +881,7 @@ static int expand(ncsn_sweep *s, const plan *pl, const ncsn_config *base, int n_
             run->index = (uint32_t)s->n_runs;
             ncsn_config_copy(&run->cfg, &c);
             run->cfg.seed = ncsn_sweep_seed(c.seed, r);
-            run->cost = cost(&run->cfg, &run->train_cost);
+            run->cost = ncsn_sweep_run_cost(&run->cfg, &run->train_cost);
             s->n_runs++;
         }
         ncsn_config_free(&c);
@@ -752,11 +892,28 @@ static int expand(ncsn_sweep *s, const plan *pl, const ncsn_config *base, int n_
     return 0;
 }
 
+/* Every run is valid at every rung (a sample.snapshot beyond a rung's steps is not). */
+static int check_rungs(const ncsn_sweep *s, ncsn_error *err) {
+    const int n_configs = s->n_runs / s->repeats;
+    unsigned char *all = ncsn_xmalloc((size_t)n_configs + 1);
+    memset(all, 1, (size_t)n_configs + 1);
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < s->halving.n_rungs - 1; k++) {
+        ncsn_sweep rung;
+        rc = ncsn_halving_rung(s, k, all, &rung, err);
+        ncsn_sweep_free(&rung);
+    }
+    free(all);
+    return rc;
+}
+
 int ncsn_sweep_load(ncsn_sweep *s, const char *path, const char *const *sets, int n_sets,
                     ncsn_error *err) {
     memset(s, 0, sizeof *s);
     plan *pl = ncsn_xcalloc(1, sizeof *pl);
     pl->repeats = 1;
+    pl->halving.keep = 0.5;
+    snprintf(pl->halving.metric, sizeof pl->halving.metric, "mode_weight_error");
     ncsn_config base;
     ncsn_config_default(&base);
     ncsn_config_visit(&base, shape_of, pl->shape);
@@ -768,6 +925,7 @@ int ncsn_sweep_load(ncsn_sweep *s, const char *path, const char *const *sets, in
         ncsn_config_free(&base);
         rc = build_base(pl, &base, err);
     }
+    if (rc == 0) rc = check_halving(pl, &base, err);
     if (rc == 0) rc = count(pl, &n_configs, err);
     if (rc == 0) {
         /* The random streams' seed: the file's seed, or the first value listed for it. */
@@ -781,8 +939,10 @@ int ncsn_sweep_load(ncsn_sweep *s, const char *path, const char *const *sets, in
             ncsn_config_free(&c);
         }
         s->repeats = pl->repeats;
+        s->halving = pl->halving;
         rc = expand(s, pl, &base, n_configs, err);
     }
+    if (rc == 0 && s->halving.on) rc = check_rungs(s, err);
     ncsn_config_free(&base);
     plan_free(pl);
     free(pl);

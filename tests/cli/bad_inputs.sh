@@ -472,7 +472,7 @@ if "$NCSN" sweep --help >/dev/null 2>&1; then
   yaml sweep2.yaml 'train:\n  lrr: [0.1, 0.2]\n'
   expect "sweep: an unknown key" 2 '^ncsn sweep: sweep2\.yaml:2: train\.lrr: unknown key \(did you mean train\.lr\?\)$' sweep sweep2.yaml -q -o sw
   yaml sweep3.yaml 'sweep:\n  mode: sideways\n'
-  expect "sweep: a bad mode" 2 '^ncsn sweep: sweep3\.yaml:2: sweep\.mode: expected grid or random' sweep sweep3.yaml -q -o sw
+  expect "sweep: a bad mode" 2 '^ncsn sweep: sweep3\.yaml:2: sweep\.mode: expected grid, random or halving' sweep sweep3.yaml -q -o sw
   yaml sweep4.yaml 'train:\n  lr: [0.1, 0.2\n'
   expect "sweep: a syntax error" 2 '^ncsn sweep: sweep4\.yaml:3: YAML syntax error' sweep sweep4.yaml -q -o sw
   expect "sweep: no -o" 2 '^ncsn sweep: -o DIR is required' sweep sweep2.yaml -q

@@ -1,0 +1,287 @@
+/* sweep/halving_run.c: the runner of a halving sweep (sweep.h, ncsn_halving; docs/cluster.md,
+ * Successive halving). Synchronous successive halving: rung k is a sweep of its own in
+ * DIR/rung<k>/ (ncsn_halving_rung), run by the grid runner (runner.h) on every rank to its
+ * end; only then is it scored, each configuration by the mean of sweep.metric over its
+ * repeats, read from the run files, and the best ncsn_halving_promoted(n, keep) go on to
+ * rung k+1, whose trainings continue those of rung k from their training states
+ * (DIR/rung<k>/states/<trainer>.h5). So promotions depend on run files alone, which are
+ * the same bits for any number of ranks and after any interruption: running the same
+ * command again walks the rungs again, keeps what is finished, and decides the same.
+ *
+ *   DIR/sweep.txt      the halving sweep (identifies it)
+ *   DIR/journal.log    rung_started, rung_decided, rung_waiting lines
+ *   DIR/rungs.tsv      every rung decided so far: a configuration's score, rank and
+ *                      whether it was promoted (rank 0 rewrites it after each rung)
+ *   DIR/rung<k>/       rung k as a sweep directory (summary.h), with states/ before the
+ *                      last rung */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ncsn/common.h"
+#include "ncsn/h5util.h"
+#include "ncsn/runner.h"
+#include "ncsn/summary.h"
+#include "ncsn/sweep.h"
+#include "ncsn/text.h"
+
+/* ---- scores ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *metric;
+    double value;
+} score_read;
+
+static int read_score(const ncsn_h5_ctx *c, hid_t file, void *data) {
+    score_read *sr = data;
+    char *status = NULL, name[64];
+    if (ncsn_h5_read_attr_string(c, file, "status", &status) != 0) return -1;
+    const int complete = strcmp(status, "complete") == 0;
+    free(status);
+    if (!complete) return 0;
+    snprintf(name, sizeof name, "/metrics/%s", sr->metric);
+    return ncsn_h5_read_dataset(c, file, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, 0, NULL,
+                                &sr->value);
+}
+
+/* A run's score: its metric when its file exists and its status is complete, else NaN. */
+static double run_score(const char *dir, const char *id, const char *metric) {
+    char *path = ncsn_xasprintf("%s/runs/%s.h5", dir, id);
+    score_read sr = {metric, NAN};
+    ncsn_error err;
+    if (access(path, F_OK) != 0 || ncsn_h5_read_file(path, read_score, &sr, &err) != 0)
+        sr.value = NAN;
+    free(path);
+    return sr.value;
+}
+
+/* ---- the record: rungs.tsv --------------------------------------------------------------- */
+
+typedef struct {
+    int rung;
+    int64_t steps;
+    int sample_n;         /* the configuration's sample.n at this rung */
+    char group[32];
+    int runs, scored;     /* repeats, and those with a finite score */
+    double score;         /* the mean over the repeats; +inf when one has none */
+    int rank;             /* 1 = best of the rung */
+    const char *promoted; /* "yes", "no"; "-" in the last rung */
+} rung_row;
+
+typedef struct {
+    rung_row *rows;
+    int n, cap;
+} rung_table;
+
+static void table_add(rung_table *t, const rung_row *r) {
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        rung_row *bigger = realloc(t->rows, sizeof *bigger * (size_t)t->cap);
+        NCSN_ASSERT(bigger != NULL);
+        t->rows = bigger;
+    }
+    t->rows[t->n++] = *r;
+}
+
+/* DIR/rungs.tsv, whole, atomically. */
+static void write_table(const char *dir, const ncsn_sweep *s, const rung_table *t) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    NCSN_ASSERT(f != NULL);
+    fprintf(f, "# ncsn halving: score = the mean %s over a configuration's %d repeat%s, lower "
+            "is better; keep %.6g of each rung\n", s->halving.metric, s->repeats,
+            s->repeats == 1 ? "" : "s", s->halving.keep);
+    fputs("rung\tsteps\tsample_n\tconfiguration\truns\tscored\tscore\trank\tpromoted\n", f);
+    for (int i = 0; i < t->n; i++) {
+        const rung_row *r = &t->rows[i];
+        fprintf(f, "%d\t%" PRId64 "\t%d\t%s\t%d\t%d\t%.17g\t%d\t%s\n", r->rung, r->steps,
+                r->sample_n, r->group, r->runs, r->scored, r->score, r->rank, r->promoted);
+    }
+    fclose(f);
+    char *path = ncsn_xasprintf("%s/rungs.tsv", dir), *tmp = ncsn_xasprintf("%s.tmp.%ld", path,
+                                                                              (long)getpid());
+    ncsn_error err;
+    if (ncsn_replace_file(path, tmp, -1, text, size, &err) != 0)
+        fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+    free(tmp);
+    free(path);
+    free(text);
+}
+
+/* ---- one rung ------------------------------------------------------------------------------ */
+
+/* For every run of rung (rung k), the training state its training continues: that of the
+ * run that trained its model in rung k-1 (prev, whose runs include rung's), or NULL. */
+static char **states_of(const char *dir, int k, const ncsn_sweep *rung, const ncsn_sweep *prev,
+                        const int *prev_trained_by) {
+    char **from = ncsn_xcalloc((size_t)(rung->n_runs ? rung->n_runs : 1), sizeof *from);
+    int q = 0;
+    for (int j = 0; j < rung->n_runs; j++) {
+        while (q < prev->n_runs && prev->runs[q].index != rung->runs[j].index) q++;
+        NCSN_ASSERT(q < prev->n_runs); /* promoted configurations ran the rung before */
+        const ncsn_sweep_run *t = &prev->runs[prev_trained_by[q]];
+        if (t->cfg.sample.score == NCSN_SCORE_MODEL)
+            from[j] = ncsn_xasprintf("%s/rung%d/states/%s.h5", dir, k - 1, t->id);
+    }
+    return from;
+}
+
+static void free_states(char **from, int n) {
+    for (int j = 0; from && j < n; j++) free(from[j]);
+    free(from);
+}
+
+/* Whether every run of the rung has finished (failed counts): with --shard, other tasks'. */
+static int rung_done(const char *dir, const ncsn_sweep *rung) {
+    unsigned char *state = ncsn_xcalloc((size_t)rung->n_runs + 1, 1);
+    ncsn_error err;
+    int done = ncsn_sweep_states(dir, rung, state, NULL, &err) == 0;
+    for (int j = 0; done && j < rung->n_runs; j++)
+        done = state[j] == NCSN_RUN_FINISHED || state[j] == NCSN_RUN_FAILED;
+    free(state);
+    return done;
+}
+
+/* Rank 0: the score of every configuration of the rung (alive_list, n_alive), in order. */
+static void score_rung(const char *rdir, const ncsn_sweep *rung, const char *metric,
+                       int n_alive, double *score, int *scored) {
+    const int R = rung->repeats;
+    for (int a = 0; a < n_alive; a++) {
+        double sum = 0;
+        scored[a] = 0;
+        for (int r = 0; r < R; r++) {
+            const double v = run_score(rdir, rung->runs[a * R + r].id, metric);
+            if (isfinite(v)) {
+                sum += v;
+                scored[a]++;
+            }
+        }
+        score[a] = scored[a] == R ? sum / R : INFINITY;
+    }
+}
+
+int ncsn_halving_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_world *w,
+                         ncsn_halving_estimate_fn estimate, void *user) {
+    const ncsn_halving *h = &s->halving;
+    NCSN_ASSERT(h->on && s->repeats >= 1 && s->n_runs % s->repeats == 0);
+    ncsn_error err = {{0}};
+    int status = NCSN_EXIT_OK;
+    if (w->rank == 0) {
+        status = ncsn_sweep_own_dir(o->dir, s->canonical, NULL, 0, &err);
+        if (status == NCSN_EXIT_OK)
+            ncsn_sweep_journal(o->dir, "halving_started", "configurations=%d repeats=%d "
+                               "rungs=%d ranks=%d", s->n_runs / s->repeats, s->repeats,
+                               h->n_rungs, w->size);
+    }
+    if (ncsn_world_share(w, status) != NCSN_EXIT_OK) {
+        if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+        return status;
+    }
+    const int n_configs = s->n_runs / s->repeats, R = s->repeats;
+    unsigned char *alive = ncsn_xmalloc((size_t)n_configs + 1);
+    memset(alive, 1, (size_t)n_configs + 1);
+    double *score = ncsn_xmalloc(sizeof *score * (size_t)(n_configs + 1));
+    int *scored = ncsn_xmalloc(sizeof *scored * (size_t)(n_configs + 1));
+    int *order = ncsn_xmalloc(sizeof *order * (size_t)(n_configs + 1));
+    rung_table table = {0};
+    ncsn_sweep prev;
+    memset(&prev, 0, sizeof prev);
+    int *prev_tb = NULL, worst = NCSN_EXIT_OK;
+    for (int k = 0; k < h->n_rungs; k++) {
+        const int last = k == h->n_rungs - 1;
+        ncsn_sweep rung;
+        if (ncsn_halving_rung(s, k, alive, &rung, &err) != 0) { /* checked when loaded */
+            if (w->rank == 0) fprintf(stderr, "ncsn sweep: %s\n", err.msg);
+            status = NCSN_EXIT_USAGE;
+            break;
+        }
+        int *tb = ncsn_xmalloc(sizeof *tb * (size_t)(rung.n_runs + 1));
+        ncsn_sweep_trainings(&rung, o->shard_n, tb);
+        char **from = k > 0 ? states_of(o->dir, k, &rung, &prev, prev_tb) : NULL;
+        double *seconds = ncsn_xcalloc((size_t)rung.n_runs + 1, sizeof *seconds);
+        if (estimate) estimate(&rung, tb, seconds, user);
+        char *rdir = ncsn_xasprintf("%s/rung%d", o->dir, k);
+        ncsn_sweep_options ro = *o;
+        ro.dir = rdir;
+        ro.trained_by = tb;
+        ro.train_from = (const char *const *)from;
+        ro.keep_states = !last;
+        ro.estimate = estimate ? seconds : NULL;
+        const int n_alive = rung.n_runs / R;
+        if (w->rank == 0)
+            ncsn_sweep_journal(o->dir, "rung_started", "rung=%d steps=%" PRId64 " sample_n=%d "
+                               "configurations=%d runs=%d dir=rung%d", k, h->steps[k],
+                               last ? 0 : h->sample_n, n_alive, rung.n_runs, k);
+        status = ncsn_sweep_execute(&rung, &ro, w);
+        /* other tasks' runs of the rung still to do: rank 0 looks, every rank follows */
+        const int waiting = w->rank == 0 && o->shard_n > 1 &&
+                            (status == NCSN_EXIT_OK || status == NCSN_EXIT_RUNTIME) &&
+                            !rung_done(rdir, &rung);
+        if (waiting) status = NCSN_EXIT_INTERRUPTED;
+        status = ncsn_world_share(w, status);
+        const int go_on = status == NCSN_EXIT_OK ||
+                          (status == NCSN_EXIT_RUNTIME && !o->fail_fast);
+        if (waiting) {
+            ncsn_sweep_journal(o->dir, "rung_waiting", "rung=%d shard=%d/%d", k, o->shard_i,
+                               o->shard_n);
+            fprintf(stderr, "ncsn sweep: halving rung %d waits for runs of other tasks "
+                    "(--shard); run the same command again to continue once they end\n", k);
+        }
+        if (go_on) {
+            /* a run of an earlier rung that failed scores none and is dropped (rungs.tsv,
+             * the rung's journal): only the last rung's failures fail the sweep */
+            if (last && status > worst) worst = status;
+            if (w->rank == 0) score_rung(rdir, &rung, h->metric, n_alive, score, scored);
+            if (w->use_mpi) {
+                MPI_Bcast(score, n_alive, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+                MPI_Bcast(scored, n_alive, MPI_INT, 0, MPI_COMM_WORLD);
+            }
+            ncsn_halving_order(score, n_alive, order);
+            const int keep = last ? n_alive : ncsn_halving_promoted(n_alive, h->keep);
+            int *groups = ncsn_xmalloc(sizeof *groups * (size_t)(n_alive + 1));
+            for (int a = 0, g = 0; g < n_configs; g++)
+                if (alive[g]) groups[a++] = g;
+            memset(alive, 0, (size_t)n_configs + 1);
+            for (int i = 0; i < n_alive; i++) {
+                const int a = order[i];
+                if (i < keep) alive[groups[a]] = 1;
+                rung_row row = {k, h->steps[k], rung.runs[a * R].cfg.sample.n, "", R, scored[a],
+                                score[a], i + 1, last ? "-" : i < keep ? "yes" : "no"};
+                snprintf(row.group, sizeof row.group, "%s", rung.runs[a * R].group);
+                table_add(&table, &row);
+            }
+            free(groups);
+            if (w->rank == 0) {
+                write_table(o->dir, s, &table);
+                ncsn_sweep_journal(o->dir, "rung_decided", "rung=%d promoted=%d of=%d best=%s "
+                                   "score=%.6g", k, last ? 0 : keep, n_alive,
+                                   rung.runs[order[0] * R].group, score[order[0]]);
+            }
+        }
+        free(rdir);
+        free(seconds);
+        free_states(from, rung.n_runs);
+        ncsn_sweep_free(&prev);
+        free(prev_tb);
+        prev = rung;
+        prev_tb = tb;
+        if (!go_on) break;
+    }
+    if (status == NCSN_EXIT_OK || (status == NCSN_EXIT_RUNTIME && !o->fail_fast))
+        status = worst;
+    if (w->rank == 0 && status != NCSN_EXIT_USAGE) printf("%s/rungs.tsv\n", o->dir);
+    ncsn_sweep_free(&prev);
+    free(prev_tb);
+    free(table.rows);
+    free(order);
+    free(scored);
+    free(score);
+    free(alive);
+    return status;
+}

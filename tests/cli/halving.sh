@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# halving.sh: successive halving (sweep.mode: halving; docs/cluster.md, Successive halving):
+# the dry run describes the rungs; each rung promotes the best of its configurations by the
+# mean of the metric over their repeats; 1 and 2 ranks, a kill -9 in the middle of a rung
+# and continuing, and job-array tasks (--shard) taking turns all make the same promotions
+# and write the same run files; every run file of a later rung, whose training continued the
+# rung before's (snapshots included), equals a separate `ncsn run` of its configuration;
+# bad halving settings are refused naming file, line and key; the report shows the rungs.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+mpi_setup
+
+# 2 lr x 2 ema x 2 T x 2 eps = 16 configurations x 2 seeds; rungs of 30, 70 and 120 steps
+# (log_every 40: the first two end between logged steps), keeping half
+cat > "$tmp/h.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: 120, batch: 64, lr: [0.001, 0.003], ema: [0, 0.99], log_every: 40,
+        snapshot_every: 60, checkpoint_every: 20}
+noise: {L: 8}
+sample: {n: 200, T: [10, 15], eps: [0.001, 0.002], max_bad_fraction: 1}
+sweep: {mode: halving, rungs: [30, 70, 120], keep: 0.5, sample_n: 100, repeats: 2}
+YAML
+
+# ---- the dry run describes the rungs --------------------------------------------------------
+"$NCSN" sweep "$tmp/h.yaml" --dry-run > "$tmp/list"
+grep -q "^halving: 16 configurations x 2 repeats; score: the mean mode_weight_error" "$tmp/list" ||
+  fail "dry run: $(head -1 "$tmp/list")"
+grep -Eq "^0 +30 +100 +16 +32 +8 +240 " "$tmp/list" || fail "dry run rung 0: $(sed -n 3p "$tmp/list")"
+grep -Eq "^2 +120 +200 +<=4 +<=8 +<=8 +<=400 " "$tmp/list" || fail "dry run rung 2: $(sed -n 5p "$tmp/list")"
+grep -q "^at most 56 runs, 960 training steps" "$tmp/list" || fail "dry run total"
+"$NCSN" sweep "$tmp/h.yaml" --dry-run --json > "$tmp/list.json"
+"$PY" - "$tmp/list.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+h = d["halving"]
+assert [r["configurations_max"] for r in h["rungs"]] == [16, 8, 4], h["rungs"]
+assert [r["sample_n"] for r in h["rungs"]] == [100, 100, 200], h["rungs"]
+assert h["total"]["runs_max"] == 56 and d["grid"]["runs"] == 32 == len(d["grid"]["per_run"])
+PY
+
+# ---- one rank, two ranks: the same promotions and run files ---------------------------------
+"$NCSN" sweep "$tmp/h.yaml" -q -o "$tmp/p1" > "$tmp/p1.out"
+grep -q "p1/rungs.tsv$" "$tmp/p1.out" || fail "no rungs.tsv printed"
+mpiexec -n 2 --oversubscribe "$NCSN" sweep "$tmp/h.yaml" -q -o "$tmp/p2" > /dev/null
+"$PY" - "$tmp/p1" <<'PY'
+import sys, csv
+rows = [r for r in csv.DictReader((l for l in open(sys.argv[1] + "/rungs.tsv")
+                                   if not l.startswith("#")), delimiter="\t")]
+by = {}
+for r in rows:
+    by.setdefault(int(r["rung"]), []).append(r)
+assert [len(by[k]) for k in (0, 1, 2)] == [16, 8, 4], [len(v) for v in by.values()]
+for k in (0, 1):
+    assert [r["promoted"] for r in by[k]].count("yes") == len(by[k + 1])
+    promoted = {r["configuration"] for r in by[k] if r["promoted"] == "yes"}
+    assert promoted == {r["configuration"] for r in by[k + 1]}, k
+    scores = [float(r["score"]) for r in by[k]]
+    assert scores == sorted(scores), k           # best first (inf last)
+    assert [int(r["rank"]) for r in by[k]] == list(range(1, len(by[k]) + 1))
+    assert {r["steps"] for r in by[k]} == {("30", "70")[k]}
+    assert {r["sample_n"] for r in by[k]} == {"100"}
+assert {r["sample_n"] for r in by[2]} == {"200"} and {r["promoted"] for r in by[2]} == {"-"}
+PY
+cmp "$tmp/p1/rungs.tsv" "$tmp/p2/rungs.tsv" || fail "P=1 and P=2 promoted differently"
+grep -q "rank=1 " "$tmp/p2/rung0/journal.log" || fail "rank 1 ran nothing"
+[ "$(grep -c 'kind=train shares=.* continues=' "$tmp/p1/rung2/journal.log")" -ge 1 ] ||
+  fail "rung 2 continued no training"
+"$PY" - "$tmp" <<'PY'
+import sys, h5same
+for k in (0, 1, 2):
+    h5same.same_sweep(f"{sys.argv[1]}/p1/rung{k}", f"{sys.argv[1]}/p2/rung{k}")
+print("P=1 and P=2: the same promotions, bit-identical run files")
+PY
+
+# ---- kill -9 in the middle of rung 1, then continue: the same -----------------------------------
+kill9_after_runs 3 "$tmp/k/rung1" "$NCSN" sweep "$tmp/h.yaml" -q -o "$tmp/k"
+[ -d "$tmp/k/rung1" ] || fail "the kill came before rung 1"
+[ ! -d "$tmp/k/rung2" ] || skip "kill -9 came after rung 1 (a fast machine)"
+"$NCSN" sweep "$tmp/h.yaml" -q -o "$tmp/k" > /dev/null
+cmp "$tmp/p1/rungs.tsv" "$tmp/k/rungs.tsv" || fail "kill -9 and continue promoted differently"
+"$PY" - "$tmp" <<'PY'
+import sys, h5same
+for k in (0, 1, 2):
+    h5same.same_sweep(f"{sys.argv[1]}/p1/rung{k}", f"{sys.argv[1]}/k/rung{k}")
+PY
+
+# ---- job-array tasks taking turns (--shard): a task waits (exit 3) for the other's runs ---------
+for round in 1 2 3 4 5 6 7 8; do
+  rc0=0; rc1=0
+  "$NCSN" sweep "$tmp/h.yaml" -q --shard 0/2 -o "$tmp/s" > /dev/null 2>&1 || rc0=$?
+  "$NCSN" sweep "$tmp/h.yaml" -q --shard 1/2 -o "$tmp/s" > /dev/null 2>&1 || rc1=$?
+  [ "$rc0" -eq 0 ] || [ "$rc0" -eq 3 ] || fail "shard 0/2 exited $rc0"
+  [ "$rc1" -eq 0 ] || [ "$rc1" -eq 3 ] || fail "shard 1/2 exited $rc1"
+  [ "$rc0" -eq 0 ] && [ "$rc1" -eq 0 ] && break
+done
+[ "$rc0" -eq 0 ] && [ "$rc1" -eq 0 ] || fail "the shards did not finish in 8 rounds"
+grep -q "event=rung_waiting rung=0 shard=0/2" "$tmp/s/journal.log" || fail "shard 0/2 never waited"
+cmp "$tmp/p1/rungs.tsv" "$tmp/s/rungs.tsv" || fail "shards promoted differently"
+
+# ---- every run file of rungs 1 and 2 is a separate `ncsn run` of its configuration -----------
+# (its training continued the rung before's: the loss history, snapshots and weights agree)
+for f in "$tmp"/p1/rung1/runs/*.h5 "$tmp"/p1/rung2/runs/*.h5; do
+  id=$(basename "$(dirname "$(dirname "$f")")")-$(basename "$f" .h5)
+  "$PY" -c 'import sys, h5py; open(sys.argv[2], "w").write(h5py.File(sys.argv[1], "r").attrs["config_yaml"])' \
+    "$f" "$tmp/$id.yaml"
+  "$NCSN" run "$tmp/$id.yaml" -q --no-checkpoint -o "$tmp/alone-$id.h5"
+done
+"$PY" - "$tmp" <<'PY'
+import glob, os, sys, h5py, h5same
+d = sys.argv[1]
+n = 0
+for k in (1, 2):
+    for f in sorted(glob.glob(f"{d}/p1/rung{k}/runs/*.h5")):
+        i = f"rung{k}-" + os.path.basename(f)[:-3]
+        a, b = h5py.File(f, "r"), h5py.File(f"{d}/alone-{i}.h5", "r")
+        h5same.same_run(a, b, i)
+        for key in a.attrs:
+            if key != "created":
+                assert a.attrs[key] == b.attrs[key] or key == "config_yaml", (i, key)
+        if k == 2:
+            assert list(a["snapshots/step"][:]) == [60, 120], i
+        n += 1
+assert n == 24, n
+print("%d run files of rungs 1 and 2 equal separate runs" % n)
+PY
+
+# ---- bad halving settings: exit 2, FILE:LINE: KEY ---------------------------------------------
+printf 'train: {steps: 200}\nsweep:\n  mode: halving\n  rungs: [50, 100]\n' > "$tmp/bad1.yaml"
+printf 'sweep:\n  mode: halving\n  rungs: [30, 120]\n  keep: 2\n' > "$tmp/bad2.yaml"
+printf 'sweep:\n  mode: halving\n' > "$tmp/bad3.yaml"
+for b in bad1 bad2 bad3; do
+  rc=0
+  "$NCSN" sweep "$tmp/$b.yaml" -q -o "$tmp/$b" 2> "$tmp/$b.err" > /dev/null || rc=$?
+  [ "$rc" -eq 2 ] || fail "$b: exit $rc"
+  [ ! -e "$tmp/$b" ] || fail "$b: made its directory"
+done
+grep -q "bad1.yaml:4: sweep.rungs: the last rung, 100 steps, must equal train.steps (200)" \
+  "$tmp/bad1.err" || fail "bad1: $(cat "$tmp/bad1.err")"
+grep -q "bad2.yaml:4: sweep.keep: expected the share of configurations promoted" "$tmp/bad2.err" ||
+  fail "bad2: $(cat "$tmp/bad2.err")"
+grep -q "bad3.yaml:2: sweep.mode: halving needs sweep.rungs" "$tmp/bad3.err" ||
+  fail "bad3: $(cat "$tmp/bad3.err")"
+rc=0
+"$NCSN" sweep "$tmp/h.yaml" -q -s sweep.metric=loss -o "$tmp/bad4" 2> "$tmp/bad4.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "^ncsn sweep: --set sweep.metric: expected one of" "$tmp/bad4.err" ||
+  fail "bad4: $rc $(cat "$tmp/bad4.err")"
+
+# ---- the report decides over the last rung and shows every rung ----------------------------------
+if "$PY" -c "import matplotlib" 2>/dev/null; then
+  export MPLBACKEND=Agg MPLCONFIGDIR="$tmp/mpl" PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}"
+  "$PY" -m analysis report "$tmp/p1" > "$tmp/report.txt" 2>&1 || fail "report: $(tail -3 "$tmp/report.txt")"
+  grep -q "p1/report/index.html$" "$tmp/report.txt" || fail "report path: $(tail -1 "$tmp/report.txt")"
+  md="$tmp/p1/report/leaderboard.md"
+  grep -q "^\*\*Successive halving\*\* (rungs \[30, 70, 120\]): 16 configurations" "$md" ||
+    fail "report: no rungs paragraph"
+  grep -q "^| configuration | rung 0: 30 steps, 100 chains | rung 1: 70 steps, 100 chains | rung 2: 120 steps, 200 chains |" \
+    "$md" || fail "report: no rungs table"
+  [ "$(grep -c ' promoted |' "$md")" -ge 4 ] || fail "report: promotions"
+else
+  skip "the report: $PY has no matplotlib"
+fi
+
+all_passed
