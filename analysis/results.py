@@ -504,8 +504,9 @@ def load(path):
         summary = os.path.join(path, "sweep.h5")
         if os.path.isfile(summary):
             return _load_sweep(summary)
-        if os.path.isfile(os.path.join(path, "rungs.tsv")):  # a halving sweep: its last rung
-            last = _rungs.last_rung_dir(path)
+        last = _rungs.last_rung_dir(path)
+        if last is not None or os.path.isfile(os.path.join(path, "rungs.tsv")):
+            # a halving sweep: its last rung (rungs.tsv comes once rung 0 is decided)
             if last is None:
                 raise AnalysisError("%s: a halving sweep with no rung summarised yet" % path)
             res = _load_sweep(os.path.join(last, "sweep.h5"))
