@@ -84,6 +84,38 @@ for k in (0, 1, 2):
     h5same.same_sweep(f"{sys.argv[1]}/p1/rung{k}", f"{sys.argv[1]}/k/rung{k}")
 PY
 
+# ---- SIGUSR1 (a SLURM time limit) in the middle of rung 1: exit 3, the run's checkpoint, then
+# the same command continues to the same promotions and files --------------------------------
+cat > "$tmp/s.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: 20000, batch: 64, lr: [0.001, 0.003], log_every: 100}
+noise: {L: 8}
+sample: {n: 200, T: [10, 15], max_bad_fraction: 1}
+sweep: {mode: halving, rungs: [10000, 20000], keep: 0.5, sample_n: 100, repeats: 2}
+YAML
+"$NCSN" sweep "$tmp/s.yaml" -q -o "$tmp/sa" > /dev/null
+"$NCSN" sweep "$tmp/s.yaml" -q -o "$tmp/sb" > /dev/null 2> "$tmp/sb.err" &
+pid=$!
+for _ in $(seq 1200); do
+  [ -n "$(ls "$tmp/sb/rung1/claims" 2>/dev/null)" ] && break
+  sleep 0.02
+done
+kill -USR1 $pid 2>/dev/null || true
+rc=0
+wait $pid || rc=$?
+if [ "$rc" -eq 3 ]; then
+  grep -q "event=interrupted .*checkpoint=checkpoints/" "$tmp/sb/rung1/journal.log" ||
+    fail "SIGUSR1: no checkpoint in rung 1"
+  ! grep -q "rung_decided rung=1" "$tmp/sb/journal.log" || fail "SIGUSR1: rung 1 decided"
+  "$NCSN" sweep "$tmp/s.yaml" -q -o "$tmp/sb" > /dev/null
+  cmp "$tmp/sa/rungs.tsv" "$tmp/sb/rungs.tsv" || fail "SIGUSR1 and continue promoted differently"
+  "$PY" -c 'import sys, h5same; [h5same.same_sweep(f"{sys.argv[1]}/sa/rung{k}", f"{sys.argv[1]}/sb/rung{k}") for k in (0, 1)]' "$tmp"
+elif [ "$rc" -eq 0 ]; then
+  skip "SIGUSR1 came after the sweep ended (a fast machine)"
+else
+  fail "SIGUSR1: exit $rc: $(cat "$tmp/sb.err")"
+fi
+
 # ---- job-array tasks taking turns (--shard): a task waits (exit 3) for the other's runs ---------
 for round in 1 2 3 4 5 6 7 8; do
   rc0=0; rc1=0
