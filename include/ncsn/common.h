@@ -53,6 +53,12 @@ void *ncsn_xmalloc_at(size_t bytes, const char *file, int line);
 void *ncsn_xcalloc_at(size_t count, size_t size, const char *file, int line);
 #define ncsn_xmalloc(bytes) ncsn_xmalloc_at((bytes), __FILE__, __LINE__)
 #define ncsn_xcalloc(count, size) ncsn_xcalloc_at((count), (size), __FILE__, __LINE__)
+/* ncsn_xcalloc starting on a cache line (64 bytes; free() frees it), for arrays whose
+ * pieces threads write at line boundaries (weights, gradients, Adam's moments, the training
+ * step's tables): with malloc's 16-byte alignment, two threads' pieces would share a line at
+ * every boundary. Touches every page (the caller writes them all anyway). */
+void *ncsn_xcalloc_lines_at(size_t count, size_t size, const char *file, int line);
+#define ncsn_xcalloc_lines(count, size) ncsn_xcalloc_lines_at((count), (size), __FILE__, __LINE__)
 
 /* free() of each of ptrs (n), NULL ones included; NCSN_FREE_ALL(a, b, c) lists them. */
 void ncsn_free_each(void *const *ptrs, size_t n);

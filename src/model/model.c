@@ -40,7 +40,7 @@ void ncsn_model_alloc(ncsn_model *m, int D, int E, int H, int sigma_input, int s
     m->sigma_input = sigma_input;
     m->scale_by_sigma = scale_by_sigma;
     m->n_params = ncsn_model_param_count(D, E, H);
-    point(m, ncsn_xcalloc(m->n_params, sizeof(float)));
+    point(m, ncsn_xcalloc_lines(m->n_params, sizeof(float)));
     m->owns_params = 1;
 }
 

@@ -17,8 +17,8 @@ void ncsn_adam_init(ncsn_adam *a, size_t n, double lr, double weight_decay) {
     a->eps = 1e-8;
     a->weight_decay = weight_decay;
     a->n = n;
-    a->m = ncsn_xcalloc(n, sizeof(float));
-    a->v = ncsn_xcalloc(n, sizeof(float));
+    a->m = ncsn_xcalloc_lines(n, sizeof(float));
+    a->v = ncsn_xcalloc_lines(n, sizeof(float));
 }
 
 void ncsn_adam_free(ncsn_adam *a) {

@@ -49,7 +49,7 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
     f->lossb = ncsn_xcalloc((size_t)Bmax, sizeof(double));
     size_t nf = (size_t)Bmax * (3 + 3 * (size_t)D + (size_t)H) + (size_t)(D + E) * H +
                 (size_t)E * E + (size_t)K * (4 * E + 4 * H);
-    float *p = ncsn_xcalloc(nf, sizeof(float));
+    float *p = ncsn_xcalloc_lines(nf, sizeof(float));
     f->t = p; p += Bmax;
     f->sig = p; p += Bmax;
     f->ts = p; p += Bmax;
@@ -74,7 +74,7 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
         f->kpos = ncsn_xcalloc((size_t)Bmax, sizeof(int));
         size_t ng = (size_t)Bmax * (3 + 2 * (size_t)D + 2 * (size_t)H) + (size_t)H * D +
                     (size_t)K * (2 * E + 2 * H + 2 * E);
-        float *q = ncsn_xcalloc(ng, sizeof(float));
+        float *q = ncsn_xcalloc_lines(ng, sizeof(float));
         f->scale = q; q += Bmax;
         f->tone = q; q += 2 * (size_t)Bmax;
         f->zpos = q; q += (size_t)Bmax * D;

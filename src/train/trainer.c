@@ -161,7 +161,7 @@ void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_
     t->levels = ncsn_xmalloc(sizeof(int) * (size_t)B);
     t->xb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
     t->zb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
-    t->gblock = ncsn_xcalloc(model->n_params, sizeof(float));
+    t->gblock = ncsn_xcalloc_lines(model->n_params, sizeof(float));
     ncsn_model_view(model, t->gblock, &t->grad);
     ncsn_dsm_work_alloc(&t->work, model, B);
     ncsn_adam_init(&t->adam, model->n_params, cfg->train.lr, cfg->train.weight_decay);

@@ -42,6 +42,19 @@ void *ncsn_xcalloc_at(size_t count, size_t size, const char *file, int line) {
     return p;
 }
 
+void *ncsn_xcalloc_lines_at(size_t count, size_t size, const char *file, int line) {
+    if (!count) count = 1;
+    if (!size) size = 1;
+    void *p = NULL;
+    if (count > SIZE_MAX / size || posix_memalign(&p, 64, count * size) != 0) {
+        fprintf(stderr, "ncsn: out of memory allocating %zu x %zu bytes at %s:%d\n", count, size,
+                file, line);
+        exit(NCSN_EXIT_RUNTIME);
+    }
+    memset(p, 0, count * size);
+    return p;
+}
+
 void ncsn_free_each(void *const *ptrs, size_t n) {
     for (size_t i = 0; i < n; i++) free(ptrs[i]);
 }
