@@ -224,9 +224,7 @@ static void backward_owned(const owned *w) {
     cols(&gw2, w);
     cols(&g3, w);
     cols(&gb1, w);
-    /* W_2's owned columns and b_1's units: final, and read no more this step (g3 above) */
-    for (int d = 0; d < D; d++) update(w, m->bb2_w + (size_t)d * H + o0, (size_t)no);
-    update(w, m->bb0_b + o0, (size_t)no);
+    update(w, m->bb0_b + o0, (size_t)no); /* b_1's units: final, and read no more */
     ncsn_gemm_block(&gw1, 0, no, 0, D);
     for (int k = 0; k < K; k++) { /* P_k, Q_k: rows t and 1 against class k's dz */
         const int i0 = f->kstart[k], nk = f->kstart[k + 1] - i0;
@@ -290,6 +288,15 @@ void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B,
     }
     backward_owned(&w);
 #pragma omp barrier
+    /* W_2, final and read no more (g3 has run on every thread): split by rows here, not by
+     * the owned columns, whose pieces (H / threads floats, then a gap) let each core's
+     * prefetchers pull the other core's lines of W_2, its gradient and moments (measured:
+     * a column piece's update took four times as long per parameter as whole rows) */
+    {
+        const int me = omp_thread(), nt = team_size();
+        const int d0 = (int)((long)D * me / nt), d1 = (int)((long)D * (me + 1) / nt);
+        update(&w, m->bb2_w + (size_t)d0 * H, (size_t)(d1 - d0) * H);
+    }
 #pragma omp single
     {
         embedding(m, K, n_blk, inv_b, f, grad);
