@@ -277,15 +277,16 @@ void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B,
     double l = 0;
     for (int b = 0; b < B; b++) l += f->lossb[b];
     if (upd && isfinite(l)) w.update = upd;
-#pragma omp single nowait
-    {
-        for (int d = 0; d < D; d++) {
-            float acc = 0;
-            for (int b = 0; b < B; b++) acc += f->dout[(size_t)b * D + d];
-            grad->bb2_b[d] = acc * inv_b;
-        }
-        *loss = l;
+    /* b_2's gradient, each d's sum over the batch in order, split by d (no thread waits on
+     * one that sums them all) */
+#pragma omp for schedule(static) nowait
+    for (int d = 0; d < D; d++) {
+        float acc = 0;
+        for (int b = 0; b < B; b++) acc += f->dout[(size_t)b * D + d];
+        grad->bb2_b[d] = acc * inv_b;
     }
+#pragma omp single nowait
+    *loss = l;
     backward_owned(&w);
 #pragma omp barrier
     /* W_2, final and read no more (g3 has run on every thread): split by rows here, not by
