@@ -166,11 +166,74 @@ static void test_errors(void) {
                "to the next, a number between 0 and 1 (e.g. 0.34), got 0", __LINE__);
 }
 
+/* A metric some configuration's runs cannot have would decide rungs by index: refused when
+ * loaded, naming sweep.metric, or dataset.name when the metric is the default. */
+static void test_metric_refused(void) {
+    const char *const why_default =
+        "halving scores configurations by sweep.metric, default mode_weight_error, which "
+        "configuration %s's runs cannot have: %s; set sweep.metric: mmd2, swd or fd";
+    char want[1024];
+    snprintf(want, sizeof want, "FILE:2: dataset.name: %s", why_default);
+    char full[1024];
+    snprintf(full, sizeof full, want, "c0000",
+             "moons has no modes (neither a mixture nor class labels)");
+    refused("dataset:\n  name: moons\nsweep: {mode: halving, rungs: [50, 30000]}\n", full);
+    /* one configuration of two, the value's own line */
+    snprintf(full, sizeof full, want, "c0001",
+             "rings has no modes (neither a mixture nor class labels)");
+    refused("dataset:\n  name: [gmm, rings]\nsweep: {mode: halving, rungs: [50, 30000]}\n",
+            full);
+    const char *const base[] = {"dataset.base=swissroll"};
+    snprintf(want, sizeof want, "FILE:1: dataset.name: %s", why_default);
+    snprintf(full, sizeof full, want, "c0000",
+             "manifold with dataset.base swissroll has no modes (neither a mixture nor class "
+             "labels)");
+    refused_at("dataset: {name: manifold, dim: 4}\nsweep: {mode: halving, rungs: [50, 30000]}\n",
+               base, 1, full, __LINE__);
+    snprintf(want, sizeof want, "FILE:1: dataset.name: %s", why_default);
+    snprintf(full, sizeof full, want, "c0000",
+             "hdf5 data without dataset.labels has no modes (with labels its classes are the "
+             "modes)");
+    refused("dataset: {name: hdf5, path: x.h5, key: /x}\n"
+            "sweep: {mode: halving, rungs: [50, 30000]}\n", full);
+    refused("sample: {score: exact}\nsweep:\n  mode: halving\n  rungs: [50, 30000]\n"
+            "  metric: final_loss\n",
+            "FILE:5: sweep.metric: final_loss: configuration c0000's runs cannot have it: "
+            "sample.score exact trains nothing, so no run has a loss; choose mmd2, swd or fd");
+    const char *const over[] = {"sweep.metric=final_loss"};
+    refused_at("sample: {score: [model, exact]}\nsweep: {mode: halving, rungs: [50, 30000]}\n",
+               over, 1, "--set sweep.metric: final_loss: configuration c0001's runs cannot "
+               "have it: sample.score exact trains nothing, so no run has a loss; choose "
+               "mmd2, swd or fd", __LINE__);
+}
+
+/* What can be scored loads: labelled data (its classes are the modes), a mixture with the
+ * exact score, a toy scored by mmd2. */
+static void test_metric_accepted(void) {
+    const char *const ok[] = {
+        "dataset: {name: hdf5, path: x.h5, key: /x, labels: /y}\n"
+        "sweep: {mode: halving, rungs: [50, 30000]}\n",
+        "sample: {score: exact}\nsweep: {mode: halving, rungs: [50, 30000]}\n",
+        "dataset: {name: moons}\nsweep: {mode: halving, rungs: [50, 30000], metric: mmd2}\n",
+        "dataset: {name: manifold, dim: 4}\nsweep: {mode: halving, rungs: [50, 30000]}\n",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        ncsn_sweep s;
+        ncsn_error err = {{0}};
+        const int rc = ncsn_sweep_load(&s, ncsn_fix_write_tmp("ok.yaml", ok[i]), NULL, 0, &err);
+        if (rc != 0) fprintf(stderr, "\n  case %zu: %s\n", i, err.msg);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc == 0) ncsn_sweep_free(&s);
+    }
+}
+
 static const ncsn_test_case halving_tests[] = {
     {"promotion counts", test_promoted},
     {"order: by score, failures last, ties by index", test_order},
     {"a rung's runs", test_rung},
     {"bad settings refused", test_errors},
+    {"a metric the configurations cannot have refused", test_metric_refused},
+    {"metrics the configurations can have accepted", test_metric_accepted},
     {NULL},
 };
 

@@ -4,12 +4,14 @@
  * end; only then is it scored, each configuration by the mean of sweep.metric over its
  * repeats, read from the run files, and the best ncsn_halving_promoted(n, keep) go on to
  * rung k+1, whose trainings continue those of rung k from their training states
- * (DIR/rung<k>/states/<trainer>.h5). So promotions depend on run files alone, which are
- * the same bits for any number of ranks and after any interruption: running the same
- * command again walks the rungs again, keeps what is finished, and decides the same.
+ * (DIR/rung<k>/states/<trainer>.h5). A rung with fewer scores than it promotes is not
+ * decided at all (exit 1): promoting by index would be arbitrary. So promotions depend on
+ * run files alone, which are the same bits for any number of ranks and after any
+ * interruption: running the same command again walks the rungs again, keeps what is
+ * finished, and decides the same.
  *
  *   DIR/sweep.txt      the halving sweep (identifies it)
- *   DIR/journal.log    rung_started, rung_decided, rung_waiting lines
+ *   DIR/journal.log    rung_started, rung_decided, rung_waiting, rung_undecidable lines
  *   DIR/rungs.tsv      every rung decided so far: a configuration's score, rank and
  *                      whether it was promoted (rank 0 rewrites it after each rung)
  *   DIR/rung<k>/       rung k as a sweep directory (summary.h), with states/ before the
@@ -225,8 +227,8 @@ int ncsn_halving_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_
                             !rung_done(rdir, &rung);
         if (waiting) status = NCSN_EXIT_INTERRUPTED;
         status = ncsn_world_share(w, status);
-        const int go_on = status == NCSN_EXIT_OK ||
-                          (status == NCSN_EXIT_RUNTIME && !o->fail_fast);
+        const int keep = last ? n_alive : ncsn_halving_promoted(n_alive, h->keep);
+        int go_on = status == NCSN_EXIT_OK || (status == NCSN_EXIT_RUNTIME && !o->fail_fast);
         if (waiting) {
             ncsn_sweep_journal(o->dir, "rung_waiting", "rung=%d shard=%d/%d", k, o->shard_i,
                                o->shard_n);
@@ -234,16 +236,36 @@ int ncsn_halving_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_
                     "(--shard); run the same command again to continue once they end\n", k);
         }
         if (go_on) {
-            /* a run of an earlier rung that failed scores none and is dropped (rungs.tsv,
-             * the rung's journal): only the last rung's failures fail the sweep */
-            if (last && status > worst) worst = status;
             if (w->rank == 0) score_rung(rdir, &rung, h->metric, n_alive, score, scored);
             if (w->use_mpi) {
                 MPI_Bcast(score, n_alive, MPI_DOUBLE, 0, MPI_COMM_WORLD);
                 MPI_Bcast(scored, n_alive, MPI_INT, 0, MPI_COMM_WORLD);
             }
+            int finite = 0;
+            for (int a = 0; a < n_alive; a++) finite += isfinite(score[a]) != 0;
+            if (finite < (last ? 1 : keep)) {
+                /* too few scores to decide: promoting by configuration index would be
+                 * arbitrary, and the sweep would go on as if nothing were wrong */
+                if (w->rank == 0) {
+                    ncsn_sweep_journal(o->dir, "rung_undecidable", "rung=%d scored=%d of=%d "
+                                       "needed=%d metric=%s", k, finite, n_alive,
+                                       last ? 1 : keep, h->metric);
+                    fprintf(stderr, "ncsn sweep: halving rung %d cannot be decided: %d of its "
+                            "%d configurations have a score (every repeat complete with a "
+                            "finite %s), and %s %d; see %s/journal.log and the run files "
+                            "(--retry-failed runs failed runs again)\n", k, finite, n_alive,
+                            h->metric, last ? "the best needs" : "it promotes",
+                            last ? 1 : keep, rdir);
+                }
+                status = worst = NCSN_EXIT_RUNTIME;
+                go_on = 0;
+            }
+        }
+        if (go_on) {
+            /* a run of an earlier rung that failed scores none and is ranked last
+             * (rungs.tsv, the rung's journal): only the last rung's failures fail the sweep */
+            if (last && status > worst) worst = status;
             ncsn_halving_order(score, n_alive, order);
-            const int keep = last ? n_alive : ncsn_halving_promoted(n_alive, h->keep);
             int *groups = ncsn_xmalloc(sizeof *groups * (size_t)(n_alive + 1));
             for (int a = 0, g = 0; g < n_configs; g++)
                 if (alive[g]) groups[a++] = g;
@@ -275,7 +297,7 @@ int ncsn_halving_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_
     }
     if (status == NCSN_EXIT_OK || (status == NCSN_EXIT_RUNTIME && !o->fail_fast))
         status = worst;
-    if (w->rank == 0 && status != NCSN_EXIT_USAGE) printf("%s/rungs.tsv\n", o->dir);
+    if (w->rank == 0 && table.n > 0) printf("%s/rungs.tsv\n", o->dir);
     ncsn_sweep_free(&prev);
     free(prev_tb);
     free(table.rows);

@@ -771,6 +771,54 @@ static int check_halving(const plan *pl, const ncsn_config *base, ncsn_error *er
     return 0;
 }
 
+/* Whether configuration c's run files can hold a value of the halving metric: 1, or 0
+ * with why (size n) filled. mode_weight_error needs modes (a mixture, or the classes of
+ * labelled data: metrics.h), final_loss a training (the exact score trains nothing); mmd2,
+ * swd and fd every run file has. */
+static int metric_available(const ncsn_config *c, const char *metric, char *why, size_t n) {
+    const char *name = c->dataset.name;
+    if (strcmp(metric, "mode_weight_error") == 0) {
+        const int mixture = !strcmp(name, "gmm") ||
+                            (!strcmp(name, "manifold") && !strcmp(c->dataset.base, "gmm"));
+        const int hdf5 = !strcmp(name, "hdf5");
+        if (mixture || (hdf5 && c->dataset.labels[0])) return 1;
+        if (hdf5)
+            snprintf(why, n, "hdf5 data without dataset.labels has no modes (with labels its "
+                     "classes are the modes)");
+        else
+            snprintf(why, n, "%s%s%s has no modes (neither a mixture nor class labels)", name,
+                     strcmp(name, "manifold") ? "" : " with dataset.base ",
+                     strcmp(name, "manifold") ? "" : c->dataset.base);
+        return 0;
+    }
+    if (strcmp(metric, "final_loss") == 0 && c->sample.score == NCSN_SCORE_EXACT) {
+        snprintf(why, n, "sample.score exact trains nothing, so no run has a loss");
+        return 0;
+    }
+    return 1;
+}
+
+/* Halving ranks configurations by sweep.metric: a metric that some configuration's runs
+ * cannot have would leave a rung to be decided by configuration index, so it is refused
+ * here, naming sweep.metric, or dataset.name when the metric is the default. */
+static int check_metric(const plan *pl, const ncsn_sweep *s, ncsn_error *err) {
+    const char *metric = s->halving.metric;
+    char why[200];
+    for (int r = 0; r < s->n_runs; r += s->repeats) {
+        const ncsn_config *c = &s->runs[r].cfg;
+        if (metric_available(c, metric, why, sizeof why)) continue;
+        if (pl->metric_at.line)
+            return place_fail(err, pl->metric_at, "sweep.metric", "%s: configuration %s's "
+                              "runs cannot have it: %s; choose mmd2, swd or fd", metric,
+                              s->runs[r].group, why);
+        return ncsn_config_key_error(err, c, "dataset.name", "halving scores configurations "
+                                     "by sweep.metric, default %s, which configuration %s's "
+                                     "runs cannot have: %s; set sweep.metric: mmd2, swd or fd",
+                                     metric, s->runs[r].group, why);
+    }
+    return 0;
+}
+
 /* The number of configurations, refusing more than MAX_RUNS runs. */
 static int count(const plan *pl, int *n_configs, ncsn_error *err) {
     if (pl->random) {
@@ -942,6 +990,7 @@ int ncsn_sweep_load(ncsn_sweep *s, const char *path, const char *const *sets, in
         s->halving = pl->halving;
         rc = expand(s, pl, &base, n_configs, err);
     }
+    if (rc == 0 && s->halving.on) rc = check_metric(pl, s, err);
     if (rc == 0 && s->halving.on) rc = check_rungs(s, err);
     ncsn_config_free(&base);
     plan_free(pl);

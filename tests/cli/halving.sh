@@ -129,6 +129,42 @@ done
 grep -q "event=rung_waiting rung=0 shard=0/2" "$tmp/s/journal.log" || fail "shard 0/2 never waited"
 cmp "$tmp/p1/rungs.tsv" "$tmp/s/rungs.tsv" || fail "shards promoted differently"
 
+# ---- failures before the last rung ---------------------------------------------------------------
+# lr 1e30 diverges at once: its configuration scores none, ranks last and is not promoted, and
+# the sweep exits 0 (only the last rung's failures fail it). Too few scores to promote from
+# stops the sweep (exit 1, rung_undecidable) instead of promoting by configuration index.
+cat > "$tmp/f.yaml" <<'YAML'
+dataset: {n: 200}
+train: {steps: 70, batch: 64, lr: [0.001, 0.002, 0.003, 0.004, 1e30], log_every: 10}
+noise: {L: 8}
+sample: {n: 200, T: 10, max_bad_fraction: 0.9}
+sweep: {mode: halving, rungs: [30, 70], keep: 0.4}
+YAML
+rc=0
+"$NCSN" sweep "$tmp/f.yaml" -q -o "$tmp/fa" > /dev/null 2> "$tmp/fa.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "a failure before the last rung: exit $rc: $(cat "$tmp/fa.err")"
+grep -q "event=failed id=c0004 .*status=diverged" "$tmp/fa/rung0/journal.log" ||
+  fail "lr 1e30 did not diverge"
+"$PY" - "$tmp/fa/rungs.tsv" <<'PY'
+import sys, csv
+rows = [r for r in csv.DictReader((l for l in open(sys.argv[1]) if not l.startswith("#")),
+                                  delimiter="\t")]
+r0 = [r for r in rows if r["rung"] == "0"]
+assert len(r0) == 5 and [r["promoted"] for r in r0].count("yes") == 2, r0
+last = r0[-1]
+assert (last["configuration"], last["scored"], last["score"], last["rank"], last["promoted"]) == \
+    ("c0004", "0", "inf", "5", "no"), last
+assert all(float(r["score"]) < float("inf") for r in r0[:2]), r0
+PY
+rc=0
+"$NCSN" sweep "$tmp/f.yaml" -q -s sweep.keep=0.7 -o "$tmp/fc" > /dev/null 2> "$tmp/fc.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "undecidable rung: exit $rc"
+grep -q "event=rung_undecidable rung=0 scored=3 of=5 needed=4 metric=mode_weight_error$" \
+  "$tmp/fc/journal.log" || fail "undecidable rung: $(cat "$tmp/fc/journal.log")"
+grep -q "^ncsn sweep: halving rung 0 cannot be decided: 3 of its 5 configurations have a score" \
+  "$tmp/fc.err" || fail "undecidable rung: $(cat "$tmp/fc.err")"
+[ ! -e "$tmp/fc/rung1" ] && [ ! -e "$tmp/fc/rungs.tsv" ] || fail "undecidable rung: promoted"
+
 # ---- every run file of rungs 1 and 2 is a separate `ncsn run` of its configuration -----------
 # (its training continued the rung before's: the loss history, snapshots and weights agree)
 for f in "$tmp"/p1/rung1/runs/*.h5 "$tmp"/p1/rung2/runs/*.h5; do
@@ -160,7 +196,8 @@ PY
 printf 'train: {steps: 200}\nsweep:\n  mode: halving\n  rungs: [50, 100]\n' > "$tmp/bad1.yaml"
 printf 'sweep:\n  mode: halving\n  rungs: [30, 120]\n  keep: 2\n' > "$tmp/bad2.yaml"
 printf 'sweep:\n  mode: halving\n' > "$tmp/bad3.yaml"
-for b in bad1 bad2 bad3; do
+printf 'dataset:\n  name: moons\nsweep: {mode: halving, rungs: [30, 30000]}\n' > "$tmp/bad5.yaml"
+for b in bad1 bad2 bad3 bad5; do
   rc=0
   "$NCSN" sweep "$tmp/$b.yaml" -q -o "$tmp/$b" 2> "$tmp/$b.err" > /dev/null || rc=$?
   [ "$rc" -eq 2 ] || fail "$b: exit $rc"
@@ -172,6 +209,9 @@ grep -q "bad2.yaml:4: sweep.keep: expected the share of configurations promoted"
   fail "bad2: $(cat "$tmp/bad2.err")"
 grep -q "bad3.yaml:2: sweep.mode: halving needs sweep.rungs" "$tmp/bad3.err" ||
   fail "bad3: $(cat "$tmp/bad3.err")"
+grep -q "bad5.yaml:2: dataset.name: halving scores configurations by sweep.metric, default \
+mode_weight_error, which configuration c0000's runs cannot have" "$tmp/bad5.err" ||
+  fail "bad5: $(cat "$tmp/bad5.err")"
 rc=0
 "$NCSN" sweep "$tmp/h.yaml" -q -s sweep.metric=loss -o "$tmp/bad4" 2> "$tmp/bad4.err" || rc=$?
 [ "$rc" -eq 2 ] && grep -q "^ncsn sweep: --set sweep.metric: expected one of" "$tmp/bad4.err" ||
