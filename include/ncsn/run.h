@@ -33,7 +33,8 @@ typedef struct {
      * ncsn_checkpoint_read_start) written at the end of a shorter training of this run's
      * model, which training continues from when there is no checkpoint to resume; the run
      * file is bit for bit the one a training from step 0 writes, times aside. One that is
-     * not such a state is reported and ignored (training starts at step 0). NULL: none. */
+     * missing or not such a state is reported in the log and ignored (training starts at
+     * step 0). NULL: none. */
     const char *train_from;
     /* Where to write the training state once training has run its steps (NULL: nowhere). */
     const char *train_state_out;

@@ -68,8 +68,8 @@ int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_wo
  * scored and promoted; DIR/rungs.tsv records every rung's scores and promotions. estimate
  * (may be NULL) gives a rung's runs their seconds for the deadline planning (o->estimate
  * is not used). Exit status as ncsn_sweep_execute's, over the last rung's runs; 1 also when
- * a rung has fewer configurations with a score than it promotes; 3 also when, with
- * --shard, a rung waits for the runs of other tasks. */
+ * a rung has fewer configurations with a score than it promotes; 3 also when a rung waits
+ * for runs that have not ended (other --shard tasks', another process's). */
 typedef void (*ncsn_halving_estimate_fn)(const ncsn_sweep *rung, const int *trained_by,
                                          double *seconds, void *user);
 int ncsn_halving_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_world *w,

@@ -358,7 +358,12 @@ static int train_with_checkpoints(ncsn_trainer *t, const ncsn_run_options *opt, 
 static int load_train_from(const ncsn_run_options *opt, const ncsn_config *c, size_t n_params,
                            ncsn_checkpoint *ck) {
     memset(ck, 0, sizeof *ck);
-    if (!opt->train_from || access(opt->train_from, F_OK) != 0) return 0;
+    if (!opt->train_from) return 0;
+    if (access(opt->train_from, F_OK) != 0) {
+        note(opt, "ncsn: warning: not continuing: no training state %s (%s); training from "
+             "step 0", opt->train_from, strerror(errno));
+        return 0;
+    }
     ncsn_error err;
     if (ncsn_checkpoint_read_start(opt->train_from, c, n_params, ck, &err) != 0) {
         note(opt, "ncsn: warning: not continuing: %s; training from step 0", err.msg);

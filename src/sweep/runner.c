@@ -475,17 +475,17 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_options *a,
     path_of(state, sizeof state, dir, "states", r->id, ".h5");
     const int has_checkpoint = exists(checkpoint);
     /* halving: a training continues the shorter one of the rung before (without that
-     * state, it trains from step 0 to the same bits) */
+     * state, it trains from step 0 to the same bits, and its log says so) */
     const char *from = a->train_from && !kind->model && !strcmp(kind->kind, "train")
                            ? a->train_from[k] : NULL;
-    if (from && !exists(from)) from = NULL;
+    const int from_exists = from && exists(from);
     char model[4200], what[4400];
     if (kind->model) {
         path_of(model, sizeof model, dir, "runs", kind->model, ".h5");
         snprintf(what, sizeof what, "kind=sample model=runs/%s.h5", kind->model);
     } else if (!strcmp(kind->kind, "train")) {
         snprintf(what, sizeof what, "kind=train shares=%d%s%s", kind->shares,
-                 from ? " continues=" : "", from ? from : "");
+                 from_exists ? " continues=" : "", from_exists ? from : "");
     } else {
         snprintf(what, sizeof what, "kind=%s", kind->kind);
     }

@@ -11,10 +11,11 @@ set -euo pipefail
 mpi_setup
 
 # 2 lr x 2 ema x 2 T x 2 eps = 16 configurations x 2 seeds; rungs of 30, 70 and 120 steps
-# (log_every 40: the first two end between logged steps), keeping half
+# (log_every 35: rung 0 ends between logged steps, whose last entry a longer training drops,
+# rung 1 on one, whose last entry it keeps), keeping half
 cat > "$tmp/h.yaml" <<'YAML'
 dataset: {n: 200}
-train: {steps: 120, batch: 64, lr: [0.001, 0.003], ema: [0, 0.99], log_every: 40,
+train: {steps: 120, batch: 64, lr: [0.001, 0.003], ema: [0, 0.99], log_every: 35,
         snapshot_every: 60, checkpoint_every: 20}
 noise: {L: 8}
 sample: {n: 200, T: [10, 15], eps: [0.001, 0.002], max_bad_fraction: 1}
@@ -63,8 +64,23 @@ assert {r["sample_n"] for r in by[2]} == {"200"} and {r["promoted"] for r in by[
 PY
 cmp "$tmp/p1/rungs.tsv" "$tmp/p2/rungs.tsv" || fail "P=1 and P=2 promoted differently"
 grep -q "rank=1 " "$tmp/p2/rung0/journal.log" || fail "rank 1 ran nothing"
-[ "$(grep -c 'kind=train shares=.* continues=' "$tmp/p1/rung2/journal.log")" -ge 1 ] ||
-  fail "rung 2 continued no training"
+# every training of rungs 1 and 2 continued the rung before's (its journal line and its log),
+# and none fell back to step 0: were continuing broken, each would retrain to the same bits
+# and every comparison below would still pass
+continued() { # DIR: every training run of the rung continued
+  local n=0 id
+  for id in $(sed -n 's/.*event=started id=\([^ ]*\) .* kind=train .*/\1/p' "$1/journal.log"); do
+    grep -q "event=started id=$id .* kind=train .* continues=" "$1/journal.log" ||
+      fail "$1: $id: no continues= in the journal"
+    grep -q "^continuing the training of .*/states/.*: step " "$1/logs/$id.log" ||
+      fail "$1: $id: its log does not say it continued"
+    n=$((n + 1))
+  done
+  [ "$n" -ge 1 ] || fail "$1: no training"
+}
+continued "$tmp/p1/rung1"
+continued "$tmp/p1/rung2"
+! grep -l "not continuing" "$tmp"/p1/rung*/logs/*.log || fail "a training fell back to step 0"
 "$PY" - "$tmp" <<'PY'
 import sys, h5same
 for k in (0, 1, 2):
@@ -129,10 +145,45 @@ done
 grep -q "event=rung_waiting rung=0 shard=0/2" "$tmp/s/journal.log" || fail "shard 0/2 never waited"
 cmp "$tmp/p1/rungs.tsv" "$tmp/s/rungs.tsv" || fail "shards promoted differently"
 
+# ---- a rung is decided only once every run of it has ended -----------------------------------
+# A claim that is a directory cannot be taken back: it stands for a run another process holds
+# (one that samples another run's model: a training held elsewhere would keep its samplers
+# waiting for it). Rung 0 then waits (exit 3) instead of scoring that run as a failure. With
+# the claim gone and rung 0's training states lost, the same command decides as before, rung
+# 1's trainings start from step 0 and their logs say so, and every file is the same.
+id=$(sed -n 's/.*event=started id=\([^ ]*\) .* kind=sample .*/\1/p' "$tmp/p1/rung0/journal.log" |
+     head -1)
+mkdir -p "$tmp/w/rung0/claims/$id"
+rc=0
+"$NCSN" sweep "$tmp/h.yaml" -q -o "$tmp/w" > /dev/null 2> "$tmp/w.err" || rc=$?
+[ "$rc" -eq 3 ] || fail "a run held elsewhere: exit $rc: $(cat "$tmp/w.err")"
+grep -q "event=rung_waiting rung=0 unfinished=1$" "$tmp/w/journal.log" ||
+  fail "a run held elsewhere: no rung_waiting: $(cat "$tmp/w/journal.log")"
+grep -q "^ncsn sweep: halving rung 0: 1 of its 32 runs has not ended" "$tmp/w.err" ||
+  fail "a run held elsewhere: $(cat "$tmp/w.err")"
+[ ! -e "$tmp/w/rung1" ] && [ ! -e "$tmp/w/rungs.tsv" ] ||
+  fail "rung 0 was decided before all its runs had ended"
+rmdir "$tmp/w/rung0/claims/$id"
+rm "$tmp"/w/rung0/states/*.h5
+"$NCSN" sweep "$tmp/h.yaml" -q -o "$tmp/w" > /dev/null 2>&1 || fail "after the wait: exit $?"
+cmp "$tmp/p1/rungs.tsv" "$tmp/w/rungs.tsv" || fail "after the wait: other promotions"
+n=0
+for id in $(sed -n 's/.*event=started id=\([^ ]*\) .* kind=train .*/\1/p' "$tmp/w/rung1/journal.log"); do
+  grep -q "^ncsn: warning: not continuing: no training state .*/rung0/states/$id.h5 .*; training from step 0$" \
+    "$tmp/w/rung1/logs/$id.log" || fail "rung 1: $id: its log does not say it trained from step 0"
+  n=$((n + 1))
+done
+[ "$n" -ge 1 ] || fail "rung 1 of w: no training"
+continued "$tmp/w/rung2"
+"$PY" -c 'import sys, h5same; [h5same.same_sweep(f"{sys.argv[1]}/p1/rung{k}", f"{sys.argv[1]}/w/rung{k}") for k in (0, 1, 2)]' "$tmp"
+
 # ---- failures before the last rung ---------------------------------------------------------------
 # lr 1e30 diverges at once: its configuration scores none, ranks last and is not promoted, and
 # the sweep exits 0 (only the last rung's failures fail it). Too few scores to promote from
 # stops the sweep (exit 1, rung_undecidable) instead of promoting by configuration index.
+# Once rung 1 exists, rung 0 stays as decided: a run of it that failed once (a .failed mark
+# made before it could run stands for a failure that does not repeat) is not run again by
+# --retry-failed, which would promote it, and rung 1 would hold another sweep.
 cat > "$tmp/f.yaml" <<'YAML'
 dataset: {n: 200}
 train: {steps: 70, batch: 64, lr: [0.001, 0.002, 0.003, 0.004, 1e30], log_every: 10}
@@ -164,6 +215,20 @@ grep -q "event=rung_undecidable rung=0 scored=3 of=5 needed=4 metric=mode_weight
 grep -q "^ncsn sweep: halving rung 0 cannot be decided: 3 of its 5 configurations have a score" \
   "$tmp/fc.err" || fail "undecidable rung: $(cat "$tmp/fc.err")"
 [ ! -e "$tmp/fc/rung1" ] && [ ! -e "$tmp/fc/rungs.tsv" ] || fail "undecidable rung: promoted"
+best=$(awk -F'\t' '$1 == "0" && $8 == "1" {print $4}' "$tmp/fa/rungs.tsv")
+mkdir -p "$tmp/fb/rung0/runs"
+touch "$tmp/fb/rung0/runs/$best.failed"
+"$NCSN" sweep "$tmp/f.yaml" -q -o "$tmp/fb" > /dev/null 2>&1 || fail "$best failed: exit $?"
+grep -q "^0	30	200	$best	1	0	inf	3	no$" "$tmp/fb/rungs.tsv" ||
+  fail "$best failed: $(cat "$tmp/fb/rungs.tsv")"
+cp "$tmp/fb/rungs.tsv" "$tmp/fb.tsv"
+rc=0
+"$NCSN" sweep "$tmp/f.yaml" -q --retry-failed -o "$tmp/fb" > /dev/null 2> "$tmp/fb.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "--retry-failed once rung 1 exists: exit $rc: $(cat "$tmp/fb.err")"
+cmp "$tmp/fb.tsv" "$tmp/fb/rungs.tsv" || fail "--retry-failed changed rung 0's promotions"
+[ ! -e "$tmp/fb/rung0/runs/$best.h5" ] || fail "--retry-failed ran a run of a decided rung"
+grep -q "event=rung_fixed rung=0 promoted=2 of=5 by=rung1/sweep.txt$" "$tmp/fb/journal.log" ||
+  fail "--retry-failed: no rung_fixed"
 
 # ---- every run file of rungs 1 and 2 is a separate `ncsn run` of its configuration -----------
 # (its training continued the rung before's: the loss history, snapshots and weights agree)
@@ -184,7 +249,10 @@ for k in (1, 2):
         h5same.same_run(a, b, i)
         for key in a.attrs:
             if key != "created":
-                assert a.attrs[key] == b.attrs[key] or key == "config_yaml", (i, key)
+                assert a.attrs[key] == b.attrs[key], (i, key)
+        # the loss history: rung 0's last entry (30) dropped, rung 1's (70, on the interval)
+        # kept
+        assert list(a["train/step"][:]) == ([35, 70], [35, 70, 105, 120])[k - 1], i
         if k == 2:
             assert list(a["snapshots/step"][:]) == [60, 120], i
         n += 1
