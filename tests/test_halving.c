@@ -15,7 +15,9 @@ static void test_promoted(void) {
     CU_ASSERT_EQUAL(ncsn_halving_promoted(11, 0.34), 4);
     CU_ASSERT_EQUAL(ncsn_halving_promoted(16, 0.5), 8);
     CU_ASSERT_EQUAL(ncsn_halving_promoted(8, 0.25), 2);
-    CU_ASSERT_EQUAL(ncsn_halving_promoted(10, 0.3), 3); /* 0.3 * 10 is 3.0000000000000004 */
+    CU_ASSERT_EQUAL(ncsn_halving_promoted(10, 0.3), 3);
+    CU_ASSERT_EQUAL(ncsn_halving_promoted(50, 0.14), 7);  /* 0.14 * 50 is 7.000000000000001 */
+    CU_ASSERT_EQUAL(ncsn_halving_promoted(100, 0.07), 7); /* 0.07 * 100 is 7.000000000000001 */
     CU_ASSERT_EQUAL(ncsn_halving_promoted(10, 0.7), 7);
     CU_ASSERT_EQUAL(ncsn_halving_promoted(3, 0.1), 1);  /* at least one */
     CU_ASSERT_EQUAL(ncsn_halving_promoted(1, 0.5), 1);

@@ -6,8 +6,6 @@
  *   ncsn_world_start / _end   MPI, when launched by mpirun or srun (rank 0 of 1 otherwise);
  *                             _end returns the largest exit status of every rank
  *   ncsn_sweep_in_shard       whether a run belongs to this invocation (--shard I/N)
- *   ncsn_sweep_own_dir, ncsn_sweep_journal, ncsn_world_share   what the halving runner
- *                             (sweep/halving_run.c) shares with this one
  *   ncsn_halving_execute      a halving sweep: rungs of grid sweeps, scored and promoted
  *   ncsn_sweep_execute        prepare the directory, run what is left, write sweep.h5 and
  *                             say how it went (rank 0); returns the exit status */
@@ -48,17 +46,6 @@ typedef struct {
 } ncsn_sweep_options;
 
 int ncsn_sweep_in_shard(const ncsn_sweep_options *o, const ncsn_sweep_run *r);
-/* DIR as the directory of the sweep whose canonical text is given: created with
- * DIR/sweep.txt when new (journal: created, and queued for each of ids, n_ids, when ids is
- * not NULL); NCSN_EXIT_USAGE when it holds another sweep, NCSN_EXIT_RUNTIME when it
- * cannot be written, else 0. */
-int ncsn_sweep_own_dir(const char *dir, const char *canonical, const char *const *ids,
-                       int n_ids, ncsn_error *err);
-/* One `time=... event=EVENT rest` line appended to DIR/journal.log with one write(). */
-void ncsn_sweep_journal(const char *dir, const char *event, const char *fmt, ...)
-    NCSN_PRINTF(3, 4);
-/* Rank 0's value of status on every rank. */
-int ncsn_world_share(const ncsn_world *w, int status);
 /* Exit status: 0 every run of the shard complete, 1 some failed or were not run, 2 the
  * directory holds another sweep, 3 stopped by a signal or the deadline with runs left. */
 int ncsn_sweep_execute(const ncsn_sweep *s, const ncsn_sweep_options *o, ncsn_world *w);

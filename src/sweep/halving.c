@@ -14,7 +14,8 @@
 int ncsn_halving_promoted(int n, double keep) {
     NCSN_ASSERT(n >= 0 && keep > 0 && keep < 1);
     if (n == 0) return 0;
-    /* the product rounded to 12 significant digits first: keep 0.3 of 10 is 3, not 4 */
+    /* the product rounded to 9 decimal places first: keep 0.14 of 50 (7.000000000000001
+     * in doubles) is 7, not 8 */
     const double x = keep * n;
     const double rounded = round(x * 1e9) / 1e9;
     int m = (int)ceil(rounded);

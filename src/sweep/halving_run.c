@@ -34,6 +34,8 @@
 #include "ncsn/sweep.h"
 #include "ncsn/text.h"
 
+#include "runner_internal.h"
+
 /* ---- scores ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -179,18 +181,20 @@ static int read_promotions(const char *dir, int k, const ncsn_sweep *s,
     memset(promoted, 0, (size_t)n_configs + 1);
     int n = 0, n_alive = 0;
     for (int g = 0; g < n_configs; g++) n_alive += alive[g];
-    for (const char *p = line ? line + strlen("\nconfigurations:") : NULL; rc > 0 && *p != '\n';) {
+    const char *p = line ? line + strlen("\nconfigurations:") : NULL;
+    while (rc > 0) {
         while (*p == ' ') p++;
+        if (*p == '\n' || *p == '\0') break;
         const size_t len = strcspn(p, " \n");
         int found = -1;
         for (int g = 0; g < n_configs && found < 0; g++)
             if (alive[g] && strlen(s->runs[g * R].group) == len &&
                 strncmp(s->runs[g * R].group, p, len) == 0)
                 found = g;
-        if (found < 0 || promoted[found])
+        if (found < 0 || promoted[found]) {
             rc = ncsn_seterr(err, "%s: %.*s is no configuration of rung %d", path, (int)len, p,
                              k);
-        else {
+        } else {
             promoted[found] = 1;
             n++;
         }

@@ -48,6 +48,8 @@
 #include "ncsn/sweep.h"
 #include "ncsn/text.h"
 
+#include "runner_internal.h"
+
 /* ---- small helpers: paths, files, journal ---------------------------------------- */
 
 static void path_of(char *buf, size_t size, const char *dir, const char *sub, const char *id,
@@ -173,7 +175,8 @@ static sweep_census census(const char *dir, const ncsn_sweep *s, const ncsn_swee
     memset(&c, 0, sizeof c);
     unsigned char *state = ncsn_xcalloc((size_t)s->n_runs + 1, 1);
     ncsn_error err;
-    if (ncsn_sweep_states(dir, s, state, NULL, &err) != 0) memset(state, NCSN_RUN_QUEUED, (size_t)s->n_runs);
+    if (ncsn_sweep_states(dir, s, state, NULL, &err) != 0)
+        memset(state, NCSN_RUN_QUEUED, (size_t)s->n_runs);
     for (int k = 0; k < s->n_runs; k++) {
         if (!ncsn_sweep_in_shard(a, &s->runs[k])) continue;
         const int st = state[k];
@@ -203,7 +206,8 @@ typedef struct {
 static void fmt_duration(char *buf, size_t size, double seconds) {
     if (!isfinite(seconds) || seconds < 0) snprintf(buf, size, "?");
     else if (seconds < 120) snprintf(buf, size, "%.0fs", seconds);
-    else if (seconds < 7200) snprintf(buf, size, "%.0fm%02.0fs", floor(seconds / 60), fmod(seconds, 60));
+    else if (seconds < 7200)
+        snprintf(buf, size, "%.0fm%02.0fs", floor(seconds / 60), fmod(seconds, 60));
     else snprintf(buf, size, "%.0fh%02.0fm", floor(seconds / 3600), fmod(seconds, 3600) / 60);
 }
 
@@ -366,7 +370,8 @@ int ncsn_sweep_own_dir(const char *dir, const char *canonical, const char *const
         if (created < 0) return NCSN_EXIT_RUNTIME;
         if (created && ids) {
             ncsn_sweep_journal(dir, "created", "runs=%d", n_ids);
-            for (int k = 0; ids && k < n_ids; k++) ncsn_sweep_journal(dir, "queued", "id=%s", ids[k]);
+            for (int k = 0; ids && k < n_ids; k++)
+                ncsn_sweep_journal(dir, "queued", "id=%s", ids[k]);
         } else if (ncsn_read_file(p, &have, NULL, NULL) != 0 || strcmp(have, canonical) != 0) {
             /* another process created it a moment ago */
             free(have);
@@ -405,7 +410,8 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
             unlink(claim);
             remove_temporaries(dir, "runs", r->id);
             remove_temporaries(dir, "checkpoints", r->id);
-            ncsn_sweep_journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped", r->id);
+            ncsn_sweep_journal(dir, "requeued", "id=%s reason=in_flight_when_the_sweep_stopped",
+                               r->id);
         } else if (st == NCSN_RUN_FINISHED) {
             /* a run file that cannot be read is no finished run: set aside, run again */
             char aside[256];
@@ -415,7 +421,8 @@ static int prepare_dir(const char *dir, const ncsn_sweep *s, const ncsn_sweep_op
                 journal_value(reason, sizeof reason, why);
                 ncsn_sweep_journal(dir, "corrupt", "id=%s moved_to=%s reason=%s", r->id,
                         aside[0] ? aside : "none", reason);
-                if (aside[0]) ncsn_sweep_journal(dir, "requeued", "id=%s reason=corrupt_run_file", r->id);
+                if (aside[0])
+                    ncsn_sweep_journal(dir, "requeued", "id=%s reason=corrupt_run_file", r->id);
                 free(why);
             }
             /* a checkpoint left by a stop between write and removal */
@@ -489,9 +496,9 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_options *a,
     } else {
         snprintf(what, sizeof what, "kind=%s", kind->kind);
     }
-    ncsn_sweep_journal(dir, "started", "id=%s rank=%d host=%s pid=%ld%s%s%s %s", r->id, w->rank, w->host,
-            (long)getpid(), has_checkpoint ? " resume=checkpoints/" : "",
-            has_checkpoint ? r->id : "", has_checkpoint ? ".h5" : "", what);
+    ncsn_sweep_journal(dir, "started", "id=%s rank=%d host=%s pid=%ld%s%s%s %s", r->id, w->rank,
+                       w->host, (long)getpid(), has_checkpoint ? " resume=checkpoints/" : "",
+                       has_checkpoint ? r->id : "", has_checkpoint ? ".h5" : "", what);
     FILE *log = fopen(log_path, "a");
     if (log) {
         char *yaml = ncsn_config_to_yaml(&r->cfg);
@@ -513,17 +520,18 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_options *a,
     *seconds_out = seconds;
     enum run_outcome outcome = o == NCSN_OUTCOME_COMPLETE ? RUN_COMPLETE : RUN_FAILED;
     if (o == NCSN_OUTCOME_COMPLETE) {
-        ncsn_sweep_journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.4f kind=%s", r->id,
-                w->rank, seconds, kind->kind);
+        ncsn_sweep_journal(dir, "finished", "id=%s rank=%d status=complete seconds=%.4f kind=%s",
+                           r->id, w->rank, seconds, kind->kind);
     } else if (o == NCSN_OUTCOME_INTERRUPTED) {
         outcome = RUN_INTERRUPTED;
         char claim_path[4200];
         path_of(claim_path, sizeof claim_path, dir, "claims", r->id, NULL);
         unlink(claim_path);
         const int saved = exists(checkpoint);
-        ncsn_sweep_journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d seconds=%.4f%s%s%s",
-                r->id, journal_signal(), w->rank, seconds,
-                saved ? " checkpoint=checkpoints/" : "", saved ? r->id : "", saved ? ".h5" : "");
+        ncsn_sweep_journal(dir, "interrupted", "id=%s reason=signal signal=%s rank=%d "
+                           "seconds=%.4f%s%s%s", r->id, journal_signal(), w->rank, seconds,
+                           saved ? " checkpoint=checkpoints/" : "", saved ? r->id : "",
+                           saved ? ".h5" : "");
         if (log) fprintf(log, "interrupted: %s\n", err.msg);
     } else {
         /* diverged and non-finite runs have a run file with their status; every failure
@@ -535,8 +543,9 @@ static enum run_outcome run_one(const char *dir, const ncsn_sweep_options *a,
             fprintf(stderr, "ncsn sweep: %s\n", werr.msg);
         char reason[2 * sizeof err.msg + 3];
         journal_value(reason, sizeof reason, err.msg);
-        ncsn_sweep_journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.4f kind=%s reason=%s", r->id,
-                w->rank, ncsn_outcome_status(o), seconds, kind->kind, reason);
+        ncsn_sweep_journal(dir, "failed", "id=%s rank=%d status=%s seconds=%.4f kind=%s "
+                           "reason=%s", r->id, w->rank, ncsn_outcome_status(o), seconds,
+                           kind->kind, reason);
         if (log) fprintf(log, "failed: %s\n", err.msg);
     }
     if (log) fclose(log);
@@ -651,8 +660,8 @@ static enum take take(worker *wk, int i, int forced) {
         const int fi = wk->pos_of[first];
         if (trainer_state == NCSN_RUN_QUEUED || trainer_state == NCSN_RUN_RUNNING) {
             if (wk->seen[fi] == SEEN_DEFERRED) { /* the model will not come before then */
-                ncsn_sweep_journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline trainer=%s", r->id,
-                        wk->w->rank, s->runs[first].id);
+                ncsn_sweep_journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline "
+                                   "trainer=%s", r->id, wk->w->rank, s->runs[first].id);
                 wk->seen[i] = SEEN_DEFERRED;
                 if (wk->res.stopped < STOP_DEADLINE) wk->res.stopped = STOP_DEADLINE;
                 return TAKE_NONE;
@@ -684,8 +693,9 @@ static enum take take(worker *wk, int i, int forced) {
             return TAKE_NONE;
         }
         if (left <= 0 || (!forced && estimate > left)) {
-            ncsn_sweep_journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline estimate_seconds=%.1f "
-                    "seconds_left=%.1f", r->id, wk->w->rank, estimate, left);
+            ncsn_sweep_journal(wk->dir, "deferred", "id=%s rank=%d reason=deadline "
+                               "estimate_seconds=%.1f seconds_left=%.1f", r->id, wk->w->rank,
+                               estimate, left);
             wk->seen[i] = SEEN_DEFERRED;
             if (wk->res.stopped < STOP_DEADLINE) wk->res.stopped = STOP_DEADLINE;
             return TAKE_NONE;
@@ -808,8 +818,8 @@ static void announce(const ncsn_sweep *s, const ncsn_sweep_options *a, const ncs
     if (a->deadline > 0)
         snprintf(when, sizeof when, " deadline=%.0f seconds_left=%.0f", a->deadline,
                  a->deadline - unix_now());
-    ncsn_sweep_journal(a->dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s", w->size,
-            s->n_runs, todo, w->host, (long)getpid(), job, when);
+    ncsn_sweep_journal(a->dir, "sweep_started", "ranks=%d runs=%d todo=%d host=%s pid=%ld%s%s",
+                       w->size, s->n_runs, todo, w->host, (long)getpid(), job, when);
     if (!a->quiet) {
         fprintf(stderr, "sweep dir=%s runs=%d todo=%d ranks=%d threads_per_rank=%d\n", a->dir,
                 s->n_runs, todo, w->size, ncsn_max_threads());
@@ -828,8 +838,8 @@ static int conclude(const ncsn_sweep *s, const ncsn_sweep_options *a, progress_s
     const int left = c.counts[NCSN_RUN_QUEUED] + c.counts[NCSN_RUN_RUNNING];
     const char *why = !stopped || left == 0 ? ""
                       : stopped == STOP_SIGNAL ? " stopped=signal" : " stopped=deadline";
-    ncsn_sweep_journal(a->dir, "sweep_ended", "done=%d failed=%d queued=%d%s", c.counts[NCSN_RUN_FINISHED],
-            c.counts[NCSN_RUN_FAILED], left, why);
+    ncsn_sweep_journal(a->dir, "sweep_ended", "done=%d failed=%d queued=%d%s",
+                       c.counts[NCSN_RUN_FINISHED], c.counts[NCSN_RUN_FAILED], left, why);
     if (!a->quiet) print_progress(prog, 1);
     if (stopped && left > 0) {
         if (stopped == STOP_SIGNAL)

@@ -335,7 +335,7 @@ static int take_value(plan *pl, int i, yaml_document_t *d, yaml_node_t *vn, cons
  * is better. */
 static const char *const halving_metrics[] = {"mode_weight_error", "mmd2", "swd", "fd",
                                               "final_loss"};
-#define N_HALVING_METRICS 5
+#define N_HALVING_METRICS ((int)(sizeof halving_metrics / sizeof halving_metrics[0]))
 
 /* An integer from 1 to max in node n, or -1. */
 static long long positive_integer(yaml_node_t *n, long long max) {
