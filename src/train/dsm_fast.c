@@ -72,15 +72,17 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
     f->blocked = dsm_fast_blocked(m);
     if (f->blocked) {
         f->kpos = ncsn_xcalloc((size_t)Bmax, sizeof(int));
-        size_t ng = (size_t)Bmax * (3 + 2 * (size_t)D + 2 * (size_t)H) + (size_t)H * D +
+        f->ob = ncsn_model_unit_block(H);
+        const int n_blk = (H + f->ob - 1) / f->ob;
+        const size_t hpad = (size_t)n_blk * f->ob; /* hs by blocks of ob units */
+        size_t ng = (size_t)Bmax * (3 + 2 * (size_t)D + hpad) + (size_t)H * D +
                     (size_t)K * (2 * E + 2 * H + 2 * E);
         float *q = ncsn_xcalloc_lines(ng, sizeof(float));
         f->scale = q; q += Bmax;
         f->tone = q; q += 2 * (size_t)Bmax;
         f->zpos = q; q += (size_t)Bmax * D;
         f->spos = q; q += (size_t)Bmax * D;
-        f->hs = q; q += (size_t)Bmax * H;
-        f->dz = q; q += (size_t)Bmax * H;
+        f->hs = q; q += (size_t)Bmax * hpad;
         f->w2T = q; q += (size_t)H * D;
         f->uv = q; q += (size_t)K * 2 * E;
         f->pq = q; q += (size_t)K * 2 * H;
@@ -89,8 +91,6 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
         f->pq_ld = 2 * E;
         f->uk = f->uv;
         f->vk = f->uv + E;
-        f->ob = ncsn_model_unit_block(H);
-        const int n_blk = (H + f->ob - 1) / f->ob;
         f->spart = ncsn_xcalloc((size_t)n_blk * Bmax * D, sizeof(float));
         f->pqpart = ncsn_xcalloc((size_t)n_blk * K * 2 * E, sizeof(float));
     }

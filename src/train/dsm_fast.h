@@ -48,8 +48,7 @@ typedef struct {
     float *scale;       /* (Bmax) the network's output scale (1 or 1/sigma), by position */
     float *zpos;        /* (Bmax, D) z, by position */
     float *spos;        /* (Bmax, D) the network's output, by position */
-    float *hs;          /* (Bmax, H) relu(zs), by position */
-    float *dz;          /* (Bmax, H) dloss/dz1, by position */
+    float *hs;          /* (H / ob blocks, B, ob) relu(zs) by block of units, then dz over it */
     float *w2T;         /* (H, D) W_2 transposed */
     float *uv;          /* (Kmax, 2, E) rows u_k, v_k (uk = uv, vk = uv + E, stride 2 E) */
     float *pq;          /* (Kmax, 2, H) rows P_k, Q_k */

@@ -7,7 +7,9 @@
  *   hs = relu(zs);  s = (hs W_2' + b_2) scale                   (B, D)
  *   ds = dloss/ds;  dz = relu'(zs) (ds W_2)                      (B, H)
  *   (relu'(zs) is 1 exactly where hs > 0, so only hs is kept for the backward pass,
- *   and dz overwrites it once dW_2 has read it)
+ *   and dz overwrites it once dW_2 has read it; both are stored by blocks of units,
+ *   hs_blk (B, ob) one after another, so that each thread's activations are whole lines
+ *   of its own and no prefetcher pulls the other thread's)
  *   dW_2 = ds' hs,  dW_1x = dz' X',  db_1 = 1' dz,  P_k, Q_k = t' dz, 1' dz over class k
  *   dW_1e = sum_k P_k u_k' + Q_k v_k';   p_k, q_k = W_1e' P_k, W_1e' Q_k -> the embedding
  * Every sum is one chain of fused multiply-adds in a fixed order (gemm.h): over d, over
@@ -150,12 +152,24 @@ static void update(const owned *w, const float *p, size_t n) {
 /* A product over the owned columns [o0, o1) of an (., H) output. */
 static void cols(ncsn_gemm *g, const owned *w) { ncsn_gemm_block(g, 0, g->M, w->o0, w->o1); }
 
+/* Block blk of hs (or dz over it): (B, ob) rows of the block's units, ld ob. */
+static float *hs_block(const owned *w, int blk) {
+    return w->f->hs + (size_t)blk * w->B * w->f->ob;
+}
+
+/* The units of block blk: [*u0, *u0 + return). */
+static int block_units(const owned *w, int blk, int *u0) {
+    const int H = w->m->H, ob = w->f->ob;
+    *u0 = blk * ob;
+    return H - *u0 < ob ? H - *u0 : ob;
+}
+
 /* Forward over the owned units: W_1's rows and W_2's columns transposed, A_k and B_k,
  * hs, and the output's partial sums over each owned block of units. */
 static void forward_owned(const owned *w) {
     const ncsn_model *m = w->m;
     fast_work *f = w->f;
-    const int D = m->D, E = m->E, H = m->H, DE = D + E, B = w->B, K = w->K;
+    const int D = m->D, E = m->E, H = m->H, DE = D + E, B = w->B, K = w->K, ob = f->ob;
     transpose_rows(m->bb0_w, DE, w->o0, w->o1, D, f->w1xT, H);
     transpose_rows(m->bb0_w + D, DE, w->o0, w->o1, E, f->w1eT, H);
     transpose_rows(m->bb2_w + w->o0, H, 0, D, w->o1 - w->o0, f->w2T + (size_t)w->o0 * D, D);
@@ -164,17 +178,19 @@ static void forward_owned(const owned *w) {
     gb.init_b = m->bb0_b;
     cols(&ga, w);
     cols(&gb, w);
-    ncsn_gemm g1 = product(B, H, D, f->xs, D, 1, f->w1xT, H, f->hs, H);
-    g1.init_a = f->Ak;
-    g1.init_b = f->Bk;
-    g1.ld_init = H;
-    g1.row_cls = f->kpos;
-    g1.row_t = f->tone; /* its first row: t by position */
-    g1.relu = 1;
-    cols(&g1, w);
     for (int blk = w->blk0; blk < w->blk1; blk++) {
-        const int u0 = blk * f->ob, nu = H - u0 < f->ob ? H - u0 : f->ob;
-        ncsn_gemm g2 = product(B, D, nu, f->hs + u0, H, 1, f->w2T + (size_t)u0 * D, D,
+        int u0;
+        const int nu = block_units(w, blk, &u0);
+        float *hb = hs_block(w, blk);
+        ncsn_gemm g1 = product(B, nu, D, f->xs, D, 1, f->w1xT + u0, H, hb, ob);
+        g1.init_a = f->Ak + u0;
+        g1.init_b = f->Bk + u0;
+        g1.ld_init = H;
+        g1.row_cls = f->kpos;
+        g1.row_t = f->tone; /* its first row: t by position */
+        g1.relu = 1;
+        ncsn_gemm_block(&g1, 0, B, 0, nu);
+        ncsn_gemm g2 = product(B, D, nu, hb, ob, 1, f->w2T + (size_t)u0 * D, D,
                                f->spart + (size_t)blk * B * D, D);
         ncsn_gemm_block(&g2, 0, B, 0, D);
     }
@@ -210,28 +226,32 @@ static void backward_owned(const owned *w) {
     const ncsn_model *m = w->m;
     fast_work *f = w->f;
     ncsn_model *grad = w->grad;
-    const int D = m->D, E = m->E, H = m->H, DE = D + E, B = w->B, K = w->K;
+    const int D = m->D, E = m->E, H = m->H, DE = D + E, B = w->B, K = w->K, ob = f->ob;
     const int o0 = w->o0, no = w->o1 - w->o0;
-    float *dz = f->hs; /* (B, H): hs until g3 turns the owned columns into dz */
-    ncsn_gemm gw2 = product(D, H, B, f->ds, 1, D, f->hs, H, grad->bb2_w, H);
-    ncsn_gemm g3 = product(B, H, D, f->ds, D, 1, m->bb2_w, H, dz, H);
-    g3.mask = f->hs; /* relu'(zs) = [hs > 0], each element read before it is overwritten */
-    g3.ldm = H;
-    ncsn_gemm gb1 = product(1, H, B, f->tone + B, 0, 1, dz, H, grad->bb0_b, H);
-    ncsn_gemm gw1 = product(no, D, B, dz + o0, 1, H, f->xs, D, grad->bb0_w + (size_t)o0 * DE, DE);
-    gw2.has_scale = gb1.has_scale = gw1.has_scale = 1;
-    gw2.scale = gb1.scale = gw1.scale = w->inv_b;
-    cols(&gw2, w);
-    cols(&g3, w);
-    cols(&gb1, w);
-    update(w, m->bb0_b + o0, (size_t)no); /* b_1's units: final, and read no more */
-    ncsn_gemm_block(&gw1, 0, no, 0, D);
-    for (int k = 0; k < K; k++) { /* P_k, Q_k: rows t and 1 against class k's dz */
-        const int i0 = f->kstart[k], nk = f->kstart[k + 1] - i0;
-        ncsn_gemm gpq = product(2, H, nk, f->tone + i0, B, 1, dz + (size_t)i0 * H, H,
-                                f->pq + (size_t)k * 2 * H, H);
-        cols(&gpq, w);
+    for (int blk = w->blk0; blk < w->blk1; blk++) {
+        int u0;
+        const int nu = block_units(w, blk, &u0);
+        float *hb = hs_block(w, blk), *dzb = hb; /* hs until g3 turns it into dz */
+        ncsn_gemm gw2 = product(D, nu, B, f->ds, 1, D, hb, ob, grad->bb2_w + u0, H);
+        ncsn_gemm g3 = product(B, nu, D, f->ds, D, 1, m->bb2_w + u0, H, dzb, ob);
+        g3.mask = hb; /* relu'(zs) = [hs > 0], each element read before it is overwritten */
+        g3.ldm = ob;
+        ncsn_gemm gb1 = product(1, nu, B, f->tone + B, 0, 1, dzb, ob, grad->bb0_b + u0, H);
+        ncsn_gemm gw1 = product(nu, D, B, dzb, 1, ob, f->xs, D, grad->bb0_w + (size_t)u0 * DE, DE);
+        gw2.has_scale = gb1.has_scale = gw1.has_scale = 1;
+        gw2.scale = gb1.scale = gw1.scale = w->inv_b;
+        ncsn_gemm_block(&gw2, 0, D, 0, nu);
+        ncsn_gemm_block(&g3, 0, B, 0, nu);
+        ncsn_gemm_block(&gb1, 0, 1, 0, nu);
+        ncsn_gemm_block(&gw1, 0, nu, 0, D);
+        for (int k = 0; k < K; k++) { /* P_k, Q_k: rows t and 1 against class k's dz */
+            const int i0 = f->kstart[k], nk = f->kstart[k + 1] - i0;
+            ncsn_gemm gpq = product(2, nu, nk, f->tone + i0, B, 1, dzb + (size_t)i0 * ob, ob,
+                                    f->pq + (size_t)k * 2 * H + u0, H);
+            ncsn_gemm_block(&gpq, 0, 2, 0, nu);
+        }
     }
+    update(w, m->bb0_b + o0, (size_t)no); /* b_1's units: final, and read no more */
     /* W_1e's rows from P_0, Q_0, P_1, ... against u_0, v_0, u_1, ... */
     ncsn_gemm gw1e = product(no, E, 2 * K, f->pq + o0, 1, H, f->uv, E,
                              grad->bb0_w + (size_t)o0 * DE + D, DE);
