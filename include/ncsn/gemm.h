@@ -16,7 +16,7 @@
  *   fma(init_a[r ld_init + j], row_t[i], init_b[r ld_init + j])    otherwise
  * epilogue, in this order, each step only where its field is set (unfused):
  *   v = v + bias[j];  v = v * row_scale[i] (or v * scale where has_scale);
- *   Zout(i, j) = v;  v = v > 0 ? v : 0 (relu);  v = mask(i, j) > 0 ? v : 0;  C(i, j) = v.
+ *   v = v > 0 ? v : 0 (relu);  v = mask(i, j) > 0 ? v : 0;  C(i, j) = v.
  * Sizes: M rows, N columns, K terms of each sum. C may be mask itself (ldm = ldc): each
  * element's mask is read before that element is written. */
 #ifndef NCSN_GEMM_H
@@ -41,8 +41,6 @@ typedef struct {
     const float *row_scale;       /* (M) or NULL */
     float scale;
     int has_scale;
-    float *Zout;                  /* (M, ldz) or NULL: v before relu and mask */
-    ptrdiff_t ldz;
     int relu;
     const float *mask;            /* (M, ldm) or NULL */
     ptrdiff_t ldm;

@@ -259,7 +259,8 @@ static void backward_owned(const owned *w) {
     gw1e.scale = w->inv_b;
     ncsn_gemm_block(&gw1e, 0, no, 0, E);
     for (int blk = w->blk0; blk < w->blk1; blk++) { /* W_1e' P_k, W_1e' Q_k over the block */
-        const int u0 = blk * f->ob, nu = H - u0 < f->ob ? H - u0 : f->ob;
+        int u0;
+        const int nu = block_units(w, blk, &u0);
         ncsn_gemm gpk = product(2 * K, E, nu, f->pq + u0, H, 1, m->bb0_w + (size_t)u0 * DE + D, DE,
                                 f->pqpart + (size_t)blk * 2 * K * E, E);
         ncsn_gemm_block(&gpk, 0, 2 * K, 0, E);
