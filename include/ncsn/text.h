@@ -3,11 +3,14 @@
  *   ncsn_iso_time     the current time, ISO 8601 UTC ("2024-05-01T12:00:00Z")
  *   ncsn_format_real  the shortest text that reads back as exactly x (YAML's .nan, .inf)
  *   ncsn_xstrdup, ncsn_xasprintf  copies and formatted text, malloc'd, abort when memory
- *                     runs out (as ncsn_xmalloc) */
+ *                     runs out (as ncsn_xmalloc)
+ *   ncsn_fnv1a        the 64-bit FNV-1a hash of bytes (texts' identities, hash tables,
+ *                     the bits of a result) */
 #ifndef NCSN_TEXT_H
 #define NCSN_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ncsn/common.h"
 
@@ -28,5 +31,8 @@ const char *ncsn_format_real(double x, char buf[NCSN_REAL_TEXT_MAX]);
 
 char *ncsn_xstrdup(const char *s);
 char *ncsn_xasprintf(const char *fmt, ...) NCSN_PRINTF(1, 2);
+
+/* FNV-1a (64 bits) of the n bytes at p. */
+uint64_t ncsn_fnv1a(const void *p, size_t n);
 
 #endif

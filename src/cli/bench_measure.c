@@ -17,6 +17,7 @@
 #include "ncsn/model.h"
 #include "ncsn/rng.h"
 #include "ncsn/sample.h"
+#include "ncsn/text.h"
 #include "ncsn/train.h"
 #include "bench.h"
 
@@ -33,13 +34,6 @@ void bench_set_threads(int t) {
 #else
     (void)t;
 #endif
-}
-
-static uint64_t fnv1a(const void *p, size_t n) {
-    const unsigned char *c = p;
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
-    return h;
 }
 
 /* The clock of train_once and bench_sample_eps: wall time, or this process's CPU time. */
@@ -233,7 +227,7 @@ static double train_once(const bench_opts *o, const double *sigmas, const float 
     const double t0 = bench_clock();
     ncsn_train(&cfg, 0, sigmas, BENCH_L, data, n, &m, NULL, &log, NULL, NULL);
     const double seconds = bench_clock() - t0;
-    *hash = fnv1a(m.params, sizeof(float) * m.n_params);
+    *hash = ncsn_fnv1a(m.params, sizeof(float) * m.n_params);
     ncsn_train_log_free(&log);
     ncsn_model_free(&m);
     ncsn_config_free(&cfg);
@@ -319,7 +313,7 @@ double bench_sample_eps(const bench_opts *o, const double *all_sigmas, int reps,
         ncsn_sample(&s, score, kn, x, n, D, NULL, NULL);
         double e = (double)n * L * T / (bench_clock() - t0);
         if (e > best) best = e;
-        *hash = fnv1a(x, sizeof(float) * (size_t)n * D);
+        *hash = ncsn_fnv1a(x, sizeof(float) * (size_t)n * D);
     }
     free(x);
     ncsn_model_free(&m);
@@ -374,7 +368,7 @@ void bench_isa_identity(const bench_opts *o, const double *sigmas, const float *
         ncsn_sampler_start(ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START), *chains, o->D, -8, 8, x);
         ncsn_sample(&s, score, ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE), x, *chains, o->D,
                     NULL, NULL);
-        sh = fnv1a(x, sizeof(float) * (size_t)*chains * o->D);
+        sh = ncsn_fnv1a(x, sizeof(float) * (size_t)*chains * o->D);
         ncsn_model_free(&m);
         if (isa == NCSN_ISA_BASELINE) th0 = th, sh0 = sh;
         *same_train &= th == th0;

@@ -192,11 +192,7 @@ static struct {
     size_t n, cap;
 } interned;
 
-static size_t text_hash(const char *s) {
-    size_t h = 1469598103934665603u; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
+static size_t text_hash(const char *s) { return (size_t)ncsn_fnv1a(s, strlen(s)); }
 
 const char *ncsn_config_intern(const char *text) {
     if (!text || !text[0]) return "";
@@ -1154,11 +1150,7 @@ char *ncsn_config_identity(const ncsn_config *c, enum ncsn_config_part part) {
 
 uint32_t ncsn_config_id(const ncsn_config *c, enum ncsn_config_part part) {
     char *text = ncsn_config_identity(c, part);
-    uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        h ^= *p;
-        h *= UINT64_C(0x100000001b3);
-    }
+    const uint64_t h = ncsn_fnv1a(text, strlen(text));
     free(text);
     return (uint32_t)(h ^ (h >> 32));
 }

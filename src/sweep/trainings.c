@@ -24,12 +24,6 @@ static char *training_key(const ncsn_sweep_run *r, int shard_n) {
     return key;
 }
 
-static uint64_t hash_text(const char *s) {
-    uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
-    return h;
-}
-
 typedef struct {
     uint64_t hash;
     int k;
@@ -52,7 +46,7 @@ int ncsn_sweep_trainings(const ncsn_sweep *s, int shard_n, int *trained_by) {
         trained_by[k] = k;
         if (!trains(&s->runs[k])) continue;
         char *key = training_key(&s->runs[k], shard_n);
-        order[m].hash = hash_text(key);
+        order[m].hash = ncsn_fnv1a(key, strlen(key));
         order[m++].k = k;
         free(key);
     }

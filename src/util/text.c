@@ -76,3 +76,10 @@ char *ncsn_xasprintf(const char *fmt, ...) {
     va_end(ap);
     return s;
 }
+
+uint64_t ncsn_fnv1a(const void *p, size_t n) {
+    const unsigned char *c = p;
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * UINT64_C(0x100000001b3);
+    return h;
+}
