@@ -1,11 +1,14 @@
 """h5same.py: the comparisons the shell tests make between run files and sweep directories
-(tests/cli/interrupt.sh, tests/cli/sweep.sh, tests/slurm/test.sh): bit for bit, the times
+(tests/cli/interrupt.sh, tests/cli/sweep.sh, tests/cli/once.sh, tests/slurm/test.sh): bit for bit, the times
 aside.
 
     same_run(a, b, label)   two run files (or their groups): the same datasets, equal
     same_sweep(dir_a, dir_b) two sweep directories: sweep.h5's /runs tables equal, and every
                             run, reached through the summary's /run/<id> links, the same;
                             returns the second summary's /runs table
+    same_replay(a, b, label) a sweep's run file and the one `ncsn run` wrote from its own
+                            config_yaml: same_run, and the same attributes but the creation
+                            time, where the sweep said auto aside
 
 Import with the tests directory on PYTHONPATH. Failures raise AssertionError naming what
 differs."""
@@ -49,3 +52,19 @@ def same_sweep(dir_a, dir_b):
     for i in (s.decode() for s in ta["id"]):
         same_run(a[f"run/{i}"], b[f"run/{i}"], (dir_b, i))
     return tb
+
+
+def same_replay(a, b, label=""):
+    """Where the sweep's configuration said auto, the replay's gives the number: its
+    config_yaml lacks the "  # auto" marks, its provenance says explicit, and the files and
+    lines values came from (origins) differ; nothing else may."""
+    if isinstance(a, str):
+        a, b = h5py.File(a, "r"), h5py.File(b, "r")
+    same_run(a, b, label)
+    for k in a.attrs:
+        if k != "created":
+            assert a.attrs[k] == b.attrs[k] or k == "config_yaml", (label, k)
+    assert a.attrs["config_yaml"].replace("  # auto", "") == b.attrs["config_yaml"], label
+    for k in a["config"].attrs:
+        same = np.array_equal(a["config"].attrs[k], b["config"].attrs[k]) or k == "origins"
+        assert same or (k.endswith("_source") and b["config"].attrs[k] == "explicit"), (label, k)
