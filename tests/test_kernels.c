@@ -69,7 +69,7 @@ static void test_gemm_matches_definition(void) {
             const int ldb = layout == B_ALIASED ? (N + 256) / 256 * 256 : N + 1;
             float *A = normals(1, (size_t)M * K), *B = normals(2, (size_t)K * ldb);
             float *packed = malloc(sizeof(float) * ncsn_gemm_packed_floats(K, N));
-            ncsn_gemm_pack_b(B, ldb, K, N, packed);
+            ncsn_gemm_pack_b(B, ldb, 1, K, N, packed);
             float *ia = normals(3, 3 * (size_t)N), *ib = normals(4, 3 * (size_t)N);
             float *t = normals(5, M), *bias = normals(6, N), *rs = normals(7, M);
             float *mask = normals(8, (size_t)M * ldc);

@@ -49,11 +49,13 @@ typedef struct {
 /* The columns of a panel of a panel-major B. */
 #define NCSN_GEMM_PANEL 64
 
-/* B (K, N) at row stride ldb, copied panel-major into packed (ncsn_gemm_packed_floats(K, N)
- * floats; panel stride 64 K, the last panel's missing columns zero): for a B that many
- * products read, packed once (the sampler's weights per level). */
+/* B (K, N) with B(k, j) = B[k k_stride + j j_stride] (a matrix or its transpose), copied
+ * panel-major into packed (ncsn_gemm_packed_floats(K, N) floats; panel stride 64 K, the
+ * last panel's missing columns zero): for a B that many products read, packed once (the
+ * sampler's W_1x' per level). */
 size_t ncsn_gemm_packed_floats(int K, int N);
-void ncsn_gemm_pack_b(const float *B, ptrdiff_t ldb, int K, int N, float *packed);
+void ncsn_gemm_pack_b(const float *B, ptrdiff_t k_stride, ptrdiff_t j_stride, int K, int N,
+                      float *packed);
 
 /* The block of C at rows [i0, i1) and columns [j0, j1), by the variant ncsn_isa() names. */
 void ncsn_gemm_block(const ncsn_gemm *g, int i0, int i1, int j0, int j1);

@@ -110,13 +110,14 @@ size_t ncsn_gemm_packed_floats(int K, int N) {
     return (size_t)(N + NCSN_GEMM_PANEL - 1) / NCSN_GEMM_PANEL * NCSN_GEMM_PANEL * (size_t)K;
 }
 
-void ncsn_gemm_pack_b(const float *B, ptrdiff_t ldb, int K, int N, float *packed) {
+void ncsn_gemm_pack_b(const float *B, ptrdiff_t k_stride, ptrdiff_t j_stride, int K, int N,
+                      float *packed) {
     for (int j0 = 0; j0 < N; j0 += NCSN_GEMM_PANEL) {
         const int nj = N - j0 < NCSN_GEMM_PANEL ? N - j0 : NCSN_GEMM_PANEL;
         float *panel = packed + (size_t)j0 * K;
         for (int k = 0; k < K; k++) {
             float *row = panel + (size_t)k * NCSN_GEMM_PANEL;
-            memcpy(row, B + k * ldb + j0, sizeof(float) * nj);
+            for (int j = 0; j < nj; j++) row[j] = B[k * k_stride + (j0 + j) * j_stride];
             memset(row + nj, 0, sizeof(float) * (NCSN_GEMM_PANEL - nj));
         }
     }

@@ -377,16 +377,12 @@ static update_fn langevin_update(void) {
 static void level_blocked(const ncsn_model *m, const float *c, float scale, double alpha, int T,
                           uint32_t step0, ncsn_key key, float *x, int n) {
     const int D = m->D, E = m->E, H = m->H;
-    float *w1xT = ncsn_xmalloc(sizeof(float) * (size_t)D * H); /* (D, H) */
-    float *w2T = ncsn_xmalloc(sizeof(float) * (size_t)H * D);  /* (H, D) */
+    float *w2T = ncsn_xmalloc(sizeof(float) * (size_t)H * D); /* (H, D) */
     for (int o = 0; o < H; o++)
-        for (int d = 0; d < D; d++) {
-            w1xT[(size_t)d * H + o] = m->bb0_w[(size_t)o * (D + E) + d];
-            w2T[(size_t)o * D + d] = m->bb2_w[(size_t)d * H + o];
-        }
-    /* W_1x' panel-major, read by every step of every block (gemm.h) */
+        for (int d = 0; d < D; d++) w2T[(size_t)o * D + d] = m->bb2_w[(size_t)d * H + o];
+    /* W_1x' (D, H), panel-major, read by every step of every block (gemm.h) */
     float *w1xP = ncsn_xmalloc(sizeof(float) * ncsn_gemm_packed_floats(D, H));
-    ncsn_gemm_pack_b(w1xT, H, D, H, w1xP);
+    ncsn_gemm_pack_b(m->bb0_w, 1, D + E, D, H, w1xP);
     const float half_alpha = (float)(alpha / 2), sqrt_alpha = (float)sqrt(alpha);
     const update_fn update = langevin_update();
     ncsn_isa(); /* the variant is decided before the threads read it */
@@ -424,7 +420,6 @@ static void level_blocked(const ncsn_model *m, const float *c, float scale, doub
         free(s);
         free(odd_words);
     }
-    free(w1xT);
     free(w1xP);
     free(w2T);
 }
