@@ -107,18 +107,24 @@ static inline __attribute__((always_inline)) v8f bcast8_sw(float s) {
 static inline __attribute__((always_inline)) void transpose8(const float *src, int ld_src,
                                                              float *dst, int ld_dst) {
     v8f r[8], t[8], u[8];
+    /* unrolled, so that the blocks stay in registers (never a round trip through memory) */
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++) LOAD8(r[i], src + (size_t)i * ld_src);
+#pragma GCC unroll 4
     for (int i = 0; i < 8; i += 2) {
         t[i] = __builtin_shuffle(r[i], r[i + 1], (v8i){0, 8, 1, 9, 4, 12, 5, 13});
         t[i + 1] = __builtin_shuffle(r[i], r[i + 1], (v8i){2, 10, 3, 11, 6, 14, 7, 15});
     }
+#pragma GCC unroll 2
     for (int i = 0; i < 8; i += 4)
+#pragma GCC unroll 2
         for (int j = 0; j < 2; j++) {
             u[i + j] = __builtin_shuffle(t[i + j], t[i + j + 2], (v8i){0, 1, 8, 9, 4, 5, 12, 13});
             u[i + j + 2] =
                 __builtin_shuffle(t[i + j], t[i + j + 2], (v8i){2, 3, 10, 11, 6, 7, 14, 15});
         }
     static const int from[4] = {0, 2, 1, 3};
+#pragma GCC unroll 4
     for (int i = 0; i < 4; i++) {
         const int q = from[i];
         const v8f a = __builtin_shuffle(u[q], u[q + 4], (v8i){0, 1, 2, 3, 8, 9, 10, 11});

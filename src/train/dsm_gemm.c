@@ -205,16 +205,17 @@ FMA_CLONES static void loss_and_ds(const ncsn_model *m, int B, int n_blk, fast_w
     for (int i = 0; i < B; i++) {
         const int b = f->ord[i];
         const float sigma = f->sig[b], scale = f->scale[i];
-        float lb = 0;
-        for (int d = 0; d < D; d++) {
-            const size_t at = (size_t)i * D + d;
-            float s = f->spart[at];
-            for (int blk = 1; blk < n_blk; blk++) s = s + f->spart[(size_t)blk * B * D + at];
-            s = (s + m->bb2_b[d]) * scale;
-            const float r = fmaf(sigma, s, f->zpos[at]);
-            lb = fmaf(r, r, lb);
-            f->ds[at] = f->dout[(size_t)b * D + d] = (sigma * r) * scale;
-        }
+        float *r = f->ds + (size_t)i * D; /* r over d first, then ds over it */
+        const float *part = f->spart + (size_t)i * D;
+        /* separate loops over d, each vectorised; the blocks' sums in block order */
+        for (int d = 0; d < D; d++) r[d] = part[d];
+        for (int blk = 1; blk < n_blk; blk++)
+            for (int d = 0; d < D; d++) r[d] = r[d] + part[(size_t)blk * B * D + d];
+        for (int d = 0; d < D; d++)
+            r[d] = fmaf(sigma, (r[d] + m->bb2_b[d]) * scale, f->zpos[(size_t)i * D + d]);
+        float lb = 0; /* the one chain over d */
+        for (int d = 0; d < D; d++) lb = fmaf(r[d], r[d], lb);
+        for (int d = 0; d < D; d++) r[d] = f->dout[(size_t)b * D + d] = (sigma * r[d]) * scale;
         f->lossb[b] = 0.5 * (double)lb;
     }
 }
