@@ -4,6 +4,8 @@
  * gradient against the per-example reference path for D in {1, 2, 3, 13, 16, 30, 64, 100}
  * and widths that are not a multiple of any vector width; bit-identity across variants
  * and thread counts. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,6 +364,62 @@ static void test_sampling_any_d(void) {
     }
 }
 
+/* Adam's vector form divides sqrt(v) by the step's constant without the divider (adam.c):
+ * its p, m and v equal the baseline's, whose every operation is IEEE's, for every mantissa
+ * of v in two binades and v across the whole float range, at the constants of steps 1 to
+ * 20000 (1 / sqrt(1 - 0.999^t) runs from 31.6 to 1). Beside them, inf and NaN in v (the
+ * division's own path). */
+static void test_adam_division(void) {
+    const size_t n = (size_t)1 << 18;
+    float *v0 = malloc(sizeof(float) * n), *g0 = normals(40, n), *m0 = normals(41, n);
+    float *p[2], *m[2], *v[2], *g[2];
+    for (int k = 0; k < 2; k++) {
+        p[k] = malloc(sizeof(float) * n), m[k] = malloc(sizeof(float) * n);
+        v[k] = malloc(sizeof(float) * n), g[k] = malloc(sizeof(float) * n);
+    }
+    int isa[3];
+    const int nv = variants(isa);
+    const int steps[] = {1, 2, 3, 10, 77, 500, 1999, 5000, 16000, 20000};
+    for (int si = 0; si < (int)(sizeof steps / sizeof steps[0]); si++) {
+        for (int half = 0; half < 2; half++) {
+            for (size_t i = 0; i < n; i++) {
+                uint32_t bits;
+                if (half == 0) { /* every mantissa of [1, 4) by a stride coprime to 2^23 */
+                    bits = 0x3f800000u + (uint32_t)((i * 2654435761u + (uint32_t)si) % (1u << 24));
+                } else { /* any finite v >= 0: exponents 0 (subnormal) to 254 */
+                    bits = (uint32_t)((i * 2246822519u + 12345u * (uint32_t)si) % 0x7f800000u);
+                }
+                memcpy(&v0[i], &bits, sizeof bits);
+            }
+            v0[0] = 0, v0[1] = INFINITY, v0[2] = NAN, v0[3] = 0x1p-149f, v0[4] = 3.4e38f;
+            for (int k = 0; k < nv; k++) {
+                ncsn_isa_force(isa[k]);
+                ncsn_adam a;
+                ncsn_adam_init(&a, n, 1e-3, 0);
+                a.t = steps[si] - 1;
+                memcpy(a.v, v0, sizeof(float) * n);
+                memcpy(a.m, m0, sizeof(float) * n);
+                /* p = 0 and g = 0 except every 8th: the new p is -step m / denom */
+                for (size_t i = 0; i < n; i++) p[k > 0][i] = 0, g[k > 0][i] = i % 8 ? 0 : g0[i];
+                const ncsn_adam_coef c = ncsn_adam_next_coef(&a);
+                ncsn_adam_update(&a, &c, p[k > 0], g[k > 0], 0, n);
+                memcpy(m[k > 0], a.m, sizeof(float) * n);
+                memcpy(v[k > 0], a.v, sizeof(float) * n);
+                ncsn_adam_free(&a);
+                if (k > 0) {
+                    CU_ASSERT(memcmp(p[0], p[1], sizeof(float) * n) == 0);
+                    CU_ASSERT(memcmp(m[0], m[1], sizeof(float) * n) == 0);
+                    CU_ASSERT(memcmp(v[0], v[1], sizeof(float) * n) == 0);
+                }
+            }
+            ncsn_isa_force(NCSN_ISA_AUTO);
+        }
+    }
+    if (nv < 2) fprintf(stderr, "(this CPU runs the baseline only: nothing to compare)\n");
+    for (int k = 0; k < 2; k++) free(p[k]), free(m[k]), free(v[k]), free(g[k]);
+    free(v0), free(g0), free(m0);
+}
+
 static const ncsn_test_case tests[] = {
     {"blocked products: every variant gives the definition's bits", test_gemm_matches_definition},
     {"training at D 1-100, odd widths: reference values, same bits on every variant",
@@ -372,6 +430,8 @@ static const ncsn_test_case tests[] = {
      NCSN_OPENMP_ONLY(test_training_threads)},
     {"Adam and the EMA applied by the blocked phases: the bits of a separate step; a "
      "non-finite loss updates nothing", test_training_update},
+    {"Adam: the vector form's division without the divider gives the baseline's bits",
+     test_adam_division},
     {NULL},
 };
 

@@ -99,6 +99,8 @@ void ncsn_adam_free(ncsn_adam *a);
  * decay), then the step counted. */
 typedef struct {
     float step_size, bc2_sqrt, b1, b2, eps, wd;
+    float inv_bc2_sqrt; /* 1 / bc2_sqrt rounded to nearest: the division by bc2_sqrt without
+                           the divider (adam.c) */
 } ncsn_adam_coef;
 ncsn_adam_coef ncsn_adam_next_coef(const ncsn_adam *a);
 void ncsn_adam_update(ncsn_adam *a, const ncsn_adam_coef *c, float *params, float *grad,

@@ -28,7 +28,7 @@ void ncsn_adam_free(ncsn_adam *a) {
     memset(a, 0, sizeof *a);
 }
 
-/* Adam over [0, n): the scalar form below, 8 (AVX2) or 4 (SSE) lanes at a time. sqrt is
+/* Adam over [0, n): the scalar form below, 8 (AVX2+FMA) or 4 (SSE) lanes at a time. sqrt is
  * correctly rounded on every path, so all give the same bits. */
 typedef ncsn_adam_coef adam_consts;
 
@@ -68,14 +68,54 @@ typedef ncsn_adam_coef adam_consts;
     for (; i < n; i++) ADAM_SCALAR(c, p, g, m, v, i);
 
 typedef float v4f __attribute__((vector_size(16)));
-#define SQRT8(x) ((v8f)_mm256_sqrt_ps((__m256)(x)))
-#define SQRT4(x) ((v4f)_mm_sqrt_ps((__m128)(x)))
+
 #ifndef NCSN_NO_CLONES
-__attribute__((target("avx2"))) static void adam_avx2(const adam_consts *c, float *p, float *g,
-                                                      float *m, float *v, size_t n) {
-    ADAM_VECTOR(v8f, 8, SQRT8)
+/* The AVX2+FMA form: the same operations, except that sqrt(v) / bc2_sqrt, the step's
+ * division by a constant c, is computed without the divider, which the other two (sqrt and
+ * m / denom) keep busy: with r = RN(1/c) (inv_bc2_sqrt),
+ *     q = x r;   q = q + (x - q c) r;   q = q + (x - q c) r
+ * each correction two fused multiply-adds. The first correction makes q within one ulp of
+ * x / c; the second then gives x / c rounded to nearest (Markstein's theorem: r within half
+ * an ulp of 1/c, q faithful, the remainder x - q c exact), the division's bits. The theorem
+ * needs no underflow nor overflow: x = sqrt(v) is 0 or between 2^-75 and 2^64 for every
+ * finite v >= 0; a vector with anything else (inf, NaN) takes the division. */
+__attribute__((target("avx2,fma"))) static void adam_avx2_fma(const adam_consts *c, float *p,
+                                                              float *g, float *m, float *v,
+                                                              size_t n) {
+    const __m256 b1 = _mm256_set1_ps(c->b1), ob1 = _mm256_set1_ps(1 - c->b1);
+    const __m256 b2 = _mm256_set1_ps(c->b2), ob2 = _mm256_set1_ps(1 - c->b2);
+    const __m256 wd = _mm256_set1_ps(c->wd), eps = _mm256_set1_ps(c->eps);
+    const __m256 step = _mm256_set1_ps(c->step_size), bc = _mm256_set1_ps(c->bc2_sqrt);
+    const __m256 rbc = _mm256_set1_ps(c->inv_bc2_sqrt), big = _mm256_set1_ps(0x1p100f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_loadu_ps(g + i), pv = _mm256_loadu_ps(p + i);
+        __m256 mv = _mm256_loadu_ps(m + i), vv = _mm256_loadu_ps(v + i);
+        if (c->wd != 0) {
+            gv = _mm256_add_ps(gv, _mm256_mul_ps(wd, pv));
+            _mm256_storeu_ps(g + i, gv);
+        }
+        mv = _mm256_add_ps(_mm256_mul_ps(b1, mv), _mm256_mul_ps(ob1, gv));
+        vv = _mm256_add_ps(_mm256_mul_ps(b2, vv), _mm256_mul_ps(_mm256_mul_ps(ob2, gv), gv));
+        const __m256 x = _mm256_sqrt_ps(vv);
+        __m256 q;
+        if (_mm256_movemask_ps(_mm256_cmp_ps(x, big, _CMP_LE_OQ)) == 0xff) {
+            q = _mm256_mul_ps(x, rbc);
+            q = _mm256_fmadd_ps(_mm256_fnmadd_ps(q, bc, x), rbc, q);
+            q = _mm256_fmadd_ps(_mm256_fnmadd_ps(q, bc, x), rbc, q);
+        } else {
+            q = _mm256_div_ps(x, bc);
+        }
+        const __m256 denom = _mm256_add_ps(q, eps);
+        pv = _mm256_sub_ps(pv, _mm256_mul_ps(step, _mm256_div_ps(mv, denom)));
+        _mm256_storeu_ps(p + i, pv);
+        _mm256_storeu_ps(m + i, mv);
+        _mm256_storeu_ps(v + i, vv);
+    }
+    for (; i < n; i++) ADAM_SCALAR(c, p, g, m, v, i);
 }
 #endif
+#define SQRT4(x) ((v4f)_mm_sqrt_ps((__m128)(x)))
 static void adam_sse(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
     ADAM_VECTOR(v4f, 4, SQRT4)
 }
@@ -85,7 +125,7 @@ static void adam_range(const adam_consts *c, float *p, float *g, float *m, float
 #if defined(__x86_64__) && defined(__GNUC__)
 #ifndef NCSN_NO_CLONES
     if (ncsn_isa() >= NCSN_ISA_AVX2_FMA) { /* AVX2 without FMA: the baseline, like the rest */
-        adam_avx2(c, p, g, m, v, n);
+        adam_avx2_fma(c, p, g, m, v, n);
         return;
     }
 #endif
@@ -101,8 +141,13 @@ ncsn_adam_coef ncsn_adam_next_coef(const ncsn_adam *a) {
     const double t = (double)(a->t + 1);
     const double bc1 = 1.0 - pow(a->beta1, t);
     const double bc2 = 1.0 - pow(a->beta2, t);
-    const adam_consts c = {(float)(a->lr / bc1), (float)sqrt(bc2), (float)a->beta1,
-                           (float)a->beta2, (float)a->eps, (float)a->weight_decay};
+    const float bc2_sqrt = (float)sqrt(bc2);
+    /* 1 / bc2_sqrt in double, then rounded to float: the float nearest to it (no quotient of
+     * floats lies within 2^-49 of a midpoint between floats, far beyond double's error) */
+    const adam_consts c = {(float)(a->lr / bc1),   bc2_sqrt,
+                           (float)a->beta1,        (float)a->beta2,
+                           (float)a->eps,          (float)a->weight_decay,
+                           (float)(1.0 / (double)bc2_sqrt)};
     return c;
 }
 
