@@ -72,6 +72,16 @@ static void test_gemm_matches_definition(void) {
             float *A = normals(1, (size_t)M * K), *B = normals(2, (size_t)K * ldb);
             float *packed = malloc(sizeof(float) * ncsn_gemm_packed_floats(K, N));
             ncsn_gemm_pack_b(B, ldb, 1, K, N, packed);
+            { /* the same panels packed from B' (k stride 1: 8 x 8 transposes, then tails) */
+                float *Bt = malloc(sizeof(float) * (size_t)N * (K + 1));
+                float *packed_t = malloc(sizeof(float) * ncsn_gemm_packed_floats(K, N));
+                for (int k = 0; k < K; k++)
+                    for (int j = 0; j < N; j++) Bt[(size_t)j * (K + 1) + k] = B[(size_t)k * ldb + j];
+                ncsn_gemm_pack_b(Bt, 1, K + 1, K, N, packed_t);
+                CU_ASSERT(memcmp(packed, packed_t,
+                                 sizeof(float) * ncsn_gemm_packed_floats(K, N)) == 0);
+                free(Bt), free(packed_t);
+            }
             float *ia = normals(3, 3 * (size_t)N), *ib = normals(4, 3 * (size_t)N);
             float *t = normals(5, M), *bias = normals(6, N), *rs = normals(7, M);
             float *mask = normals(8, (size_t)M * ldc);

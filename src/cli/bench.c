@@ -28,6 +28,9 @@ static const char *usage_bench =
     "  peak         FP32 GFLOP/s of fused multiply-adds of the widest vectors the kernels\n"
     "               use (AVX-512, AVX2+FMA), every thread timing its own, summed; and of\n"
     "               separate multiplies and adds\n"
+    "  %peak        each measurement of training or sampling over the FMA peak measured\n"
+    "               just before it, the median of 5 such pairs (a shared machine's clock\n"
+    "               drifts from second to second); the times are the best of the 5\n"
     "  kernels      whether every kernel variant the CPU has gives the baseline's bits\n"
     "each beside the straightforward reference path, for 1 and 2 threads (OMP_NUM_THREADS\n"
     "is ignored: --threads chooses). GFLOP/s count the products that grow with D and H:\n"
@@ -225,13 +228,13 @@ int ncsn_cmd_bench(int argc, char **argv) {
         bench_row *r = &rows[k];
         memset(r, 0, sizeof *r);
         r->threads = o.threads[k];
-        r->peak_fma = ncsn_isa() > NCSN_ISA_BASELINE ? bench_peak(r->threads, 0, peak_iters) : 0;
         r->peak_muladd = bench_peak(r->threads, 1, peak_iters);
 #ifdef _OPENMP
         omp_set_num_threads(r->threads);
 #endif
-        bench_train(&o, sigmas, data, n_data, r);
-        bench_sample(&o, sigmas, r);
+        /* each paired with the FMA peak just before it; the row's peak_fma their median */
+        bench_train(&o, sigmas, data, n_data, peak_iters, r);
+        bench_sample(&o, sigmas, peak_iters, r);
     }
 #ifdef _OPENMP
     omp_set_num_threads(max_t);
@@ -271,7 +274,6 @@ static void print_json(const bench_opts *o, const bench_row *rows, int same_trai
     printf(" \"rows\": [\n");
     for (int k = 0; k < o->n_threads; k++) {
         const bench_row *r = &rows[k];
-        const double peak = r->peak_fma > 0 ? r->peak_fma : r->peak_muladd;
         const double tg = fts / r->train_us * 1e-3, sg = r->sample_eps * fev * 1e-9;
         printf("  {\"threads\": %d, \"peak_fma_gflops\": %.2f, \"peak_muladd_gflops\": %.2f, "
                "\"train_us_per_step\": %.3f, \"train_ref_us_per_step\": %.3f, "
@@ -280,7 +282,7 @@ static void print_json(const bench_opts *o, const bench_row *rows, int same_trai
                "\"sample_gflops\": %.3f, \"sample_pct_peak\": %.2f, "
                "\"train_hash\": \"%016llx\", \"sample_hash\": \"%016llx\"}%s\n",
                r->threads, r->peak_fma, r->peak_muladd, r->train_us, r->train_ref_us, tg,
-               100 * tg / peak, r->sample_eps, r->sample_ref_eps, sg, 100 * sg / peak,
+               100 * r->train_share, r->sample_eps, r->sample_ref_eps, sg, 100 * r->sample_share,
                (unsigned long long)r->train_hash, (unsigned long long)r->sample_hash,
                k + 1 < o->n_threads ? "," : "");
     }
@@ -312,7 +314,8 @@ static void print_table(const bench_opts *o, const bench_row *rows, int same_tra
     const double fts = bench_flops_train_step(o), fev = bench_flops_eval(o);
     printf("ncsn bench%s: D %d, emb %d, hidden %d; training batch %d over %d levels, %ld steps;\n"
            "sampling %d chains, %d levels x T %d. GFLOP/s count %.0f FLOPs per training step,\n"
-           "%.0f per evaluation; the peak is %s fused multiply-adds.\n\n",
+           "%.0f per evaluation; the peak is %s fused multiply-adds. %%peak: each measurement's\n"
+           "GFLOP/s over the peak measured just before it, the median of the measurements.\n\n",
            o->quick ? " --quick" : "", o->D, BENCH_E, o->H, BENCH_B, BENCH_L, o->steps,
            o->chains, o->levels, o->T, fts, fev, ncsn_isa_name(ncsn_isa()));
     printf("%-8s %12s %12s | %11s %11s %7s %8s %7s | %11s %11s %7s %8s %7s\n", "threads",
@@ -320,13 +323,12 @@ static void print_table(const bench_opts *o, const bench_row *rows, int same_tra
            "sample ev/s", "ref ev/s", "speedup", "GFLOP/s", "%peak");
     for (int k = 0; k < o->n_threads; k++) {
         const bench_row *r = &rows[k];
-        const double peak = r->peak_fma > 0 ? r->peak_fma : r->peak_muladd;
         const double tg = fts / r->train_us * 1e-3, sg = r->sample_eps * fev * 1e-9;
         printf("%-8d %12.1f %12.1f | %11.2f %11.1f %6.1fx %8.2f %6.1f%% | %11.3g %11.3g %6.1fx "
                "%8.2f %6.1f%%\n",
                r->threads, r->peak_fma, r->peak_muladd, r->train_us, r->train_ref_us,
-               r->train_ref_us / r->train_us, tg, 100 * tg / peak, r->sample_eps,
-               r->sample_ref_eps, r->sample_eps / r->sample_ref_eps, sg, 100 * sg / peak);
+               r->train_ref_us / r->train_us, tg, 100 * r->train_share, r->sample_eps,
+               r->sample_ref_eps, r->sample_eps / r->sample_ref_eps, sg, 100 * r->sample_share);
     }
     if (o->n_threads > 1) {
         printf("\nscaling %d -> %d threads: training %.2fx, sampling %.2fx\n", rows[0].threads,

@@ -13,6 +13,7 @@
 enum { BENCH_MAX_T = 8, BENCH_E = 16, BENCH_B = 128, BENCH_L = 100 };
 
 enum { BENCH_MAX_SIZES = 8 };
+enum { BENCH_PAIRED_REPS = 5 }; /* measurements of training and of sampling per row */
 typedef struct {
     int quick, json, sweep;
     int overhead[BENCH_MAX_SIZES], n_overhead; /* --sweep-overhead: sweep sizes (runs) */
@@ -26,7 +27,12 @@ typedef struct {
 
 typedef struct {
     int threads;
-    double peak_fma, peak_muladd;      /* GFLOP/s: the kernels' widest FMA, mul + add */
+    double peak_fma, peak_muladd;      /* GFLOP/s: the kernels' widest FMA, mul + add (the
+                                          median of the paired measurements below) */
+    double train_share, sample_share;  /* of the peak: the median over the measurements of
+                                          each one's GFLOP/s over the peak taken just before */
+    double peaks[2 * BENCH_PAIRED_REPS]; /* those peaks, GFLOP/s */
+    int n_peaks;
     double train_us, train_ref_us;     /* per step */
     double sample_eps, sample_ref_eps; /* network evaluations per second */
     uint64_t train_hash, sample_hash;  /* bits of the library's results */
@@ -47,9 +53,12 @@ double bench_flops_eval(const bench_opts *o);
 double bench_peak(int t, int kind, long iters);
 /* The training data: n points (n, D). */
 float *bench_data(int D, int n);
+/* Training and sampling on r->threads threads, each measurement paired with the peak
+ * (bench_peak of peak_iters) measured just before it: r's speeds (the best), shares of the
+ * peak (the median) and peaks (the median). */
 void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
-                 bench_row *r);
-void bench_sample(const bench_opts *o, const double *sigmas, bench_row *r);
+                 long peak_iters, bench_row *r);
+void bench_sample(const bench_opts *o, const double *sigmas, long peak_iters, bench_row *r);
 /* The library's paths alone, best of reps: microseconds per training step of o->steps
  * steps, and evaluations per second of o->chains chains, o->levels levels of o->T steps;
  * *hash the bits of the result. */

@@ -1,5 +1,9 @@
-/* cli/bench_measure.c: what `ncsn bench` measures (cli/bench.h). Each measurement is the
- * best of a few repeats (the machine may be shared). Beside the library's paths
+/* cli/bench_measure.c: what `ncsn bench` measures (cli/bench.h). Each speed is the best
+ * of a few repeats (the machine may be shared), and each repeat of the library's paths is
+ * paired with the FMA peak measured just before it: a shared host's cores run faster and
+ * slower from one second to the next (seen: 1.6x between runs a few seconds apart), so the
+ * share of the peak is each repeat's GFLOP/s over its own peak, the median of the repeats,
+ * never a speed and a peak from different moments. Beside the library's paths
  * (ncsn_train, ncsn_sample) runs a reference: the straightforward code (per-example
  * forward and backward through model.c with scalar draws; ncsn_model_score per chain with
  * libm Box-Muller), so one run gives before/after ratios on the same machine under the
@@ -244,13 +248,40 @@ double bench_train_us(const bench_opts *o, const double *sigmas, const float *da
     return best;
 }
 
+/* The median of v (n values, reordered). */
+static double median(double *v, int n) {
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            const double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The peak that the shares compare with: the widest FMA the kernels use, or mul + add. */
+static double paired_peak(const bench_row *r, long peak_iters) {
+    const double p = bench_peak(r->threads, ncsn_isa() > NCSN_ISA_BASELINE ? 0 : 1, peak_iters);
+    bench_set_threads(r->threads);
+    return p;
+}
+
 void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
-                 bench_row *r) {
-    const int reps = o->quick ? 1 : 3;
-    r->train_us = bench_train_us(o, sigmas, data, n, reps, &r->train_hash);
+                 long peak_iters, bench_row *r) {
+    const int reps = o->quick ? 1 : BENCH_PAIRED_REPS;
+    double share[BENCH_PAIRED_REPS];
+    r->train_us = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+        const double peak = r->peaks[r->n_peaks++] = paired_peak(r, peak_iters);
+        const double us = bench_train_us(o, sigmas, data, n, 1, &r->train_hash);
+        share[rep] = bench_flops_train_step(o) / us * 1e-3 / peak;
+        if (getenv("NCSN_BENCH_DEBUG")) fprintf(stderr, "train rep %d: peak %.1f us %.1f share %.3f\n", rep, peak, us, share[rep]);
+        if (us < r->train_us) r->train_us = us;
+    }
+    r->train_share = median(share, reps);
     /* the reference: fewer steps, it is slow */
     const long ref_steps = o->quick ? 5 : o->steps / 10 > 20 ? o->steps / 10 : 20;
-    r->train_ref_us = ref_train_us(o, sigmas, data, n, ref_steps, reps);
+    r->train_ref_us = ref_train_us(o, sigmas, data, n, ref_steps, o->quick ? 1 : 3);
 }
 
 /* ---- sampling ------------------------------------------------------------------------ */
@@ -320,7 +351,8 @@ double bench_sample_eps(const bench_opts *o, const double *all_sigmas, int reps,
     return best;
 }
 
-void bench_sample(const bench_opts *o, const double *all_sigmas, bench_row *r) {
+void bench_sample(const bench_opts *o, const double *all_sigmas, long peak_iters,
+                  bench_row *r) {
     const int reps = o->quick ? 1 : 3, D = o->D;
     const int n = o->chains, L = o->levels, T = o->T;
     double sig[BENCH_L];
@@ -330,7 +362,22 @@ void bench_sample(const bench_opts *o, const double *all_sigmas, bench_row *r) {
     float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
     const ncsn_key ks = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START);
     const ncsn_key kn = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE);
-    r->sample_eps = bench_sample_eps(o, all_sigmas, reps, &r->sample_hash);
+    const int paired = o->quick ? 1 : BENCH_PAIRED_REPS;
+    double share[BENCH_PAIRED_REPS];
+    r->sample_eps = 0;
+    for (int rep = 0; rep < paired; rep++) {
+        const double peak = r->peaks[r->n_peaks++] = paired_peak(r, peak_iters);
+        const double e = bench_sample_eps(o, all_sigmas, 1, &r->sample_hash);
+        share[rep] = e * bench_flops_eval(o) * 1e-9 / peak;
+        if (e > r->sample_eps) r->sample_eps = e;
+    }
+    r->sample_share = median(share, paired);
+    /* the row's peak: the median of all its paired measurements */
+    double peaks[2 * BENCH_PAIRED_REPS];
+    memcpy(peaks, r->peaks, sizeof(double) * (size_t)r->n_peaks);
+    const double peak = median(peaks, r->n_peaks);
+    if (ncsn_isa() > NCSN_ISA_BASELINE) r->peak_fma = peak;
+    else r->peak_muladd = peak;
     r->sample_ref_eps = 0;
     /* the reference: fewer chains and steps */
     const int nr = n < 1000 ? n : 1000, Tr = T / 4 > 1 ? T / 4 : 1;

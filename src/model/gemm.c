@@ -5,11 +5,13 @@
  * correctly rounded, in the baseline, at the same places: all three give the same bits. */
 #include "ncsn/gemm.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
 #include "ncsn/common.h"
 #include "ncsn/cpu.h"
+#include "ncsn/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -110,8 +112,37 @@ size_t ncsn_gemm_packed_floats(int K, int N) {
     return (size_t)(N + NCSN_GEMM_PANEL - 1) / NCSN_GEMM_PANEL * NCSN_GEMM_PANEL * (size_t)K;
 }
 
+/* B' row-major (k_stride 1): 8 x 8 blocks transposed by shuffles, the rest element by
+ * element. */
+NCSN_HOT static void pack_transposed(const float *B, ptrdiff_t j_stride, int K, int N,
+                                     float *packed) {
+    for (int j0 = 0; j0 < N; j0 += NCSN_GEMM_PANEL) {
+        const int nj = N - j0 < NCSN_GEMM_PANEL ? N - j0 : NCSN_GEMM_PANEL;
+        float *panel = packed + (size_t)j0 * K;
+        const int nj8 = nj / 8 * 8, K8 = K / 8 * 8;
+        for (int j = 0; j < nj8; j += 8) {
+            const float *src = B + (j0 + j) * j_stride;
+            for (int k = 0; k < K8; k += 8)
+                transpose8(src + k, (int)j_stride, panel + (size_t)k * NCSN_GEMM_PANEL + j,
+                           NCSN_GEMM_PANEL);
+            for (int k = K8; k < K; k++)
+                for (int q = j; q < j + 8; q++)
+                    panel[(size_t)k * NCSN_GEMM_PANEL + q] = B[(j0 + q) * j_stride + k];
+        }
+        for (int k = 0; k < K; k++) {
+            float *row = panel + (size_t)k * NCSN_GEMM_PANEL;
+            for (int j = nj8; j < nj; j++) row[j] = B[(j0 + j) * j_stride + k];
+            memset(row + nj, 0, sizeof(float) * (NCSN_GEMM_PANEL - nj));
+        }
+    }
+}
+
 void ncsn_gemm_pack_b(const float *B, ptrdiff_t k_stride, ptrdiff_t j_stride, int K, int N,
                       float *packed) {
+    if (k_stride == 1 && j_stride <= INT_MAX) {
+        pack_transposed(B, j_stride, K, N, packed);
+        return;
+    }
     for (int j0 = 0; j0 < N; j0 += NCSN_GEMM_PANEL) {
         const int nj = N - j0 < NCSN_GEMM_PANEL ? N - j0 : NCSN_GEMM_PANEL;
         float *panel = packed + (size_t)j0 * K;

@@ -22,6 +22,7 @@
 #include <immintrin.h>
 #endif
 
+#include "ncsn/gemm.h"
 #include "ncsn/simd.h"
 #include "dsm_fast.h"
 
@@ -75,7 +76,7 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
         f->ob = ncsn_model_unit_block(H);
         const int n_blk = (H + f->ob - 1) / f->ob;
         const size_t hpad = (size_t)n_blk * f->ob; /* hs by blocks of ob units */
-        size_t ng = (size_t)Bmax * (3 + 2 * (size_t)D + hpad) + (size_t)H * D +
+        size_t ng = (size_t)Bmax * (3 + 2 * (size_t)D + hpad) +
                     (size_t)K * (2 * E + 2 * H + 2 * E);
         float *q = ncsn_xcalloc_lines(ng, sizeof(float));
         f->scale = q; q += Bmax;
@@ -83,7 +84,6 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
         f->zpos = q; q += (size_t)Bmax * D;
         f->spos = q; q += (size_t)Bmax * D;
         f->hs = q; q += (size_t)Bmax * hpad;
-        f->w2T = q; q += (size_t)H * D;
         f->uv = q; q += (size_t)K * 2 * E;
         f->pq = q; q += (size_t)K * 2 * H;
         f->pk = q; /* interleaved: (Kmax, 2, E) */
@@ -92,6 +92,11 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
         f->uk = f->uv;
         f->vk = f->uv + E;
         f->spart = ncsn_xcalloc((size_t)n_blk * Bmax * D, sizeof(float));
+        /* W_1x' (D, ob) and W_2' (ob, D) of one block, each from a line */
+        f->n_threads = ncsn_max_threads();
+        const size_t w1 = (ncsn_gemm_packed_floats(D, f->ob) + 15) / 16 * 16;
+        f->wpack_floats = w1 + (ncsn_gemm_packed_floats(f->ob, D) + 15) / 16 * 16;
+        f->wpack = ncsn_xcalloc_lines((size_t)f->n_threads * f->wpack_floats, sizeof(float));
         f->pqpart = ncsn_xcalloc((size_t)n_blk * K * 2 * E, sizeof(float));
     }
     return f;
@@ -111,6 +116,7 @@ void dsm_fast_free(fast_work *f) {
     free(f->kpos);
     free(f->scale);
     free(f->spart);
+    free(f->wpack);
     free(f->pqpart);
     free(f);
 }

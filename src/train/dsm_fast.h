@@ -49,7 +49,10 @@ typedef struct {
     float *zpos;        /* (Bmax, D) z, by position */
     float *spos;        /* (Bmax, D) the network's output, by position */
     float *hs;          /* (H / ob blocks, B, ob) relu(zs) by block of units, then dz over it */
-    float *w2T;         /* (H, D) W_2 transposed */
+    float *wpack;       /* (threads, wpack_floats) each thread's block of W_1x' and of W_2',
+                           packed panel-major (gemm.h) one block of units at a time */
+    size_t wpack_floats;
+    int n_threads;      /* threads with a wpack (ncsn_max_threads at allocation) */
     float *uv;          /* (Kmax, 2, E) rows u_k, v_k (uk = uv, vk = uv + E, stride 2 E) */
     float *pq;          /* (Kmax, 2, H) rows P_k, Q_k */
     float *tone;        /* (2, Bmax) rows t by position, and ones */

@@ -164,15 +164,19 @@ static int block_units(const owned *w, int blk, int *u0) {
     return H - *u0 < ob ? H - *u0 : ob;
 }
 
-/* Forward over the owned units: W_1's rows and W_2's columns transposed, A_k and B_k,
- * hs, and the output's partial sums over each owned block of units. */
+/* Forward over the owned units: A_k and B_k (W_1e's owned rows transposed), then per block
+ * hs and the output's partial sums, from the block's W_1x' and W_2' packed into this
+ * thread's buffer (32 KB each at D 64: the step's data stays within a core's L2 cache,
+ * where whole transposed copies of W_1x and W_2 did not). */
 static void forward_owned(const owned *w) {
     const ncsn_model *m = w->m;
     fast_work *f = w->f;
     const int D = m->D, E = m->E, H = m->H, DE = D + E, B = w->B, K = w->K, ob = f->ob;
-    transpose_rows(m->bb0_w, DE, w->o0, w->o1, D, f->w1xT, H);
     transpose_rows(m->bb0_w + D, DE, w->o0, w->o1, E, f->w1eT, H);
-    transpose_rows(m->bb2_w + w->o0, H, 0, D, w->o1 - w->o0, f->w2T + (size_t)w->o0 * D, D);
+    const int me = omp_thread();
+    NCSN_ASSERT(me < f->n_threads);
+    float *w1p = f->wpack + (size_t)me * f->wpack_floats;
+    float *w2p = w1p + (ncsn_gemm_packed_floats(D, ob) + 15) / 16 * 16;
     ncsn_gemm ga = product(K, H, E, f->uv, 2 * E, 1, f->w1eT, H, f->Ak, H);
     ncsn_gemm gb = product(K, H, E, f->uv + E, 2 * E, 1, f->w1eT, H, f->Bk, H);
     gb.init_b = m->bb0_b;
@@ -182,7 +186,11 @@ static void forward_owned(const owned *w) {
         int u0;
         const int nu = block_units(w, blk, &u0);
         float *hb = hs_block(w, blk);
-        ncsn_gemm g1 = product(B, nu, D, f->xs, D, 1, f->w1xT + u0, H, hb, ob);
+        /* the block's W_1x' (D, nu): B(d, j) = W_1[u0 + j, d]; and W_2' (nu, D) */
+        ncsn_gemm_pack_b(m->bb0_w + (size_t)u0 * DE, 1, DE, D, nu, w1p);
+        ncsn_gemm_pack_b(m->bb2_w + u0, 1, H, nu, D, w2p);
+        ncsn_gemm g1 = product(B, nu, D, f->xs, D, 1, w1p, (ptrdiff_t)NCSN_GEMM_PANEL * D, hb, ob);
+        g1.b_panels = 1;
         g1.init_a = f->Ak + u0;
         g1.init_b = f->Bk + u0;
         g1.ld_init = H;
@@ -190,8 +198,9 @@ static void forward_owned(const owned *w) {
         g1.row_t = f->tone; /* its first row: t by position */
         g1.relu = 1;
         ncsn_gemm_block(&g1, 0, B, 0, nu);
-        ncsn_gemm g2 = product(B, D, nu, hb, ob, 1, f->w2T + (size_t)u0 * D, D,
+        ncsn_gemm g2 = product(B, D, nu, hb, ob, 1, w2p, (ptrdiff_t)NCSN_GEMM_PANEL * nu,
                                f->spart + (size_t)blk * B * D, D);
+        g2.b_panels = 1;
         ncsn_gemm_block(&g2, 0, B, 0, D);
     }
 }
