@@ -208,24 +208,47 @@ static void forward_owned(const owned *w) {
 /* s = (the blocks' partial sums, added in block order, + b_2) scale; then the loss and
  * dloss/ds: loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) (times the
  * output scale: the gradient with respect to the network before it). Split by position. */
+/* r = sigma s + z for position i (D floats at r), each loop over d vectorised; the blocks'
+ * partial sums added in block order. */
+FMA_CLONES static void residual(const ncsn_model *m, int B, int n_blk, const fast_work *f, int i,
+                                float *r) {
+    const int D = m->D;
+    const float sigma = f->sig[f->ord[i]], scale = f->scale[i];
+    const float *part = f->spart + (size_t)i * D;
+    for (int d = 0; d < D; d++) r[d] = part[d];
+    for (int blk = 1; blk < n_blk; blk++)
+        for (int d = 0; d < D; d++) r[d] = r[d] + part[(size_t)blk * B * D + d];
+    for (int d = 0; d < D; d++)
+        r[d] = fmaf(sigma, (r[d] + m->bb2_b[d]) * scale, f->zpos[(size_t)i * D + d]);
+}
+
+/* Split by groups of 8 positions: r for each (in ds), then the 8 losses' chains over d side
+ * by side (each one chain in d order: 8 in flight instead of one), then ds over r. */
 FMA_CLONES static void loss_and_ds(const ncsn_model *m, int B, int n_blk, fast_work *f) {
     const int D = m->D;
 #pragma omp for schedule(static)
-    for (int i = 0; i < B; i++) {
-        const int b = f->ord[i];
-        const float sigma = f->sig[b], scale = f->scale[i];
-        float *r = f->ds + (size_t)i * D; /* r over d first, then ds over it */
-        const float *part = f->spart + (size_t)i * D;
-        /* separate loops over d, each vectorised; the blocks' sums in block order */
-        for (int d = 0; d < D; d++) r[d] = part[d];
-        for (int blk = 1; blk < n_blk; blk++)
-            for (int d = 0; d < D; d++) r[d] = r[d] + part[(size_t)blk * B * D + d];
-        for (int d = 0; d < D; d++)
-            r[d] = fmaf(sigma, (r[d] + m->bb2_b[d]) * scale, f->zpos[(size_t)i * D + d]);
-        float lb = 0; /* the one chain over d */
-        for (int d = 0; d < D; d++) lb = fmaf(r[d], r[d], lb);
-        for (int d = 0; d < D; d++) r[d] = f->dout[(size_t)b * D + d] = (sigma * r[d]) * scale;
-        f->lossb[b] = 0.5 * (double)lb;
+    for (int g = 0; g < (B + 7) / 8; g++) {
+        const int i0 = 8 * g, n = B - i0 < 8 ? B - i0 : 8;
+        const float *r = f->ds + (size_t)i0 * D;
+        for (int l = 0; l < n; l++) residual(m, B, n_blk, f, i0 + l, f->ds + (size_t)(i0 + l) * D);
+        float lb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        if (n == 8) {
+            for (int d = 0; d < D; d++)
+                for (int l = 0; l < 8; l++) {
+                    const float v = r[(size_t)l * D + d];
+                    lb[l] = fmaf(v, v, lb[l]);
+                }
+        } else {
+            for (int l = 0; l < n; l++)
+                for (int d = 0; d < D; d++) lb[l] = fmaf(r[(size_t)l * D + d], r[(size_t)l * D + d], lb[l]);
+        }
+        for (int l = 0; l < n; l++) {
+            const int i = i0 + l, b = f->ord[i];
+            const float sigma = f->sig[b], scale = f->scale[i];
+            float *ri = f->ds + (size_t)i * D;
+            for (int d = 0; d < D; d++) ri[d] = f->dout[(size_t)b * D + d] = (sigma * ri[d]) * scale;
+            f->lossb[b] = 0.5 * (double)lb[l];
+        }
     }
 }
 
