@@ -64,27 +64,42 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
     }
 }
 
-/* The noise of examples [r0, r0 + 64) (at most), coordinates 4c .. 4c+3 (see draw_batch). */
-NCSN_HOT static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int D, int r0, int c,
-                                float *zb) {
-    enum { RUN = 8 };
+/* draw_noise's builds: AVX-512 (the 32-lane Box-Muller in two registers), AVX2, baseline. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
+#define DRAW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DRAW_CLONES
+#endif
+
+/* The noise of examples [r0, r0 + 64) (at most), coordinates 4c .. 4c+3 (see draw_batch):
+ * four blocks of 8 examples side by side per Box-Muller (ncsn_box_muller_v32: the same bits
+ * per lane as 8 at a time). Blocks past the batch are drawn to fill the four and dropped. */
+DRAW_CLONES static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int D, int r0, int c,
+                                   float *zb) {
+    enum { RUN = 8, SIDE = 4 };
     const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
     ncsn_v8u w[RUN][4];
-    ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0, nblk, w);
-    for (int j = 0; j < nblk; j++) {
-        const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
-        v8f z[4];
-        ncsn_box_muller_v8(&w[j][0], &w[j][1], &z[0], &z[1]);
-        if (4 * c + 2 < D) ncsn_box_muller_v8(&w[j][2], &w[j][3], &z[2], &z[3]);
-        if (D == 2 && nb == 8) {
-            for (int l = 0; l < 8; l++) {
-                zb[(size_t)(b0 + l) * 2] = z[0][l];
-                zb[(size_t)(b0 + l) * 2 + 1] = z[1][l];
+    ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0,
+                       (nblk + SIDE - 1) / SIDE * SIDE, w);
+    for (int j0 = 0; j0 < nblk; j0 += SIDE) {
+        ncsn_v32u u[4];
+        ncsn_v32f z[4];
+        for (int q = 0; q < 4; q++)
+            for (int s = 0; s < SIDE; s++) memcpy((char *)&u[q] + sizeof(ncsn_v8u) * s, &w[j0 + s][q], sizeof(ncsn_v8u));
+        ncsn_box_muller_v32(&u[0], &u[1], &z[0], &z[1]);
+        if (4 * c + 2 < D) ncsn_box_muller_v32(&u[2], &u[3], &z[2], &z[3]);
+        for (int s = 0; s < SIDE && j0 + s < nblk; s++) {
+            const int b0 = r0 + 8 * (j0 + s), nb = bsz - b0 < 8 ? bsz - b0 : 8;
+            if (D == 2 && nb == 8) {
+                for (int l = 0; l < 8; l++) {
+                    zb[(size_t)(b0 + l) * 2] = z[0][8 * s + l];
+                    zb[(size_t)(b0 + l) * 2 + 1] = z[1][8 * s + l];
+                }
+                continue;
             }
-            continue;
+            for (int q = 0; q < 4 && 4 * c + q < D; q++)
+                for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][8 * s + l];
         }
-        for (int q = 0; q < 4 && 4 * c + q < D; q++)
-            for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][l];
     }
 }
 
@@ -92,7 +107,7 @@ NCSN_HOT static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int D,
  * counter (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
  * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
  * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. */
-NCSN_HOT static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
+DRAW_CLONES static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
                                 int D, int *levels, float *zb) {
     enum { RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
     for (int r0 = 0; r0 < bsz; r0 += 8 * RUN) {
