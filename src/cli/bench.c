@@ -29,8 +29,8 @@ static const char *usage_bench =
     "               use (AVX-512, AVX2+FMA), every thread timing its own, summed; and of\n"
     "               separate multiplies and adds\n"
     "  %peak        each measurement of training or sampling over the FMA peak measured\n"
-    "               just before it, the median of 5 such pairs (a shared machine's clock\n"
-    "               drifts from second to second); the times are the best of the 5\n"
+    "               just before it, the median of 5 such pairs (a shared machine runs\n"
+    "               faster and slower from second to second); the times: the best of 5\n"
     "  kernels      whether every kernel variant the CPU has gives the baseline's bits\n"
     "each beside the straightforward reference path, for 1 and 2 threads (OMP_NUM_THREADS\n"
     "is ignored: --threads chooses). GFLOP/s count the products that grow with D and H:\n"
@@ -280,11 +280,21 @@ static void print_json(const bench_opts *o, const bench_row *rows, int same_trai
                "\"train_gflops\": %.3f, \"train_pct_peak\": %.2f, "
                "\"sample_evals_per_s\": %.4g, \"sample_ref_evals_per_s\": %.4g, "
                "\"sample_gflops\": %.3f, \"sample_pct_peak\": %.2f, "
-               "\"train_hash\": \"%016llx\", \"sample_hash\": \"%016llx\"}%s\n",
+               "\"train_hash\": \"%016llx\", \"sample_hash\": \"%016llx\", ",
                r->threads, r->peak_fma, r->peak_muladd, r->train_us, r->train_ref_us, tg,
                100 * r->train_share, r->sample_eps, r->sample_ref_eps, sg, 100 * r->sample_share,
-               (unsigned long long)r->train_hash, (unsigned long long)r->sample_hash,
-               k + 1 < o->n_threads ? "," : "");
+               (unsigned long long)r->train_hash, (unsigned long long)r->sample_hash);
+        /* the pairs behind the shares: each measurement and the peak just before it */
+        printf("\"paired\": {\"train_us_per_step\": [");
+        for (int i = 0; i < r->n_pairs; i++) printf("%s%.3f", i ? ", " : "", r->train_us_each[i]);
+        printf("], \"train_peak_gflops\": [");
+        for (int i = 0; i < r->n_pairs; i++) printf("%s%.2f", i ? ", " : "", r->peaks[i]);
+        printf("], \"sample_evals_per_s\": [");
+        for (int i = 0; i < r->n_pairs; i++) printf("%s%.4g", i ? ", " : "", r->sample_eps_each[i]);
+        printf("], \"sample_peak_gflops\": [");
+        for (int i = 0; i < r->n_pairs; i++)
+            printf("%s%.2f", i ? ", " : "", r->peaks[r->n_pairs + i]);
+        printf("]}}%s\n", k + 1 < o->n_threads ? "," : "");
     }
     printf(" ], \"bits_identical_across_threads\": {\"train\": %s, \"sample\": %s},\n",
            yes(same_train), yes(same_sample));

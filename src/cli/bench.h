@@ -31,8 +31,10 @@ typedef struct {
                                           median of the paired measurements below) */
     double train_share, sample_share;  /* of the peak: the median over the measurements of
                                           each one's GFLOP/s over the peak taken just before */
-    double peaks[2 * BENCH_PAIRED_REPS]; /* those peaks, GFLOP/s */
+    double peaks[2 * BENCH_PAIRED_REPS]; /* those peaks, GFLOP/s: training's, then sampling's */
     int n_peaks;
+    double train_us_each[BENCH_PAIRED_REPS], sample_eps_each[BENCH_PAIRED_REPS];
+    int n_pairs; /* measurements of each (1 with --quick) */
     double train_us, train_ref_us;     /* per step */
     double sample_eps, sample_ref_eps; /* network evaluations per second */
     uint64_t train_hash, sample_hash;  /* bits of the library's results */

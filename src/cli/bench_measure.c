@@ -1,9 +1,9 @@
 /* cli/bench_measure.c: what `ncsn bench` measures (cli/bench.h). Each speed is the best
  * of a few repeats (the machine may be shared), and each repeat of the library's paths is
- * paired with the FMA peak measured just before it: a shared host's cores run faster and
- * slower from one second to the next (seen: 1.6x between runs a few seconds apart), so the
- * share of the peak is each repeat's GFLOP/s over its own peak, the median of the repeats,
- * never a speed and a peak from different moments. Beside the library's paths
+ * paired with the FMA peak measured just before it: on a shared host the same training
+ * step took 1.4-1.6x as long from one minute to the next (the peak itself moved less), so
+ * the share of the peak is each repeat's GFLOP/s over its own peak, the median of the
+ * repeats, never a speed and a peak from different moments. Beside the library's paths
  * (ncsn_train, ncsn_sample) runs a reference: the straightforward code (per-example
  * forward and backward through model.c with scalar draws; ncsn_model_score per chain with
  * libm Box-Muller), so one run gives before/after ratios on the same machine under the
@@ -273,12 +273,13 @@ void bench_train(const bench_opts *o, const double *sigmas, const float *data, i
     r->train_us = 1e30;
     for (int rep = 0; rep < reps; rep++) {
         const double peak = r->peaks[r->n_peaks++] = paired_peak(r, peak_iters);
-        const double us = bench_train_us(o, sigmas, data, n, 1, &r->train_hash);
+        const double us = r->train_us_each[rep] =
+            bench_train_us(o, sigmas, data, n, 1, &r->train_hash);
         share[rep] = bench_flops_train_step(o) / us * 1e-3 / peak;
-        if (getenv("NCSN_BENCH_DEBUG")) fprintf(stderr, "train rep %d: peak %.1f us %.1f share %.3f\n", rep, peak, us, share[rep]);
         if (us < r->train_us) r->train_us = us;
     }
     r->train_share = median(share, reps);
+    r->n_pairs = reps;
     /* the reference: fewer steps, it is slow */
     const long ref_steps = o->quick ? 5 : o->steps / 10 > 20 ? o->steps / 10 : 20;
     r->train_ref_us = ref_train_us(o, sigmas, data, n, ref_steps, o->quick ? 1 : 3);
@@ -367,7 +368,8 @@ void bench_sample(const bench_opts *o, const double *all_sigmas, long peak_iters
     r->sample_eps = 0;
     for (int rep = 0; rep < paired; rep++) {
         const double peak = r->peaks[r->n_peaks++] = paired_peak(r, peak_iters);
-        const double e = bench_sample_eps(o, all_sigmas, 1, &r->sample_hash);
+        const double e = r->sample_eps_each[rep] =
+            bench_sample_eps(o, all_sigmas, 1, &r->sample_hash);
         share[rep] = e * bench_flops_eval(o) * 1e-9 / peak;
         if (e > r->sample_eps) r->sample_eps = e;
     }

@@ -37,6 +37,25 @@ for r in rows:
                 "sample_ref_evals_per_s", "sample_gflops", "sample_pct_peak"):
         check(positive(r[key]), "%s positive for %d threads" % (key, r["threads"]))
     check(r["peak_fma_gflops"] >= 0, "peak_fma_gflops >= 0 (0 without FMA)")
+    # each share of the peak is one measurement over the peak measured just before it, the
+    # median of the pairs; the speeds are the best measurements
+    p = r["paired"]
+    n = len(p["train_us_per_step"])
+    check(n in (1, 5) and all(len(p[k]) == n for k in p), "as many pairs of each")
+    def median(v):
+        v = sorted(v)
+        return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
+    share_t = median([d["flops_per_train_step"] / us * 1e-3 / pk
+                      for us, pk in zip(p["train_us_per_step"], p["train_peak_gflops"])])
+    share_s = median([e * d["flops_per_eval"] * 1e-9 / pk
+                      for e, pk in zip(p["sample_evals_per_s"], p["sample_peak_gflops"])])
+    check(math.isclose(r["train_pct_peak"], 100 * share_t, rel_tol=2e-3), "training's share: the pairs' median")
+    check(math.isclose(r["sample_pct_peak"], 100 * share_s, rel_tol=2e-3), "sampling's share: the pairs' median")
+    check(math.isclose(r["train_us_per_step"], min(p["train_us_per_step"]), rel_tol=1e-3), "training: the best")
+    check(math.isclose(r["sample_evals_per_s"], max(p["sample_evals_per_s"]), rel_tol=1e-3), "sampling: the best")
+    peak = r["peak_fma_gflops"] or r["peak_muladd_gflops"]
+    check(math.isclose(peak, median(p["train_peak_gflops"] + p["sample_peak_gflops"]), rel_tol=1e-3),
+          "the row's peak: the pairs' median")
     for key in ("train_hash", "sample_hash"):
         check(isinstance(r[key], str) and len(r[key]) == 16, key + " 16 hex digits")
 check(rows[0]["train_hash"] == rows[1]["train_hash"], "training bits equal for 1 and 2 threads")
@@ -54,6 +73,9 @@ PYEOF
 check_json "$tmp/bench.json" 2 128
 "$NCSN" bench --quick --json --threads 1,2 --dim 13 --hidden 37 >"$tmp/bench13.json"
 check_json "$tmp/bench13.json" 13 37
+# without --quick: five pairs of each (small sizes, few steps and chains)
+"$NCSN" bench --json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200 >"$tmp/bench5.json"
+check_json "$tmp/bench5.json" 5 24
 
 # the runner's overhead per run over a tiny sweep: the fields, a positive wall time, the
 # runs' own time from the journal below it
