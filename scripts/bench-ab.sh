@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # bench-ab.sh: the training speed of two revisions of ncsn, timed in turn in one process
 # (scripts/bench-ab.c; why: docs/performance.md, Measuring). Builds each revision's library
-# as a shared object in a temporary directory, then runs ROUNDS rounds of STEPS steps each.
-#   scripts/bench-ab.sh REV_A REV_B [D H STEPS ROUNDS]
-# REV: a git revision, or . for the working tree. Threads: OMP_NUM_THREADS (default: all).
-# Example: OMP_NUM_THREADS=1 scripts/bench-ab.sh main . 64 512 100 20
+# as a shared object in a temporary directory, then for each row D H STEPS ROUNDS (default
+# 64 512 100 20) and each thread count runs ROUNDS rounds of STEPS steps of each.
+#   scripts/bench-ab.sh [--threads 1,2] REV_A REV_B [D H STEPS ROUNDS]...
+# REV: a git revision, or . for the working tree. Threads: --threads, else OMP_NUM_THREADS.
+# Example: scripts/bench-ab.sh --threads 1,2 main . 2 128 1000 20 64 512 100 20
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ $# -lt 2 || $# -gt 6 ]]; then
-    sed -n 2,7p "$0" >&2
+threads=${OMP_NUM_THREADS:-}
+if [[ ${1:-} == --threads ]]; then
+    threads=${2:-}
+    shift 2 || true
+fi
+if [[ $# -lt 2 || $(( ($# - 2) % 4 )) -ne 0 || ! $threads =~ ^([0-9]+(,[0-9]+)*)?$ ]]; then
+    sed -n 2,8p "$0" >&2
     exit 2
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ncsn-ab.XXXXXX")
@@ -38,5 +44,15 @@ build_so() {
 build_so "$1" a
 build_so "$2" b
 cc -O2 -std=c11 -D_DEFAULT_SOURCE -Iinclude scripts/bench-ab.c -o "$work/bench-ab" -ldl
+[[ -n $threads ]] || threads=$(nproc)
+echo "A = $1, B = $2"
 shift 2
-"$work/bench-ab" "$work/a.so" "$work/b.so" "$@" | sed "s|$work/a.so|A|; s|$work/b.so|B|"
+[[ $# -gt 0 ]] || set -- 64 512 100 20
+while [[ $# -gt 0 ]]; do
+    for t in ${threads//,/ }; do
+        echo "D $1, H $2, $3 steps x $4 rounds, $t thread(s):"
+        OMP_NUM_THREADS=$t "$work/bench-ab" "$work/a.so" "$work/b.so" "$1" "$2" "$3" "$4" |
+            sed "s|$work/a.so|  A|; s|$work/b.so|  B|; s|^B / A|  B / A|"
+    done
+    shift 4
+done
