@@ -59,6 +59,13 @@ double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int 
                           const float *sigmas, const float *z, ncsn_model *grad,
                           ncsn_dsm_work *w);
 
+/* One step's draws (docs/computation.md, Reproducibility), as the trainer makes them: example
+ * b's level levels[b] in 0..L-1 from word 0 of counter (step, b, 0, 0) under k_level, as
+ * ncsn_rng_uniform4's first number times L; its noise z (bsz, D), coordinates 4c .. 4c+3
+ * those of ncsn_rng_normal4_poly(k_noise, step, b, c). */
+void ncsn_train_draws(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L, int D,
+                      int *levels, float *z);
+
 /* An update of the parameters [start, start + count) from their gradient, elementwise (the
  * trainer's Adam and EMA step). */
 typedef struct {

@@ -108,7 +108,7 @@ DRAW_CLONES static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int
  * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
  * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. */
 DRAW_CLONES static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
-                                int D, int *levels, float *zb) {
+                                   int D, int *levels, float *zb) {
     enum { RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
     for (int r0 = 0; r0 < bsz; r0 += 8 * RUN) {
         ncsn_v8u w[RUN][4];
@@ -134,6 +134,11 @@ DRAW_CLONES static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t 
         for (int it = 0; it < n_items; it++)
             draw_noise(k_noise, step, bsz, D, it / n_c * 8 * RUN, it % n_c, zb);
     }
+}
+
+void ncsn_train_draws(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L, int D,
+                      int *levels, float *z) {
+    draw_batch(k_level, k_noise, step, bsz, L, D, levels, z);
 }
 
 /* One step's update of a range of parameters: Adam, then the EMA of the new weights
