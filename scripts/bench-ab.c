@@ -6,6 +6,8 @@
  * ratio holds where each one's absolute time does not (docs/performance.md, Measuring).
  * Prints each build's best, first quartile and median microseconds per step, the ratios
  * B / A, and the hash of each build's trained weights (equal when both give the same bits).
+ * Both builds are driven through this tree's headers (include/ncsn): compare revisions
+ * whose ncsn_config, ncsn_model and ncsn_train_log are laid out alike.
  *
  *   bench-ab A.so B.so [D H STEPS ROUNDS]      (threads: OMP_NUM_THREADS) */
 #include <dlfcn.h>
@@ -31,9 +33,9 @@ typedef struct {
     void (*model_init)(ncsn_model *, ncsn_key);
     void (*model_free)(ncsn_model *);
     void (*log_free)(ncsn_train_log *);
-    void (*train)(const ncsn_config *, uint64_t, const double *, int, const float *, int,
-                  ncsn_model *, ncsn_model *, ncsn_train_log *, void *, void *);
-    ncsn_key (*key)(uint64_t, uint64_t, int);
+    int (*train)(const ncsn_config *, uint32_t, const double *, int, const float *, int,
+                 ncsn_model *, ncsn_model *, ncsn_train_log *, ncsn_progress_fn, void *);
+    ncsn_key (*key)(uint64_t, uint32_t, uint32_t);
     uint64_t (*fnv1a)(const void *, size_t);
     void (*noise_levels)(double, double, int, double *);
     void (*fill_normal)(ncsn_key, uint32_t, uint32_t, int, float *);
@@ -87,8 +89,12 @@ static double round_us(const build *b, int D, int H, long steps, const double *s
     b->model_init(&m, b->key(1, 0, NCSN_RNG_INIT));
     ncsn_train_log log;
     const double t0 = now();
-    b->train(&cfg, 0, sigmas, LEVELS, data, N_DATA, &m, NULL, &log, NULL, NULL);
+    const int rc = b->train(&cfg, 0, sigmas, LEVELS, data, N_DATA, &m, NULL, &log, NULL, NULL);
     const double us = (now() - t0) / (double)steps * 1e6;
+    if (rc != 0) {
+        fprintf(stderr, "bench-ab: %s: ncsn_train returned %d\n", b->path, rc);
+        exit(1);
+    }
     *hash = b->fnv1a(m.params, sizeof(float) * m.n_params);
     b->log_free(&log);
     b->model_free(&m);
@@ -134,7 +140,7 @@ int main(int argc, char **argv) {
     for (int w = 0; w < 2; w++) {
         qsort(us[w], (size_t)rounds, sizeof(double), by_value);
         best[w] = us[w][0];
-        median[w] = us[w][rounds / 2];
+        median[w] = rounds % 2 ? us[w][rounds / 2] : 0.5 * (us[w][rounds / 2 - 1] + us[w][rounds / 2]);
         printf("%s: best %.1f  q1 %.1f  median %.1f us/step  weights %016llx\n", argv[1 + w],
                best[w], us[w][rounds / 4], median[w], (unsigned long long)hash[w]);
     }

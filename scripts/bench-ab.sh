@@ -13,7 +13,7 @@ if [[ ${1:-} == --threads ]]; then
     threads=${2:-}
     shift 2 || true
 fi
-if [[ $# -lt 2 || $(( ($# - 2) % 4 )) -ne 0 || ! $threads =~ ^([0-9]+(,[0-9]+)*)?$ ]]; then
+if [[ $# -lt 2 || $(( ($# - 2) % 4 )) -ne 0 || ! $threads =~ ^([1-9][0-9]*(,[1-9][0-9]*)*)?$ ]]; then
     sed -n 2,8p "$0" >&2
     exit 2
 fi
