@@ -286,14 +286,14 @@ static void print_json(const bench_opts *o, const bench_row *rows, int same_trai
                (unsigned long long)r->train_hash, (unsigned long long)r->sample_hash);
         /* the pairs behind the shares: each measurement and the peak just before it */
         printf("\"paired\": {\"train_us_per_step\": [");
-        for (int i = 0; i < r->n_pairs; i++) printf("%s%.3f", i ? ", " : "", r->train_us_each[i]);
+        for (int i = 0; i < r->n_pairs; i++) printf("%s%.6g", i ? ", " : "", r->train_us_each[i]);
         printf("], \"train_peak_gflops\": [");
-        for (int i = 0; i < r->n_pairs; i++) printf("%s%.2f", i ? ", " : "", r->peaks[i]);
+        for (int i = 0; i < r->n_pairs; i++) printf("%s%.6g", i ? ", " : "", r->peaks[i]);
         printf("], \"sample_evals_per_s\": [");
-        for (int i = 0; i < r->n_pairs; i++) printf("%s%.4g", i ? ", " : "", r->sample_eps_each[i]);
+        for (int i = 0; i < r->n_pairs; i++) printf("%s%.6g", i ? ", " : "", r->sample_eps_each[i]);
         printf("], \"sample_peak_gflops\": [");
         for (int i = 0; i < r->n_pairs; i++)
-            printf("%s%.2f", i ? ", " : "", r->peaks[r->n_pairs + i]);
+            printf("%s%.6g", i ? ", " : "", r->peaks[r->n_pairs + i]);
         printf("]}}%s\n", k + 1 < o->n_threads ? "," : "");
     }
     printf(" ], \"bits_identical_across_threads\": {\"train\": %s, \"sample\": %s},\n",
