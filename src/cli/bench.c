@@ -235,6 +235,7 @@ int ncsn_cmd_bench(int argc, char **argv) {
         /* each paired with the FMA peak just before it; the row's peak_fma their median */
         bench_train(&o, sigmas, data, n_data, peak_iters, r);
         bench_sample(&o, sigmas, peak_iters, r);
+        bench_row_peak(r);
     }
 #ifdef _OPENMP
     omp_set_num_threads(max_t);

@@ -61,6 +61,9 @@ float *bench_data(int D, int n);
 void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
                  long peak_iters, bench_row *r);
 void bench_sample(const bench_opts *o, const double *sigmas, long peak_iters, bench_row *r);
+/* The row's peak (peak_fma, or peak_muladd on the baseline): the median of the peaks paired
+ * with its training and sampling measurements. */
+void bench_row_peak(bench_row *r);
 /* The library's paths alone, best of reps: microseconds per training step of o->steps
  * steps, and evaluations per second of o->chains chains, o->levels levels of o->T steps;
  * *hash the bits of the result. */

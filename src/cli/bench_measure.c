@@ -374,12 +374,6 @@ void bench_sample(const bench_opts *o, const double *all_sigmas, long peak_iters
         if (e > r->sample_eps) r->sample_eps = e;
     }
     r->sample_share = median(share, paired);
-    /* the row's peak: the median of all its paired measurements */
-    double peaks[2 * BENCH_PAIRED_REPS];
-    memcpy(peaks, r->peaks, sizeof(double) * (size_t)r->n_peaks);
-    const double peak = median(peaks, r->n_peaks);
-    if (ncsn_isa() > NCSN_ISA_BASELINE) r->peak_fma = peak;
-    else r->peak_muladd = peak;
     r->sample_ref_eps = 0;
     /* the reference: fewer chains and steps */
     const int nr = n < 1000 ? n : 1000, Tr = T / 4 > 1 ? T / 4 : 1;
@@ -392,6 +386,14 @@ void bench_sample(const bench_opts *o, const double *all_sigmas, long peak_iters
     }
     free(x);
     ncsn_model_free(&m);
+}
+
+void bench_row_peak(bench_row *r) {
+    double peaks[2 * BENCH_PAIRED_REPS];
+    memcpy(peaks, r->peaks, sizeof(double) * (size_t)r->n_peaks);
+    const double peak = median(peaks, r->n_peaks);
+    if (ncsn_isa() > NCSN_ISA_BASELINE) r->peak_fma = peak;
+    else r->peak_muladd = peak;
 }
 
 /* ---- the instruction-set variants give the same bits --------------------------------- */

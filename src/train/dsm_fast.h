@@ -52,6 +52,7 @@ typedef struct {
     float *wpack;       /* (threads, wpack_floats) each thread's block of W_1x' and of W_2',
                            packed panel-major (gemm.h) one block of units at a time */
     size_t wpack_floats;
+    size_t wpack_w2;    /* where W_2' starts in a thread's wpack (a line after W_1x') */
     int n_threads;      /* threads with a wpack (ncsn_max_threads at allocation) */
     float *uv;          /* (Kmax, 2, E) rows u_k, v_k (uk = uv, vk = uv + E, stride 2 E) */
     float *pq;          /* (Kmax, 2, H) rows P_k, Q_k */

@@ -176,7 +176,7 @@ static void forward_owned(const owned *w) {
     const int me = omp_thread();
     NCSN_ASSERT(me < f->n_threads);
     float *w1p = f->wpack + (size_t)me * f->wpack_floats;
-    float *w2p = w1p + (ncsn_gemm_packed_floats(D, ob) + 15) / 16 * 16;
+    float *w2p = w1p + f->wpack_w2;
     ncsn_gemm ga = product(K, H, E, f->uv, 2 * E, 1, f->w1eT, H, f->Ak, H);
     ncsn_gemm gb = product(K, H, E, f->uv + E, 2 * E, 1, f->w1eT, H, f->Bk, H);
     gb.init_b = m->bb0_b;
@@ -205,11 +205,8 @@ static void forward_owned(const owned *w) {
     }
 }
 
-/* s = (the blocks' partial sums, added in block order, + b_2) scale; then the loss and
- * dloss/ds: loss_b = 1/2 |sigma s + z|^2, so dloss_b/ds = sigma (sigma s + z) (times the
- * output scale: the gradient with respect to the network before it). Split by position. */
-/* r = sigma s + z for position i (D floats at r), each loop over d vectorised; the blocks'
- * partial sums added in block order. */
+/* r = sigma s + z for position i (D floats at r), with s = (the blocks' partial sums, added
+ * in block order, + b_2) scale; each loop over d vectorised. */
 FMA_CLONES static void residual(const ncsn_model *m, int B, int n_blk, const fast_work *f, int i,
                                 float *r) {
     const int D = m->D;
@@ -222,8 +219,10 @@ FMA_CLONES static void residual(const ncsn_model *m, int B, int n_blk, const fas
         r[d] = fmaf(sigma, (r[d] + m->bb2_b[d]) * scale, f->zpos[(size_t)i * D + d]);
 }
 
-/* Split by groups of 8 positions: r for each (in ds), then the 8 losses' chains over d side
- * by side (each one chain in d order: 8 in flight instead of one), then ds over r. */
+/* The loss and dloss/ds: loss_b = 1/2 |r|^2, so dloss_b/ds = sigma r (times the output
+ * scale: the gradient with respect to the network before it). Split by groups of 8
+ * positions: r for each (in ds), then the 8 losses' chains over d side by side (each one
+ * chain in d order: 8 in flight instead of one), then ds over r. */
 FMA_CLONES static void loss_and_ds(const ncsn_model *m, int B, int n_blk, fast_work *f) {
     const int D = m->D;
 #pragma omp for schedule(static)
