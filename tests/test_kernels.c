@@ -375,7 +375,8 @@ static void test_sampling_any_d(void) {
 }
 
 /* Adam's vector form divides sqrt(v) by the step's constant without the divider (adam.c):
- * its p, m and v equal the baseline's, whose every operation is IEEE's, for every mantissa
+ * its p, m and v equal the baseline's, whose every operation is IEEE's (subnormals flushed,
+ * as in every variant: test_adam_flush), for every mantissa
  * of v in two binades and v across the whole float range, at the constants of steps 1 to
  * 20000 (1 / sqrt(1 - 0.999^t) runs from 31.6 to 1). Beside them, inf and NaN in v (the
  * division's own path). */
@@ -430,6 +431,64 @@ static void test_adam_division(void) {
     free(v0), free(g0), free(m0);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <xmmintrin.h>
+#define ADAM_TEST_CSR() _mm_getcsr()
+#else
+#define ADAM_TEST_CSR() 0u
+#endif
+
+/* Adam flushes subnormals to zero (docs/computation.md, Adam and EMA): an m that has decayed
+ * to the smallest subnormal becomes 0 of its sign, a subnormal v or g reads as 0, a product
+ * that would be subnormal is 0; normal values are untouched. Each case fills 19 lanes (whole
+ * vectors and a tail) and runs on every variant; the caller's MXCSR is left as it was. On
+ * IEEE arithmetic without the flush, the first five cases give nonzero m or v. */
+static void test_adam_flush(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    enum { N = 19 };
+    const struct {
+        float m, v, g;      /* before the step (t = 1) */
+        float m_new, v_new; /* after; p starts at 1 */
+        int neg_zero_m;     /* the new m is -0 */
+    } cases[] = {
+        {0x1p-149f, 1, 0, 0, 0.999f, 0},            /* 0.9 m would round back to 2^-149 */
+        {-0x1p-149f, 1, -0.0f, -0.0f, 0.999f, 1},   /* -0 + (-0): the sign stays */
+        {0, 0x1p-140f, 0, 0, 0, 0},                 /* 0.999 v: subnormal */
+        {0, 0, 0x1p-130f, 0, 0, 0},                 /* g subnormal: read as 0 */
+        {0, 0, 0x1p-125f, 0, 0, 0},                 /* 0.1 g and 0.001 g^2: subnormal */
+        {0, 0, 1, 0x1.9999ap-4f, 0x1.0624p-10f, 0},  /* normal: (1 - 0.9f) g, (1 - 0.999f) g g */
+    };
+    int isa[3];
+    const int nv = variants(isa);
+    for (int k = 0; k < nv; k++) {
+        ncsn_isa_force(isa[k]);
+        for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
+            ncsn_adam a;
+            ncsn_adam_init(&a, N, 1e-3, 0);
+            float p[N], g[N];
+            for (int i = 0; i < N; i++) a.m[i] = cases[c].m, a.v[i] = cases[c].v, g[i] = cases[c].g, p[i] = 1;
+            const unsigned int csr = ADAM_TEST_CSR();
+            ncsn_adam_step(&a, p, g);
+            CU_ASSERT_EQUAL(ADAM_TEST_CSR(), csr);
+            for (int i = 0; i < N; i++) {
+                CU_ASSERT_EQUAL(a.m[i], cases[c].m_new);
+                CU_ASSERT_EQUAL(signbit(a.m[i]) != 0, cases[c].neg_zero_m);
+                CU_ASSERT_EQUAL(a.v[i], cases[c].v_new);
+                if (cases[c].m_new != 0) { /* the normal case moves p */
+                    CU_ASSERT(p[i] < 1.0f);
+                } else {
+                    CU_ASSERT_EQUAL(p[i], 1.0f);
+                }
+            }
+            ncsn_adam_free(&a);
+        }
+    }
+    ncsn_isa_force(NCSN_ISA_AUTO);
+#else
+    fprintf(stderr, "(Adam flushes subnormals on x86-64 only: nothing to check here)\n");
+#endif
+}
+
 static const ncsn_test_case tests[] = {
     {"blocked products: every variant gives the definition's bits", test_gemm_matches_definition},
     {"training at D 1-100, odd widths: reference values, same bits on every variant",
@@ -442,6 +501,8 @@ static const ncsn_test_case tests[] = {
      "non-finite loss updates nothing", test_training_update},
     {"Adam: the vector form's division without the divider gives the baseline's bits",
      test_adam_division},
+    {"Adam: subnormal inputs and results are zero on every variant; MXCSR left as it was",
+     test_adam_flush},
     {NULL},
 };
 
