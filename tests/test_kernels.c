@@ -466,7 +466,10 @@ static void test_adam_flush(void) {
             ncsn_adam a;
             ncsn_adam_init(&a, N, 1e-3, 0);
             float p[N], g[N];
-            for (int i = 0; i < N; i++) a.m[i] = cases[c].m, a.v[i] = cases[c].v, g[i] = cases[c].g, p[i] = 1;
+            for (int i = 0; i < N; i++) {
+                a.m[i] = cases[c].m, a.v[i] = cases[c].v;
+                g[i] = cases[c].g, p[i] = 1;
+            }
             const unsigned int csr = ADAM_TEST_CSR();
             ncsn_adam_step(&a, p, g);
             CU_ASSERT_EQUAL(ADAM_TEST_CSR(), csr);

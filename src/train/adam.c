@@ -78,7 +78,8 @@ typedef float v4f __attribute__((vector_size(16)));
  * x / c; the second then gives x / c rounded to nearest (Markstein's theorem: r within half
  * an ulp of 1/c, q faithful, the remainder x - q c exact), the division's bits. The theorem
  * needs no underflow nor overflow: x = sqrt(v) is 0 or between 2^-63 and 2^64 for every
- * finite v >= 0 (subnormal v reads as 0, see adam_range); a vector with anything else (inf, NaN) takes the division. */
+ * finite v >= 0 (subnormal v reads as 0, see adam_range); a vector with anything else
+ * (inf, NaN) takes the division. */
 __attribute__((target("avx2,fma"), noinline)) static void
 adam_avx2_fma(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
     const __m256 b1 = _mm256_set1_ps(c->b1), ob1 = _mm256_set1_ps(1 - c->b1);
@@ -131,6 +132,8 @@ __attribute__((noinline)) static void adam_sse(const adam_consts *c, float *p, f
  * after 8000 steps at D 64, H 512, half of m was subnormal and Adam took 40% of a step.
  * Every variant (and the scalar tails) runs in the same mode, so all give the same bits. */
 #define ADAM_MXCSR_FLUSH 0x8040u
+/* (The variants are noinline: none of their arithmetic can be moved across the MXCSR
+ * writes around their calls.) */
 
 static void adam_range(const adam_consts *c, float *p, float *g, float *m, float *v, size_t n) {
 #if defined(__x86_64__) && defined(__GNUC__)
