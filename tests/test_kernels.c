@@ -152,14 +152,30 @@ static void batch_free(batch *b) {
     ncsn_model_free(&b->m);
 }
 
-static double batch_grad(const batch *b, float *g, int reference) {
+enum { FAST, REFERENCE, FAST_BY_UNIT };
+
+/* The batch's loss, and its gradient in g (W_2 as PyTorch holds it), by the fast path, the
+ * reference path, or the fast path given W_2 by unit (the trainer's layout; model.h,
+ * ncsn_model_w2_layout), its gradient then rewritten back. */
+static double batch_grad(const batch *b, float *g, int how) {
     ncsn_dsm_work w;
     ncsn_dsm_work_alloc(&w, &b->m, b->B);
+    ncsn_model m = b->m, by_unit;
+    if (how == FAST_BY_UNIT) {
+        ncsn_model_copy(&b->m, &by_unit);
+        ncsn_model_w2_layout(&by_unit, by_unit.params, 1);
+        w.w2_by_unit = 1;
+        m = by_unit;
+    }
     ncsn_model gv;
-    ncsn_model_view(&b->m, g, &gv);
-    const double loss = reference
-        ? ncsn_dsm_loss_grad_reference(&b->m, b->x, b->B, b->lv, b->sig, b->z, &gv, &w)
-        : ncsn_dsm_loss_grad(&b->m, b->x, b->B, b->lv, b->sig, b->z, &gv, &w);
+    ncsn_model_view(&m, g, &gv);
+    const double loss = how == REFERENCE
+        ? ncsn_dsm_loss_grad_reference(&m, b->x, b->B, b->lv, b->sig, b->z, &gv, &w)
+        : ncsn_dsm_loss_grad(&m, b->x, b->B, b->lv, b->sig, b->z, &gv, &w);
+    if (how == FAST_BY_UNIT) {
+        ncsn_model_w2_layout(&m, g, 0);
+        ncsn_model_free(&by_unit);
+    }
     ncsn_dsm_work_free(&w);
     return loss;
 }
@@ -185,11 +201,11 @@ static void test_training_any_d(void) {
             const size_t P = b.m.n_params;
             float *ref = calloc(P, sizeof(float)), *g0 = calloc(P, sizeof(float));
             float *g = calloc(P, sizeof(float));
-            const double lref = batch_grad(&b, ref, 1);
+            const double lref = batch_grad(&b, ref, REFERENCE);
             double l0 = 0;
             for (int v = 0; v < nv; v++) {
                 ncsn_isa_force(isa[v]);
-                const double l = batch_grad(&b, v ? g : g0, 0);
+                const double l = batch_grad(&b, v ? g : g0, FAST);
                 if (v == 0) {
                     l0 = l;
                     check_close(&b, g0, ref, l0, lref);
@@ -197,6 +213,9 @@ static void test_training_any_d(void) {
                     CU_ASSERT(l == l0);
                     CU_ASSERT(memcmp(g, g0, sizeof(float) * P) == 0);
                 }
+                /* W_2 by unit: the same bits, through whichever path takes this shape */
+                CU_ASSERT(batch_grad(&b, g, FAST_BY_UNIT) == l0);
+                CU_ASSERT(memcmp(g, g0, sizeof(float) * P) == 0);
             }
             ncsn_isa_force(NCSN_ISA_AUTO);
             free(ref), free(g0), free(g);
@@ -215,7 +234,7 @@ static void test_training_threads(void) {
         double l[3];
         for (ncsn_fix_threads th = ncsn_fix_threads_range(1, 3); ncsn_fix_threads_next(&th);) {
             g[th.threads - 1] = calloc(P, sizeof(float));
-            l[th.threads - 1] = batch_grad(&b, g[th.threads - 1], 0);
+            l[th.threads - 1] = batch_grad(&b, g[th.threads - 1], FAST);
         }
         for (int r = 1; r < 3; r++) {
             CU_ASSERT(l[r] == l[0]);
@@ -227,8 +246,9 @@ static void test_training_threads(void) {
 }
 
 /* The trainer's update on the fly (ncsn_dsm_loss_grad_update): Adam and an EMA applied
- * by the blocked phases on each thread's parameters give the bits of the gradient first
- * and then Adam over every parameter; a non-finite loss updates nothing. */
+ * by the blocked phases on each thread's parameters, with W_2 by unit as the trainer holds
+ * it, give the bits of the gradient first and then Adam over every parameter; a non-finite
+ * loss updates nothing. */
 typedef struct {
     ncsn_adam *adam;
     ncsn_adam_coef coef;
@@ -254,7 +274,7 @@ static void test_training_update(void) {
         memcpy(init, b.m.params, sizeof(float) * P);
         ncsn_adam a;
         ncsn_adam_init(&a, P, 1e-3, 0.01);
-        const double lw = batch_grad(&b, g, 0);
+        const double lw = batch_grad(&b, g, FAST);
         update_job sep = {&a, ncsn_adam_next_coef(&a), b.m.params, g, want_ema};
         memcpy(want_ema, init, sizeof(float) * P);
         update_range(0, P, &sep);
@@ -267,14 +287,19 @@ static void test_training_update(void) {
             memcpy(ema, init, sizeof(float) * P);
             ncsn_dsm_work w;
             ncsn_dsm_work_alloc(&w, &b.m, b.B);
+            CU_ASSERT(w.blocked == blocked);
+            w.w2_by_unit = w.blocked; /* as the trainer sets it */
             ncsn_model gv;
             ncsn_model_view(&b.m, g, &gv);
             update_job fused = {&a2, ncsn_adam_next_coef(&a2), b.m.params, g, ema};
             ncsn_param_update up = {update_range, &fused, 0};
+            float *held[] = {b.m.params, ema, a2.m, a2.v};
+            for (int k = 0; k < 4 && blocked; k++) ncsn_model_w2_layout(&b.m, held[k], 1);
             const double l = ncsn_dsm_loss_grad_update(&b.m, b.x, b.B, b.lv, b.sig, b.z, &gv, &w, &up);
             CU_ASSERT(l == lw);
             CU_ASSERT(up.applied == blocked);
             if (!up.applied) update_range(0, P, &fused);
+            for (int k = 0; k < 4 && blocked; k++) ncsn_model_w2_layout(&b.m, held[k], 0);
             CU_ASSERT(memcmp(b.m.params, want, sizeof(float) * P) == 0);
             CU_ASSERT(memcmp(ema, want_ema, sizeof(float) * P) == 0);
             CU_ASSERT(memcmp(a2.m, a.m, sizeof(float) * P) == 0 && memcmp(a2.v, a.v, sizeof(float) * P) == 0);
@@ -492,6 +517,103 @@ static void test_adam_flush(void) {
 #endif
 }
 
+/* ncsn_model_w2_layout: W_2[d, u] moves from d H + u to u D + d and back; nothing else
+ * moves. */
+static void test_w2_layout(void) {
+    ncsn_model m;
+    ncsn_model_alloc(&m, 3, 4, 5, NCSN_SIGMA_INPUT_SIGMA, 0);
+    for (size_t i = 0; i < m.n_params; i++) m.params[i] = (float)i;
+    const size_t w2 = (size_t)(m.bb2_w - m.params);
+    ncsn_model_w2_layout(&m, m.params, 1);
+    int bad = 0;
+    for (size_t i = 0; i < m.n_params; i++) {
+        size_t want = i;
+        if (i >= w2 && i < w2 + 15) { /* by unit: index w2 + u D + d holds W_2[d, u] */
+            const size_t u = (i - w2) / 3, d = (i - w2) % 3;
+            want = w2 + d * 5 + u;
+        }
+        bad += m.params[i] != (float)want;
+    }
+    CU_ASSERT(bad == 0);
+    ncsn_model_w2_layout(&m, m.params, 0);
+    for (size_t i = 0; i < m.n_params; i++) bad += m.params[i] != (float)i;
+    CU_ASSERT(bad == 0);
+    ncsn_model_free(&m);
+}
+
+/* The trainer at a shape the blocked kernels take keeps W_2 by unit while it runs; what it
+ * hands back is PyTorch's layout, step for step the plain loop's bits: draws, the gradient
+ * (W_2 as PyTorch holds it), Adam with weight decay, the EMA. A dataset of one point, so
+ * that every batch is that point whatever the epoch's permutation. Trained in two calls
+ * (the layout rewritten between them), with snapshots every 10 steps. */
+static void test_trainer_w2_by_unit(void) {
+    enum { D = 13, E = 16, H = 77, L = 9, STEPS = 40, EVERY = 10 };
+    ncsn_config c;
+    ncsn_config_default(&c);
+    c.train.steps = STEPS;
+    c.train.batch = 1;
+    c.train.ema = 0.9;
+    c.train.weight_decay = 0.01;
+    c.train.log_every = EVERY;
+    c.train.snapshot_every = EVERY;
+    double sd[L];
+    ncsn_noise_levels(20.0, 0.1, L, sd);
+    float sig[L], *x = normals(21, D);
+    for (int i = 0; i < L; i++) sig[i] = (float)sd[i];
+    ncsn_model m, ema = {0}, plain, plain_ema;
+    ncsn_model_alloc(&m, D, E, H, NCSN_SIGMA_INPUT_SIGMA, 0);
+    ncsn_model_init_params(&m, ncsn_rng_key(5, 0, NCSN_RNG_INIT));
+    ncsn_model_copy(&m, &plain);
+    ncsn_model_copy(&m, &plain_ema);
+    const size_t P = m.n_params;
+    ncsn_trainer t;
+    ncsn_trainer_init(&t, &c, 0, sd, L, x, 1, &m, &ema);
+    CU_ASSERT(t.work.blocked == 1 && t.work.w2_by_unit == 1);
+    CU_ASSERT(ncsn_trainer_run(&t, 25, NULL, NULL) == 0);
+    CU_ASSERT(ncsn_trainer_run(&t, STEPS, NULL, NULL) == 0);
+
+    ncsn_dsm_work w;
+    ncsn_dsm_work_alloc(&w, &plain, 1);
+    float *gb = calloc(P, sizeof(float));
+    ncsn_model g;
+    ncsn_model_view(&plain, gb, &g);
+    ncsn_adam a;
+    ncsn_adam_init(&a, P, c.train.lr, c.train.weight_decay);
+    const ncsn_key kl = ncsn_rng_key(c.seed, 0, NCSN_RNG_TRAIN_LEVEL);
+    const ncsn_key kn = ncsn_rng_key(c.seed, 0, NCSN_RNG_TRAIN_NOISE);
+    const float r = (float)c.train.ema;
+    int bad_snapshots = 0;
+    for (int step = 0; step < STEPS; step++) {
+        int lv;
+        float z[D];
+        ncsn_train_draws(kl, kn, (uint32_t)step, 1, L, D, &lv, z);
+        ncsn_dsm_loss_grad(&plain, x, 1, &lv, sig, z, &g, &w);
+        const ncsn_adam_coef co = ncsn_adam_next_coef(&a);
+        ncsn_adam_update(&a, &co, plain.params, gb, 0, P);
+        ncsn_adam_count(&a);
+        for (size_t k = 0; k < P; k++)
+            plain_ema.params[k] = r * plain_ema.params[k] + (1.0f - r) * plain.params[k];
+        if ((step + 1) % EVERY == 0) {
+            const int i = ncsn_snapshots_find(&t.snaps, step + 1);
+            CU_ASSERT_FATAL(i >= 0);
+            bad_snapshots += memcmp(t.snaps.model + (size_t)i * P, plain.params, sizeof(float) * P) != 0;
+            bad_snapshots += memcmp(t.snaps.ema + (size_t)i * P, plain_ema.params, sizeof(float) * P) != 0;
+        }
+    }
+    CU_ASSERT(bad_snapshots == 0);
+    CU_ASSERT(memcmp(m.params, plain.params, sizeof(float) * P) == 0);
+    CU_ASSERT(memcmp(ema.params, plain_ema.params, sizeof(float) * P) == 0);
+    CU_ASSERT(memcmp(t.adam.m, a.m, sizeof(float) * P) == 0 && memcmp(t.adam.v, a.v, sizeof(float) * P) == 0);
+    ncsn_adam_free(&a);
+    free(gb);
+    ncsn_dsm_work_free(&w);
+    ncsn_train_log_free(&t.log);
+    ncsn_trainer_free(&t);
+    ncsn_model_free(&m), ncsn_model_free(&ema), ncsn_model_free(&plain), ncsn_model_free(&plain_ema);
+    ncsn_config_free(&c);
+    free(x);
+}
+
 static const ncsn_test_case tests[] = {
     {"blocked products: every variant gives the definition's bits", test_gemm_matches_definition},
     {"training at D 1-100, odd widths: reference values, same bits on every variant",
@@ -502,6 +624,9 @@ static const ncsn_test_case tests[] = {
      NCSN_OPENMP_ONLY(test_training_threads)},
     {"Adam and the EMA applied by the blocked phases: the bits of a separate step; a "
      "non-finite loss updates nothing", test_training_update},
+    {"W_2 by unit: each weight moves to its transposed place, and back", test_w2_layout},
+    {"the trainer with W_2 by unit: the plain loop's bits, snapshots and moments included",
+     test_trainer_w2_by_unit},
     {"Adam: the vector form's division without the divider gives the baseline's bits",
      test_adam_division},
     {"Adam: subnormal inputs and results are zero on every variant; MXCSR left as it was",

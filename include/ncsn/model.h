@@ -96,6 +96,13 @@ int ncsn_model_unit_params(const ncsn_model *m, int o0, int o1, int with_rest, s
 void ncsn_model_each_owned(const ncsn_model *m, void (*fn)(size_t start, size_t count, void *user),
                            void *user);
 
+/* backbone.2.weight in a parameter block of m's shape (m's own, a gradient, Adam's moments,
+ * an EMA copy): as PyTorch holds it, (D, H), everywhere but in training, or by hidden unit,
+ * (H, D), its transpose, while the blocked training path runs (train.h, ncsn_dsm_work's
+ * w2_by_unit). Rewrites block's W_2 in place into the other layout: by_unit 1 from (D, H)
+ * to (H, D), 0 back. */
+void ncsn_model_w2_layout(const ncsn_model *m, float *block, int by_unit);
+
 /* Activations of one example, kept for the backward pass. */
 typedef struct {
     float t;        /* embedding input (sigma or log sigma) */

@@ -22,7 +22,12 @@
 #define NCSN_SHARD 16
 
 /* Scratch for the loss and gradient: per-shard buffers for the reference path, and the
- * fast path's per-example and per-class tables (see ncsn_dsm_loss_grad). */
+ * fast path's per-example and per-class tables (see ncsn_dsm_loss_grad).
+ * W_2's layout (model.h, ncsn_model_w2_layout): the model, the gradient and the update's
+ * arrays hold it (D, H) with w2_by_unit 0 (ncsn_dsm_work_alloc's), or (H, D) with 1. The
+ * blocked kernels (blocked) compute in (H, D), every other path in (D, H); a model in the
+ * other layout goes through a copy in it (other), and the gradient comes back in the
+ * caller's. The trainer sets w2_by_unit = blocked and keeps its arrays so while it trains. */
 typedef struct {
     int n_shards;      /* buffers for up to n_shards * NCSN_SHARD examples */
     float *grads;      /* (n_shards, n_params) */
@@ -32,6 +37,9 @@ typedef struct {
     int n_threads;
     int max_batch;
     void *fast;        /* the fast path's tables (train.c) */
+    int blocked;       /* 1: the fast path takes the blocked kernels (dsm_gemm.c) */
+    int w2_by_unit;    /* the caller's layout of W_2, 0 or 1 */
+    ncsn_model other;  /* the model with W_2 in the other layout (allocated when first used) */
 } ncsn_dsm_work;
 
 void ncsn_dsm_work_alloc(ncsn_dsm_work *w, const ncsn_model *m, int max_batch);
@@ -74,8 +82,9 @@ typedef struct {
     int applied; /* out: 1 when every parameter went through fn during the call */
 } ncsn_param_update;
 
-/* ncsn_dsm_loss_grad, and where the blocked products run (docs/performance.md, Training
- * at any D) and the loss is finite, update->fn on every parameter once: on each thread's
+/* ncsn_dsm_loss_grad, and where the blocked products run on the caller's model (w2_by_unit
+ * set: docs/performance.md, Training at any D) and the loss is finite, update->fn on every
+ * parameter once: on each thread's
  * own parameters as soon as their gradient is final and the step reads their values no
  * more, while they are still in that thread's cache. Elsewhere update->applied stays 0
  * and the caller updates. The bits are those of ncsn_dsm_loss_grad and then update. */
@@ -85,7 +94,8 @@ double ncsn_dsm_loss_grad_update(const ncsn_model *m, const float *x, int B, con
 
 /* The same loss and gradient by the straightforward path: one example at a time through
  * ncsn_model_forward / _backward, summed per shard. Slower; kept as the reference that
- * tests and `ncsn bench` compare the fast path with (equal up to float rounding). */
+ * tests and `ncsn bench` compare the fast path with (equal up to float rounding). W_2 in
+ * (D, H) whatever w->w2_by_unit says. */
 double ncsn_dsm_loss_grad_reference(const ncsn_model *m, const float *x, int B,
                                     const int *levels, const float *sigmas, const float *z,
                                     ncsn_model *grad, ncsn_dsm_work *w);

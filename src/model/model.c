@@ -98,6 +98,20 @@ void ncsn_model_tensor(const ncsn_model *m, int i, const char **name, float **da
     }
 }
 
+void ncsn_model_w2_layout(const ncsn_model *m, float *block, int by_unit) {
+    const int D = m->D, H = m->H;
+    const size_t n = (size_t)D * H;
+    float *w2 = block + (m->bb2_w - m->params);
+    float *old = ncsn_xmalloc(sizeof(float) * n);
+    memcpy(old, w2, sizeof(float) * n);
+    for (int d = 0; d < D; d++)
+        for (int u = 0; u < H; u++) {
+            if (by_unit) w2[(size_t)u * D + d] = old[(size_t)d * H + u];
+            else w2[(size_t)d * H + u] = old[(size_t)u * D + d];
+        }
+    free(old);
+}
+
 int ncsn_model_unit_block(int H) { return H >= 256 ? 128 : 64; }
 
 void ncsn_model_units_share(int H, int me, int nt, int *o0, int *o1) {

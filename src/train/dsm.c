@@ -32,6 +32,7 @@ void ncsn_dsm_work_alloc(ncsn_dsm_work *w, const ncsn_model *m, int max_batch) {
     w->xz = ncsn_xcalloc((size_t)w->n_threads * 2 * m->D, sizeof(float));
     w->max_batch = max_batch;
     w->fast = dsm_fast_ok(m) ? dsm_fast_alloc(m, max_batch) : NULL;
+    w->blocked = w->fast && ((fast_work *)w->fast)->blocked;
 }
 
 void ncsn_dsm_work_free(ncsn_dsm_work *w) {
@@ -43,6 +44,7 @@ void ncsn_dsm_work_free(ncsn_dsm_work *w) {
     free(w->losses);
     free(w->xz);
     dsm_fast_free(w->fast);
+    ncsn_model_free(&w->other);
     memset(w, 0, sizeof *w);
 }
 
@@ -96,15 +98,32 @@ double ncsn_dsm_loss_grad_reference(const ncsn_model *m, const float *x, int B,
     return loss / (double)B;
 }
 
+/* m with W_2 in layout by_unit: m itself, or w->other, a copy rewritten into it. */
+static const ncsn_model *in_layout(const ncsn_model *m, ncsn_dsm_work *w, int by_unit) {
+    if (by_unit == w->w2_by_unit) return m;
+    if (!w->other.params) ncsn_model_copy(m, &w->other);
+    else memcpy(w->other.params, m->params, sizeof(float) * m->n_params);
+    ncsn_model_w2_layout(&w->other, w->other.params, by_unit);
+    return &w->other;
+}
+
 double ncsn_dsm_loss_grad_update(const ncsn_model *m, const float *x, int B, const int *levels,
                                  const float *sigmas, const float *z, ncsn_model *grad,
                                  ncsn_dsm_work *w, ncsn_param_update *update) {
     double loss;
     if (update) update->applied = 0;
-    if (w->fast && B > 0 && B <= w->max_batch &&
-        dsm_fast_loss_grad(m, x, B, levels, sigmas, z, grad, w->fast, update, &loss) == 0)
-        return loss;
-    return ncsn_dsm_loss_grad_reference(m, x, B, levels, sigmas, z, grad, w);
+    if (w->fast && B > 0 && B <= w->max_batch) {
+        /* the update's offsets are the caller's: applied only on the caller's own model */
+        const ncsn_model *mf = in_layout(m, w, w->blocked);
+        if (dsm_fast_loss_grad(mf, x, B, levels, sigmas, z, grad, w->fast,
+                               mf == m ? update : NULL, &loss) == 0) {
+            if (mf != m) ncsn_model_w2_layout(m, grad->params, w->w2_by_unit);
+            return loss;
+        }
+    }
+    loss = ncsn_dsm_loss_grad_reference(in_layout(m, w, 0), x, B, levels, sigmas, z, grad, w);
+    if (w->w2_by_unit) ncsn_model_w2_layout(m, grad->params, 1);
+    return loss;
 }
 
 double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,

@@ -92,10 +92,10 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
         f->uk = f->uv;
         f->vk = f->uv + E;
         f->spart = ncsn_xcalloc((size_t)n_blk * Bmax * D, sizeof(float));
-        /* W_1x' (D, ob) and W_2' (ob, D) of one block, each from a line */
+        /* W_1x' (D, ob) and W_2 (D, ob) of one block, each from a line */
         f->n_threads = ncsn_max_threads();
         f->wpack_w2 = (ncsn_gemm_packed_floats(D, f->ob) + 15) / 16 * 16;
-        f->wpack_floats = f->wpack_w2 + (ncsn_gemm_packed_floats(f->ob, D) + 15) / 16 * 16;
+        f->wpack_floats = 2 * f->wpack_w2;
         f->wpack = ncsn_xcalloc_lines((size_t)f->n_threads * f->wpack_floats, sizeof(float));
         f->pqpart = ncsn_xcalloc((size_t)n_blk * K * 2 * E, sizeof(float));
     }

@@ -49,10 +49,11 @@ typedef struct {
     float *zpos;        /* (Bmax, D) z, by position */
     float *spos;        /* (Bmax, D) the network's output, by position */
     float *hs;          /* (H / ob blocks, B, ob) relu(zs) by block of units, then dz over it */
-    float *wpack;       /* (threads, wpack_floats) each thread's block of W_1x' and of W_2',
-                           packed panel-major (gemm.h) one block of units at a time */
+    float *wpack;       /* (threads, wpack_floats) each thread's block of W_1x' for the
+                           forward pass and of W_2 (D, ob) for the backward pass, packed
+                           panel-major (gemm.h) one block of units at a time */
     size_t wpack_floats;
-    size_t wpack_w2;    /* where W_2' starts in a thread's wpack (a line after W_1x') */
+    size_t wpack_w2;    /* where W_2 starts in a thread's wpack (a line after W_1x') */
     int n_threads;      /* threads with a wpack (ncsn_max_threads at allocation) */
     float *uv;          /* (Kmax, 2, E) rows u_k, v_k (uk = uv, vk = uv + E, stride 2 E) */
     float *pq;          /* (Kmax, 2, H) rows P_k, Q_k */

@@ -1,8 +1,10 @@
 /* train/dsm_gemm.c: the DSM loss and its gradient (docs/computation.md, Training objective) by
  * blocked matrix products (gemm.h), for any D and H: the fast path's phases where dsm_fast.c's
  * own kernels (D <= 16, E and H multiples of 8) do not apply. The embedding's classes and
- * their tables are dsm_fast.c's (see ncsn_dsm_loss_grad in train.h); per batch, with positions
- * in (class, index) order:
+ * their tables are dsm_fast.c's (see ncsn_dsm_loss_grad in train.h). W_2 comes by hidden unit,
+ * (H, D) (model.h, ncsn_model_w2_layout; dsm.c hands these phases a model in that layout),
+ * and so do its gradient and update: each thread's units are whole rows of its own. Per batch,
+ * with positions in (class, index) order:
  *   zs = t A_k + B_k + X' W_1x'          (B, H)  the first layer
  *   hs = relu(zs);  s = (hs W_2' + b_2) scale                   (B, D)
  *   ds = dloss/ds;  dz = relu'(zs) (ds W_2)                      (B, H)
@@ -10,7 +12,7 @@
  *   and dz overwrites it once dW_2 has read it; both are stored by blocks of units,
  *   hs_blk (B, ob) one after another, so that each thread's activations are whole lines
  *   of its own and no prefetcher pulls the other thread's)
- *   dW_2 = ds' hs,  dW_1x = dz' X',  db_1 = 1' dz,  P_k, Q_k = t' dz, 1' dz over class k
+ *   dW_2' = hs' ds (by unit),  dW_1x = dz' X',  db_1 = 1' dz,  P_k, Q_k = t' dz, 1' dz over class k
  *   dW_1e = sum_k P_k u_k' + Q_k v_k';   p_k, q_k = W_1e' P_k, W_1e' Q_k -> the embedding
  * Every sum is one chain of fused multiply-adds in a fixed order (gemm.h): over d, over
  * hidden units, or over positions. Threads split each product's rows or columns, which
@@ -133,8 +135,8 @@ FMA_CLONES static void gather(const ncsn_model *m, const float *x, const float *
 }
 
 /* One thread's hidden units [o0, o1) (whole blocks): what it reads and writes of every
- * phase, so that each thread keeps its own rows of W_1, columns of W_2 and of the
- * activations in its cache from phase to phase. */
+ * phase, so that each thread keeps its own rows of W_1 and of W_2 (by unit), and columns of
+ * the activations, in its cache from phase to phase. */
 typedef struct {
     const ncsn_model *m;
     fast_work *f;
@@ -165,9 +167,9 @@ static int block_units(const owned *w, int blk, int *u0) {
 }
 
 /* Forward over the owned units: A_k and B_k (W_1e's owned rows transposed), then per block
- * hs and the output's partial sums, from the block's W_1x' and W_2' packed into this
- * thread's buffer (32 KB each at D 64: the step's data stays within a core's L2 cache,
- * where whole transposed copies of W_1x and W_2 did not). */
+ * hs, from the block's W_1x' packed into this thread's buffer (32 KB at D 64: the step's
+ * data stays within a core's L2 cache, where a whole transposed copy of W_1x did not), and
+ * the output's partial sums from the block's rows of W_2 by unit, which are W_2' (nu, D). */
 static void forward_owned(const owned *w) {
     const ncsn_model *m = w->m;
     fast_work *f = w->f;
@@ -176,7 +178,6 @@ static void forward_owned(const owned *w) {
     const int me = omp_thread();
     NCSN_ASSERT(me < f->n_threads);
     float *w1p = f->wpack + (size_t)me * f->wpack_floats;
-    float *w2p = w1p + f->wpack_w2;
     ncsn_gemm ga = product(K, H, E, f->uv, 2 * E, 1, f->w1eT, H, f->Ak, H);
     ncsn_gemm gb = product(K, H, E, f->uv + E, 2 * E, 1, f->w1eT, H, f->Bk, H);
     gb.init_b = m->bb0_b;
@@ -186,9 +187,8 @@ static void forward_owned(const owned *w) {
         int u0;
         const int nu = block_units(w, blk, &u0);
         float *hb = hs_block(w, blk);
-        /* the block's W_1x' (D, nu): B(d, j) = W_1[u0 + j, d]; and W_2' (nu, D) */
+        /* the block's W_1x' (D, nu): B(d, j) = W_1[u0 + j, d] */
         ncsn_gemm_pack_b(m->bb0_w + (size_t)u0 * DE, 1, DE, D, nu, w1p);
-        ncsn_gemm_pack_b(m->bb2_w + u0, 1, H, nu, D, w2p);
         ncsn_gemm g1 = product(B, nu, D, f->xs, D, 1, w1p, (ptrdiff_t)NCSN_GEMM_PANEL * D, hb, ob);
         g1.b_panels = 1;
         g1.init_a = f->Ak + u0;
@@ -198,9 +198,8 @@ static void forward_owned(const owned *w) {
         g1.row_t = f->tone; /* its first row: t by position */
         g1.relu = 1;
         ncsn_gemm_block(&g1, 0, B, 0, nu);
-        ncsn_gemm g2 = product(B, D, nu, hb, ob, 1, w2p, (ptrdiff_t)NCSN_GEMM_PANEL * nu,
+        ncsn_gemm g2 = product(B, D, nu, hb, ob, 1, m->bb2_w + (size_t)u0 * D, D,
                                f->spart + (size_t)blk * B * D, D);
-        g2.b_panels = 1;
         ncsn_gemm_block(&g2, 0, B, 0, D);
     }
 }
@@ -251,28 +250,35 @@ FMA_CLONES static void loss_and_ds(const ncsn_model *m, int B, int n_blk, fast_w
     }
 }
 
-/* Backward over the owned units: the gradient of W_2's columns, dz (over hs, in place: hs
- * is read by nothing after W_2's gradient), the gradients of W_1's rows and b_1, P_k and
- * Q_k, W_1e's rows, and the partial sums of p_k, q_k over each owned block. */
+/* Backward over the owned units: the gradient of W_2's rows (by unit), dz (over hs, in
+ * place: hs is read by nothing after W_2's gradient) from the block's W_2 packed as (D, nu),
+ * the gradients of W_1's rows and b_1, P_k and Q_k, W_1e's rows, and the partial sums of
+ * p_k, q_k over each owned block. W_2's owned rows are updated once the last block's dz
+ * has read them: no other thread reads them. */
 static void backward_owned(const owned *w) {
     const ncsn_model *m = w->m;
     fast_work *f = w->f;
     ncsn_model *grad = w->grad;
     const int D = m->D, E = m->E, H = m->H, DE = D + E, B = w->B, K = w->K, ob = f->ob;
     const int o0 = w->o0, no = w->o1 - w->o0;
+    float *w2p = f->wpack + (size_t)omp_thread() * f->wpack_floats + f->wpack_w2;
     for (int blk = w->blk0; blk < w->blk1; blk++) {
         int u0;
         const int nu = block_units(w, blk, &u0);
         float *hb = hs_block(w, blk), *dzb = hb; /* hs until g3 turns it into dz */
-        ncsn_gemm gw2 = product(D, nu, B, f->ds, 1, D, hb, ob, grad->bb2_w + u0, H);
-        ncsn_gemm g3 = product(B, nu, D, f->ds, D, 1, m->bb2_w + u0, H, dzb, ob);
+        /* dW_2 by unit (nu, D) = hs_blk' ds: element (j, d) the chain over positions */
+        ncsn_gemm gw2 = product(nu, D, B, hb, 1, ob, f->ds, D, grad->bb2_w + (size_t)u0 * D, D);
+        /* the block's W_2 as (D, nu): B(d, j) = W_2[d, u0 + j], stored at [(u0 + j) D + d] */
+        ncsn_gemm_pack_b(m->bb2_w + (size_t)u0 * D, 1, D, D, nu, w2p);
+        ncsn_gemm g3 = product(B, nu, D, f->ds, D, 1, w2p, (ptrdiff_t)NCSN_GEMM_PANEL * D, dzb, ob);
+        g3.b_panels = 1;
         g3.mask = hb; /* relu'(zs) = [hs > 0], each element read before it is overwritten */
         g3.ldm = ob;
         ncsn_gemm gb1 = product(1, nu, B, f->tone + B, 0, 1, dzb, ob, grad->bb0_b + u0, H);
         ncsn_gemm gw1 = product(nu, D, B, dzb, 1, ob, f->xs, D, grad->bb0_w + (size_t)u0 * DE, DE);
         gw2.has_scale = gb1.has_scale = gw1.has_scale = 1;
         gw2.scale = gb1.scale = gw1.scale = w->inv_b;
-        ncsn_gemm_block(&gw2, 0, D, 0, nu);
+        ncsn_gemm_block(&gw2, 0, nu, 0, D);
         ncsn_gemm_block(&g3, 0, B, 0, nu);
         ncsn_gemm_block(&gb1, 0, 1, 0, nu);
         ncsn_gemm_block(&gw1, 0, nu, 0, D);
@@ -283,6 +289,7 @@ static void backward_owned(const owned *w) {
             ncsn_gemm_block(&gpq, 0, 2, 0, nu);
         }
     }
+    update(w, m->bb2_w + (size_t)o0 * D, (size_t)no * D); /* W_2's owned rows */
     update(w, m->bb0_b + o0, (size_t)no); /* b_1's units: final, and read no more */
     /* W_1e's rows from P_0, Q_0, P_1, ... against u_0, v_0, u_1, ... */
     ncsn_gemm gw1e = product(no, E, 2 * K, f->pq + o0, 1, H, f->uv, E,
@@ -312,6 +319,23 @@ static void embedding(const ncsn_model *m, int K, int n_blk, float inv_b, fast_w
     dsm_embedding_backward(m, f, K, inv_b, grad);
 }
 
+/* b_2's gradient: each d's sum over the batch in example order, split by d (no thread
+ * waits on one that sums them all); examples in the outer loop, so that the sums of 64
+ * d run side by side rather than one chain of adds at a time. */
+static void bias2_grad(int D, int B, float inv_b, const fast_work *f, ncsn_model *grad) {
+    const int me = omp_thread(), nt = team_size();
+    const int d0 = (int)((long)D * me / nt), d1 = (int)((long)D * (me + 1) / nt);
+    for (int c0 = d0; c0 < d1; c0 += 64) {
+        const int n = d1 - c0 < 64 ? d1 - c0 : 64;
+        float acc[64] = {0};
+        for (int b = 0; b < B; b++) {
+            const float *row = f->dout + (size_t)b * D + c0;
+            for (int j = 0; j < n; j++) acc[j] += row[j];
+        }
+        for (int j = 0; j < n; j++) grad->bb2_b[c0 + j] = acc[j] * inv_b;
+    }
+}
+
 void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B, int K,
                      fast_work *f, ncsn_model *grad, ncsn_param_update *upd, double *loss) {
     const int D = m->D, H = m->H, n_blk = (H + f->ob - 1) / f->ob;
@@ -330,27 +354,11 @@ void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B,
     double l = 0;
     for (int b = 0; b < B; b++) l += f->lossb[b];
     if (upd && isfinite(l)) w.update = upd;
-    /* b_2's gradient, each d's sum over the batch in order, split by d (no thread waits on
-     * one that sums them all) */
-#pragma omp for schedule(static) nowait
-    for (int d = 0; d < D; d++) {
-        float acc = 0;
-        for (int b = 0; b < B; b++) acc += f->dout[(size_t)b * D + d];
-        grad->bb2_b[d] = acc * inv_b;
-    }
+    bias2_grad(D, B, inv_b, f, grad);
 #pragma omp single nowait
     *loss = l;
     backward_owned(&w);
 #pragma omp barrier
-    /* W_2, final and read no more (g3 has run on every thread): split by rows here, not by
-     * the owned columns, whose pieces (H / threads floats, then a gap) let each core's
-     * prefetchers pull the other core's lines of W_2, its gradient and moments (measured:
-     * a column piece's update took four times as long per parameter as whole rows) */
-    {
-        const int me = omp_thread(), nt = team_size();
-        const int d0 = (int)((long)D * me / nt), d1 = (int)((long)D * (me + 1) / nt);
-        update(&w, m->bb2_w + (size_t)d0 * H, (size_t)(d1 - d0) * H);
-    }
 #pragma omp single
     {
         embedding(m, K, n_blk, inv_b, f, grad);

@@ -160,6 +160,17 @@ static void step_range(size_t start, size_t count, void *user) {
             j->ema[k] = j->r * j->ema[k] + j->q * j->params[k];
 }
 
+/* W_2's layout in the arrays the trainer updates (model.h, ncsn_model_w2_layout): by unit
+ * while ncsn_trainer_run runs, where the blocked kernels take it so (t->work.w2_by_unit),
+ * as PyTorch holds it between runs, when the caller reads or restores them. */
+static void trainer_w2_layout(ncsn_trainer *t, int by_unit) {
+    if (!t->work.w2_by_unit) return;
+    ncsn_model_w2_layout(t->model, t->model->params, by_unit);
+    if (t->ema) ncsn_model_w2_layout(t->model, t->ema->params, by_unit);
+    ncsn_model_w2_layout(t->model, t->adam.m, by_unit);
+    ncsn_model_w2_layout(t->model, t->adam.v, by_unit);
+}
+
 void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_id,
                        const double *sigmas, int L, const float *x, int n, ncsn_model *model,
                        ncsn_model *ema) {
@@ -184,6 +195,7 @@ void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_
     t->gblock = ncsn_xcalloc_lines(model->n_params, sizeof(float));
     ncsn_model_view(model, t->gblock, &t->grad);
     ncsn_dsm_work_alloc(&t->work, model, B);
+    t->work.w2_by_unit = t->work.blocked;
     ncsn_adam_init(&t->adam, model->n_params, cfg->train.lr, cfg->train.weight_decay);
     if (ema) ncsn_model_copy(model, ema);
     ncsn_snapshots_alloc(&t->snaps, cfg->train.steps, cfg->train.snapshot_every,
@@ -224,6 +236,7 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
     ncsn_train_log *log = &t->log;
     const double t0 = ncsn_now();
     int status = 0;
+    trainer_w2_layout(t, 1);
     while (t->step < until) {
         const int64_t step = t->step;
         if (ncsn_stop_requested()) { /* a stop signal (common.h): the state is step's */
@@ -260,9 +273,15 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
         log->final_loss = loss;
         if (t->step % cfg->train.log_every == 0 || t->step == steps)
             log_push(log, t->step, (float)loss);
-        if (cfg->train.snapshot_every > 0 && t->step % cfg->train.snapshot_every == 0)
-            ncsn_snapshots_push(&t->snaps, t->step, t->model->params,
-                                t->ema ? t->ema->params : NULL);
+        if (cfg->train.snapshot_every > 0 && t->step % cfg->train.snapshot_every == 0) {
+            ncsn_snapshots *s = &t->snaps;
+            ncsn_snapshots_push(s, t->step, t->model->params, t->ema ? t->ema->params : NULL);
+            if (t->work.w2_by_unit) { /* the snapshot as PyTorch holds it */
+                const size_t at = (size_t)(s->n - 1) * s->n_params;
+                ncsn_model_w2_layout(t->model, s->model + at, 0);
+                if (s->ema) ncsn_model_w2_layout(t->model, s->ema + at, 0);
+            }
+        }
         if (progress) {
             const double now = ncsn_now();
             if (now - t->last_report >= 1.0 || t->step == steps) {
@@ -274,6 +293,7 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
             }
         }
     }
+    trainer_w2_layout(t, 0);
     log->seconds += ncsn_now() - t0;
     return status;
 }
