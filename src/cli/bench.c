@@ -31,6 +31,8 @@ static const char *usage_bench =
     "  %peak        each measurement of training or sampling over the FMA peak measured\n"
     "               just before it, the median of 5 such pairs (a shared machine runs\n"
     "               faster and slower from second to second); the times: the best of 5\n"
+    "  scaling      the thread counts measured in turn, 5 rounds; the median of each\n"
+    "               round's ratio, and the best time against the best\n"
     "  kernels      whether every kernel variant the CPU has gives the baseline's bits\n"
     "each beside the straightforward reference path, for 1 and 2 threads (OMP_NUM_THREADS\n"
     "is ignored: --threads chooses). GFLOP/s count the products that grow with D and H:\n"
@@ -224,18 +226,28 @@ int ncsn_cmd_bench(int argc, char **argv) {
     float *data = bench_data(o.D, n_data);
     bench_row rows[BENCH_MAX_T];
     const long peak_iters = o.quick ? 2000000 : 20000000;
+    const int reps = o.quick ? 1 : BENCH_PAIRED_REPS;
     for (int k = 0; k < o.n_threads; k++) {
-        bench_row *r = &rows[k];
-        memset(r, 0, sizeof *r);
-        r->threads = o.threads[k];
-        r->peak_muladd = bench_peak(r->threads, 1, peak_iters);
-#ifdef _OPENMP
-        omp_set_num_threads(r->threads);
-#endif
-        /* each paired with the FMA peak just before it; the row's peak_fma their median */
-        bench_train(&o, sigmas, data, n_data, peak_iters, r);
-        bench_sample(&o, sigmas, peak_iters, r);
-        bench_row_peak(r);
+        memset(&rows[k], 0, sizeof rows[k]);
+        rows[k].threads = o.threads[k];
+        rows[k].peak_muladd = bench_peak(rows[k].threads, 1, peak_iters);
+    }
+    /* each measurement paired with the FMA peak just before it (the row's peak_fma their
+     * median), the thread counts' rep-th measurements one after the other */
+    for (int rep = 0; rep < reps; rep++)
+        for (int k = 0; k < o.n_threads; k++)
+            bench_train_pair(&o, sigmas, data, n_data, peak_iters, &rows[k], rep, reps);
+    for (int k = 0; k < o.n_threads; k++) {
+        bench_set_threads(rows[k].threads);
+        bench_train_finish(&o, sigmas, data, n_data, &rows[k]);
+    }
+    for (int rep = 0; rep < reps; rep++)
+        for (int k = 0; k < o.n_threads; k++)
+            bench_sample_pair(&o, sigmas, peak_iters, &rows[k], rep, reps);
+    for (int k = 0; k < o.n_threads; k++) {
+        bench_set_threads(rows[k].threads);
+        bench_sample_finish(&o, sigmas, &rows[k]);
+        bench_row_peak(&rows[k]);
     }
 #ifdef _OPENMP
     omp_set_num_threads(max_t);
@@ -261,6 +273,23 @@ int ncsn_cmd_bench(int argc, char **argv) {
 }
 
 static const char *yes(int b) { return b ? "true" : "false"; }
+
+/* From row a's thread count to row b's: the median over the rounds of each round's ratio
+ * (two measurements taken one after the other), and the best time against the best. */
+typedef struct {
+    double train, sample, train_best, sample_best;
+} scaling;
+
+static scaling scaling_of(const bench_row *a, const bench_row *b) {
+    double tr[BENCH_PAIRED_REPS], sr[BENCH_PAIRED_REPS];
+    for (int i = 0; i < a->n_pairs; i++) {
+        tr[i] = a->train_us_each[i] / b->train_us_each[i];
+        sr[i] = b->sample_eps_each[i] / a->sample_eps_each[i];
+    }
+    scaling s = {bench_median(tr, a->n_pairs), bench_median(sr, a->n_pairs),
+                 a->train_us / b->train_us, b->sample_eps / a->sample_eps};
+    return s;
+}
 
 static void print_json(const bench_opts *o, const bench_row *rows, int same_train,
                        int same_sample, int isa_train, int isa_sample,
@@ -297,7 +326,15 @@ static void print_json(const bench_opts *o, const bench_row *rows, int same_trai
             printf("%s%.6g", i ? ", " : "", r->peaks[r->n_pairs + i]);
         printf("]}}%s\n", k + 1 < o->n_threads ? "," : "");
     }
-    printf(" ], \"bits_identical_across_threads\": {\"train\": %s, \"sample\": %s},\n",
+    printf(" ],\n");
+    if (o->n_threads > 1) {
+        const scaling sc = scaling_of(&rows[0], &rows[o->n_threads - 1]);
+        printf(" \"scaling\": {\"from_threads\": %d, \"to_threads\": %d, \"train\": %.4f, "
+               "\"sample\": %.4f, \"train_best\": %.4f, \"sample_best\": %.4f},\n",
+               rows[0].threads, rows[o->n_threads - 1].threads, sc.train, sc.sample,
+               sc.train_best, sc.sample_best);
+    }
+    printf(" \"bits_identical_across_threads\": {\"train\": %s, \"sample\": %s},\n",
            yes(same_train), yes(same_sample));
     printf(" \"kernels\": \"%s\", \"bits_identical_to_baseline\": {\"train\": %s, "
            "\"sample\": %s},\n",
@@ -342,9 +379,11 @@ static void print_table(const bench_opts *o, const bench_row *rows, int same_tra
                r->sample_ref_eps, r->sample_eps / r->sample_ref_eps, sg, 100 * r->sample_share);
     }
     if (o->n_threads > 1) {
-        printf("\nscaling %d -> %d threads: training %.2fx, sampling %.2fx\n", rows[0].threads,
-               rows[o->n_threads - 1].threads, rows[0].train_us / rows[o->n_threads - 1].train_us,
-               rows[o->n_threads - 1].sample_eps / rows[0].sample_eps);
+        const scaling sc = scaling_of(&rows[0], &rows[o->n_threads - 1]);
+        printf("\nscaling %d -> %d threads: training %.2fx, sampling %.2fx (the median of each "
+               "round's ratio;\n  the best time against the best: %.2fx, %.2fx)\n",
+               rows[0].threads, rows[o->n_threads - 1].threads, sc.train, sc.sample,
+               sc.train_best, sc.sample_best);
         printf("results bit-identical across thread counts: training %s, sampling %s\n",
                same_train ? "yes" : "NO", same_sample ? "yes" : "NO");
     }

@@ -56,11 +56,20 @@ double bench_peak(int t, int kind, long iters);
 /* The training data: n points (n, D). */
 float *bench_data(int D, int n);
 /* Training and sampling on r->threads threads, each measurement paired with the peak
- * (bench_peak of peak_iters) measured just before it: r's speeds (the best), shares of the
- * peak (the median) and peaks (the median). */
-void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
-                 long peak_iters, bench_row *r);
-void bench_sample(const bench_opts *o, const double *sigmas, long peak_iters, bench_row *r);
+ * (bench_peak of peak_iters) measured just before it. The _pair calls take measurement
+ * `rep` of `reps` (the caller takes every thread count's rep-th in turn, so that the
+ * scaling compares measurements taken one after the other); the _finish calls, after all
+ * of them, set r's speeds (the best), shares of the peak (the median) and reference
+ * speeds. */
+void bench_train_pair(const bench_opts *o, const double *sigmas, const float *data, int n,
+                      long peak_iters, bench_row *r, int rep, int reps);
+void bench_train_finish(const bench_opts *o, const double *sigmas, const float *data, int n,
+                        bench_row *r);
+void bench_sample_pair(const bench_opts *o, const double *sigmas, long peak_iters, bench_row *r,
+                       int rep, int reps);
+void bench_sample_finish(const bench_opts *o, const double *sigmas, bench_row *r);
+/* The median of v (n values; reorders v). */
+double bench_median(double *v, int n);
 /* The row's peak (peak_fma, or peak_muladd on the baseline): the median of the peaks paired
  * with its training and sampling measurements. */
 void bench_row_peak(bench_row *r);

@@ -248,8 +248,7 @@ double bench_train_us(const bench_opts *o, const double *sigmas, const float *da
     return best;
 }
 
-/* The median of v (n values, reordered). */
-static double median(double *v, int n) {
+double bench_median(double *v, int n) {
     for (int i = 1; i < n; i++)
         for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
             const double t = v[j];
@@ -266,20 +265,25 @@ static double paired_peak(const bench_row *r, long peak_iters) {
     return p;
 }
 
-void bench_train(const bench_opts *o, const double *sigmas, const float *data, int n,
-                 long peak_iters, bench_row *r) {
-    const int reps = o->quick ? 1 : BENCH_PAIRED_REPS;
+void bench_train_pair(const bench_opts *o, const double *sigmas, const float *data, int n,
+                      long peak_iters, bench_row *r, int rep, int reps) {
+    NCSN_ASSERT(rep < reps && reps <= BENCH_PAIRED_REPS);
+    r->n_pairs = reps;
+    r->n_peaks = 2 * reps;
+    r->peaks[rep] = paired_peak(r, peak_iters);
+    r->train_us_each[rep] = bench_train_us(o, sigmas, data, n, 1, &r->train_hash);
+}
+
+void bench_train_finish(const bench_opts *o, const double *sigmas, const float *data, int n,
+                        bench_row *r) {
     double share[BENCH_PAIRED_REPS];
     r->train_us = 1e30;
-    for (int rep = 0; rep < reps; rep++) {
-        const double peak = r->peaks[r->n_peaks++] = paired_peak(r, peak_iters);
-        const double us = r->train_us_each[rep] =
-            bench_train_us(o, sigmas, data, n, 1, &r->train_hash);
-        share[rep] = bench_flops_train_step(o) / us * 1e-3 / peak;
+    for (int rep = 0; rep < r->n_pairs; rep++) {
+        const double us = r->train_us_each[rep];
+        share[rep] = bench_flops_train_step(o) / us * 1e-3 / r->peaks[rep];
         if (us < r->train_us) r->train_us = us;
     }
-    r->train_share = median(share, reps);
-    r->n_pairs = reps;
+    r->train_share = bench_median(share, r->n_pairs);
     /* the reference: fewer steps, it is slow */
     const long ref_steps = o->quick ? 5 : o->steps / 10 > 20 ? o->steps / 10 : 20;
     r->train_ref_us = ref_train_us(o, sigmas, data, n, ref_steps, o->quick ? 1 : 3);
@@ -352,8 +356,14 @@ double bench_sample_eps(const bench_opts *o, const double *all_sigmas, int reps,
     return best;
 }
 
-void bench_sample(const bench_opts *o, const double *all_sigmas, long peak_iters,
-                  bench_row *r) {
+void bench_sample_pair(const bench_opts *o, const double *all_sigmas, long peak_iters,
+                       bench_row *r, int rep, int reps) {
+    NCSN_ASSERT(rep < reps && reps == r->n_pairs);
+    r->peaks[reps + rep] = paired_peak(r, peak_iters);
+    r->sample_eps_each[rep] = bench_sample_eps(o, all_sigmas, 1, &r->sample_hash);
+}
+
+void bench_sample_finish(const bench_opts *o, const double *all_sigmas, bench_row *r) {
     const int reps = o->quick ? 1 : 3, D = o->D;
     const int n = o->chains, L = o->levels, T = o->T;
     double sig[BENCH_L];
@@ -363,17 +373,14 @@ void bench_sample(const bench_opts *o, const double *all_sigmas, long peak_iters
     float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
     const ncsn_key ks = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START);
     const ncsn_key kn = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE);
-    const int paired = o->quick ? 1 : BENCH_PAIRED_REPS;
     double share[BENCH_PAIRED_REPS];
     r->sample_eps = 0;
-    for (int rep = 0; rep < paired; rep++) {
-        const double peak = r->peaks[r->n_peaks++] = paired_peak(r, peak_iters);
-        const double e = r->sample_eps_each[rep] =
-            bench_sample_eps(o, all_sigmas, 1, &r->sample_hash);
-        share[rep] = e * bench_flops_eval(o) * 1e-9 / peak;
+    for (int rep = 0; rep < r->n_pairs; rep++) {
+        const double e = r->sample_eps_each[rep];
+        share[rep] = e * bench_flops_eval(o) * 1e-9 / r->peaks[r->n_pairs + rep];
         if (e > r->sample_eps) r->sample_eps = e;
     }
-    r->sample_share = median(share, paired);
+    r->sample_share = bench_median(share, r->n_pairs);
     r->sample_ref_eps = 0;
     /* the reference: fewer chains and steps */
     const int nr = n < 1000 ? n : 1000, Tr = T / 4 > 1 ? T / 4 : 1;
@@ -391,7 +398,7 @@ void bench_sample(const bench_opts *o, const double *all_sigmas, long peak_iters
 void bench_row_peak(bench_row *r) {
     double peaks[2 * BENCH_PAIRED_REPS];
     memcpy(peaks, r->peaks, sizeof(double) * (size_t)r->n_peaks);
-    const double peak = median(peaks, r->n_peaks);
+    const double peak = bench_median(peaks, r->n_peaks);
     if (ncsn_isa() > NCSN_ISA_BASELINE) r->peak_fma = peak;
     else r->peak_muladd = peak;
 }

@@ -4,7 +4,8 @@
 #                    number, and the results are bit-identical across thread counts and
 #                    between every kernel variant and the baseline ones (fmaf per lane);
 #                    the notebook's D = 2 and an odd --dim 13 --hidden 37 (the blocked
-#                    kernels, tails in every vector width)
+#                    kernels, tails in every vector width); the scaling is the median of
+#                    the rounds' ratios
 #   --sweep-overhead 3,5 --json   the runner's cost per run over two tiny sweeps
 #   --help           exit 0;  an unknown option or a bad value: exit 2
 # ctest sets NCSN_BIN (the binary) and PYTHON.
@@ -63,6 +64,19 @@ for r in rows:
                        abs_tol=0.006), "the row's peak: the pairs' median")
     for key in ("train_hash", "sample_hash"):
         check(isinstance(r[key], str) and len(r[key]) == 16, key + " 16 hex digits")
+# the scaling: the thread counts were measured in turn; the median of each round's ratio,
+# and the best time against the best
+sc, p0, p1 = d["scaling"], rows[0]["paired"], rows[1]["paired"]
+check((sc["from_threads"], sc["to_threads"]) == (1, 2), "scaling from 1 to 2 threads")
+def median2(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
+for key, want in (
+        ("train", median2([a / b for a, b in zip(p0["train_us_per_step"], p1["train_us_per_step"])])),
+        ("sample", median2([b / a for a, b in zip(p0["sample_evals_per_s"], p1["sample_evals_per_s"])])),
+        ("train_best", rows[0]["train_us_per_step"] / rows[1]["train_us_per_step"]),
+        ("sample_best", rows[1]["sample_evals_per_s"] / rows[0]["sample_evals_per_s"])):
+    check(math.isclose(sc[key], want, rel_tol=2e-3), "scaling %s: %s" % (key, want))
 check(rows[0]["train_hash"] == rows[1]["train_hash"], "training bits equal for 1 and 2 threads")
 check(rows[0]["sample_hash"] == rows[1]["sample_hash"], "sampling bits equal for 1 and 2 threads")
 check(d["bits_identical_across_threads"] == {"train": True, "sample": True},
