@@ -90,10 +90,11 @@ NCSN_HOT static void transpose_rows(const float *src, int ld_src, int r0, int r1
 }
 
 /* Each class's embedding line e = t u_k + v_k (its ReLU pattern fixed; docs/computation.md,
- * Score network), split between the threads by class. */
+ * Score network), split between the threads by class; no barrier after it (gather, next,
+ * reads none of it, and has one). */
 FMA_CLONES static void class_lines(const ncsn_model *m, int K, fast_work *f) {
     const int E = m->E;
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int k = 0; k < K; k++) {
         float alpha[32], beta[32];
         for (int j = 0; j < E; j++) {
@@ -346,7 +347,7 @@ void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B,
     w.blk0 = w.o0 / f->ob;
     w.blk1 = (w.o1 + f->ob - 1) / f->ob;
     class_lines(m, K, f);
-    gather(m, x, z, B, f); /* (a barrier after each) */
+    gather(m, x, z, B, f); /* (a barrier after it) */
     forward_owned(&w);
 #pragma omp barrier
     loss_and_ds(m, B, n_blk, f);
