@@ -82,12 +82,12 @@ typedef struct {
     int applied; /* out: 1 when every parameter went through fn during the call */
 } ncsn_param_update;
 
-/* ncsn_dsm_loss_grad, and where the blocked products run on the caller's model (w2_by_unit
- * set: docs/performance.md, Training at any D) and the loss is finite, update->fn on every
- * parameter once: on each thread's
- * own parameters as soon as their gradient is final and the step reads their values no
- * more, while they are still in that thread's cache. Elsewhere update->applied stays 0
- * and the caller updates. The bits are those of ncsn_dsm_loss_grad and then update. */
+/* ncsn_dsm_loss_grad, and where the blocked products run on the caller's model itself
+ * (w2_by_unit set; docs/performance.md, Training at any D) and the loss is finite,
+ * update->fn on every parameter once: on each thread's own parameters as soon as their
+ * gradient is final and the step reads their values no more, while they are still in that
+ * thread's cache. Elsewhere update->applied stays 0 and the caller updates. The bits are
+ * those of ncsn_dsm_loss_grad and then update. */
 double ncsn_dsm_loss_grad_update(const ncsn_model *m, const float *x, int B, const int *levels,
                                  const float *sigmas, const float *z, ncsn_model *grad,
                                  ncsn_dsm_work *w, ncsn_param_update *update);
@@ -207,7 +207,9 @@ void ncsn_trainer_resume(ncsn_trainer *t, int64_t step, uint32_t epoch, int pos)
 /* Takes steps until t->step == until (at most cfg->train.steps). Returns 0, or 1 when the
  * loss became non-finite (t->log.diverged_at says when; the step is not applied), or 2
  * when ncsn_stop_requested() (common.h; checked before every step): t then holds the
- * state after t->step steps, ready for a checkpoint. */
+ * state after t->step steps, ready for a checkpoint. While it runs, W_2 in the weights,
+ * the EMA copy and Adam's moments may be held by unit (work.w2_by_unit; model.h,
+ * ncsn_model_w2_layout); before it returns, and in every snapshot, as PyTorch holds it. */
 int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, void *user);
 /* Frees the scratch and Adam's moments; t->log stays (free it with ncsn_train_log_free). */
 void ncsn_trainer_free(ncsn_trainer *t);
