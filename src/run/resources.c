@@ -243,9 +243,10 @@ static uint64_t train_peak(calc *k, const ncsn_run_sizes *s, uint64_t keep) {
         if (!(E % 8 == 0 && H % 8 == 0 && D <= 6)) { /* the blocked path's */
             const uint64_t ob = H >= 256 ? 128 : 64, n_blk = ceil_div(H, ob);
             uint64_t g = mul(k, B, add(k, 3 + 2 * D, 2 * H));
-            /* each thread's W_1x' (D, ob) and W_2' (ob, D) of one block, panel-major */
-            const uint64_t pack = add(k, mul(k, ob, D), mul(k, ceil_div(D, 64) * 64, ob)) + 32;
+            /* each thread's W_1x' (D, ob) and W_2 (D, ob) of one block, panel-major */
+            const uint64_t pack = mul(k, 2 * ob, D) + 32;
             g = add(k, g, mul(k, t, pack));
+            g = add(k, g, mul(k, D, H)); /* the scratch of W_2's change of layout (model.h) */
             g = add(k, g, mul(k, K, 4 * E + 2 * H));
             g = add(k, g, add(k, mul3(k, n_blk, B, D), mul3(k, n_blk, K, 2 * E)));
             b = add(k, b, mul(k, g, 4));
