@@ -475,6 +475,19 @@ KERNEL(embedding_backward,
        (const ncsn_model *m, const fast_work *f, int K, float inv_b, ncsn_model *g),
        (m, f, K, inv_b, g))
 
+void dsm_bias2_grad(const fast_work *f, int D, int B, float inv_b, int d0, int d1,
+                    ncsn_model *grad) {
+    for (int c0 = d0; c0 < d1; c0 += 64) {
+        const int n = d1 - c0 < 64 ? d1 - c0 : 64;
+        float acc[64] = {0};
+        for (int b = 0; b < B; b++) {
+            const float *row = f->dout + (size_t)b * D + c0;
+            for (int j = 0; j < n; j++) acc[j] += row[j];
+        }
+        for (int j = 0; j < n; j++) grad->bb2_b[c0 + j] = acc[j] * inv_b;
+    }
+}
+
 void dsm_embedding_backward(const ncsn_model *m, const fast_work *f, int K, float inv_b,
                             ncsn_model *grad) {
     CALL_KERNEL(ncsn_isa() >= NCSN_ISA_AVX2_FMA, embedding_backward, (m, f, K, inv_b, grad));
@@ -570,12 +583,8 @@ static void fast_phases(const fast_ctx *c, double *loss) {
 #pragma omp single nowait
     {
         double l = 0;
-        float acc[FAST_MAX_D] = {0};
-        for (int b = 0; b < B; b++) {
-            l += f->lossb[b];
-            for (int d = 0; d < D; d++) acc[d] += f->dout[(size_t)b * D + d];
-        }
-        for (int d = 0; d < D; d++) grad->bb2_b[d] = acc[d] * c->inv_b;
+        for (int b = 0; b < B; b++) l += f->lossb[b];
+        dsm_bias2_grad(f, D, B, c->inv_b, 0, D, grad);
         *loss = l;
     }
 #pragma omp for schedule(static)

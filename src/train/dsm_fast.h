@@ -78,6 +78,11 @@ int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *le
                        const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
                        ncsn_param_update *update, double *mean_loss);
 
+/* b_2's gradient at d in [d0, d1) (both paths): each d's sum of dout over the batch in
+ * example order, times inv_b; examples in the outer loop, so that the sums of up to 64 d
+ * run side by side rather than one chain of adds at a time. */
+void dsm_bias2_grad(const fast_work *f, int D, int B, float inv_b, int d0, int d1,
+                    ncsn_model *grad);
 /* The embedding's gradients from p_k, q_k (the last phase of both). */
 void dsm_embedding_backward(const ncsn_model *m, const fast_work *f, int K, float inv_b,
                             ncsn_model *grad);

@@ -320,21 +320,12 @@ static void embedding(const ncsn_model *m, int K, int n_blk, float inv_b, fast_w
     dsm_embedding_backward(m, f, K, inv_b, grad);
 }
 
-/* b_2's gradient: each d's sum over the batch in example order, split by d (no thread
- * waits on one that sums them all); examples in the outer loop, so that the sums of 64
- * d run side by side rather than one chain of adds at a time. */
+/* b_2's gradient split by d between the threads (no thread waits on one that sums them
+ * all). */
 static void bias2_grad(int D, int B, float inv_b, const fast_work *f, ncsn_model *grad) {
     const int me = omp_thread(), nt = team_size();
     const int d0 = (int)((long)D * me / nt), d1 = (int)((long)D * (me + 1) / nt);
-    for (int c0 = d0; c0 < d1; c0 += 64) {
-        const int n = d1 - c0 < 64 ? d1 - c0 : 64;
-        float acc[64] = {0};
-        for (int b = 0; b < B; b++) {
-            const float *row = f->dout + (size_t)b * D + c0;
-            for (int j = 0; j < n; j++) acc[j] += row[j];
-        }
-        for (int j = 0; j < n; j++) grad->bb2_b[c0 + j] = acc[j] * inv_b;
-    }
+    dsm_bias2_grad(f, D, B, inv_b, d0, d1, grad);
 }
 
 void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B, int K,
