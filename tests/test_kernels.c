@@ -223,24 +223,27 @@ static void test_training_any_d(void) {
         }
 }
 
-/* A batch big enough for the parallel region, at odd D and H: 1, 2 and 3 threads. */
+/* Batches at odd D and H, on 1 to 5 threads: the last three big enough for the parallel
+ * region, with 4, 6 and 3 blocks of units, so that the threads split the tree of the
+ * blocks' sums (dsm_gemm.c) at every place. */
 static void test_training_threads(void) {
-    const int shapes[][3] = {{13, 16, 77}, {64, 16, 512}, {3, 16, 203}};
+    enum { MAX_T = 5 };
+    const int shapes[][3] = {{13, 16, 77}, {3, 16, 203}, {64, 16, 512}, {40, 16, 700}, {64, 16, 300}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         batch b;
         batch_make(&b, shapes[s][0], shapes[s][1], shapes[s][2], 300, (int)s);
         const size_t P = b.m.n_params;
-        float *g[3];
-        double l[3];
-        for (ncsn_fix_threads th = ncsn_fix_threads_range(1, 3); ncsn_fix_threads_next(&th);) {
+        float *g[MAX_T];
+        double l[MAX_T];
+        for (ncsn_fix_threads th = ncsn_fix_threads_range(1, MAX_T); ncsn_fix_threads_next(&th);) {
             g[th.threads - 1] = calloc(P, sizeof(float));
             l[th.threads - 1] = batch_grad(&b, g[th.threads - 1], FAST);
         }
-        for (int r = 1; r < 3; r++) {
+        for (int r = 1; r < MAX_T; r++) {
             CU_ASSERT(l[r] == l[0]);
             CU_ASSERT(memcmp(g[r], g[0], sizeof(float) * P) == 0);
         }
-        for (int r = 0; r < 3; r++) free(g[r]);
+        for (int r = 0; r < MAX_T; r++) free(g[r]);
         batch_free(&b);
     }
 }
@@ -614,19 +617,77 @@ static void test_trainer_w2_by_unit(void) {
     free(x);
 }
 
+/* The trainer's steps in one piece (ncsn_dsm_team: the draws and the loss on one team,
+ * the examples read from the data's rows) against its steps one thing after another (the
+ * batch copied, the draws, then ncsn_dsm_loss_grad_update, as where W_2 is in PyTorch's
+ * layout): the same bits on 1 to 4 threads, at a size where 2 or more fork a team; the
+ * epoch's last, smaller batch takes one thread. */
+static void test_trainer_team(void) {
+    enum { D = 40, E = 16, H = 520, N = 300, L = 20, STEPS = 7, MAX_T = 4 };
+    ncsn_config c;
+    ncsn_config_default(&c);
+    c.train.steps = STEPS;
+    c.train.batch = 128;
+    c.train.ema = 0.9;
+    c.train.log_every = 1;
+    c.train.snapshot_every = 3;
+    double sd[L];
+    ncsn_noise_levels(20.0, 0.1, L, sd);
+    float *x = normals(22, (size_t)N * D);
+    ncsn_model init;
+    ncsn_model_alloc(&init, D, E, H, NCSN_SIGMA_INPUT_SIGMA, 0);
+    ncsn_model_init_params(&init, ncsn_rng_key(6, 0, NCSN_RNG_INIT));
+    const size_t P = init.n_params;
+    float *want = malloc(sizeof(float) * 4 * P), *got = malloc(sizeof(float) * 4 * P);
+    float want_loss[STEPS], got_loss[STEPS];
+    /* run 0: one thing after another, on one thread; then in one piece on 1 to 4 */
+    for (int run = 0; run <= MAX_T; run++) {
+        const int threads = run ? run : 1;
+        ncsn_fix_threads th = ncsn_fix_threads_range(threads, threads);
+        CU_ASSERT_FATAL(ncsn_fix_threads_next(&th));
+        ncsn_model m, ema = {0};
+        ncsn_model_copy(&init, &m);
+        ncsn_trainer t;
+        ncsn_trainer_init(&t, &c, 0, sd, L, x, N, &m, &ema);
+        if (run == 0) t.work.w2_by_unit = 0;
+        CU_ASSERT(ncsn_dsm_team(&t.work, &m, 128) == (run == 0 ? 0 : threads > 1 ? 2 : 1));
+        CU_ASSERT(ncsn_trainer_run(&t, STEPS, NULL, NULL) == 0);
+        float *out = run == 0 ? want : got, *loss = run == 0 ? want_loss : got_loss;
+        memcpy(out, m.params, sizeof(float) * P);
+        memcpy(out + P, ema.params, sizeof(float) * P);
+        memcpy(out + 2 * P, t.adam.m, sizeof(float) * P);
+        memcpy(out + 3 * P, t.adam.v, sizeof(float) * P);
+        CU_ASSERT_FATAL(t.log.n == STEPS);
+        memcpy(loss, t.log.loss, sizeof(float) * STEPS);
+        if (run > 0) {
+            CU_ASSERT(memcmp(got, want, sizeof(float) * 4 * P) == 0);
+            CU_ASSERT(memcmp(got_loss, want_loss, sizeof want_loss) == 0);
+        }
+        ncsn_train_log_free(&t.log);
+        ncsn_trainer_free(&t);
+        ncsn_model_free(&m), ncsn_model_free(&ema);
+        ncsn_fix_threads_next(&th);
+    }
+    free(want), free(got), free(x);
+    ncsn_model_free(&init);
+    ncsn_config_free(&c);
+}
+
 static const ncsn_test_case tests[] = {
     {"blocked products: every variant gives the definition's bits", test_gemm_matches_definition},
     {"training at D 1-100, odd widths: reference values, same bits on every variant",
      test_training_any_d},
     {"sampling at D 1-64: the plain sampler's values, same bits on every variant and thread "
      "count", test_sampling_any_d},
-    {"training at odd D and H: same bits on 1, 2, 3 threads",
+    {"training at odd D and H: same bits on 1 to 5 threads",
      NCSN_OPENMP_ONLY(test_training_threads)},
     {"Adam and the EMA applied by the blocked phases: the bits of a separate step; a "
      "non-finite loss updates nothing", test_training_update},
     {"W_2 by unit: each weight moves to its transposed place, and back", test_w2_layout},
     {"the trainer with W_2 by unit: the plain loop's bits, snapshots and moments included",
      test_trainer_w2_by_unit},
+    {"the trainer's steps in one piece: the bits of its steps one thing after another, on 1 to 4 threads",
+     NCSN_OPENMP_ONLY(test_trainer_team)},
     {"Adam: the vector form's division without the divider gives the baseline's bits",
      test_adam_division},
     {"Adam: subnormal inputs and results are zero on every variant; MXCSR left as it was",

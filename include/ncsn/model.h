@@ -76,8 +76,8 @@ void ncsn_model_level_bias(const ncsn_model *m, float sigma, float *c);
 void ncsn_model_score(const ncsn_model *m, const float *x, int n, float sigma, float *s);
 
 /* Hidden units go in blocks of ncsn_model_unit_block(H) (64, or 128 from H = 256; a sum
- * over hidden units is taken per block, then added in block order, so the block size, never
- * the thread count, fixes its order). Thread me of nt owns the whole blocks
+ * over hidden units is taken per block, then the blocks' sums are added in a fixed order,
+ * so the block size, never the thread count, fixes its order). Thread me of nt owns the whole blocks
  * [nblk me / nt, nblk (me + 1) / nt): units [*o0, *o1). */
 int ncsn_model_unit_block(int H);
 void ncsn_model_units_share(int H, int me, int nt, int *o0, int *o1);

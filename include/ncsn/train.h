@@ -36,7 +36,7 @@ typedef struct {
     float *xz;         /* (threads, 2 * D): x' and z of the current example */
     int n_threads;
     int max_batch;
-    void *fast;        /* the fast path's tables (train.c) */
+    void *fast;        /* the fast path's tables (dsm_fast.c) */
     int blocked;       /* 1: the fast path takes the blocked kernels (dsm_gemm.c) */
     int w2_by_unit;    /* the caller's layout of W_2, 0 or 1 */
     ncsn_model other;  /* the model with W_2 in the other layout (allocated when first used) */
@@ -91,6 +91,22 @@ typedef struct {
 double ncsn_dsm_loss_grad_update(const ncsn_model *m, const float *x, int B, const int *levels,
                                  const float *sigmas, const float *z, ncsn_model *grad,
                                  ncsn_dsm_work *w, ncsn_param_update *update);
+
+/* The same in pieces, for a caller that runs the step's other work (the trainer's draws)
+ * on the team the products run on, with no second fork and join, and whose examples are
+ * rows of its data (example b is row rows[b] of data: no copy of the batch).
+ * ncsn_dsm_team(w, m, B): 0 where these do not apply (call ncsn_dsm_loss_grad_update);
+ * else they take the blocked products on the caller's model (w->w2_by_unit set), inside
+ * a parallel region where it returns 2, outside any where 1. Then one thread calls
+ * ncsn_dsm_team_classes once the levels are drawn, and after a barrier every thread calls
+ * ncsn_dsm_team_loss_grad, which returns the mean loss on each. The bits and the update
+ * are those of ncsn_dsm_loss_grad_update. */
+int ncsn_dsm_team(const ncsn_dsm_work *w, const ncsn_model *m, int B);
+void ncsn_dsm_team_classes(ncsn_dsm_work *w, const ncsn_model *m, int B, const int *levels,
+                           const float *sigmas);
+double ncsn_dsm_team_loss_grad(const ncsn_model *m, const float *data, const int *rows, int B,
+                               const float *z, ncsn_model *grad, ncsn_dsm_work *w,
+                               ncsn_param_update *update);
 
 /* The same loss and gradient by the straightforward path: one example at a time through
  * ncsn_model_forward / _backward, summed per shard. Slower; kept as the reference that

@@ -237,12 +237,12 @@ static uint64_t train_peak(calc *k, const ncsn_run_sizes *s, uint64_t keep) {
     uint64_t b = add(k, keep, mul3(k, P, copies, 4));
     b = add(k, b, mul3(k, t, add(k, mul(k, 2, E + H), 3 * D), 4)); /* acts, x' z per thread */
     if (E <= 32) { /* the fast path's tables */
-        uint64_t f = add(k, mul(k, B, add(k, 3 + 3 * D, H)), mul(k, D + E, H));
+        uint64_t f = add(k, mul(k, B, add(k, 3 + 2 * D, H)), mul(k, D + E, H));
         f = add(k, f, add(k, E * E, mul(k, K, add(k, 4 * E, 4 * H))));
         b = add(k, b, add(k, mul(k, f, 4), mul(k, B, 24)));
         if (!(E % 8 == 0 && H % 8 == 0 && D <= 6)) { /* the blocked path's */
             const uint64_t ob = H >= 256 ? 128 : 64, n_blk = ceil_div(H, ob);
-            uint64_t g = mul(k, B, add(k, 3 + 2 * D, 2 * H));
+            uint64_t g = mul(k, B, add(k, 3, 2 * H));
             /* each thread's W_1x' (D, ob) and W_2 (D, ob) of one block, panel-major */
             const uint64_t pack = mul(k, 2 * ob, D) + 32;
             g = add(k, g, mul(k, t, pack));

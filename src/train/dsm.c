@@ -126,6 +126,22 @@ double ncsn_dsm_loss_grad_update(const ncsn_model *m, const float *x, int B, con
     return loss;
 }
 
+int ncsn_dsm_team(const ncsn_dsm_work *w, const ncsn_model *m, int B) {
+    if (!(w->blocked && w->w2_by_unit && B > 0 && B <= w->max_batch)) return 0;
+    return dsm_fast_parallel(w->fast, m, B) ? 2 : 1;
+}
+
+void ncsn_dsm_team_classes(ncsn_dsm_work *w, const ncsn_model *m, int B, const int *levels,
+                           const float *sigmas) {
+    dsm_fast_classes(m, B, levels, sigmas, w->fast);
+}
+
+double ncsn_dsm_team_loss_grad(const ncsn_model *m, const float *data, const int *rows, int B,
+                               const float *z, ncsn_model *grad, ncsn_dsm_work *w,
+                               ncsn_param_update *update) {
+    return dsm_fast_team_loss(m, data, rows, B, z, grad, w->fast, update);
+}
+
 double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad,
                           ncsn_dsm_work *w) {

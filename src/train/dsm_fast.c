@@ -47,8 +47,8 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
     f->ord = ncsn_xcalloc((size_t)Bmax, sizeof(int));
     f->kstart = ncsn_xcalloc((size_t)K + 1, sizeof(int));
     f->kmask = ncsn_xcalloc((size_t)K, sizeof(uint32_t));
-    f->lossb = ncsn_xcalloc((size_t)Bmax, sizeof(double));
-    size_t nf = (size_t)Bmax * (3 + 3 * (size_t)D + (size_t)H) + (size_t)(D + E) * H +
+    f->lossp = ncsn_xcalloc((size_t)Bmax, sizeof(double));
+    size_t nf = (size_t)Bmax * (3 + 2 * (size_t)D + (size_t)H) + (size_t)(D + E) * H +
                 (size_t)E * E + (size_t)K * (4 * E + 4 * H);
     float *p = ncsn_xcalloc_lines(nf, sizeof(float));
     f->t = p; p += Bmax;
@@ -56,7 +56,6 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
     f->ts = p; p += Bmax;
     f->xs = p; p += (size_t)Bmax * D;
     f->ds = p; p += (size_t)Bmax * D;
-    f->dout = p; p += (size_t)Bmax * D;
     f->zs = p; p += (size_t)Bmax * H;
     f->w1xT = p; p += (size_t)D * H;
     f->w1eT = p; p += (size_t)E * H;
@@ -76,13 +75,11 @@ fast_work *dsm_fast_alloc(const ncsn_model *m, int Bmax) {
         f->ob = ncsn_model_unit_block(H);
         const int n_blk = (H + f->ob - 1) / f->ob;
         const size_t hpad = (size_t)n_blk * f->ob; /* hs by blocks of ob units */
-        size_t ng = (size_t)Bmax * (3 + 2 * (size_t)D + hpad) +
+        size_t ng = (size_t)Bmax * (3 + hpad) +
                     (size_t)K * (2 * E + 2 * H + 2 * E);
         float *q = ncsn_xcalloc_lines(ng, sizeof(float));
         f->scale = q; q += Bmax;
         f->tone = q; q += 2 * (size_t)Bmax;
-        f->zpos = q; q += (size_t)Bmax * D;
-        f->spos = q; q += (size_t)Bmax * D;
         f->hs = q; q += (size_t)Bmax * hpad;
         f->uv = q; q += (size_t)K * 2 * E;
         f->pq = q; q += (size_t)K * 2 * H;
@@ -108,7 +105,7 @@ void dsm_fast_free(fast_work *f) {
     free(f->ord);
     free(f->kstart);
     free(f->kmask);
-    free(f->lossb);
+    free(f->lossp);
     free(f->lv_stamp);
     free(f->lv_cls);
     free(f->lv_t);
@@ -199,14 +196,14 @@ static inline __attribute__((always_inline)) void forward_n(const fast_ctx *c, i
     for (int e = 0; e < n; e++) {
         const float *zb = c->z + (size_t)b[e] * D;
         float lb = 0;
-        float *dout = f->dout + (size_t)b[e] * D, *ds = f->ds + (size_t)(i + e) * D;
+        float *ds = f->ds + (size_t)(i + e) * D;
         for (int d = 0; d < D; d++) {
             const float s = (hsum8(&acc[e][d]) + m->bb2_b[d]) * scale[e];
             const float r = __builtin_fmaf(sigma[e], s, zb[d]);
             lb = __builtin_fmaf(r, r, lb);
-            ds[d] = dout[d] = (sigma[e] * r) * scale[e];
+            ds[d] = (sigma[e] * r) * scale[e];
         }
-        f->lossb[b[e]] = 0.5 * (double)lb;
+        f->lossp[i + e] = 0.5 * (double)lb;
     }
 }
 
@@ -480,8 +477,8 @@ void dsm_bias2_grad(const fast_work *f, int D, int B, float inv_b, int d0, int d
     for (int c0 = d0; c0 < d1; c0 += 64) {
         const int n = d1 - c0 < 64 ? d1 - c0 : 64;
         float acc[64] = {0};
-        for (int b = 0; b < B; b++) {
-            const float *row = f->dout + (size_t)b * D + c0;
+        for (int i = 0; i < B; i++) {
+            const float *row = f->ds + (size_t)i * D + c0;
             for (int j = 0; j < n; j++) acc[j] += row[j];
         }
         for (int j = 0; j < n; j++) grad->bb2_b[c0 + j] = acc[j] * inv_b;
@@ -583,7 +580,7 @@ static void fast_phases(const fast_ctx *c, double *loss) {
 #pragma omp single nowait
     {
         double l = 0;
-        for (int b = 0; b < B; b++) l += f->lossb[b];
+        for (int i = 0; i < B; i++) l += f->lossp[i];
         dsm_bias2_grad(f, D, B, c->inv_b, 0, D, grad);
         *loss = l;
     }
@@ -599,30 +596,53 @@ static void fast_phases(const fast_ctx *c, double *loss) {
     CALL_KERNEL(fma, embedding_backward, (m, f, K, c->inv_b, grad));
 }
 
-/* *loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
-int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
-                          const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
-                          ncsn_param_update *update, double *mean_loss) {
-    const int D = m->D, H = m->H;
-    const int K = classify(m, B, levels, sigmas, f);
-    if (K < 0) return -1;
-    const int fma = ncsn_isa() >= NCSN_ISA_AVX2_FMA;
-    const fast_ctx c = {m, x, z, B, K, 1.0f / (float)B, f, grad, fma};
-    double loss = 0;
+int dsm_fast_parallel(const fast_work *f, const ncsn_model *m, int B) {
     /* In parallel only for batches well above the notebook's (B H = 16384), where a
      * barrier's microsecond, or a descheduled thread on a shared machine, costs less than
      * the work it splits; for the blocked kernels, from B H D = 2^21 (measured: at
      * D 64, H 128 and at D 16, H 512 two threads were no faster). The result is the same. */
-    const int parallel = f->blocked ? (long)B * H * D >= NCSN_BLOCKED_PARALLEL_MIN
-                                    : (long)B * H * (D + 2) >= NCSN_FAST_PARALLEL_MIN;
-    if (parallel && ncsn_max_threads() > 1) {
+    const long BH = (long)B * m->H;
+    const int big = f->blocked ? BH * m->D >= NCSN_BLOCKED_PARALLEL_MIN
+                               : BH * (m->D + 2) >= NCSN_FAST_PARALLEL_MIN;
+    return big && ncsn_max_threads() > 1;
+}
+
+int dsm_fast_classes(const ncsn_model *m, int B, const int *levels, const float *sigmas,
+                     fast_work *f) {
+    return f->K = classify(m, B, levels, sigmas, f);
+}
+
+double dsm_fast_team_loss(const ncsn_model *m, const float *x, const int *x_rows, int B,
+                          const float *z, ncsn_model *grad, fast_work *f,
+                          ncsn_param_update *update) {
+    /* K <= E + 1 = Kmax always: each unit's w_j t + b_j > 0 changes once as t grows (see
+     * train.h), so classify's -1 is for batches no sigma can make */
+    NCSN_ASSERT(f->blocked && f->K >= 0);
+    return dsm_gemm_phases(m, x, x_rows, z, B, f->K, f, grad, update) / (double)B;
+}
+
+/* *mean_loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
+int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
+                          const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
+                          ncsn_param_update *update, double *mean_loss) {
+    const int K = dsm_fast_classes(m, B, levels, sigmas, f);
+    if (K < 0) return -1;
+    const int fma = ncsn_isa() >= NCSN_ISA_AVX2_FMA;
+    const fast_ctx c = {m, x, z, B, K, 1.0f / (float)B, f, grad, fma};
+    double loss = 0;
+    if (dsm_fast_parallel(f, m, B)) {
 #pragma omp parallel
         {
-            if (f->blocked) dsm_gemm_phases(m, x, z, B, K, f, grad, update, &loss);
-            else fast_phases(&c, &loss);
+            if (f->blocked) {
+                const double l = dsm_gemm_phases(m, x, NULL, z, B, K, f, grad, update);
+#pragma omp master
+                loss = l;
+            } else {
+                fast_phases(&c, &loss);
+            }
         }
     } else if (f->blocked) {
-        dsm_gemm_phases(m, x, z, B, K, f, grad, update, &loss);
+        loss = dsm_gemm_phases(m, x, NULL, z, B, K, f, grad, update);
     } else {
         fast_phases(&c, &loss);
     }

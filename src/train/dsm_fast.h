@@ -17,6 +17,7 @@
  * example in (class, index) order, the order of every sum over examples. */
 typedef struct {
     int Kmax;           /* E + 1: the most classes a batch can have */
+    int K;              /* the classes of the batch last classified (dsm_fast_classes) */
     int *cls;           /* (Bmax) class of each example */
     int *ord;           /* (Bmax) example at each position */
     int *kstart;        /* (Kmax + 1) where each class starts in ord */
@@ -31,9 +32,8 @@ typedef struct {
     float *ts;          /* (Bmax) t, by position */
     float *xs;          /* (Bmax, D) x' = x + sigma z, by position */
     float *ds;          /* (Bmax, D) dloss_b / d(network output), by position */
-    float *dout;        /* (Bmax, D) the same, by example */
     float *zs;          /* (Bmax, H) the first layer before the ReLU, by position */
-    double *lossb;      /* (Bmax) */
+    double *lossp;      /* (Bmax) the loss, by position */
     float *w1xT;        /* (D, H) W_1's x columns, transposed */
     float *w1eT;        /* (E, H) W_1's e columns, transposed */
     float *we2T;        /* (E, E) W_e2 transposed */
@@ -46,8 +46,6 @@ typedef struct {
     /* the blocked kernels' tables (NULL unless blocked) */
     int *kpos;          /* (Bmax) class, by position */
     float *scale;       /* (Bmax) the network's output scale (1 or 1/sigma), by position */
-    float *zpos;        /* (Bmax, D) z, by position */
-    float *spos;        /* (Bmax, D) the network's output, by position */
     float *hs;          /* (H / ob blocks, B, ob) relu(zs) by block of units, then dz over it */
     float *wpack;       /* (threads, wpack_floats) each thread's block of W_1x' for the
                            forward pass and of W_2 (D, ob) for the backward pass, packed
@@ -59,8 +57,10 @@ typedef struct {
     float *pq;          /* (Kmax, 2, H) rows P_k, Q_k */
     float *tone;        /* (2, Bmax) rows t by position, and ones */
     int ob;             /* hidden units per block (64, or 128 from H = 256): the sums over
-                           hidden units are taken per block, then added in block order */
-    float *spart;       /* (H / ob, Bmax, D) the output's partial sums, per block */
+                           hidden units are taken per block, then added: the output's by
+                           a pairwise tree (dsm_gemm.c), p_k and q_k in block order */
+    float *spart;       /* (H / ob, Bmax, D) the output's partial sums per block, then the
+                           tree's nodes (dsm_gemm.c) */
     float *pqpart;      /* (H / ob, Kmax, 2, E) W_1e' P_k, W_1e' Q_k, per block */
 } fast_work;
 
@@ -78,8 +78,8 @@ int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *le
                        const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,
                        ncsn_param_update *update, double *mean_loss);
 
-/* b_2's gradient at d in [d0, d1) (both paths): each d's sum of dout over the batch in
- * example order, times inv_b; examples in the outer loop, so that the sums of up to 64 d
+/* b_2's gradient at d in [d0, d1) (both paths): each d's sum of ds over the batch in
+ * position order, times inv_b; positions in the outer loop, so that the sums of up to 64 d
  * run side by side rather than one chain of adds at a time. */
 void dsm_bias2_grad(const fast_work *f, int D, int B, float inv_b, int d0, int d1,
                     ncsn_model *grad);
@@ -87,9 +87,21 @@ void dsm_bias2_grad(const fast_work *f, int D, int B, float inv_b, int d0, int d
 void dsm_embedding_backward(const ncsn_model *m, const fast_work *f, int K, float inv_b,
                             ncsn_model *grad);
 /* The blocked kernels' phases (dsm_gemm.c), called like dsm_fast.c's own: by every thread
- * of a parallel region (orphaned worksharing), or outside one. *loss = the summed loss.
- * update: NULL, or applied to each thread's parameters as they become final. */
-void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B, int K,
-                     fast_work *f, ncsn_model *grad, ncsn_param_update *update, double *loss);
+ * of a parallel region (orphaned worksharing), or outside one. Example b's x is row
+ * x_rows[b] of x (row b where x_rows is NULL). Returns the summed loss, the same on every
+ * thread. update: NULL, or applied to each thread's parameters as they become final. */
+double dsm_gemm_phases(const ncsn_model *m, const float *x, const int *x_rows, const float *z,
+                       int B, int K, fast_work *f, ncsn_model *grad, ncsn_param_update *update);
+
+/* Whether a batch of B takes the fast path on a team of threads (else on one thread). */
+int dsm_fast_parallel(const fast_work *f, const ncsn_model *m, int B);
+/* The batch's classes into f (f->K, returned: -1 when they do not fit the tables). */
+int dsm_fast_classes(const ncsn_model *m, int B, const int *levels, const float *sigmas,
+                     fast_work *f);
+/* The blocked phases on the caller's team (or outside any region), for the batch
+ * dsm_fast_classes classified: called by every thread; returns the mean loss on each. */
+double dsm_fast_team_loss(const ncsn_model *m, const float *x, const int *x_rows, int B,
+                          const float *z, ncsn_model *grad, fast_work *f,
+                          ncsn_param_update *update);
 
 #endif

@@ -116,22 +116,21 @@ FMA_CLONES static void class_lines(const ncsn_model *m, int K, fast_work *f) {
     }
 }
 
-/* Position i's example: x' = x + sigma z, z, t, class and output scale; split by position. */
-FMA_CLONES static void gather(const ncsn_model *m, const float *x, const float *z, int B,
-                              fast_work *f) {
+/* Position i's example: x' = x + sigma z, t, class and output scale; split by position.
+ * Example b's x is row x_rows[b] of x, or row b where x_rows is NULL. */
+FMA_CLONES static void gather(const ncsn_model *m, const float *x, const int *x_rows,
+                              const float *z, int B, fast_work *f) {
     const int D = m->D;
 #pragma omp for schedule(static)
     for (int i = 0; i < B; i++) {
         const int b = f->ord[i];
         const float sigma = f->sig[b];
+        const float *xb = x + (size_t)(x_rows ? x_rows[b] : b) * D;
         f->kpos[i] = f->cls[b];
         f->tone[i] = f->t[b];
         f->tone[B + i] = 1.0f;
         f->scale[i] = m->scale_by_sigma ? 1.0f / sigma : 1.0f;
-        for (int d = 0; d < D; d++) {
-            f->xs[(size_t)i * D + d] = fmaf(sigma, z[(size_t)b * D + d], x[(size_t)b * D + d]);
-            f->zpos[(size_t)i * D + d] = z[(size_t)b * D + d];
-        }
+        for (int d = 0; d < D; d++) f->xs[(size_t)i * D + d] = fmaf(sigma, z[(size_t)b * D + d], xb[d]);
     }
 }
 
@@ -165,6 +164,44 @@ static int block_units(const owned *w, int blk, int *u0) {
     const int H = w->m->H, ob = w->f->ob;
     *u0 = blk * ob;
     return H - *u0 < ob ? H - *u0 : ob;
+}
+
+/* The output's sum over the blocks of units is a pairwise tree (docs/performance.md,
+ * Training at any D). Node (a, s), for s a power of two and a a multiple of s, is the sum
+ * over blocks [a, a + s): node (a, s / 2) + node (a + s / 2, s / 2), or node (a, s / 2)
+ * alone where the right half starts past the last block; the root is (0, the least power
+ * of two >= the blocks). Node (a, s) is kept in spart's block a. A node whose blocks are
+ * one thread's is summed by that thread after its product of the node's last block, while
+ * it is in the thread's cache; the loss sums the others. The same adds of the same values
+ * whatever the split: the bits do not depend on the number of threads. */
+
+/* Whether node (a, s) is summed in the forward pass, the blocks split between nt threads
+ * as ncsn_model_units_share splits them: whole, and no thread's first block in (a, a + s). */
+static int summed_forward(int n_blk, int nt, int a, int s) {
+    if (a + s > n_blk) return s == 1;
+    for (int t = 1; t < nt; t++) {
+        const int first = (int)((long)n_blk * t / nt);
+        if (first > a && first < a + s) return 0;
+    }
+    return 1;
+}
+
+/* Node (a, 2 h) from its halves at positions [i0, i0 + n): spart's block a += block a + h. */
+static void node_add(const fast_work *f, int B, int D, int a, int h, int i0, int n) {
+    float *restrict l = f->spart + ((size_t)a * B + i0) * D;
+    const float *restrict r = f->spart + ((size_t)(a + h) * B + i0) * D;
+    for (size_t k = 0; k < (size_t)n * D; k++) l[k] = l[k] + r[k];
+}
+
+/* Node (a, s) at positions [i0, i0 + n), where the forward pass did not sum it. */
+static void tree_sum(const fast_work *f, int B, int D, int n_blk, int nt, int a, int s, int i0,
+                     int n) {
+    if (summed_forward(n_blk, nt, a, s)) return;
+    const int h = s / 2;
+    tree_sum(f, B, D, n_blk, nt, a, h, i0, n);
+    if (a + h >= n_blk) return;
+    tree_sum(f, B, D, n_blk, nt, a + h, h, i0, n);
+    node_add(f, B, D, a, h, i0, n);
 }
 
 /* Forward over the owned units: A_k and B_k (W_1e's owned rows transposed), then per block
@@ -202,34 +239,37 @@ static void forward_owned(const owned *w) {
         ncsn_gemm g2 = product(B, D, nu, hb, ob, 1, m->bb2_w + (size_t)u0 * D, D,
                                f->spart + (size_t)blk * B * D, D);
         ncsn_gemm_block(&g2, 0, B, 0, D);
+        /* the tree's nodes that end at this block and are this thread's */
+        for (int s = 2; (blk + 1) % s == 0 && blk + 1 - s >= w->blk0; s *= 2)
+            node_add(f, B, D, blk + 1 - s, s / 2, 0, B);
     }
 }
 
-/* r = sigma s + z for position i (D floats at r), with s = (the blocks' partial sums, added
- * in block order, + b_2) scale; each loop over d vectorised. */
-FMA_CLONES static void residual(const ncsn_model *m, int B, int n_blk, const fast_work *f, int i,
+/* r = sigma s + z for position i (D floats at r), with s = (the tree's root, summed, +
+ * b_2) scale; vectorised over d. z (B, D) by example. */
+FMA_CLONES static void residual(const ncsn_model *m, const fast_work *f, const float *z, int i,
                                 float *r) {
-    const int D = m->D;
-    const float sigma = f->sig[f->ord[i]], scale = f->scale[i];
-    const float *part = f->spart + (size_t)i * D;
-    for (int d = 0; d < D; d++) r[d] = part[d];
-    for (int blk = 1; blk < n_blk; blk++)
-        for (int d = 0; d < D; d++) r[d] = r[d] + part[(size_t)blk * B * D + d];
-    for (int d = 0; d < D; d++)
-        r[d] = fmaf(sigma, (r[d] + m->bb2_b[d]) * scale, f->zpos[(size_t)i * D + d]);
+    const int D = m->D, b = f->ord[i];
+    const float sigma = f->sig[b], scale = f->scale[i];
+    const float *s = f->spart + (size_t)i * D, *zb = z + (size_t)b * D;
+    for (int d = 0; d < D; d++) r[d] = fmaf(sigma, (s[d] + m->bb2_b[d]) * scale, zb[d]);
 }
 
 /* The loss and dloss/ds: loss_b = 1/2 |r|^2, so dloss_b/ds = sigma r (times the output
  * scale: the gradient with respect to the network before it). Split by groups of 8
  * positions: r for each (in ds), then the 8 losses' chains over d side by side (each one
  * chain in d order: 8 in flight instead of one), then ds over r. */
-FMA_CLONES static void loss_and_ds(const ncsn_model *m, int B, int n_blk, fast_work *f) {
-    const int D = m->D;
+FMA_CLONES static void loss_and_ds(const ncsn_model *m, const float *z, int B, int n_blk,
+                                   fast_work *f) {
+    const int D = m->D, nt = team_size();
+    int root = 1;
+    while (root < n_blk) root *= 2;
 #pragma omp for schedule(static)
     for (int g = 0; g < (B + 7) / 8; g++) {
         const int i0 = 8 * g, n = B - i0 < 8 ? B - i0 : 8;
         const float *r = f->ds + (size_t)i0 * D;
-        for (int l = 0; l < n; l++) residual(m, B, n_blk, f, i0 + l, f->ds + (size_t)(i0 + l) * D);
+        tree_sum(f, B, D, n_blk, nt, 0, root, i0, n);
+        for (int l = 0; l < n; l++) residual(m, f, z, i0 + l, f->ds + (size_t)(i0 + l) * D);
         float lb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         if (n == 8) {
             for (int d = 0; d < D; d++)
@@ -245,8 +285,8 @@ FMA_CLONES static void loss_and_ds(const ncsn_model *m, int B, int n_blk, fast_w
             const int i = i0 + l, b = f->ord[i];
             const float sigma = f->sig[b], scale = f->scale[i];
             float *ri = f->ds + (size_t)i * D;
-            for (int d = 0; d < D; d++) ri[d] = f->dout[(size_t)b * D + d] = (sigma * ri[d]) * scale;
-            f->lossb[b] = 0.5 * (double)lb[l];
+            for (int d = 0; d < D; d++) ri[d] = (sigma * ri[d]) * scale;
+            f->lossp[i] = 0.5 * (double)lb[l];
         }
     }
 }
@@ -328,8 +368,8 @@ static void bias2_grad(int D, int B, float inv_b, const fast_work *f, ncsn_model
     dsm_bias2_grad(f, D, B, inv_b, d0, d1, grad);
 }
 
-void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B, int K,
-                     fast_work *f, ncsn_model *grad, ncsn_param_update *upd, double *loss) {
+double dsm_gemm_phases(const ncsn_model *m, const float *x, const int *x_rows, const float *z,
+                       int B, int K, fast_work *f, ncsn_model *grad, ncsn_param_update *upd) {
     const int D = m->D, H = m->H, n_blk = (H + f->ob - 1) / f->ob;
     const float inv_b = 1.0f / (float)B;
     /* this thread's blocks of hidden units (the parameters it updates too) */
@@ -338,17 +378,15 @@ void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B,
     w.blk0 = w.o0 / f->ob;
     w.blk1 = (w.o1 + f->ob - 1) / f->ob;
     class_lines(m, K, f);
-    gather(m, x, z, B, f); /* (a barrier after it) */
+    gather(m, x, x_rows, z, B, f); /* (a barrier after it) */
     forward_owned(&w);
 #pragma omp barrier
-    loss_and_ds(m, B, n_blk, f);
+    loss_and_ds(m, z, B, n_blk, f);
     /* every thread sums the loss in the same order: a non-finite one updates nothing */
     double l = 0;
-    for (int b = 0; b < B; b++) l += f->lossb[b];
+    for (int i = 0; i < B; i++) l += f->lossp[i];
     if (upd && isfinite(l)) w.update = upd;
     bias2_grad(D, B, inv_b, f, grad);
-#pragma omp single nowait
-    *loss = l;
     backward_owned(&w);
 #pragma omp barrier
 #pragma omp single
@@ -359,4 +397,5 @@ void dsm_gemm_phases(const ncsn_model *m, const float *x, const float *z, int B,
         update(&w, m->bb2_b, (size_t)D);
         if (upd) upd->applied = w.update != NULL;
     }
+    return l;
 }

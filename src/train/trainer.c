@@ -71,14 +71,22 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
 #define DRAW_CLONES
 #endif
 
+/* The step's draws (docs/computation.md, Reproducibility): example b's level from word 0 of
+ * counter (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
+ * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
+ * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. The levels first,
+ * then the noise by items (a run of 8 NOISE_RUN examples, a block c of 4 coordinates), in
+ * any order and on any thread: every number comes from its own counter. */
+enum { NOISE_RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
+
 /* The noise of examples [r0, r0 + 64) (at most), coordinates 4c .. 4c+3 (see draw_batch):
  * four blocks of 8 examples side by side per Box-Muller (ncsn_box_muller_v32: the same bits
  * per lane as 8 at a time). Blocks past the batch are drawn to fill the four and dropped. */
 DRAW_CLONES static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int D, int r0, int c,
                                    float *zb) {
-    enum { RUN = 8, SIDE = 4 };
-    const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
-    ncsn_v8u w[RUN][4];
+    enum { SIDE = 4 };
+    const int nblk = (bsz - r0 + 7) / 8 < NOISE_RUN ? (bsz - r0 + 7) / 8 : NOISE_RUN;
+    ncsn_v8u w[NOISE_RUN][4];
     ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0,
                        (nblk + SIDE - 1) / SIDE * SIDE, w);
     for (int j0 = 0; j0 < nblk; j0 += SIDE) {
@@ -103,16 +111,10 @@ DRAW_CLONES static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int
     }
 }
 
-/* The step's draws (docs/computation.md, Reproducibility): example b's level from word 0 of
- * counter (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
- * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
- * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. */
-DRAW_CLONES static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
-                                   int D, int *levels, float *zb) {
-    enum { RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
-    for (int r0 = 0; r0 < bsz; r0 += 8 * RUN) {
-        ncsn_v8u w[RUN][4];
-        const int nblk = (bsz - r0 + 7) / 8 < RUN ? (bsz - r0 + 7) / 8 : RUN;
+DRAW_CLONES static void draw_levels(ncsn_key k_level, uint32_t step, int bsz, int L, int *levels) {
+    for (int r0 = 0; r0 < bsz; r0 += 8 * NOISE_RUN) {
+        ncsn_v8u w[NOISE_RUN][4];
+        const int nblk = (bsz - r0 + 7) / 8 < NOISE_RUN ? (bsz - r0 + 7) / 8 : NOISE_RUN;
         ncsn_philox_v8_run(k_level, step, (uint32_t)r0, 0, 0, nblk, w);
         for (int j = 0; j < nblk; j++) {
             const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
@@ -122,17 +124,27 @@ DRAW_CLONES static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t 
             for (int l = 0; l < nb; l++) levels[b0 + l] = lv[l] < L ? lv[l] : L - 1;
         }
     }
-    /* the noise, one (run of 8 RUN examples, coordinate block c) at a time; in parallel for
-     * large batches (every number comes from its own counter: the same bits), with no
-     * OpenMP team for small ones */
-    const int n_c = (D + 3) / 4, n_items = (bsz + 8 * RUN - 1) / (8 * RUN) * n_c;
+}
+
+static int noise_items(int bsz, int D) {
+    return (bsz + 8 * NOISE_RUN - 1) / (8 * NOISE_RUN) * ((D + 3) / 4);
+}
+
+static void draw_noise_item(ncsn_key k_noise, uint32_t step, int bsz, int D, int it, float *zb) {
+    const int n_c = (D + 3) / 4;
+    draw_noise(k_noise, step, bsz, D, it / n_c * 8 * NOISE_RUN, it % n_c, zb);
+}
+
+/* The noise in parallel for large batches, with no OpenMP team for small ones. */
+static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
+                       int D, int *levels, float *zb) {
+    draw_levels(k_level, step, bsz, L, levels);
+    const int n_items = noise_items(bsz, D);
     if ((long)bsz * D >= 8192) {
 #pragma omp parallel for schedule(static)
-        for (int it = 0; it < n_items; it++)
-            draw_noise(k_noise, step, bsz, D, it / n_c * 8 * RUN, it % n_c, zb);
+        for (int it = 0; it < n_items; it++) draw_noise_item(k_noise, step, bsz, D, it, zb);
     } else {
-        for (int it = 0; it < n_items; it++)
-            draw_noise(k_noise, step, bsz, D, it / n_c * 8 * RUN, it % n_c, zb);
+        for (int it = 0; it < n_items; it++) draw_noise_item(k_noise, step, bsz, D, it, zb);
     }
 }
 
@@ -158,6 +170,47 @@ static void step_range(size_t start, size_t count, void *user) {
     if (j->ema)
         for (size_t k = start; k < start + count; k++)
             j->ema[k] = j->r * j->ema[k] + j->q * j->params[k];
+}
+
+/* The step's draws and its loss and gradient (ncsn_dsm_team's pieces) on the calling team,
+ * or on this thread outside any parallel region: one thread draws the levels and
+ * classifies them while the others draw the noise, by items of any order and thread (each
+ * its own counters: the same bits). The batch is the data's rows at t->perm + t->pos.
+ * Returns the mean loss on every thread. */
+static double step_on_team(ncsn_trainer *t, uint32_t step, int bsz, ncsn_param_update *update) {
+    const int D = t->model->D, n_noise = noise_items(bsz, D);
+#pragma omp master
+    {
+        draw_levels(t->k_level, step, bsz, t->L, t->levels);
+        ncsn_dsm_team_classes(&t->work, t->model, bsz, t->levels, t->sig);
+    }
+#pragma omp for schedule(static)
+    for (int it = 0; it < n_noise; it++) draw_noise_item(t->k_noise, step, bsz, D, it, t->zb);
+    return ncsn_dsm_team_loss_grad(t->model, t->x, t->perm + t->pos, bsz, t->zb, &t->grad,
+                                   &t->work, update);
+}
+
+/* The step's batch of bsz at t->pos, its draws, the loss (returned) and its gradient, with
+ * update (ncsn_dsm_loss_grad_update): on one team where the loss takes one (step_on_team),
+ * else one thing after another. */
+static double step_loss(ncsn_trainer *t, uint32_t step, int bsz, ncsn_param_update *update) {
+    const int D = t->model->D, team = ncsn_dsm_team(&t->work, t->model, bsz);
+    if (team == 2) {
+        double loss = 0;
+#pragma omp parallel
+        {
+            const double l = step_on_team(t, step, bsz, update);
+#pragma omp master
+            loss = l;
+        }
+        return loss;
+    }
+    if (team == 1) return step_on_team(t, step, bsz, update);
+    for (int b = 0; b < bsz; b++)
+        memcpy(t->xb + (size_t)b * D, t->x + (size_t)t->perm[t->pos + b] * D, sizeof(float) * D);
+    draw_batch(t->k_level, t->k_noise, step, bsz, t->L, D, t->levels, t->zb);
+    return ncsn_dsm_loss_grad_update(t->model, t->xb, bsz, t->levels, t->sig, t->zb, &t->grad,
+                                     &t->work, update);
 }
 
 /* W_2's layout in the arrays the trainer updates (model.h, ncsn_model_w2_layout): by unit
@@ -230,7 +283,7 @@ void ncsn_trainer_free(ncsn_trainer *t) {
 
 int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, void *user) {
     const ncsn_config *cfg = t->cfg;
-    const int D = t->model->D, B = cfg->train.batch, n = t->n;
+    const int B = cfg->train.batch, n = t->n;
     const int64_t steps = cfg->train.steps;
     if (until > steps) until = steps;
     ncsn_train_log *log = &t->log;
@@ -248,18 +301,12 @@ int ncsn_trainer_run(ncsn_trainer *t, int64_t until, ncsn_progress_fn progress, 
             t->pos = 0;
         }
         const int bsz = (n - t->pos) < B ? (n - t->pos) : B;
-        for (int b = 0; b < bsz; b++)
-            memcpy(t->xb + (size_t)b * D, t->x + (size_t)t->perm[t->pos + b] * D,
-                   sizeof(float) * D);
-        draw_batch(t->k_level, t->k_noise, (uint32_t)step, bsz, t->L, D, t->levels, t->zb);
-        t->pos += bsz;
-
         const float r = (float)cfg->train.ema;
         step_job job = {&t->adam, ncsn_adam_next_coef(&t->adam), t->model->params,
                         t->grad.params, t->ema ? t->ema->params : NULL, r, 1.0f - r};
         ncsn_param_update update = {step_range, &job, 0};
-        const double loss = ncsn_dsm_loss_grad_update(t->model, t->xb, bsz, t->levels, t->sig,
-                                                      t->zb, &t->grad, &t->work, &update);
+        const double loss = step_loss(t, (uint32_t)step, bsz, &update);
+        t->pos += bsz;
         if (!isfinite(loss)) {
             log->diverged_at = step;
             log_push(log, step + 1, (float)loss);
