@@ -203,7 +203,8 @@ typedef struct {
     float *sig;              /* (L) */
     int *perm;               /* (n) */
     int *levels;             /* (batch) */
-    float *xb, *zb;          /* (batch, D) */
+    float *xb, *zb;          /* (batch, D): the batch (copied only where the steps are not
+                                in one piece, ncsn_dsm_team) and its noise, by example */
     float *gblock;           /* (n_params) */
     ncsn_model grad;
     ncsn_dsm_work work;
