@@ -77,8 +77,8 @@ void ncsn_model_score(const ncsn_model *m, const float *x, int n, float sigma, f
 
 /* Hidden units go in blocks of ncsn_model_unit_block(H) (64, or 128 from H = 256; a sum
  * over hidden units is taken per block, then the blocks' sums are added in a fixed order,
- * so the block size, never the thread count, fixes its order). Thread me of nt owns the whole blocks
- * [nblk me / nt, nblk (me + 1) / nt): units [*o0, *o1). */
+ * so the block size, never the thread count, fixes its order). Thread me of nt owns the
+ * whole blocks [nblk me / nt, nblk (me + 1) / nt): units [*o0, *o1). */
 int ncsn_model_unit_block(int H);
 void ncsn_model_units_share(int H, int me, int nt, int *o0, int *o1);
 /* The parameters of units [o0, o1) (W_1's rows, b_1, W_2's columns) as (start, count)

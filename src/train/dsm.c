@@ -139,7 +139,11 @@ void ncsn_dsm_team_classes(ncsn_dsm_work *w, const ncsn_model *m, int B, const i
 double ncsn_dsm_team_loss_grad(const ncsn_model *m, const float *data, const int *rows, int B,
                                const float *z, ncsn_model *grad, ncsn_dsm_work *w,
                                ncsn_param_update *update) {
-    return dsm_fast_team_loss(m, data, rows, B, z, grad, w->fast, update);
+    fast_work *f = w->fast;
+    /* K <= E + 1 = Kmax always: each unit's w_j t + b_j > 0 changes once as t grows (see
+     * ncsn_dsm_loss_grad), so classify's -1 is for batches no sigma can make */
+    NCSN_ASSERT(f->blocked && f->K >= 0);
+    return dsm_gemm_phases(m, data, rows, z, B, f->K, f, grad, update) / (double)B;
 }
 
 double ncsn_dsm_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,

@@ -612,15 +612,6 @@ int dsm_fast_classes(const ncsn_model *m, int B, const int *levels, const float 
     return f->K = classify(m, B, levels, sigmas, f);
 }
 
-double dsm_fast_team_loss(const ncsn_model *m, const float *x, const int *x_rows, int B,
-                          const float *z, ncsn_model *grad, fast_work *f,
-                          ncsn_param_update *update) {
-    /* K <= E + 1 = Kmax always: each unit's w_j t + b_j > 0 changes once as t grows (see
-     * train.h), so classify's -1 is for batches no sigma can make */
-    NCSN_ASSERT(f->blocked && f->K >= 0);
-    return dsm_gemm_phases(m, x, x_rows, z, B, f->K, f, grad, update) / (double)B;
-}
-
 /* *mean_loss = the mean loss; returns 0, or -1 when the batch does not fit the tables. */
 int dsm_fast_loss_grad(const ncsn_model *m, const float *x, int B, const int *levels,
                           const float *sigmas, const float *z, ncsn_model *grad, fast_work *f,

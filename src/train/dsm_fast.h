@@ -98,10 +98,5 @@ int dsm_fast_parallel(const fast_work *f, const ncsn_model *m, int B);
 /* The batch's classes into f (f->K, returned: -1 when they do not fit the tables). */
 int dsm_fast_classes(const ncsn_model *m, int B, const int *levels, const float *sigmas,
                      fast_work *f);
-/* The blocked phases on the caller's team (or outside any region), for the batch
- * dsm_fast_classes classified: called by every thread; returns the mean loss on each. */
-double dsm_fast_team_loss(const ncsn_model *m, const float *x, const int *x_rows, int B,
-                          const float *z, ncsn_model *grad, fast_work *f,
-                          ncsn_param_update *update);
 
 #endif

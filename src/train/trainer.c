@@ -79,9 +79,10 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
  * any order and on any thread: every number comes from its own counter. */
 enum { NOISE_RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
 
-/* The noise of examples [r0, r0 + 64) (at most), coordinates 4c .. 4c+3 (see draw_batch):
- * four blocks of 8 examples side by side per Box-Muller (ncsn_box_muller_v32: the same bits
- * per lane as 8 at a time). Blocks past the batch are drawn to fill the four and dropped. */
+/* The noise of examples [r0, r0 + 64) (at most), coordinates 4c .. 4c+3 (the step's draws,
+ * above): four blocks of 8 examples side by side per Box-Muller (ncsn_box_muller_v32: the
+ * same bits per lane as 8 at a time). Blocks past the batch are drawn to fill the four and
+ * dropped. */
 DRAW_CLONES static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int D, int r0, int c,
                                    float *zb) {
     enum { SIDE = 4 };
@@ -126,25 +127,24 @@ DRAW_CLONES static void draw_levels(ncsn_key k_level, uint32_t step, int bsz, in
     }
 }
 
-static int noise_items(int bsz, int D) {
-    return (bsz + 8 * NOISE_RUN - 1) / (8 * NOISE_RUN) * ((D + 3) / 4);
-}
-
-static void draw_noise_item(ncsn_key k_noise, uint32_t step, int bsz, int D, int it, float *zb) {
-    const int n_c = (D + 3) / 4;
-    draw_noise(k_noise, step, bsz, D, it / n_c * 8 * NOISE_RUN, it % n_c, zb);
+/* The batch's noise, its items split between the calling team's threads (orphaned
+ * worksharing; a barrier after it), or all on this thread outside any parallel region. */
+static void draw_noise_items(ncsn_key k_noise, uint32_t step, int bsz, int D, float *zb) {
+    const int n_c = (D + 3) / 4, n_items = (bsz + 8 * NOISE_RUN - 1) / (8 * NOISE_RUN) * n_c;
+#pragma omp for schedule(static)
+    for (int it = 0; it < n_items; it++)
+        draw_noise(k_noise, step, bsz, D, it / n_c * 8 * NOISE_RUN, it % n_c, zb);
 }
 
 /* The noise in parallel for large batches, with no OpenMP team for small ones. */
 static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bsz, int L,
                        int D, int *levels, float *zb) {
     draw_levels(k_level, step, bsz, L, levels);
-    const int n_items = noise_items(bsz, D);
     if ((long)bsz * D >= 8192) {
-#pragma omp parallel for schedule(static)
-        for (int it = 0; it < n_items; it++) draw_noise_item(k_noise, step, bsz, D, it, zb);
+#pragma omp parallel
+        draw_noise_items(k_noise, step, bsz, D, zb);
     } else {
-        for (int it = 0; it < n_items; it++) draw_noise_item(k_noise, step, bsz, D, it, zb);
+        draw_noise_items(k_noise, step, bsz, D, zb);
     }
 }
 
@@ -178,14 +178,13 @@ static void step_range(size_t start, size_t count, void *user) {
  * its own counters: the same bits). The batch is the data's rows at t->perm + t->pos.
  * Returns the mean loss on every thread. */
 static double step_on_team(ncsn_trainer *t, uint32_t step, int bsz, ncsn_param_update *update) {
-    const int D = t->model->D, n_noise = noise_items(bsz, D);
 #pragma omp master
     {
         draw_levels(t->k_level, step, bsz, t->L, t->levels);
         ncsn_dsm_team_classes(&t->work, t->model, bsz, t->levels, t->sig);
     }
-#pragma omp for schedule(static)
-    for (int it = 0; it < n_noise; it++) draw_noise_item(t->k_noise, step, bsz, D, it, t->zb);
+    /* (its barrier publishes the levels and classes too) */
+    draw_noise_items(t->k_noise, step, bsz, t->model->D, t->zb);
     return ncsn_dsm_team_loss_grad(t->model, t->x, t->perm + t->pos, bsz, t->zb, &t->grad,
                                    &t->work, update);
 }
