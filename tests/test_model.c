@@ -430,37 +430,43 @@ static void test_fast_isa_variants_identical(void) {
 
 /* The trainer's draws are their definition (train.h, ncsn_train_draws): each example's level
  * and each coordinate's normal from its own counter, for batches that fill whole runs of 64
- * examples and ones that end inside a block of 8, at D with and without a partial block of 4
- * coordinates, at two steps. */
+ * examples and ones that end inside a group of 8, at D with and without a partial block of 4
+ * coordinates and of 16 (the draws' groups), at two steps, in every variant this CPU has
+ * (the baseline's Philox by SSE2, AVX2's, AVX-512's). */
 static void test_train_draws_definition(void) {
     const ncsn_key kl = ncsn_rng_key(31, 2, NCSN_RNG_TRAIN_LEVEL);
     const ncsn_key kn = ncsn_rng_key(31, 2, NCSN_RNG_TRAIN_NOISE);
-    const int batches[] = {128, 104, 5, 77}, dims[] = {1, 2, 3, 7, 64};
+    const int batches[] = {128, 104, 5, 77}, dims[] = {1, 2, 3, 7, 13, 17, 20, 64};
     const int L = 100;
-    for (int bi = 0; bi < 4; bi++)
-        for (int di = 0; di < 5; di++)
-            for (uint32_t step = 0; step < 2000; step += 1999) {
-                const int bsz = batches[bi], Dd = dims[di];
-                int *lv = malloc(sizeof(int) * bsz);
-                float *z = malloc(sizeof(float) * (size_t)bsz * Dd);
-                ncsn_train_draws(kl, kn, step, bsz, L, Dd, lv, z);
-                int bad = 0;
-                for (int b = 0; b < bsz; b++) {
-                    float u[4];
-                    ncsn_rng_uniform4(kl, step, (uint32_t)b, 0, u);
-                    const int want = (int)(u[0] * (float)L) < L ? (int)(u[0] * (float)L) : L - 1;
-                    bad += lv[b] != want;
-                    for (int c = 0; 4 * c < Dd; c++) {
-                        float n4[4];
-                        ncsn_rng_normal4_poly(kn, step, (uint32_t)b, (uint32_t)c, n4);
-                        for (int q = 0; q < 4 && 4 * c + q < Dd; q++)
-                            bad += memcmp(&z[(size_t)b * Dd + 4 * c + q], &n4[q], sizeof(float)) != 0;
+    for (int isa = NCSN_ISA_BASELINE; isa <= ncsn_isa_best(); isa++)
+        for (int bi = 0; bi < 4; bi++)
+            for (int di = 0; di < 8; di++)
+                for (uint32_t step = 0; step < 2000; step += 1999) {
+                    ncsn_isa_force(isa);
+                    const int bsz = batches[bi], Dd = dims[di];
+                    int *lv = malloc(sizeof(int) * bsz);
+                    float *z = malloc(sizeof(float) * (size_t)bsz * Dd);
+                    ncsn_train_draws(kl, kn, step, bsz, L, Dd, lv, z);
+                    int bad = 0;
+                    for (int b = 0; b < bsz; b++) {
+                        float u[4];
+                        ncsn_rng_uniform4(kl, step, (uint32_t)b, 0, u);
+                        const int want = (int)(u[0] * (float)L) < L ? (int)(u[0] * (float)L) : L - 1;
+                        bad += lv[b] != want;
+                        for (int c = 0; 4 * c < Dd; c++) {
+                            float n4[4];
+                            ncsn_rng_normal4_poly(kn, step, (uint32_t)b, (uint32_t)c, n4);
+                            for (int q = 0; q < 4 && 4 * c + q < Dd; q++)
+                                bad += memcmp(&z[(size_t)b * Dd + 4 * c + q], &n4[q], sizeof(float)) != 0;
+                        }
                     }
+                    if (bad)
+                        fprintf(stderr, "\n  draws (%s): batch %d, D %d, step %u: %d differ\n",
+                                ncsn_isa_name(isa), bsz, Dd, step, bad);
+                    CU_ASSERT(bad == 0);
+                    free(lv), free(z);
                 }
-                if (bad) fprintf(stderr, "\n  draws: batch %d, D %d, step %u: %d differ\n", bsz, Dd, step, bad);
-                CU_ASSERT(bad == 0);
-                free(lv), free(z);
-            }
+    ncsn_isa_force(NCSN_ISA_AUTO);
 }
 
 static const ncsn_test_case tests[] = {

@@ -14,7 +14,9 @@
  *                           (a, b0 + l, c, d), bit-identical to ncsn_rng_u32x4
  *   ncsn_philox_v8[_sse2|_avx2]  the same as 8-lane vectors: portable, or by pmuludq for
  *                           code built for the x86-64 baseline or for AVX2 (same bits);
- *                           ncsn_philox_v32_avx2 four such blocks side by side
+ *                           ncsn_philox_v32_avx2 four such blocks side by side,
+ *                           ncsn_philox_v32c[_sse2|_avx2|_avx512] 8 rows by 4
+ *                           coordinate blocks
  *   ncsn_u01_open           Random123's u01fixedpt_open_open_32_float, inline
  *   ncsn_box_muller_lanes   Box-Muller with this file's own polynomial log, sin and cos
  *   (_v8, _v32)             (8 or 32 lanes, the same bits per lane):
@@ -214,6 +216,81 @@ ncsn_philox_v32_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t
     ncsn_v8u w[4][4];
     ncsn_philox_blocks_avx2(key, a, b0, c, d, 4, 8, 0, w);
     memcpy(out, w, sizeof w);
+}
+#endif
+
+/* ncsn_philox_v32c[_sse2|_avx2]: 8 chains or examples by 4 coordinate blocks, the counters
+ * (a, b0 + l, c + p, 0) for l < 8, p < 4, word-major: out[i] lane 8 p + l = word i of
+ * (a, b0 + l, c + p, 0). The noise of the sampler and of training, 16 coordinates of 8 rows
+ * at a time. _avx2 (the four blocks' rounds side by side) only inside functions built for
+ * AVX2; all three give the same bits. */
+#define NCSN_PHILOX_V32C_BY_BLOCKS(V8)                                                      \
+    ncsn_v8u blk_[4][4];                                                                    \
+    for (int p = 0; p < 4; p++) {                                                           \
+        ncsn_v8u one[4];                                                                    \
+        V8(key, a, b0, c + (uint32_t)p, 0, one);                                            \
+        for (int i = 0; i < 4; i++) blk_[i][p] = one[i];                                    \
+    }                                                                                       \
+    memcpy(out, blk_, sizeof blk_);
+static inline void ncsn_philox_v32c(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
+                                    ncsn_v32u out[4]) {
+    NCSN_PHILOX_V32C_BY_BLOCKS(ncsn_philox_v8)
+}
+#if defined(NCSN_RNG_X86)
+static inline __attribute__((always_inline)) void
+ncsn_philox_v32c_sse2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, ncsn_v32u out[4]) {
+    NCSN_PHILOX_V32C_BY_BLOCKS(ncsn_philox_v8_sse2)
+}
+static inline __attribute__((always_inline, target("avx2"))) void
+ncsn_philox_v32c_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, ncsn_v32u out[4]) {
+    ncsn_v8u blk[4][4];
+    ncsn_philox_blocks_avx2(key, a, b0, c, 0, 4, 0, 1, blk);
+    memcpy(out, blk, sizeof blk);
+}
+/* The same 32 lanes in two 16-lane registers (lanes 0-15: blocks c, c + 1; 16-31: c + 2,
+ * c + 3), the 32 x 32 -> 64 multiplies of 8 lane pairs per instruction instead of 4. Only
+ * inside functions built for AVX-512F. */
+static inline __attribute__((always_inline, target("avx512f"))) void
+ncsn_mulhilo_avx512(__m512i a, uint32_t M, __m512i *hi, __m512i *lo) {
+    const __m512i m = _mm512_set1_epi32((int)M);
+    const __m512i e = _mm512_mul_epu32(a, m), o = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
+    *lo = _mm512_mask_blend_epi32(0xAAAA, e, _mm512_slli_epi64(o, 32));
+    *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(e, 32), o);
+}
+static inline __attribute__((always_inline, target("avx512f"))) void
+ncsn_philox_v32c_avx512(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, ncsn_v32u out[4]) {
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    __m512i x0[2], x1[2], x2[2], x3[2];
+    for (int j = 0; j < 2; j++) {
+        x0[j] = _mm512_set1_epi32((int)a);
+        x1[j] = _mm512_add_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(7)),
+                                 _mm512_set1_epi32((int)b0));
+        x2[j] = _mm512_add_epi32(_mm512_srli_epi32(lane, 3),
+                                 _mm512_set1_epi32((int)(c + 2u * (uint32_t)j)));
+        x3[j] = _mm512_setzero_si512();
+    }
+    uint32_t k0 = key.k[0], k1 = key.k[1];
+#pragma GCC unroll 10
+    for (int r = 0; r < 10; r++) {
+        const __m512i kv0 = _mm512_set1_epi32((int)k0), kv1 = _mm512_set1_epi32((int)k1);
+        for (int j = 0; j < 2; j++) {
+            __m512i hi0, lo0, hi1, lo1;
+            ncsn_mulhilo_avx512(x0[j], 0xD2511F53u, &hi0, &lo0);
+            ncsn_mulhilo_avx512(x2[j], 0xCD9E8D57u, &hi1, &lo1);
+            x0[j] = _mm512_xor_si512(_mm512_xor_si512(hi1, x1[j]), kv0);
+            x1[j] = lo1;
+            x2[j] = _mm512_xor_si512(_mm512_xor_si512(hi0, x3[j]), kv1);
+            x3[j] = lo0;
+        }
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    for (int j = 0; j < 2; j++) {
+        memcpy((char *)&out[0] + 64 * j, &x0[j], 64);
+        memcpy((char *)&out[1] + 64 * j, &x1[j], 64);
+        memcpy((char *)&out[2] + 64 * j, &x2[j], 64);
+        memcpy((char *)&out[3] + 64 * j, &x3[j], 64);
+    }
 }
 #endif
 

@@ -313,46 +313,25 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
 #define LANGEVIN_UPDATE_PARAMS                                                               \
     (ncsn_key key, uint32_t step, int reuse, ncsn_v32u *odd_words, uint32_t chain0, int nb,  \
      int D, float half_alpha, float sqrt_alpha, const float *s, float *x)
-/* PHILOX4: the words of counters (a, b0 + l, c + p, 0), l < 8, p < 4, as above */
-#define PHILOX4_BY_BLOCKS(V8)                                                                \
-    ncsn_v8u blk[4][4];                                                                      \
-    for (int p = 0; p < 4; p++) {                                                            \
-        ncsn_v8u one[4];                                                                     \
-        V8(key, a, b0, c + (uint32_t)p, 0, one);                                             \
-        for (int i = 0; i < 4; i++) blk[i][p] = one[i];                                      \
-    }                                                                                        \
-    memcpy(w, blk, sizeof blk);
+/* PHILOX4: rng.h's ncsn_philox_v32c forms, the words of counters (a, b0 + l, c + p, 0),
+ * l < 8, p < 4, as above */
 #if defined(NCSN_RNG_X86)
-static inline void philox4_sse2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
-                                ncsn_v32u w[4]) {
-    PHILOX4_BY_BLOCKS(ncsn_philox_v8_sse2)
-}
 static void langevin_update_sse2 LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(philox4_sse2)
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v32c_sse2)
 }
 #ifndef NCSN_NO_CLONES
-static inline __attribute__((always_inline, target("avx2"))) void
-philox4_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, ncsn_v32u w[4]) {
-    ncsn_v8u blk[4][4];
-    ncsn_philox_blocks_avx2(key, a, b0, c, 0, 4, 0, 1, blk);
-    memcpy(w, blk, sizeof blk);
-}
 __attribute__((target("avx2"))) static void langevin_update_avx2 LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(philox4_avx2)
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v32c_avx2)
 }
-/* the same with Box-Muller's 32 lanes in two 16-lane registers */
+/* the same with Philox's and Box-Muller's 32 lanes in two 16-lane registers */
 __attribute__((target("avx512f,avx2,fma"))) static void langevin_update_avx512
     LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(philox4_avx2)
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v32c_avx512)
 }
 #endif
 #else
-static inline void philox4_portable(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
-                                    ncsn_v32u w[4]) {
-    PHILOX4_BY_BLOCKS(ncsn_philox_v8)
-}
 static void langevin_update_portable LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(philox4_portable)
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v32c)
 }
 #endif
 

@@ -490,10 +490,12 @@ void dsm_embedding_backward(const ncsn_model *m, const fast_work *f, int K, floa
     CALL_KERNEL(ncsn_isa() >= NCSN_ISA_AVX2_FMA, embedding_backward, (m, f, K, inv_b, grad));
 }
 
-/* Each example's sigma, embedding input and class. The ReLU pattern of the embedding
- * depends only on the level, so it is computed once per level present in the batch; a
- * class is numbered at its first appearance in the batch. Returns K, or -1 when the batch
- * has more classes than the tables hold (cannot happen for finite t, see train.h). */
+/* Each example's sigma, embedding input and class, and the positions (examples sorted by
+ * (class, index)); for the blocked kernels, the class, t and output scale by position. The
+ * ReLU pattern of the embedding depends only on the level, so it is computed once per level
+ * present in the batch; a class is numbered at its first appearance in the batch. Returns
+ * K, or -1 when the batch has more classes than the tables hold (cannot happen for finite
+ * t, see train.h). */
 static int classify(const ncsn_model *m, int B, const int *levels, const float *sigmas,
                     fast_work *f) {
     const int E = m->E;
@@ -552,6 +554,14 @@ static int classify(const ncsn_model *m, int B, const int *levels, const float *
     int fill[33];
     for (int k = 0; k < K; k++) fill[k] = f->kstart[k];
     for (int b = 0; b < B; b++) f->ord[fill[f->cls[b]]++] = b;
+    if (f->blocked) /* the blocked kernels' rows by position */
+        for (int i = 0; i < B; i++) {
+            const int b = f->ord[i];
+            f->kpos[i] = f->cls[b];
+            f->tone[i] = f->t[b];
+            f->tone[B + i] = 1.0f;
+            f->scale[i] = m->scale_by_sigma ? 1.0f / f->sig[b] : 1.0f;
+        }
     return K;
 }
 

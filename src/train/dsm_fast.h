@@ -43,7 +43,8 @@ typedef struct {
     float *pk, *qk;     /* (Kmax, pq_ld) W_1e' P_k, W_1e' Q_k */
     int pq_ld;          /* E, or 2 E where pk and qk interleave (the blocked kernels) */
     int blocked;        /* 1: the blocked kernels (dsm_gemm.c) below, 0: dsm_fast.c's */
-    /* the blocked kernels' tables (NULL unless blocked) */
+    /* the blocked kernels' tables (NULL unless blocked); kpos, scale and tone are
+       dsm_fast_classes's, with the classes */
     int *kpos;          /* (Bmax) class, by position */
     float *scale;       /* (Bmax) the network's output scale (1 or 1/sigma), by position */
     float *hs;          /* (H / ob blocks, B, ob) relu(zs) by block of units, then dz over it */

@@ -116,8 +116,9 @@ FMA_CLONES static void class_lines(const ncsn_model *m, int K, fast_work *f) {
     }
 }
 
-/* Position i's example: x' = x + sigma z, t, class and output scale; split by position.
- * Example b's x is row x_rows[b] of x, or row b where x_rows is NULL. */
+/* x' = x + sigma z at each position (the position's class, t and output scale are
+ * dsm_fast_classes's); split by position. Example b's x is row x_rows[b] of x, or row b
+ * where x_rows is NULL. */
 FMA_CLONES static void gather(const ncsn_model *m, const float *x, const int *x_rows,
                               const float *z, int B, fast_work *f) {
     const int D = m->D;
@@ -125,12 +126,9 @@ FMA_CLONES static void gather(const ncsn_model *m, const float *x, const int *x_
     for (int i = 0; i < B; i++) {
         const int b = f->ord[i];
         const float sigma = f->sig[b];
-        const float *xb = x + (size_t)(x_rows ? x_rows[b] : b) * D;
-        f->kpos[i] = f->cls[b];
-        f->tone[i] = f->t[b];
-        f->tone[B + i] = 1.0f;
-        f->scale[i] = m->scale_by_sigma ? 1.0f / sigma : 1.0f;
-        for (int d = 0; d < D; d++) f->xs[(size_t)i * D + d] = fmaf(sigma, z[(size_t)b * D + d], xb[d]);
+        const float *xb = x + (size_t)(x_rows ? x_rows[b] : b) * D, *zb = z + (size_t)b * D;
+        float *xs = f->xs + (size_t)i * D;
+        for (int d = 0; d < D; d++) xs[d] = fmaf(sigma, zb[d], xb[d]);
     }
 }
 
@@ -245,31 +243,44 @@ static void forward_owned(const owned *w) {
     }
 }
 
-/* r = sigma s + z for position i (D floats at r), with s = (the tree's root, summed, +
- * b_2) scale; vectorised over d. z (B, D) by example. */
+/* r = sigma s + z for position i (D floats at r), with s = (the tree's root + b_2) scale;
+ * vectorised over d. z (B, D) by example. h = 0: the root is summed, in spart's block 0;
+ * else its halves are, in blocks 0 and h, and their sum is taken here (the same add, not
+ * stored: no thread writes the lines of block 0 that the other's forward pass wrote). */
 FMA_CLONES static void residual(const ncsn_model *m, const fast_work *f, const float *z, int i,
-                                float *r) {
+                                int B, int h, float *r) {
     const int D = m->D, b = f->ord[i];
     const float sigma = f->sig[b], scale = f->scale[i];
     const float *s = f->spart + (size_t)i * D, *zb = z + (size_t)b * D;
-    for (int d = 0; d < D; d++) r[d] = fmaf(sigma, (s[d] + m->bb2_b[d]) * scale, zb[d]);
+    if (h) {
+        const float *s2 = f->spart + ((size_t)h * B + i) * D;
+        for (int d = 0; d < D; d++) r[d] = fmaf(sigma, ((s[d] + s2[d]) + m->bb2_b[d]) * scale, zb[d]);
+    } else {
+        for (int d = 0; d < D; d++) r[d] = fmaf(sigma, (s[d] + m->bb2_b[d]) * scale, zb[d]);
+    }
 }
 
 /* The loss and dloss/ds: loss_b = 1/2 |r|^2, so dloss_b/ds = sigma r (times the output
  * scale: the gradient with respect to the network before it). Split by groups of 8
- * positions: r for each (in ds), then the 8 losses' chains over d side by side (each one
- * chain in d order: 8 in flight instead of one), then ds over r. */
+ * positions: the tree's last nodes, r for each (in ds), then the 8 losses' chains over d
+ * side by side (each one chain in d order: 8 in flight instead of one), then ds over r. */
 FMA_CLONES static void loss_and_ds(const ncsn_model *m, const float *z, int B, int n_blk,
                                    fast_work *f) {
     const int D = m->D, nt = team_size();
     int root = 1;
     while (root < n_blk) root *= 2;
+    /* the root's halves, where the forward pass did not sum it (then its right half is
+     * never empty: root / 2 < n_blk) */
+    const int h = summed_forward(n_blk, nt, 0, root) ? 0 : root / 2;
 #pragma omp for schedule(static)
     for (int g = 0; g < (B + 7) / 8; g++) {
         const int i0 = 8 * g, n = B - i0 < 8 ? B - i0 : 8;
-        const float *r = f->ds + (size_t)i0 * D;
-        tree_sum(f, B, D, n_blk, nt, 0, root, i0, n);
-        for (int l = 0; l < n; l++) residual(m, f, z, i0 + l, f->ds + (size_t)(i0 + l) * D);
+        float *r = f->ds + (size_t)i0 * D;
+        if (h) {
+            tree_sum(f, B, D, n_blk, nt, 0, h, i0, n);
+            tree_sum(f, B, D, n_blk, nt, h, h, i0, n);
+        }
+        for (int l = 0; l < n; l++) residual(m, f, z, i0 + l, B, h, r + (size_t)l * D);
         float lb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         if (n == 8) {
             for (int d = 0; d < D; d++)
@@ -284,7 +295,7 @@ FMA_CLONES static void loss_and_ds(const ncsn_model *m, const float *z, int B, i
         for (int l = 0; l < n; l++) {
             const int i = i0 + l, b = f->ord[i];
             const float sigma = f->sig[b], scale = f->scale[i];
-            float *ri = f->ds + (size_t)i * D;
+            float *ri = r + (size_t)l * D;
             for (int d = 0; d < D; d++) ri[d] = (sigma * ri[d]) * scale;
             f->lossp[i] = 0.5 * (double)lb[l];
         }
@@ -348,14 +359,16 @@ static void backward_owned(const owned *w) {
     update(w, m->bb0_w + (size_t)o0 * DE, (size_t)no * DE); /* W_1's owned rows, after gpk */
 }
 
-/* p_k, q_k: the blocks' partial sums in block order; then the embedding's gradients. */
+/* p_k, q_k: the blocks' partial sums in block order (the blocks in the outer loop: the
+ * 2 K E sums side by side); then the embedding's gradients. */
 static void embedding(const ncsn_model *m, int K, int n_blk, float inv_b, fast_work *f,
                       ncsn_model *grad) {
     const size_t n = (size_t)2 * K * m->E;
-    for (size_t j = 0; j < n; j++) {
-        float s = f->pqpart[j];
-        for (int blk = 1; blk < n_blk; blk++) s = s + f->pqpart[(size_t)blk * n + j];
-        f->pk[j] = s; /* pk, qk interleaved (K, 2, E) */
+    float *restrict pk = f->pk; /* pk, qk interleaved (K, 2, E) */
+    memcpy(pk, f->pqpart, sizeof(float) * n);
+    for (int blk = 1; blk < n_blk; blk++) {
+        const float *restrict part = f->pqpart + (size_t)blk * n;
+        for (size_t j = 0; j < n; j++) pk[j] = pk[j] + part[j];
     }
     dsm_embedding_backward(m, f, K, inv_b, grad);
 }
@@ -386,8 +399,8 @@ double dsm_gemm_phases(const ncsn_model *m, const float *x, const int *x_rows, c
     double l = 0;
     for (int i = 0; i < B; i++) l += f->lossp[i];
     if (upd && isfinite(l)) w.update = upd;
-    bias2_grad(D, B, inv_b, f, grad);
     backward_owned(&w);
+    bias2_grad(D, B, inv_b, f, grad); /* after the products that read all of ds: in cache */
 #pragma omp barrier
 #pragma omp single
     {

@@ -12,6 +12,7 @@
 #include <omp.h>
 #endif
 
+#include "ncsn/cpu.h"
 #include "ncsn/simd.h"
 
 void ncsn_train_log_free(ncsn_train_log *log) {
@@ -64,7 +65,7 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
     }
 }
 
-/* draw_noise's builds: AVX-512 (the 32-lane Box-Muller in two registers), AVX2, baseline. */
+/* draw_levels's builds: AVX-512, AVX2, baseline. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(NCSN_NO_CLONES)
 #define DRAW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -73,49 +74,16 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
 
 /* The step's draws (docs/computation.md, Reproducibility): example b's level from word 0 of
  * counter (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
- * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v8):
+ * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v32):
  * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. The levels first,
- * then the noise by items (a run of 8 NOISE_RUN examples, a block c of 4 coordinates), in
- * any order and on any thread: every number comes from its own counter. */
-enum { NOISE_RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
-
-/* The noise of examples [r0, r0 + 64) (at most), coordinates 4c .. 4c+3 (the step's draws,
- * above): four blocks of 8 examples side by side per Box-Muller (ncsn_box_muller_v32: the
- * same bits per lane as 8 at a time). Blocks past the batch are drawn to fill the four and
- * dropped. */
-DRAW_CLONES static void draw_noise(ncsn_key k_noise, uint32_t step, int bsz, int D, int r0, int c,
-                                   float *zb) {
-    enum { SIDE = 4 };
-    const int nblk = (bsz - r0 + 7) / 8 < NOISE_RUN ? (bsz - r0 + 7) / 8 : NOISE_RUN;
-    ncsn_v8u w[NOISE_RUN][4];
-    ncsn_philox_v8_run(k_noise, step, (uint32_t)r0, (uint32_t)c, 0,
-                       (nblk + SIDE - 1) / SIDE * SIDE, w);
-    for (int j0 = 0; j0 < nblk; j0 += SIDE) {
-        ncsn_v32u u[4];
-        ncsn_v32f z[4];
-        for (int q = 0; q < 4; q++)
-            for (int s = 0; s < SIDE; s++) memcpy((char *)&u[q] + sizeof(ncsn_v8u) * s, &w[j0 + s][q], sizeof(ncsn_v8u));
-        ncsn_box_muller_v32(&u[0], &u[1], &z[0], &z[1]);
-        if (4 * c + 2 < D) ncsn_box_muller_v32(&u[2], &u[3], &z[2], &z[3]);
-        for (int s = 0; s < SIDE && j0 + s < nblk; s++) {
-            const int b0 = r0 + 8 * (j0 + s), nb = bsz - b0 < 8 ? bsz - b0 : 8;
-            if (D == 2 && nb == 8) {
-                for (int l = 0; l < 8; l++) {
-                    zb[(size_t)(b0 + l) * 2] = z[0][8 * s + l];
-                    zb[(size_t)(b0 + l) * 2 + 1] = z[1][8 * s + l];
-                }
-                continue;
-            }
-            for (int q = 0; q < 4 && 4 * c + q < D; q++)
-                for (int l = 0; l < nb; l++) zb[(size_t)(b0 + l) * D + 4 * c + q] = z[q][8 * s + l];
-        }
-    }
-}
+ * then the noise by groups of 8 examples, in any order and on any thread: every number
+ * comes from its own counter. */
+enum { LEVEL_RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
 
 DRAW_CLONES static void draw_levels(ncsn_key k_level, uint32_t step, int bsz, int L, int *levels) {
-    for (int r0 = 0; r0 < bsz; r0 += 8 * NOISE_RUN) {
-        ncsn_v8u w[NOISE_RUN][4];
-        const int nblk = (bsz - r0 + 7) / 8 < NOISE_RUN ? (bsz - r0 + 7) / 8 : NOISE_RUN;
+    for (int r0 = 0; r0 < bsz; r0 += 8 * LEVEL_RUN) {
+        ncsn_v8u w[LEVEL_RUN][4];
+        const int nblk = (bsz - r0 + 7) / 8 < LEVEL_RUN ? (bsz - r0 + 7) / 8 : LEVEL_RUN;
         ncsn_philox_v8_run(k_level, step, (uint32_t)r0, 0, 0, nblk, w);
         for (int j = 0; j < nblk; j++) {
             const int b0 = r0 + 8 * j, nb = bsz - b0 < 8 ? bsz - b0 : 8;
@@ -127,13 +95,73 @@ DRAW_CLONES static void draw_levels(ncsn_key k_level, uint32_t step, int bsz, in
     }
 }
 
-/* The batch's noise, its items split between the calling team's threads (orphaned
- * worksharing; a barrier after it), or all on this thread outside any parallel region. */
-static void draw_noise_items(ncsn_key k_noise, uint32_t step, int bsz, int D, float *zb) {
-    const int n_c = (D + 3) / 4, n_items = (bsz + 8 * NOISE_RUN - 1) / (8 * NOISE_RUN) * n_c;
-#pragma omp for schedule(static)
-    for (int it = 0; it < n_items; it++)
-        draw_noise(k_noise, step, bsz, D, it / n_c * 8 * NOISE_RUN, it % n_c, zb);
+/* The noise of group g, examples [8 g, 8 g + 8) below bsz, into their rows of zb (bsz, D),
+ * 16 coordinates at a time: the counters of the 8 examples by 4 blocks of coordinates side
+ * by side (ncsn_philox_v32c, rng.h), Box-Muller on the 32 lanes, then transposed to 16
+ * coordinates of each example's row. Coordinates past D are drawn and dropped. One body
+ * for every build (the same bits: Box-Muller's arithmetic is the same in every lane). */
+#define NOISE_GROUP_PARAMS (ncsn_key k_noise, uint32_t step, int bsz, int D, int g, float *zb)
+#define NOISE_GROUP_BODY(PHILOX_V32C)                                                       \
+    const int b0 = 8 * g, nb = bsz - b0 < 8 ? bsz - b0 : 8;                                 \
+    for (int c = 0; 4 * c < D; c += 4) {                                                    \
+        ncsn_v32u w[4];                                                                     \
+        ncsn_v32f z[4] = {{0}, {0}, {0}, {0}};                                              \
+        PHILOX_V32C(k_noise, step, (uint32_t)b0, (uint32_t)c, w);                           \
+        ncsn_box_muller_v32(&w[0], &w[1], &z[0], &z[1]);                                    \
+        if (4 * c + 2 < D) ncsn_box_muller_v32(&w[2], &w[3], &z[2], &z[3]);                 \
+        /* (coordinate 4 p + q, example l) = z[q] lane 8 p + l; then (example, coordinate) */ \
+        float zcol[16][8], zrow[8][16];                                                     \
+        for (int p = 0; p < 4; p++)                                                         \
+            for (int q = 0; q < 4; q++)                                                     \
+                memcpy(zcol[4 * p + q], (const float *)&z[q] + 8 * p, sizeof zcol[0]);      \
+        transpose8(zcol[0], 8, zrow[0], 16);                                                \
+        transpose8(zcol[8], 8, zrow[0] + 8, 16);                                            \
+        const int nd = D - 4 * c < 16 ? D - 4 * c : 16;                                    \
+        for (int l = 0; l < nb; l++) {                                                      \
+            float *row = zb + (size_t)(b0 + l) * D + 4 * c;                                 \
+            if (nd == 16) /* (a copy of constant size: vector moves, not rep movs) */       \
+                memcpy(row, zrow[l], sizeof zrow[l]);                                       \
+            else                                                                            \
+                for (int d = 0; d < nd; d++) row[d] = zrow[l][d];                           \
+        }                                                                                   \
+    }
+#if defined(NCSN_RNG_X86)
+static void noise_group_sse2 NOISE_GROUP_PARAMS { NOISE_GROUP_BODY(ncsn_philox_v32c_sse2) }
+#ifndef NCSN_NO_CLONES
+__attribute__((target("avx2"))) static void noise_group_avx2 NOISE_GROUP_PARAMS {
+    NOISE_GROUP_BODY(ncsn_philox_v32c_avx2)
+}
+/* Philox's and Box-Muller's 32 lanes in two 16-lane registers */
+__attribute__((target("avx512f,avx2"))) static void noise_group_avx512 NOISE_GROUP_PARAMS {
+    NOISE_GROUP_BODY(ncsn_philox_v32c_avx512)
+}
+#endif
+#else
+static void noise_group_portable NOISE_GROUP_PARAMS { NOISE_GROUP_BODY(ncsn_philox_v32c) }
+#endif
+
+typedef void(*noise_group_fn) NOISE_GROUP_PARAMS;
+
+static noise_group_fn noise_group(void) {
+#if defined(NCSN_RNG_X86)
+#ifndef NCSN_NO_CLONES
+    if (ncsn_isa() >= NCSN_ISA_AVX512) return noise_group_avx512;
+    if (ncsn_isa() >= NCSN_ISA_AVX2_FMA) return noise_group_avx2;
+#endif
+    return noise_group_sse2;
+#else
+    return noise_group_portable;
+#endif
+}
+
+/* The batch's noise by groups of 8 examples, split between the calling team's threads
+ * (orphaned worksharing; a barrier after it), or all on this thread outside any parallel
+ * region. Dynamic: a thread busy with other work first (step_on_team's levels and
+ * classes), or given less CPU, draws fewer groups. */
+static void draw_noise_groups(ncsn_key k_noise, uint32_t step, int bsz, int D, float *zb) {
+    const noise_group_fn draw = noise_group();
+#pragma omp for schedule(dynamic, 1)
+    for (int g = 0; g < (bsz + 7) / 8; g++) draw(k_noise, step, bsz, D, g, zb);
 }
 
 /* The noise in parallel for large batches, with no OpenMP team for small ones. */
@@ -142,9 +170,9 @@ static void draw_batch(ncsn_key k_level, ncsn_key k_noise, uint32_t step, int bs
     draw_levels(k_level, step, bsz, L, levels);
     if ((long)bsz * D >= 8192) {
 #pragma omp parallel
-        draw_noise_items(k_noise, step, bsz, D, zb);
+        draw_noise_groups(k_noise, step, bsz, D, zb);
     } else {
-        draw_noise_items(k_noise, step, bsz, D, zb);
+        draw_noise_groups(k_noise, step, bsz, D, zb);
     }
 }
 
@@ -174,7 +202,7 @@ static void step_range(size_t start, size_t count, void *user) {
 
 /* The step's draws and its loss and gradient (ncsn_dsm_team's pieces) on the calling team,
  * or on this thread outside any parallel region: one thread draws the levels and
- * classifies them while the others draw the noise, by items of any order and thread (each
+ * classifies them while the others draw the noise, by groups of any order and thread (each
  * its own counters: the same bits). The batch is the data's rows at t->perm + t->pos.
  * Returns the mean loss on every thread. */
 static double step_on_team(ncsn_trainer *t, uint32_t step, int bsz, ncsn_param_update *update) {
@@ -184,7 +212,7 @@ static double step_on_team(ncsn_trainer *t, uint32_t step, int bsz, ncsn_param_u
         ncsn_dsm_team_classes(&t->work, t->model, bsz, t->levels, t->sig);
     }
     /* (its barrier publishes the levels and classes too) */
-    draw_noise_items(t->k_noise, step, bsz, t->model->D, t->zb);
+    draw_noise_groups(t->k_noise, step, bsz, t->model->D, t->zb);
     return ncsn_dsm_team_loss_grad(t->model, t->x, t->perm + t->pos, bsz, t->zb, &t->grad,
                                    &t->work, update);
 }
@@ -244,6 +272,7 @@ void ncsn_trainer_init(ncsn_trainer *t, const ncsn_config *cfg, uint32_t config_
     t->levels = ncsn_xmalloc(sizeof(int) * (size_t)B);
     t->xb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
     t->zb = ncsn_xmalloc(sizeof(float) * (size_t)B * D);
+    ncsn_isa(); /* decided before any thread draws */
     t->gblock = ncsn_xcalloc_lines(model->n_params, sizeof(float));
     ncsn_model_view(model, t->gblock, &t->grad);
     ncsn_dsm_work_alloc(&t->work, model, B);
