@@ -241,10 +241,10 @@ static void test_d2_kernel_matches_network(void) {
     ncsn_model_free(&m);
 }
 
-/* The AVX2+FMA variant of the D = 2 kernel (vfmadd, groups of several vectors) against the
- * baseline (fmaf per lane, groups of 8): the same bits, over levels with both step
- * parities, partial groups and every pivot kind. Passes trivially on a CPU without AVX2
- * and FMA, where both runs take the baseline. */
+/* The AVX2+FMA and AVX-512 variants of the D = 2 kernel (vfmadd, groups of several vectors,
+ * Philox in 8- or 16-lane registers) against the baseline (fmaf per lane, groups of 8): the
+ * same bits, over levels with both step parities, partial groups and every pivot kind.
+ * Passes trivially on a CPU without AVX2 and FMA, where every run takes the baseline. */
 static void test_d2_isa_variants_identical(void) {
     enum { N = 77, H = 128 };
     ncsn_model m;
@@ -260,15 +260,16 @@ static void test_d2_isa_variants_identical(void) {
     ncsn_noise_levels(5, 0.1, 3, sig);
     ncsn_sampler s = {NCSN_SAMPLE_ANNEALED, 7, 0.01, 1, sig, 3}; /* odd T: odd first steps */
     ncsn_score_fn score = {&m, NULL};
-    float x[2][2 * N];
-    const int isa[2] = {NCSN_ISA_BASELINE, NCSN_ISA_AVX2_FMA};
-    for (int k = 0; k < 2; k++) {
-        ncsn_isa_force(isa[k]);
+    float x[3][2 * N];
+    const int isa[3] = {NCSN_ISA_BASELINE, NCSN_ISA_AVX2_FMA, NCSN_ISA_AVX512};
+    for (int k = 0; k < 3; k++) {
+        ncsn_isa_force(isa[k]); /* (capped at what the CPU has) */
         ncsn_sampler_start(ncsn_rng_key(8, 0, NCSN_RNG_SAMPLE_START), N, 2, -8, 8, x[k]);
         ncsn_sample(&s, score, ncsn_rng_key(8, 0, NCSN_RNG_SAMPLE_NOISE), x[k], N, 2, NULL, NULL);
     }
     ncsn_fix_isa_auto();
     CU_ASSERT(memcmp(x[0], x[1], sizeof x[0]) == 0);
+    CU_ASSERT(memcmp(x[0], x[2], sizeof x[0]) == 0);
     int finite = 1;
     for (int i = 0; i < 2 * N; i++) finite &= isfinite(x[0][i]);
     CU_ASSERT(finite);
@@ -284,7 +285,8 @@ static const ncsn_test_case tests[] = {
      NCSN_OPENMP_ONLY(test_sampler_thread_invariance)},
     {"lane Philox and polynomial Box-Muller", test_philox_lanes_and_poly_normals},
     {"the D = 2 kernel equals the network as written", test_d2_kernel_matches_network},
-    {"the D = 2 kernel: AVX2+FMA and baseline give the same bits", test_d2_isa_variants_identical},
+    {"the D = 2 kernel: AVX2+FMA, AVX-512 and baseline give the same bits",
+     test_d2_isa_variants_identical},
     {NULL},
 };
 

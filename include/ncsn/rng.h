@@ -14,9 +14,8 @@
  *                           (a, b0 + l, c, d), bit-identical to ncsn_rng_u32x4
  *   ncsn_philox_v8[_sse2|_avx2]  the same as 8-lane vectors: portable, or by pmuludq for
  *                           code built for the x86-64 baseline or for AVX2 (same bits);
- *                           ncsn_philox_v32_avx2 four such blocks side by side,
- *                           ncsn_philox_v32c[_sse2|_avx2|_avx512] 8 rows by 4
- *                           coordinate blocks
+ *                           ncsn_philox_v32s[_sse2|_avx2|_avx512] four blocks with
+ *                           strides (8 rows by 4 coordinate blocks, or 32 rows)
  *   ncsn_u01_open           Random123's u01fixedpt_open_open_32_float, inline
  *   ncsn_box_muller_lanes   Box-Muller with this file's own polynomial log, sin and cos
  *   (_v8, _v32)             (8 or 32 lanes, the same bits per lane):
@@ -207,49 +206,41 @@ ncsn_philox_blocks_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint3
     }
 }
 
-/* 32 lanes, (a, b0 + l, c, d) for l < 32, word-major (out[i] lane l = word i of counter
- * b0 + l): four blocks side by side (measured a little faster than two pairs, though the
- * state then needs all 16 registers). */
-static inline __attribute__((always_inline, target("avx2"))) void
-ncsn_philox_v32_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t d,
-                     ncsn_v32u out[4]) {
-    ncsn_v8u w[4][4];
-    ncsn_philox_blocks_avx2(key, a, b0, c, d, 4, 8, 0, w);
-    memcpy(out, w, sizeof w);
-}
 #endif
 
-/* ncsn_philox_v32c[_sse2|_avx2]: 8 chains or examples by 4 coordinate blocks, the counters
- * (a, b0 + l, c + p, 0) for l < 8, p < 4, word-major: out[i] lane 8 p + l = word i of
- * (a, b0 + l, c + p, 0). The noise of the sampler and of training, 16 coordinates of 8 rows
- * at a time. _avx2 (the four blocks' rounds side by side) only inside functions built for
- * AVX2; all three give the same bits. */
-#define NCSN_PHILOX_V32C_BY_BLOCKS(V8)                                                      \
+/* ncsn_philox_v32s[_sse2|_avx2|_avx512]: four blocks of 8 counters, block p at
+ * (a, b0 + b_step p + l, c + c_step p, 0) for l < 8, word-major: out[i] lane 8 p + l = word i
+ * of that counter. b_step 0, c_step 1: 8 chains or examples by 4 blocks of coordinates (16
+ * coordinates of 8 rows: the sampler's noise and training's); b_step 8, c_step 0: 32
+ * consecutive rows at one block. _avx2 (the four blocks' rounds side by side) only inside
+ * functions built for AVX2, _avx512 (the 32 lanes in two 16-lane registers: 8 lane pairs
+ * per 32 x 32 -> 64 multiply instead of 4) only inside ones built for AVX-512F; all four
+ * give the same bits. */
+#define NCSN_PHILOX_V32S_BY_BLOCKS(V8)                                                      \
     ncsn_v8u blk_[4][4];                                                                    \
     for (int p = 0; p < 4; p++) {                                                           \
         ncsn_v8u one[4];                                                                    \
-        V8(key, a, b0, c + (uint32_t)p, 0, one);                                            \
+        V8(key, a, b0 + b_step * (uint32_t)p, c + c_step * (uint32_t)p, 0, one);            \
         for (int i = 0; i < 4; i++) blk_[i][p] = one[i];                                    \
     }                                                                                       \
     memcpy(out, blk_, sizeof blk_);
-static inline void ncsn_philox_v32c(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
-                                    ncsn_v32u out[4]) {
-    NCSN_PHILOX_V32C_BY_BLOCKS(ncsn_philox_v8)
+static inline void ncsn_philox_v32s(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c,
+                                    uint32_t b_step, uint32_t c_step, ncsn_v32u out[4]) {
+    NCSN_PHILOX_V32S_BY_BLOCKS(ncsn_philox_v8)
 }
 #if defined(NCSN_RNG_X86)
 static inline __attribute__((always_inline)) void
-ncsn_philox_v32c_sse2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, ncsn_v32u out[4]) {
-    NCSN_PHILOX_V32C_BY_BLOCKS(ncsn_philox_v8_sse2)
+ncsn_philox_v32s_sse2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t b_step,
+                      uint32_t c_step, ncsn_v32u out[4]) {
+    NCSN_PHILOX_V32S_BY_BLOCKS(ncsn_philox_v8_sse2)
 }
 static inline __attribute__((always_inline, target("avx2"))) void
-ncsn_philox_v32c_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, ncsn_v32u out[4]) {
+ncsn_philox_v32s_avx2(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t b_step,
+                      uint32_t c_step, ncsn_v32u out[4]) {
     ncsn_v8u blk[4][4];
-    ncsn_philox_blocks_avx2(key, a, b0, c, 0, 4, 0, 1, blk);
+    ncsn_philox_blocks_avx2(key, a, b0, c, 0, 4, b_step, c_step, blk);
     memcpy(out, blk, sizeof blk);
 }
-/* The same 32 lanes in two 16-lane registers (lanes 0-15: blocks c, c + 1; 16-31: c + 2,
- * c + 3), the 32 x 32 -> 64 multiplies of 8 lane pairs per instruction instead of 4. Only
- * inside functions built for AVX-512F. */
 static inline __attribute__((always_inline, target("avx512f"))) void
 ncsn_mulhilo_avx512(__m512i a, uint32_t M, __m512i *hi, __m512i *lo) {
     const __m512i m = _mm512_set1_epi32((int)M);
@@ -258,15 +249,20 @@ ncsn_mulhilo_avx512(__m512i a, uint32_t M, __m512i *hi, __m512i *lo) {
     *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(e, 32), o);
 }
 static inline __attribute__((always_inline, target("avx512f"))) void
-ncsn_philox_v32c_avx512(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, ncsn_v32u out[4]) {
+ncsn_philox_v32s_avx512(ncsn_key key, uint32_t a, uint32_t b0, uint32_t c, uint32_t b_step,
+                        uint32_t c_step, ncsn_v32u out[4]) {
+    /* lanes 0-15: blocks 0, 1; lanes 16-31: blocks 2, 3 */
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i l8 = _mm512_and_si512(lane, _mm512_set1_epi32(7));
+    const __m512i p = _mm512_srli_epi32(lane, 3); /* 0 or 1 */
     __m512i x0[2], x1[2], x2[2], x3[2];
     for (int j = 0; j < 2; j++) {
+        const uint32_t p0 = 2u * (uint32_t)j;
         x0[j] = _mm512_set1_epi32((int)a);
-        x1[j] = _mm512_add_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(7)),
-                                 _mm512_set1_epi32((int)b0));
-        x2[j] = _mm512_add_epi32(_mm512_srli_epi32(lane, 3),
-                                 _mm512_set1_epi32((int)(c + 2u * (uint32_t)j)));
+        x1[j] = _mm512_add_epi32(_mm512_add_epi32(l8, _mm512_set1_epi32((int)(b0 + b_step * p0))),
+                                 _mm512_mullo_epi32(p, _mm512_set1_epi32((int)b_step)));
+        x2[j] = _mm512_add_epi32(_mm512_set1_epi32((int)(c + c_step * p0)),
+                                 _mm512_mullo_epi32(p, _mm512_set1_epi32((int)c_step)));
         x3[j] = _mm512_setzero_si512();
     }
     uint32_t k0 = key.k[0], k1 = key.k[1];

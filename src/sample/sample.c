@@ -168,17 +168,17 @@ static inline v4f fma_lanes4(v4f a, v4f b, v4f c) {
 #define D2_MAX(v) ((ncsn_v8f)_mm256_max_ps((__m256)(v), _mm256_setzero_ps()))
 #define D2_WT ncsn_v32u
 #define D2_ZT ncsn_v32f
-#define D2_PHILOX(key, a, b0, w) ncsn_philox_v32_avx2(key, a, b0, 0, 0, w)
+#define D2_PHILOX(key, a, b0, w) ncsn_philox_v32s_avx2(key, a, b0, 0, 8, 0, w)
 #define D2_BOX_MULLER ncsn_box_muller_v32
 #include "sample_d2.inc"
 /* 64 chains a group, 16 lanes: again 8 accumulators in flight; the noise of eight blocks
- * of 8 chains (two calls of four blocks side by side) */
+ * of 8 chains (two calls of four blocks, each in two 16-lane registers) */
 typedef float v16f __attribute__((vector_size(64)));
 static inline __attribute__((always_inline, target("avx512f,avx2,fma"))) void
 philox_v64(ncsn_key key, uint32_t a, uint32_t b0, ncsn_v64u w[4]) {
     ncsn_v32u lo[4], hi[4];
-    ncsn_philox_v32_avx2(key, a, b0, 0, 0, lo);
-    ncsn_philox_v32_avx2(key, a, b0 + 32, 0, 0, hi);
+    ncsn_philox_v32s_avx512(key, a, b0, 0, 8, 0, lo);
+    ncsn_philox_v32s_avx512(key, a, b0 + 32, 0, 8, 0, hi);
     for (int i = 0; i < 4; i++) {
         memcpy((char *)&w[i], &lo[i], sizeof lo[i]);
         memcpy((char *)&w[i] + sizeof lo[i], &hi[i], sizeof hi[i]);
@@ -281,7 +281,7 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
             if (reuse) {                                                                     \
                 memcpy(&w[2], kept, 2 * sizeof(ncsn_v32u));                                  \
             } else {                                                                         \
-                PHILOX4(key, step >> 1, chain0 + (uint32_t)i0, (uint32_t)(d8 / 2), w);       \
+                PHILOX4(key, step >> 1, chain0 + (uint32_t)i0, (uint32_t)(d8 / 2), 0, 1, w); \
                 memcpy(kept, &w[2], 2 * sizeof(ncsn_v32u));                                  \
             }                                                                                \
             ncsn_v32f zc, zs;                                                                \
@@ -313,25 +313,25 @@ static void level_d2(const ncsn_model *m, const float *c, float scale, double al
 #define LANGEVIN_UPDATE_PARAMS                                                               \
     (ncsn_key key, uint32_t step, int reuse, ncsn_v32u *odd_words, uint32_t chain0, int nb,  \
      int D, float half_alpha, float sqrt_alpha, const float *s, float *x)
-/* PHILOX4: rng.h's ncsn_philox_v32c forms, the words of counters (a, b0 + l, c + p, 0),
- * l < 8, p < 4, as above */
+/* PHILOX4: rng.h's ncsn_philox_v32s forms with b_step 0, c_step 1: the words of counters
+ * (a, b0 + l, c + p, 0), l < 8, p < 4, as above */
 #if defined(NCSN_RNG_X86)
 static void langevin_update_sse2 LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(ncsn_philox_v32c_sse2)
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v32s_sse2)
 }
 #ifndef NCSN_NO_CLONES
 __attribute__((target("avx2"))) static void langevin_update_avx2 LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(ncsn_philox_v32c_avx2)
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v32s_avx2)
 }
 /* the same with Philox's and Box-Muller's 32 lanes in two 16-lane registers */
 __attribute__((target("avx512f,avx2,fma"))) static void langevin_update_avx512
     LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(ncsn_philox_v32c_avx512)
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v32s_avx512)
 }
 #endif
 #else
 static void langevin_update_portable LANGEVIN_UPDATE_PARAMS {
-    LANGEVIN_UPDATE_BODY(ncsn_philox_v32c)
+    LANGEVIN_UPDATE_BODY(ncsn_philox_v32s)
 }
 #endif
 

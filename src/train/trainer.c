@@ -76,7 +76,7 @@ static void epoch_permutation(ncsn_key key, uint32_t epoch, int n, int *perm) {
  * counter (step, b, 0, 0) under the level key, uniform over 0..L-1; its z coordinates 4c .. 4c+3
  * from counter (step, b, c, 0) under the noise key by Box-Muller (ncsn_box_muller_v32):
  * words (0, 1) give coordinates 4c, 4c+1, words (2, 3) give 4c+2, 4c+3. The levels first,
- * then the noise by groups of 8 examples, in any order and on any thread: every number
+ * then the noise by groups of examples, in any order and on any thread: every number
  * comes from its own counter. */
 enum { LEVEL_RUN = 8 }; /* blocks of 8 examples per ncsn_philox_v8_run */
 
@@ -95,20 +95,33 @@ DRAW_CLONES static void draw_levels(ncsn_key k_level, uint32_t step, int bsz, in
     }
 }
 
-/* The noise of group g, examples [8 g, 8 g + 8) below bsz, into their rows of zb (bsz, D),
- * 16 coordinates at a time: the counters of the 8 examples by 4 blocks of coordinates side
- * by side (ncsn_philox_v32c, rng.h), Box-Muller on the 32 lanes, then transposed to 16
- * coordinates of each example's row. Coordinates past D are drawn and dropped. One body
- * for every build (the same bits: Box-Muller's arithmetic is the same in every lane). */
+/* The examples of one group of the noise: 8, each with 16 coordinates per Philox call,
+ * where D > 4; else 32, each with its one block of 4 coordinates. */
+static int noise_group_size(int D) { return D > 4 ? 8 : 32; }
+
+/* The noise of group g, examples [G g, G g + G) below bsz (G = noise_group_size(D)), into
+ * their rows of zb (bsz, D): the counters of 32 lanes at once (ncsn_philox_v32s, rng.h), 8
+ * examples by 4 blocks of coordinates (D > 4) or 32 examples by one block, then Box-Muller
+ * on the 32 lanes; the 8 by 16 draws are transposed to 16 coordinates of each example's
+ * row. Coordinates past D are drawn and dropped. One body for every build (the same bits:
+ * Box-Muller's arithmetic is the same in every lane). */
 #define NOISE_GROUP_PARAMS (ncsn_key k_noise, uint32_t step, int bsz, int D, int g, float *zb)
-#define NOISE_GROUP_BODY(PHILOX_V32C)                                                       \
-    const int b0 = 8 * g, nb = bsz - b0 < 8 ? bsz - b0 : 8;                                 \
+#define NOISE_GROUP_BODY(PHILOX_V32S)                                                       \
+    const int G = noise_group_size(D), b0 = G * g, nb = bsz - b0 < G ? bsz - b0 : G;        \
     for (int c = 0; 4 * c < D; c += 4) {                                                    \
         ncsn_v32u w[4];                                                                     \
         ncsn_v32f z[4] = {{0}, {0}, {0}, {0}};                                              \
-        PHILOX_V32C(k_noise, step, (uint32_t)b0, (uint32_t)c, w);                           \
+        if (D > 4)                                                                          \
+            PHILOX_V32S(k_noise, step, (uint32_t)b0, (uint32_t)c, 0, 1, w);                 \
+        else                                                                                \
+            PHILOX_V32S(k_noise, step, (uint32_t)b0, 0, 8, 0, w);                           \
         ncsn_box_muller_v32(&w[0], &w[1], &z[0], &z[1]);                                    \
         if (4 * c + 2 < D) ncsn_box_muller_v32(&w[2], &w[3], &z[2], &z[3]);                 \
+        if (D <= 4) { /* (the only block) coordinate q of example b0 + l: z[q] lane l */    \
+            for (int l = 0; l < nb; l++)                                                    \
+                for (int q = 0; q < D; q++) zb[(size_t)(b0 + l) * D + q] = z[q][l];         \
+            break;                                                                          \
+        }                                                                                   \
         /* (coordinate 4 p + q, example l) = z[q] lane 8 p + l; then (example, coordinate) */ \
         float zcol[16][8], zrow[8][16];                                                     \
         for (int p = 0; p < 4; p++)                                                         \
@@ -126,18 +139,18 @@ DRAW_CLONES static void draw_levels(ncsn_key k_level, uint32_t step, int bsz, in
         }                                                                                   \
     }
 #if defined(NCSN_RNG_X86)
-static void noise_group_sse2 NOISE_GROUP_PARAMS { NOISE_GROUP_BODY(ncsn_philox_v32c_sse2) }
+static void noise_group_sse2 NOISE_GROUP_PARAMS { NOISE_GROUP_BODY(ncsn_philox_v32s_sse2) }
 #ifndef NCSN_NO_CLONES
 __attribute__((target("avx2"))) static void noise_group_avx2 NOISE_GROUP_PARAMS {
-    NOISE_GROUP_BODY(ncsn_philox_v32c_avx2)
+    NOISE_GROUP_BODY(ncsn_philox_v32s_avx2)
 }
 /* Philox's and Box-Muller's 32 lanes in two 16-lane registers */
 __attribute__((target("avx512f,avx2"))) static void noise_group_avx512 NOISE_GROUP_PARAMS {
-    NOISE_GROUP_BODY(ncsn_philox_v32c_avx512)
+    NOISE_GROUP_BODY(ncsn_philox_v32s_avx512)
 }
 #endif
 #else
-static void noise_group_portable NOISE_GROUP_PARAMS { NOISE_GROUP_BODY(ncsn_philox_v32c) }
+static void noise_group_portable NOISE_GROUP_PARAMS { NOISE_GROUP_BODY(ncsn_philox_v32s) }
 #endif
 
 typedef void(*noise_group_fn) NOISE_GROUP_PARAMS;
@@ -154,14 +167,15 @@ static noise_group_fn noise_group(void) {
 #endif
 }
 
-/* The batch's noise by groups of 8 examples, split between the calling team's threads
+/* The batch's noise by groups of examples, split between the calling team's threads
  * (orphaned worksharing; a barrier after it), or all on this thread outside any parallel
  * region. Dynamic: a thread busy with other work first (step_on_team's levels and
  * classes), or given less CPU, draws fewer groups. */
 static void draw_noise_groups(ncsn_key k_noise, uint32_t step, int bsz, int D, float *zb) {
     const noise_group_fn draw = noise_group();
+    const int G = noise_group_size(D);
 #pragma omp for schedule(dynamic, 1)
-    for (int g = 0; g < (bsz + 7) / 8; g++) draw(k_noise, step, bsz, D, g, zb);
+    for (int g = 0; g < (bsz + G - 1) / G; g++) draw(k_noise, step, bsz, D, g, zb);
 }
 
 /* The noise in parallel for large batches, with no OpenMP team for small ones. */
