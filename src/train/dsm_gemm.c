@@ -116,14 +116,26 @@ FMA_CLONES static void class_lines(const ncsn_model *m, int K, fast_work *f) {
     }
 }
 
+/* The cache lines of n floats at p, fetched ahead of their use. */
+static void prefetch_floats(const float *p, int n) {
+    for (size_t o = 0; o < sizeof(float) * (size_t)n; o += 64) __builtin_prefetch((const char *)p + o);
+}
+
 /* x' = x + sigma z at each position (the position's class, t and output scale are
  * dsm_fast_classes's); split by position. Example b's x is row x_rows[b] of x, or row b
- * where x_rows is NULL. */
+ * where x_rows is NULL. The positions go in class order, so the rows of x and of z are in
+ * no order: those 4 positions ahead are fetched while this one is computed (measured: the
+ * gather a fifth faster). */
 FMA_CLONES static void gather(const ncsn_model *m, const float *x, const int *x_rows,
                               const float *z, int B, fast_work *f) {
     const int D = m->D;
 #pragma omp for schedule(static)
     for (int i = 0; i < B; i++) {
+        if (i + 4 < B) {
+            const int ba = f->ord[i + 4];
+            prefetch_floats(x + (size_t)(x_rows ? x_rows[ba] : ba) * D, D);
+            prefetch_floats(z + (size_t)ba * D, D);
+        }
         const int b = f->ord[i];
         const float sigma = f->sig[b];
         const float *xb = x + (size_t)(x_rows ? x_rows[b] : b) * D, *zb = z + (size_t)b * D;
