@@ -429,10 +429,10 @@ static void test_fast_isa_variants_identical(void) {
 }
 
 /* The trainer's draws are their definition (train.h, ncsn_train_draws): each example's level
- * and each coordinate's normal from its own counter, for batches that fill whole runs of 64
- * examples and ones that end inside a group of 8, at D with and without a partial block of 4
- * coordinates and of 16 (the draws' groups), at two steps, in every variant this CPU has
- * (the baseline's Philox by SSE2, AVX2's, AVX-512's). */
+ * and each coordinate's normal from its own counter, for batches that fill whole groups of
+ * the draws (32 examples where D <= 4, else 8) and ones that end inside one, at D with and
+ * without a partial block of 4 coordinates and of 16, at two steps, in every variant this CPU
+ * has (the baseline's Philox by SSE2, AVX2's, AVX-512's). */
 static void test_train_draws_definition(void) {
     const ncsn_key kl = ncsn_rng_key(31, 2, NCSN_RNG_TRAIN_LEVEL);
     const ncsn_key kn = ncsn_rng_key(31, 2, NCSN_RNG_TRAIN_NOISE);
