@@ -436,11 +436,11 @@ static void test_fast_isa_variants_identical(void) {
 static void test_train_draws_definition(void) {
     const ncsn_key kl = ncsn_rng_key(31, 2, NCSN_RNG_TRAIN_LEVEL);
     const ncsn_key kn = ncsn_rng_key(31, 2, NCSN_RNG_TRAIN_NOISE);
-    const int batches[] = {128, 104, 5, 77}, dims[] = {1, 2, 3, 7, 13, 17, 20, 64};
+    const int batches[] = {128, 104, 5, 77}, dims[] = {1, 2, 3, 4, 5, 7, 13, 16, 17, 20, 64};
     const int L = 100;
     for (int isa = NCSN_ISA_BASELINE; isa <= ncsn_isa_best(); isa++)
         for (int bi = 0; bi < 4; bi++)
-            for (int di = 0; di < 8; di++)
+            for (int di = 0; di < 11; di++)
                 for (uint32_t step = 0; step < 2000; step += 1999) {
                     ncsn_isa_force(isa);
                     const int bsz = batches[bi], Dd = dims[di];

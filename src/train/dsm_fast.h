@@ -61,7 +61,7 @@ typedef struct {
                            hidden units are taken per block, then added: the output's by
                            a pairwise tree (dsm_gemm.c), p_k and q_k in block order */
     float *spart;       /* (H / ob, Bmax, D) the output's partial sums per block, then the
-                           tree's nodes (dsm_gemm.c) */
+                           tree's nodes but its root (dsm_gemm.c) */
     float *pqpart;      /* (H / ob, Kmax, 2, E) W_1e' P_k, W_1e' Q_k, per block */
 } fast_work;
 

@@ -180,9 +180,10 @@ static int block_units(const owned *w, int blk, int *u0) {
  * Training at any D). Node (a, s), for s a power of two and a a multiple of s, is the sum
  * over blocks [a, a + s): node (a, s / 2) + node (a + s / 2, s / 2), or node (a, s / 2)
  * alone where the right half starts past the last block; the root is (0, the least power
- * of two >= the blocks). Node (a, s) is kept in spart's block a. A node whose blocks are
- * one thread's is summed by that thread after its product of the node's last block, while
- * it is in the thread's cache; the loss sums the others. The same adds of the same values
+ * of two >= the blocks). Node (a, s) is kept in spart's block a, but for the root where the
+ * loss sums it: its last add is taken in registers (residual). A node whose blocks are one
+ * thread's is summed by that thread after its product of the node's last block, while it
+ * is in the thread's cache; the loss sums the others. The same adds of the same values
  * whatever the split: the bits do not depend on the number of threads. */
 
 /* Whether node (a, s) is summed in the forward pass, the blocks split between nt threads
@@ -258,7 +259,8 @@ static void forward_owned(const owned *w) {
 /* r = sigma s + z for position i (D floats at r), with s = (the tree's root + b_2) scale;
  * vectorised over d. z (B, D) by example. h = 0: the root is summed, in spart's block 0;
  * else its halves are, in blocks 0 and h, and their sum is taken here (the same add, not
- * stored: no thread writes the lines of block 0 that the other's forward pass wrote). */
+ * stored: the root's add writes none of the lines of block 0, which with two threads the
+ * other thread's forward pass wrote). */
 FMA_CLONES static void residual(const ncsn_model *m, const fast_work *f, const float *z, int i,
                                 int B, int h, float *r) {
     const int D = m->D, b = f->ord[i];
