@@ -173,12 +173,19 @@ static noise_group_fn noise_group(void) {
 /* The batch's noise by groups of examples, split between the calling team's threads
  * (orphaned worksharing; a barrier after it), or all on this thread outside any parallel
  * region. Dynamic: a thread busy with other work first (step_on_team's levels and
- * classes), or given less CPU, draws fewer groups. */
+ * classes), or given less CPU, draws fewer groups. (A dynamic loop calls into the OpenMP
+ * runtime even with no team, about a microsecond: one thread takes a plain loop.) */
 static void draw_noise_groups(ncsn_key k_noise, uint32_t step, int bsz, int D, float *zb) {
     const noise_group_fn draw = noise_group();
-    const int G = noise_group_size(D);
+    const int G = noise_group_size(D), n_groups = (bsz + G - 1) / G;
+#ifdef _OPENMP
+    if (omp_get_num_threads() > 1) {
 #pragma omp for schedule(dynamic, 1)
-    for (int g = 0; g < (bsz + G - 1) / G; g++) draw(k_noise, step, bsz, D, g, zb);
+        for (int g = 0; g < n_groups; g++) draw(k_noise, step, bsz, D, g, zb);
+        return;
+    }
+#endif
+    for (int g = 0; g < n_groups; g++) draw(k_noise, step, bsz, D, g, zb);
 }
 
 /* The noise in parallel for large batches, with no OpenMP team for small ones. */
