@@ -108,23 +108,23 @@ static int noise_group_size(int D) { return D > 4 ? 8 : 32; }
 #define NOISE_GROUP_PARAMS (ncsn_key k_noise, uint32_t step, int bsz, int D, int g, float *zb)
 #define NOISE_GROUP_BODY(PHILOX_V32S)                                                       \
     const int G = noise_group_size(D), b0 = G * g, nb = bsz - b0 < G ? bsz - b0 : G;        \
+    ncsn_v32u w[4];                                                                         \
+    ncsn_v32f z[4];                                                                         \
+    if (D <= 4) { /* the one block: coordinate q of example b0 + l is z[q] lane l */        \
+        PHILOX_V32S(k_noise, step, (uint32_t)b0, 0, 8, 0, w);                               \
+        ncsn_box_muller_v32(&w[0], &w[1], &z[0], &z[1]);                                    \
+        if (D > 2) ncsn_box_muller_v32(&w[2], &w[3], &z[2], &z[3]);                         \
+        for (int l = 0; l < nb; l++)                                                        \
+            for (int q = 0; q < D; q++) zb[(size_t)(b0 + l) * D + q] = z[q][l];             \
+        return;                                                                             \
+    }                                                                                       \
     for (int c = 0; 4 * c < D; c += 4) {                                                    \
-        ncsn_v32u w[4];                                                                     \
-        ncsn_v32f z[4];                                                                     \
-        if (D > 4)                                                                          \
-            PHILOX_V32S(k_noise, step, (uint32_t)b0, (uint32_t)c, 0, 1, w);                 \
-        else                                                                                \
-            PHILOX_V32S(k_noise, step, (uint32_t)b0, 0, 8, 0, w);                           \
+        PHILOX_V32S(k_noise, step, (uint32_t)b0, (uint32_t)c, 0, 1, w);                     \
         ncsn_box_muller_v32(&w[0], &w[1], &z[0], &z[1]);                                    \
         if (4 * c + 2 < D)                                                                  \
             ncsn_box_muller_v32(&w[2], &w[3], &z[2], &z[3]);                                \
         else /* (dropped) */                                                                \
             z[2] = z[3] = z[0];                                                             \
-        if (D <= 4) { /* (the only block) coordinate q of example b0 + l: z[q] lane l */    \
-            for (int l = 0; l < nb; l++)                                                    \
-                for (int q = 0; q < D; q++) zb[(size_t)(b0 + l) * D + q] = z[q][l];         \
-            break;                                                                          \
-        }                                                                                   \
         /* (coordinate 4 p + q, example l) = z[q] lane 8 p + l; then (example, coordinate) */ \
         float zcol[16][8], zrow[8][16];                                                     \
         for (int p = 0; p < 4; p++)                                                         \
