@@ -18,7 +18,7 @@
 
 static const char *usage_bench =
     "usage: ncsn bench [--dim D] [--hidden H] [--quick] [--json] [--threads N,...] [--steps N]\n"
-    "                  [--chains N] [--sweep]\n"
+    "                  [--chains N] [--rounds N] [--sweep]\n"
     "       ncsn bench --sweep-overhead N,... [--sweep-ranks P] [--json]\n"
     "       ncsn bench --calibrate FILE [--threads T]\n"
     "\n"
@@ -29,10 +29,15 @@ static const char *usage_bench =
     "               use (AVX-512, AVX2+FMA), every thread timing its own, summed; and of\n"
     "               separate multiplies and adds\n"
     "  %peak        each measurement of training or sampling over the FMA peak measured\n"
-    "               just before it, the median of 5 such pairs (a shared machine runs\n"
-    "               faster and slower from second to second); the times: the best of 5\n"
-    "  scaling      the thread counts measured in turn, 5 rounds; the median of each\n"
-    "               round's ratio, and the best time against the best\n"
+    "               just before it, the median of the rounds' pairs (a shared machine runs\n"
+    "               faster and slower from second to second); the times: the best round\n"
+    "  steal        of the CPU time a measurement's threads wanted, the share the host\n"
+    "               took (the steal time of /proc/stat, as top's \"st\"): a virtual machine\n"
+    "               whose host is busy or throttles it; the median of the rounds\n"
+    "  scaling      the thread counts measured in turn, 5 rounds (--rounds); the median of\n"
+    "               each round's ratio over the whole rounds (those in which the host took\n"
+    "               at most 5% of every measurement's CPU time) and over all rounds, and\n"
+    "               the best time against the best\n"
     "  kernels      whether every kernel variant the CPU has gives the baseline's bits\n"
     "each beside the straightforward reference path, for 1 and 2 threads (OMP_NUM_THREADS\n"
     "is ignored: --threads chooses). GFLOP/s count the products that grow with D and H:\n"
@@ -43,9 +48,10 @@ static const char *usage_bench =
     "  --quick          a smoke run of a few seconds\n"
     "  --json           one JSON object on stdout instead of the table\n"
     "  --threads LIST   thread counts, e.g. 1,2 (default: 1 and the maximum, if > 1)\n"
-    "  --steps N        training steps per measurement (default: 2000 at the notebook's\n"
-    "                   sizes, fewer for larger networks; quick 100)\n"
+    "  --steps N        training steps per measurement (default: as many as take about\n"
+    "                   a quarter of a second on one thread, at least 100; quick 100)\n"
     "  --chains N       sampling chains (default 5000)\n"
+    "  --rounds N       measurements of each thread count, 1 to 50 (default 5; quick 1)\n"
     "  --sweep          also time a real sweep: `ncsn sweep` on 4 configurations of\n"
     "                   sweeps/notebook-sweep.yaml at full size (eps x EMA, one seed), with\n"
     "                   P = 1 rank (all threads) and P = 2 ranks (mpiexec, threads split),\n"
@@ -139,6 +145,10 @@ static int parse_options(int argc, char **argv, bench_opts *o, int max_t) {
         } else if (!strcmp(a, "--steps") && v) {
             i++;
             bad = parse_count(a, v, 1, 100000000, &o->steps) != 0;
+        } else if (!strcmp(a, "--rounds") && v) {
+            i++;
+            bad = parse_count(a, v, 1, BENCH_MAX_ROUNDS, &n) != 0;
+            o->rounds = (int)n;
         } else if (!strcmp(a, "--chains") && v) {
             i++;
             bad = parse_count(a, v, 1, 10000000, &n) != 0;
@@ -160,13 +170,12 @@ static int parse_options(int argc, char **argv, bench_opts *o, int max_t) {
     return 0;
 }
 
-/* Steps and sampling work sized to about a second per measurement at any D and H. */
+/* The rounds, and the sampling work sized to about a second per measurement at any D and
+ * H (the training steps: ncsn_cmd_bench, from a trial). */
 static void size_work(bench_opts *o) {
-    const double dh = (double)o->D * o->H, notebook = 2.0 * 128;
-    if (o->steps < 0) {
-        const double s = 2000.0 * notebook / dh;
-        o->steps = o->quick ? 100 : s > 2000 ? 2000 : s < 100 ? 100 : (long)s;
-    }
+    const double dh = (double)o->D * o->H;
+    if (o->rounds == 0) o->rounds = o->quick ? 1 : BENCH_ROUNDS;
+    if (o->steps < 0 && o->quick) o->steps = 100;
     o->levels = o->quick ? 2 : 4;
     if (o->quick && o->chains == 5000) o->chains = 2000;
     /* about 3e10 FLOPs per measurement (3e9 quick), at most T 100 */
@@ -224,9 +233,10 @@ int ncsn_cmd_bench(int argc, char **argv) {
     ncsn_noise_levels(20.0, 0.1, BENCH_L, sigmas);
     const int n_data = 1000;
     float *data = bench_data(o.D, n_data);
+    if (o.steps < 0) o.steps = bench_train_steps_for(&o, sigmas, data, n_data);
     bench_row rows[BENCH_MAX_T];
     const long peak_iters = o.quick ? 2000000 : 20000000;
-    const int reps = o.quick ? 1 : BENCH_PAIRED_REPS;
+    const int reps = o.rounds;
     for (int k = 0; k < o.n_threads; k++) {
         memset(&rows[k], 0, sizeof rows[k]);
         rows[k].threads = o.threads[k];
@@ -275,20 +285,61 @@ int ncsn_cmd_bench(int argc, char **argv) {
 static const char *yes(int b) { return b ? "true" : "false"; }
 
 /* From row a's thread count to row b's: the median over the rounds of each round's ratio
- * (two measurements taken one after the other), and the best time against the best. */
+ * (two measurements taken one after the other), over all rounds and over the whole ones
+ * (the host's steal at most BENCH_STEAL_LIMIT in both; train_whole < 0 where none was,
+ * n_whole < 0 where steal is not readable), and the best time against the best. */
 typedef struct {
     double train, sample, train_best, sample_best;
+    double train_whole, sample_whole;
+    int n_whole_train, n_whole_sample;
 } scaling;
 
-static scaling scaling_of(const bench_row *a, const bench_row *b) {
-    double tr[BENCH_PAIRED_REPS], sr[BENCH_PAIRED_REPS];
-    for (int i = 0; i < a->n_pairs; i++) {
-        tr[i] = a->train_us_each[i] / b->train_us_each[i];
-        sr[i] = b->sample_eps_each[i] / a->sample_eps_each[i];
+static int steal_known(double s) { return s >= 0; }
+static int whole(double s) { return steal_known(s) && s <= BENCH_STEAL_LIMIT; }
+
+/* The median of the ratios num[i] / den[i] over all n rounds (*all) and over those whose
+ * steals sa[i] and sb[i] were both whole (returned, -1 for none; *n_whole their number, -1
+ * where a steal is not known). */
+static double ratio_medians(const double *num, const double *den, const double *sa,
+                            const double *sb, int n, double *all, int *n_whole) {
+    double r[BENCH_MAX_ROUNDS], w[BENCH_MAX_ROUNDS];
+    int nw = 0, known = 1;
+    for (int i = 0; i < n; i++) {
+        r[i] = num[i] / den[i];
+        known &= steal_known(sa[i]) && steal_known(sb[i]);
+        if (whole(sa[i]) && whole(sb[i])) w[nw++] = r[i];
     }
-    scaling s = {bench_median(tr, a->n_pairs), bench_median(sr, a->n_pairs),
-                 a->train_us / b->train_us, b->sample_eps / a->sample_eps};
+    *all = bench_median(r, n);
+    *n_whole = known ? nw : -1;
+    return nw ? bench_median(w, nw) : -1;
+}
+
+static scaling scaling_of(const bench_row *a, const bench_row *b) {
+    scaling s;
+    const int n = a->n_pairs;
+    s.train_whole = ratio_medians(a->train_us_each, b->train_us_each, a->train_steal_each,
+                                  b->train_steal_each, n, &s.train, &s.n_whole_train);
+    s.sample_whole = ratio_medians(b->sample_eps_each, a->sample_eps_each, a->sample_steal_each,
+                                   b->sample_steal_each, n, &s.sample, &s.n_whole_sample);
+    s.train_best = a->train_us / b->train_us;
+    s.sample_best = b->sample_eps / a->sample_eps;
     return s;
+}
+
+/* The median of a row's steals (n values), or -1 where any is not known. */
+static double median_steal(const double *steal, int n) {
+    double v[BENCH_MAX_ROUNDS];
+    for (int i = 0; i < n; i++) {
+        if (!steal_known(steal[i])) return -1;
+        v[i] = steal[i];
+    }
+    return bench_median(v, n);
+}
+
+/* A JSON number, or null where v < 0 (not known, or none). */
+static void json_or_null(const char *fmt, double v) {
+    if (v < 0) printf("null");
+    else printf(fmt, v);
 }
 
 static void print_json(const bench_opts *o, const bench_row *rows, int same_train,
@@ -324,15 +375,34 @@ static void print_json(const bench_opts *o, const bench_row *rows, int same_trai
         printf("], \"sample_peak_gflops\": [");
         for (int i = 0; i < r->n_pairs; i++)
             printf("%s%.6g", i ? ", " : "", r->peaks[r->n_pairs + i]);
+        printf("], \"train_steal\": [");
+        for (int i = 0; i < r->n_pairs; i++) {
+            printf("%s", i ? ", " : "");
+            json_or_null("%.4f", r->train_steal_each[i]);
+        }
+        printf("], \"sample_steal\": [");
+        for (int i = 0; i < r->n_pairs; i++) {
+            printf("%s", i ? ", " : "");
+            json_or_null("%.4f", r->sample_steal_each[i]);
+        }
         printf("]}}%s\n", k + 1 < o->n_threads ? "," : "");
     }
     printf(" ],\n");
     if (o->n_threads > 1) {
         const scaling sc = scaling_of(&rows[0], &rows[o->n_threads - 1]);
         printf(" \"scaling\": {\"from_threads\": %d, \"to_threads\": %d, \"train\": %.4f, "
-               "\"sample\": %.4f, \"train_best\": %.4f, \"sample_best\": %.4f},\n",
+               "\"sample\": %.4f, \"train_best\": %.4f, \"sample_best\": %.4f, "
+               "\"steal_limit\": %.2f, \"whole_rounds\": {\"train\": ",
                rows[0].threads, rows[o->n_threads - 1].threads, sc.train, sc.sample,
-               sc.train_best, sc.sample_best);
+               sc.train_best, sc.sample_best, BENCH_STEAL_LIMIT);
+        json_or_null("%.0f", sc.n_whole_train);
+        printf(", \"sample\": ");
+        json_or_null("%.0f", sc.n_whole_sample);
+        printf("}, \"train_whole\": ");
+        json_or_null("%.4f", sc.train_whole);
+        printf(", \"sample_whole\": ");
+        json_or_null("%.4f", sc.sample_whole);
+        printf("},\n");
     }
     printf(" \"bits_identical_across_threads\": {\"train\": %s, \"sample\": %s},\n",
            yes(same_train), yes(same_sample));
@@ -366,24 +436,48 @@ static void print_table(const bench_opts *o, const bench_row *rows, int same_tra
            "GFLOP/s over the peak measured just before it, the median of the measurements.\n\n",
            o->quick ? " --quick" : "", o->D, BENCH_E, o->H, BENCH_B, BENCH_L, o->steps,
            o->chains, o->levels, o->T, fts, fev, ncsn_isa_name(ncsn_isa()));
-    printf("%-8s %12s %12s | %11s %11s %7s %8s %7s | %11s %11s %7s %8s %7s\n", "threads",
-           "peak FMA", "peak mul+add", "train us", "ref us", "speedup", "GFLOP/s", "%peak",
-           "sample ev/s", "ref ev/s", "speedup", "GFLOP/s", "%peak");
+    printf("%-8s %12s %12s | %11s %11s %7s %8s %7s %6s | %11s %11s %7s %8s %7s %6s\n",
+           "threads", "peak FMA", "peak mul+add", "train us", "ref us", "speedup", "GFLOP/s",
+           "%peak", "steal", "sample ev/s", "ref ev/s", "speedup", "GFLOP/s", "%peak", "steal");
+    double worst_steal = 0;
     for (int k = 0; k < o->n_threads; k++) {
         const bench_row *r = &rows[k];
         const double tg = fts / r->train_us * 1e-3, sg = r->sample_eps * fev * 1e-9;
-        printf("%-8d %12.1f %12.1f | %11.2f %11.1f %6.1fx %8.2f %6.1f%% | %11.3g %11.3g %6.1fx "
-               "%8.2f %6.1f%%\n",
+        const double st = median_steal(r->train_steal_each, r->n_pairs);
+        const double ss = median_steal(r->sample_steal_each, r->n_pairs);
+        char st_s[16] = "-", ss_s[16] = "-";
+        if (st >= 0) snprintf(st_s, sizeof st_s, "%.0f%%", 100 * st);
+        if (ss >= 0) snprintf(ss_s, sizeof ss_s, "%.0f%%", 100 * ss);
+        if (st > worst_steal) worst_steal = st;
+        if (ss > worst_steal) worst_steal = ss;
+        printf("%-8d %12.1f %12.1f | %11.2f %11.1f %6.1fx %8.2f %6.1f%% %6s | %11.3g %11.3g "
+               "%6.1fx %8.2f %6.1f%% %6s\n",
                r->threads, r->peak_fma, r->peak_muladd, r->train_us, r->train_ref_us,
-               r->train_ref_us / r->train_us, tg, 100 * r->train_share, r->sample_eps,
-               r->sample_ref_eps, r->sample_eps / r->sample_ref_eps, sg, 100 * r->sample_share);
+               r->train_ref_us / r->train_us, tg, 100 * r->train_share, st_s, r->sample_eps,
+               r->sample_ref_eps, r->sample_eps / r->sample_ref_eps, sg, 100 * r->sample_share,
+               ss_s);
     }
+    if (worst_steal > BENCH_STEAL_LIMIT)
+        printf("\nthe host took %.0f%% of the CPU time of some measurements (steal; the median "
+               "of a row's rounds):\nthe times and the scaling measure the host as much as "
+               "ncsn\n", 100 * worst_steal);
     if (o->n_threads > 1) {
         const scaling sc = scaling_of(&rows[0], &rows[o->n_threads - 1]);
-        printf("\nscaling %d -> %d threads: training %.2fx, sampling %.2fx (the median of each "
-               "round's ratio;\n  the best time against the best: %.2fx, %.2fx)\n",
-               rows[0].threads, rows[o->n_threads - 1].threads, sc.train, sc.sample,
-               sc.train_best, sc.sample_best);
+        printf("\nscaling %d -> %d threads (the median of each round's ratio, the thread counts "
+               "measured in turn):\n", rows[0].threads, rows[o->n_threads - 1].threads);
+        if (sc.n_whole_train < 0 || sc.n_whole_sample < 0)
+            printf("  whole rounds: not known (no steal time in /proc/stat)\n");
+        else {
+            printf("  whole rounds (steal <= %.0f%%): training ", 100 * BENCH_STEAL_LIMIT);
+            if (sc.n_whole_train) printf("%.2fx (%d", sc.train_whole, sc.n_whole_train);
+            else printf("none (0");
+            printf(" of %d), sampling ", rows[0].n_pairs);
+            if (sc.n_whole_sample) printf("%.2fx (%d", sc.sample_whole, sc.n_whole_sample);
+            else printf("none (0");
+            printf(" of %d)\n", rows[0].n_pairs);
+        }
+        printf("  all rounds: training %.2fx, sampling %.2fx; the best time against the best: "
+               "%.2fx, %.2fx\n", sc.train, sc.sample, sc.train_best, sc.sample_best);
         printf("results bit-identical across thread counts: training %s, sampling %s\n",
                same_train ? "yes" : "NO", same_sample ? "yes" : "NO");
     }

@@ -13,14 +13,19 @@
 enum { BENCH_MAX_T = 8, BENCH_E = 16, BENCH_B = 128, BENCH_L = 100 };
 
 enum { BENCH_MAX_SIZES = 8 };
-enum { BENCH_PAIRED_REPS = 5 }; /* measurements of training and of sampling per row */
+/* rounds: measurements of training and of sampling per row (--rounds; 1 with --quick) */
+enum { BENCH_ROUNDS = 5, BENCH_MAX_ROUNDS = 50 };
+/* A round is whole where the host took (steal) at most this fraction of the CPU time that
+ * each of its measurements wanted. */
+#define BENCH_STEAL_LIMIT 0.05
 typedef struct {
     int quick, json, sweep;
+    int rounds;
     int overhead[BENCH_MAX_SIZES], n_overhead; /* --sweep-overhead: sweep sizes (runs) */
     int overhead_ranks;                         /* --sweep-ranks: P for them (1) */
     int threads[BENCH_MAX_T], n_threads;
     int D, H;
-    long steps;        /* training steps per measurement */
+    long steps;        /* training steps per measurement (< 0: sized to BENCH_MEASURE_S) */
     int chains, levels, T;
     const char *calibrate; /* --calibrate FILE */
 } bench_opts;
@@ -31,10 +36,13 @@ typedef struct {
                                           median of the paired measurements below) */
     double train_share, sample_share;  /* of the peak: the median over the measurements of
                                           each one's GFLOP/s over the peak taken just before */
-    double peaks[2 * BENCH_PAIRED_REPS]; /* those peaks, GFLOP/s: training's, then sampling's */
+    double peaks[2 * BENCH_MAX_ROUNDS]; /* those peaks, GFLOP/s: training's, then sampling's */
     int n_peaks;
-    double train_us_each[BENCH_PAIRED_REPS], sample_eps_each[BENCH_PAIRED_REPS];
-    int n_pairs; /* measurements of each (1 with --quick) */
+    double train_us_each[BENCH_MAX_ROUNDS], sample_eps_each[BENCH_MAX_ROUNDS];
+    /* the fraction of the CPU time each measurement wanted that the host took (bench_steal;
+     * < 0: not known) */
+    double train_steal_each[BENCH_MAX_ROUNDS], sample_steal_each[BENCH_MAX_ROUNDS];
+    int n_pairs; /* measurements of each: the rounds */
     double train_us, train_ref_us;     /* per step */
     double sample_eps, sample_ref_eps; /* network evaluations per second */
     uint64_t train_hash, sample_hash;  /* bits of the library's results */
@@ -68,6 +76,21 @@ void bench_train_finish(const bench_opts *o, const double *sigmas, const float *
 void bench_sample_pair(const bench_opts *o, const double *sigmas, long peak_iters, bench_row *r,
                        int rep, int reps);
 void bench_sample_finish(const bench_opts *o, const double *sigmas, bench_row *r);
+/* The host's share of an interval: what the hypervisor took (steal, /proc/stat summed over
+ * the CPUs) of the CPU time this process's threads wanted (its own CPU time plus that
+ * steal). A shared or throttled virtual machine runs a thread only part of the time; a
+ * thread that waits at a barrier for one the host stopped loses the time too, so such a
+ * measurement says more about the host than about ncsn. */
+typedef struct {
+    double cpu, steal; /* seconds at the start; steal < 0: not readable */
+} bench_steal;
+void bench_steal_start(bench_steal *s);
+/* The fraction taken since bench_steal_start, in [0, 1]; -1 where steal is not readable. */
+double bench_steal_end(const bench_steal *s);
+/* Training steps for a measurement of about BENCH_MEASURE_S on one thread (from a short
+ * trial): long enough that steal, counted in 10 ms ticks, is known to a few percent. */
+#define BENCH_MEASURE_S 0.25
+long bench_train_steps_for(const bench_opts *o, const double *sigmas, const float *data, int n);
 /* The median of v (n values; reorders v). */
 double bench_median(double *v, int n);
 /* The row's peak (peak_fma, or peak_muladd on the baseline): the median of the peaks paired

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ncsn/common.h"
 #include "ncsn/config.h"
@@ -52,6 +53,40 @@ double bench_clock(void) {
 
 double bench_flops_train_step(const bench_opts *o) { return 2.0 * BENCH_B * 5.0 * o->D * o->H; }
 double bench_flops_eval(const bench_opts *o) { return 2.0 * 2.0 * o->D * o->H; }
+
+/* ---- the host's steal ---------------------------------------------------------------- */
+
+/* The steal time of /proc/stat's first line (every CPU), seconds; -1 where not readable.
+ * NCSN_BENCH_PROC_STAT names another file to read instead (the tests' hosts). */
+static double steal_seconds(void) {
+    const char *path = getenv("NCSN_BENCH_PROC_STAT");
+    FILE *f = fopen(path && *path ? path : "/proc/stat", "r");
+    if (!f) return -1;
+    unsigned long long v[8];
+    const int got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                           &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    const long hz = sysconf(_SC_CLK_TCK);
+    return got == 8 && hz > 0 ? (double)v[7] / (double)hz : -1;
+}
+
+static double process_cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void bench_steal_start(bench_steal *s) {
+    s->steal = steal_seconds();
+    s->cpu = process_cpu_seconds();
+}
+
+double bench_steal_end(const bench_steal *s) {
+    const double cpu = process_cpu_seconds() - s->cpu, now = steal_seconds();
+    if (s->steal < 0 || now < 0) return -1;
+    const double stolen = now - s->steal;
+    return stolen + cpu > 0 ? stolen / (stolen + cpu) : 0;
+}
 
 /* ---- peak ---------------------------------------------------------------------------- */
 
@@ -248,6 +283,16 @@ double bench_train_us(const bench_opts *o, const double *sigmas, const float *da
     return best;
 }
 
+long bench_train_steps_for(const bench_opts *o, const double *sigmas, const float *data, int n) {
+    bench_opts trial = *o;
+    trial.steps = 20;
+    uint64_t hash;
+    bench_set_threads(1);
+    const double us = bench_train_us(&trial, sigmas, data, n, 2, &hash);
+    const double steps = BENCH_MEASURE_S * 1e6 / us;
+    return steps < 100 ? 100 : steps > 100000 ? 100000 : (long)steps;
+}
+
 double bench_median(double *v, int n) {
     for (int i = 1; i < n; i++)
         for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
@@ -267,16 +312,19 @@ static double paired_peak(const bench_row *r, long peak_iters) {
 
 void bench_train_pair(const bench_opts *o, const double *sigmas, const float *data, int n,
                       long peak_iters, bench_row *r, int rep, int reps) {
-    NCSN_ASSERT(rep < reps && reps <= BENCH_PAIRED_REPS);
+    NCSN_ASSERT(rep < reps && reps <= BENCH_MAX_ROUNDS);
     r->n_pairs = reps;
     r->n_peaks = 2 * reps;
     r->peaks[rep] = paired_peak(r, peak_iters);
+    bench_steal st;
+    bench_steal_start(&st);
     r->train_us_each[rep] = bench_train_us(o, sigmas, data, n, 1, &r->train_hash);
+    r->train_steal_each[rep] = bench_steal_end(&st);
 }
 
 void bench_train_finish(const bench_opts *o, const double *sigmas, const float *data, int n,
                         bench_row *r) {
-    double share[BENCH_PAIRED_REPS];
+    double share[BENCH_MAX_ROUNDS];
     r->train_us = 1e30;
     for (int rep = 0; rep < r->n_pairs; rep++) {
         const double us = r->train_us_each[rep];
@@ -360,7 +408,10 @@ void bench_sample_pair(const bench_opts *o, const double *all_sigmas, long peak_
                        bench_row *r, int rep, int reps) {
     NCSN_ASSERT(rep < reps && reps == r->n_pairs);
     r->peaks[reps + rep] = paired_peak(r, peak_iters);
+    bench_steal st;
+    bench_steal_start(&st);
     r->sample_eps_each[rep] = bench_sample_eps(o, all_sigmas, 1, &r->sample_hash);
+    r->sample_steal_each[rep] = bench_steal_end(&st);
 }
 
 void bench_sample_finish(const bench_opts *o, const double *all_sigmas, bench_row *r) {
@@ -373,7 +424,7 @@ void bench_sample_finish(const bench_opts *o, const double *all_sigmas, bench_ro
     float *x = ncsn_xmalloc(sizeof(float) * (size_t)n * D);
     const ncsn_key ks = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_START);
     const ncsn_key kn = ncsn_rng_key(1, 0, NCSN_RNG_SAMPLE_NOISE);
-    double share[BENCH_PAIRED_REPS];
+    double share[BENCH_MAX_ROUNDS];
     r->sample_eps = 0;
     for (int rep = 0; rep < r->n_pairs; rep++) {
         const double e = r->sample_eps_each[rep];
@@ -396,7 +447,7 @@ void bench_sample_finish(const bench_opts *o, const double *all_sigmas, bench_ro
 }
 
 void bench_row_peak(bench_row *r) {
-    double peaks[2 * BENCH_PAIRED_REPS];
+    double peaks[2 * BENCH_MAX_ROUNDS];
     memcpy(peaks, r->peaks, sizeof(double) * (size_t)r->n_peaks);
     const double peak = bench_median(peaks, r->n_peaks);
     if (ncsn_isa() > NCSN_ISA_BASELINE) r->peak_fma = peak;

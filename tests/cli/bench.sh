@@ -5,7 +5,9 @@
 #                    between every kernel variant and the baseline ones (fmaf per lane);
 #                    the notebook's D = 2 and an odd --dim 13 --hidden 37 (the blocked
 #                    kernels, tails in every vector width); the scaling is the median of
-#                    the rounds' ratios
+#                    the rounds' ratios, over all rounds and over the whole ones (the
+#                    host's steal at most 5% of each measurement's CPU time, as
+#                    /proc/stat counts it; none at all where its steal did not grow)
 #   --sweep-overhead 3,5 --json   the runner's cost per run over two tiny sweeps
 #   --help           exit 0;  an unknown option or a bad value: exit 2
 # ctest sets NCSN_BIN (the binary) and PYTHON.
@@ -14,11 +16,16 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 
-check_json() { # FILE D H
+# The machine's steal time so far, in /proc/stat's ticks (0 where it has none).
+steal_ticks() { awk '$1 == "cpu" { print ($9 == "" ? 0 : $9); exit }' /proc/stat 2>/dev/null || echo 0; }
+
+check_json() { # FILE D H ROUNDS STEAL: 0 /proc/stat's steal did not grow meanwhile, 1 it
+               # may have, none not readable
 "$PY" - "$@" <<'PYEOF'
-import json, math, sys
+import json, math, os, sys
 d = json.load(open(sys.argv[1]))
-D, H = int(sys.argv[2]), int(sys.argv[3])
+D, H, rounds = (int(a) for a in sys.argv[2:5])
+steal_grew, steal_known = sys.argv[5] != "0", sys.argv[5] != "none"
 def check(ok, what):
     if not ok:
         sys.exit("bench.sh: %s (got %s)" % (what, json.dumps(d)))
@@ -42,7 +49,16 @@ for r in rows:
     # median of the pairs; the speeds are the best measurements
     p = r["paired"]
     n = len(p["train_us_per_step"])
-    check(n in (1, 5) and all(len(p[k]) == n for k in p), "as many pairs of each")
+    check(n == rounds and all(len(p[k]) == n for k in p), "one pair of each per round")
+    # the host's steal of each measurement: a fraction where /proc/stat counts it, and
+    # none where the machine's steal did not grow during the run
+    for key in ("train_steal", "sample_steal"):
+        for v in p[key]:
+            if steal_known:
+                check(isinstance(v, (int, float)), "%s known" % key)
+            check(v is None or 0 <= v <= 1, "%s a fraction" % key)
+            if not steal_grew:
+                check(v == 0, "%s 0: the machine's steal did not grow" % key)
     def median(v):
         v = sorted(v)
         return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
@@ -71,12 +87,30 @@ check((sc["from_threads"], sc["to_threads"]) == (1, 2), "scaling from 1 to 2 thr
 def median2(v):
     v = sorted(v)
     return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
+train_r = [a / b for a, b in zip(p0["train_us_per_step"], p1["train_us_per_step"])]
+sample_r = [b / a for a, b in zip(p0["sample_evals_per_s"], p1["sample_evals_per_s"])]
 for key, want in (
-        ("train", median2([a / b for a, b in zip(p0["train_us_per_step"], p1["train_us_per_step"])])),
-        ("sample", median2([b / a for a, b in zip(p0["sample_evals_per_s"], p1["sample_evals_per_s"])])),
+        ("train", median2(train_r)), ("sample", median2(sample_r)),
         ("train_best", rows[0]["train_us_per_step"] / rows[1]["train_us_per_step"]),
         ("sample_best", rows[1]["sample_evals_per_s"] / rows[0]["sample_evals_per_s"])):
     check(math.isclose(sc[key], want, rel_tol=2e-3), "scaling %s: %s" % (key, want))
+# the whole rounds: both measurements' steal at most steal_limit (4 decimals printed)
+check(sc["steal_limit"] == 0.05, "steal limit 5%")
+for key, ratios in (("train", train_r), ("sample", sample_r)):
+    a, b = p0[key + "_steal"], p1[key + "_steal"]
+    if None in a + b:
+        check(sc["whole_rounds"][key] is None and sc[key + "_whole"] is None,
+              "%s: whole rounds not known without steal" % key)
+        continue
+    kept = [r for r, x, y in zip(ratios, a, b) if x <= 0.05 and y <= 0.05]
+    check(sc["whole_rounds"][key] == len(kept), "%s: whole rounds counted" % key)
+    if not steal_grew:
+        check(len(kept) == rounds, "%s: every round whole without steal" % key)
+    if kept:
+        check(math.isclose(sc[key + "_whole"], median2(kept), rel_tol=2e-3),
+              "%s: the whole rounds' median" % key)
+    else:
+        check(sc[key + "_whole"] is None, "%s: no whole round, no figure" % key)
 check(rows[0]["train_hash"] == rows[1]["train_hash"], "training bits equal for 1 and 2 threads")
 check(rows[0]["sample_hash"] == rows[1]["sample_hash"], "sampling bits equal for 1 and 2 threads")
 check(d["bits_identical_across_threads"] == {"train": True, "sample": True},
@@ -88,13 +122,73 @@ check(d["bits_identical_to_baseline"] == {"train": True, "sample": True},
 check(d["sweep"] is None, "no sweep without --sweep")
 PYEOF
 }
-"$NCSN" bench --quick --json --threads 1,2 >"$tmp/bench.json"
-check_json "$tmp/bench.json" 2 128
-"$NCSN" bench --quick --json --threads 1,2 --dim 13 --hidden 37 >"$tmp/bench13.json"
-check_json "$tmp/bench13.json" 13 37
-# without --quick: five pairs of each (small sizes, few steps and chains)
-"$NCSN" bench --json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200 >"$tmp/bench5.json"
-check_json "$tmp/bench5.json" 5 24
+# bench_json FILE ARGS...: the run, and whether the machine's steal grew meanwhile
+bench_json() {
+    local out=$1 s0 s1
+    shift
+    s0=$(steal_ticks)
+    "$NCSN" bench "$@" >"$out"
+    s1=$(steal_ticks)
+    grew=$([ "$s1" = "$s0" ] && echo 0 || echo 1)
+    [ -r /proc/stat ] || grew=none
+}
+bench_json "$tmp/bench.json" --quick --json --threads 1,2
+check_json "$tmp/bench.json" 2 128 1 "$grew"
+bench_json "$tmp/bench13.json" --quick --json --threads 1,2 --dim 13 --hidden 37
+check_json "$tmp/bench13.json" 13 37 1 "$grew"
+# without --quick: five rounds (small sizes, few steps and chains), or --rounds
+bench_json "$tmp/bench5.json" --json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200
+check_json "$tmp/bench5.json" 5 24 5 "$grew"
+bench_json "$tmp/bench3.json" --json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200 \
+    --rounds 3
+check_json "$tmp/bench3.json" 5 24 3 "$grew"
+
+# the whole rounds, on hosts of known steal (NCSN_BENCH_PROC_STAT: the file read for it):
+# none taken (every round whole), 10000 s taken over each measurement (no round whole, no
+# whole figure), no steal to read (not known)
+steal_values() { # FILE KIND: each measurement's steal as KIND says (0, none, grows)
+"$PY" - "$@" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+steals = [v for r in d["rows"] for k in ("train_steal", "sample_steal") for v in r["paired"][k]]
+ok = {"0": lambda: all(v == 0 for v in steals),
+      "none": lambda: all(v is None for v in steals),
+      # (a measurement for which the writer had no CPU to replace the file reads 0)
+      "grows": lambda: all(v == 0 or v > 0.99 for v in steals) and max(steals) > 0.99}
+if not ok[sys.argv[2]]():
+    sys.exit("bench.sh: steal %s: got %s" % (sys.argv[2], steals))
+PYEOF
+}
+small=(--json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200 --rounds 2)
+printf 'cpu  10 0 10 100 0 0 0 7 0 0\n' >"$tmp/stat0"
+NCSN_BENCH_PROC_STAT="$tmp/stat0" "$NCSN" bench "${small[@]}" >"$tmp/steal0.json"
+steal_values "$tmp/steal0.json" 0
+check_json "$tmp/steal0.json" 5 24 2 0
+# (a file replaced as fast as a loop can, its steal 10000 s more each time)
+"$PY" -c '
+import os, sys
+t = 0
+while not os.path.exists(sys.argv[1] + ".stop"):
+    t += 1000000
+    with open(sys.argv[1] + ".new", "w") as f:
+        f.write("cpu  1 0 1 1 0 0 0 %d 0 0\n" % t)
+    os.replace(sys.argv[1] + ".new", sys.argv[1])
+' "$tmp/statgrows" &
+writer=$!
+while [ ! -e "$tmp/statgrows" ]; do sleep 0.01; done
+rc=0
+NCSN_BENCH_PROC_STAT="$tmp/statgrows" "$NCSN" bench "${small[@]}" >"$tmp/stealall.json" || rc=$?
+touch "$tmp/statgrows.stop"
+wait "$writer" || true
+[ "$rc" -eq 0 ] || fail "bench with a growing steal exited $rc"
+steal_values "$tmp/stealall.json" grows
+check_json "$tmp/stealall.json" 5 24 2 1
+NCSN_BENCH_PROC_STAT="$tmp/no-such-file" "$NCSN" bench "${small[@]}" >"$tmp/stealnone.json"
+steal_values "$tmp/stealnone.json" none
+check_json "$tmp/stealnone.json" 5 24 2 none
+NCSN_BENCH_PROC_STAT="$tmp/stat0" "$NCSN" bench --quick --threads 1,2 >"$tmp/table.txt"
+grep -q "whole rounds (steal <= 5%): training .*x (1 of 1), sampling .*x (1 of 1)" "$tmp/table.txt" ||
+    fail "the table's whole rounds: $(cat "$tmp/table.txt")"
 
 # the runner's overhead per run over a tiny sweep: the fields, a positive wall time, the
 # runs' own time from the journal below it
@@ -124,6 +218,8 @@ expect_usage --steps x
 expect_usage --dim 0
 expect_usage --dim 4097
 expect_usage --hidden 1.5
+expect_usage --rounds 0
+expect_usage --rounds 51
 expect_usage --sweep-overhead 0
 expect_usage --sweep-overhead 100,x
 expect_usage --sweep-overhead 100001
