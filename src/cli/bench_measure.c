@@ -8,7 +8,9 @@
  * forward and backward through model.c with scalar draws; ncsn_model_score per chain with
  * libm Box-Muller), so one run gives before/after ratios on the same machine under the
  * same load. The peak is measured here too: independent chains of fused multiply-adds of
- * the widest vectors the kernels use, every thread timing its own, summed. */
+ * the widest vectors the kernels use, every thread timing its own, summed. And each
+ * measurement's steal: the share of the CPU time it wanted that the host took (bench.h,
+ * bench_steal). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
