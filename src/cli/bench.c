@@ -34,10 +34,11 @@ static const char *usage_bench =
     "  steal        of the CPU time a measurement's threads wanted, the share the host\n"
     "               took (the steal time of /proc/stat, as top's \"st\"): a virtual machine\n"
     "               whose host is busy or throttles it; the median of the rounds\n"
-    "  scaling      the thread counts measured in turn, 5 rounds (--rounds); the median of\n"
-    "               each round's ratio over the whole rounds (those in which the host took\n"
-    "               at most 5% of every measurement's CPU time) and over all rounds, and\n"
-    "               the best time against the best\n"
+    "  scaling      the thread counts measured in turn, 5 rounds (--rounds), every other\n"
+    "               round in the reverse order; the median of each round's ratio over the\n"
+    "               whole rounds (those in which the host took at most 5% of every\n"
+    "               measurement's CPU time) and over all rounds, and the best time against\n"
+    "               the best\n"
     "  kernels      whether every kernel variant the CPU has gives the baseline's bits\n"
     "each beside the straightforward reference path, for 1 and 2 threads (OMP_NUM_THREADS\n"
     "is ignored: --threads chooses). GFLOP/s count the products that grow with D and H:\n"
@@ -243,17 +244,22 @@ int ncsn_cmd_bench(int argc, char **argv) {
         rows[k].peak_muladd = bench_peak(rows[k].threads, 1, peak_iters);
     }
     /* each measurement paired with the FMA peak just before it (the row's peak_fma their
-     * median), the thread counts' rep-th measurements one after the other */
+     * median), the thread counts' rep-th measurements one after the other, in turn first
+     * and last (a machine that slows down during a round favours none) */
     for (int rep = 0; rep < reps; rep++)
-        for (int k = 0; k < o.n_threads; k++)
+        for (int i = 0; i < o.n_threads; i++) {
+            const int k = rep % 2 ? o.n_threads - 1 - i : i;
             bench_train_pair(&o, sigmas, data, n_data, peak_iters, &rows[k], rep, reps);
+        }
     for (int k = 0; k < o.n_threads; k++) {
         bench_set_threads(rows[k].threads);
         bench_train_finish(&o, sigmas, data, n_data, &rows[k]);
     }
     for (int rep = 0; rep < reps; rep++)
-        for (int k = 0; k < o.n_threads; k++)
+        for (int i = 0; i < o.n_threads; i++) {
+            const int k = rep % 2 ? o.n_threads - 1 - i : i;
             bench_sample_pair(&o, sigmas, peak_iters, &rows[k], rep, reps);
+        }
     for (int k = 0; k < o.n_threads; k++) {
         bench_set_threads(rows[k].threads);
         bench_sample_finish(&o, sigmas, &rows[k]);
