@@ -31,14 +31,15 @@ static const char *usage_bench =
     "  %peak        each measurement of training or sampling over the FMA peak measured\n"
     "               just before it, the median of the rounds' pairs (a shared machine runs\n"
     "               faster and slower from second to second); the times: the best round\n"
-    "  steal        of the CPU time a measurement's threads wanted, the share the host\n"
-    "               took (the steal time of /proc/stat, as top's \"st\"): a virtual machine\n"
-    "               whose host is busy or throttles it; the median of the rounds\n"
+    "  steal        the machine's steal time over a measurement (/proc/stat's, every CPU;\n"
+    "               top's \"st\": what the host of a virtual machine took) beyond one tick\n"
+    "               of its 10 ms counter, as a share of that and the process's CPU time;\n"
+    "               the median of the rounds (run on an otherwise idle machine)\n"
     "  scaling      the thread counts measured in turn, 5 rounds (--rounds), every other\n"
-    "               round in the reverse order; the median of each round's ratio over the\n"
-    "               whole rounds (those in which the host took at most 5% of every\n"
-    "               measurement's CPU time) and over all rounds, and the best time against\n"
-    "               the best\n"
+    "               round in the reverse order; the median of each round's ratio of the\n"
+    "               first and last counts, over all rounds and over the whole ones (for\n"
+    "               training and for sampling apart: both measurements' steal at most 5%),\n"
+    "               and the best time against the best\n"
     "  kernels      whether every kernel variant the CPU has gives the baseline's bits\n"
     "each beside the straightforward reference path, for 1 and 2 threads (OMP_NUM_THREADS\n"
     "is ignored: --threads chooses). GFLOP/s count the products that grow with D and H:\n"
@@ -50,7 +51,8 @@ static const char *usage_bench =
     "  --json           one JSON object on stdout instead of the table\n"
     "  --threads LIST   thread counts, e.g. 1,2 (default: 1 and the maximum, if > 1)\n"
     "  --steps N        training steps per measurement (default: as many as take about\n"
-    "                   a quarter of a second on one thread, at least 100; quick 100)\n"
+    "                   a quarter of a second of CPU on one thread, 100 to 100000; quick\n"
+    "                   100)\n"
     "  --chains N       sampling chains (default 5000)\n"
     "  --rounds N       measurements of each thread count, 1 to 50 (default 5; quick 1)\n"
     "  --sweep          also time a real sweep: `ncsn sweep` on 4 configurations of\n"
@@ -237,7 +239,7 @@ int ncsn_cmd_bench(int argc, char **argv) {
     if (o.steps < 0) o.steps = bench_train_steps_for(&o, sigmas, data, n_data);
     bench_row rows[BENCH_MAX_T];
     const long peak_iters = o.quick ? 2000000 : 20000000;
-    const int reps = o.rounds;
+    const int rounds = o.rounds;
     for (int k = 0; k < o.n_threads; k++) {
         memset(&rows[k], 0, sizeof rows[k]);
         rows[k].threads = o.threads[k];
@@ -246,19 +248,19 @@ int ncsn_cmd_bench(int argc, char **argv) {
     /* each measurement paired with the FMA peak just before it (the row's peak_fma their
      * median), the thread counts' rep-th measurements one after the other, in turn first
      * and last (a machine that slows down during a round favours none) */
-    for (int rep = 0; rep < reps; rep++)
+    for (int round = 0; round < rounds; round++)
         for (int i = 0; i < o.n_threads; i++) {
-            const int k = rep % 2 ? o.n_threads - 1 - i : i;
-            bench_train_pair(&o, sigmas, data, n_data, peak_iters, &rows[k], rep, reps);
+            const int k = round % 2 ? o.n_threads - 1 - i : i;
+            bench_train_pair(&o, sigmas, data, n_data, peak_iters, &rows[k], round, rounds);
         }
     for (int k = 0; k < o.n_threads; k++) {
         bench_set_threads(rows[k].threads);
         bench_train_finish(&o, sigmas, data, n_data, &rows[k]);
     }
-    for (int rep = 0; rep < reps; rep++)
+    for (int round = 0; round < rounds; round++)
         for (int i = 0; i < o.n_threads; i++) {
-            const int k = rep % 2 ? o.n_threads - 1 - i : i;
-            bench_sample_pair(&o, sigmas, peak_iters, &rows[k], rep, reps);
+            const int k = round % 2 ? o.n_threads - 1 - i : i;
+            bench_sample_pair(&o, sigmas, peak_iters, &rows[k], round, rounds);
         }
     for (int k = 0; k < o.n_threads; k++) {
         bench_set_threads(rows[k].threads);
@@ -290,53 +292,11 @@ int ncsn_cmd_bench(int argc, char **argv) {
 
 static const char *yes(int b) { return b ? "true" : "false"; }
 
-/* From row a's thread count to row b's: the median over the rounds of each round's ratio
- * (two measurements taken one after the other), over all rounds and over the whole ones
- * (the host's steal at most BENCH_STEAL_LIMIT in both; train_whole < 0 where none was,
- * n_whole < 0 where steal is not readable), and the best time against the best. */
-typedef struct {
-    double train, sample, train_best, sample_best;
-    double train_whole, sample_whole;
-    int n_whole_train, n_whole_sample;
-} scaling;
-
-static int steal_known(double s) { return s >= 0; }
-static int whole(double s) { return steal_known(s) && s <= BENCH_STEAL_LIMIT; }
-
-/* The median of the ratios num[i] / den[i] over all n rounds (*all) and over those whose
- * steals sa[i] and sb[i] were both whole (returned, -1 for none; *n_whole their number, -1
- * where a steal is not known). */
-static double ratio_medians(const double *num, const double *den, const double *sa,
-                            const double *sb, int n, double *all, int *n_whole) {
-    double r[BENCH_MAX_ROUNDS], w[BENCH_MAX_ROUNDS];
-    int nw = 0, known = 1;
-    for (int i = 0; i < n; i++) {
-        r[i] = num[i] / den[i];
-        known &= steal_known(sa[i]) && steal_known(sb[i]);
-        if (whole(sa[i]) && whole(sb[i])) w[nw++] = r[i];
-    }
-    *all = bench_median(r, n);
-    *n_whole = known ? nw : -1;
-    return nw ? bench_median(w, nw) : -1;
-}
-
-static scaling scaling_of(const bench_row *a, const bench_row *b) {
-    scaling s;
-    const int n = a->n_pairs;
-    s.train_whole = ratio_medians(a->train_us_each, b->train_us_each, a->train_steal_each,
-                                  b->train_steal_each, n, &s.train, &s.n_whole_train);
-    s.sample_whole = ratio_medians(b->sample_eps_each, a->sample_eps_each, a->sample_steal_each,
-                                   b->sample_steal_each, n, &s.sample, &s.n_whole_sample);
-    s.train_best = a->train_us / b->train_us;
-    s.sample_best = b->sample_eps / a->sample_eps;
-    return s;
-}
-
 /* The median of a row's steals (n values), or -1 where any is not known. */
 static double median_steal(const double *steal, int n) {
     double v[BENCH_MAX_ROUNDS];
     for (int i = 0; i < n; i++) {
-        if (!steal_known(steal[i])) return -1;
+        if (steal[i] < 0) return -1;
         v[i] = steal[i];
     }
     return bench_median(v, n);
@@ -384,21 +344,21 @@ static void print_json(const bench_opts *o, const bench_row *rows, int same_trai
         printf("], \"train_steal\": [");
         for (int i = 0; i < r->n_pairs; i++) {
             printf("%s", i ? ", " : "");
-            json_or_null("%.4f", r->train_steal_each[i]);
+            json_or_null("%.6f", r->train_steal_each[i]);
         }
         printf("], \"sample_steal\": [");
         for (int i = 0; i < r->n_pairs; i++) {
             printf("%s", i ? ", " : "");
-            json_or_null("%.4f", r->sample_steal_each[i]);
+            json_or_null("%.6f", r->sample_steal_each[i]);
         }
         printf("]}}%s\n", k + 1 < o->n_threads ? "," : "");
     }
     printf(" ],\n");
     if (o->n_threads > 1) {
-        const scaling sc = scaling_of(&rows[0], &rows[o->n_threads - 1]);
+        const bench_scaling sc = bench_scaling_of(&rows[0], &rows[o->n_threads - 1]);
         printf(" \"scaling\": {\"from_threads\": %d, \"to_threads\": %d, \"train\": %.4f, "
                "\"sample\": %.4f, \"train_best\": %.4f, \"sample_best\": %.4f, "
-               "\"steal_limit\": %.2f, \"whole_rounds\": {\"train\": ",
+               "\"steal_limit\": %g, \"whole_rounds\": {\"train\": ",
                rows[0].threads, rows[o->n_threads - 1].threads, sc.train, sc.sample,
                sc.train_best, sc.sample_best, BENCH_STEAL_LIMIT);
         json_or_null("%.0f", sc.n_whole_train);
@@ -468,7 +428,7 @@ static void print_table(const bench_opts *o, const bench_row *rows, int same_tra
                "of a row's rounds):\nthe times and the scaling measure the host as much as "
                "ncsn\n", 100 * worst_steal);
     if (o->n_threads > 1) {
-        const scaling sc = scaling_of(&rows[0], &rows[o->n_threads - 1]);
+        const bench_scaling sc = bench_scaling_of(&rows[0], &rows[o->n_threads - 1]);
         printf("\nscaling %d -> %d threads (the median of each round's ratio, the thread counts "
                "measured in turn):\n", rows[0].threads, rows[o->n_threads - 1].threads);
         if (sc.n_whole_train < 0 || sc.n_whole_sample < 0)

@@ -64,17 +64,17 @@ double bench_peak(int t, int kind, long iters);
 /* The training data: n points (n, D). */
 float *bench_data(int D, int n);
 /* Training and sampling on r->threads threads, each measurement paired with the peak
- * (bench_peak of peak_iters) measured just before it. The _pair calls take measurement
- * `rep` of `reps` (the caller takes every thread count's rep-th in turn, so that the
- * scaling compares measurements taken one after the other); the _finish calls, after all
- * of them, set r's speeds (the best), shares of the peak (the median) and reference
- * speeds. */
+ * (bench_peak of peak_iters) measured just before it, and its steal. The _pair calls take
+ * the measurement of round `round` of `rounds` (the caller takes every thread count's in
+ * turn, so that the scaling compares measurements taken one after the other); the _finish
+ * calls, after all of them, set r's speeds (the best), shares of the peak (the median) and
+ * reference speeds. */
 void bench_train_pair(const bench_opts *o, const double *sigmas, const float *data, int n,
-                      long peak_iters, bench_row *r, int rep, int reps);
+                      long peak_iters, bench_row *r, int round, int rounds);
 void bench_train_finish(const bench_opts *o, const double *sigmas, const float *data, int n,
                         bench_row *r);
 void bench_sample_pair(const bench_opts *o, const double *sigmas, long peak_iters, bench_row *r,
-                       int rep, int reps);
+                       int round, int rounds);
 void bench_sample_finish(const bench_opts *o, const double *sigmas, bench_row *r);
 /* The host's share of an interval: what the hypervisor took (steal, /proc/stat summed over
  * the CPUs) of the CPU time this process's threads wanted (its own CPU time plus that
@@ -85,12 +85,27 @@ typedef struct {
     double cpu, steal; /* seconds at the start; steal < 0: not readable */
 } bench_steal;
 void bench_steal_start(bench_steal *s);
-/* The fraction taken since bench_steal_start, in [0, 1]; -1 where steal is not readable. */
+/* The fraction taken since bench_steal_start, in [0, 1]: the steal beyond one tick of the
+ * counter (10 ms: a tick may turn over while almost nothing is taken) over the steal and
+ * the process's CPU time; -1 where steal is not readable. */
 double bench_steal_end(const bench_steal *s);
-/* Training steps for a measurement of about BENCH_MEASURE_S on one thread (from a short
- * trial): long enough that steal, counted in 10 ms ticks, is known to a few percent. */
+/* Training steps for a measurement of about BENCH_MEASURE_S of CPU time on one thread
+ * (from a trial of at least 50 ms), 100 to 100000: long enough that steal, counted in 10 ms
+ * ticks, is known to a few percent. */
 #define BENCH_MEASURE_S 0.25
 long bench_train_steps_for(const bench_opts *o, const double *sigmas, const float *data, int n);
+/* From row a's thread count to row b's: the median over the rounds of each round's ratio
+ * (a's time over b's, b's rate over a's; two measurements taken one after the other), over
+ * all rounds and over the whole ones, and the best time against the best. A round is whole
+ * for training (for sampling) where both its training (sampling) measurements had steal
+ * at most BENCH_STEAL_LIMIT. *_whole: -1 where no round was whole or any steal is not
+ * known; n_whole_*: -1 where any steal is not known. */
+typedef struct {
+    double train, sample, train_best, sample_best;
+    double train_whole, sample_whole;
+    int n_whole_train, n_whole_sample;
+} bench_scaling;
+bench_scaling bench_scaling_of(const bench_row *a, const bench_row *b);
 /* The median of v (n values; reorders v). */
 double bench_median(double *v, int n);
 /* The row's peak (peak_fma, or peak_muladd on the baseline): the median of the peaks paired

@@ -43,24 +43,26 @@ void bench_set_threads(int t) {
 #endif
 }
 
-/* The clock of train_once and bench_sample_eps: wall time, or this process's CPU time. */
-static int use_cpu_clock;
-void bench_use_cpu_clock(int on) { use_cpu_clock = on; }
-double bench_clock(void) {
-    if (!use_cpu_clock) return ncsn_now();
+static double process_cpu_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+/* The clock of train_once and bench_sample_eps: wall time, or this process's CPU time. */
+static int use_cpu_clock;
+void bench_use_cpu_clock(int on) { use_cpu_clock = on; }
+double bench_clock(void) { return use_cpu_clock ? process_cpu_seconds() : ncsn_now(); }
 
 double bench_flops_train_step(const bench_opts *o) { return 2.0 * BENCH_B * 5.0 * o->D * o->H; }
 double bench_flops_eval(const bench_opts *o) { return 2.0 * 2.0 * o->D * o->H; }
 
 /* ---- the host's steal ---------------------------------------------------------------- */
 
-/* The steal time of /proc/stat's first line (every CPU), seconds; -1 where not readable.
+/* The steal time of /proc/stat's first line (every CPU), in ticks of *tick seconds; -1
+ * where not readable.
  * NCSN_BENCH_PROC_STAT names another file to read instead (the tests' hosts). */
-static double steal_seconds(void) {
+static double steal_ticks(double *tick) {
     const char *path = getenv("NCSN_BENCH_PROC_STAT");
     FILE *f = fopen(path && *path ? path : "/proc/stat", "r");
     if (!f) return -1;
@@ -69,25 +71,26 @@ static double steal_seconds(void) {
                            &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
     fclose(f);
     const long hz = sysconf(_SC_CLK_TCK);
-    return got == 8 && hz > 0 ? (double)v[7] / (double)hz : -1;
-}
-
-static double process_cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    *tick = hz > 0 ? 1.0 / (double)hz : 0.01;
+    return got == 8 ? (double)v[7] : -1;
 }
 
 void bench_steal_start(bench_steal *s) {
-    s->steal = steal_seconds();
+    double tick;
+    const double t = steal_ticks(&tick);
+    s->steal = t < 0 ? -1 : t * tick;
     s->cpu = process_cpu_seconds();
 }
 
 double bench_steal_end(const bench_steal *s) {
-    const double cpu = process_cpu_seconds() - s->cpu, now = steal_seconds();
-    if (s->steal < 0 || now < 0) return -1;
-    const double stolen = now - s->steal;
-    return stolen + cpu > 0 ? stolen / (stolen + cpu) : 0;
+    const double cpu = process_cpu_seconds() - s->cpu;
+    double tick;
+    const double t = steal_ticks(&tick);
+    if (s->steal < 0 || t < 0) return -1;
+    const double stolen = t * tick - s->steal; /* seconds */
+    if (stolen < 0) return -1; /* a counter that went back: not known */
+    const double beyond = stolen > tick ? stolen - tick : 0;
+    return stolen + cpu > 0 ? beyond / (stolen + cpu) : 0;
 }
 
 /* ---- peak ---------------------------------------------------------------------------- */
@@ -287,12 +290,49 @@ double bench_train_us(const bench_opts *o, const double *sigmas, const float *da
 
 long bench_train_steps_for(const bench_opts *o, const double *sigmas, const float *data, int n) {
     bench_opts trial = *o;
-    trial.steps = 20;
     uint64_t hash;
     bench_set_threads(1);
-    const double us = bench_train_us(&trial, sigmas, data, n, 2, &hash);
+    bench_use_cpu_clock(1); /* the CPU time a tick of steal is counted against */
+    double us = 0;
+    for (trial.steps = 20; trial.steps <= 100000; trial.steps *= 2) {
+        us = bench_train_us(&trial, sigmas, data, n, 1, &hash);
+        if (us * 1e-6 * (double)trial.steps >= 0.05) break;
+    }
+    bench_use_cpu_clock(0);
     const double steps = BENCH_MEASURE_S * 1e6 / us;
     return steps < 100 ? 100 : steps > 100000 ? 100000 : (long)steps;
+}
+
+/* Of the ratios num[i] / den[i] over n rounds: the median over all (*all), and over those
+ * whose steals st_a[i] and st_b[i] are both at most BENCH_STEAL_LIMIT (*whole, -1 where none
+ * is or any steal is not known; *n_whole their number, -1 where any steal is not known). */
+static void ratio_medians(const double *num, const double *den, const double *st_a,
+                          const double *st_b, int n, double *all, double *whole, int *n_whole) {
+    NCSN_ASSERT(n >= 1 && n <= BENCH_MAX_ROUNDS);
+    double ratio[BENCH_MAX_ROUNDS] = {0}, kept[BENCH_MAX_ROUNDS] = {0};
+    int n_kept = 0, known = 1;
+    for (int i = 0; i < n; i++) {
+        ratio[i] = num[i] / den[i];
+        known &= st_a[i] >= 0 && st_b[i] >= 0;
+        if (st_a[i] >= 0 && st_a[i] <= BENCH_STEAL_LIMIT && st_b[i] >= 0 &&
+            st_b[i] <= BENCH_STEAL_LIMIT)
+            kept[n_kept++] = ratio[i];
+    }
+    *all = bench_median(ratio, n);
+    *n_whole = known ? n_kept : -1;
+    *whole = known && n_kept ? bench_median(kept, n_kept) : -1;
+}
+
+bench_scaling bench_scaling_of(const bench_row *a, const bench_row *b) {
+    bench_scaling s;
+    const int n = a->n_pairs;
+    ratio_medians(a->train_us_each, b->train_us_each, a->train_steal_each, b->train_steal_each,
+                  n, &s.train, &s.train_whole, &s.n_whole_train);
+    ratio_medians(b->sample_eps_each, a->sample_eps_each, a->sample_steal_each,
+                  b->sample_steal_each, n, &s.sample, &s.sample_whole, &s.n_whole_sample);
+    s.train_best = a->train_us / b->train_us;
+    s.sample_best = b->sample_eps / a->sample_eps;
+    return s;
 }
 
 double bench_median(double *v, int n) {
@@ -313,15 +353,15 @@ static double paired_peak(const bench_row *r, long peak_iters) {
 }
 
 void bench_train_pair(const bench_opts *o, const double *sigmas, const float *data, int n,
-                      long peak_iters, bench_row *r, int rep, int reps) {
-    NCSN_ASSERT(rep < reps && reps <= BENCH_MAX_ROUNDS);
-    r->n_pairs = reps;
-    r->n_peaks = 2 * reps;
-    r->peaks[rep] = paired_peak(r, peak_iters);
+                      long peak_iters, bench_row *r, int round, int rounds) {
+    NCSN_ASSERT(round < rounds && rounds <= BENCH_MAX_ROUNDS);
+    r->n_pairs = rounds;
+    r->n_peaks = 2 * rounds;
+    r->peaks[round] = paired_peak(r, peak_iters);
     bench_steal st;
     bench_steal_start(&st);
-    r->train_us_each[rep] = bench_train_us(o, sigmas, data, n, 1, &r->train_hash);
-    r->train_steal_each[rep] = bench_steal_end(&st);
+    r->train_us_each[round] = bench_train_us(o, sigmas, data, n, 1, &r->train_hash);
+    r->train_steal_each[round] = bench_steal_end(&st);
 }
 
 void bench_train_finish(const bench_opts *o, const double *sigmas, const float *data, int n,
@@ -407,13 +447,13 @@ double bench_sample_eps(const bench_opts *o, const double *all_sigmas, int reps,
 }
 
 void bench_sample_pair(const bench_opts *o, const double *all_sigmas, long peak_iters,
-                       bench_row *r, int rep, int reps) {
-    NCSN_ASSERT(rep < reps && reps == r->n_pairs);
-    r->peaks[reps + rep] = paired_peak(r, peak_iters);
+                       bench_row *r, int round, int rounds) {
+    NCSN_ASSERT(round < rounds && rounds == r->n_pairs);
+    r->peaks[rounds + round] = paired_peak(r, peak_iters);
     bench_steal st;
     bench_steal_start(&st);
-    r->sample_eps_each[rep] = bench_sample_eps(o, all_sigmas, 1, &r->sample_hash);
-    r->sample_steal_each[rep] = bench_steal_end(&st);
+    r->sample_eps_each[round] = bench_sample_eps(o, all_sigmas, 1, &r->sample_hash);
+    r->sample_steal_each[round] = bench_steal_end(&st);
 }
 
 void bench_sample_finish(const bench_opts *o, const double *all_sigmas, bench_row *r) {

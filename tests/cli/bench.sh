@@ -17,7 +17,9 @@ set -euo pipefail
 
 
 # The machine's steal time so far, in /proc/stat's ticks (0 where it has none).
-steal_ticks() { awk '$1 == "cpu" { print ($9 == "" ? 0 : $9); exit }' /proc/stat 2>/dev/null || echo 0; }
+steal_ticks() {
+    awk '$1 == "cpu" { print ($9 == "" ? 0 : $9); exit }' /proc/stat 2>/dev/null || echo 0
+}
 
 check_json() { # FILE D H ROUNDS STEAL: 0 /proc/stat's steal did not grow meanwhile, 1 it
                # may have, none not readable
@@ -175,11 +177,19 @@ while not os.path.exists(sys.argv[1] + ".stop"):
     os.replace(sys.argv[1] + ".new", sys.argv[1])
 ' "$tmp/statgrows" &
 writer=$!
-while [ ! -e "$tmp/statgrows" ]; do sleep 0.01; done
+cleanup_more() { # (lib.sh calls it on exit: the writer stops before $tmp goes)
+    touch "$tmp/statgrows.stop"
+    kill "$writer" 2>/dev/null || true
+    wait "$writer" 2>/dev/null || true
+}
+for _ in $(seq 500); do
+    [ -e "$tmp/statgrows" ] || ! kill -0 "$writer" 2>/dev/null && break
+    sleep 0.01
+done
+[ -e "$tmp/statgrows" ] || fail "the steal file's writer wrote nothing"
 rc=0
 NCSN_BENCH_PROC_STAT="$tmp/statgrows" "$NCSN" bench "${small[@]}" >"$tmp/stealall.json" || rc=$?
-touch "$tmp/statgrows.stop"
-wait "$writer" || true
+cleanup_more
 [ "$rc" -eq 0 ] || fail "bench with a growing steal exited $rc"
 steal_values "$tmp/stealall.json" grows
 check_json "$tmp/stealall.json" 5 24 2 1
