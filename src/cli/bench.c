@@ -246,8 +246,8 @@ int ncsn_cmd_bench(int argc, char **argv) {
         rows[k].peak_muladd = bench_peak(rows[k].threads, 1, peak_iters);
     }
     /* each measurement paired with the FMA peak just before it (the row's peak_fma their
-     * median), the thread counts' rep-th measurements one after the other, in turn first
-     * and last (a machine that slows down during a round favours none) */
+     * median), each round's measurements one after the other, the thread counts in turn
+     * first and last (a machine that slows down during a round favours none) */
     for (int round = 0; round < rounds; round++)
         for (int i = 0; i < o.n_threads; i++) {
             const int k = round % 2 ? o.n_threads - 1 - i : i;
