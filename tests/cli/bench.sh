@@ -138,11 +138,12 @@ bench_json "$tmp/bench.json" --quick --json --threads 1,2
 check_json "$tmp/bench.json" 2 128 1 "$grew"
 bench_json "$tmp/bench13.json" --quick --json --threads 1,2 --dim 13 --hidden 37
 check_json "$tmp/bench13.json" 13 37 1 "$grew"
-# without --quick: five rounds (small sizes, few steps and chains), or --rounds
+# without --quick: five rounds (small sizes, few steps and chains); --rounds sets them,
+# with --quick too
 bench_json "$tmp/bench5.json" --json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200
 check_json "$tmp/bench5.json" 5 24 5 "$grew"
-bench_json "$tmp/bench3.json" --json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200 \
-    --rounds 3
+bench_json "$tmp/bench3.json" --quick --json --threads 1,2 --dim 5 --hidden 24 --steps 30 \
+    --chains 200 --rounds 3
 check_json "$tmp/bench3.json" 5 24 3 "$grew"
 
 # the whole rounds, on hosts of known steal (NCSN_BENCH_PROC_STAT: the file read for it):
@@ -161,7 +162,7 @@ if not ok[sys.argv[2]]():
     sys.exit("bench.sh: steal %s: got %s" % (sys.argv[2], steals))
 PYEOF
 }
-small=(--json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200 --rounds 2)
+small=(--quick --json --threads 1,2 --dim 5 --hidden 24 --steps 30 --chains 200 --rounds 2)
 printf 'cpu  10 0 10 100 0 0 0 7 0 0\n' >"$tmp/stat0"
 NCSN_BENCH_PROC_STAT="$tmp/stat0" "$NCSN" bench "${small[@]}" >"$tmp/steal0.json"
 steal_values "$tmp/steal0.json" 0
@@ -197,8 +198,8 @@ NCSN_BENCH_PROC_STAT="$tmp/no-such-file" "$NCSN" bench "${small[@]}" >"$tmp/stea
 steal_values "$tmp/stealnone.json" none
 check_json "$tmp/stealnone.json" 5 24 2 none
 NCSN_BENCH_PROC_STAT="$tmp/stat0" "$NCSN" bench --quick --threads 1,2 >"$tmp/table.txt"
-grep -q "whole rounds (steal <= 5%): training .*x (1 of 1), sampling .*x (1 of 1)" "$tmp/table.txt" ||
-    fail "the table's whole rounds: $(cat "$tmp/table.txt")"
+want="whole rounds (steal <= 5%): training .*x (1 of 1), sampling .*x (1 of 1)"
+grep -q "$want" "$tmp/table.txt" || fail "the table's whole rounds: $(cat "$tmp/table.txt")"
 
 # the runner's overhead per run over a tiny sweep: the fields, a positive wall time, the
 # runs' own time from the journal below it
