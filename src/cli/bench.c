@@ -308,6 +308,22 @@ static void json_or_null(const char *fmt, double v) {
     else printf(fmt, v);
 }
 
+/* The JSON array of n steals (null where not known). */
+static void json_steals(const double *steal, int n) {
+    printf("[");
+    for (int i = 0; i < n; i++) {
+        printf("%s", i ? ", " : "");
+        json_or_null("%.6f", steal[i]);
+    }
+    printf("]");
+}
+
+/* A whole-round figure of the table: "1.63x (4" or "none (0" (the caller closes it). */
+static void print_whole(double median, int n_whole) {
+    if (n_whole) printf("%.2fx (%d", median, n_whole);
+    else printf("none (0");
+}
+
 static void print_json(const bench_opts *o, const bench_row *rows, int same_train,
                        int same_sample, int isa_train, int isa_sample,
                        const bench_sweep_row *sweeps, int n_sweeps) {
@@ -341,17 +357,11 @@ static void print_json(const bench_opts *o, const bench_row *rows, int same_trai
         printf("], \"sample_peak_gflops\": [");
         for (int i = 0; i < r->n_pairs; i++)
             printf("%s%.6g", i ? ", " : "", r->peaks[r->n_pairs + i]);
-        printf("], \"train_steal\": [");
-        for (int i = 0; i < r->n_pairs; i++) {
-            printf("%s", i ? ", " : "");
-            json_or_null("%.6f", r->train_steal_each[i]);
-        }
-        printf("], \"sample_steal\": [");
-        for (int i = 0; i < r->n_pairs; i++) {
-            printf("%s", i ? ", " : "");
-            json_or_null("%.6f", r->sample_steal_each[i]);
-        }
-        printf("]}}%s\n", k + 1 < o->n_threads ? "," : "");
+        printf("], \"train_steal\": ");
+        json_steals(r->train_steal_each, r->n_pairs);
+        printf(", \"sample_steal\": ");
+        json_steals(r->sample_steal_each, r->n_pairs);
+        printf("}}%s\n", k + 1 < o->n_threads ? "," : "");
     }
     printf(" ],\n");
     if (o->n_threads > 1) {
@@ -435,11 +445,9 @@ static void print_table(const bench_opts *o, const bench_row *rows, int same_tra
             printf("  whole rounds: not known (no steal time in /proc/stat)\n");
         else {
             printf("  whole rounds (steal <= %.0f%%): training ", 100 * BENCH_STEAL_LIMIT);
-            if (sc.n_whole_train) printf("%.2fx (%d", sc.train_whole, sc.n_whole_train);
-            else printf("none (0");
+            print_whole(sc.train_whole, sc.n_whole_train);
             printf(" of %d), sampling ", rows[0].n_pairs);
-            if (sc.n_whole_sample) printf("%.2fx (%d", sc.sample_whole, sc.n_whole_sample);
-            else printf("none (0");
+            print_whole(sc.sample_whole, sc.n_whole_sample);
             printf(" of %d)\n", rows[0].n_pairs);
         }
         printf("  all rounds: training %.2fx, sampling %.2fx; the best time against the best: "
